@@ -1,0 +1,400 @@
+"""Sans-I/O client side of ``kith.v1``.
+
+A :class:`ClientConnection` is fed the text of each frame received from the
+server with :meth:`ClientConnection.receive` and returns typed events; the
+frames it wants sent accumulate until :meth:`ClientConnection.data_to_send`
+takes them. It never awaits, opens sockets or reads clocks: an adapter moves
+frames between it and a WebSocket and decides when to reconnect.
+
+Life of one connection::
+
+    AWAIT_CHALLENGE --challenge--> AUTHENTICATING --welcome--> READY
+          any state --bye / auth error / protocol violation / close--> CLOSED
+
+Errors raised by this module (:class:`ClientStateError`, and
+:class:`~kith_proto.wire.WireFormatError` for bad topics) are *our* mistakes;
+errors reported by the server arrive as :class:`ServerError` events and a
+server that breaks the protocol yields :class:`ServerProtocolViolation`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final, TypeAlias
+
+from kith_proto import wire
+from kith_proto.auth import KEY_TYPE, sign_auth
+from kith_proto.keys import IdentityKeys
+
+__all__ = [
+    "Authenticated",
+    "AuthenticationFailed",
+    "ClientConnection",
+    "ClientEvent",
+    "ClientState",
+    "ClientStateError",
+    "Disconnected",
+    "IntroductionReceived",
+    "RelayReceived",
+    "RequestAcked",
+    "ServerError",
+    "ServerGoodbye",
+    "ServerProtocolViolation",
+    "SubscriptionConfirmed",
+    "TopicGone",
+    "TopicValue",
+]
+
+
+class ClientState(enum.Enum):
+    """States of one client connection."""
+
+    AWAIT_CHALLENGE = "await_challenge"
+    AUTHENTICATING = "authenticating"
+    READY = "ready"
+    CLOSED = "closed"
+
+
+_S = ClientState
+_ROUTED: Final = (
+    wire.Subscribed,
+    wire.Ack,
+    wire.Event,
+    wire.Gone,
+    wire.Relayed,
+    wire.IntroReceived,
+    wire.Error,
+)
+
+# (state, server frame type) -> next state. A pair missing from the table is
+# a protocol violation by the server. ``bye`` is accepted in every open state.
+TRANSITIONS: Final[dict[tuple[ClientState, type[wire.ServerMessage]], ClientState]] = {
+    (_S.AWAIT_CHALLENGE, wire.Challenge): _S.AUTHENTICATING,
+    (_S.AWAIT_CHALLENGE, wire.Error): _S.CLOSED,
+    (_S.AUTHENTICATING, wire.Welcome): _S.READY,
+    (_S.AUTHENTICATING, wire.Error): _S.CLOSED,
+    **{(_S.READY, kind): _S.READY for kind in _ROUTED},
+    **{(state, wire.Bye): _S.CLOSED for state in (_S.AWAIT_CHALLENGE, _S.AUTHENTICATING, _S.READY)},
+}
+
+# Close codes after which reconnecting with the same identity is pointless.
+_FINAL_CLOSE_CODES: Final = frozenset(
+    {
+        wire.CloseCode.UNSUPPORTED_PROTOCOL,
+        wire.CloseCode.AUTH_FAILED,
+        wire.CloseCode.REPLACED,
+    }
+)
+
+
+class ClientStateError(RuntimeError):
+    """The client core was asked to do something its state does not allow."""
+
+
+# -- events ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """The server accepted our signature; routing requests may be sent."""
+
+    heartbeat_interval: float
+    limits: wire.Limits
+
+
+@dataclass(frozen=True)
+class AuthenticationFailed:
+    """The server refused our authentication (it closes the connection next)."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class SubscriptionConfirmed:
+    """Reply to :meth:`ClientConnection.subscribe` with current retained values."""
+
+    ref: int | None
+    topics: tuple[bytes, ...]
+    retained: tuple[tuple[bytes, bytes], ...]
+
+
+@dataclass(frozen=True)
+class RequestAcked:
+    """The server accepted the request numbered ``ref``."""
+
+    ref: int | None
+
+
+@dataclass(frozen=True)
+class TopicValue:
+    """A subscribed topic's publisher set ``payload``."""
+
+    topic: bytes
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class TopicGone:
+    """A subscribed topic's publisher retracted it or disconnected."""
+
+    topic: bytes
+
+
+@dataclass(frozen=True)
+class RelayReceived:
+    """Someone relayed ``payload`` to a topic we subscribe to."""
+
+    topic: bytes
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class IntroductionReceived:
+    """A contact request arrived on an intro topic we subscribe to."""
+
+    topic: bytes
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class ServerError:
+    """The server reported an error; ``ref`` names our request when it has one."""
+
+    code: str
+    message: str
+    ref: int | None
+
+
+@dataclass(frozen=True)
+class ServerGoodbye:
+    """The server is closing the connection; ``reconnect`` says if retrying helps."""
+
+    code: str
+    message: str
+    reconnect: bool
+
+
+@dataclass(frozen=True)
+class ServerProtocolViolation:
+    """The server sent a frame that is malformed or not allowed now."""
+
+    detail: str
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    """The WebSocket closed; ``reconnect`` says whether an adapter should retry."""
+
+    code: int | None
+    reason: str
+    reconnect: bool
+
+
+ClientEvent: TypeAlias = (
+    Authenticated
+    | AuthenticationFailed
+    | SubscriptionConfirmed
+    | RequestAcked
+    | TopicValue
+    | TopicGone
+    | RelayReceived
+    | IntroductionReceived
+    | ServerError
+    | ServerGoodbye
+    | ServerProtocolViolation
+    | Disconnected
+)
+
+
+# -- the connection ----------------------------------------------------------
+
+
+class ClientConnection:
+    """One client connection's protocol state, without I/O.
+
+    Args:
+        keys: The identity that authenticates.
+        server_url: The URL the client meant to reach (signed, so that the
+            signature is worthless to any other server).
+    """
+
+    def __init__(self, keys: IdentityKeys, server_url: str) -> None:
+        self._keys = keys
+        self._server_url = server_url
+        self._state = ClientState.AWAIT_CHALLENGE
+        self._outgoing: list[str] = []
+        self._next_ref = 1
+        self._limits: wire.Limits | None = None
+        self._goodbye: ServerGoodbye | None = None
+        self.last_received: float | None = None
+
+    @property
+    def state(self) -> ClientState:
+        """The current state."""
+        return self._state
+
+    @property
+    def limits(self) -> wire.Limits | None:
+        """The server's limits, known once authenticated."""
+        return self._limits
+
+    def data_to_send(self) -> list[str]:
+        """Take the frames waiting to be sent, oldest first."""
+        frames, self._outgoing = self._outgoing, []
+        return frames
+
+    # -- inbound --
+
+    def receive(self, data: str | bytes, now: float) -> list[ClientEvent]:
+        """Handle one frame from the server and return the resulting events."""
+        if self._state is ClientState.CLOSED:
+            return []
+        self.last_received = now
+        try:
+            message = wire.decode_server_message(data)
+        except wire.WireFormatError as exc:
+            return self._violation(f"malformed frame: {exc}")
+        next_state = TRANSITIONS.get((self._state, type(message)))
+        if next_state is None:
+            return self._violation(f"unexpected {type(message).__name__} in {self._state.value}")
+        try:
+            events = self._handle(message)
+        except wire.WireFormatError as exc:
+            return self._violation(f"bad value: {exc}")
+        self._state = next_state
+        return events
+
+    def connection_closed(self, code: int | None, reason: str) -> list[ClientEvent]:
+        """Report that the WebSocket closed; returns the final event."""
+        self._state = ClientState.CLOSED
+        if self._goodbye is not None:
+            reconnect = self._goodbye.reconnect
+        else:
+            reconnect = code not in _FINAL_CLOSE_CODES
+        return [Disconnected(code=code, reason=reason, reconnect=reconnect)]
+
+    def _violation(self, detail: str) -> list[ClientEvent]:
+        self._state = ClientState.CLOSED
+        return [ServerProtocolViolation(detail)]
+
+    def _handle(self, message: wire.ServerMessage) -> list[ClientEvent]:
+        match message:
+            case wire.Challenge():
+                return self._on_challenge(message)
+            case wire.Welcome(heartbeat_interval=interval, limits=limits):
+                self._limits = limits
+                return [Authenticated(heartbeat_interval=interval, limits=limits)]
+            case wire.Error(code=code, message=text, ref=ref):
+                if self._state is ClientState.READY:
+                    return [ServerError(code=code, message=text, ref=ref)]
+                return [AuthenticationFailed(code=code, message=text)]
+            case wire.Bye(code=code, message=text, reconnect=reconnect):
+                self._goodbye = ServerGoodbye(code=code, message=text, reconnect=reconnect)
+                return [self._goodbye]
+            case _:
+                return [_routed_event(message)]
+
+    def _on_challenge(self, challenge: wire.Challenge) -> list[ClientEvent]:
+        nonce = wire.decode_payload(challenge.nonce)
+        signature = sign_auth(self._keys, nonce, self._server_url)
+        self._send(
+            wire.Auth(
+                key_type=KEY_TYPE,
+                key=wire.encode_payload(self._keys.public_key),
+                challenge=challenge.nonce,
+                server=self._server_url,
+                signature=wire.encode_payload(signature),
+            )
+        )
+        return []
+
+    # -- outbound requests --
+
+    def subscribe(self, topics: Iterable[bytes]) -> int:
+        """Subscribe to topics; answered by :class:`SubscriptionConfirmed`."""
+        ref = self._take_ref()
+        self._send(wire.Subscribe(topics=_topics(topics), ref=ref))
+        return ref
+
+    def unsubscribe(self, topics: Iterable[bytes]) -> int:
+        """Stop receiving a topic's events; answered by :class:`RequestAcked`."""
+        ref = self._take_ref()
+        self._send(wire.Unsubscribe(topics=_topics(topics), ref=ref))
+        return ref
+
+    def publish(self, topic: bytes, payload: bytes) -> int:
+        """Set a topic's retained value and fan it out to its subscribers."""
+        ref = self._take_ref()
+        self._send(
+            wire.Publish(topic=wire.encode_topic(topic), payload=self._payload(payload), ref=ref)
+        )
+        return ref
+
+    def retract(self, topics: Iterable[bytes]) -> int:
+        """Withdraw published values; their subscribers get ``gone``."""
+        ref = self._take_ref()
+        self._send(wire.Retract(topics=_topics(topics), ref=ref))
+        return ref
+
+    def relay(self, topic: bytes, payload: bytes) -> int:
+        """Relay to a topic's subscribers; ``peer_offline`` error when there are none."""
+        ref = self._take_ref()
+        self._send(
+            wire.Relay(topic=wire.encode_topic(topic), payload=self._payload(payload), ref=ref)
+        )
+        return ref
+
+    def intro(self, topic: bytes, payload: bytes) -> int:
+        """Send a contact request to an intro topic (always acknowledged)."""
+        ref = self._take_ref()
+        self._send(
+            wire.Intro(topic=wire.encode_topic(topic), payload=self._payload(payload), ref=ref)
+        )
+        return ref
+
+    def _take_ref(self) -> int:
+        if self._state is not ClientState.READY:
+            raise ClientStateError(f"cannot send requests while {self._state.value}")
+        ref, self._next_ref = self._next_ref, self._next_ref + 1
+        return ref
+
+    def _payload(self, payload: bytes) -> str:
+        if self._limits is not None and len(payload) > self._limits.max_payload_bytes:
+            raise ClientStateError(
+                f"payload of {len(payload)} bytes exceeds the server's "
+                f"{self._limits.max_payload_bytes}-byte limit"
+            )
+        return wire.encode_payload(payload)
+
+    def _send(self, message: wire.ClientMessage) -> None:
+        self._outgoing.append(wire.encode(message))
+
+
+def _topics(topics: Iterable[bytes]) -> list[str]:
+    return [wire.encode_topic(topic) for topic in topics]
+
+
+def _routed_event(message: wire.ServerMessage) -> ClientEvent:
+    match message:
+        case wire.Subscribed(topics=topics, retained=retained, ref=ref):
+            return SubscriptionConfirmed(
+                ref=ref,
+                topics=tuple(wire.decode_topic(t) for t in topics),
+                retained=tuple(
+                    (wire.decode_topic(r.topic), wire.decode_payload(r.payload)) for r in retained
+                ),
+            )
+        case wire.Ack(ref=ref):
+            return RequestAcked(ref=ref)
+        case wire.Event(topic=topic, payload=payload):
+            return TopicValue(wire.decode_topic(topic), wire.decode_payload(payload))
+        case wire.Gone(topic=topic):
+            return TopicGone(wire.decode_topic(topic))
+        case wire.Relayed(topic=topic, payload=payload):
+            return RelayReceived(wire.decode_topic(topic), wire.decode_payload(payload))
+        case wire.IntroReceived(topic=topic, payload=payload):
+            return IntroductionReceived(wire.decode_topic(topic), wire.decode_payload(payload))
+    raise AssertionError(f"unrouted message {type(message).__name__}")  # pragma: no cover

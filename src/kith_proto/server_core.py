@@ -1,0 +1,468 @@
+"""Sans-I/O server side of ``kith.v1``: one object per connection.
+
+A :class:`ServerConnection` takes each received frame and a ``now`` and
+returns actions: frames to send, a close, or routing *requests* for the
+broker (which holds all routing state; the connection holds none). Each
+request knows how to phrase the broker's outcome as a reply frame, so the
+adapter only moves values between the core, the broker and the socket.
+
+Life of one connection::
+
+    AWAIT_AUTH --valid auth--> READY
+    AWAIT_AUTH --bad auth / auth timeout--> CLOSED
+    any --abuse / replaced / shutdown--> CLOSED
+
+The public key of an authenticated client is never kept: the core turns it
+into a keyed hash (``identity_tag``) that only serves the one-login rule.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final, TypeAlias
+
+from kith_proto import wire
+from kith_proto.auth import CHALLENGE_SIZE, KEY_TYPE, verify_auth
+from kith_proto.limits import TokenBucket
+from kith_proto.wire import CloseCode, ErrorCode
+
+__all__ = [
+    "AUTH_ERROR_CODES",
+    "Action",
+    "Close",
+    "IntroRequest",
+    "Login",
+    "PublishRequest",
+    "RelayRequest",
+    "Request",
+    "RetractRequest",
+    "Send",
+    "ServerConfig",
+    "ServerConnection",
+    "ServerState",
+    "SubscribeRequest",
+    "UnsubscribeRequest",
+    "identity_tag",
+    "server_full",
+]
+
+IDENTITY_TAG_SIZE: Final = 16
+SIGNATURE_SIZE: Final = 64
+
+AUTH_ERROR_CODES: Final = frozenset(
+    {
+        ErrorCode.BAD_SIGNATURE,
+        ErrorCode.UNKNOWN_KEY_FORMAT,
+        ErrorCode.REPLAYED_CHALLENGE,
+        ErrorCode.CHALLENGE_EXPIRED,
+        ErrorCode.WRONG_SERVER,
+        ErrorCode.AUTH_TIMEOUT,
+    }
+)
+
+
+class ServerState(enum.Enum):
+    """States of one server-side connection."""
+
+    AWAIT_AUTH = "await_auth"
+    READY = "ready"
+    CLOSED = "closed"
+
+
+_ROUTING: Final = (
+    wire.Subscribe,
+    wire.Unsubscribe,
+    wire.Publish,
+    wire.Retract,
+    wire.Relay,
+    wire.Intro,
+)
+
+# (state, client frame type) -> state after a successful handling. Pairs not
+# in the table are answered with ``not_authenticated`` or
+# ``already_authenticated``. Failed authentication always leads to CLOSED.
+TRANSITIONS: Final[dict[tuple[ServerState, type[wire.ClientMessage]], ServerState]] = {
+    (ServerState.AWAIT_AUTH, wire.Auth): ServerState.READY,
+    **{(ServerState.READY, kind): ServerState.READY for kind in _ROUTING},
+}
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """What a server enforces. Defaults are the documented ones."""
+
+    public_url: str
+    max_frame_bytes: int = 65536
+    max_payload_bytes: int = 32768
+    max_topics: int = 1024
+    rate: float = 20.0
+    burst: int = 40
+    intro_rate: float = 0.2
+    intro_burst: int = 5
+    challenge_ttl: float = 10.0
+    auth_timeout: float = 15.0
+    heartbeat_interval: float = 10.0
+    max_strikes: int = 10
+    strike_refill: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.max_payload_bytes >= self.max_frame_bytes:
+            object.__setattr__(self, "max_payload_bytes", self.max_frame_bytes * 3 // 4 - 256)
+        if min(self.max_frame_bytes, self.max_topics, self.burst, self.max_strikes) < 1:
+            raise ValueError("limits must be positive")
+
+    @property
+    def limits(self) -> wire.Limits:
+        """The limits as announced in ``welcome``."""
+        return wire.Limits(
+            max_frame_bytes=self.max_frame_bytes,
+            max_payload_bytes=self.max_payload_bytes,
+            max_topics=self.max_topics,
+            rate=self.rate,
+            burst=self.burst,
+        )
+
+
+# -- actions -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send this frame to the client."""
+
+    message: wire.ServerMessage
+
+
+@dataclass(frozen=True)
+class Close:
+    """Close the WebSocket with this code and reason (after pending sends)."""
+
+    code: CloseCode
+    reason: str
+
+
+@dataclass(frozen=True)
+class Login:
+    """The client authenticated as ``identity_tag``: apply the one-login rule."""
+
+    identity_tag: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class _Request:
+    ref: int | None
+
+    def ack(self) -> Send:
+        """The request succeeded."""
+        return Send(wire.Ack(ref=self.ref))
+
+    def refuse(self, code: ErrorCode, message: str) -> Send:
+        """The request failed with ``code``."""
+        return Send(wire.Error(code=code, message=message, ref=self.ref))
+
+
+@dataclass(frozen=True)
+class SubscribeRequest(_Request):
+    """Subscribe this connection to ``topics``."""
+
+    topics: tuple[str, ...]
+
+    def reply(self, retained: Sequence[wire.Retained]) -> Send:
+        """The subscription is in place; these are the retained values."""
+        return Send(
+            wire.Subscribed(topics=list(self.topics), retained=list(retained), ref=self.ref)
+        )
+
+
+@dataclass(frozen=True)
+class UnsubscribeRequest(_Request):
+    """Remove this connection's subscriptions to ``topics``."""
+
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PublishRequest(_Request):
+    """Retain ``payload`` on ``topic`` and fan it out."""
+
+    topic: str
+    payload: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RetractRequest(_Request):
+    """Drop this connection's retained values on ``topics``; announce ``gone``."""
+
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RelayRequest(_Request):
+    """Deliver ``payload`` to the subscribers of ``topic``."""
+
+    topic: str
+    payload: str = field(repr=False)
+
+    def reply(self, delivered: int) -> Send:
+        """Acknowledge, or report ``peer_offline`` when nobody got it."""
+        if delivered:
+            return self.ack()
+        return self.refuse(ErrorCode.PEER_OFFLINE, "nobody is subscribed to this topic")
+
+
+@dataclass(frozen=True)
+class IntroRequest(_Request):
+    """Deliver a contact request to the subscribers of ``topic``."""
+
+    topic: str
+    payload: str = field(repr=False)
+
+    def reply(self, delivered: int) -> Send:
+        """Always the same acknowledgement, so that presence does not leak."""
+        del delivered
+        return self.ack()
+
+
+Request: TypeAlias = (
+    SubscribeRequest
+    | UnsubscribeRequest
+    | PublishRequest
+    | RetractRequest
+    | RelayRequest
+    | IntroRequest
+)
+Action: TypeAlias = Send | Close | Login | Request
+
+
+def identity_tag(key: bytes, public_key: bytes) -> bytes:
+    """Keyed hash of a public key: enough for one-login, useless without ``key``."""
+    return hashlib.blake2b(public_key, key=key, digest_size=IDENTITY_TAG_SIZE).digest()
+
+
+def server_full() -> list[Action]:
+    """What to do with a connection that exceeds ``--max-connections``."""
+    bye = wire.Bye(code=ErrorCode.SERVER_FULL, message="server is full", reconnect=True)
+    return [Send(bye), Close(CloseCode.TRY_AGAIN_LATER, ErrorCode.SERVER_FULL)]
+
+
+# -- the connection ----------------------------------------------------------
+
+
+class ServerConnection:
+    """One connection's protocol state, without I/O.
+
+    Args:
+        config: Limits and the public URL signatures must name.
+        nonce: A fresh random challenge (``CHALLENGE_SIZE`` bytes).
+        tag_key: The per-process key of :func:`identity_tag`.
+        now: The time of connection, on the caller's monotonic clock.
+    """
+
+    __slots__ = (
+        "_config",
+        "_intros",
+        "_issued",
+        "_messages",
+        "_nonce",
+        "_state",
+        "_strikes",
+        "_tag_key",
+    )
+
+    def __init__(self, config: ServerConfig, *, nonce: bytes, tag_key: bytes, now: float) -> None:
+        if len(nonce) != CHALLENGE_SIZE:
+            raise ValueError(f"challenge nonce must be {CHALLENGE_SIZE} bytes")
+        self._config = config
+        self._nonce = wire.encode_payload(nonce)
+        self._tag_key = tag_key
+        self._issued = now
+        self._state = ServerState.AWAIT_AUTH
+        self._messages = TokenBucket(config.rate, config.burst, now)
+        self._intros = TokenBucket(config.intro_rate, config.intro_burst, now)
+        self._strikes = TokenBucket(config.strike_refill, config.max_strikes, now)
+
+    @property
+    def state(self) -> ServerState:
+        """The current state."""
+        return self._state
+
+    @property
+    def deadline(self) -> float | None:
+        """When :meth:`tick` must next be called, if ever."""
+        if self._state is ServerState.AWAIT_AUTH:
+            return self._issued + self._config.auth_timeout
+        return None
+
+    def start(self) -> list[Action]:
+        """The first frame: the challenge."""
+        ttl = self._config.challenge_ttl
+        return [Send(wire.Challenge(nonce=self._nonce, expires_in=ttl))]
+
+    def tick(self, now: float) -> list[Action]:
+        """Enforce the auth timeout."""
+        deadline = self.deadline
+        if deadline is None or now < deadline:
+            return []
+        return self._fail_auth(
+            ErrorCode.AUTH_TIMEOUT, "no authentication in time", CloseCode.AUTH_TIMEOUT
+        )
+
+    def replaced(self) -> list[Action]:
+        """The same identity logged in on another connection."""
+        return self._bye(
+            ErrorCode.REPLACED, "this identity connected elsewhere", False, CloseCode.REPLACED
+        )
+
+    def shutdown(self) -> list[Action]:
+        """The server is stopping; the client should reconnect."""
+        message = "server restarting; reconnect"
+        return self._bye(ErrorCode.SHUTTING_DOWN, message, True, CloseCode.SERVICE_RESTART)
+
+    def slow_consumer(self) -> list[Action]:
+        """The client does not read its frames fast enough."""
+        message = "too many frames waiting to be sent"
+        return self._bye(ErrorCode.SLOW_CONSUMER, message, True, CloseCode.SLOW_CONSUMER)
+
+    def receive(self, data: str | bytes, now: float) -> list[Action]:
+        """Handle one received frame and return the resulting actions."""
+        if self._state is ServerState.CLOSED:
+            return []
+        if not self._messages.take(now):
+            return self._fault(ErrorCode.RATE_LIMITED, "too many messages; slow down", None, now)
+        if _too_large(data, self._config.max_frame_bytes):
+            limit = self._config.max_frame_bytes
+            return self._fault(
+                ErrorCode.FRAME_TOO_LARGE, f"frames are limited to {limit} bytes", None, now
+            )
+        if isinstance(data, bytes):
+            return self._fault(ErrorCode.MALFORMED, "kith.v1 frames are text frames", None, now)
+        try:
+            message = wire.decode_client_message(data)
+        except wire.WireFormatError as exc:
+            return self._fault(ErrorCode.MALFORMED, str(exc)[:200], None, now)
+        return self._dispatch(message, now)
+
+    def _dispatch(self, message: wire.ClientMessage, now: float) -> list[Action]:
+        if (self._state, type(message)) not in TRANSITIONS:
+            if isinstance(message, wire.Auth):
+                return self._fault(
+                    ErrorCode.ALREADY_AUTHENTICATED, "already authenticated", None, now
+                )
+            ref = getattr(message, "ref", None)
+            return self._fault(ErrorCode.NOT_AUTHENTICATED, "authenticate first", ref, now)
+        if isinstance(message, wire.Auth):
+            return self._authenticate(message, now)
+        return self._route(message, now)
+
+    # -- authentication --
+
+    def _authenticate(self, auth: wire.Auth, now: float) -> list[Action]:
+        public_key = _decode_key(auth)
+        if public_key is None:
+            return self._fail_auth(ErrorCode.UNKNOWN_KEY_FORMAT, f"expected a raw {KEY_TYPE} key")
+        if auth.challenge != self._nonce:
+            return self._fail_auth(ErrorCode.REPLAYED_CHALLENGE, "not this connection's challenge")
+        if now > self._issued + self._config.challenge_ttl:
+            return self._fail_auth(ErrorCode.CHALLENGE_EXPIRED, "the challenge expired")
+        if auth.server != self._config.public_url:
+            return self._fail_auth(ErrorCode.WRONG_SERVER, "signature names another server")
+        if not _signature_valid(auth, public_key, self._config.public_url):
+            return self._fail_auth(ErrorCode.BAD_SIGNATURE, "signature does not verify")
+        self._state = ServerState.READY
+        welcome = wire.Welcome(
+            heartbeat_interval=self._config.heartbeat_interval, limits=self._config.limits
+        )
+        return [Login(identity_tag(self._tag_key, public_key)), Send(welcome)]
+
+    def _fail_auth(
+        self, code: ErrorCode, message: str, close: CloseCode = CloseCode.AUTH_FAILED
+    ) -> list[Action]:
+        self._state = ServerState.CLOSED
+        return [Send(wire.Error(code=code, message=message)), Close(close, code)]
+
+    # -- routing --
+
+    def _route(self, message: wire.ClientMessage, now: float) -> list[Action]:
+        match message:
+            case wire.Subscribe(topics=topics, ref=ref):
+                return self._topics_request(SubscribeRequest(ref, tuple(topics)), now)
+            case wire.Unsubscribe(topics=topics, ref=ref):
+                return self._topics_request(UnsubscribeRequest(ref, tuple(topics)), now)
+            case wire.Retract(topics=topics, ref=ref):
+                return self._topics_request(RetractRequest(ref, tuple(topics)), now)
+            case wire.Publish(topic=topic, payload=payload, ref=ref):
+                return self._payload_request(PublishRequest(ref, topic, payload), now)
+            case wire.Relay(topic=topic, payload=payload, ref=ref):
+                return self._payload_request(RelayRequest(ref, topic, payload), now)
+            case wire.Intro(topic=topic, payload=payload, ref=ref):
+                if not self._intros.take(now):
+                    return self._fault(ErrorCode.RATE_LIMITED, "too many introductions", ref, now)
+                return self._payload_request(IntroRequest(ref, topic, payload), now)
+        raise AssertionError(f"unroutable {type(message).__name__}")  # pragma: no cover
+
+    def _topics_request(
+        self, request: SubscribeRequest | UnsubscribeRequest | RetractRequest, now: float
+    ) -> list[Action]:
+        if len(request.topics) > self._config.max_topics:
+            message = f"at most {self._config.max_topics} topics per connection"
+            return self._fault(ErrorCode.TOO_MANY_TOPICS, message, request.ref, now)
+        return [request]
+
+    def _payload_request(
+        self, request: PublishRequest | RelayRequest | IntroRequest, now: float
+    ) -> list[Action]:
+        if wire.payload_size(request.payload) > self._config.max_payload_bytes:
+            message = f"payloads are limited to {self._config.max_payload_bytes} bytes"
+            return self._fault(ErrorCode.PAYLOAD_TOO_LARGE, message, request.ref, now)
+        return [request]
+
+    # -- faults and closes --
+
+    def _fault(self, code: ErrorCode, message: str, ref: int | None, now: float) -> list[Action]:
+        actions: list[Action] = [Send(wire.Error(code=code, message=message, ref=ref))]
+        if not self._strikes.take(now):
+            actions += self._bye(
+                ErrorCode.ABUSE, "too many protocol errors", False, CloseCode.ABUSE
+            )
+        return actions
+
+    def _bye(
+        self, code: ErrorCode, message: str, reconnect: bool, close: CloseCode
+    ) -> list[Action]:
+        if self._state is ServerState.CLOSED:
+            return []
+        self._state = ServerState.CLOSED
+        bye = wire.Bye(code=code, message=message, reconnect=reconnect)
+        return [Send(bye), Close(close, code)]
+
+
+def _too_large(data: str | bytes, limit: int) -> bool:
+    if len(data) > limit:
+        return True
+    if isinstance(data, bytes) or len(data) * 4 <= limit:
+        return False
+    return len(data.encode("utf-8")) > limit
+
+
+def _decode_key(auth: wire.Auth) -> bytes | None:
+    if auth.key_type != KEY_TYPE:
+        return None
+    try:
+        key = wire.decode_payload(auth.key)
+    except wire.WireFormatError:
+        return None
+    return key if len(key) == 32 else None
+
+
+def _signature_valid(auth: wire.Auth, public_key: bytes, public_url: str) -> bool:
+    try:
+        signature = wire.decode_payload(auth.signature)
+        challenge = wire.decode_payload(auth.challenge)
+    except wire.WireFormatError:
+        return False
+    if len(signature) != SIGNATURE_SIZE:
+        return False
+    return verify_auth(public_key, signature, challenge, public_url)

@@ -1,0 +1,338 @@
+"""Kith signaling wire schemas (protocol ``kith.v1``).
+
+Every frame is one WebSocket text frame holding one JSON object whose
+``type`` field names the message (a msgspec tagged union). Topics are opaque
+32-byte values written as unpadded base64url (43 characters); payloads are
+opaque bytes written as unpadded base64url. ``docs/protocol.md`` is the
+normative description; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+from typing import Annotated, Final, TypeAlias
+
+import msgspec
+
+__all__ = [
+    "PAYLOAD_PATTERN",
+    "SUBPROTOCOL",
+    "TOPIC_LENGTH",
+    "TOPIC_SIZE",
+    "Ack",
+    "Auth",
+    "Bye",
+    "Challenge",
+    "ClientMessage",
+    "CloseCode",
+    "Error",
+    "ErrorCode",
+    "Event",
+    "Gone",
+    "Intro",
+    "IntroReceived",
+    "Limits",
+    "Publish",
+    "Relay",
+    "Relayed",
+    "Retained",
+    "Retract",
+    "ServerMessage",
+    "Subscribe",
+    "Subscribed",
+    "Unsubscribe",
+    "Welcome",
+    "WireFormatError",
+    "decode_client_message",
+    "decode_payload",
+    "decode_server_message",
+    "decode_topic",
+    "encode",
+    "encode_payload",
+    "encode_topic",
+    "payload_size",
+]
+
+SUBPROTOCOL: Final = "kith.v1"
+"""The WebSocket subprotocol naming this protocol version."""
+
+TOPIC_SIZE: Final = 32
+TOPIC_LENGTH: Final = 43
+
+# 32 bytes = 256 bits; 43 base64 characters carry 258, so the last character
+# must leave its two low bits zero. Only canonical spellings are accepted.
+_TOPIC_PATTERN: Final = r"^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"
+PAYLOAD_PATTERN: Final = r"^[A-Za-z0-9_-]*$"
+
+Topic: TypeAlias = Annotated[str, msgspec.Meta(pattern=_TOPIC_PATTERN)]
+Payload: TypeAlias = Annotated[str, msgspec.Meta(pattern=PAYLOAD_PATTERN)]
+B64: TypeAlias = Annotated[str, msgspec.Meta(pattern=PAYLOAD_PATTERN, max_length=1024)]
+Ref: TypeAlias = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+Text: TypeAlias = Annotated[str, msgspec.Meta(max_length=512)]
+
+
+class WireFormatError(ValueError):
+    """A value is not in the wire format (bad base64, wrong topic size, bad frame)."""
+
+
+class ErrorCode(enum.StrEnum):
+    """Codes carried by ``error`` frames (and by close reasons)."""
+
+    MALFORMED = "malformed"
+    FRAME_TOO_LARGE = "frame_too_large"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    RATE_LIMITED = "rate_limited"
+    NOT_AUTHENTICATED = "not_authenticated"
+    ALREADY_AUTHENTICATED = "already_authenticated"
+    BAD_SIGNATURE = "bad_signature"
+    UNKNOWN_KEY_FORMAT = "unknown_key_format"
+    REPLAYED_CHALLENGE = "replayed_challenge"
+    CHALLENGE_EXPIRED = "challenge_expired"
+    WRONG_SERVER = "wrong_server"
+    AUTH_TIMEOUT = "auth_timeout"
+    TOO_MANY_TOPICS = "too_many_topics"
+    PEER_OFFLINE = "peer_offline"
+    SERVER_FULL = "server_full"
+    REPLACED = "replaced"
+    SHUTTING_DOWN = "shutting_down"
+    ABUSE = "abuse"
+    SLOW_CONSUMER = "slow_consumer"
+    UNSUPPORTED_PROTOCOL = "unsupported_protocol"
+    INTERNAL = "internal"
+
+
+class CloseCode(enum.IntEnum):
+    """WebSocket close codes used by the server."""
+
+    NORMAL = 1000
+    MESSAGE_TOO_BIG = 1009
+    INTERNAL_ERROR = 1011
+    SERVICE_RESTART = 1012
+    TRY_AGAIN_LATER = 1013
+    UNSUPPORTED_PROTOCOL = 4000
+    AUTH_FAILED = 4001
+    AUTH_TIMEOUT = 4002
+    REPLACED = 4003
+    ABUSE = 4008
+    SLOW_CONSUMER = 4009
+
+
+class _Frame(msgspec.Struct, frozen=True, tag_field="type", forbid_unknown_fields=True):
+    """Base of every frame: a JSON object tagged by ``type``."""
+
+
+# -- client -> server -------------------------------------------------------
+
+
+class Auth(_Frame, frozen=True, tag="auth"):
+    """Answer to ``challenge``: an Ed25519 signature of the auth statement."""
+
+    key_type: Text
+    key: B64
+    challenge: B64
+    server: Text
+    signature: B64
+
+
+class Subscribe(_Frame, frozen=True, tag="subscribe"):
+    """Subscribe to topics; the reply carries their retained values."""
+
+    topics: list[Topic]
+    ref: Ref | None = None
+
+
+class Unsubscribe(_Frame, frozen=True, tag="unsubscribe"):
+    """Stop receiving events for topics."""
+
+    topics: list[Topic]
+    ref: Ref | None = None
+
+
+class Publish(_Frame, frozen=True, tag="publish"):
+    """Set a topic's retained value and fan it out to its subscribers."""
+
+    topic: Topic
+    payload: Payload
+    ref: Ref | None = None
+
+
+class Retract(_Frame, frozen=True, tag="retract"):
+    """Withdraw published values: subscribers get ``gone``."""
+
+    topics: list[Topic]
+    ref: Ref | None = None
+
+
+class Relay(_Frame, frozen=True, tag="relay"):
+    """Deliver an opaque payload to the current subscribers of a topic."""
+
+    topic: Topic
+    payload: Payload
+    ref: Ref | None = None
+
+
+class Intro(_Frame, frozen=True, tag="intro"):
+    """Contact request to an intro topic; always acknowledged the same way."""
+
+    topic: Topic
+    payload: Payload
+    ref: Ref | None = None
+
+
+# -- server -> client -------------------------------------------------------
+
+
+class Challenge(_Frame, frozen=True, tag="challenge"):
+    """Sent on connect: a fresh random nonce to sign, valid for ``expires_in`` s."""
+
+    nonce: B64
+    expires_in: float
+
+
+class Limits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The limits a server enforces, announced in ``welcome``."""
+
+    max_frame_bytes: int
+    max_payload_bytes: int
+    max_topics: int
+    rate: float
+    burst: int
+
+
+class Welcome(_Frame, frozen=True, tag="welcome"):
+    """Authentication succeeded; routing messages may follow."""
+
+    heartbeat_interval: float
+    limits: Limits
+
+
+class Retained(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A topic's current retained value (inside ``subscribed``)."""
+
+    topic: Topic
+    payload: Payload
+
+
+class Subscribed(_Frame, frozen=True, tag="subscribed"):
+    """Reply to ``subscribe``: the retained values of the requested topics."""
+
+    topics: list[Topic]
+    retained: list[Retained]
+    ref: Ref | None = None
+
+
+class Ack(_Frame, frozen=True, tag="ack"):
+    """Reply to ``unsubscribe``, ``publish``, ``retract``, ``relay``, ``intro``."""
+
+    ref: Ref | None = None
+
+
+class Event(_Frame, frozen=True, tag="event"):
+    """A publisher set a new value on a subscribed topic."""
+
+    topic: Topic
+    payload: Payload
+
+
+class Gone(_Frame, frozen=True, tag="gone"):
+    """A subscribed topic's publisher retracted it or disconnected."""
+
+    topic: Topic
+
+
+class Relayed(_Frame, frozen=True, tag="relayed"):
+    """A relayed payload for a subscribed topic."""
+
+    topic: Topic
+    payload: Payload
+
+
+class IntroReceived(_Frame, frozen=True, tag="intro_received"):
+    """A contact request arrived on a subscribed intro topic."""
+
+    topic: Topic
+    payload: Payload
+
+
+class Error(_Frame, frozen=True, tag="error"):
+    """A request failed, or the last frame broke the protocol."""
+
+    code: Text
+    message: Text
+    ref: Ref | None = None
+
+
+class Bye(_Frame, frozen=True, tag="bye"):
+    """The server is about to close the connection, and why."""
+
+    code: Text
+    message: Text
+    reconnect: bool
+
+
+ClientMessage: TypeAlias = Auth | Subscribe | Unsubscribe | Publish | Retract | Relay | Intro
+ServerMessage: TypeAlias = (
+    Challenge | Welcome | Subscribed | Ack | Event | Gone | Relayed | IntroReceived | Error | Bye
+)
+
+_encoder: Final = msgspec.json.Encoder()
+_client_decoder: Final[msgspec.json.Decoder[ClientMessage]] = msgspec.json.Decoder(ClientMessage)
+_server_decoder: Final[msgspec.json.Decoder[ServerMessage]] = msgspec.json.Decoder(ServerMessage)
+
+
+def encode(message: ClientMessage | ServerMessage) -> str:
+    """Encode a message as the text of one frame."""
+    return _encoder.encode(message).decode("utf-8")
+
+
+def decode_client_message(data: str | bytes) -> ClientMessage:
+    """Decode and validate a client frame, or raise WireFormatError."""
+    try:
+        return _client_decoder.decode(data)
+    except msgspec.DecodeError as exc:
+        raise WireFormatError(str(exc)) from None
+
+
+def decode_server_message(data: str | bytes) -> ServerMessage:
+    """Decode and validate a server frame, or raise WireFormatError."""
+    try:
+        return _server_decoder.decode(data)
+    except msgspec.DecodeError as exc:
+        raise WireFormatError(str(exc)) from None
+
+
+def encode_payload(data: bytes) -> str:
+    """Write bytes as unpadded base64url."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def decode_payload(text: str) -> bytes:
+    """Read unpadded base64url, or raise WireFormatError."""
+    if len(text) % 4 == 1:
+        raise WireFormatError("base64url text has an impossible length")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise WireFormatError(f"not base64url: {exc}") from None
+
+
+def payload_size(text: str) -> int:
+    """Decoded size in bytes of unpadded base64url text, without decoding it."""
+    return len(text) * 3 // 4
+
+
+def encode_topic(topic: bytes) -> str:
+    """Write a 32-byte topic as 43 characters of base64url."""
+    if len(topic) != TOPIC_SIZE:
+        raise WireFormatError(f"a topic is {TOPIC_SIZE} bytes, got {len(topic)}")
+    return encode_payload(topic)
+
+
+def decode_topic(text: str) -> bytes:
+    """Read a topic, or raise WireFormatError."""
+    raw = decode_payload(text)
+    if len(raw) != TOPIC_SIZE or encode_payload(raw) != text:
+        raise WireFormatError("a topic is 32 bytes written as 43 base64url characters")
+    return raw
