@@ -1,0 +1,103 @@
+"""The operations the CLI performs, as an interface with interchangeable backends.
+
+:class:`DirectBackend` (``kith.direct``) acts on the database; a second
+implementation will talk to a running node's local HTTP API so changes take
+effect live. The CLI picks one in a single place (``kith.cli.context``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kith.models import Contact, IdentityInfo, SettingState
+
+__all__ = ["Backend", "ContactDetails", "OwnStatus"]
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    """A contact with the safety number of the pair."""
+
+    contact: Contact
+    safety_number: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The object printed by ``kith contacts show --json``."""
+        return {**self.contact.to_json(), "safety_number": self.safety_number}
+
+
+@dataclass(frozen=True)
+class OwnStatus:
+    """The user's own chosen status and status text."""
+
+    status: str
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The object printed by ``kith status --json``."""
+        return {"status": self.status, "status_text": self.text}
+
+
+class Backend(Protocol):
+    """What the CLI can ask of Kith. IDs are accepted as typed and canonicalised."""
+
+    def identity(self) -> IdentityInfo:
+        """The local identity."""
+        ...
+
+    def set_name(self, name: str) -> IdentityInfo:
+        """Change the local display name."""
+        ...
+
+    def status(self) -> OwnStatus:
+        """The user's own status."""
+        ...
+
+    def set_status(self, status: str, text: str | None = None) -> OwnStatus:
+        """Set the own status (and optionally the status text)."""
+        ...
+
+    def contacts(self) -> list[Contact]:
+        """All contacts."""
+        ...
+
+    def contact(self, kith_id: str) -> ContactDetails:
+        """One contact with its safety number."""
+        ...
+
+    def add_contact(self, kith_id: str, name: str | None = None) -> Contact:
+        """Add a contact."""
+        ...
+
+    def remove_contact(self, kith_id: str) -> None:
+        """Remove a contact."""
+        ...
+
+    def rename_contact(self, kith_id: str, name: str | None) -> Contact:
+        """Set or clear a contact's nickname."""
+        ...
+
+    def verify_contact(self, kith_id: str, verified: bool = True) -> Contact:
+        """Mark the safety number as compared (or not)."""
+        ...
+
+    def settings(self) -> list[SettingState]:
+        """Every setting."""
+        ...
+
+    def get_setting(self, key: str) -> SettingState:
+        """One setting."""
+        ...
+
+    def set_setting(self, key: str, text: str) -> SettingState:
+        """Set a setting from user-typed text."""
+        ...
+
+    def reset_setting(self, key: str) -> SettingState:
+        """Return a setting to its default."""
+        ...
+
+    def close(self) -> None:
+        """Release resources."""
+        ...

@@ -1,0 +1,87 @@
+"""What a backup holds (pure): identity seed, name, contacts and settings.
+
+Encoded as JSON with msgspec inside the sealed container. Decoding validates
+everything (seed size, IDs and their checksums, setting values) before any
+byte is written to disk.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+
+from kith.contacts import canonical_id
+from kith.errors import BackupError, KithError
+from kith.settings import SettingValue, definition
+
+__all__ = ["PAYLOAD_VERSION", "BackupPayload", "ContactRecord", "decode", "encode"]
+
+PAYLOAD_VERSION: Final = 1
+
+
+class ContactRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A contact as kept in a backup (presence is not backed up)."""
+
+    id: str
+    name: str | None
+    verified: bool
+    added_at: float
+
+
+class BackupPayload(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The decrypted content of a backup."""
+
+    version: int
+    seed: bytes = msgspec.field()
+    name: str
+    created_at: float
+    contacts: list[ContactRecord]
+    settings: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return f"BackupPayload(name={self.name!r}, contacts={len(self.contacts)})"
+
+
+def encode(payload: BackupPayload) -> bytes:
+    """Serialise to JSON bytes."""
+    return msgspec.json.encode(payload)
+
+
+def _invalid(detail: str) -> BackupError:
+    return BackupError(f"the backup's content is invalid: {detail}", code="backup_damaged")
+
+
+def _check_contacts(payload: BackupPayload) -> None:
+    seen: set[str] = set()
+    for record in payload.contacts:
+        try:
+            canonical, _ = canonical_id(record.id)
+        except KithError:
+            raise _invalid("a contact has an invalid ID") from None
+        if canonical != record.id or canonical in seen:
+            raise _invalid("a contact ID is not canonical or appears twice")
+        seen.add(canonical)
+
+
+def checked_settings(payload: BackupPayload) -> dict[str, SettingValue]:
+    """The settings with every key known and every value valid."""
+    try:
+        return {key: definition(key).validate(value) for key, value in payload.settings.items()}
+    except KithError as exc:
+        raise _invalid(exc.message) from None
+
+
+def decode(data: bytes) -> BackupPayload:
+    """Parse and validate a decrypted payload."""
+    try:
+        payload = msgspec.json.decode(data, type=BackupPayload)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise _invalid("it cannot be parsed") from None
+    if payload.version != PAYLOAD_VERSION:
+        raise _invalid(f"unsupported content version {payload.version}")
+    if len(payload.seed) != 32:
+        raise _invalid("the identity seed has the wrong size")
+    _check_contacts(payload)
+    checked_settings(payload)
+    return payload

@@ -1,0 +1,94 @@
+"""``kith backup export|import``: encrypted backups of identity, contacts and settings."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from kith.cli.context import CliContext
+
+__all__ = ["register"]
+
+_ENV_PASSWORD = "KITH_BACKUP_PASSWORD"
+
+
+def register(commands: Any) -> None:
+    """Add the ``backup`` command group."""
+    group = commands.add_parser("backup", help="export or restore an encrypted backup")
+    actions = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    export = actions.add_parser("export", help="write an encrypted backup to FILE")
+    export.add_argument("file", type=Path)
+    _password_option(export)
+    export.set_defaults(handler=run_export)
+
+    restore = actions.add_parser("import", help="restore a backup into an empty data directory")
+    restore.add_argument("file", type=Path)
+    _password_option(restore)
+    restore.add_argument(
+        "--passphrase",
+        action="store_true",
+        help="protect the restored database with a passphrase even if an OS key store exists",
+    )
+    restore.set_defaults(handler=run_import)
+
+
+def _password_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--password-file",
+        type=Path,
+        metavar="F",
+        help=f"read the backup password from the first line of F "
+        f"(default: ${_ENV_PASSWORD} or a prompt)",
+    )
+
+
+def _password(path: Path | None, confirm: bool) -> str:
+    from kith.errors import PassphraseError
+    from kith.passphrases import EnvOrPrompt
+
+    if path is None:
+        return EnvOrPrompt(_ENV_PASSWORD).passphrase("Backup password", confirm=confirm)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PassphraseError(f"cannot read the password file {path}: {exc}") from None
+    if not lines or not lines[0]:
+        raise PassphraseError(f"the password file {path} is empty")
+    return lines[0]
+
+
+def run_export(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Export identity, contacts and settings."""
+    from kith.account import open_store
+    from kith.backup import export_backup
+
+    store = open_store(ctx.data_dir, ctx.passphrases())
+    try:
+        export_backup(store, args.file, _password(args.password_file, confirm=True))
+    finally:
+        store.close()
+    print(f"Backup written to {args.file}")
+    return 0
+
+
+def run_import(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Restore into an empty data directory."""
+    from kith.backup import import_backup
+    from kith.cli.init import protection_for
+    from kith.errors import TargetNotEmptyError
+
+    if not ctx.data_dir.is_empty():
+        raise TargetNotEmptyError(
+            f"{ctx.data_dir.path} is not empty: restore into a new or empty data directory"
+        )
+    info = import_backup(
+        args.file,
+        _password(args.password_file, confirm=False),
+        ctx.data_dir,
+        protection=protection_for(args.passphrase),
+        passphrases=ctx.passphrases(),
+    )
+    print(f"Restored {info.name or 'identity'} ({info.kith_id}) into {ctx.data_dir.path}")
+    return 0

@@ -1,0 +1,138 @@
+"""``kith contacts``: add, remove, rename, verify, list and show contacts."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import TYPE_CHECKING, Any
+
+from kith.cli.context import CliContext
+
+if TYPE_CHECKING:
+    from kith.backend import Backend
+    from kith.models import Contact
+
+__all__ = ["register"]
+
+
+def register(commands: Any) -> None:
+    """Add the ``contacts`` command group."""
+    group = commands.add_parser("contacts", help="manage your contacts")
+    actions = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    add = actions.add_parser("add", help="add a contact by their Kith ID")
+    add.add_argument("id", help="the contact's Kith ID")
+    add.add_argument("--name", help="a nickname for the contact")
+    add.set_defaults(handler=run_add)
+
+    remove = actions.add_parser("remove", help="remove a contact")
+    remove.add_argument("id")
+    remove.set_defaults(handler=run_remove)
+
+    rename = actions.add_parser("rename", help="change a contact's nickname")
+    rename.add_argument("id")
+    rename.add_argument("name", help='the new nickname ("" to clear it)')
+    rename.set_defaults(handler=run_rename)
+
+    verify = actions.add_parser("verify", help="mark a contact verified after comparing numbers")
+    verify.add_argument("id")
+    verify.add_argument("--undo", action="store_true", help="mark the contact unverified")
+    verify.set_defaults(handler=run_verify)
+
+    list_ = actions.add_parser("list", help="list contacts with their presence")
+    list_.add_argument("--json", action="store_true", help="print machine-readable output")
+    list_.set_defaults(handler=run_list)
+
+    show = actions.add_parser("show", help="show a contact and the safety number")
+    show.add_argument("id")
+    show.add_argument("--json", action="store_true", help="print machine-readable output")
+    show.set_defaults(handler=run_show)
+
+
+def _with_backend(ctx: CliContext, action: Any) -> Any:
+    backend: Backend = ctx.backend()
+    try:
+        return action(backend)
+    finally:
+        backend.close()
+
+
+def _when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "never"
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+def run_add(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Add a contact."""
+    contact: Contact = _with_backend(ctx, lambda b: b.add_contact(args.id, args.name))
+    print(f"Added {contact.display_name} ({contact.kith_id})")
+    print(f"Compare safety numbers with `kith contacts show {contact.kith_id}`")
+    return 0
+
+
+def run_remove(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Remove a contact."""
+    _with_backend(ctx, lambda b: b.remove_contact(args.id))
+    print("Contact removed")
+    return 0
+
+
+def run_rename(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Rename a contact."""
+    name = args.name if args.name.strip() else None
+    contact: Contact = _with_backend(ctx, lambda b: b.rename_contact(args.id, name))
+    print(f"Renamed to {contact.display_name}")
+    return 0
+
+
+def run_verify(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Mark a contact verified (or not)."""
+    contact: Contact = _with_backend(ctx, lambda b: b.verify_contact(args.id, not args.undo))
+    state = "verified" if contact.verified else "not verified"
+    print(f"{contact.display_name} is now {state}")
+    return 0
+
+
+def run_list(args: argparse.Namespace, ctx: CliContext) -> int:
+    """List contacts."""
+    from kith.cli.output import print_json, print_table
+
+    contacts: list[Contact] = _with_backend(ctx, lambda b: b.contacts())
+    if args.json:
+        print_json([c.to_json() for c in contacts])
+        return 0
+    if not contacts:
+        print("No contacts yet: add one with `kith contacts add ID`")
+        return 0
+    rows = [
+        [c.name or "-", c.status, "yes" if c.verified else "no", _when(c.last_seen), c.kith_id]
+        for c in contacts
+    ]
+    print_table(["NAME", "STATUS", "VERIFIED", "LAST SEEN", "ID"], rows)
+    return 0
+
+
+def run_show(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Show one contact with the safety number."""
+    from kith.cli.output import print_json, print_pairs
+    from kith.safety import format_digits
+
+    details = _with_backend(ctx, lambda b: b.contact(args.id))
+    if args.json:
+        print_json(details.to_json())
+        return 0
+    c = details.contact
+    print_pairs(
+        [
+            ("Name", c.name or "(none)"),
+            ("Kith ID", c.kith_id),
+            ("Status", c.status + (f" — {c.status_text}" if c.status_text else "")),
+            ("Last seen", _when(c.last_seen)),
+            ("Verified", "yes" if c.verified else "no"),
+            ("Safety number", format_digits(details.safety_number)),
+        ]
+    )
+    if not c.verified:
+        print("Compare the safety number with your contact, then run `kith contacts verify ID`.")
+    return 0

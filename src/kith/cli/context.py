@@ -1,0 +1,45 @@
+"""What every command needs: the data directory and the backend.
+
+This is the one place that chooses the backend. Today it is always the
+database (:class:`kith.direct.DirectBackend`); when a node is running, the
+next capability returns its HTTP API client here instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kith.datadir import DataDir
+
+if TYPE_CHECKING:
+    from kith.backend import Backend
+    from kith.passphrases import PassphraseSource
+
+__all__ = ["CliContext"]
+
+
+@dataclass(frozen=True)
+class CliContext:
+    """The parsed global options."""
+
+    data_dir: DataDir
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> CliContext:
+        """Resolve ``--data-dir`` / ``KITH_HOME`` / the platform default."""
+        return cls(DataDir.resolve(args.data_dir))
+
+    def passphrases(self) -> PassphraseSource:
+        """``KITH_PASSPHRASE`` or a terminal prompt."""
+        from kith.passphrases import EnvOrPrompt
+
+        return EnvOrPrompt()
+
+    def backend(self) -> Backend:
+        """The backend the commands act through."""
+        from kith.account import open_store
+        from kith.direct import DirectBackend
+
+        return DirectBackend(open_store(self.data_dir, self.passphrases()))

@@ -1,0 +1,79 @@
+"""Entry point of the ``kith`` command: global options, dispatch, error reporting.
+
+Exit codes: 0 success, 1 a clear error on stderr (``kith: <message>``, no
+traceback), 2 usage error (from argparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from kith import __version__
+from kith.cli import backup as backup_cli
+from kith.cli import contacts as contacts_cli
+from kith.cli import demo as demo_cli
+from kith.cli import identity as identity_cli
+from kith.cli import init as init_cli
+from kith.cli import passphrase as passphrase_cli
+from kith.cli import settings as settings_cli
+from kith.cli import status as status_cli
+
+__all__ = ["build_parser", "main"]
+
+_GROUPS = (
+    init_cli,
+    identity_cli,
+    status_cli,
+    contacts_cli,
+    settings_cli,
+    backup_cli,
+    passphrase_cli,
+    demo_cli,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="kith",
+        description="Kith: a private, end-to-end encrypted, peer-to-peer messenger.",
+        epilog="KITH_HOME sets the data directory; KITH_PASSPHRASE supplies the passphrase.",
+    )
+    parser.add_argument("--version", action="version", version=f"kith {__version__}")
+    parser.add_argument(
+        "--data-dir", metavar="DIR", help="data directory (default: $KITH_HOME or per-user dir)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for group in _GROUPS:
+        group.register(commands)
+    return parser
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"kith: {message}\n")
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return the exit code."""
+    args = build_parser().parse_args(argv)
+    from kith.cli.context import CliContext
+    from kith.errors import KithError
+
+    try:
+        return int(args.handler(args, CliContext.from_args(args)))
+    except KithError as exc:
+        return _fail(exc.message)
+    except KeyboardInterrupt:
+        return _fail("interrupted")
+    except BrokenPipeError:
+        return 1
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        return _fail(f"{exc.strerror or exc}{where}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

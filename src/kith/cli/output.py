@@ -1,0 +1,31 @@
+"""Printing results for people (aligned text) and programs (JSON)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["print_json", "print_pairs", "print_table"]
+
+
+def print_json(value: Any) -> None:
+    """Print ``value`` as indented JSON."""
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def print_pairs(pairs: Sequence[tuple[str, str]]) -> None:
+    """Print ``label: value`` lines with aligned values."""
+    width = max((len(k) for k, _ in pairs), default=0)
+    for key, value in pairs:
+        print(f"{key + ':':<{width + 1}} {value}")
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Print rows under headers, columns padded to fit."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    for row in [headers, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())

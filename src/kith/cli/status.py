@@ -1,0 +1,52 @@
+"""``kith status``: your own status as contacts see it."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from kith.cli.context import CliContext
+
+__all__ = ["register"]
+
+
+def register(commands: Any) -> None:
+    """Add the ``status`` command."""
+    parser: argparse.ArgumentParser = commands.add_parser("status", help="your own status")
+    parser.add_argument("--json", action="store_true", help="print machine-readable output")
+    parser.set_defaults(handler=run_show)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    set_ = actions.add_parser("set", help="set your status: online, away, busy or invisible")
+    set_.add_argument("status", help="online, away, busy or invisible")
+    set_.add_argument("--text", help="a short status message (max 140 characters)")
+    set_.add_argument("--json", action="store_true", help="print machine-readable output")
+    set_.set_defaults(handler=run_set)
+
+
+def _print(status: Any, as_json: bool) -> None:
+    from kith.cli.output import print_json
+
+    if as_json:
+        print_json(status.to_json())
+    else:
+        print(status.status + (f" — {status.text}" if status.text else ""))
+
+
+def run_show(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Print the own status."""
+    backend = ctx.backend()
+    try:
+        _print(backend.status(), args.json)
+    finally:
+        backend.close()
+    return 0
+
+
+def run_set(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Change the own status."""
+    backend = ctx.backend()
+    try:
+        _print(backend.set_status(args.status, args.text), args.json)
+    finally:
+        backend.close()
+    return 0

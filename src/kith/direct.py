@@ -1,0 +1,102 @@
+"""The backend that acts directly on the database (no node running)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from kith.backend import ContactDetails, OwnStatus
+from kith.contacts import canonical_id, clean_name, new_contact_id
+from kith.models import Contact, IdentityInfo, SettingState
+from kith.safety import safety_number
+from kith.settings import definition
+from kith.store.store import Store
+
+__all__ = ["DirectBackend"]
+
+
+class DirectBackend:
+    """Implements :class:`kith.backend.Backend` over an open :class:`Store`."""
+
+    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._clock = clock
+
+    def identity(self) -> IdentityInfo:
+        return self._store.call(lambda s: s.identity.info())
+
+    def set_name(self, name: str) -> IdentityInfo:
+        cleaned = clean_name(name)
+        return self._store.call(lambda s: s.identity.set_name(cleaned))
+
+    def status(self) -> OwnStatus:
+        def read(s: Store) -> OwnStatus:
+            return OwnStatus(str(s.settings.get("user_status")), str(s.settings.get("status_text")))
+
+        return self._store.call(read)
+
+    def set_status(self, status: str, text: str | None = None) -> OwnStatus:
+        value = definition("user_status").parse(status)
+        checked = None if text is None else definition("status_text").parse(text)
+
+        def write(s: Store) -> None:
+            with s.transaction():
+                s.settings.set("user_status", value, self._clock())
+                if checked is not None:
+                    s.settings.set("status_text", checked, self._clock())
+
+        self._store.call(write)
+        return self.status()
+
+    def contacts(self) -> list[Contact]:
+        return self._store.call(lambda s: s.contacts.list())
+
+    def contact(self, kith_id: str) -> ContactDetails:
+        canonical, _ = canonical_id(kith_id)
+
+        def read(s: Store) -> ContactDetails:
+            contact = s.contacts.get(canonical)
+            own = s.identity.info().public_key
+            return ContactDetails(contact, safety_number(own, contact.public_key))
+
+        return self._store.call(read)
+
+    def add_contact(self, kith_id: str, name: str | None = None) -> Contact:
+        nick = None if name is None else clean_name(name, "nickname")
+
+        def add(s: Store) -> Contact:
+            canonical, public_key = new_contact_id(kith_id, s.identity.info().kith_id)
+            return s.contacts.add(canonical, public_key, nick, self._clock())
+
+        return self._store.call(add)
+
+    def remove_contact(self, kith_id: str) -> None:
+        canonical, _ = canonical_id(kith_id)
+        self._store.call(lambda s: s.contacts.remove(canonical))
+
+    def rename_contact(self, kith_id: str, name: str | None) -> Contact:
+        canonical, _ = canonical_id(kith_id)
+        nick = None if name is None else clean_name(name, "nickname")
+        return self._store.call(lambda s: s.contacts.rename(canonical, nick))
+
+    def verify_contact(self, kith_id: str, verified: bool = True) -> Contact:
+        canonical, _ = canonical_id(kith_id)
+        return self._store.call(lambda s: s.contacts.set_verified(canonical, verified))
+
+    def settings(self) -> list[SettingState]:
+        return self._store.call(lambda s: s.settings.all())
+
+    def get_setting(self, key: str) -> SettingState:
+        definition(key)
+        return self._store.call(lambda s: s.settings.state(key))
+
+    def set_setting(self, key: str, text: str) -> SettingState:
+        value = definition(key).parse(text)
+        return self._store.call(lambda s: s.settings.set(key, value, self._clock()))
+
+    def reset_setting(self, key: str) -> SettingState:
+        definition(key)
+        return self._store.call(lambda s: s.settings.reset(key))
+
+    def close(self) -> None:
+        self._store.close()

@@ -1,0 +1,268 @@
+"""The registry of known settings (pure: no I/O).
+
+Each setting has a type, a default and a validator. Values come in two forms:
+text typed by a user (``parse``) and JSON values read back from the store or a
+backup (``validate``). Both return the canonical value or raise
+:class:`~kith.errors.SettingError` naming what is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from kith.errors import SettingError
+
+__all__ = [
+    "SETTINGS",
+    "BoolSetting",
+    "ChoiceSetting",
+    "IntSetting",
+    "Setting",
+    "SettingValue",
+    "TextSetting",
+    "UrlListSetting",
+    "UrlSetting",
+    "definition",
+    "format_value",
+]
+
+SettingValue = str | int | bool | list[str]
+
+_TRUE: Final = frozenset({"true", "yes", "on", "1"})
+_FALSE: Final = frozenset({"false", "no", "off", "0"})
+
+
+def _invalid(key: str, value: object, allowed: str) -> SettingError:
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    return SettingError(f"invalid value {shown} for {key}: allowed {allowed}", code="invalid_value")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Base of all setting definitions."""
+
+    key: str
+    help: str
+
+    @property
+    def default(self) -> SettingValue:
+        raise NotImplementedError
+
+    @property
+    def allowed(self) -> str:
+        """Human description of the allowed values."""
+        raise NotImplementedError
+
+    def parse(self, text: str) -> SettingValue:
+        """Turn user-typed text into a valid value."""
+        return self.validate(text)
+
+    def validate(self, value: object) -> SettingValue:
+        """Check a JSON value and return it in canonical form."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ChoiceSetting(Setting):
+    """One of a fixed set of words."""
+
+    choices: tuple[str, ...]
+    default_choice: str
+
+    @property
+    def default(self) -> SettingValue:
+        return self.default_choice
+
+    @property
+    def allowed(self) -> str:
+        return "one of " + ", ".join(self.choices)
+
+    def validate(self, value: object) -> SettingValue:
+        if isinstance(value, str) and value.strip().lower() in self.choices:
+            return value.strip().lower()
+        raise _invalid(self.key, value, self.allowed)
+
+
+@dataclass(frozen=True)
+class TextSetting(Setting):
+    """Free text up to ``max_length`` characters, single line."""
+
+    max_length: int
+    default_text: str = ""
+
+    @property
+    def default(self) -> SettingValue:
+        return self.default_text
+
+    @property
+    def allowed(self) -> str:
+        return f"text of at most {self.max_length} characters on one line"
+
+    def validate(self, value: object) -> SettingValue:
+        if isinstance(value, str) and len(value) <= self.max_length and "\n" not in value:
+            return value
+        raise _invalid(self.key, value, self.allowed)
+
+
+def _has_scheme(text: str, schemes: tuple[str, ...]) -> bool:
+    for scheme in schemes:
+        prefix = scheme + ":" if scheme.startswith("stun") else scheme + "://"
+        if text.startswith(prefix) and len(text) > len(prefix) and " " not in text:
+            return True
+    return False
+
+
+def _scheme_list(schemes: tuple[str, ...]) -> str:
+    return " or ".join(s + ":" if s.startswith("stun") else s + "://" for s in schemes)
+
+
+@dataclass(frozen=True)
+class UrlSetting(Setting):
+    """A URL with one of the given schemes."""
+
+    schemes: tuple[str, ...]
+    default_url: str
+
+    @property
+    def default(self) -> SettingValue:
+        return self.default_url
+
+    @property
+    def allowed(self) -> str:
+        return "a URL starting with " + _scheme_list(self.schemes)
+
+    def validate(self, value: object) -> SettingValue:
+        if isinstance(value, str) and _has_scheme(value.strip(), self.schemes):
+            return value.strip()
+        raise _invalid(self.key, value, self.allowed)
+
+
+@dataclass(frozen=True)
+class UrlListSetting(Setting):
+    """A list of URLs with one of the given schemes; typed comma-separated."""
+
+    schemes: tuple[str, ...]
+
+    @property
+    def default(self) -> SettingValue:
+        return []
+
+    @property
+    def allowed(self) -> str:
+        return f"a comma-separated list of URLs starting with {_scheme_list(self.schemes)}"
+
+    def parse(self, text: str) -> SettingValue:
+        return self.validate([part.strip() for part in text.split(",") if part.strip()])
+
+    def validate(self, value: object) -> SettingValue:
+        if isinstance(value, list) and all(
+            isinstance(v, str) and _has_scheme(v, self.schemes) for v in value
+        ):
+            return [str(v) for v in value]
+        raise _invalid(self.key, value, self.allowed)
+
+
+@dataclass(frozen=True)
+class IntSetting(Setting):
+    """An integer no smaller than ``minimum``."""
+
+    minimum: int
+    default_int: int
+
+    @property
+    def default(self) -> SettingValue:
+        return self.default_int
+
+    @property
+    def allowed(self) -> str:
+        return f"a whole number >= {self.minimum}"
+
+    def parse(self, text: str) -> SettingValue:
+        try:
+            number = int(text.strip())
+        except ValueError:
+            raise _invalid(self.key, text, self.allowed) from None
+        return self.validate(number)
+
+    def validate(self, value: object) -> SettingValue:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= self.minimum:
+            return value
+        raise _invalid(self.key, value, self.allowed)
+
+
+@dataclass(frozen=True)
+class BoolSetting(Setting):
+    """A yes/no switch; typed as true/false, yes/no, on/off or 1/0."""
+
+    default_bool: bool
+
+    @property
+    def default(self) -> SettingValue:
+        return self.default_bool
+
+    @property
+    def allowed(self) -> str:
+        return "true or false (also yes/no, on/off, 1/0)"
+
+    def parse(self, text: str) -> SettingValue:
+        word = text.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+        raise _invalid(self.key, text, self.allowed)
+
+    def validate(self, value: object) -> SettingValue:
+        if isinstance(value, bool):
+            return value
+        raise _invalid(self.key, value, self.allowed)
+
+
+_DEFINITIONS: Final[tuple[Setting, ...]] = (
+    ChoiceSetting(
+        "user_status",
+        "your status as contacts see it (invisible shows you as offline)",
+        choices=("online", "away", "busy", "invisible"),
+        default_choice="online",
+    ),
+    TextSetting("status_text", "a short message shown with your status", max_length=140),
+    UrlSetting(
+        "signaling_url",
+        "the signaling server to connect to",
+        schemes=("ws", "wss"),
+        default_url="ws://127.0.0.1:7878",
+    ),
+    IntSetting(
+        "auto_away_minutes",
+        "minutes of inactivity before going away automatically (0 disables)",
+        minimum=0,
+        default_int=10,
+    ),
+    UrlListSetting("stun_servers", "STUN servers for NAT traversal", schemes=("stun", "stuns")),
+    BoolSetting("notifications", "show desktop notifications", default_bool=True),
+    BoolSetting("read_receipts", "tell contacts when you have read their messages", False),
+)
+
+SETTINGS: Final[Mapping[str, Setting]] = {s.key: s for s in _DEFINITIONS}
+
+
+def definition(key: str) -> Setting:
+    """Return the definition of ``key`` or raise SettingError naming the known keys."""
+    try:
+        return SETTINGS[key]
+    except KeyError:
+        known = ", ".join(SETTINGS)
+        raise SettingError(
+            f"unknown setting {key!r}: known settings are {known}", code="unknown_setting"
+        ) from None
+
+
+def format_value(value: SettingValue) -> str:
+    """Render a value the way a user would type it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(value)
+    return str(value)

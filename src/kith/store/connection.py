@@ -1,0 +1,78 @@
+"""Opening SQLCipher databases (the only module that talks to sqlcipher3 directly).
+
+The database key is a random 32-byte value passed as a raw key
+(``PRAGMA key = "x'..'"``), so SQLCipher skips its own password KDF. The
+SQLCipher 4 parameters are pinned explicitly so a future library default
+cannot silently make old files unreadable.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Final
+
+import sqlcipher3
+
+from kith.errors import DatabaseDamagedError
+
+__all__ = ["KEY_SIZE", "Connection", "DatabaseError", "IntegrityError", "connect", "create"]
+
+KEY_SIZE: Final = 32
+_PAGE_SIZE: Final = 4096
+_KDF_ITER: Final = 256000
+_HMAC: Final = "HMAC_SHA512"
+_KDF: Final = "PBKDF2_HMAC_SHA512"
+PLAINTEXT_HEADER: Final = b"SQLite format 3\x00"
+
+Connection = sqlite3.Connection
+DatabaseError: Final = sqlcipher3.DatabaseError
+IntegrityError: Final = sqlcipher3.IntegrityError
+
+
+def _apply_key(conn: Connection, key: bytes) -> None:
+    if len(key) != KEY_SIZE:
+        raise ValueError(f"database key must be {KEY_SIZE} bytes")
+    conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+    conn.execute(f"PRAGMA cipher_page_size = {_PAGE_SIZE}")
+    conn.execute(f"PRAGMA kdf_iter = {_KDF_ITER}")
+    conn.execute(f"PRAGMA cipher_hmac_algorithm = {_HMAC}")
+    conn.execute(f"PRAGMA cipher_kdf_algorithm = {_KDF}")
+
+
+def _configure(conn: Connection) -> None:
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 5000")
+
+
+def _open(path: Path, key: bytes, mode: str) -> Connection:
+    uri = f"{path.resolve().as_uri()}?mode={mode}"
+    conn: Connection = sqlcipher3.connect(uri, uri=True, isolation_level=None)
+    try:
+        _apply_key(conn, key)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        _configure(conn)
+    except sqlcipher3.DatabaseError:
+        conn.close()
+        raise DatabaseDamagedError(
+            f"cannot read the database {path.name}: it is damaged, truncated or not Kith's"
+        ) from None
+    return conn
+
+
+def connect(path: Path, key: bytes) -> Connection:
+    """Open an existing encrypted database; raise DatabaseDamagedError if unusable."""
+    if not path.is_file():
+        raise DatabaseDamagedError(f"the database {path.name} is missing from the data directory")
+    if path.stat().st_size == 0:
+        raise DatabaseDamagedError(f"the database {path.name} is empty (truncated)")
+    return _open(path, key, "rw")
+
+
+def create(path: Path, key: bytes) -> Connection:
+    """Create a new encrypted database file at ``path`` (which must not exist)."""
+    if path.exists():
+        raise FileExistsError(path.name)
+    return _open(path, key, "rwc")

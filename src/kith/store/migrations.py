@@ -1,0 +1,103 @@
+"""Versioned schema migrations.
+
+The schema version is ``PRAGMA user_version``. ``STEPS[n]`` upgrades a database
+from version ``n`` to ``n + 1``; each step runs in its own transaction together
+with the version bump, so a failed step leaves the previous version intact.
+Later capabilities append steps (messages, outbox, sessions); they never edit
+an existing one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Final
+
+from kith.errors import DatabaseDamagedError, SchemaTooNewError
+from kith.store.connection import Connection
+
+__all__ = ["LATEST_VERSION", "STEPS", "migrate", "schema_version"]
+
+Step = Callable[[Connection], None]
+
+
+def _v1_identity_and_settings(conn: Connection) -> None:
+    conn.execute(
+        """CREATE TABLE identity (
+            slot INTEGER PRIMARY KEY CHECK (slot = 1),
+            kith_id TEXT NOT NULL,
+            seed BLOB NOT NULL CHECK (length(seed) = 32),
+            name TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL
+        )"""
+    )
+    conn.execute(
+        """CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        )"""
+    )
+
+
+def _v2_contacts(conn: Connection) -> None:
+    conn.execute(
+        """CREATE TABLE contacts (
+            id TEXT PRIMARY KEY,
+            public_key BLOB NOT NULL UNIQUE CHECK (length(public_key) = 32),
+            name TEXT,
+            verified INTEGER NOT NULL DEFAULT 0 CHECK (verified IN (0, 1)),
+            added_at REAL NOT NULL
+        )"""
+    )
+
+
+def _v3_contact_presence(conn: Connection) -> None:
+    conn.execute("ALTER TABLE contacts ADD COLUMN status TEXT NOT NULL DEFAULT 'offline'")
+    conn.execute("ALTER TABLE contacts ADD COLUMN status_text TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE contacts ADD COLUMN last_seen REAL")
+
+
+STEPS: Final[Sequence[Step]] = (
+    _v1_identity_and_settings,
+    _v2_contacts,
+    _v3_contact_presence,
+)
+LATEST_VERSION: Final = len(STEPS)
+
+
+def schema_version(conn: Connection) -> int:
+    """Return the database's ``user_version``."""
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def _run_step(conn: Connection, index: int) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        STEPS[index](conn)
+        conn.execute(f"PRAGMA user_version = {index + 1}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def migrate(conn: Connection, *, target: int = LATEST_VERSION, allow_empty: bool = False) -> int:
+    """Upgrade ``conn`` to ``target``; return the version it was at before.
+
+    Raises:
+        SchemaTooNewError: the database is newer than this Kith understands.
+        DatabaseDamagedError: the database has no schema and ``allow_empty`` is false
+            (an existing Kith database is never at version 0).
+    """
+    current = schema_version(conn)
+    if current > LATEST_VERSION:
+        raise SchemaTooNewError(
+            f"the database has schema version {current}, but this Kith knows only up to "
+            f"{LATEST_VERSION}: it was written by a newer Kith; upgrade Kith to open it"
+        )
+    if current == 0 and not allow_empty:
+        raise DatabaseDamagedError("the database has no Kith schema (empty or truncated)")
+    for index in range(current, target):
+        _run_step(conn, index)
+    return current
