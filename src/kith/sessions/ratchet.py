@@ -168,7 +168,8 @@ def _skip_until(state: RatchetState, until: int) -> None:
     if until - state.recv_count > MAX_SKIP:
         raise TooManySkippedMessages(f"a message may skip at most {MAX_SKIP} in one chain")
     while state.recv_count < until:
-        state.skipped[(state.remote, state.recv_count)] = _next_receive_key(state)
+        number = state.recv_count
+        state.skipped[(state.remote, number)] = _next_receive_key(state)
     _evict_oldest(state)
 
 
