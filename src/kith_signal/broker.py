@@ -1,0 +1,74 @@
+"""The broker: every piece of routing state, behind one async interface.
+
+Connection handlers hold no routing state. They name connections by opaque,
+globally unique ids and hand the broker a *sink*: a non-blocking callable
+that queues a delivery for that connection. An in-process broker calls sinks
+directly; a Redis-backed broker (several server processes) will publish
+deliveries to the process holding the connection, which calls the sink.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeAlias
+
+from kith_proto import wire
+
+__all__ = ["Broker", "BrokerError", "Delivery", "Replaced", "Sink", "TopicLimitError"]
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """Delivered to a connection whose identity logged in elsewhere."""
+
+
+Delivery: TypeAlias = wire.Event | wire.Gone | wire.Relayed | wire.IntroReceived | Replaced
+Sink: TypeAlias = Callable[[Delivery], None]
+
+
+class BrokerError(Exception):
+    """A broker operation failed; the request gets an error frame."""
+
+
+class TopicLimitError(BrokerError):
+    """The connection would hold more topics than the broker allows."""
+
+
+class Broker(Protocol):
+    """Routing state: subscriptions, retained values, gone-on-drop, one login.
+
+    ``conn_id`` values are opaque and unique across every server process that
+    shares the broker. Topics and payloads are the wire strings, never decoded.
+    Methods that fan out return how many deliveries they made.
+    """
+
+    async def attach(self, conn_id: str, sink: Sink) -> None:
+        """Register a live connection and where its deliveries go."""
+
+    async def login(self, conn_id: str, identity_tag: bytes) -> None:
+        """Bind an identity tag to ``conn_id``; an older holder gets ``Replaced``."""
+
+    async def subscribe(self, conn_id: str, topics: Sequence[str]) -> list[wire.Retained]:
+        """Subscribe; return the retained values of those topics (may raise TopicLimitError)."""
+
+    async def unsubscribe(self, conn_id: str, topics: Sequence[str]) -> None:
+        """Drop subscriptions."""
+
+    async def publish(self, conn_id: str, topic: str, payload: str) -> int:
+        """Retain ``payload`` on ``topic`` for as long as ``conn_id`` lives; fan it out."""
+
+    async def retract(self, conn_id: str, topics: Sequence[str]) -> int:
+        """Drop ``conn_id``'s retained values on ``topics`` and announce ``gone``."""
+
+    async def relay(self, conn_id: str, topic: str, payload: str) -> int:
+        """Deliver ``relayed`` to the topic's subscribers (other than ``conn_id``)."""
+
+    async def intro(self, conn_id: str, topic: str, payload: str) -> int:
+        """Deliver ``intro_received`` to the topic's subscribers (other than ``conn_id``)."""
+
+    async def detach(self, conn_id: str) -> int:
+        """Forget a closed connection: ``gone`` on what it published, drop everything."""
+
+    async def snapshot(self) -> dict[str, Any]:
+        """Everything the broker holds, for debugging and privacy tests."""

@@ -1,0 +1,55 @@
+"""Prometheus metrics of one server process (its own registry, no globals)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["Metrics"]
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
+
+class Metrics:
+    """Counters, gauges and histograms exposed at ``GET /metrics``."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.connections = Gauge("kith_signal_connections", "Open connections", registry=r)
+        self.authenticated = Gauge(
+            "kith_signal_authenticated_connections", "Authenticated connections", registry=r
+        )
+        self.connections_total = Counter(
+            "kith_signal_accepted_connections", "Accepted connections", registry=r
+        )
+        self.rejected_total = Counter(
+            "kith_signal_rejected_connections", "Connections refused", ["reason"], registry=r
+        )
+        self.auth_failures = Counter(
+            "kith_signal_auth_failures", "Failed authentications", ["code"], registry=r
+        )
+        self.publishes = Counter("kith_signal_publishes", "Presence publishes", registry=r)
+        self.deliveries = Counter(
+            "kith_signal_deliveries", "Frames delivered to subscribers", ["kind"], registry=r
+        )
+        self.relays = Counter("kith_signal_relays", "Relay requests", ["result"], registry=r)
+        self.intros = Counter("kith_signal_intros", "Introduction requests", registry=r)
+        self.errors = Counter("kith_signal_errors", "Error frames sent", ["code"], registry=r)
+        self.closes = Counter("kith_signal_closes", "Closes by the server", ["code"], registry=r)
+        self.frame_seconds = Histogram(
+            "kith_signal_frame_seconds",
+            "Time to handle one inbound frame",
+            ["type"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.auth_seconds = Histogram(
+            "kith_signal_auth_seconds",
+            "Connect to welcome",
+            buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0),
+            registry=r,
+        )
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)

@@ -1,0 +1,238 @@
+"""The WebSocket adapter: accepts connections, serves /healthz and /metrics,
+and shuts down gracefully. Routing lives in the broker, protocol in the core."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import secrets
+import signal
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
+
+from kith_proto import wire
+from kith_proto.auth import CHALLENGE_SIZE
+from kith_proto.server_core import Close, Send, ServerConfig, server_full
+from kith_proto.server_core import ServerConnection as ProtocolCore
+from kith_signal.broker import Broker
+from kith_signal.logfmt import log_event
+from kith_signal.metrics import Metrics
+from kith_signal.session import Session
+
+__all__ = ["ServerOptions", "SignalServer"]
+
+SHUTDOWN_GRACE = 5.0
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """How the process listens; protocol limits are in ``protocol``."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    public_url: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    max_connections: int = 10000
+    heartbeat_interval: float = 10.0
+    heartbeat_timeout: float = 10.0
+    debug_snapshot: bool = False
+
+
+def _select_subprotocol(
+    connection: ServerConnection, subprotocols: Sequence[Subprotocol]
+) -> Subprotocol | None:
+    """Accept ``kith.v1`` when offered; otherwise let the handler close clearly."""
+    del connection
+    return Subprotocol(wire.SUBPROTOCOL) if wire.SUBPROTOCOL in subprotocols else None
+
+
+class SignalServer:
+    """One ``kith-signal`` process.
+
+    Args:
+        options: Listening options.
+        protocol: Protocol limits; ``public_url`` is filled in after binding
+            when ``options.public_url`` is not set.
+        broker: Routing state.
+        metrics: Where counters go.
+        log: Structured logger.
+        clock: Monotonic clock in seconds.
+    """
+
+    def __init__(
+        self,
+        options: ServerOptions,
+        protocol: ServerConfig,
+        broker: Broker,
+        *,
+        metrics: Metrics,
+        log: logging.Logger,
+        clock: Callable[[], float],
+    ) -> None:
+        self._options = options
+        self._protocol = protocol
+        self._broker = broker
+        self._metrics = metrics
+        self._log = log
+        self._clock = clock
+        self._tag_key = secrets.token_bytes(32)
+        self._sessions: dict[str, Session] = {}
+        self._stopping = False
+
+    async def run(self, stop: asyncio.Future[None] | None = None) -> None:
+        """Serve until ``stop`` resolves or SIGTERM/SIGINT arrives."""
+        loop = asyncio.get_running_loop()
+        stop = stop if stop is not None else loop.create_future()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, _resolve, stop)
+        async with self._serve() as server:
+            self._announce(server)
+            await stop
+            await self._shutdown(server)
+
+    def _serve(self) -> Server:
+        options = self._options
+        return serve(
+            self._handle,
+            options.host,
+            options.port,
+            ssl=self._tls(),
+            compression=None,
+            subprotocols=[Subprotocol(wire.SUBPROTOCOL)],
+            select_subprotocol=_select_subprotocol,
+            process_request=self._process_request,
+            ping_interval=options.heartbeat_interval,
+            ping_timeout=options.heartbeat_timeout,
+            close_timeout=2.0,
+            max_size=2 * self._protocol.max_frame_bytes,
+            logger=self._log.getChild("websockets"),
+        )
+
+    def _tls(self) -> ssl.SSLContext | None:
+        if not self._options.tls_cert:
+            return None
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self._options.tls_cert, self._options.tls_key)
+        return context
+
+    def _announce(self, server: Server) -> None:
+        host, port = next(iter(server.sockets)).getsockname()[:2]
+        scheme = "wss" if self._options.tls_cert else "ws"
+        shown = f"[{host}]" if ":" in host else host
+        public_url = self._options.public_url or f"{scheme}://{shown}:{port}"
+        self._protocol = dataclasses.replace(self._protocol, public_url=public_url)
+        log_event(
+            self._log,
+            "listening",
+            host=host,
+            port=port,
+            tls=bool(self._options.tls_cert),
+            public_url=public_url,
+        )
+
+    async def _shutdown(self, server: Server) -> None:
+        self._stopping = True
+        log_event(self._log, "shutting_down", connections=len(self._sessions))
+        server.close(close_connections=False)
+        for session in list(self._sessions.values()):
+            session.shutdown()
+        try:
+            async with asyncio.timeout(SHUTDOWN_GRACE):
+                await server.wait_closed()
+        except TimeoutError:
+            server.close(close_connections=True)
+        log_event(self._log, "stopped")
+
+    # -- HTTP --
+
+    async def _process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path == "/healthz":
+            return _text(connection, HTTPStatus.OK, "ok\n")
+        if path == "/metrics":
+            response = _text(connection, HTTPStatus.OK, self._metrics.render().decode())
+            response.headers["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
+            return response
+        if path == "/debug/snapshot" and self._options.debug_snapshot:
+            body = json.dumps(await self._broker.snapshot(), sort_keys=True)
+            response = _text(connection, HTTPStatus.OK, body)
+            response.headers["Content-Type"] = "application/json"
+            return response
+        if "upgrade" not in request.headers.get("Connection", "").lower():
+            return _text(connection, HTTPStatus.NOT_FOUND, "not found\n")
+        return None
+
+    # -- WebSocket --
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        if ws.subprotocol != wire.SUBPROTOCOL:
+            self._metrics.rejected_total.labels("unsupported_protocol").inc()
+            reason = f"{wire.ErrorCode.UNSUPPORTED_PROTOCOL}: offer {wire.SUBPROTOCOL}"
+            await ws.close(wire.CloseCode.UNSUPPORTED_PROTOCOL, reason)
+            return
+        if self._stopping or len(self._sessions) >= self._options.max_connections:
+            await self._refuse_full(ws)
+            return
+        await self._serve_session(ws)
+
+    async def _serve_session(self, ws: ServerConnection) -> None:
+        conn_id = secrets.token_hex(8)
+        now = self._clock()
+        core = ProtocolCore(
+            self._protocol,
+            nonce=secrets.token_bytes(CHALLENGE_SIZE),
+            tag_key=self._tag_key,
+            now=now,
+        )
+        session = Session(
+            ws,
+            core,
+            conn_id,
+            broker=self._broker,
+            metrics=self._metrics,
+            log=self._log,
+            clock=self._clock,
+        )
+        self._sessions[conn_id] = session
+        self._metrics.connections.inc()
+        self._metrics.connections_total.inc()
+        log_event(self._log, "connected", conn=conn_id)
+        try:
+            await session.run()
+        finally:
+            del self._sessions[conn_id]
+            self._metrics.connections.dec()
+
+    async def _refuse_full(self, ws: ServerConnection) -> None:
+        self._metrics.rejected_total.labels("server_full").inc()
+        for action in server_full():
+            if isinstance(action, Send):
+                await ws.send(wire.encode(action.message))
+            elif isinstance(action, Close):
+                await ws.close(action.code, action.reason)
+
+
+def _text(connection: ServerConnection, status: HTTPStatus, body: str) -> Response:
+    response = connection.respond(status, body)
+    response.headers = Headers(
+        [(k, v) for k, v in response.headers.raw_items() if k.lower() != "content-type"]
+    )
+    response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    return response
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -1,0 +1,246 @@
+"""One WebSocket connection: moves frames between the socket, the protocol
+core and the broker. Holds no routing state of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from websockets.asyncio.server import ServerConnection as WebSocket
+from websockets.exceptions import ConnectionClosed
+
+from kith_proto import wire
+from kith_proto.server_core import (
+    AUTH_ERROR_CODES,
+    Action,
+    Close,
+    IntroRequest,
+    Login,
+    PublishRequest,
+    RelayRequest,
+    Request,
+    RetractRequest,
+    Send,
+    ServerConnection,
+    ServerState,
+    SubscribeRequest,
+    UnsubscribeRequest,
+)
+from kith_proto.wire import ErrorCode
+from kith_signal.broker import Broker, BrokerError, Delivery, Replaced, TopicLimitError
+from kith_signal.logfmt import log_event
+from kith_signal.metrics import Metrics
+
+__all__ = ["Session"]
+
+MAX_PENDING: Final = 1024
+_DELIVERY_KIND: Final = {
+    wire.Event: "event",
+    wire.Gone: "gone",
+    wire.Relayed: "relayed",
+    wire.IntroReceived: "intro_received",
+}
+
+
+@dataclass(frozen=True)
+class _CloseFrame:
+    code: int
+    reason: str
+
+
+class Session:
+    """Drives one connection until it closes, then detaches it from the broker."""
+
+    __slots__ = (
+        "_broker",
+        "_clock",
+        "_core",
+        "_log",
+        "_metrics",
+        "_outbox",
+        "_started",
+        "_ws",
+        "conn_id",
+    )
+
+    def __init__(
+        self,
+        ws: WebSocket,
+        core: ServerConnection,
+        conn_id: str,
+        *,
+        broker: Broker,
+        metrics: Metrics,
+        log: logging.Logger,
+        clock: Callable[[], float],
+    ) -> None:
+        self._ws = ws
+        self._core = core
+        self.conn_id = conn_id
+        self._broker = broker
+        self._metrics = metrics
+        self._log = log
+        self._clock = clock
+        self._started = clock()
+        self._outbox: asyncio.Queue[str | _CloseFrame] = asyncio.Queue()
+
+    async def run(self) -> None:
+        """Serve the connection until either side closes it."""
+        writer = asyncio.create_task(self._write())
+        await self._broker.attach(self.conn_id, self.deliver)
+        try:
+            await self._apply(self._core.start())
+            await self._read()
+        finally:
+            await self._broker.detach(self.conn_id)
+            if self._core.state is ServerState.READY:
+                self._metrics.authenticated.dec()
+            await self._finish(writer)
+
+    def deliver(self, delivery: Delivery) -> None:
+        """Broker sink: queue a delivery without blocking."""
+        if isinstance(delivery, Replaced):
+            log_event(self._log, "replaced", conn=self.conn_id)
+            self._apply_local(self._core.replaced())
+            return
+        if self._outbox.qsize() >= MAX_PENDING:
+            self._apply_local(self._core.slow_consumer())
+            return
+        self._metrics.deliveries.labels(_DELIVERY_KIND[type(delivery)]).inc()
+        self._outbox.put_nowait(wire.encode(delivery))
+
+    def shutdown(self) -> None:
+        """Tell the client the server is restarting, then close (1012)."""
+        self._apply_local(self._core.shutdown())
+
+    # -- reading --
+
+    async def _read(self) -> None:
+        while self._core.state is not ServerState.CLOSED:
+            try:
+                async with asyncio.timeout(self._timeout()):
+                    data = await self._ws.recv()
+            except TimeoutError:
+                await self._apply(self._core.tick(self._clock()))
+                continue
+            except ConnectionClosed:
+                return
+            await self._handle(data)
+
+    def _timeout(self) -> float | None:
+        deadline = self._core.deadline
+        return None if deadline is None else max(0.0, deadline - self._clock())
+
+    async def _handle(self, data: str | bytes) -> None:
+        started = time.perf_counter()
+        was_ready = self._core.state is ServerState.READY
+        actions = self._core.receive(data, self._clock())
+        await self._apply(actions)
+        kind = type(actions[0]).__name__ if actions else "none"
+        self._metrics.frame_seconds.labels(kind).observe(time.perf_counter() - started)
+        if not was_ready and self._core.state is ServerState.READY:
+            self._metrics.authenticated.inc()
+            self._metrics.auth_seconds.observe(self._clock() - self._started)
+            log_event(self._log, "authenticated", conn=self.conn_id)
+
+    # -- actions --
+
+    async def _apply(self, actions: list[Action]) -> None:
+        for action in actions:
+            match action:
+                case Send() | Close():
+                    self._apply_local([action])
+                case Login(identity_tag=tag):
+                    await self._broker.login(self.conn_id, tag)
+                case _:
+                    self._apply_local([await self._request(action)])
+
+    def _apply_local(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Send):
+                self._count_sent(action.message)
+                self._outbox.put_nowait(wire.encode(action.message))
+            elif isinstance(action, Close):
+                self._metrics.closes.labels(str(int(action.code))).inc()
+                log_event(
+                    self._log,
+                    "closing",
+                    conn=self.conn_id,
+                    code=int(action.code),
+                    reason=action.reason,
+                )
+                self._outbox.put_nowait(_CloseFrame(action.code, action.reason))
+
+    def _count_sent(self, message: wire.ServerMessage) -> None:
+        if isinstance(message, wire.Error):
+            self._metrics.errors.labels(message.code).inc()
+            if message.code in AUTH_ERROR_CODES:
+                self._metrics.auth_failures.labels(message.code).inc()
+            log_event(self._log, "error_sent", conn=self.conn_id, code=message.code)
+
+    async def _request(self, request: Request) -> Send:
+        try:
+            return await self._route(request)
+        except TopicLimitError as exc:
+            return request.refuse(ErrorCode.TOO_MANY_TOPICS, str(exc))
+        except BrokerError:
+            log_event(self._log, "broker_error", logging.ERROR, conn=self.conn_id)
+            return request.refuse(ErrorCode.INTERNAL, "routing failed; try again")
+
+    async def _route(self, request: Request) -> Send:
+        broker, conn = self._broker, self.conn_id
+        match request:
+            case SubscribeRequest(topics=topics):
+                return request.reply(await broker.subscribe(conn, topics))
+            case UnsubscribeRequest(topics=topics):
+                await broker.unsubscribe(conn, topics)
+                return request.ack()
+            case PublishRequest(topic=topic, payload=payload):
+                self._metrics.publishes.inc()
+                await broker.publish(conn, topic, payload)
+                return request.ack()
+            case RetractRequest(topics=topics):
+                await broker.retract(conn, topics)
+                return request.ack()
+            case RelayRequest(topic=topic, payload=payload):
+                delivered = await broker.relay(conn, topic, payload)
+                self._metrics.relays.labels("delivered" if delivered else "offline").inc()
+                return request.reply(delivered)
+            case IntroRequest(topic=topic, payload=payload):
+                self._metrics.intros.inc()
+                return request.reply(await broker.intro(conn, topic, payload))
+        raise AssertionError(f"unknown request {request!r}")  # pragma: no cover
+
+    # -- writing --
+
+    async def _write(self) -> None:
+        while True:
+            item = await self._outbox.get()
+            try:
+                if isinstance(item, _CloseFrame):
+                    await self._ws.close(item.code, item.reason)
+                    return
+                await self._ws.send(item)
+            except ConnectionClosed:
+                return
+
+    async def _finish(self, writer: asyncio.Task[None]) -> None:
+        if self._core.state is ServerState.CLOSED and not writer.done():
+            try:
+                async with asyncio.timeout(5.0):
+                    await asyncio.shield(writer)
+            except TimeoutError:
+                pass
+        writer.cancel()
+        code = self._ws.close_code
+        log_event(
+            self._log,
+            "disconnected",
+            conn=self.conn_id,
+            code=code,
+            seconds=round(self._clock() - self._started, 3),
+        )
