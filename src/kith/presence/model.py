@@ -1,0 +1,175 @@
+"""Values and events of the presence manager.
+
+Time everywhere in ``kith.presence`` is wall-clock seconds since the Unix
+epoch as a float (what ``time.time()`` returns), the unit the store keeps
+``last_seen`` in. Records on the wire carry milliseconds (``sent_at``, ``seq``).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Final, TypeAlias
+
+from kith_proto.pair import MAX_STATUS_TEXT, PresenceRecord, PresenceStatus
+
+__all__ = [
+    "MAX_STATUS_TEXT",
+    "ConnectionChanged",
+    "ConnectionState",
+    "ContactPresence",
+    "ContactPresenceChanged",
+    "InvalidStatusTextError",
+    "OwnStatus",
+    "OwnStatusChanged",
+    "PresenceEvent",
+    "PresenceStatus",
+    "PublishPresence",
+    "RetractPresence",
+    "check_status_text",
+]
+
+Recipients: TypeAlias = tuple[str, ...] | None
+"""Contact IDs an event is for; None means every contact."""
+
+ALL_CONTACTS: Final[Recipients] = None
+
+
+class OwnStatus(enum.StrEnum):
+    """The status the user chooses (persisted as the ``user_status`` setting)."""
+
+    ONLINE = "online"
+    AWAY = "away"
+    BUSY = "busy"
+    INVISIBLE = "invisible"
+
+
+class ConnectionState(enum.StrEnum):
+    """Whether the node is connected to the signaling server."""
+
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+
+
+class InvalidStatusTextError(ValueError):
+    """The status text is too long or not valid Unicode.
+
+    Attributes:
+        code: ``"invalid_status_text"``.
+    """
+
+    code: Final = "invalid_status_text"
+
+
+def check_status_text(text: str) -> str:
+    """Return ``text`` if it can be a status text.
+
+    Raises:
+        InvalidStatusTextError: Longer than 140 characters or not encodable.
+    """
+    if len(text) > MAX_STATUS_TEXT:
+        raise InvalidStatusTextError(f"status text is longer than {MAX_STATUS_TEXT} characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidStatusTextError("status text is not valid Unicode") from None
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class ContactPresence:
+    """What we currently know of one contact.
+
+    Attributes:
+        status: What the contact shows us (offline when unknown).
+        text: Their status text (empty when offline).
+        last_seen: When we last knew them online (epoch seconds), or None.
+    """
+
+    status: PresenceStatus = PresenceStatus.OFFLINE
+    text: str = ""
+    last_seen: float | None = None
+
+
+# -- events -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OwnStatusChanged:
+    """The user's own status, text or effective status changed.
+
+    Attributes:
+        status: The chosen status (persist it, with ``text``).
+        text: The status text.
+        effective: What contacts see (away under auto-away, offline when invisible).
+        auto_away: Whether auto-away is what makes ``effective`` away.
+    """
+
+    status: OwnStatus
+    text: str
+    effective: PresenceStatus
+    auto_away: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionChanged:
+    """The connection to the signaling server came up or went down."""
+
+    state: ConnectionState
+
+
+@dataclass(frozen=True, slots=True)
+class PublishPresence:
+    """Seal ``record`` for each recipient and publish it on their presence topic.
+
+    Attributes:
+        record: The same record for every recipient.
+        recipients: Contact IDs, or None for every contact.
+    """
+
+    record: PresenceRecord
+    recipients: Recipients = ALL_CONTACTS
+
+
+@dataclass(frozen=True, slots=True)
+class RetractPresence:
+    """Stop being visible to the recipients.
+
+    Seal and publish ``record`` (status offline, no text) on each recipient's
+    presence topic, then retract those topics so the server keeps no retained
+    value and announces "gone": exactly what a clean shutdown looks like.
+
+    Attributes:
+        record: The final offline record.
+        recipients: Contact IDs, or None for every contact.
+    """
+
+    record: PresenceRecord
+    recipients: Recipients = ALL_CONTACTS
+
+
+@dataclass(frozen=True, slots=True)
+class ContactPresenceChanged:
+    """A contact's status or text changed (store it, show it).
+
+    Attributes:
+        contact_id: The contact's Kith ID.
+        status: What they show now.
+        text: Their status text (empty when offline).
+        last_seen: When we last knew them online (epoch seconds).
+    """
+
+    contact_id: str
+    status: PresenceStatus
+    text: str
+    last_seen: float
+
+
+PresenceEvent: TypeAlias = (
+    OwnStatusChanged
+    | ConnectionChanged
+    | PublishPresence
+    | RetractPresence
+    | ContactPresenceChanged
+)
+"""Every event the presence manager returns."""
