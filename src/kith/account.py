@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kith.datadir import DataDir
 from kith.errors import AlreadyInitialisedError, KeyStoreError, NotInitialisedError
@@ -25,9 +26,11 @@ from kith.keyprotect.protector import Protection, method_of, unwrap_key, wrap_ke
 from kith.keyprotect.wrapfile import KeyringWrap, WrappedKey
 from kith.models import IdentityInfo
 from kith.passphrases import PassphraseSource
-from kith.store.async_store import AsyncStore
 from kith.store.store import Store
 from kith_proto.keys import IdentityKeys
+
+if TYPE_CHECKING:
+    from kith.store.async_store import AsyncStore
 
 __all__ = [
     "change_passphrase",
@@ -87,6 +90,8 @@ async def open_async_store(data_dir: DataDir, passphrases: PassphraseSource) -> 
     ``passphrases`` is asked on the event-loop thread, so the node should pass a
     non-interactive source (``KITH_PASSPHRASE`` or a fixed value).
     """
+    from kith.store.async_store import AsyncStore
+
     wrapped = _read_wrapped(data_dir)
     secret = _secret_for(wrapped, passphrases)
     return await AsyncStore.open_unlocked(lambda: (data_dir.db_path, unwrap_key(wrapped, secret)))

@@ -1,0 +1,105 @@
+"""The settings registry: defaults, parsing and validation (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kith.errors import SettingError
+from kith.settings import SETTINGS, definition, format_value
+
+
+def test_defaults_match_the_brief() -> None:
+    defaults = {key: spec.default for key, spec in SETTINGS.items()}
+    assert defaults == {
+        "user_status": "online",
+        "status_text": "",
+        "signaling_url": "ws://127.0.0.1:7878",
+        "auto_away_minutes": 10,
+        "stun_servers": [],
+        "notifications": True,
+        "read_receipts": False,
+    }
+
+
+def test_unknown_key_names_the_known_keys() -> None:
+    with pytest.raises(SettingError, match="known settings are user_status") as info:
+        definition("colour")
+    assert info.value.code == "unknown_setting"
+
+
+@pytest.mark.parametrize("word", ["online", "away", "busy", "invisible", " Busy "])
+def test_user_status_accepts_each_status(word: str) -> None:
+    assert definition("user_status").parse(word) == word.strip().lower()
+
+
+def test_invalid_status_names_allowed_values() -> None:
+    with pytest.raises(SettingError, match="online, away, busy, invisible") as info:
+        definition("user_status").parse("offline")
+    assert info.value.code == "invalid_value"
+
+
+def test_status_text_limit_is_140_characters() -> None:
+    spec = definition("status_text")
+    assert spec.parse("x" * 140) == "x" * 140
+    with pytest.raises(SettingError, match="at most 140"):
+        spec.parse("x" * 141)
+
+
+def test_status_text_is_one_line() -> None:
+    with pytest.raises(SettingError):
+        definition("status_text").parse("a\nb")
+
+
+@pytest.mark.parametrize("url", ["ws://example.org:7878", "wss://signal.example.org/ws"])
+def test_signaling_url_accepts_websocket_urls(url: str) -> None:
+    assert definition("signaling_url").parse(url) == url
+
+
+@pytest.mark.parametrize("url", ["http://example.org", "example.org", "ws://", ""])
+def test_signaling_url_rejects_other_urls(url: str) -> None:
+    with pytest.raises(SettingError, match="ws:// or wss://"):
+        definition("signaling_url").parse(url)
+
+
+def test_auto_away_accepts_zero_to_disable() -> None:
+    assert definition("auto_away_minutes").parse("0") == 0
+
+
+@pytest.mark.parametrize("text", ["-1", "ten", "1.5"])
+def test_auto_away_rejects_non_natural_numbers(text: str) -> None:
+    with pytest.raises(SettingError, match=">= 0"):
+        definition("auto_away_minutes").parse(text)
+
+
+def test_auto_away_rejects_booleans_from_storage() -> None:
+    with pytest.raises(SettingError):
+        definition("auto_away_minutes").validate(True)
+
+
+def test_stun_servers_parse_a_comma_separated_list() -> None:
+    spec = definition("stun_servers")
+    assert spec.parse("stun:a.example:3478, stun:b.example") == [
+        "stun:a.example:3478",
+        "stun:b.example",
+    ]
+    assert spec.parse("") == []
+
+
+def test_stun_servers_reject_other_schemes() -> None:
+    with pytest.raises(SettingError, match="stun:"):
+        definition("stun_servers").parse("stun:ok, turn:bad")
+
+
+@pytest.mark.parametrize(("text", "value"), [("yes", True), ("off", False), ("TRUE", True)])
+def test_booleans_accept_common_words(text: str, value: bool) -> None:
+    assert definition("notifications").parse(text) is value
+
+
+def test_booleans_reject_other_words() -> None:
+    with pytest.raises(SettingError, match="true or false"):
+        definition("read_receipts").parse("maybe")
+
+
+def test_format_value_round_trips_through_parse() -> None:
+    for spec in SETTINGS.values():
+        assert spec.parse(format_value(spec.default)) == spec.default
