@@ -11,9 +11,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from websockets.asyncio.client import ClientConnection as WebSocket
 from websockets.asyncio.client import connect
@@ -110,7 +110,7 @@ class Client:
         *,
         signed_url: str | None = None,
         subprotocols: Sequence[str] = (wire.SUBPROTOCOL,),
-        **kwargs: object,
+        **kwargs: Any,
     ) -> Client:
         keys = keys or IdentityKeys.generate()
         ws = await connect(
@@ -118,14 +118,14 @@ class Client:
             subprotocols=[Subprotocol(s) for s in subprotocols] or None,
             compression=None,
             open_timeout=WAIT,
-            **kwargs,  # type: ignore[arg-type]
+            **kwargs,
         )
         client = cls(ws, ClientConnection(keys, signed_url or url), keys)
         client.reader = asyncio.create_task(client._read())
         return client
 
     @classmethod
-    async def ready(cls, url: str, keys: IdentityKeys | None = None, **kwargs: object) -> Client:
+    async def ready(cls, url: str, keys: IdentityKeys | None = None, **kwargs: Any) -> Client:
         from kith_proto.client_core import Authenticated
 
         client = await cls.open(url, keys, **kwargs)
@@ -149,23 +149,23 @@ class Client:
             await self.ws.send(frame)
 
     async def expect(
-        self, kind: type[E], where: Callable[[E], bool] = lambda _: True, timeout: float = WAIT
+        self, kind: type[E], where: Callable[[E], bool] = lambda _: True, within: float = WAIT
     ) -> E:
         """The next event of ``kind`` matching ``where``; others are kept in history."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
                 event = await self.events.get()
                 self.history.append(event)
                 if isinstance(event, kind) and where(event):
                     return event
 
-    async def closed(self, timeout: float = WAIT) -> Disconnected:
-        return await self.expect(Disconnected, timeout=timeout)
+    async def closed(self, within: float = WAIT) -> Disconnected:
+        return await self.expect(Disconnected, within=within)
 
     async def no_event(self, kind: type[object], settle: float = 0.3) -> None:
         """Assert nothing of ``kind`` arrives within ``settle`` seconds."""
         try:
-            event = await self.expect(kind, timeout=settle)
+            event = await self.expect(kind, within=settle)
         except TimeoutError:
             return
         raise AssertionError(f"unexpected {event!r}")
@@ -182,3 +182,24 @@ class Client:
         await self.ws.close()
         if self.reader is not None:
             await asyncio.wait_for(self.reader, WAIT)
+
+
+def running(*flags: str) -> Iterator[SignalProcess]:
+    """Body of a fixture: one server with ``flags``, stopped afterwards."""
+    process = SignalProcess(*flags)
+    yield process
+    process.stop()
+
+
+def starter() -> Iterator[Callable[..., SignalProcess]]:
+    """Body of a fixture: start servers with given flags; all stopped afterwards."""
+    started: list[SignalProcess] = []
+
+    def start(*flags: str) -> SignalProcess:
+        process = SignalProcess(*flags)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
-from signal_support import WAIT, Client, SignalProcess
+
+sys.path.insert(0, str(Path(__file__).parent))
+from signal_support import WAIT, Client, SignalProcess, running, starter
 
 from kith_proto import IdentityKeys, wire
 from kith_proto.auth import sign_auth
@@ -16,6 +20,16 @@ from kith_proto.client_core import (
     ServerGoodbye,
 )
 from kith_proto.wire import CloseCode
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SignalProcess]:
+    yield from running("--rate", "1000")
+
+
+@pytest.fixture
+def start_server() -> Iterator[Callable[..., SignalProcess]]:
+    yield from starter()
 
 
 async def raw_auth(client: Client, **overrides: str) -> None:
