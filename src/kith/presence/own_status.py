@@ -105,7 +105,7 @@ class OwnStatusMachine:
         """Apply the user's explicit choice; it is also activity."""
         self.state = CHOSEN_STATE[status]
         self.text = text
-        self.last_activity = now
+        self.last_activity = max(self.last_activity, now)
 
     def activity(self, now: float) -> None:
         """Record user activity; ends auto-away."""
