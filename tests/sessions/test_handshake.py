@@ -22,6 +22,7 @@ from kith.sessions import (
     wins_tie_break,
 )
 from kith.sessions.frames import Init, encode_frame
+from kith.sessions.handshake import init_signed_bytes
 from kith_proto.keys import IdentityKeys
 
 
@@ -163,3 +164,31 @@ def test_repr_shows_no_secret(alice: IdentityKeys, bob: IdentityKeys) -> None:
 def test_handshake_with_oneself_is_refused(alice: IdentityKeys) -> None:
     with pytest.raises(ValueError, match="another"):
         Handshake(alice, alice.public_key)
+
+
+def test_message_frame_during_the_handshake_is_refused(
+    alice: IdentityKeys, bob: IdentityKeys, pair: tuple[Session, Session]
+) -> None:
+    sender, _ = pair
+    hs = Handshake(bob, alice.public_key)
+    with pytest.raises(UnexpectedFrame):
+        hs.receive(sender.encrypt(b"too early"))
+    assert hs.state is HandshakeState.FAILED
+
+
+def test_signed_low_order_ephemeral_is_refused(alice: IdentityKeys, bob: IdentityKeys) -> None:
+    zero = bytes(32)
+    signature = alice.sign(init_signed_bytes(alice.public_key, bob.public_key, zero))
+    init = encode_frame(Init(1, alice.public_key, bob.public_key, zero, signature))
+    with pytest.raises(HandshakeFailed):
+        Handshake(bob, alice.public_key).receive(init)
+
+
+def test_injected_randomness_makes_handshakes_repeatable(
+    alice: IdentityKeys, bob: IdentityKeys
+) -> None:
+    def fixed(size: int) -> bytes:
+        return b"\x05" * size
+
+    first = Handshake(alice, bob.public_key, random=fixed).start()
+    assert Handshake(alice, bob.public_key, random=fixed).start() == first

@@ -6,12 +6,15 @@ import msgspec
 import pytest
 
 from kith.sessions import (
+    MAX_SKIPPED_KEYS,
     STATE_VERSION,
     CorruptSessionState,
     DuplicateMessage,
+    MessageTooLarge,
     Session,
     UnsupportedStateVersion,
 )
+from kith.sessions.state import decode_record
 
 Pair = tuple[Session, Session]
 
@@ -96,3 +99,38 @@ def test_error_message_holds_no_state_bytes(pair: Pair) -> None:
     with pytest.raises(CorruptSessionState) as caught:
         Session.from_bytes(data)
     assert data.hex()[40:80] not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("send_count", -1),
+        ("skipped", [[b"k" * 32, 0, b"short"]]),
+        ("skipped", [[b"k" * 32, -3, b"m" * 32]]),
+        ("skipped", [[b"k" * 32, n, b"m" * 32] for n in range(MAX_SKIPPED_KEYS + 1)]),
+    ],
+    ids=["negative-count", "short-skipped-key", "negative-skipped-number", "too-many-skipped"],
+)
+def test_state_with_an_invalid_ratchet_field_is_refused(
+    pair: Pair, field: str, value: object
+) -> None:
+    alice, _bob = pair
+    decoded = msgspec.msgpack.decode(alice.to_bytes())
+    decoded["ratchet"][field] = value
+    with pytest.raises(CorruptSessionState):
+        Session.from_bytes(msgspec.msgpack.encode(decoded))
+
+
+def test_exhausted_sending_chain_is_our_error(pair: Pair) -> None:
+    alice, _bob = pair
+    decoded = msgspec.msgpack.decode(alice.to_bytes())
+    decoded["ratchet"]["send_count"] = 2**32 - 1
+    with pytest.raises(MessageTooLarge):
+        Session.from_bytes(msgspec.msgpack.encode(decoded)).encrypt(b"one too many")
+
+
+def test_stored_records_hide_their_keys(pair: Pair) -> None:
+    alice, _bob = pair
+    record = decode_record(alice.to_bytes())
+    assert repr(record) == "SessionRecord(version=1, role=initiator)"
+    assert repr(record.ratchet) == "RatchetRecord(<secret>)"

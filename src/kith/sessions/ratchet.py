@@ -175,8 +175,9 @@ def _skip_until(state: RatchetState, until: int) -> None:
 
 def _evict_oldest(state: RatchetState) -> None:
     excess = len(state.skipped) - MAX_SKIPPED_KEYS
-    for key in list(state.skipped)[: max(excess, 0)]:
-        del state.skipped[key]
+    if excess > 0:
+        for key in list(state.skipped)[:excess]:
+            del state.skipped[key]
 
 
 def _step(state: RatchetState, remote: bytes, random: RandomSource) -> None:
