@@ -167,9 +167,12 @@ async def test_relay_to_offline_topic_is_peer_offline(server: SignalProcess) -> 
 
 async def test_relay_after_contact_drops_is_peer_offline(server: SignalProcess) -> None:
     alice, bob = await Client.ready(server.url), await Client.ready(server.url)
-    inbox = new_topic()
+    inbox, presence = new_topic(), new_topic()
     await subscribed(bob, inbox)
+    await published(bob, presence, b"bob-online")
+    await subscribed(alice, presence)
     await bob.close()
+    await alice.expect(TopicGone)  # the server has forgotten bob
     await alice.call(alice.core.relay, inbox, b"ice")
     assert (await alice.expect(ServerError)).code == "peer_offline"
     await alice.close()
