@@ -69,21 +69,45 @@ def test_tie_break_prefers_lower_identity_key(alice: IdentityKeys, bob: Identity
     assert not wins_tie_break(high, low)
 
 
-def test_simultaneous_start_resolves_to_one_session(alice: IdentityKeys, bob: IdentityKeys) -> None:
+def both_start(first: IdentityKeys, second: IdentityKeys) -> tuple[Handshake, Handshake]:
+    """Both sides send Init before either receives; returns (low key's, high key's)."""
+    low, high = sorted([first, second], key=lambda keys: keys.public_key)
+    hl, hh = Handshake(low, high.public_key), Handshake(high, low.public_key)
+    init_low, init_high = hl.start(), hh.start()
+    assert hl.receive(init_high) == ()
+    (response,) = frames(hh.receive(init_low))
+    finish, _done = hl.receive(response)
+    assert isinstance(finish, SendFrame)
+    hh.receive(finish.data)
+    return hl, hh
+
+
+@pytest.mark.parametrize("swap", [False, True], ids=["alice-first", "bob-first"])
+def test_simultaneous_start_makes_the_lower_key_initiator(
+    alice: IdentityKeys, bob: IdentityKeys, swap: bool
+) -> None:
+    low, high = both_start(*((bob, alice) if swap else (alice, bob)))
+    assert (low.role, high.role) == (Role.INITIATOR, Role.RESPONDER)
+
+
+def test_simultaneous_start_ends_with_one_shared_session(
+    alice: IdentityKeys, bob: IdentityKeys
+) -> None:
     ha, hb = Handshake(alice, bob.public_key), Handshake(bob, alice.public_key)
     init_a, init_b = ha.start(), hb.start()
-    out_a, out_b = frames(ha.receive(init_b)), frames(hb.receive(init_a))
-    low_wins = [ha, hb][0 if alice.public_key < bob.public_key else 1]
-    assert low_wins.role is Role.INITIATOR
-    assert sorted([len(out_a), len(out_b)]) == [0, 1]
-    response = (out_a or out_b)[0]
-    initiator, responder = (ha, hb) if not out_a else (hb, ha)
-    finish, done = initiator.receive(response)
-    assert isinstance(finish, SendFrame)
-    (done_responder,) = responder.receive(finish.data)
-    assert isinstance(done, HandshakeComplete)
-    assert isinstance(done_responder, HandshakeComplete)
-    assert done.session.session_id == done_responder.session.session_id
+    pending = [(ha, init_b), (hb, init_a)]
+    sessions: dict[int, Session] = {}
+    while pending:
+        receiver, data = pending.pop(0)
+        other = hb if receiver is ha else ha
+        for event in receiver.receive(data):
+            if isinstance(event, SendFrame):
+                pending.append((other, event.data))
+            else:
+                sessions[id(receiver)] = event.session
+    first, second = sessions.values()
+    assert first.session_id == second.session_id
+    assert second.decrypt(first.encrypt(b"hello")) == b"hello"
 
 
 def test_start_twice_is_our_error(alice: IdentityKeys, bob: IdentityKeys) -> None:
