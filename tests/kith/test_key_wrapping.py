@@ -111,3 +111,19 @@ def test_chainer_is_real_only_with_a_real_backend_inside() -> None:
 
 def test_wrapped_key_repr_does_not_show_the_key() -> None:
     assert KEY.hex() not in repr(_wrapped())
+
+
+def test_default_argon2_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KITH_ARGON2_PROFILE", raising=False)
+    params = new_params()
+    assert (params.memory_kib, params.time_cost, params.parallelism) == (65536, 3, 2)
+
+
+def test_test_profile_parameters_travel_with_the_wrapped_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KITH_ARGON2_PROFILE", "test")
+    wrapped = wrap(KEY, "pw")
+    monkeypatch.delenv("KITH_ARGON2_PROFILE")
+    assert wrapped.kdf.memory_kib == 8 * 1024
+    assert unwrap(wrapped, "pw") == KEY

@@ -22,16 +22,21 @@ __all__ = ["DEFAULT_PARAMS", "derive", "new_params", "unwrap", "wrap"]
 
 #: 64 MiB, 3 passes, 2 lanes: about 0.09 s on a 2-core machine (see docs/storage.md).
 DEFAULT_PARAMS: Final = {"memory_kib": 64 * 1024, "time_cost": 3, "parallelism": 2}
+#: ``KITH_ARGON2_PROFILE=test``: cheap parameters for test suites only. They are
+#: stored with the wrapped key like any others, so unlocking never depends on it.
+TEST_PARAMS: Final = {"memory_kib": 8 * 1024, "time_cost": 1, "parallelism": 1}
+ENV_PROFILE: Final = "KITH_ARGON2_PROFILE"
 SALT_SIZE: Final = 16
 NONCE_SIZE: Final = 12
 
 
 def new_params(memory_kib: int | None = None, time_cost: int | None = None) -> Argon2Params:
-    """Fresh Argon2id parameters with a random salt."""
+    """Fresh Argon2id parameters with a random salt (defaults, or the test profile)."""
+    base = TEST_PARAMS if os.environ.get(ENV_PROFILE) == "test" else DEFAULT_PARAMS
     return Argon2Params(
-        memory_kib=memory_kib or DEFAULT_PARAMS["memory_kib"],
-        time_cost=time_cost or DEFAULT_PARAMS["time_cost"],
-        parallelism=DEFAULT_PARAMS["parallelism"],
+        memory_kib=memory_kib or base["memory_kib"],
+        time_cost=time_cost or base["time_cost"],
+        parallelism=base["parallelism"],
         salt=os.urandom(SALT_SIZE),
     )
 

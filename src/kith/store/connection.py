@@ -51,6 +51,8 @@ def _open(path: Path, key: bytes, mode: str) -> Connection:
     uri = f"{path.resolve().as_uri()}?mode={mode}"
     conn: Connection = sqlcipher3.connect(uri, uri=True, isolation_level=None)
     try:
+        # SQLCipher would print its own diagnostics to stderr; we report errors ourselves.
+        conn.execute("PRAGMA cipher_log_level = NONE")
         _apply_key(conn, key)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         _configure(conn)
