@@ -31,6 +31,9 @@ from kith_signal.session import Session
 __all__ = ["ServerOptions", "SignalServer"]
 
 SHUTDOWN_GRACE = 5.0
+# Wait for a peer's closing handshake at most this long: a dead peer never answers,
+# so this bounds how long after a heartbeat timeout its topics are announced gone.
+CLOSE_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ class SignalServer:
             process_request=self._process_request,
             ping_interval=options.heartbeat_interval,
             ping_timeout=options.heartbeat_timeout,
-            close_timeout=2.0,
+            close_timeout=min(CLOSE_TIMEOUT, options.heartbeat_timeout),
             max_size=2 * self._protocol.max_frame_bytes,
             logger=self._log.getChild("websockets"),
         )

@@ -1,0 +1,98 @@
+"""Liveness against a real server: heartbeat timeouts and graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from signal_support import WAIT, Client, SignalProcess, new_topic, starter
+
+from kith_proto import wire
+from kith_proto.client_core import ServerGoodbye, SubscriptionConfirmed, TopicGone, TopicValue
+from kith_proto.wire import CloseCode
+
+HEARTBEAT = ("--heartbeat-interval", "0.3", "--heartbeat-timeout", "0.3")
+
+
+@pytest.fixture
+def start_server() -> Iterator[Callable[..., SignalProcess]]:
+    yield from starter()
+
+
+@pytest.fixture
+def client_process() -> Iterator[Callable[[str, bytes], subprocess.Popen[str]]]:
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(url: str, topic: bytes) -> subprocess.Popen[str]:
+        script = Path(__file__).parent / "signal_client_proc.py"
+        proc = subprocess.Popen(
+            [sys.executable, str(script), url, wire.encode_topic(topic)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)
+            proc.kill()
+        proc.wait(WAIT)
+
+
+async def watch(url: str, topic: bytes) -> Client:
+    """A contact that waits for the client process's presence."""
+    watcher = await Client.ready(url)
+    await watcher.call(watcher.core.subscribe, [topic])
+    confirmed = await watcher.expect(SubscriptionConfirmed)
+    if not confirmed.retained:
+        await watcher.expect(TopicValue)
+    return watcher
+
+
+async def ready(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 15)
+    assert line.strip() == "ready"
+
+
+@pytest.mark.parametrize("how", [signal.SIGSTOP, signal.SIGKILL])
+async def test_frozen_or_killed_client_is_announced_gone_within_heartbeat(
+    start_server: Callable[..., SignalProcess],
+    client_process: Callable[[str, bytes], subprocess.Popen[str]],
+    how: signal.Signals,
+) -> None:
+    server = start_server(*HEARTBEAT)
+    topic = new_topic()
+    proc = client_process(server.url, topic)
+    await ready(proc)
+    watcher = await watch(server.url, topic)
+    started = time.monotonic()
+    proc.send_signal(how)
+    assert await watcher.expect(TopicGone, within=3.0) == TopicGone(topic)
+    assert time.monotonic() - started < 0.3 + 0.3 + 0.3 + 1.0  # interval + timeout + close
+    await watcher.close()
+
+
+async def test_sigterm_tells_clients_to_reconnect(
+    start_server: Callable[..., SignalProcess],
+) -> None:
+    server = start_server()
+    client = await Client.ready(server.url)
+    server.proc.send_signal(signal.SIGTERM)
+    bye = await client.expect(ServerGoodbye)
+    assert (bye.code, bye.reconnect) == ("shutting_down", True)
+    closed = await client.closed()
+    assert (closed.code, closed.reconnect) == (CloseCode.SERVICE_RESTART, True)
+    assert await asyncio.to_thread(server.proc.wait, WAIT) == 0
+    server.wait_for_log("event=stopped")
