@@ -50,8 +50,11 @@ class SignalProcess:
         match = re.search(r" port=(\d+)", line)
         assert match, line
         self.port = int(match.group(1))
-        self.url = f"ws://127.0.0.1:{self.port}"
-        self.http = f"http://127.0.0.1:{self.port}"
+        url = re.search(r" public_url=(\S+)", line)
+        assert url, line
+        self.url = url.group(1)
+        scheme = "https" if self.url.startswith("wss:") else "http"
+        self.http = f"{scheme}://127.0.0.1:{self.port}"
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
