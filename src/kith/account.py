@@ -166,6 +166,8 @@ def _build(
         if populate is not None:
             populate(store)
     wrapfile.save(staging / KEY_FILE, wrapped)
+    for name in (DB_FILE, KEY_FILE):
+        (staging / name).chmod(0o600)  # owner only (no effect on Windows ACLs)
     return info
 
 

@@ -48,7 +48,8 @@ def export_backup(store: Store, target: Path, password: str) -> None:
     sealed = container.seal(encode_payload(store.call(_payload_of)), password)
     tmp = target.with_name(f".{target.name}.tmp")
     try:
-        with open(tmp, "xb") as fh:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
             fh.write(sealed)
             fh.flush()
             os.fsync(fh.fileno())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -11,8 +10,13 @@ __all__ = ["print_json", "print_pairs", "print_table"]
 
 
 def print_json(value: Any) -> None:
-    """Print ``value`` as indented JSON."""
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+    """Print ``value`` as indented JSON (UTF-8)."""
+    import msgspec
+
+    data = msgspec.json.format(msgspec.json.encode(value), indent=2)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data + b"\n")
+    sys.stdout.buffer.flush()
 
 
 def print_pairs(pairs: Sequence[tuple[str, str]]) -> None:

@@ -122,7 +122,8 @@ def load(path: Path) -> WrappedKey:
 def save(path: Path, wrapped: WrappedKey) -> None:
     """Write the key file atomically (temp file, fsync, rename)."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
         fh.write(encode(wrapped))
         fh.flush()
         os.fsync(fh.fileno())

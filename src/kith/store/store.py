@@ -12,7 +12,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
 
-from kith.errors import DatabaseDamagedError
+from kith.errors import DatabaseDamagedError, KithError
 from kith.store.connection import Connection, DatabaseError, connect, create
 from kith.store.contacts import ContactRepository
 from kith.store.identity import IdentityRepository
@@ -95,4 +95,9 @@ def _damage_guard() -> Iterator[None]:
     except IntegrityError:
         raise
     except DatabaseError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise KithError(
+                "the database is busy (another Kith process holds it); try again",
+                code="database_busy",
+            ) from None
         raise DatabaseDamagedError(f"the database is damaged: {exc}") from None
