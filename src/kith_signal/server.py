@@ -34,6 +34,7 @@ SHUTDOWN_GRACE = 5.0
 # Wait for a peer's closing handshake at most this long: a dead peer never answers,
 # so this bounds how long after a heartbeat timeout its topics are announced gone.
 CLOSE_TIMEOUT = 2.0
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -165,14 +166,11 @@ class SignalServer:
         if path == "/healthz":
             return _text(connection, HTTPStatus.OK, "ok\n")
         if path == "/metrics":
-            response = _text(connection, HTTPStatus.OK, self._metrics.render().decode())
-            response.headers["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
-            return response
+            body = self._metrics.render().decode()
+            return _text(connection, HTTPStatus.OK, body, METRICS_CONTENT_TYPE)
         if path == "/debug/snapshot" and self._options.debug_snapshot:
             body = json.dumps(await self._broker.snapshot(), sort_keys=True)
-            response = _text(connection, HTTPStatus.OK, body)
-            response.headers["Content-Type"] = "application/json"
-            return response
+            return _text(connection, HTTPStatus.OK, body, "application/json")
         if "upgrade" not in request.headers.get("Connection", "").lower():
             return _text(connection, HTTPStatus.NOT_FOUND, "not found\n")
         return None
@@ -227,12 +225,15 @@ class SignalServer:
                 await ws.close(action.code, action.reason)
 
 
-def _text(connection: ServerConnection, status: HTTPStatus, body: str) -> Response:
+def _text(
+    connection: ServerConnection,
+    status: HTTPStatus,
+    body: str,
+    content_type: str = "text/plain; charset=utf-8",
+) -> Response:
     response = connection.respond(status, body)
-    response.headers = Headers(
-        [(k, v) for k, v in response.headers.raw_items() if k.lower() != "content-type"]
-    )
-    response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    headers = [(k, v) for k, v in response.headers.raw_items() if k.lower() != "content-type"]
+    response.headers = Headers([*headers, ("Content-Type", content_type)])
     return response
 
 

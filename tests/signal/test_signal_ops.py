@@ -1,0 +1,128 @@
+"""Operating the server: health, metrics, HTTP on the WebSocket port, TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+import ssl
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+sys.path.insert(0, str(Path(__file__).parent))
+from signal_support import WAIT, Client, SignalProcess, new_topic, running, starter
+
+from kith_proto.client_core import RequestAcked, ServerError, SubscriptionConfirmed, TopicValue
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SignalProcess]:
+    yield from running("--rate", "1000")
+
+
+@pytest.fixture
+def start_server() -> Iterator[Callable[..., SignalProcess]]:
+    yield from starter()
+
+
+async def http_get(url: str, context: ssl.SSLContext | None = None) -> tuple[int, str, str]:
+    def get() -> tuple[int, str, str]:
+        try:
+            with urllib.request.urlopen(url, timeout=WAIT, context=context) as response:
+                body = response.read().decode()
+                return response.status, response.headers["Content-Type"], body
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers["Content-Type"], exc.read().decode()
+
+    return await asyncio.to_thread(get)
+
+
+async def test_healthz_answers_on_the_websocket_port(server: SignalProcess) -> None:
+    assert await http_get(server.http + "/healthz") == (200, "text/plain; charset=utf-8", "ok\n")
+
+
+async def test_unknown_path_is_404(server: SignalProcess) -> None:
+    status, _, _ = await http_get(server.http + "/nope")
+    assert status == 404
+
+
+async def test_metrics_count_traffic(server: SignalProcess) -> None:
+    alice, bob = await Client.ready(server.url), await Client.ready(server.url)
+    topic = new_topic()
+    await bob.call(bob.core.subscribe, [topic])
+    await bob.expect(SubscriptionConfirmed)
+    await alice.call(alice.core.publish, topic, b"x")
+    await bob.expect(TopicValue)
+    await alice.call(alice.core.relay, topic, b"offer")
+    await alice.expect(RequestAcked)
+    await alice.call(alice.core.relay, new_topic(), b"offer")
+    await alice.expect(ServerError)
+    status, content_type, body = await http_get(server.http + "/metrics")
+    assert status == 200
+    assert content_type.startswith("text/plain; version=0.0.4")
+    for needle in (
+        "kith_signal_connections 2.0",
+        "kith_signal_publishes_total",
+        'kith_signal_deliveries_total{kind="event"}',
+        'kith_signal_relays_total{result="delivered"}',
+        'kith_signal_relays_total{result="offline"}',
+        'kith_signal_errors_total{code="peer_offline"}',
+        "kith_signal_frame_seconds_bucket",
+        "kith_signal_auth_seconds_count",
+    ):
+        assert needle in body, needle
+    await alice.close()
+    await bob.close()
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kith-signal test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_tls_serves_wss_and_https(
+    start_server: Callable[..., SignalProcess], tmp_path: Path
+) -> None:
+    cert, key = self_signed(tmp_path)
+    server = start_server("--tls-cert", str(cert), "--tls-key", str(key))
+    assert server.url.startswith("wss://127.0.0.1:")
+    context = ssl.create_default_context(cafile=str(cert))
+    client = await Client.ready(server.url, ssl=context)
+    await client.call(client.core.subscribe, [new_topic()])
+    await client.expect(SubscriptionConfirmed)
+    await client.close()
+    assert (await http_get(server.http + "/healthz", context))[0] == 200
