@@ -78,6 +78,16 @@ class SignalProcess:
                     raise AssertionError(f"no log line with {needle!r}:\n" + "\n".join(self.lines))
                 self._changed.wait(remaining)
 
+    def wait_for_count(self, needle: str, count: int, timeout: float = WAIT) -> None:
+        """Block until ``count`` log lines contain ``needle``."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while sum(needle in line for line in self.lines) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"fewer than {count} lines with {needle!r}")
+                self._changed.wait(remaining)
+
     def log_text(self) -> str:
         with self._changed:
             return "\n".join(self.lines)
