@@ -1,0 +1,33 @@
+"""Command-line parsing of kith-signal (no server started)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kith_signal.cli import build, parse_args
+
+
+def test_defaults_bind_loopback_with_justified_heartbeats() -> None:
+    args = parse_args([])
+    assert (args.host, args.port) == ("127.0.0.1", 8765)
+    assert (args.heartbeat_interval, args.heartbeat_timeout) == (10.0, 10.0)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--heartbeat-timeout", "31"],
+        ["--tls-cert", "cert.pem"],
+        ["--rate", "0"],
+        ["--max-connections", "-1"],
+    ],
+)
+def test_invalid_flags_are_usage_errors(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        parse_args(argv)
+    assert exc.value.code == 2
+
+
+def test_build_wires_limits_into_the_server() -> None:
+    server = build(parse_args(["--port", "0", "--rate", "5"]))
+    assert server is not None
