@@ -8,11 +8,11 @@ effect live. The CLI picks one in a single place (``kith.cli.context``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from kith.models import Contact, IdentityInfo, SettingState
 
-__all__ = ["Backend", "ContactDetails", "OwnStatus"]
+__all__ = ["NOT_RUNNING", "Backend", "ContactDetails", "OwnStatus"]
 
 
 @dataclass(frozen=True)
@@ -27,16 +27,39 @@ class ContactDetails:
         return {**self.contact.to_json(), "safety_number": self.safety_number}
 
 
+NOT_RUNNING: Final = "not running"
+"""The ``connection`` of an own status read from the database (no node runs)."""
+
+
 @dataclass(frozen=True)
 class OwnStatus:
-    """The user's own chosen status and status text."""
+    """The user's own status.
+
+    Attributes:
+        status: The chosen status (``user_status``).
+        text: The status text.
+        effective: What contacts see (invisible shows as offline; away under auto-away).
+        connection: ``connected``/``disconnected`` from a running node, else ``not running``.
+    """
 
     status: str
     text: str
+    effective: str
+    connection: str = NOT_RUNNING
+
+    @classmethod
+    def stored(cls, status: str, text: str) -> OwnStatus:
+        """The status as the database holds it, with no node running."""
+        return cls(status, text, "offline" if status == "invisible" else status)
 
     def to_json(self) -> dict[str, Any]:
         """The object printed by ``kith status --json``."""
-        return {"status": self.status, "status_text": self.text}
+        return {
+            "status": self.status,
+            "text": self.text,
+            "effective": self.effective,
+            "connection": self.connection,
+        }
 
 
 class Backend(Protocol):

@@ -31,7 +31,9 @@ class DirectBackend:
 
     def status(self) -> OwnStatus:
         def read(s: Store) -> OwnStatus:
-            return OwnStatus(str(s.settings.get("user_status")), str(s.settings.get("status_text")))
+            return OwnStatus.stored(
+                str(s.settings.get("user_status")), str(s.settings.get("status_text"))
+            )
 
         return self._store.call(read)
 

@@ -302,7 +302,12 @@ def test_invalid_setting_value_names_allowed_values(home: Path) -> None:
 
 def test_status_set_is_a_setting(home: Path) -> None:
     ok(run(home, "status", "set", "away", "--text", "lunch"))
-    assert as_json(run(home, "status", "--json")) == {"status": "away", "status_text": "lunch"}
+    assert as_json(run(home, "status", "--json")) == {
+        "status": "away",
+        "text": "lunch",
+        "effective": "away",
+        "connection": "not running",
+    }
 
 
 # --- the command line itself ----------------------------------------------------------------

@@ -57,10 +57,20 @@ def _v3_contact_presence(conn: Connection) -> None:
     conn.execute("ALTER TABLE contacts ADD COLUMN last_seen REAL")
 
 
+def _v4_node_state(conn: Connection) -> None:
+    conn.execute(
+        """CREATE TABLE node_state (
+            key TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+        )"""
+    )
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
     _v3_contact_presence,
+    _v4_node_state,
 )
 LATEST_VERSION: Final = len(STEPS)
 

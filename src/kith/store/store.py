@@ -18,6 +18,7 @@ from kith.store.contacts import ContactRepository
 from kith.store.identity import IdentityRepository
 from kith.store.migrations import migrate
 from kith.store.settings import SettingsRepository
+from kith.store.state import StateRepository
 
 __all__ = ["Store"]
 
@@ -32,6 +33,7 @@ class Store:
         self.identity = IdentityRepository(conn)
         self.contacts = ContactRepository(conn)
         self.settings = SettingsRepository(conn)
+        self.state = StateRepository(conn)
 
     @classmethod
     def open(cls, path: Path, key: bytes) -> Store:

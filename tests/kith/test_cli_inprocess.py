@@ -1,0 +1,57 @@
+"""The CLI's parser and error handling, called in-process (fast, no subprocess)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kith.cli.main import main
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KITH_PASSPHRASE", "in-process passphrase")
+    monkeypatch.setenv("KITH_ARGON2_PROFILE", "test")
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["contacts", "frobnicate"])
+    assert info.value.code == 2
+
+
+def test_kith_error_is_one_line_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--data-dir", str(tmp_path), "id"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("kith: no Kith identity")
+    assert err.count("\n") == 1
+
+
+def test_init_then_list_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--data-dir", str(tmp_path), "init", "--name", "alice", "--json"]) == 0
+    created = json.loads(capsys.readouterr().out)
+    assert main(["--data-dir", str(tmp_path), "contacts", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["--data-dir", str(tmp_path), "contacts", "list"]) == 0
+    assert "No contacts yet" in capsys.readouterr().out
+    assert created["name"] == "alice"
+
+
+def test_settings_list_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--data-dir", str(tmp_path), "init"])
+    capsys.readouterr()
+    assert main(["--data-dir", str(tmp_path), "settings", "list"]) == 0
+    assert "signaling_url" in capsys.readouterr().out
+
+
+def test_os_errors_are_reported_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert main(["--data-dir", str(blocker / "sub"), "init"]) == 1
+    assert capsys.readouterr().err.startswith("kith: ")
