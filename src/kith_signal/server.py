@@ -16,6 +16,7 @@ from http import HTTPStatus
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
@@ -93,14 +94,34 @@ class SignalServer:
         self._sessions: dict[str, Session] = {}
         self._stopping = False
 
-    async def run(self, stop: asyncio.Future[None] | None = None) -> None:
-        """Serve until ``stop`` resolves or SIGTERM/SIGINT arrives."""
+    @property
+    def public_url(self) -> str:
+        """The URL clients sign for (known once listening)."""
+        return self._protocol.public_url
+
+    async def run(
+        self,
+        stop: asyncio.Future[None] | None = None,
+        *,
+        listening: asyncio.Future[str] | None = None,
+        handle_signals: bool = True,
+    ) -> None:
+        """Serve until ``stop`` resolves or SIGTERM/SIGINT arrives.
+
+        Args:
+            stop: Resolve it to shut down gracefully.
+            listening: Resolved with the public URL once the port is bound.
+            handle_signals: Install SIGTERM/SIGINT handlers (the CLI does).
+        """
         loop = asyncio.get_running_loop()
         stop = stop if stop is not None else loop.create_future()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, _resolve, stop)
+        if handle_signals:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, _resolve, stop)
         async with self._serve() as server:
             self._announce(server)
+            if listening is not None and not listening.done():
+                listening.set_result(self.public_url)
             await stop
             await self._shutdown(server)
 
@@ -218,11 +239,14 @@ class SignalServer:
 
     async def _refuse_full(self, ws: ServerConnection) -> None:
         self._metrics.rejected_total.labels("server_full").inc()
-        for action in server_full():
-            if isinstance(action, Send):
-                await ws.send(wire.encode(action.message))
-            elif isinstance(action, Close):
-                await ws.close(action.code, action.reason)
+        try:
+            for action in server_full():
+                if isinstance(action, Send):
+                    await ws.send(wire.encode(action.message))
+                elif isinstance(action, Close):
+                    await ws.close(action.code, action.reason)
+        except ConnectionClosed:
+            pass
 
 
 def _text(
