@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kith.cli.context import CliContext
+
+if TYPE_CHECKING:
+    from kith.keyprotect import Protection
 
 __all__ = ["register"]
 
@@ -25,7 +28,7 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def protection_for(force_passphrase: bool) -> Any:
+def protection_for(force_passphrase: bool) -> Protection:
     """Passphrase if asked for (flag or KITH_PASSPHRASE set), else the OS key store."""
     import os
 
