@@ -133,6 +133,16 @@ def test_no_passphrase_and_no_terminal_is_a_clear_error(home: Path) -> None:
     fails(run(home, "id", passphrase=None), "KITH_PASSPHRASE")
 
 
+def test_init_without_any_passphrase_source_creates_nothing(tmp_path: Path) -> None:
+    fails(run(tmp_path / "x", "init", "--passphrase", passphrase=None), "KITH_PASSPHRASE")
+    assert not (tmp_path / "x").exists()
+
+
+def test_init_with_an_empty_passphrase_is_refused(tmp_path: Path) -> None:
+    fails(run(tmp_path / "x", "init", passphrase=""), "must not be empty")
+    assert not (tmp_path / "x").exists()
+
+
 def test_passphrase_change_takes_the_new_one(home: Path) -> None:
     ok(run(home, "passphrase", "change", KITH_NEW_PASSPHRASE="brand new"))
     fails(run(home, "id"), "wrong passphrase")
