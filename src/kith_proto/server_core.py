@@ -20,13 +20,25 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Final, TypeAlias
+from dataclasses import dataclass
+from typing import Final
 
 from kith_proto import wire
 from kith_proto.auth import CHALLENGE_SIZE, KEY_TYPE, verify_auth
 from kith_proto.limits import TokenBucket
+from kith_proto.server_actions import (
+    Action,
+    Close,
+    IntroRequest,
+    Login,
+    PublishRequest,
+    RelayRequest,
+    Request,
+    RetractRequest,
+    Send,
+    SubscribeRequest,
+    UnsubscribeRequest,
+)
 from kith_proto.wire import CloseCode, ErrorCode
 
 __all__ = [
@@ -124,117 +136,6 @@ class ServerConfig:
             rate=self.rate,
             burst=self.burst,
         )
-
-
-# -- actions -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Send:
-    """Send this frame to the client."""
-
-    message: wire.ServerMessage
-
-
-@dataclass(frozen=True)
-class Close:
-    """Close the WebSocket with this code and reason (after pending sends)."""
-
-    code: CloseCode
-    reason: str
-
-
-@dataclass(frozen=True)
-class Login:
-    """The client authenticated as ``identity_tag``: apply the one-login rule."""
-
-    identity_tag: bytes = field(repr=False)
-
-
-@dataclass(frozen=True)
-class _Request:
-    ref: int | None
-
-    def ack(self) -> Send:
-        """The request succeeded."""
-        return Send(wire.Ack(ref=self.ref))
-
-    def refuse(self, code: ErrorCode, message: str) -> Send:
-        """The request failed with ``code``."""
-        return Send(wire.Error(code=code, message=message, ref=self.ref))
-
-
-@dataclass(frozen=True)
-class SubscribeRequest(_Request):
-    """Subscribe this connection to ``topics``."""
-
-    topics: tuple[str, ...]
-
-    def reply(self, retained: Sequence[wire.Retained]) -> Send:
-        """The subscription is in place; these are the retained values."""
-        return Send(
-            wire.Subscribed(topics=list(self.topics), retained=list(retained), ref=self.ref)
-        )
-
-
-@dataclass(frozen=True)
-class UnsubscribeRequest(_Request):
-    """Remove this connection's subscriptions to ``topics``."""
-
-    topics: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class PublishRequest(_Request):
-    """Retain ``payload`` on ``topic`` and fan it out."""
-
-    topic: str
-    payload: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class RetractRequest(_Request):
-    """Drop this connection's retained values on ``topics``; announce ``gone``."""
-
-    topics: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RelayRequest(_Request):
-    """Deliver ``payload`` to the subscribers of ``topic``."""
-
-    topic: str
-    payload: str = field(repr=False)
-
-    def reply(self, delivered: int) -> Send:
-        """Acknowledge, or report ``peer_offline`` when nobody got it."""
-        if delivered:
-            return self.ack()
-        return self.refuse(ErrorCode.PEER_OFFLINE, "nobody is subscribed to this topic")
-
-
-@dataclass(frozen=True)
-class IntroRequest(_Request):
-    """Deliver a contact request to the subscribers of ``topic``."""
-
-    topic: str
-    payload: str = field(repr=False)
-
-    def reply(self, delivered: int) -> Send:
-        """Always the same acknowledgement, so that presence does not leak."""
-        del delivered
-        return self.ack()
-
-
-Request: TypeAlias = (
-    SubscribeRequest
-    | UnsubscribeRequest
-    | PublishRequest
-    | RetractRequest
-    | RelayRequest
-    | IntroRequest
-)
-Action: TypeAlias = Send | Close | Login | Request
 
 
 def identity_tag(key: bytes, public_key: bytes) -> bytes:
@@ -368,7 +269,8 @@ class ServerConnection:
         if now > self._issued + self._config.challenge_ttl:
             return self._fail_auth(ErrorCode.CHALLENGE_EXPIRED, "the challenge expired")
         if auth.server != self._config.public_url:
-            return self._fail_auth(ErrorCode.WRONG_SERVER, "signature names another server")
+            message = f"signature names another server; this one is {self._config.public_url}"
+            return self._fail_auth(ErrorCode.WRONG_SERVER, message[:500])
         if not _signature_valid(auth, public_key, self._config.public_url):
             return self._fail_auth(ErrorCode.BAD_SIGNATURE, "signature does not verify")
         self._state = ServerState.READY
