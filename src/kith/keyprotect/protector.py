@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+import sys
 
 from kith.errors import KeyStoreError, PassphraseError
-from kith.keyprotect import dpapi, oskeyring, passphrase
+from kith.keyprotect import oskeyring, passphrase
 from kith.keyprotect.wrapfile import DpapiWrap, KeyringWrap, PassphraseWrap, WrappedKey
 
 __all__ = ["Protection", "choose_protection", "method_of", "unwrap_key", "wrap_key"]
@@ -23,7 +24,7 @@ def choose_protection(*, force_passphrase: bool) -> Protection:
     """DPAPI on Windows, a real OS keyring elsewhere, else a passphrase."""
     if force_passphrase:
         return Protection.PASSPHRASE
-    if dpapi.available():
+    if sys.platform == "win32":
         return Protection.DPAPI
     if oskeyring.has_real_backend():
         return Protection.KEYRING
@@ -50,6 +51,8 @@ def wrap_key(key: bytes, protection: Protection, secret: str | None) -> WrappedK
         return passphrase.wrap(key, secret)
     if protection is Protection.KEYRING:
         return oskeyring.store(key)
+    from kith.keyprotect import dpapi  # ctypes: only loaded when used
+
     return dpapi.protect(key)
 
 
@@ -62,6 +65,8 @@ def unwrap_key(wrapped: WrappedKey, secret: str | None) -> bytes:
     elif isinstance(wrapped, KeyringWrap):
         key = oskeyring.load(wrapped)
     elif isinstance(wrapped, DpapiWrap):
+        from kith.keyprotect import dpapi
+
         key = dpapi.unprotect(wrapped)
     if len(key) != 32:
         raise KeyStoreError("the unwrapped database key has the wrong size")
