@@ -1,0 +1,153 @@
+"""Sealed offers and answers: the relay can neither read, alter, redirect nor replay them."""
+
+from __future__ import annotations
+
+import pytest
+
+from kith.p2p import (
+    MalformedSignal,
+    ReplayedSignal,
+    Signal,
+    SignalBox,
+    SignalKind,
+    StaleSignal,
+    TamperedSignal,
+    WrongDirectionSignal,
+)
+from kith.p2p.signals import MAX_SDP_SIZE, MAX_SIGNAL_SIZE
+from kith_proto.keys import IdentityKeys
+
+NOW = 1_700_000_000.0
+SDP = "v=0\r\na=fingerprint:sha-256 AA:BB:CC\r\na=candidate:1 1 udp 1 10.0.0.1 5000 typ host\r\n"
+OFFER = Signal(SignalKind.OFFER, b"\x01" * 8, SDP)
+
+
+def boxes(a: IdentityKeys, b: IdentityKeys) -> tuple[SignalBox, SignalBox]:
+    return SignalBox(a, b.public_key), SignalBox(b, a.public_key)
+
+
+def test_round_trip(alice: IdentityKeys, bob: IdentityKeys) -> None:
+    ours, theirs = boxes(alice, bob)
+    assert theirs.open(ours.seal(OFFER, NOW), NOW) == OFFER
+
+
+def test_sdp_is_not_readable_on_the_wire(alice: IdentityKeys, bob: IdentityKeys) -> None:
+    sealed = SignalBox(alice, bob.public_key).seal(OFFER, NOW)
+    assert b"fingerprint" not in sealed
+    assert b"10.0.0.1" not in sealed
+
+
+def test_size_is_padded_to_buckets(alice: IdentityKeys, bob: IdentityKeys) -> None:
+    box = SignalBox(alice, bob.public_key)
+    short = box.seal(Signal(SignalKind.OFFER, b"\x01" * 8, "v=0"), NOW)
+    longer = box.seal(Signal(SignalKind.OFFER, b"\x01" * 8, "v=0" + "x" * 300), NOW)
+    assert len(short) == len(longer)
+
+
+def test_largest_signal_fits_the_limit(alice: IdentityKeys, bob: IdentityKeys) -> None:
+    ours, theirs = boxes(alice, bob)
+    big = Signal(SignalKind.ANSWER, b"\x01" * 8, "\U0001f600" * (MAX_SDP_SIZE // 4))
+    sealed = ours.seal(big, NOW)
+    assert len(sealed) <= MAX_SIGNAL_SIZE
+    assert theirs.open(sealed, NOW) == big
+
+
+@pytest.mark.parametrize("index", [0, 5, 15, 30, -1])
+def test_any_flipped_byte_is_refused(alice: IdentityKeys, bob: IdentityKeys, index: int) -> None:
+    ours, theirs = boxes(alice, bob)
+    sealed = bytearray(ours.seal(OFFER, NOW))
+    sealed[index] ^= 0x01
+    with pytest.raises((TamperedSignal, WrongDirectionSignal, MalformedSignal)):
+        theirs.open(bytes(sealed), NOW)
+
+
+def test_altered_ciphertext_is_tampered(alice: IdentityKeys, bob: IdentityKeys) -> None:
+    ours, theirs = boxes(alice, bob)
+    sealed = bytearray(ours.seal(OFFER, NOW))
+    sealed[40] ^= 0x80
+    with pytest.raises(TamperedSignal) as info:
+        theirs.open(bytes(sealed), NOW)
+    assert info.value.code == "tampered_signal"
+
+
+def test_own_signal_reflected_back_is_wrong_direction(
+    alice: IdentityKeys, bob: IdentityKeys
+) -> None:
+    ours = SignalBox(alice, bob.public_key)
+    with pytest.raises(WrongDirectionSignal):
+        ours.open(ours.seal(OFFER, NOW), NOW)
+
+
+def test_signal_of_another_pair_is_wrong_direction(
+    alice: IdentityKeys, bob: IdentityKeys, mallory: IdentityKeys
+) -> None:
+    from_mallory = SignalBox(mallory, bob.public_key).seal(OFFER, NOW)
+    with pytest.raises(WrongDirectionSignal):
+        SignalBox(bob, alice.public_key).open(from_mallory, NOW)
+
+
+def test_relay_cannot_swap_in_its_own_sdp(
+    alice: IdentityKeys, bob: IdentityKeys, mallory: IdentityKeys
+) -> None:
+    """A relay knows neither pair key: whatever it builds fails to open."""
+    ours, theirs = boxes(alice, bob)
+    genuine = ours.seal(OFFER, NOW)
+    forged_sdp = SDP.replace("AA:BB:CC", "DE:AD:00")
+    relay_box = SignalBox(mallory, bob.public_key)
+    forged = relay_box.seal(Signal(SignalKind.OFFER, OFFER.attempt, forged_sdp), NOW)
+    spliced = genuine[:21] + forged[21:]  # the genuine header on the relay's ciphertext
+    with pytest.raises(TamperedSignal):
+        theirs.open(spliced, NOW)
+    assert theirs.open(genuine, NOW) == OFFER
+
+
+def test_replay_is_refused(alice: IdentityKeys, bob: IdentityKeys) -> None:
+    ours, theirs = boxes(alice, bob)
+    sealed = ours.seal(OFFER, NOW)
+    theirs.open(sealed, NOW)
+    with pytest.raises(ReplayedSignal):
+        theirs.open(sealed, NOW + 1)
+
+
+def test_older_signal_after_a_newer_one_is_refused(alice: IdentityKeys, bob: IdentityKeys) -> None:
+    ours, theirs = boxes(alice, bob)
+    first, second = ours.seal(OFFER, NOW), ours.seal(OFFER, NOW)
+    theirs.open(second, NOW)
+    with pytest.raises(ReplayedSignal):
+        theirs.open(first, NOW)
+
+
+def test_sequence_increases_within_one_millisecond(alice: IdentityKeys, bob: IdentityKeys) -> None:
+    ours, theirs = boxes(alice, bob)
+    sealed = [ours.seal(OFFER, NOW) for _ in range(3)]
+    assert [theirs.open(s, NOW) for s in sealed] == [OFFER] * 3
+
+
+def test_stale_signal_is_refused_after_a_restart(alice: IdentityKeys, bob: IdentityKeys) -> None:
+    sealed = SignalBox(alice, bob.public_key).seal(OFFER, NOW)
+    restarted = SignalBox(bob, alice.public_key, max_age=600)
+    with pytest.raises(StaleSignal):
+        restarted.open(sealed, NOW + 601)
+
+
+def test_refused_signal_leaves_the_guard_unchanged(alice: IdentityKeys, bob: IdentityKeys) -> None:
+    ours, theirs = boxes(alice, bob)
+    sealed = ours.seal(OFFER, NOW)
+    with pytest.raises(StaleSignal):
+        theirs.open(sealed, NOW + 10_000)
+    assert theirs.open(sealed, NOW) == OFFER
+
+
+@pytest.mark.parametrize("payload", [b"", b"\x01", b"\x02" + bytes(600), bytes(20_000)])
+def test_garbage_is_malformed(alice: IdentityKeys, bob: IdentityKeys, payload: bytes) -> None:
+    with pytest.raises(MalformedSignal):
+        SignalBox(bob, alice.public_key).open(payload, NOW)
+
+
+def test_repr_shows_no_sdp() -> None:
+    assert "fingerprint" not in repr(OFFER)
+
+
+def test_attempt_must_be_eight_bytes() -> None:
+    with pytest.raises(ValueError, match="attempt"):
+        Signal(SignalKind.OFFER, b"\x01", SDP)
