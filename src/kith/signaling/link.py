@@ -1,0 +1,349 @@
+"""One WebSocket connection to the server, driven through the client core.
+
+A :class:`Link` moves frames between the socket and
+:class:`kith_proto.client_core.ClientConnection`, converts the core's events
+into :mod:`kith.signaling.events`, paces outgoing requests under the limits
+the server announced, and matches replies to waiting requests. It lives for
+one connection; :class:`~kith.signaling.client.SignalingClient` makes a new
+one for every attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final, TypeAlias
+
+from websockets.asyncio.client import ClientConnection as WebSocket
+from websockets.exceptions import ConnectionClosed
+
+from kith.signaling.desired import DesiredState
+from kith.signaling.errors import (
+    IntroRefused,
+    NotConnected,
+    PayloadTooLarge,
+    PeerOffline,
+    RelayRefused,
+)
+from kith.signaling.events import (
+    Connected,
+    IntroMessage,
+    PresenceGone,
+    PresenceValue,
+    RelayMessage,
+    ServerProblem,
+    SignalingEvent,
+)
+from kith_proto import client_core as core_events
+from kith_proto import wire
+from kith_proto.client_core import ClientConnection, ClientState, ClientStateError
+from kith_proto.limits import TokenBucket
+
+__all__ = ["Ending", "Link", "Op", "PublishOp", "RequestOp", "RetractOp", "SubscribeOp"]
+
+SUBSCRIBE_CHUNK: Final = 256
+"""Topics per ``subscribe`` frame (keeps frames far below the size limit)."""
+PACE_SAFETY: Final = 0.9
+"""Fraction of the announced rate we use, so jitter never trips the limit."""
+_HEARTBEAT_CLOSE: Final = 1011
+
+Emit: TypeAlias = Callable[[SignalingEvent], None]
+
+
+@dataclass(frozen=True)
+class SubscribeOp:
+    """Subscribe (``add``) or unsubscribe (not ``add``) ``topics``."""
+
+    topics: tuple[bytes, ...]
+    add: bool = True
+
+
+@dataclass(frozen=True)
+class PublishOp:
+    """Send the latest desired value of ``topic`` (read when sent)."""
+
+    topic: bytes
+
+
+@dataclass(frozen=True)
+class RetractOp:
+    """Retract ``topics``."""
+
+    topics: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class RequestOp:
+    """A relay or intro whose reply resolves ``future``."""
+
+    kind: str
+    topic: bytes
+    payload: bytes = field(repr=False)
+    future: asyncio.Future[None] = field(repr=False, compare=False)
+
+
+Op: TypeAlias = SubscribeOp | PublishOp | RetractOp | RequestOp
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a connection ended, and whether trying again makes sense."""
+
+    reason: str
+    reconnect: bool
+    authenticated: bool
+    detail: str = ""
+
+
+class Link:
+    """One connection's I/O.
+
+    Args:
+        ws: The open WebSocket.
+        core: A fresh client core for this connection.
+        desired: The node's desired state (read, never changed here).
+        emit: Where converted events go.
+        clock: Monotonic clock in seconds.
+    """
+
+    def __init__(
+        self,
+        ws: WebSocket,
+        core: ClientConnection,
+        desired: DesiredState,
+        emit: Emit,
+        clock: Callable[[], float],
+    ) -> None:
+        self._ws = ws
+        self._core = core
+        self._desired = desired
+        self._emit = emit
+        self._clock = clock
+        self._ops: deque[Op] = deque()
+        self._wake = asyncio.Event()
+        self._waiters: dict[int, RequestOp] = {}
+        self._sent: dict[bytes, bytes] = {}
+        self._bucket: TokenBucket | None = None
+        self._ending: Ending | None = None
+        self._authenticated = False
+
+    @property
+    def ready(self) -> bool:
+        """Authenticated and open: requests may be queued."""
+        return self._authenticated and self._core.state is ClientState.READY
+
+    @property
+    def max_payload(self) -> int | None:
+        """The server's payload limit, once known."""
+        limits = self._core.limits
+        return None if limits is None else limits.max_payload_bytes
+
+    def enqueue(self, op: Op) -> None:
+        """Queue a request; it is sent in order, paced under the rate limit."""
+        self._ops.append(op)
+        self._wake.set()
+
+    async def serve(self, auth_timeout: float) -> Ending:
+        """Run the connection until it closes; never raises for network errors."""
+        writer = asyncio.create_task(self._write())
+        try:
+            await self._read(auth_timeout)
+        finally:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            self._fail_pending()
+        return self._finish()
+
+    async def close(self) -> None:
+        """Close the WebSocket cleanly (code 1000)."""
+        await self._ws.close()
+
+    # -- reading --
+
+    async def _read(self, auth_timeout: float) -> None:
+        try:
+            async with asyncio.timeout(auth_timeout) as deadline:
+                async for data in self._ws:
+                    self._receive(data)
+                    if self._authenticated:
+                        deadline.reschedule(None)
+                    if self._core.state is ClientState.CLOSED:
+                        break
+        except TimeoutError:
+            self._end("auth_timeout", True, "no welcome in time")
+        except ConnectionClosed:
+            pass
+        if self._ending is not None:
+            await self._ws.close()
+
+    def _receive(self, data: str | bytes) -> None:
+        for event in self._core.receive(data, self._clock()):
+            self._on_event(event)
+        self._wake.set()
+
+    def _on_event(self, event: core_events.ClientEvent) -> None:
+        match event:
+            case core_events.Authenticated(limits=limits):
+                self._on_authenticated(limits)
+            case core_events.SubscriptionConfirmed(retained=retained):
+                for topic, payload in retained:
+                    self._deliver(PresenceValue(topic, payload))
+            case core_events.RequestAcked(ref=ref):
+                self._resolve(ref, None)
+            case core_events.ServerError(code=code, message=message, ref=ref):
+                self._resolve(ref, (code, message))
+            case _:
+                self._on_other(event)
+
+    def _on_other(self, event: core_events.ClientEvent) -> None:
+        match event:
+            case core_events.TopicValue(topic=topic, payload=payload):
+                self._deliver(PresenceValue(topic, payload))
+            case core_events.TopicGone(topic=topic):
+                self._deliver(PresenceGone(topic))
+            case core_events.RelayReceived(topic=topic, payload=payload):
+                self._deliver(RelayMessage(topic, payload))
+            case core_events.IntroductionReceived(topic=topic, payload=payload):
+                self._deliver(IntroMessage(topic, payload))
+            case core_events.AuthenticationFailed(code=code, message=message):
+                self._end("auth_failed", False, f"{code}: {message}")
+            case core_events.ServerGoodbye(code=code, message=message, reconnect=again):
+                self._end(code, again, message)
+            case core_events.ServerProtocolViolation(detail=detail):
+                self._emit(ServerProblem("protocol_violation", detail))
+                self._end("protocol_violation", True, detail)
+
+    def _on_authenticated(self, limits: wire.Limits) -> None:
+        self._authenticated = True
+        rate = limits.rate * PACE_SAFETY
+        self._bucket = TokenBucket(rate, max(1, limits.burst - 2), self._clock())
+        subscriptions = sorted(self._desired.subscriptions)
+        for start in range(0, len(subscriptions), SUBSCRIBE_CHUNK):
+            self.enqueue(SubscribeOp(tuple(subscriptions[start : start + SUBSCRIBE_CHUNK])))
+        for topic in self._desired.publications:
+            self.enqueue(PublishOp(topic))
+        self._emit(Connected())
+
+    def _deliver(self, event: PresenceValue | PresenceGone | RelayMessage | IntroMessage) -> None:
+        if self._desired.is_subscribed(event.topic):
+            self._emit(event)
+
+    def _resolve(self, ref: int | None, error: tuple[str, str] | None) -> None:
+        op = self._waiters.pop(ref, None) if ref is not None else None
+        if op is None:
+            if error is not None:
+                self._emit(ServerProblem(*error))
+            return
+        if op.future.done():
+            return
+        if error is None:
+            op.future.set_result(None)
+        else:
+            op.future.set_exception(_refusal(op.kind, *error))
+
+    def _end(self, reason: str, reconnect: bool, detail: str) -> None:
+        if self._ending is None:
+            self._ending = Ending(reason, reconnect, self._authenticated, detail)
+
+    def _finish(self) -> Ending:
+        code, reason = self._ws.close_code, self._ws.close_reason or ""
+        (closed,) = self._core.connection_closed(code, reason)
+        assert isinstance(closed, core_events.Disconnected)
+        if self._ending is not None:
+            return self._ending
+        if code == wire.CloseCode.REPLACED:
+            return Ending("replaced", False, self._authenticated, reason)
+        if code == wire.CloseCode.SERVICE_RESTART:
+            return Ending("shutting_down", True, self._authenticated, reason)
+        if self._heartbeat_missed():
+            return Ending("heartbeat_timeout", True, self._authenticated, "no pong in time")
+        detail = f"close code {code}" + (f" ({reason})" if reason else "")
+        return Ending("connection_lost", closed.reconnect, self._authenticated, detail)
+
+    def _heartbeat_missed(self) -> bool:
+        sent, received = self._ws.protocol.close_sent, self._ws.protocol.close_rcvd
+        return received is None and sent is not None and sent.code == _HEARTBEAT_CLOSE
+
+    # -- writing --
+
+    async def _write(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                await self._flush()
+                while self._ops and self.ready:
+                    await self._pace()
+                    self._apply(self._ops.popleft())
+                    await self._flush()
+        except ConnectionClosed:
+            return
+
+    async def _flush(self) -> None:
+        for frame in self._core.data_to_send():
+            await self._ws.send(frame)
+
+    async def _pace(self) -> None:
+        bucket = self._bucket
+        assert bucket is not None
+        # Waiting for time to pass (a token to refill), not for an event.
+        while not bucket.take(self._clock()):  # noqa: ASYNC110
+            await asyncio.sleep(1.0 / bucket.rate)
+
+    def _apply(self, op: Op) -> None:
+        core = self._core
+        match op:
+            case SubscribeOp(topics=topics, add=True):
+                core.subscribe(topics)
+            case SubscribeOp(topics=topics):
+                core.unsubscribe(topics)
+            case RetractOp(topics=topics):
+                core.retract(topics)
+                for topic in topics:
+                    self._sent.pop(topic, None)
+            case PublishOp(topic=topic):
+                self._publish(topic)
+            case RequestOp():
+                self._request(op)
+
+    def _publish(self, topic: bytes) -> None:
+        payload = self._desired.payload(topic)
+        if payload is None or self._sent.get(topic) == payload:
+            return
+        try:
+            self._core.publish(topic, payload)
+        except ClientStateError as exc:
+            self._emit(ServerProblem(wire.ErrorCode.PAYLOAD_TOO_LARGE, str(exc)))
+            return
+        self._sent[topic] = payload
+
+    def _request(self, op: RequestOp) -> None:
+        if op.future.done():
+            return
+        send = self._core.relay if op.kind == "relay" else self._core.intro
+        try:
+            ref = send(op.topic, op.payload)
+        except ClientStateError as exc:
+            op.future.set_exception(PayloadTooLarge(str(exc)))
+            return
+        self._waiters[ref] = op
+
+    def _fail_pending(self) -> None:
+        pending = [*self._waiters.values(), *(op for op in self._ops if isinstance(op, RequestOp))]
+        self._waiters.clear()
+        self._ops.clear()
+        for op in pending:
+            if not op.future.done():
+                op.future.set_exception(NotConnected("the connection closed before the reply"))
+
+
+def _refusal(kind: str, code: str, message: str) -> Exception:
+    if kind == "intro":
+        return IntroRefused(code, message)
+    if code == wire.ErrorCode.PEER_OFFLINE:
+        return PeerOffline(code, message)
+    return RelayRefused(code, message)
