@@ -1,8 +1,10 @@
 """What every command needs: the data directory and the backend.
 
-This is the one place that chooses the backend. Today it is always the
-database (:class:`kith.direct.DirectBackend`); when a node is running, the
-next capability returns its HTTP API client here instead.
+This is the one place that chooses the backend: the running node's local API
+(:class:`kith.api.client.NodeBackend`) when the runtime file names a node
+that answers, so changes take effect live; otherwise the database
+(:class:`kith.direct.DirectBackend`). A stale runtime file falls back to the
+database.
 """
 
 from __future__ import annotations
@@ -38,7 +40,12 @@ class CliContext:
         return EnvOrPrompt()
 
     def backend(self) -> Backend:
-        """The backend the commands act through."""
+        """The running node's API if one answers, else the database."""
+        from kith.api.client import find_node
+
+        node = find_node(self.data_dir.path)
+        if node is not None:
+            return node
         from kith.account import open_store
         from kith.direct import DirectBackend
 

@@ -17,6 +17,7 @@ from kith.cli import demo as demo_cli
 from kith.cli import identity as identity_cli
 from kith.cli import init as init_cli
 from kith.cli import passphrase as passphrase_cli
+from kith.cli import run as run_cli
 from kith.cli import settings as settings_cli
 from kith.cli import status as status_cli
 
@@ -24,6 +25,7 @@ __all__ = ["build_parser", "main"]
 
 _GROUPS = (
     init_cli,
+    run_cli,
     identity_cli,
     status_cli,
     contacts_cli,

@@ -1,4 +1,9 @@
-"""``kith status``: your own status as contacts see it."""
+"""``kith status``: your own status, what contacts see, and the connection.
+
+With a node running the answer comes from it (``connection`` is
+``connected`` or ``disconnected``); otherwise from the database
+(``connection`` is ``not running``).
+"""
 
 from __future__ import annotations
 
@@ -28,8 +33,10 @@ def _print(status: Any, as_json: bool) -> None:
 
     if as_json:
         print_json(status.to_json())
-    else:
-        print(status.status + (f" — {status.text}" if status.text else ""))
+        return
+    print(status.status + (f" — {status.text}" if status.text else ""))
+    if status.effective:
+        print(f"contacts see: {status.effective} (node: {status.connection})")
 
 
 def run_show(args: argparse.Namespace, ctx: CliContext) -> int:

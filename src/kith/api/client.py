@@ -1,0 +1,170 @@
+"""The CLI's backend when a node is running: its local API over HTTP.
+
+:class:`NodeBackend` implements :class:`kith.backend.Backend` with blocking
+``http.client`` calls (the CLI is synchronous and starts fast).
+:func:`find_node` reads the runtime file and returns a backend only if the
+node it names answers; a stale file (crash, reboot) gives None.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import quote
+
+from kith.backend import ContactDetails, OwnStatus
+from kith.errors import KithError
+from kith.models import Contact, IdentityInfo, SettingState
+from kith.runtime.runtime_file import RuntimeInfo, read_runtime
+from kith_proto.ids import parse_id
+
+__all__ = ["NodeBackend", "find_node"]
+
+PING_TIMEOUT: Final = 2.0
+CALL_TIMEOUT: Final = 30.0
+
+
+def find_node(data_dir: Path) -> NodeBackend | None:
+    """A backend for the node running on ``data_dir``, or None if none answers."""
+    info = read_runtime(data_dir)
+    if info is None:
+        return None
+    backend = NodeBackend(info)
+    if backend.answers():
+        return backend
+    backend.close()
+    return None
+
+
+def _contact(value: dict[str, Any]) -> Contact:
+    return Contact(
+        kith_id=value["id"],
+        public_key=parse_id(value["id"]),
+        name=value["name"],
+        verified=value["verified"],
+        added_at=value["added_at"],
+        status=value["status"],
+        status_text=value["status_text"],
+        last_seen=value["last_seen"],
+    )
+
+
+def _setting(value: dict[str, Any]) -> SettingState:
+    return SettingState(
+        value["key"], value["value"], value["default"], value["help"], value["allowed"]
+    )
+
+
+def _identity(value: dict[str, Any]) -> IdentityInfo:
+    return IdentityInfo(value["id"], parse_id(value["id"]), value["name"], value["created_at"])
+
+
+def _status(value: dict[str, Any]) -> OwnStatus:
+    return OwnStatus(value["status"], value["text"], value["effective"], value["connection"])
+
+
+class NodeBackend:
+    """Implements :class:`kith.backend.Backend` through a running node's API."""
+
+    def __init__(self, info: RuntimeInfo, timeout: float = CALL_TIMEOUT) -> None:
+        self._info = info
+        self._conn = http.client.HTTPConnection(info.host, info.port, timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"NodeBackend(port={self._info.port})"
+
+    def answers(self) -> bool:
+        """Whether the node named by the runtime file is there and is that node."""
+        self._conn.timeout = PING_TIMEOUT
+        try:
+            reply = self._call("GET", "/api/node")
+        except KithError:
+            return False
+        finally:
+            self._conn.timeout = CALL_TIMEOUT
+        return isinstance(reply, dict) and reply.get("pid") == self._info.pid
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {self._info.token}", "Accept": "application/json"}
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            self._conn.request(method, path, body=data, headers=headers)
+            response = self._conn.getresponse()
+            raw = response.read()
+        except (OSError, http.client.HTTPException):
+            self._conn.close()
+            raise KithError(
+                "the running node did not answer; is `kith run` still running?",
+                code="node_unreachable",
+            ) from None
+        return _decode(response.status, raw)
+
+    # -- Backend ----------------------------------------------------------------
+
+    def identity(self) -> IdentityInfo:
+        return _identity(self._call("GET", "/api/identity"))
+
+    def set_name(self, name: str) -> IdentityInfo:
+        return _identity(self._call("PUT", "/api/identity/name", {"name": name}))
+
+    def status(self) -> OwnStatus:
+        return _status(self._call("GET", "/api/status"))
+
+    def set_status(self, status: str, text: str | None = None) -> OwnStatus:
+        return _status(self._call("PUT", "/api/status", {"status": status, "text": text}))
+
+    def contacts(self) -> list[Contact]:
+        return [_contact(c) for c in self._call("GET", "/api/contacts")]
+
+    def contact(self, kith_id: str) -> ContactDetails:
+        value = self._call("GET", f"/api/contacts/{_part(kith_id)}")
+        return ContactDetails(_contact(value), value["safety_number"])
+
+    def add_contact(self, kith_id: str, name: str | None = None) -> Contact:
+        return _contact(self._call("POST", "/api/contacts", {"id": kith_id, "name": name}))
+
+    def remove_contact(self, kith_id: str) -> None:
+        self._call("DELETE", f"/api/contacts/{_part(kith_id)}")
+
+    def rename_contact(self, kith_id: str, name: str | None) -> Contact:
+        return _contact(self._call("PATCH", f"/api/contacts/{_part(kith_id)}", {"name": name}))
+
+    def verify_contact(self, kith_id: str, verified: bool = True) -> Contact:
+        body = {"verified": verified}
+        return _contact(self._call("PATCH", f"/api/contacts/{_part(kith_id)}", body))
+
+    def settings(self) -> list[SettingState]:
+        return [_setting(s) for s in self._call("GET", "/api/settings")]
+
+    def get_setting(self, key: str) -> SettingState:
+        return _setting(self._call("GET", f"/api/settings/{_part(key)}"))
+
+    def set_setting(self, key: str, text: str) -> SettingState:
+        return _setting(self._call("PUT", f"/api/settings/{_part(key)}", {"value": text}))
+
+    def reset_setting(self, key: str) -> SettingState:
+        return _setting(self._call("DELETE", f"/api/settings/{_part(key)}"))
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _part(text: str) -> str:
+    return quote(text.strip(), safe="")
+
+
+def _decode(status: int, raw: bytes) -> Any:
+    try:
+        value = json.loads(raw) if raw else None
+    except ValueError:
+        value = None
+    if status < 400:
+        return value
+    error = value.get("error") if isinstance(value, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        raise KithError(error["message"], code=str(error.get("code", "error")))
+    raise KithError(f"the node answered with HTTP {status}", code="node_error")

@@ -1,0 +1,47 @@
+"""Errors as the local API reports them: ``{"error": {"code", "message"}}``.
+
+A :class:`KithError` keeps its code; the HTTP status says whose fault it is.
+Nothing here ever puts a secret into a message.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from aiohttp import web
+
+from kith.errors import DatabaseDamagedError, KithError
+from kith.presence import InvalidStatusTextError
+
+__all__ = ["BadRequest", "error_response", "status_for"]
+
+_STATUS_BY_CODE: Final = {
+    "unknown_contact": 404,
+    "unknown_setting": 404,
+    "not_found": 404,
+    "duplicate_contact": 409,
+    "database_busy": 503,
+}
+
+
+class BadRequest(KithError):
+    """The request body or parameters are not what the endpoint takes."""
+
+    code = "bad_request"
+
+
+def status_for(error: Exception) -> tuple[int, str, str]:
+    """(HTTP status, code, message) for an error raised by an operation."""
+    if isinstance(error, DatabaseDamagedError):
+        return 500, error.code, error.message
+    if isinstance(error, KithError):
+        return _STATUS_BY_CODE.get(error.code, 400), error.code, error.message
+    if isinstance(error, InvalidStatusTextError):
+        return 400, error.code, str(error)
+    return 500, "internal", "the node could not complete the request"
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    """A JSON error response."""
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    return web.json_response(body, status=status)

@@ -1,0 +1,81 @@
+"""``GET /api/events``: one WebSocket carrying the node's live events.
+
+The first messages describe the current state (own status, connection);
+then every :mod:`kith.runtime.events` event follows as one JSON text frame
+(``{"type": "status" | "presence" | "connection" | "contacts", ...}``).
+The socket is read-only: anything the client sends is ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Final
+
+from aiohttp import WSMsgType, web
+
+from kith.runtime.events import EventHub, NodeEvent, Subscription
+
+__all__ = ["EventsEndpoint"]
+
+HEARTBEAT: Final = 20.0
+
+
+class EventsEndpoint:
+    """Serves ``/api/events`` from an :class:`EventHub`.
+
+    Args:
+        hub: Where the node's events come from.
+        snapshot: The events that describe the current state.
+    """
+
+    def __init__(self, hub: EventHub, snapshot: Callable[[], list[NodeEvent]]) -> None:
+        self._hub = hub
+        self._snapshot = snapshot
+        self._sockets: set[web.WebSocketResponse] = set()
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        """Upgrade, send the snapshot, then stream events until either side closes."""
+        ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=4096)
+        await ws.prepare(request)
+        subscription = self._hub.subscribe()
+        self._sockets.add(ws)
+        reader = asyncio.create_task(self._drain(ws))
+        try:
+            for event in self._snapshot():
+                await ws.send_json(event.to_json())
+            await self._stream(ws, subscription, reader)
+        finally:
+            self._hub.unsubscribe(subscription)
+            self._sockets.discard(ws)
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+            await ws.close()
+        return ws
+
+    async def _stream(
+        self, ws: web.WebSocketResponse, subscription: Subscription, reader: asyncio.Task[None]
+    ) -> None:
+        while not reader.done():
+            getter = asyncio.ensure_future(subscription.next())
+            await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if not getter.done():
+                getter.cancel()
+                return
+            event = getter.result()
+            if event is None or ws.closed:
+                return
+            await ws.send_json(event.to_json())
+
+    @staticmethod
+    async def _drain(ws: web.WebSocketResponse) -> None:
+        async for message in ws:
+            if message.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+                return
+
+    async def close_all(self) -> None:
+        """Close every open socket (the node is stopping)."""
+        for ws in list(self._sockets):
+            await ws.close()

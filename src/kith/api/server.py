@@ -1,0 +1,142 @@
+"""The local API server: aiohttp on 127.0.0.1, guarded by :class:`AccessPolicy`.
+
+Every request passes the guard middleware: the ``Host``/``Origin`` check
+(403), then the token or session cookie (401), then counts as user activity.
+Errors raised by operations become JSON errors with a code; the node goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Final, TypeAlias
+
+from aiohttp import web
+
+from kith.api.access import SESSION_COOKIE, AccessPolicy, Verdict
+from kith.api.errors import error_response, status_for
+from kith.api.events_ws import EventsEndpoint
+from kith.api.routes import add_routes
+from kith.runtime.events import ConnectionEvent, EventHub, NodeEvent
+from kith.runtime.service import NodeService
+
+__all__ = ["ApiServer"]
+
+MAX_BODY: Final = 64 * 1024
+Handler: TypeAlias = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_OPEN_PATHS: Final = frozenset({"/login"})
+
+
+class ApiServer:
+    """The node's local HTTP + WebSocket API.
+
+    Args:
+        service: The node's operations.
+        hub: Live events for ``/api/events``.
+        policy: Token, sessions and origin rules of this run.
+        log: Where unexpected errors are logged.
+        host: Loopback address to bind.
+        port: Port to bind; 0 picks a free one.
+    """
+
+    def __init__(
+        self,
+        service: NodeService,
+        hub: EventHub,
+        policy: AccessPolicy,
+        log: logging.Logger,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self._service = service
+        self._policy = policy
+        self._log = log
+        self._host = host
+        self._port = port
+        self._events = EventsEndpoint(hub, self._snapshot)
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (after :meth:`start`)."""
+        return self._policy.port
+
+    def _snapshot(self) -> list[NodeEvent]:
+        connection = ConnectionEvent(self._service.status().connection)
+        return [self._service.status_event(), connection]
+
+    def build_app(self) -> web.Application:
+        """The aiohttp application (routes and middleware)."""
+        app = web.Application(middlewares=[self._guard], client_max_size=MAX_BODY)
+        add_routes(app, self._service)
+        app.router.add_get("/api/events", self._events.handle)
+        app.router.add_post("/api/login-codes", self._login_code)
+        app.router.add_get("/login", self._login)
+        return app
+
+    async def start(self) -> int:
+        """Bind and serve; return the port."""
+        runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self._host, self._port, reuse_address=False)
+        await site.start()
+        self._runner = runner
+        self._policy.port = int(runner.addresses[0][1])
+        return self._policy.port
+
+    async def stop(self) -> None:
+        """Close sockets and stop serving."""
+        await self._events.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        headers = request.headers
+        verdict = self._policy.check_origin(headers.get("Host"), headers.get("Origin"))
+        if verdict.allowed and request.path not in _OPEN_PATHS:
+            verdict = self._policy.check_credentials(
+                headers.get("Authorization"), request.cookies.get(SESSION_COOKIE)
+            )
+        if not verdict.allowed:
+            return _refused(verdict)
+        if request.path not in _OPEN_PATHS:
+            self._service.activity()
+        return await self._handle(request, handler)
+
+    async def _handle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            code = "payload_too_large" if exc.status == 413 else "not_found"
+            code = "method_not_allowed" if exc.status == 405 else code
+            return error_response(exc.status, code, exc.reason)
+        except Exception as exc:
+            status, code, message = status_for(exc)
+            if status >= 500:
+                self._log.error("API %s %s failed: %s", request.method, request.path, code)
+            return error_response(status, code, message)
+
+    async def _login_code(self, request: web.Request) -> web.Response:
+        code = self._policy.new_login_code()
+        url = f"http://127.0.0.1:{self._policy.port}/login?code={code}"
+        return web.json_response({"code": code, "url": url}, status=201)
+
+    async def _login(self, request: web.Request) -> web.StreamResponse:
+        session = self._policy.redeem(request.query.get("code", ""))
+        if session is None:
+            return error_response(401, "bad_login_code", "the login link is invalid or expired")
+        response = web.Response(status=303, headers={"Location": "/"})
+        response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="Strict", path="/")
+        return response
+
+
+def _refused(verdict: Verdict) -> web.Response:
+    response = error_response(verdict.status, verdict.code, verdict.message)
+    if verdict.status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response

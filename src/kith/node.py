@@ -1,0 +1,228 @@
+"""The node: the one place that wires Kith's components together.
+
+:meth:`Node.start` opens the store, restores identity, settings and contacts,
+builds the presence manager and its link to the signaling client, serves the
+local API and writes the runtime file; :meth:`Node.stop` undoes it in
+reverse, appearing offline to contacts first. Everything else receives its
+collaborators from here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+from typing import Final
+
+from kith.api.access import AccessPolicy
+from kith.api.server import ApiServer
+from kith.datadir import DataDir
+from kith.errors import KithError
+from kith.models import Contact
+from kith.passphrases import PassphraseSource
+from kith.presence import OwnStatus, PresenceManager
+from kith.runtime.events import EventHub
+from kith.runtime.presence_link import PresenceLink
+from kith.runtime.runtime_file import RuntimeInfo, new_token, remove_runtime, write_runtime
+from kith.runtime.service import NodeService
+from kith.runtime.signal_pump import pump
+from kith.runtime.store_writer import StoreWriter
+from kith.signaling import SignalingClient, SignalingError
+from kith.store.async_store import AsyncStore
+from kith.store.state import PRESENCE_SEQ
+from kith.store.store import Store
+from kith_proto.keys import IdentityKeys
+
+__all__ = ["Node", "NodeOptions"]
+
+DRAIN_TIMEOUT: Final = 2.0
+
+
+@dataclass(frozen=True)
+class NodeOptions:
+    """How to run the node (defaults suit users; tests shorten the heartbeats).
+
+    Attributes:
+        heartbeat_interval: Seconds between pings to the signaling server.
+        heartbeat_timeout: Seconds without a pong before reconnecting.
+        api_host: Loopback address of the local API.
+        api_port: Port of the local API; 0 picks a free one.
+    """
+
+    heartbeat_interval: float = 10.0
+    heartbeat_timeout: float = 10.0
+    api_host: str = "127.0.0.1"
+    api_port: int = 0
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    keys: IdentityKeys
+    status: str
+    text: str
+    auto_away_minutes: int
+    signaling_url: str
+    contacts: list[Contact]
+    last_seq: int
+
+
+def _load(store: Store) -> _Loaded:
+    settings = store.settings
+    return _Loaded(
+        keys=store.identity.keys(),
+        status=str(settings.get("user_status")),
+        text=str(settings.get("status_text")),
+        auto_away_minutes=_int(settings.get("auto_away_minutes")),
+        signaling_url=str(settings.get("signaling_url")),
+        contacts=store.contacts.list(),
+        last_seq=store.state.get_int(PRESENCE_SEQ),
+    )
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else 0
+
+
+class Node:
+    """A running node; build it with :meth:`start`."""
+
+    def __init__(
+        self,
+        data_dir: DataDir,
+        store: AsyncStore,
+        client: SignalingClient,
+        link: PresenceLink,
+        writer: StoreWriter,
+        hub: EventHub,
+        log: logging.Logger,
+    ) -> None:
+        self._data_dir = data_dir
+        self._store = store
+        self._client = client
+        self._link = link
+        self._writer = writer
+        self._hub = hub
+        self._log = log
+        self._tasks: list[asyncio.Task[None]] = []
+        self._api: ApiServer | None = None
+        self._runtime: RuntimeInfo | None = None
+
+    @property
+    def runtime(self) -> RuntimeInfo:
+        """Where the local API listens (and its token)."""
+        assert self._runtime is not None
+        return self._runtime
+
+    @classmethod
+    async def start(
+        cls,
+        data_dir: DataDir,
+        passphrases: PassphraseSource,
+        options: NodeOptions,
+        log: logging.Logger,
+    ) -> Node:
+        """Open everything, connect, serve the API and write the runtime file."""
+        from kith.account import open_async_store
+
+        store = await open_async_store(data_dir, passphrases)
+        try:
+            node = cls._wire(data_dir, store, await store.run(_load), options, log)
+        except BaseException:
+            await store.close()
+            raise
+        await node._serve(options)
+        return node
+
+    @classmethod
+    def _wire(
+        cls,
+        data_dir: DataDir,
+        store: AsyncStore,
+        loaded: _Loaded,
+        options: NodeOptions,
+        log: logging.Logger,
+    ) -> Node:
+        client = _client(loaded, options)
+        manager = PresenceManager(
+            status=OwnStatus(loaded.status),
+            text=loaded.text,
+            auto_away_minutes=loaded.auto_away_minutes,
+            now=time.time(),
+            contacts=[c.kith_id for c in loaded.contacts],
+            last_seq=loaded.last_seq,
+        )
+        hub, writer = EventHub(), StoreWriter(store, log)
+        link = PresenceLink(
+            keys=loaded.keys,
+            manager=manager,
+            signaling=client,
+            writer=writer,
+            hub=hub,
+            clock=time.time,
+            schedule=asyncio.get_running_loop().call_later,
+            log=log,
+        )
+        link.load(loaded.contacts)
+        return cls(data_dir, store, client, link, writer, hub, log)
+
+    async def _serve(self, options: NodeOptions) -> None:
+        self._tasks = [
+            asyncio.create_task(self._client.run(), name="signaling"),
+            asyncio.create_task(pump(self._client.events(), self._link, self._log), name="pump"),
+        ]
+        service = NodeService(
+            store=self._store, writer=self._writer, link=self._link, hub=self._hub
+        )
+        token = new_token()
+        policy = AccessPolicy(token=token, clock=time.monotonic)
+        self._api = ApiServer(
+            service, self._hub, policy, self._log, host=options.api_host, port=options.api_port
+        )
+        port = await self._api.start()
+        self._runtime = RuntimeInfo(os.getpid(), options.api_host, port, token, time.time())
+        write_runtime(self._data_dir.path, self._runtime)
+
+    async def stop(self) -> None:
+        """Appear offline, close the connection and the API, save, close the store."""
+        if self._runtime is not None:
+            remove_runtime(self._data_dir.path, self._runtime)
+        if self._api is not None:
+            await self._api.stop()
+        self._link.stop()
+        await self._drain()
+        await self._client.close()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._hub.close()
+        await self._writer.flush()
+        await self._store.close()
+
+    async def _drain(self) -> None:
+        """Wait until the offline record and retracts have reached the server.
+
+        A relay is answered only after every earlier frame on the connection
+        was handled, so its reply (usually ``peer_offline`` for a random topic)
+        marks the point where our last publications are through.
+        """
+        if self._link.connection.value != "connected":
+            return
+        with contextlib.suppress(SignalingError, TimeoutError):
+            await self._client.relay(os.urandom(32), b"\x00", timeout=DRAIN_TIMEOUT)
+
+
+def _client(loaded: _Loaded, options: NodeOptions) -> SignalingClient:
+    try:
+        return SignalingClient(
+            loaded.keys,
+            loaded.signaling_url,
+            heartbeat_interval=options.heartbeat_interval,
+            heartbeat_timeout=options.heartbeat_timeout,
+        )
+    except ValueError as exc:
+        raise KithError(
+            f"cannot use signaling_url {loaded.signaling_url!r}: {exc}", code="bad_signaling_url"
+        ) from None

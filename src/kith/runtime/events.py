@@ -1,0 +1,146 @@
+"""Live node events for the local API's WebSocket (and later the UI).
+
+The presence link publishes typed events to an :class:`EventHub`; each
+WebSocket holds one :class:`Subscription`. A subscriber that falls too far
+behind is dropped rather than slowing the node down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Any, Final, TypeAlias
+
+__all__ = [
+    "ConnectionEvent",
+    "ContactPresenceEvent",
+    "ContactsChangedEvent",
+    "EventHub",
+    "NodeEvent",
+    "OwnStatusEvent",
+    "Subscription",
+]
+
+QUEUE_SIZE: Final = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class OwnStatusEvent:
+    """The user's own status, text or effective status changed."""
+
+    status: str
+    text: str
+    effective: str
+    auto_away: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """The WebSocket message."""
+        return {
+            "type": "status",
+            "status": self.status,
+            "text": self.text,
+            "effective": self.effective,
+            "auto_away": self.auto_away,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ContactPresenceEvent:
+    """A contact's presence changed."""
+
+    contact_id: str
+    status: str
+    text: str
+    last_seen: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The WebSocket message."""
+        return {
+            "type": "presence",
+            "id": self.contact_id,
+            "status": self.status,
+            "status_text": self.text,
+            "last_seen": self.last_seen,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionEvent:
+    """The node's connection to the signaling server came up or went down."""
+
+    state: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The WebSocket message."""
+        return {"type": "connection", "state": self.state}
+
+
+@dataclass(frozen=True, slots=True)
+class ContactsChangedEvent:
+    """A contact was added, removed, renamed or verified."""
+
+    contact_id: str
+    change: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The WebSocket message."""
+        return {"type": "contacts", "id": self.contact_id, "change": self.change}
+
+
+NodeEvent: TypeAlias = (
+    OwnStatusEvent | ContactPresenceEvent | ConnectionEvent | ContactsChangedEvent
+)
+
+
+class Subscription:
+    """One listener's queue of events; ``closed`` once the hub dropped it."""
+
+    def __init__(self, size: int = QUEUE_SIZE) -> None:
+        self.queue: asyncio.Queue[NodeEvent | None] = asyncio.Queue(size)
+        self.closed = False
+
+    async def next(self) -> NodeEvent | None:
+        """The next event, or None once the subscription is closed."""
+        if self.closed and self.queue.empty():
+            return None
+        return await self.queue.get()
+
+
+class EventHub:
+    """Fans node events out to every subscription."""
+
+    def __init__(self, queue_size: int = QUEUE_SIZE) -> None:
+        self._queue_size = queue_size
+        self._subscriptions: set[Subscription] = set()
+
+    def subscribe(self) -> Subscription:
+        """A new subscription receiving every later event."""
+        subscription = Subscription(self._queue_size)
+        self._subscriptions.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        """Stop delivering to ``subscription`` and wake its reader."""
+        if subscription in self._subscriptions:
+            self._subscriptions.discard(subscription)
+            self._close(subscription)
+
+    def publish(self, event: NodeEvent) -> None:
+        """Deliver ``event`` to every subscription; drop those that are full."""
+        for subscription in list(self._subscriptions):
+            try:
+                subscription.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                self.unsubscribe(subscription)
+
+    def close(self) -> None:
+        """Close every subscription (the node is stopping)."""
+        for subscription in list(self._subscriptions):
+            self.unsubscribe(subscription)
+
+    @staticmethod
+    def _close(subscription: Subscription) -> None:
+        subscription.closed = True
+        with contextlib.suppress(asyncio.QueueFull):
+            subscription.queue.put_nowait(None)

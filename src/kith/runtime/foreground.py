@@ -1,0 +1,61 @@
+"""Running the node in the foreground (``kith run``): logging, signals, one line to stdout."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+from kith.datadir import DataDir
+from kith.errors import KithError
+from kith.node import Node, NodeOptions
+from kith.passphrases import PassphraseSource
+
+__all__ = ["run_foreground"]
+
+
+def _logger(verbose: bool) -> logging.Logger:
+    log = logging.getLogger("kith.node")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s kith: %(message)s", "%H:%M:%S"))
+        log.addHandler(handler)
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.propagate = False
+    return log
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def _refuse_second_node(data_dir: DataDir) -> None:
+    from kith.api.client import find_node
+
+    running = await asyncio.to_thread(find_node, data_dir.path)
+    if running is not None:
+        running.close()
+        raise KithError(f"a node is already running for {data_dir.path}", code="already_running")
+
+
+async def run_foreground(
+    data_dir: DataDir, passphrases: PassphraseSource, options: NodeOptions, verbose: bool
+) -> int:
+    """Start the node, print the API URL, wait for SIGINT/SIGTERM, stop cleanly."""
+    log = _logger(verbose)
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    await _refuse_second_node(data_dir)
+    node = await Node.start(data_dir, passphrases, options, log)
+    try:
+        print(f"Kith node running; local API at {node.runtime.base_url}/api", flush=True)
+        await stop.wait()
+        log.info("stopping: telling contacts you are offline")
+    finally:
+        await node.stop()
+    return 0

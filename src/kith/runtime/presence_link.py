@@ -1,0 +1,351 @@
+"""The presence link: drives the pure presence manager with real I/O.
+
+It is the adapter between :class:`kith.presence.PresenceManager`, the
+signaling client, the store and the node's live events:
+
+- inputs (signaling events, API calls, the timer) become manager calls with
+  ``now`` from the injected clock;
+- the manager's events become sealed publishes and retracts on each
+  contact's pair topics, ordered store writes, and :mod:`kith.runtime.events`;
+- after every call the single timer is moved to ``next_deadline()``.
+
+The link never awaits: store writes go through a :class:`StoreWriter`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
+
+from kith.backend import OwnStatus as OwnStatusView
+from kith.errors import ContactError
+from kith.models import Contact
+from kith.presence import (
+    ConnectionChanged,
+    ConnectionState,
+    ContactPresenceChanged,
+    OwnStatus,
+    OwnStatusChanged,
+    PresenceEvent,
+    PresenceManager,
+    PresenceRecord,
+    PublishPresence,
+    RetractPresence,
+)
+from kith.runtime.events import (
+    ConnectionEvent,
+    ContactPresenceEvent,
+    EventHub,
+    OwnStatusEvent,
+)
+from kith.runtime.store_writer import StoreWriter
+from kith.store.state import PRESENCE_SEQ
+from kith.store.store import Store
+from kith_proto.keys import IdentityKeys
+from kith_proto.pair import EnvelopeError, PairChannel, PairError, ReplayedEnvelopeError
+
+__all__ = ["Cancellable", "PresenceLink", "Scheduler", "SignalingPort"]
+
+
+class SignalingPort(Protocol):
+    """What the link needs from the signaling client (topics are 32 raw bytes)."""
+
+    def set_subscriptions(self, topics: Iterable[bytes]) -> None:
+        """Make the subscribed set exactly ``topics`` (kept across reconnects)."""
+        ...
+
+    def publish(self, topic: bytes, payload: bytes) -> None:
+        """Set our retained value on ``topic``."""
+        ...
+
+    def retract(self, topics: Iterable[bytes]) -> None:
+        """Withdraw our values on ``topics``."""
+        ...
+
+
+class Cancellable(Protocol):
+    """A scheduled call that can be cancelled (``asyncio.TimerHandle``)."""
+
+    def cancel(self) -> None:
+        """Do not run the call."""
+        ...
+
+
+Scheduler = Callable[[float, Callable[[], None]], Cancellable]
+"""Run a callback after a delay in seconds (``loop.call_later``)."""
+
+
+class PresenceLink:
+    """Connects the presence manager to signaling, the store and live events.
+
+    Args:
+        keys: Our identity keys (pair channels are derived from them).
+        manager: The presence state machine, restored from the store.
+        signaling: The signaling client.
+        writer: Ordered store writes.
+        hub: Live events for the local API.
+        clock: Wall-clock epoch seconds (``time.time``).
+        schedule: Timer for ``next_deadline()`` (``loop.call_later``).
+        log: Where warnings go (never with key material).
+    """
+
+    def __init__(
+        self,
+        *,
+        keys: IdentityKeys,
+        manager: PresenceManager,
+        signaling: SignalingPort,
+        writer: StoreWriter,
+        hub: EventHub,
+        clock: Callable[[], float],
+        schedule: Scheduler,
+        log: logging.Logger,
+    ) -> None:
+        self._keys = keys
+        self._manager = manager
+        self._signaling = signaling
+        self._writer = writer
+        self._hub = hub
+        self._clock = clock
+        self._schedule = schedule
+        self._log = log
+        self._channels: dict[str, PairChannel] = {}
+        self._by_topic: dict[bytes, str] = {}
+        self._early: dict[bytes, bytes | None] = {}
+        self._timer: Cancellable | None = None
+        self._saved = (manager.status, manager.text)
+
+    # -- snapshot ---------------------------------------------------------
+
+    @property
+    def connection(self) -> ConnectionState:
+        """Whether the node is connected to the signaling server."""
+        return self._manager.connection
+
+    def own_status(self) -> OwnStatusView:
+        """The own status as the CLI and API show it."""
+        m = self._manager
+        return OwnStatusView(m.status.value, m.text, m.effective.value, m.connection.value)
+
+    def own_status_event(self) -> OwnStatusEvent:
+        """The own status as a live event (sent first on every WebSocket)."""
+        m = self._manager
+        return OwnStatusEvent(m.status.value, m.text, m.effective.value, m.auto_away)
+
+    def contact_ids(self) -> list[str]:
+        """The contacts the link tracks."""
+        return list(self._channels)
+
+    # -- contacts ---------------------------------------------------------
+
+    def load(self, contacts: Sequence[Contact]) -> None:
+        """Track the contacts read at start (the manager already knows them)."""
+        for contact in contacts:
+            self._open_channel(contact)
+        self._resubscribe()
+
+    def add_contact(self, contact: Contact) -> None:
+        """A contact was added: subscribe at once and send them our presence."""
+        if contact.kith_id in self._channels or not self._open_channel(contact):
+            return
+        self._resubscribe()
+        self._apply(self._manager.contact_added(contact.kith_id, self._clock()))
+
+    def remove_contact(self, contact_id: str) -> None:
+        """A contact was removed: they see us go offline, then learn nothing more."""
+        if contact_id not in self._channels:
+            return
+        self._apply(self._manager.contact_removed(contact_id, self._clock()))
+        channel = self._channels.pop(contact_id)
+        self._by_topic.pop(channel.subscribe_topic.raw, None)
+        self._early.pop(channel.subscribe_topic.raw, None)
+        self._resubscribe()
+
+    def _open_channel(self, contact: Contact) -> bool:
+        try:
+            channel = PairChannel(self._keys, contact.public_key)
+        except PairError as exc:
+            self._log.warning("contact %s has an unusable key (%s)", contact.kith_id, exc.code)
+            return False
+        self._channels[contact.kith_id] = channel
+        self._by_topic[channel.subscribe_topic.raw] = contact.kith_id
+        return True
+
+    def _resubscribe(self) -> None:
+        self._signaling.set_subscriptions(c.subscribe_topic.raw for c in self._channels.values())
+
+    # -- user input -------------------------------------------------------
+
+    def set_status(self, status: OwnStatus, text: str | None) -> OwnStatusView:
+        """The user chose a status (and text; None keeps the current text).
+
+        Raises:
+            InvalidStatusTextError: ``text`` is too long or not valid Unicode.
+        """
+        chosen = self._manager.text if text is None else text
+        self._apply(self._manager.set_status(status, chosen, self._clock()))
+        return self.own_status()
+
+    def set_auto_away_minutes(self, minutes: int) -> None:
+        """Apply a new ``auto_away_minutes`` at once."""
+        self._apply(self._manager.set_auto_away_minutes(minutes, self._clock()))
+
+    def activity(self) -> None:
+        """The user did something (an API request)."""
+        self._apply(self._manager.activity(self._clock()))
+
+    # -- signaling --------------------------------------------------------
+
+    def connected(self) -> None:
+        """The signaling client is authenticated and subscribed."""
+        self._apply(self._manager.connected(self._clock()))
+        early, self._early = self._early, {}
+        for topic, payload in early.items():
+            if payload is None:
+                self.presence_gone(topic)
+            else:
+                self.presence_value(topic, payload)
+
+    def disconnected(self) -> None:
+        """The connection dropped: every contact shows offline.
+
+        The server dropped our values with the connection; the client must not
+        re-publish them on reconnect (the status may have changed meanwhile),
+        so they leave its desired state too. ``connected`` publishes afresh.
+        """
+        self._signaling.retract(c.publish_topic.raw for c in self._channels.values())
+        self._apply(self._manager.disconnected(self._clock()))
+
+    def presence_value(self, topic: bytes, payload: bytes) -> None:
+        """A value arrived on a subscribed topic: open it and apply it."""
+        contact_id = self._by_topic.get(topic)
+        if contact_id is None:
+            return
+        if self._manager.connection is ConnectionState.DISCONNECTED:
+            self._early[topic] = payload
+            return
+        record = self._open(contact_id, payload)
+        if record is not None:
+            self._apply(self._manager.contact_record(contact_id, record, self._clock()))
+
+    def presence_gone(self, topic: bytes) -> None:
+        """A subscribed topic's publisher retracted it or disconnected."""
+        contact_id = self._by_topic.get(topic)
+        if contact_id is None:
+            return
+        if self._manager.connection is ConnectionState.DISCONNECTED:
+            self._early[topic] = None
+            return
+        self._apply(self._manager.contact_gone(contact_id, self._clock()))
+
+    def _open(self, contact_id: str, payload: bytes) -> PresenceRecord | None:
+        try:
+            return self._channels[contact_id].open(payload)
+        except ReplayedEnvelopeError:
+            self._log.debug("dropped a replayed presence record from %s", contact_id)
+        except EnvelopeError as exc:
+            self._log.warning("rejected presence from %s: %s (%s)", contact_id, exc, exc.code)
+        return None
+
+    # -- lifecycle --------------------------------------------------------
+
+    def stop(self) -> None:
+        """Clean shutdown: appear offline to every contact, stop the timer."""
+        self._apply(self._manager.stop(self._clock()))
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._apply(self._manager.tick(self._clock()))
+
+    def _reschedule(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deadline = self._manager.next_deadline()
+        if deadline is not None:
+            self._timer = self._schedule(max(0.0, deadline - self._clock()), self._on_timer)
+
+    # -- executing the manager's events -------------------------------------
+
+    def _apply(self, events: Sequence[PresenceEvent]) -> None:
+        presence: list[ContactPresenceChanged] = []
+        for event in events:
+            match event:
+                case PublishPresence(record, recipients):
+                    self._publish(record, recipients)
+                case RetractPresence(record, recipients):
+                    self._retract(record, recipients)
+                case OwnStatusChanged():
+                    self._own_changed(event)
+                case ContactPresenceChanged():
+                    presence.append(event)
+                    self._hub.publish(
+                        ContactPresenceEvent(
+                            event.contact_id, event.status.value, event.text, event.last_seen
+                        )
+                    )
+                case ConnectionChanged(state):
+                    self._hub.publish(ConnectionEvent(state.value))
+        if presence:
+            self._save_presence(presence)
+        self._reschedule()
+
+    def _targets(self, recipients: tuple[str, ...] | None) -> list[PairChannel]:
+        ids = self._channels if recipients is None else recipients
+        return [self._channels[i] for i in ids if i in self._channels]
+
+    def _publish(self, record: PresenceRecord, recipients: tuple[str, ...] | None) -> None:
+        for channel in self._targets(recipients):
+            self._signaling.publish(channel.publish_topic.raw, channel.seal(record))
+        self._save_seq()
+
+    def _retract(self, record: PresenceRecord, recipients: tuple[str, ...] | None) -> None:
+        channels = self._targets(recipients)
+        for channel in channels:
+            self._signaling.publish(channel.publish_topic.raw, channel.seal(record))
+        if channels:
+            self._signaling.retract(c.publish_topic.raw for c in channels)
+        self._save_seq()
+
+    def _save_seq(self) -> None:
+        seq = self._manager.last_seq
+        self._writer.submit(lambda s: s.state.set_int(PRESENCE_SEQ, seq), "the presence sequence")
+
+    def _own_changed(self, event: OwnStatusChanged) -> None:
+        self._hub.publish(
+            OwnStatusEvent(event.status.value, event.text, event.effective.value, event.auto_away)
+        )
+        if (event.status, event.text) == self._saved:
+            return
+        self._saved = (event.status, event.text)
+        self._writer.submit(_status_writer(event, self._clock()), "your status")
+
+    def _save_presence(self, changes: list[ContactPresenceChanged]) -> None:
+        self._writer.submit(_presence_writer(changes), "contacts' presence")
+
+
+def _status_writer(event: OwnStatusChanged, now: float) -> Callable[[Store], None]:
+    def write(store: Store) -> None:
+        with store.transaction():
+            store.settings.set("user_status", event.status.value, now)
+            store.settings.set("status_text", event.text, now)
+
+    return write
+
+
+def _presence_writer(changes: list[ContactPresenceChanged]) -> Callable[[Store], None]:
+    def write(store: Store) -> None:
+        with store.transaction():
+            for change in changes:
+                try:
+                    store.contacts.update_presence(
+                        change.contact_id, change.status.value, change.text, change.last_seen
+                    )
+                except ContactError:
+                    continue  # removed meanwhile
+
+    return write

@@ -1,0 +1,168 @@
+"""What the local API can ask of the running node.
+
+Every operation acts on the store (through :class:`kith.direct.DirectBackend`
+run on the store's worker thread, so the rules are the same as with no node)
+and then on the live presence link, so changes take effect at once: a new
+status is published, a new contact is subscribed, a removed one stops seeing
+us, a new ``auto_away_minutes`` applies immediately.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from kith.backend import ContactDetails
+from kith.backend import OwnStatus as OwnStatusView
+from kith.contacts import canonical_id
+from kith.direct import DirectBackend
+from kith.models import Contact, IdentityInfo, SettingState
+from kith.presence import OwnStatus
+from kith.runtime.events import ContactsChangedEvent, EventHub, OwnStatusEvent
+from kith.runtime.presence_link import PresenceLink
+from kith.runtime.store_writer import StoreRunner, StoreWriter
+from kith.settings import definition
+from kith.store.store import Store
+
+__all__ = ["NodeService"]
+
+T = TypeVar("T")
+
+
+class NodeService:
+    """The node's operations, as the local API exposes them.
+
+    Args:
+        store: The node's store (its single worker thread).
+        writer: The link's ordered writes (flushed before reads).
+        link: The live presence link.
+        hub: Live events (contact list changes).
+        clock: Wall-clock epoch seconds.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: StoreRunner,
+        writer: StoreWriter,
+        link: PresenceLink,
+        hub: EventHub,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._writer = writer
+        self._link = link
+        self._hub = hub
+        self._clock = clock
+
+    async def _direct(self, action: Callable[[DirectBackend], T]) -> T:
+        await self._writer.flush()
+        clock = self._clock
+
+        def run(store: Store) -> T:
+            return action(DirectBackend(store, clock))
+
+        result: T = await self._store.run(run)
+        return result
+
+    def activity(self) -> None:
+        """A request from the user arrived (counts against auto-away)."""
+        self._link.activity()
+
+    # -- identity and status ------------------------------------------------
+
+    async def identity(self) -> IdentityInfo:
+        """The local identity."""
+        return await self._direct(lambda b: b.identity())
+
+    async def set_name(self, name: str) -> IdentityInfo:
+        """Change the display name."""
+        return await self._direct(lambda b: b.set_name(name))
+
+    def status(self) -> OwnStatusView:
+        """The live own status with the connection state."""
+        return self._link.own_status()
+
+    def status_event(self) -> OwnStatusEvent:
+        """The live own status as an event (the start of every event stream)."""
+        return self._link.own_status_event()
+
+    async def set_status(self, status: str, text: str | None) -> OwnStatusView:
+        """Choose a status (and text); published at once.
+
+        Raises:
+            SettingError: Not a status, or the text is too long or multi-line.
+        """
+        chosen = OwnStatus(str(definition("user_status").parse(status)))
+        checked = None if text is None else str(definition("status_text").parse(text))
+        view = self._link.set_status(chosen, checked)
+        await self._writer.flush()
+        return view
+
+    # -- contacts -------------------------------------------------------------
+
+    async def contacts(self) -> list[Contact]:
+        """All contacts with their live presence."""
+        return await self._direct(lambda b: b.contacts())
+
+    async def contact(self, kith_id: str) -> ContactDetails:
+        """One contact with the safety number."""
+        return await self._direct(lambda b: b.contact(kith_id))
+
+    async def add_contact(self, kith_id: str, name: str | None) -> Contact:
+        """Add a contact and subscribe to their presence at once."""
+        contact = await self._direct(lambda b: b.add_contact(kith_id, name))
+        self._link.add_contact(contact)
+        self._hub.publish(ContactsChangedEvent(contact.kith_id, "added"))
+        return contact
+
+    async def remove_contact(self, kith_id: str) -> None:
+        """Remove a contact: they see us go offline and learn nothing more."""
+        canonical, _ = canonical_id(kith_id)
+        await self._direct(lambda b: b.remove_contact(canonical))
+        self._link.remove_contact(canonical)
+        self._hub.publish(ContactsChangedEvent(canonical, "removed"))
+
+    async def rename_contact(self, kith_id: str, name: str | None) -> Contact:
+        """Set or clear a nickname."""
+        contact = await self._direct(lambda b: b.rename_contact(kith_id, name))
+        self._hub.publish(ContactsChangedEvent(contact.kith_id, "renamed"))
+        return contact
+
+    async def verify_contact(self, kith_id: str, verified: bool) -> Contact:
+        """Mark the safety number as compared (or not)."""
+        contact = await self._direct(lambda b: b.verify_contact(kith_id, verified))
+        self._hub.publish(ContactsChangedEvent(contact.kith_id, "verified"))
+        return contact
+
+    # -- settings -------------------------------------------------------------
+
+    async def settings(self) -> list[SettingState]:
+        """Every setting."""
+        return await self._direct(lambda b: b.settings())
+
+    async def get_setting(self, key: str) -> SettingState:
+        """One setting."""
+        return await self._direct(lambda b: b.get_setting(key))
+
+    async def set_setting(self, key: str, text: str) -> SettingState:
+        """Set a setting from user text; presence settings apply live."""
+        state = await self._direct(lambda b: b.set_setting(key, text))
+        self._apply_setting(state)
+        return state
+
+    async def reset_setting(self, key: str) -> SettingState:
+        """Return a setting to its default; presence settings apply live."""
+        state = await self._direct(lambda b: b.reset_setting(key))
+        self._apply_setting(state)
+        return state
+
+    def _apply_setting(self, state: SettingState) -> None:
+        value = state.value
+        if state.key == "user_status":
+            self._link.set_status(OwnStatus(str(value)), None)
+        elif state.key == "status_text":
+            self._link.set_status(OwnStatus(self._link.own_status().status), str(value))
+        elif state.key == "auto_away_minutes" and isinstance(value, int):
+            self._link.set_auto_away_minutes(value)
