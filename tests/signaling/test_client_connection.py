@@ -19,6 +19,7 @@ from kith.signaling import (
     Disconnected,
     IntroMessage,
     NotConnected,
+    PayloadTooLarge,
     PeerOffline,
     PresenceGone,
     PresenceValue,
@@ -145,6 +146,17 @@ async def test_relay_without_connection_raises_not_connected() -> None:
     client = SignalingClient(IdentityKeys.generate(), "ws://127.0.0.1:9")
     with pytest.raises(NotConnected):
         await client.relay(new_topic(), b"offer")
+
+
+async def test_payload_beyond_the_server_limit_is_refused_locally(
+    pair: tuple[Running, Running],
+) -> None:
+    _, bob = pair
+    huge = b"x" * 100_000
+    with pytest.raises(PayloadTooLarge):
+        bob.client.publish(new_topic(), huge)
+    with pytest.raises(PayloadTooLarge):
+        await bob.client.relay(new_topic(), huge)
 
 
 async def test_intro_reaches_subscriber(pair: tuple[Running, Running]) -> None:

@@ -109,6 +109,7 @@ class SignalingClient:
         self._desired = DesiredState()
         self._state = ConnectionState.DISCONNECTED
         self._link: Link | None = None
+        self._max_payload: int | None = None
         self._events: asyncio.Queue[SignalingEvent | None] = asyncio.Queue()
         self._connected = asyncio.Event()
         self._close_requested = asyncio.Event()
@@ -277,6 +278,7 @@ class SignalingClient:
         try:
             return await self._link.serve(self._open_timeout)
         finally:
+            self._max_payload = self._link.max_payload or self._max_payload
             self._link = None
             self._set_state(ConnectionState.DISCONNECTED)
 
@@ -321,7 +323,7 @@ class SignalingClient:
 
     def _check_payload(self, payload: bytes) -> None:
         link = self._link
-        limit = None if link is None else link.max_payload
+        limit = (link.max_payload if link is not None else None) or self._max_payload
         if limit is not None and len(payload) > limit:
             raise PayloadTooLarge(f"payload of {len(payload)} bytes exceeds {limit} bytes")
 

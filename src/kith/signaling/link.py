@@ -126,6 +126,7 @@ class Link:
         self._wake = asyncio.Event()
         self._waiters: dict[int, RequestOp] = {}
         self._sent: dict[bytes, bytes] = {}
+        self._publishing: dict[int, bytes] = {}
         self._bucket: TokenBucket | None = None
         self._ending: Ending | None = None
         self._authenticated = False
@@ -233,7 +234,15 @@ class Link:
             self._emit(event)
 
     def _resolve(self, ref: int | None, error: tuple[str, str] | None) -> None:
-        op = self._waiters.pop(ref, None) if ref is not None else None
+        if ref is None:
+            if error is not None:
+                self._emit(ServerProblem(*error))
+            return
+        topic = self._publishing.pop(ref, None)
+        if topic is not None:
+            self._publish_answered(topic, error)
+            return
+        op = self._waiters.pop(ref, None)
         if op is None:
             if error is not None:
                 self._emit(ServerProblem(*error))
@@ -244,6 +253,15 @@ class Link:
             op.future.set_result(None)
         else:
             op.future.set_exception(_refusal(op.kind, *error))
+
+    def _publish_answered(self, topic: bytes, error: tuple[str, str] | None) -> None:
+        if error is None:
+            return
+        # The server did not keep it: forget it was sent, so it goes out again.
+        self._sent.pop(topic, None)
+        self._emit(ServerProblem(*error))
+        if error[0] == wire.ErrorCode.RATE_LIMITED:
+            self.enqueue(PublishOp(topic))
 
     def _end(self, reason: str, reconnect: bool, detail: str) -> None:
         if self._ending is None:
@@ -276,12 +294,21 @@ class Link:
                 await self._wake.wait()
                 self._wake.clear()
                 await self._flush()
-                while self._ops and self.ready:
-                    await self._pace()
-                    self._apply(self._ops.popleft())
-                    await self._flush()
+                await self._drain()
         except ConnectionClosed:
             return
+        except Exception:
+            # Our bug: end the connection so the reader stops too, then surface it.
+            await self._ws.close(wire.CloseCode.INTERNAL_ERROR, "client error")
+            raise
+
+    async def _drain(self) -> None:
+        while self._ops and self.ready:
+            await self._pace()
+            if not self.ready:  # the server closed while we waited for a token
+                return
+            self._apply(self._ops.popleft())
+            await self._flush()
 
     async def _flush(self) -> None:
         for frame in self._core.data_to_send():
@@ -315,11 +342,12 @@ class Link:
         if payload is None or self._sent.get(topic) == payload:
             return
         try:
-            self._core.publish(topic, payload)
+            ref = self._core.publish(topic, payload)
         except ClientStateError as exc:
             self._emit(ServerProblem(wire.ErrorCode.PAYLOAD_TOO_LARGE, str(exc)))
             return
         self._sent[topic] = payload
+        self._publishing[ref] = topic
 
     def _request(self, op: RequestOp) -> None:
         if op.future.done():
