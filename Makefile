@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint typecheck unit demo bench clean
+.PHONY: setup system-deps test lint typecheck unit demo bench clean
 
 setup: $(STAMP)
 
@@ -19,7 +19,10 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-test: lint typecheck
+system-deps:
+	bash scripts/system-deps.sh
+
+test: system-deps lint typecheck
 	$(BIN)/pytest
 
 demo: setup
