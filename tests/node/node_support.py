@@ -1,0 +1,155 @@
+"""Test support for the node: data directories, real ``kith run`` processes.
+
+Nodes run as real subprocesses; the tests act through the real CLI and poll
+through the node's local API (:class:`kith.api.client.NodeBackend`) with
+bounded waits, never fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kith.account import create_account
+from kith.api.client import NodeBackend
+from kith.datadir import DataDir
+from kith.keyprotect import Protection
+from kith.models import Contact
+from kith.passphrases import FixedPassphrase
+from kith.runtime.runtime_file import RuntimeInfo, read_runtime
+from kith.store.store import Store
+
+PASSPHRASE = "node test passphrase"
+WAIT = 10.0
+T = TypeVar("T")
+
+
+def kith_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KITH_")}
+    env.update(KITH_PASSPHRASE=PASSPHRASE, KITH_ARGON2_PROFILE="test", **extra)
+    return env
+
+
+def make_identity(path: Path, name: str, signaling_url: str | None = None) -> str:
+    """Create an identity in ``path``; return its Kith ID."""
+    os.environ["KITH_ARGON2_PROFILE"] = "test"
+
+    def populate(store: Store) -> None:
+        if signaling_url is not None:
+            store.settings.set("signaling_url", signaling_url, time.time())
+
+    info = create_account(
+        DataDir(path),
+        name=name,
+        protection=Protection.PASSPHRASE,
+        passphrases=FixedPassphrase(PASSPHRASE),
+        populate=populate,
+    )
+    return info.kith_id
+
+
+def kith(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real ``kith`` CLI on ``data_dir``."""
+    return subprocess.run(
+        [sys.executable, "-m", "kith.cli.main", "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        env=kith_env(),
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    return result.stdout
+
+
+def wait_for(probe: Callable[[], T | None], what: str, timeout: float = WAIT) -> T:
+    """Poll ``probe`` until it returns a value that is not None."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value is not None:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+class NodeProcess:
+    """A real ``kith run`` subprocess with its stderr captured."""
+
+    def __init__(self, data_dir: Path, *flags: str) -> None:
+        self.data_dir = data_dir
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "kith.cli.main",
+                "--data-dir",
+                str(data_dir),
+                "run",
+                "--no-browser",
+                *flags,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=kith_env(),
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.info = self._wait_ready()
+        self.api = NodeBackend(self.info)
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def _wait_ready(self) -> RuntimeInfo:
+        def ready() -> RuntimeInfo | None:
+            assert self.proc.poll() is None, "\n".join(self.lines)
+            if not any("local API at" in line for line in self.lines):
+                return None
+            return read_runtime(self.data_dir)
+
+        return wait_for(ready, "the node to start", timeout=20)
+
+    def contact(self, kith_id: str) -> Contact:
+        return next(c for c in self.api.contacts() if c.kith_id == kith_id)
+
+    def sees(self, kith_id: str, status: str, timeout: float = WAIT, **fields: Any) -> Contact:
+        """Wait until this node shows ``kith_id`` with ``status`` (and ``fields``)."""
+
+        def probe() -> Contact | None:
+            c = self.contact(kith_id)
+            wanted = c.status == status and all(getattr(c, k) == v for k, v in fields.items())
+            return c if wanted else None
+
+        return wait_for(probe, f"{kith_id[:8]} to show {status} {fields}", timeout)
+
+    def connection_is(self, state: str, timeout: float = WAIT) -> None:
+        wait_for(lambda: True if self.api.status().connection == state else None, state, timeout)
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        self.api.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(WAIT)
+        self._reader.join(WAIT)
+        return code
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
