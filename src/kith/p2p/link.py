@@ -50,7 +50,13 @@ from kith.p2p.signals import ATTEMPT_SIZE, Signal, SignalBox, SignalKind
 from kith.p2p.tiebreak import GlareAction, on_crossed_offer
 from kith_proto.keys import IdentityKeys
 
-__all__ = ["DEFAULT_CONNECT_TIMEOUT", "DEFAULT_IDLE_TIMEOUT", "LinkState", "PeerLink"]
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_IDLE_TIMEOUT",
+    "LinkState",
+    "PeerLink",
+    "failure_event",
+]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +88,24 @@ _TRANSITIONS: Final[frozenset[tuple[LinkState, LinkState]]] = frozenset(
         (_L.OPEN, _L.IDLE),
     }
 )
+
+
+def failure_event(
+    connection_state: str, ice_state: str, *, opened: bool
+) -> ChannelClosed | ConnectFailed | None:
+    """Convert aiortc's connection and ICE state strings into our event, if any.
+
+    Only a ``"failed"`` connection state ends a connection: after the channel
+    opened it is lost; before, ICE failing means no path was found, and
+    anything else that fails is the DTLS handshake (a wrong fingerprint).
+    """
+    if connection_state != "failed":
+        return None
+    if opened:
+        return ChannelClosed(CloseCause.CONNECTION_LOST)
+    if ice_state == "failed":
+        return ConnectFailed(FailureReason.ICE_FAILED)
+    return ConnectFailed(FailureReason.DTLS_FAILED)
 
 
 class PeerLink:
@@ -268,14 +292,12 @@ class PeerLink:
             self._end(ChannelClosed(CloseCause.REMOTE))
 
     def _on_connection_state(self, pc: RTCPeerConnection) -> None:
-        if pc is not self._pc or pc.connectionState != "failed":
+        if pc is not self._pc:
             return
-        if self._state is LinkState.OPEN:
-            self._end(ChannelClosed(CloseCause.CONNECTION_LOST))
-        elif pc.iceConnectionState == "failed":
-            self._end(ConnectFailed(FailureReason.ICE_FAILED))
-        else:
-            self._end(ConnectFailed(FailureReason.DTLS_FAILED))
+        opened = self._state is LinkState.OPEN
+        event = failure_event(pc.connectionState, pc.iceConnectionState, opened=opened)
+        if event is not None:
+            self._end(event)
 
     def _on_connect_timeout(self, pc: RTCPeerConnection) -> None:
         if pc is self._pc and self._state is not LinkState.OPEN:
