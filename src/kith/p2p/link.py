@@ -214,6 +214,8 @@ class PeerLink:
         """Close the connection; reports ``ChannelClosed(LOCAL)`` if it was open."""
         was_open = self._state is LinkState.OPEN
         await self._teardown()
+        if self._tasks:
+            await asyncio.gather(*self._tasks)
         if was_open:
             self._emit(ChannelClosed(CloseCause.LOCAL))
 
