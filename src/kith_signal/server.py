@@ -27,7 +27,7 @@ from kith_proto.server_core import ServerConnection as ProtocolCore
 from kith_signal.broker import Broker
 from kith_signal.logfmt import log_event
 from kith_signal.metrics import Metrics
-from kith_signal.session import Session
+from kith_signal.session import MAX_PENDING, Session
 
 __all__ = ["ServerOptions", "SignalServer"]
 
@@ -51,6 +51,7 @@ class ServerOptions:
     heartbeat_interval: float = 10.0
     heartbeat_timeout: float = 10.0
     debug_snapshot: bool = False
+    max_pending: int = MAX_PENDING
 
 
 def _select_subprotocol(
@@ -175,7 +176,10 @@ class SignalServer:
             async with asyncio.timeout(SHUTDOWN_GRACE):
                 await server.wait_closed()
         except TimeoutError:
-            server.close(close_connections=True)
+            for session in list(self._sessions.values()):
+                session.abort()
+            async with asyncio.timeout(SHUTDOWN_GRACE):
+                await server.wait_closed()
         log_event(self._log, "stopped")
 
     # -- HTTP --
@@ -226,6 +230,7 @@ class SignalServer:
             metrics=self._metrics,
             log=self._log,
             clock=self._clock,
+            max_pending=self._options.max_pending,
         )
         self._sessions[conn_id] = session
         self._metrics.connections.inc()

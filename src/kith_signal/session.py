@@ -12,6 +12,7 @@ from typing import Final
 
 from websockets.asyncio.server import ServerConnection as WebSocket
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from kith_proto import wire
 from kith_proto.server_core import (
@@ -38,6 +39,7 @@ from kith_signal.metrics import Metrics
 __all__ = ["Session"]
 
 MAX_PENDING: Final = 1024
+SLOW_CONSUMER_GRACE: Final = 2.0
 _DELIVERY_KIND: Final = {
     wire.Event: "event",
     wire.Gone: "gone",
@@ -60,6 +62,7 @@ class Session:
         "_clock",
         "_core",
         "_log",
+        "_max_pending",
         "_metrics",
         "_outbox",
         "_started",
@@ -77,8 +80,10 @@ class Session:
         metrics: Metrics,
         log: logging.Logger,
         clock: Callable[[], float],
+        max_pending: int = MAX_PENDING,
     ) -> None:
         self._ws = ws
+        self._max_pending = max_pending
         self._core = core
         self.conn_id = conn_id
         self._broker = broker
@@ -107,11 +112,20 @@ class Session:
             log_event(self._log, "replaced", conn=self.conn_id)
             self._apply_local(self._core.replaced())
             return
-        if self._outbox.qsize() >= MAX_PENDING:
+        if self._outbox.qsize() >= self._max_pending:
+            # Say goodbye in case it catches up, but a peer that does not read
+            # at all would block the close handshake too: cut it after a grace.
             self._apply_local(self._core.slow_consumer())
+            asyncio.get_running_loop().call_later(SLOW_CONSUMER_GRACE, self.abort)
             return
         self._metrics.deliveries.labels(_DELIVERY_KIND[type(delivery)]).inc()
         self._outbox.put_nowait(wire.encode(delivery))
+
+    def abort(self) -> None:
+        """Drop the TCP connection at once (for peers that stopped reading)."""
+        if self._ws.state is not State.CLOSED:
+            log_event(self._log, "aborted", conn=self.conn_id)
+            self._ws.transport.abort()
 
     def shutdown(self) -> None:
         """Tell the client the server is restarting, then close (1012)."""
@@ -231,10 +245,10 @@ class Session:
     async def _finish(self, writer: asyncio.Task[None]) -> None:
         if self._core.state is ServerState.CLOSED and not writer.done():
             try:
-                async with asyncio.timeout(5.0):
+                async with asyncio.timeout(SLOW_CONSUMER_GRACE):
                     await asyncio.shield(writer)
             except TimeoutError:
-                pass
+                self.abort()
         writer.cancel()
         code = self._ws.close_code
         log_event(

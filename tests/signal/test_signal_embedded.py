@@ -12,7 +12,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from signal_support import WAIT, Client, new_topic
 
-from kith_proto.client_core import ServerGoodbye, SubscriptionConfirmed, TopicGone, TopicValue
+from kith_proto.client_core import (
+    RequestAcked,
+    ServerGoodbye,
+    SubscriptionConfirmed,
+    TopicGone,
+    TopicValue,
+)
 from kith_proto.server_core import ServerConfig
 from kith_proto.wire import CloseCode
 from kith_signal.memory_broker import InProcessBroker
@@ -20,20 +26,43 @@ from kith_signal.metrics import Metrics
 from kith_signal.server import ServerOptions, SignalServer
 
 
+class Embedded:
+    """A SignalServer running as a task of the test's loop."""
+
+    def __init__(self, options: ServerOptions, config: ServerConfig) -> None:
+        self.metrics = Metrics()
+        self.server = SignalServer(
+            options,
+            config,
+            InProcessBroker(),
+            metrics=self.metrics,
+            log=logging.getLogger("kith_signal.test"),
+            clock=time.monotonic,
+        )
+        loop = asyncio.get_running_loop()
+        self.stop: asyncio.Future[None] = loop.create_future()
+        self.listening: asyncio.Future[str] = loop.create_future()
+        self.task = asyncio.create_task(
+            self.server.run(self.stop, listening=self.listening, handle_signals=False)
+        )
+
+    async def url(self) -> str:
+        return await asyncio.wait_for(self.listening, WAIT)
+
+    async def close(self) -> None:
+        if not self.stop.done():
+            self.stop.set_result(None)
+        await asyncio.wait_for(self.task, WAIT)
+
+    def sample(self, name: str, **labels: str) -> float:
+        value = self.metrics.registry.get_sample_value(name, labels)
+        return value or 0.0
+
+
 async def test_embedded_server_routes_and_shuts_down_gracefully() -> None:
-    server = SignalServer(
-        ServerOptions(port=0),
-        ServerConfig(public_url=""),
-        InProcessBroker(),
-        metrics=Metrics(),
-        log=logging.getLogger("kith_signal.test"),
-        clock=time.monotonic,
-    )
-    loop = asyncio.get_running_loop()
-    stop: asyncio.Future[None] = loop.create_future()
-    listening: asyncio.Future[str] = loop.create_future()
-    task = asyncio.create_task(server.run(stop, listening=listening, handle_signals=False))
-    url = await asyncio.wait_for(listening, WAIT)
+    embedded = Embedded(ServerOptions(port=0), ServerConfig(public_url=""))
+    stop, task = embedded.stop, embedded.task
+    url = await embedded.url()
     alice, bob = await Client.ready(url), await Client.ready(url)
     topic = new_topic()
     await bob.call(bob.core.subscribe, [topic])
@@ -47,3 +76,30 @@ async def test_embedded_server_routes_and_shuts_down_gracefully() -> None:
         assert (await client.expect(ServerGoodbye)).reconnect
         assert (await client.closed()).code == CloseCode.SERVICE_RESTART
     await asyncio.wait_for(task, WAIT)
+
+
+async def test_client_that_stops_reading_is_closed_as_slow_consumer() -> None:
+    embedded = Embedded(
+        ServerOptions(port=0, max_pending=8),
+        ServerConfig(public_url="", rate=100000, burst=100000),
+    )
+    url = await embedded.url()
+    slow, fast = await Client.ready(url), await Client.ready(url)
+    topic = new_topic()
+    await slow.call(slow.core.subscribe, [topic])
+    await slow.expect(SubscriptionConfirmed)
+    assert slow.reader is not None
+    slow.reader.cancel()  # stop reading: TCP backpressure builds up
+    payload = b"p" * 30000
+    await fast.call(fast.core.subscribe, [presence := new_topic()])
+    await fast.expect(SubscriptionConfirmed)
+    await slow.call(slow.core.publish, presence, b"slow-online")
+    await fast.expect(TopicValue)
+    async with asyncio.timeout(20):
+        while not embedded.sample("kith_signal_closes_total", code="4009"):
+            await fast.call(fast.core.publish, topic, payload)
+            await fast.expect(RequestAcked)
+    # The stalled peer is cut off and announced gone; the server stays healthy.
+    assert await fast.expect(TopicGone) == TopicGone(presence)
+    await fast.close()
+    await embedded.close()
