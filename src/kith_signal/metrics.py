@@ -38,8 +38,8 @@ class Metrics:
         self.closes = Counter("kith_signal_closes", "Closes by the server", ["code"], registry=r)
         self.frame_seconds = Histogram(
             "kith_signal_frame_seconds",
-            "Time to handle one inbound frame",
-            ["type"],
+            "Time to handle one inbound frame, by the core's first action",
+            ["action"],
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
