@@ -175,7 +175,12 @@ class PeerLink:
         return events
 
     async def open(self) -> None:
-        """Offer a connection (no-op unless idle); the outcome comes as an event."""
+        """Offer a connection (no-op unless idle); the outcome comes as an event.
+
+        Raises:
+            Exception: whatever ``send_signal`` raised (e.g. the relay says the
+                contact is offline); the link is then idle again.
+        """
         if self._state is not LinkState.IDLE:
             return
         pc = self._begin(os.urandom(ATTEMPT_SIZE), offerer=True, state=LinkState.OFFERING)
@@ -189,6 +194,7 @@ class PeerLink:
         Raises:
             PeerP2PError: the signal is malformed, tampered, for another
                 direction, replayed or stale (the link is unchanged).
+            Exception: whatever ``send_signal`` raised sending the answer.
         """
         signal = self._box.open(payload, self._clock())
         if signal.kind is SignalKind.OFFER:
@@ -255,7 +261,12 @@ class PeerLink:
 
     async def _send(self, kind: SignalKind, pc: RTCPeerConnection) -> None:
         signal = Signal(kind, self._attempt, pc.localDescription.sdp)
-        await self._send_signal(self._box.seal(signal, self._clock()))
+        try:
+            await self._send_signal(self._box.seal(signal, self._clock()))
+        except BaseException:
+            if pc is self._pc:
+                await self._teardown()
+            raise
 
     # -- connection lifetime ------------------------------------------------
 
