@@ -118,3 +118,22 @@ def test_clean_stop_shows_offline_and_exits_zero(world: World) -> None:
     assert not (a.data_dir / "node.json").exists()
     status = ok(kith(a.data_dir, "status", "--json"))
     assert '"not running"' in status
+
+
+def test_contacts_changed_while_running_take_effect_live(world: World) -> None:
+    a, b, c = (world.nodes[n] for n in "abc")
+    ida, idb, idc = (world.ids[n] for n in "abc")
+    b.sees(ida, "online")
+
+    # A adds C while running: subscribed at once, and C starts seeing A.
+    ok(kith(a.data_dir, "contacts", "add", idc, "--name", "c"))
+    c.sees(ida, "online")
+    a.sees(idc, "online")
+
+    # A removes B: B sees A go offline and learns nothing more.
+    ok(kith(a.data_dir, "contacts", "remove", idb))
+    b.sees(ida, "offline")
+    ok(kith(a.data_dir, "status", "set", "busy"))
+    c.sees(ida, "busy")
+    assert b.contact(ida).status == "offline"
+    assert idb not in [contact.kith_id for contact in a.api.contacts()]

@@ -1,0 +1,262 @@
+"""The local API of an in-process node: access rules, bad input, live events, CLI backend."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from node_support import PASSPHRASE, make_identity
+
+from kith.api.client import NodeBackend, find_node
+from kith.datadir import DataDir
+from kith.errors import KithError
+from kith.node import Node, NodeOptions
+from kith.passphrases import FixedPassphrase
+from kith.runtime.runtime_file import RUNTIME_FILE, RuntimeInfo, write_runtime
+from kith_proto.keys import IdentityKeys
+
+PEER = IdentityKeys(bytes(range(32))).kith_id
+UNREACHABLE = "ws://127.0.0.1:9"  # nothing listens: the node keeps retrying
+
+
+@pytest.fixture
+async def node(tmp_path: Path) -> AsyncIterator[Node]:
+    path = tmp_path / "node"
+    make_identity(path, "alice", UNREACHABLE)
+    running = await Node.start(
+        DataDir(path), FixedPassphrase(PASSPHRASE), NodeOptions(), logging.getLogger("test")
+    )
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        yield session
+
+
+def _auth(node: Node, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {node.runtime.token}", **extra}
+
+
+async def _call(
+    http: aiohttp.ClientSession,
+    node: Node,
+    method: str,
+    path: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> tuple[int, Any]:
+    url = node.runtime.base_url + path
+    async with http.request(
+        method, url, headers=_auth(node) if headers is None else headers, **kwargs
+    ) as response:
+        text = await response.text()
+        return response.status, json.loads(text) if text else None
+
+
+def _error_code(body: Any) -> str:
+    return str(body["error"]["code"])
+
+
+# -- access -------------------------------------------------------------------
+
+
+async def test_a_request_without_a_token_is_refused_with_401(
+    node: Node, http: aiohttp.ClientSession
+) -> None:
+    status, body = await _call(http, node, "GET", "/api/status", headers={})
+    assert (status, _error_code(body)) == (401, "unauthenticated")
+
+
+async def test_a_wrong_token_is_refused_with_401(node: Node, http: aiohttp.ClientSession) -> None:
+    headers = {"Authorization": "Bearer not-the-token"}
+    status, body = await _call(http, node, "GET", "/api/status", headers=headers)
+    assert (status, _error_code(body)) == (401, "bad_token")
+
+
+async def test_a_foreign_host_is_refused_with_403(node: Node, http: aiohttp.ClientSession) -> None:
+    headers = _auth(node, Host=f"evil.example:{node.runtime.port}")
+    status, body = await _call(http, node, "GET", "/api/status", headers=headers)
+    assert (status, _error_code(body)) == (403, "forbidden_host")
+
+
+async def test_a_foreign_origin_is_refused_with_403(
+    node: Node, http: aiohttp.ClientSession
+) -> None:
+    headers = _auth(node, Origin="http://evil.example")
+    status, body = await _call(http, node, "GET", "/api/status", headers=headers)
+    assert (status, _error_code(body)) == (403, "forbidden_origin")
+
+
+async def test_the_nodes_own_origin_is_allowed(node: Node, http: aiohttp.ClientSession) -> None:
+    headers = _auth(node, Origin=f"http://localhost:{node.runtime.port}")
+    status, _ = await _call(http, node, "GET", "/api/status", headers=headers)
+    assert status == 200
+
+
+async def test_a_login_code_is_traded_once_for_a_session_cookie(
+    node: Node, http: aiohttp.ClientSession
+) -> None:
+    status, body = await _call(http, node, "POST", "/api/login-codes")
+    assert status == 201
+    login = f"{node.runtime.base_url}/login?code={body['code']}"
+    async with http.get(login, allow_redirects=False) as response:
+        assert response.status == 303
+        assert "HttpOnly" in response.headers["Set-Cookie"]
+    status, _ = await _call(http, node, "GET", "/api/status", headers={})
+    assert status == 200  # the cookie jar now holds the session
+    async with http.get(login, allow_redirects=False) as response:
+        assert response.status == 401
+
+
+# -- bad input ------------------------------------------------------------------
+
+
+async def test_a_body_that_is_not_json_is_a_400(node: Node, http: aiohttp.ClientSession) -> None:
+    status, body = await _call(http, node, "PUT", "/api/status", data=b"{not json")
+    assert (status, _error_code(body)) == (400, "bad_request")
+    status, _ = await _call(http, node, "GET", "/api/status")
+    assert status == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"status": "sleepy"}, "invalid_value"),
+        ({"status": 3}, "bad_request"),
+        ({"status": "busy", "text": "x" * 141}, "invalid_value"),
+        ([], "bad_request"),
+    ],
+)
+async def test_an_invalid_status_is_a_400_with_a_code(
+    node: Node, http: aiohttp.ClientSession, body: Any, code: str
+) -> None:
+    status, answer = await _call(http, node, "PUT", "/api/status", json=body)
+    assert (status, _error_code(answer)) == (400, code)
+
+
+async def test_contact_errors_have_their_own_codes(node: Node, http: aiohttp.ClientSession) -> None:
+    own = (await _call(http, node, "GET", "/api/identity"))[1]["id"]
+    assert (await _call(http, node, "POST", "/api/contacts", json={"id": "nope"}))[0] == 400
+    status, body = await _call(http, node, "POST", "/api/contacts", json={"id": own})
+    assert (status, _error_code(body)) == (400, "own_id")
+    assert (await _call(http, node, "POST", "/api/contacts", json={"id": PEER}))[0] == 201
+    status, body = await _call(http, node, "POST", "/api/contacts", json={"id": PEER})
+    assert (status, _error_code(body)) == (409, "duplicate_contact")
+    other = IdentityKeys(bytes(range(1, 33))).kith_id
+    status, body = await _call(http, node, "DELETE", f"/api/contacts/{other}")
+    assert (status, _error_code(body)) == (404, "unknown_contact")
+
+
+async def test_an_unknown_setting_is_a_404(node: Node, http: aiohttp.ClientSession) -> None:
+    status, body = await _call(http, node, "PUT", "/api/settings/colour", json={"value": "red"})
+    assert (status, _error_code(body)) == (404, "unknown_setting")
+
+
+async def test_an_oversized_body_is_a_413(node: Node, http: aiohttp.ClientSession) -> None:
+    big = {"status": "busy", "text": "x" * 100_000}
+    status, body = await _call(http, node, "PUT", "/api/status", json=big)
+    assert (status, _error_code(body)) == (413, "payload_too_large")
+
+
+async def test_an_unknown_path_is_a_json_404(node: Node, http: aiohttp.ClientSession) -> None:
+    status, body = await _call(http, node, "GET", "/api/nothing")
+    assert (status, _error_code(body)) == (404, "not_found")
+
+
+# -- behaviour ------------------------------------------------------------------
+
+
+async def test_status_reports_the_connection_separately(
+    node: Node, http: aiohttp.ClientSession
+) -> None:
+    status, body = await _call(http, node, "PUT", "/api/status", json={"status": "invisible"})
+    assert status == 200
+    assert body == {
+        "status": "invisible",
+        "text": "",
+        "effective": "offline",
+        "connection": "disconnected",
+    }
+
+
+async def test_settings_apply_live(node: Node, http: aiohttp.ClientSession) -> None:
+    path = "/api/settings/user_status"
+    assert (await _call(http, node, "PUT", path, json={"value": "busy"}))[0] == 200
+    assert (await _call(http, node, "GET", "/api/status"))[1]["effective"] == "busy"
+    assert (await _call(http, node, "DELETE", path))[1]["value"] == "online"
+    assert (await _call(http, node, "GET", "/api/status"))[1]["status"] == "online"
+
+
+async def test_the_event_socket_sends_the_state_then_changes(
+    node: Node, http: aiohttp.ClientSession
+) -> None:
+    url = node.runtime.base_url + "/api/events"
+    async with http.ws_connect(url, headers=_auth(node)) as ws:
+        first, second = await ws.receive_json(timeout=5), await ws.receive_json(timeout=5)
+        assert (first["type"], second) == (
+            "status",
+            {"type": "connection", "state": "disconnected"},
+        )
+        await _call(http, node, "PUT", "/api/status", json={"status": "away", "text": "tea"})
+        change = await ws.receive_json(timeout=5)
+        assert (change["type"], change["status"], change["text"]) == ("status", "away", "tea")
+
+
+async def test_the_event_socket_needs_a_token(node: Node, http: aiohttp.ClientSession) -> None:
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await http.ws_connect(node.runtime.base_url + "/api/events")
+    assert refused.value.status == 401
+
+
+# -- runtime file and the CLI's backend ---------------------------------------------
+
+
+async def test_the_runtime_file_is_owner_only_and_removed_on_stop(tmp_path: Path) -> None:
+    path = tmp_path / "node"
+    make_identity(path, "alice", UNREACHABLE)
+    node = await Node.start(
+        DataDir(path), FixedPassphrase(PASSPHRASE), NodeOptions(), logging.getLogger("test")
+    )
+    runtime = path / RUNTIME_FILE
+    assert stat.S_IMODE(runtime.stat().st_mode) == 0o600
+    assert json.loads(runtime.read_text())["port"] == node.runtime.port
+    await node.stop()
+    assert not runtime.exists()
+
+
+def test_a_stale_runtime_file_falls_back_to_the_database(tmp_path: Path) -> None:
+    tmp_path.mkdir(exist_ok=True)
+    write_runtime(tmp_path, RuntimeInfo(os.getpid(), "127.0.0.1", 9, "stale", 0.0))
+    assert find_node(tmp_path) is None
+
+
+async def test_the_node_backend_raises_the_nodes_errors(node: Node) -> None:
+    import asyncio
+
+    def call() -> KithError:
+        backend = NodeBackend(node.runtime)
+        try:
+            backend.set_status("sleepy")
+        except KithError as exc:
+            return exc
+        finally:
+            backend.close()
+        raise AssertionError("no error")
+
+    error = await asyncio.to_thread(call)
+    assert error.code == "invalid_value"
+    assert "sleepy" in error.message
