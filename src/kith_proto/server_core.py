@@ -122,7 +122,8 @@ class ServerConfig:
 
     def __post_init__(self) -> None:
         if self.max_payload_bytes >= self.max_frame_bytes:
-            object.__setattr__(self, "max_payload_bytes", self.max_frame_bytes * 3 // 4 - 256)
+            derived = max(0, self.max_frame_bytes * 3 // 4 - 256)
+            object.__setattr__(self, "max_payload_bytes", derived)
         if min(self.max_frame_bytes, self.max_topics, self.burst, self.max_strikes) < 1:
             raise ValueError("limits must be positive")
 
