@@ -23,7 +23,7 @@ from kith.datadir import DataDir
 from kith.errors import KithError
 from kith.models import Contact
 from kith.passphrases import PassphraseSource
-from kith.presence import OwnStatus, PresenceManager
+from kith.presence import ConnectionState, OwnStatus, PresenceManager
 from kith.runtime.events import EventHub
 from kith.runtime.presence_link import PresenceLink
 from kith.runtime.runtime_file import RuntimeInfo, new_token, remove_runtime, write_runtime
@@ -173,6 +173,8 @@ class Node:
             asyncio.create_task(self._client.run(), name="signaling"),
             asyncio.create_task(pump(self._client.events(), self._link, self._log), name="pump"),
         ]
+        for task in self._tasks:
+            task.add_done_callback(self._task_done)
         service = NodeService(
             store=self._store, writer=self._writer, link=self._link, hub=self._hub
         )
@@ -201,6 +203,10 @@ class Node:
         await self._writer.flush()
         await self._store.close()
 
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._log.error("the %s task failed: %r", task.get_name(), task.exception())
+
     async def _drain(self) -> None:
         """Wait until the offline record and retracts have reached the server.
 
@@ -208,7 +214,7 @@ class Node:
         was handled, so its reply (usually ``peer_offline`` for a random topic)
         marks the point where our last publications are through.
         """
-        if self._link.connection.value != "connected":
+        if self._link.connection is not ConnectionState.CONNECTED:
             return
         with contextlib.suppress(SignalingError, TimeoutError):
             await self._client.relay(os.urandom(32), b"\x00", timeout=DRAIN_TIMEOUT)
