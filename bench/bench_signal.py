@@ -1,0 +1,385 @@
+"""Signaling server benchmark: memory per connection, connect+auth rate,
+presence fan-out latency under load (issue 3).
+
+Run: ``.venv/bin/python bench/bench_signal.py [--quick]``. It starts one real
+``kith-signal`` on 127.0.0.1 (port 0) and a load generator spread over two
+worker processes (``signal_loadgen.py``; each raises its own open-file soft
+limit). The server's RSS and CPU come from ``/proc/PID``, reported apart from
+the generator's. Everything stops by itself: bounded connection counts,
+bounded durations, timeouts on every wait.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import percentile, report
+
+HERE = Path(__file__).resolve().parent
+WORKERS = 2
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+# -- /proc ---------------------------------------------------------------
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of ``pid`` in KiB (VmRSS)."""
+    text = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"^VmRSS:\s+(\d+) kB", text, re.MULTILINE)
+    assert match, text
+    return int(match.group(1))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used by ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+@dataclass
+class CpuMeter:
+    """CPU use of some processes over one phase, as % of one core."""
+
+    pids: list[int]
+    started: float = 0.0
+    cpu: float = 0.0
+
+    def start(self) -> CpuMeter:
+        self.started = time.monotonic()
+        self.cpu = sum(cpu_seconds(p) for p in self.pids)
+        return self
+
+    def percent(self) -> float:
+        wall = time.monotonic() - self.started
+        used = sum(cpu_seconds(p) for p in self.pids) - self.cpu
+        return round(100 * used / wall, 1) if wall > 0 else 0.0
+
+
+# -- processes -------------------------------------------------------------
+
+
+def _raise_nofile() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class Server:
+    """The ``kith-signal`` process under test."""
+
+    def __init__(self, flags: list[str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kith_signal.cli", "--port", "0", *flags],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=_raise_nofile,
+        )
+        self.lines = 0
+        self.tail: list[str] = []
+        self._url: str | None = None
+        self._listening = threading.Event()
+        threading.Thread(target=self._drain, daemon=True).start()
+        if not self._listening.wait(15):
+            self.stop()
+            raise SystemExit("kith-signal did not start:\n" + "\n".join(self.tail))
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines += 1
+            self.tail = [*self.tail[-20:], line.rstrip()]
+            if self._url is None and "event=listening" in line:
+                match = re.search(r" public_url=(\S+)", line)
+                self._url = match.group(1) if match else None
+                self._listening.set()
+
+    @property
+    def url(self) -> str:
+        assert self._url is not None
+        return self._url
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+class Workers:
+    """The load-generator processes, driven by JSON lines."""
+
+    def __init__(self, url: str, users: int, contacts: int) -> None:
+        script = str(HERE / "signal_loadgen.py")
+        self.procs = [
+            subprocess.Popen(
+                [
+                    *(sys.executable, script, "--url", url, "--worker", str(w)),
+                    *("--workers", str(WORKERS), "--users", str(users)),
+                    *("--contacts", str(contacts)),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for w in range(WORKERS)
+        ]
+        self.hello = [self._read(p, 60) for p in self.procs]
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def all(self, cmd: str, timeout: float = 180, **args: Any) -> list[dict[str, Any]]:
+        """Send one command to every worker at once; return their answers."""
+        for proc in self.procs:
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps({"cmd": cmd, **args}) + "\n")
+            proc.stdin.flush()
+        return [self._read(p, timeout) for p in self.procs]
+
+    @staticmethod
+    def _read(proc: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
+        assert proc.stdout is not None
+        result: list[str] = []
+        reader = threading.Thread(target=lambda: result.append(proc.stdout.readline()))  # type: ignore[union-attr]
+        reader.start()
+        reader.join(timeout)
+        if not result or not result[0]:
+            raise SystemExit(f"load generator {proc.pid} did not answer in {timeout} s")
+        answer: dict[str, Any] = json.loads(result[0])
+        return answer
+
+    def stop(self) -> None:
+        try:
+            self.all("quit", timeout=15)
+        finally:
+            for proc in self.procs:
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+# -- phases ------------------------------------------------------------------
+
+
+def settle_rss(pid: int) -> int:
+    """RSS after a short quiet period (lets pending frees and writes finish)."""
+    time.sleep(1.0)
+    return rss_kib(pid)
+
+
+def ramp(
+    server: Server, workers: Workers, steps: list[int], concurrency: int
+) -> list[dict[str, Any]]:
+    """Connect users in steps; measure RSS per connection and connect rate."""
+    baseline = settle_rss(server.pid)
+    rows: list[dict[str, Any]] = []
+    held = 0
+    for step in steps:
+        server_cpu, gen_cpu = CpuMeter([server.pid]).start(), CpuMeter(workers.pids).start()
+        started = time.monotonic()
+        answers = workers.all("connect", upto=step // WORKERS, concurrency=concurrency)
+        wall = time.monotonic() - started
+        connected = sum(a["connected"] for a in answers)
+        failed = sum(a["failed"] for a in answers)
+        cpu = (server_cpu.percent(), gen_cpu.percent())
+        rss = settle_rss(server.pid)
+        rows.append(
+            {
+                "connections": connected,
+                "failed": failed,
+                "server_rss_mib": round(rss / 1024, 1),
+                "rss_per_conn_kib": round((rss - baseline) / max(1, connected), 2),
+                "connect_auth_per_s": round((connected - held) / wall, 1),
+                "server_cpu_pct": cpu[0],
+                "generator_cpu_pct": cpu[1],
+            }
+        )
+        held = connected
+    return [{"baseline_rss_mib": round(baseline / 1024, 1)}, *rows]
+
+
+def wait_events(workers: Workers, expected: int, timeout: float) -> int:
+    """Poll the workers until ``expected`` events arrived (or ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = sum(int(a["counts"].get("event", 0)) for a in workers.all("count"))
+        if got >= expected or time.monotonic() > deadline:
+            return got
+        time.sleep(0.2)
+
+
+def fan_out(server: Server, workers: Workers, changes: float, seconds: float) -> dict[str, Any]:
+    """Subscribe everyone, publish everyone's presence, then churn statuses."""
+    setup: dict[str, Any] = {}
+    started = time.monotonic()
+    workers.all("subscribe")
+    setup["subscribe_s"] = round(time.monotonic() - started, 2)
+    server_cpu = CpuMeter([server.pid]).start()
+    started = time.monotonic()
+    published = sum(a["publishes"] for a in workers.all("publish_all"))
+    expected = wait_events(workers, published, timeout=120)
+    wall = time.monotonic() - started
+    setup |= {
+        "initial_publishes": published,
+        "initial_events": expected,
+        "bulk_publish_per_s": round(published / wall, 1),
+        "bulk_server_cpu_pct": server_cpu.percent(),
+        "retained_rss_mib": round(settle_rss(server.pid) / 1024, 1),
+    }
+    server_cpu, gen_cpu = CpuMeter([server.pid]).start(), CpuMeter(workers.pids).start()
+    answers = workers.all("churn", rate=changes / WORKERS, seconds=seconds)
+    cpu = (server_cpu.percent(), gen_cpu.percent())
+    churned = sum(a["publishes"] for a in answers)
+    received = wait_events(workers, expected + churned, timeout=15) - expected
+    collected = workers.all("collect")
+    latencies = [x for a in collected for x in a["latencies"]]
+    counts: dict[str, int] = {}
+    for a in collected:
+        for k, v in a["counts"].items():
+            counts[k] = counts.get(k, 0) + v
+    errors = {k: v for k, v in counts.items() if k.startswith(("error", "bye", "lost"))}
+    return {
+        **setup,
+        "status_changes": sum(a["changes"] for a in answers),
+        "churn_publishes": churned,
+        "churn_events": received,
+        "missing_events": max(0, churned - received),
+        "p50_ms": round(percentile(latencies, 50) * 1000, 2) if latencies else None,
+        "p99_ms": round(percentile(latencies, 99) * 1000, 2) if latencies else None,
+        "max_ms": round(max(latencies) * 1000, 2) if latencies else None,
+        "errors": errors,
+        "churn_server_cpu_pct": cpu[0],
+        "churn_generator_cpu_pct": cpu[1],
+        "churn_server_rss_mib": round(rss_kib(server.pid) / 1024, 1),
+    }
+
+
+# -- main --------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--quick", action="store_true", help="1k users, 3 s of churn (smoke test)")
+    p.add_argument("--steps", default="1000,5000,10000", help="connection counts to hold")
+    p.add_argument("--contacts", type=int, default=50)
+    p.add_argument("--changes", type=float, default=200.0, help="status changes per second")
+    p.add_argument("--seconds", type=float, default=12.0, help="duration of the churn")
+    p.add_argument("--concurrency", type=int, default=50, help="handshakes in flight per worker")
+    p.add_argument("--heartbeat", type=float, default=10.0, help="server heartbeat interval")
+    args = p.parse_args()
+    if args.quick:
+        args.steps, args.seconds, args.changes = "1000", 3.0, 20.0
+    return args
+
+
+def server_flags(users: int, args: argparse.Namespace) -> list[str]:
+    return [
+        "--max-connections",
+        str(users + 1000),
+        # One status change is one publish per contact, in one burst.
+        "--rate",
+        str(max(20, 4 * args.contacts)),
+        "--burst",
+        str(max(40, 4 * args.contacts)),
+        "--heartbeat-interval",
+        str(args.heartbeat),
+        "--heartbeat-timeout",
+        str(args.heartbeat),
+    ]
+
+
+def main() -> int:
+    args = parse_args()
+    steps = [int(s) for s in args.steps.split(",")]
+    users = steps[-1]
+    server = Server(server_flags(users, args))
+    workers: Workers | None = None
+    try:
+        workers = Workers(server.url, users, args.contacts)
+        gc.collect()
+        ramp_rows = ramp(server, workers, steps, args.concurrency)
+        churn = fan_out(server, workers, args.changes, args.seconds)
+    finally:
+        if workers is not None:
+            workers.stop()
+        server.stop()
+    rows = summary_rows(ramp_rows, churn, args)
+    report(
+        "signal_quick" if args.quick else "signal",
+        rows,
+        extra={
+            "ramp": ramp_rows,
+            "fan_out": churn,
+            "config": vars(args) | {"users": users, "server_log_lines": server.lines},
+        },
+    )
+    return 0
+
+
+def summary_rows(
+    ramp_rows: list[dict[str, Any]], churn: dict[str, Any], args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for r in ramp_rows[1:]:
+        n = r["connections"]
+        rows += [
+            _row(f"RSS per connection @ {n}", r["rss_per_conn_kib"], "KiB", "<= 25"),
+            _row(f"server RSS @ {n}", r["server_rss_mib"], "MiB", ""),
+            _row(f"connect+auth rate to {n}", r["connect_auth_per_s"], "/s", ">= 500"),
+            _row(f"server / generator CPU, ramp to {n}", _pair(r), "% core", ""),
+        ]
+    label = f"{args.changes:g} changes/s x {args.contacts} contacts"
+    rows += [
+        _row("bulk publish (initial presence)", churn["bulk_publish_per_s"], "/s", ""),
+        _row("server RSS with retained presence", churn["retained_rss_mib"], "MiB", ""),
+        _row(f"fan-out p50 ({label})", churn["p50_ms"], "ms", ""),
+        _row(f"fan-out p99 ({label})", churn["p99_ms"], "ms", "< 100"),
+        _row("fan-out missing events / errors", _errors(churn), "", "0"),
+        _row("server / generator CPU, churn", _pair_churn(churn), "% core", ""),
+    ]
+    return rows
+
+
+def _row(metric: str, value: Any, unit: str, target: str) -> dict[str, Any]:
+    return {"metric": metric, "value": value, "unit": unit, "target": target}
+
+
+def _pair(r: dict[str, Any]) -> str:
+    return f"{r['server_cpu_pct']} / {r['generator_cpu_pct']}"
+
+
+def _pair_churn(c: dict[str, Any]) -> str:
+    return f"{c['churn_server_cpu_pct']} / {c['churn_generator_cpu_pct']}"
+
+
+def _errors(c: dict[str, Any]) -> str:
+    return f"{c['missing_events']} / {sum(c['errors'].values())}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
