@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from kith.api.access import AccessPolicy
+from kith.api.account_routes import AccountAccess
 from kith.api.server import ApiServer
 from kith.datadir import DataDir
 from kith.errors import KithError
@@ -181,7 +182,13 @@ class Node:
         token = new_token()
         policy = AccessPolicy(token=token, clock=time.monotonic)
         self._api = ApiServer(
-            service, self._hub, policy, self._log, host=options.api_host, port=options.api_port
+            service,
+            self._hub,
+            policy,
+            self._log,
+            host=options.api_host,
+            port=options.api_port,
+            account=AccountAccess(self._store, self._data_dir),
         )
         port = await self._api.start()
         self._runtime = RuntimeInfo(os.getpid(), options.api_host, port, token, time.time())

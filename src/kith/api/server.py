@@ -14,11 +14,13 @@ from typing import Final, TypeAlias
 from aiohttp import web
 
 from kith.api.access import SESSION_COOKIE, AccessPolicy, Verdict
+from kith.api.account_routes import AccountAccess, add_account_routes
 from kith.api.errors import error_response, status_for
 from kith.api.events_ws import EventsEndpoint
 from kith.api.routes import add_routes
 from kith.runtime.events import ConnectionEvent, EventHub, NodeEvent
 from kith.runtime.service import NodeService
+from kith.ui import add_ui_routes
 
 __all__ = ["ApiServer"]
 
@@ -37,6 +39,8 @@ class ApiServer:
         log: Where unexpected errors are logged.
         host: Loopback address to bind.
         port: Port to bind; 0 picks a free one.
+        account: Store and data directory for the account endpoints (backup,
+            passphrase change, QR code); without it they are not served.
     """
 
     def __init__(
@@ -48,12 +52,14 @@ class ApiServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        account: AccountAccess | None = None,
     ) -> None:
         self._service = service
         self._policy = policy
         self._log = log
         self._host = host
         self._port = port
+        self._account = account
         self._events = EventsEndpoint(hub, self._snapshot)
         self._runner: web.AppRunner | None = None
 
@@ -73,6 +79,9 @@ class ApiServer:
         app.router.add_get("/api/events", self._events.handle)
         app.router.add_post("/api/login-codes", self._login_code)
         app.router.add_get("/login", self._login)
+        if self._account is not None:
+            add_account_routes(app, self._account)
+        add_ui_routes(app)
         return app
 
     async def start(self) -> int:

@@ -16,6 +16,7 @@ from kith.cli import contacts as contacts_cli
 from kith.cli import demo as demo_cli
 from kith.cli import identity as identity_cli
 from kith.cli import init as init_cli
+from kith.cli import open as open_cli
 from kith.cli import passphrase as passphrase_cli
 from kith.cli import run as run_cli
 from kith.cli import settings as settings_cli
@@ -26,6 +27,7 @@ __all__ = ["build_parser", "main"]
 _GROUPS = (
     init_cli,
     run_cli,
+    open_cli,
     identity_cli,
     status_cli,
     contacts_cli,

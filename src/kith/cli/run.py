@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from kith.cli.context import CliContext
+
+if TYPE_CHECKING:
+    from kith.runtime.runtime_file import RuntimeInfo
 
 __all__ = ["register"]
 
@@ -53,4 +57,22 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     options = NodeOptions(
         heartbeat_interval=args.heartbeat_interval, heartbeat_timeout=args.heartbeat_timeout
     )
-    return asyncio.run(run_foreground(ctx.data_dir, ctx.passphrases(), options, args.verbose))
+    return asyncio.run(
+        run_foreground(
+            ctx.data_dir,
+            ctx.passphrases(),
+            options,
+            args.verbose,
+            on_ready=partial(_show_ui, browser=not args.no_browser),
+        )
+    )
+
+
+async def _show_ui(info: RuntimeInfo, *, browser: bool) -> None:
+    """Print the UI's one-time sign-in link on a line of its own; open the browser."""
+    import asyncio
+
+    from kith.cli.open import announce, new_login_url
+
+    url = await asyncio.to_thread(new_login_url, info)
+    await asyncio.to_thread(announce, url, browser=browser)

@@ -7,11 +7,13 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 
 from kith.datadir import DataDir
 from kith.errors import KithError
 from kith.node import Node, NodeOptions
 from kith.passphrases import PassphraseSource
+from kith.runtime.runtime_file import RuntimeInfo
 
 __all__ = ["run_foreground"]
 
@@ -44,9 +46,16 @@ async def _refuse_second_node(data_dir: DataDir) -> None:
 
 
 async def run_foreground(
-    data_dir: DataDir, passphrases: PassphraseSource, options: NodeOptions, verbose: bool
+    data_dir: DataDir,
+    passphrases: PassphraseSource,
+    options: NodeOptions,
+    verbose: bool,
+    on_ready: Callable[[RuntimeInfo], Awaitable[None]] | None = None,
 ) -> int:
-    """Start the node, print the API URL, wait for SIGINT/SIGTERM, stop cleanly."""
+    """Start the node, print the API URL, wait for SIGINT/SIGTERM, stop cleanly.
+
+    ``on_ready`` runs once the API listens (``kith run`` shows the UI link).
+    """
     log = _logger(verbose)
     stop = asyncio.Event()
     _stop_on_signals(stop)
@@ -54,6 +63,8 @@ async def run_foreground(
     node = await Node.start(data_dir, passphrases, options, log)
     try:
         print(f"Kith node running; local API at {node.runtime.base_url}/api", flush=True)
+        if on_ready is not None:
+            await on_ready(node.runtime)
         await stop.wait()
         log.info("stopping: telling contacts you are offline")
     finally:
