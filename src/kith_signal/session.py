@@ -7,7 +7,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Final
 
 from websockets.asyncio.server import ServerConnection as WebSocket
@@ -35,6 +34,7 @@ from kith_proto.wire import ErrorCode
 from kith_signal.broker import Broker, BrokerError, Delivery, Replaced, TopicLimitError
 from kith_signal.logfmt import log_event
 from kith_signal.metrics import Metrics
+from kith_signal.outbox import CloseFrame, Outbox
 
 __all__ = ["Session"]
 
@@ -46,12 +46,6 @@ _DELIVERY_KIND: Final = {
     wire.Relayed: "relayed",
     wire.IntroReceived: "intro_received",
 }
-
-
-@dataclass(frozen=True)
-class _CloseFrame:
-    code: int
-    reason: str
 
 
 class Session:
@@ -91,11 +85,10 @@ class Session:
         self._log = log
         self._clock = clock
         self._started = clock()
-        self._outbox: asyncio.Queue[str | _CloseFrame] = asyncio.Queue()
+        self._outbox = Outbox(ws)
 
     async def run(self) -> None:
         """Serve the connection until either side closes it."""
-        writer = asyncio.create_task(self._write())
         await self._broker.attach(self.conn_id, self.deliver)
         try:
             await self._apply(self._core.start())
@@ -104,7 +97,7 @@ class Session:
             await self._broker.detach(self.conn_id)
             if self._core.state is ServerState.READY:
                 self._metrics.authenticated.dec()
-            await self._finish(writer)
+            await self._finish()
 
     def deliver(self, delivery: Delivery) -> None:
         """Broker sink: queue a delivery without blocking."""
@@ -112,14 +105,14 @@ class Session:
             log_event(self._log, "replaced", conn=self.conn_id)
             self._apply_local(self._core.replaced())
             return
-        if self._outbox.qsize() >= self._max_pending:
+        if len(self._outbox) >= self._max_pending:
             # Say goodbye in case it catches up, but a peer that does not read
             # at all would block the close handshake too: cut it after a grace.
             self._apply_local(self._core.slow_consumer())
             asyncio.get_running_loop().call_later(SLOW_CONSUMER_GRACE, self.abort)
             return
         self._metrics.deliveries.labels(_DELIVERY_KIND[type(delivery)]).inc()
-        self._outbox.put_nowait(wire.encode(delivery))
+        self._outbox.put(wire.encode(delivery))
 
     def abort(self) -> None:
         """Drop the TCP connection at once (for peers that stopped reading)."""
@@ -166,18 +159,21 @@ class Session:
     async def _apply(self, actions: list[Action]) -> None:
         for action in actions:
             match action:
-                case Send() | Close():
+                case Send(message=message):
+                    self._count_sent(message)
+                    await self._outbox.send(wire.encode(message))
+                case Close():
                     self._apply_local([action])
                 case Login(identity_tag=tag):
                     await self._broker.login(self.conn_id, tag)
                 case _:
-                    self._apply_local([await self._request(action)])
+                    await self._apply([await self._request(action)])
 
     def _apply_local(self, actions: list[Action]) -> None:
         for action in actions:
             if isinstance(action, Send):
                 self._count_sent(action.message)
-                self._outbox.put_nowait(wire.encode(action.message))
+                self._outbox.put(wire.encode(action.message))
             elif isinstance(action, Close):
                 self._metrics.closes.labels(str(int(action.code))).inc()
                 log_event(
@@ -187,7 +183,7 @@ class Session:
                     code=int(action.code),
                     reason=action.reason,
                 )
-                self._outbox.put_nowait(_CloseFrame(action.code, action.reason))
+                self._outbox.put(CloseFrame(action.code, action.reason))
 
     def _count_sent(self, message: wire.ServerMessage) -> None:
         if isinstance(message, wire.Error):
@@ -229,27 +225,13 @@ class Session:
                 return request.reply(await broker.intro(conn, topic, payload))
         raise AssertionError(f"unknown request {request!r}")  # pragma: no cover
 
-    # -- writing --
+    # -- closing --
 
-    async def _write(self) -> None:
-        while True:
-            item = await self._outbox.get()
-            try:
-                if isinstance(item, _CloseFrame):
-                    await self._ws.close(item.code, item.reason)
-                    return
-                await self._ws.send(item)
-            except ConnectionClosed:
-                return
-
-    async def _finish(self, writer: asyncio.Task[None]) -> None:
-        if self._core.state is ServerState.CLOSED and not writer.done():
-            try:
-                async with asyncio.timeout(SLOW_CONSUMER_GRACE):
-                    await asyncio.shield(writer)
-            except TimeoutError:
-                self.abort()
-        writer.cancel()
+    async def _finish(self) -> None:
+        closing = self._core.state is ServerState.CLOSED
+        if closing and not await self._outbox.flushed(SLOW_CONSUMER_GRACE):
+            self.abort()
+        self._outbox.cancel()
         code = self._ws.close_code
         log_event(
             self._log,
