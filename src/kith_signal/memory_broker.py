@@ -1,7 +1,14 @@
-"""The in-process broker: the default, for a single server process."""
+"""The in-process broker: the default, for a single server process.
+
+Memory matters here (10k users with 50 contacts hold a million topic
+references), so topic strings are interned (the publisher's and the
+subscriber's copies become one object) and a topic with a single subscriber,
+the usual case for pair topics, stores its connection id without a set.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -24,7 +31,7 @@ class InProcessBroker:
         self._sinks: dict[str, Sink] = {}
         self._logins: dict[bytes, str] = {}
         self._tags: dict[str, bytes] = {}
-        self._subscribers: dict[str, set[str]] = {}
+        self._subscribers: dict[str, str | set[str]] = {}
         self._subscriptions: dict[str, set[str]] = {}
         self._retained: dict[str, tuple[str, str]] = {}
         self._published: dict[str, set[str]] = {}
@@ -43,9 +50,9 @@ class InProcessBroker:
     async def subscribe(self, conn_id: str, topics: Sequence[str]) -> list[wire.Retained]:
         mine = self._subscriptions.setdefault(conn_id, set())
         self._check_limit(conn_id, topics)
-        for topic in topics:
+        for topic in map(sys.intern, topics):
             mine.add(topic)
-            self._subscribers.setdefault(topic, set()).add(conn_id)
+            self._add_subscriber(topic, conn_id)
         return [
             wire.Retained(topic=topic, payload=self._retained[topic][1])
             for topic in dict.fromkeys(topics)
@@ -59,6 +66,7 @@ class InProcessBroker:
             self._drop_subscriber(topic, conn_id)
 
     async def publish(self, conn_id: str, topic: str, payload: str) -> int:
+        topic = sys.intern(topic)
         published = self._published.setdefault(conn_id, set())
         if topic not in published:
             self._check_limit(conn_id, (topic,))
@@ -91,7 +99,9 @@ class InProcessBroker:
         return {
             "connections": sorted(self._sinks),
             "logins": {tag.hex(): conn for tag, conn in self._logins.items()},
-            "subscribers": {topic: sorted(c) for topic, c in self._subscribers.items()},
+            "subscribers": {
+                topic: sorted(self._subscribers_of(topic)) for topic in self._subscribers
+            },
             "retained": {topic: list(value) for topic, value in self._retained.items()},
             "published": {conn: sorted(t) for conn, t in self._published.items() if t},
         }
@@ -114,7 +124,7 @@ class InProcessBroker:
 
     def _fan_out(self, topic: str, sender: str, message: Delivery) -> int:
         delivered = 0
-        for conn_id in self._subscribers.get(topic, ()):
+        for conn_id in self._subscribers_of(topic):
             if conn_id != sender:
                 self._deliver(conn_id, message)
                 delivered += 1
@@ -125,9 +135,30 @@ class InProcessBroker:
         if sink is not None:
             sink(message)
 
+    def _subscribers_of(self, topic: str) -> Iterable[str]:
+        current = self._subscribers.get(topic)
+        if current is None:
+            return ()
+        return (current,) if isinstance(current, str) else current
+
+    def _add_subscriber(self, topic: str, conn_id: str) -> None:
+        current = self._subscribers.get(topic)
+        if current is None:
+            self._subscribers[topic] = conn_id
+        elif isinstance(current, str):
+            if current != conn_id:
+                self._subscribers[topic] = {current, conn_id}
+        else:
+            current.add(conn_id)
+
     def _drop_subscriber(self, topic: str, conn_id: str) -> None:
-        subscribers = self._subscribers.get(topic)
-        if subscribers is not None:
-            subscribers.discard(conn_id)
-            if not subscribers:
+        current = self._subscribers.get(topic)
+        if current is None:
+            return
+        if isinstance(current, str):
+            if current == conn_id:
                 del self._subscribers[topic]
+            return
+        current.discard(conn_id)
+        if len(current) == 1:
+            self._subscribers[topic] = next(iter(current))

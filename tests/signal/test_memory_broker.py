@@ -114,3 +114,17 @@ async def test_topic_limit_counts_subscriptions_and_publications(
         await broker.subscribe("a", [topics[4]])
     await broker.unsubscribe("a", [topics[0]])
     assert await broker.subscribe("a", [topics[4]]) == []
+
+
+async def test_subscriber_sets_shrink_back_as_subscribers_leave(broker: InProcessBroker) -> None:
+    boxes = Inboxes()
+    await boxes.attach(broker, "a", "b", "c", "p")
+    for conn in ("a", "b", "c", "a"):
+        await broker.subscribe(conn, [T1])
+    assert await broker.publish("p", T1, "x") == 3
+    await broker.unsubscribe("b", [T1])
+    await broker.detach("c")
+    assert (await broker.snapshot())["subscribers"] == {T1: ["a"]}
+    assert await broker.relay("p", T1, "y") == 1
+    await broker.unsubscribe("a", [T1])
+    assert (await broker.snapshot())["subscribers"] == {}
