@@ -1,0 +1,112 @@
+"""Typed events a :class:`~kith.messaging.conversation.Conversation` returns.
+
+The node executes them in order. Persisting events (``StoreMessage``,
+``StoreOutbox``, ``DropOutbox``, ``StoreCursor``) from one call belong in one
+transaction, committed before any ``SendFrame`` of the same call goes out:
+that is what makes "stored before acknowledged" hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kith.messaging.frames import ChatFrame, encode_chat_frame
+from kith.messaging.model import Message, MessageState, OutboxEntry
+
+__all__ = [
+    "ConversationEvent",
+    "DropOutbox",
+    "FrameRejected",
+    "MessageStateChanged",
+    "OpenLink",
+    "SendFrame",
+    "StoreCursor",
+    "StoreMessage",
+    "StoreOutbox",
+    "TypingChanged",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreMessage:
+    """Insert or replace this message (same ID) in the history."""
+
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOutbox:
+    """Persist this outbox entry."""
+
+    entry: OutboxEntry
+
+
+@dataclass(frozen=True, slots=True)
+class DropOutbox:
+    """Remove the outbox entry with this ID: the peer stored it."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCursor:
+    """Persist the next sequence number expected from the peer."""
+
+    next_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class SendFrame:
+    """Encrypt and send this encoded chat frame on the open channel."""
+
+    data: bytes
+
+    @classmethod
+    def of(cls, frame: ChatFrame) -> SendFrame:
+        """The event that sends ``frame``."""
+        return cls(encode_chat_frame(frame))
+
+    def __repr__(self) -> str:
+        return f"SendFrame(<{len(self.data)} bytes>)"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStateChanged:
+    """Tell the user interface a message changed state."""
+
+    id: str
+    state: MessageState
+
+
+@dataclass(frozen=True, slots=True)
+class TypingChanged:
+    """The contact started or stopped typing (never stored)."""
+
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OpenLink:
+    """There is something to send and the contact is online: connect."""
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRejected:
+    """An authentic frame that asked for something not allowed (log it; it
+    still counts as applied, so the sender's outbox clears)."""
+
+    id: str
+    reason: str
+
+
+ConversationEvent = (
+    StoreMessage
+    | StoreOutbox
+    | DropOutbox
+    | StoreCursor
+    | SendFrame
+    | MessageStateChanged
+    | TypingChanged
+    | OpenLink
+    | FrameRejected
+)

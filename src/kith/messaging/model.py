@@ -1,0 +1,124 @@
+"""The message model and its state machine (pure)."""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Final
+
+__all__ = [
+    "Message",
+    "MessageState",
+    "OutboxEntry",
+    "Party",
+    "advance_state",
+    "new_message_id",
+]
+
+
+class Party(enum.StrEnum):
+    """Who did something, seen from this node."""
+
+    ME = "me"
+    PEER = "peer"
+
+
+class MessageState(enum.StrEnum):
+    """Where a message stands.
+
+    Outgoing: ``queued`` (waiting in the outbox) or ``failed`` (the last
+    connection attempt failed; retried later) → ``sent`` (written to the
+    channel) → ``delivered`` (stored by the peer) → ``read``.
+    Incoming: ``received`` → ``read``.
+    """
+
+    QUEUED = "queued"
+    FAILED = "failed"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    RECEIVED = "received"
+
+
+_M = MessageState
+_TRANSITIONS: Final[frozenset[tuple[MessageState, MessageState]]] = frozenset(
+    {
+        (_M.QUEUED, _M.FAILED),
+        (_M.FAILED, _M.QUEUED),
+        (_M.QUEUED, _M.SENT),
+        (_M.FAILED, _M.SENT),
+        *((before, _M.DELIVERED) for before in (_M.QUEUED, _M.FAILED, _M.SENT)),
+        *((before, _M.READ) for before in (_M.QUEUED, _M.FAILED, _M.SENT, _M.DELIVERED)),
+        (_M.RECEIVED, _M.READ),
+    }
+)
+"""Every allowed move. A receipt never moves a message backwards."""
+
+
+def advance_state(current: MessageState, target: MessageState) -> MessageState | None:
+    """The new state if ``current → target`` is allowed, else None."""
+    return target if (current, target) in _TRANSITIONS else None
+
+
+def new_message_id(random: Callable[[int], bytes] = os.urandom) -> str:
+    """A sender-chosen message ID: 16 random bytes as 32 lowercase hex digits."""
+    return random(16).hex()
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message of a conversation, as stored.
+
+    Attributes:
+        id: sender-chosen stable ID (retries carry the same one).
+        sender: who wrote it.
+        text: the current text (empty once deleted).
+        sent_at: sender's clock when written, ms since the Unix epoch.
+        state: see :class:`MessageState`.
+        seq: the sender's sequence number of the ``Text`` frame.
+        edited_at: ms of the last edit, or None.
+        deleted: whether the sender deleted it.
+        reactions: (who, emoji) pairs.
+    """
+
+    id: str
+    sender: Party
+    text: str
+    sent_at: int
+    state: MessageState
+    seq: int
+    edited_at: int | None = None
+    deleted: bool = False
+    reactions: frozenset[tuple[Party, str]] = field(default_factory=frozenset)
+
+    @property
+    def edited(self) -> bool:
+        """Whether the text was edited."""
+        return self.edited_at is not None
+
+    def with_state(self, state: MessageState) -> Message:
+        """A copy in ``state``."""
+        return replace(self, state=state)
+
+    def __repr__(self) -> str:
+        return f"Message(id={self.id}, sender={self.sender.value}, state={self.state.value})"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A sequenced frame waiting for its delivery receipt (persist it).
+
+    Attributes:
+        id: the frame's ID (a message ID for ``Text``).
+        seq: the frame's sequence number.
+        frame: the encoded chat frame, sent as is on every attempt.
+    """
+
+    id: str
+    seq: int
+    frame: bytes
+
+    def __repr__(self) -> str:
+        return f"OutboxEntry(id={self.id}, seq={self.seq})"

@@ -1,0 +1,92 @@
+"""Chat frames: encoding, validation and malformed input (pure)."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from kith.messaging import (
+    MAX_TEXT_LENGTH,
+    ChatFrame,
+    Delete,
+    Edit,
+    MalformedChatFrame,
+    Reaction,
+    Receipt,
+    Text,
+    Typing,
+    decode_chat_frame,
+    encode_chat_frame,
+    new_message_id,
+)
+
+ID = "0123456789abcdef" * 2
+OTHER = "f" * 32
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        Text(ID, 1, "hello", 1_700_000_000_000),
+        Edit(ID, 2, OTHER, "hello again", 1_700_000_000_001),
+        Delete(ID, 3, OTHER, 1_700_000_000_002),
+        Reaction(ID, 4, OTHER, "👍", "add"),
+        Reaction(ID, 5, OTHER, "👍", "remove"),
+        Receipt("delivered", [ID, OTHER]),
+        Receipt("read", [ID]),
+        Typing(True),
+    ],
+)
+def test_round_trip(frame: ChatFrame) -> None:
+    assert decode_chat_frame(encode_chat_frame(frame)) == frame
+
+
+def test_frames_are_tagged_maps() -> None:
+    assert msgspec.msgpack.decode(encode_chat_frame(Typing(False))) == {
+        "t": "typing",
+        "active": False,
+    }
+
+
+def test_unknown_fields_are_ignored_for_later_versions() -> None:
+    data = msgspec.msgpack.encode({"t": "typing", "active": True, "future": 1})
+    assert decode_chat_frame(data) == Typing(True)
+
+
+def test_message_ids_are_32_hex_digits() -> None:
+    assert len(new_message_id()) == 32
+    assert new_message_id() != new_message_id()
+
+
+def test_message_id_comes_from_the_random_source() -> None:
+    assert new_message_id(lambda n: bytes(range(n))) == "000102030405060708090a0b0c0d0e0f"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\xc1",
+        msgspec.msgpack.encode({"t": "nope"}),
+        msgspec.msgpack.encode({"t": "text", "id": ID}),
+        encode_chat_frame(Text("not-an-id", 1, "x", 0)),
+        encode_chat_frame(Text(ID.upper(), 1, "x", 0)),
+        encode_chat_frame(Text(ID, 0, "x", 0)),
+        encode_chat_frame(Text(ID, 1, "", 0)),
+        encode_chat_frame(Text(ID, 1, "x" * (MAX_TEXT_LENGTH + 1), 0)),
+        encode_chat_frame(Edit(ID, 1, "bad", "x", 0)),
+        encode_chat_frame(Reaction(ID, 1, OTHER, "", "add")),
+        encode_chat_frame(Reaction(ID, 1, OTHER, "x" * 33, "add")),
+        encode_chat_frame(Reaction(ID, 1, OTHER, "\n", "add")),
+        msgspec.msgpack.encode(
+            {"t": "reaction", "id": ID, "q": 1, "target": OTHER, "emoji": "x", "action": "toggle"}
+        ),
+        encode_chat_frame(Receipt("delivered", [ID] * 1001)),
+        encode_chat_frame(Receipt("delivered", ["zz"])),
+        msgspec.msgpack.encode({"t": "receipt", "kind": "seen", "ids": []}),
+    ],
+)
+def test_malformed_frames_are_refused(data: bytes) -> None:
+    with pytest.raises(MalformedChatFrame) as info:
+        decode_chat_frame(data)
+    assert info.value.code == "malformed_chat_frame"
