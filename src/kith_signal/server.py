@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import os
 import secrets
 import signal
 import ssl
@@ -147,6 +148,9 @@ class SignalServer:
     def _tls(self) -> ssl.SSLContext | None:
         if not self._options.tls_cert:
             return None
+        for path in (self._options.tls_cert, self._options.tls_key):
+            if path:
+                os.stat(path)  # ssl's own errors do not name the missing file
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self._options.tls_cert, self._options.tls_key)
         return context

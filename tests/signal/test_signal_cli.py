@@ -31,3 +31,10 @@ def test_invalid_flags_are_usage_errors(argv: list[str]) -> None:
 def test_build_wires_limits_into_the_server() -> None:
     server = build(parse_args(["--port", "0", "--rate", "5"]))
     assert server is not None
+
+
+def test_missing_tls_file_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from kith_signal.cli import main
+
+    assert main(["--port", "0", "--tls-cert", "missing.pem", "--tls-key", "missing.key"]) == 1
+    assert "missing.pem" in capsys.readouterr().err
