@@ -52,6 +52,7 @@ class Session:
     """Drives one connection until it closes, then detaches it from the broker."""
 
     __slots__ = (
+        "_authenticated",
         "_broker",
         "_clock",
         "_core",
@@ -86,6 +87,7 @@ class Session:
         self._clock = clock
         self._started = clock()
         self._outbox = Outbox(ws)
+        self._authenticated = False
 
     async def run(self) -> None:
         """Serve the connection until either side closes it."""
@@ -95,7 +97,7 @@ class Session:
             await self._read()
         finally:
             await self._broker.detach(self.conn_id)
-            if self._core.state is ServerState.READY:
+            if self._authenticated:
                 self._metrics.authenticated.dec()
             await self._finish()
 
@@ -150,6 +152,7 @@ class Session:
         kind = type(actions[0]).__name__ if actions else "none"
         self._metrics.frame_seconds.labels(kind).observe(time.perf_counter() - started)
         if not was_ready and self._core.state is ServerState.READY:
+            self._authenticated = True
             self._metrics.authenticated.inc()
             self._metrics.auth_seconds.observe(self._clock() - self._started)
             log_event(self._log, "authenticated", conn=self.conn_id)

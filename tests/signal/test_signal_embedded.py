@@ -71,11 +71,14 @@ async def test_embedded_server_routes_and_shuts_down_gracefully() -> None:
     assert await bob.expect(TopicValue) == TopicValue(topic, b"hi")
     await alice.call(alice.core.retract, [topic])
     assert await bob.expect(TopicGone) == TopicGone(topic)
+    assert embedded.sample("kith_signal_authenticated_connections") == 2
     stop.set_result(None)
     for client in (alice, bob):
         assert (await client.expect(ServerGoodbye)).reconnect
         assert (await client.closed()).code == CloseCode.SERVICE_RESTART
     await asyncio.wait_for(task, WAIT)
+    assert embedded.sample("kith_signal_authenticated_connections") == 0
+    assert embedded.sample("kith_signal_connections") == 0
 
 
 async def test_client_that_stops_reading_is_closed_as_slow_consumer() -> None:
