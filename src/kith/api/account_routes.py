@@ -63,10 +63,12 @@ async def _secrets(request: web.Request, *keys: str) -> list[str]:
         body: Any = await request.json(loads=json.loads)
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("the request body must be JSON") from None
-    values = [body.get(k) if isinstance(body, dict) else None for k in keys]
-    for key, value in zip(keys, values, strict=True):
+    values: list[str] = []
+    for key in keys:
+        value = body.get(key) if isinstance(body, dict) else None
         if not isinstance(value, str) or not value:
             raise BadRequest(f"{key!r} must be a non-empty string")
+        values.append(value)
     return values
 
 

@@ -1,0 +1,92 @@
+// The local API client: same-origin fetch with the session cookie; JSON errors become ApiError.
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+
+  /** The endpoint does not exist on this node (e.g. messaging not wired yet). */
+  get missingEndpoint() {
+    return this.status === 404 && this.code === "not_found";
+  }
+}
+
+const listeners = new Set();
+
+/** Call `fn(error)` whenever a request shows the session is gone (401). */
+export function onSignedOut(fn) {
+  listeners.add(fn);
+}
+
+async function errorOf(response) {
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  const error = body && body.error ? body.error : {};
+  return new ApiError(
+    response.status,
+    error.code || "http_" + response.status,
+    error.message || `the node answered with HTTP ${response.status}`,
+  );
+}
+
+/** Request `path`; resolve with parsed JSON (or null for 204), reject with ApiError. */
+export async function request(method, path, body) {
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, "node_unreachable", "your Kith node does not answer; is `kith run` still running?");
+  }
+  if (!response.ok) {
+    const error = await errorOf(response);
+    if (response.status === 401) listeners.forEach((fn) => fn(error));
+    throw error;
+  }
+  if (response.status === 204) return null;
+  const type = response.headers.get("Content-Type") || "";
+  return type.includes("json") ? response.json() : response.blob();
+}
+
+const part = (text) => encodeURIComponent(text);
+
+export const api = {
+  status: () => request("GET", "/api/status"),
+  setStatus: (status, text) => request("PUT", "/api/status", { status, text }),
+  identity: () => request("GET", "/api/identity"),
+  setName: (name) => request("PUT", "/api/identity/name", { name }),
+  contacts: () => request("GET", "/api/contacts"),
+  contact: (id) => request("GET", `/api/contacts/${part(id)}`),
+  addContact: (id, name) => request("POST", "/api/contacts", { id, name: name || null }),
+  removeContact: (id) => request("DELETE", `/api/contacts/${part(id)}`),
+  renameContact: (id, name) => request("PATCH", `/api/contacts/${part(id)}`, { name: name || null }),
+  verifyContact: (id, verified) => request("PATCH", `/api/contacts/${part(id)}`, { verified }),
+  settings: () => request("GET", "/api/settings"),
+  setSetting: (key, value) => request("PUT", `/api/settings/${part(key)}`, { value: String(value) }),
+  account: () => request("GET", "/api/account"),
+  backup: (password) => request("POST", "/api/account/backup", { password }),
+  changePassphrase: (old, next) => request("POST", "/api/account/passphrase", { old, new: next }),
+  activity: () => request("POST", "/api/activity"),
+  // The message API (see docs/ui.md); a node without messaging answers 404 not_found.
+  messages: (id, limit, before) => {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (before) query.set("before", before);
+    return request("GET", `/api/contacts/${part(id)}/messages?${query}`);
+  },
+  send: (id, text) => request("POST", `/api/contacts/${part(id)}/messages`, { text }),
+  edit: (mid, text) => request("PATCH", `/api/messages/${part(mid)}`, { text }),
+  remove: (mid) => request("DELETE", `/api/messages/${part(mid)}`),
+  react: (mid, emoji) => request("POST", `/api/messages/${part(mid)}/reactions`, { emoji }),
+  unreact: (mid, emoji) => request("DELETE", `/api/messages/${part(mid)}/reactions/${part(emoji)}`),
+  typing: (id) => request("POST", `/api/contacts/${part(id)}/typing`),
+};

@@ -1,0 +1,116 @@
+// Kith's web UI: loads the state, wires the panels, applies live events.
+
+import { trackActivity } from "./activity.js";
+import { api, onSignedOut } from "./api.js";
+import { ChatPanel } from "./chat.js";
+import { AddContactDialog, ContactDetailsDialog } from "./dialogs.js";
+import { $ } from "./dom.js";
+import { connectEvents } from "./events.js";
+import { SettingsPanel } from "./settings.js";
+import { Sidebar } from "./sidebar.js";
+import { OwnStatus } from "./status.js";
+
+const banner = $("#banner");
+const bannerState = { node: true, server: true, signedOut: false };
+
+function paintBanner() {
+  let text = "";
+  if (bannerState.signedOut) text = "Signed out: run `kith open` in a terminal for a new sign-in link.";
+  else if (!bannerState.node) text = "Lost contact with your Kith node: is `kith run` still running? Reconnecting…";
+  else if (!bannerState.server) text = "Disconnected from the signaling server: contacts show as offline until it is back. Reconnecting…";
+  banner.textContent = text;
+  banner.hidden = !text;
+  banner.classList.toggle("node", !bannerState.node || bannerState.signedOut);
+}
+
+function showPanel(name) {
+  $("#welcome").hidden = name !== "welcome";
+  $("#chat").hidden = name !== "chat";
+  $("#settings").hidden = name !== "settings";
+}
+
+async function start() {
+  const [identity, status, contacts] = await Promise.all([api.identity(), api.status(), api.contacts()]);
+  const me = { id: identity.id, name: identity.name };
+  $("#me-name").textContent = identity.name || "You";
+
+  const ownStatus = new OwnStatus(api);
+  ownStatus.show(status);
+  bannerState.server = status.connection === "connected";
+  paintBanner();
+
+  const settings = new SettingsPanel(api);
+  let sidebar = null;
+  const refreshContacts = async () => sidebar.setAll(await api.contacts());
+  const details = new ContactDetailsDialog(api, {
+    onRemoved: async () => {
+      await refreshContacts();
+      showPanel("welcome");
+    },
+  });
+  $("#contact-details").addEventListener("close", () => refreshContacts());
+  const chat = new ChatPanel(api, {
+    me,
+    contactOf: (id) => sidebar.get(id),
+    onDetails: (id) => details.open(id),
+  });
+  sidebar = new Sidebar(async (id) => {
+    sidebar.select(id);
+    showPanel("chat");
+    await chat.open(id);
+    $("#composer-text").focus();
+  });
+  sidebar.setAll(contacts);
+  const adder = new AddContactDialog(api, details);
+
+  $("#add-contact-open").addEventListener("click", () => adder.open());
+  $("#settings-open").addEventListener("click", async () => {
+    sidebar.select(null);
+    chat.contactId = null;
+    showPanel("settings");
+    await settings.render();
+    $("#settings-title").focus();
+  });
+
+  onSignedOut(() => {
+    bannerState.signedOut = true;
+    paintBanner();
+  });
+
+  connectEvents({
+    onLink: (up) => {
+      bannerState.node = up;
+      paintBanner();
+      if (up) refreshContacts().catch(() => {});
+    },
+    onEvent: (event) => {
+      switch (event.type) {
+        case "status":
+          ownStatus.show({ ...ownStatus.current, ...event });
+          break;
+        case "connection":
+          bannerState.server = event.state === "connected";
+          paintBanner();
+          break;
+        case "presence":
+          sidebar.presence(event);
+          chat.onEvent(event);
+          break;
+        case "contacts":
+          refreshContacts().catch(() => {});
+          break;
+        default:
+          if (chat.onEvent(event)) sidebar.bumpUnread(event.contact);
+      }
+    },
+  });
+  trackActivity(api.activity);
+  window.setInterval(() => sidebar.tick(), 30_000);
+  document.body.dataset.ready = "true";
+}
+
+start().catch((error) => {
+  banner.textContent = `Kith could not start: ${error.message}`;
+  banner.hidden = false;
+  banner.classList.add("node");
+});

@@ -1,0 +1,183 @@
+// The message list: keyed rows, incremental loading of older pages, cheap off-screen rows
+// (content-visibility), and the per-message actions (edit, delete, react).
+
+import { h } from "./dom.js";
+import { clockTime, dayLabel, fullTime } from "./format.js";
+
+export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
+const STATE_LABEL = {
+  queued: "🕓 queued until they are online",
+  sent: "✓ sent",
+  delivered: "✓✓ delivered",
+  read: "✓✓ read",
+  failed: "⚠ not delivered",
+};
+
+export class MessageList {
+  /**
+   * @param {HTMLElement} root the scrolling container
+   * @param {{me: string, nameOf: (id: string) => string, actions: object}} options
+   */
+  constructor(root, { me, nameOf, actions }) {
+    this.root = root;
+    this.top = root.firstElementChild;
+    this.me = me;
+    this.nameOf = nameOf;
+    this.actions = actions;
+    this.rows = new Map();
+    this.messages = new Map();
+  }
+
+  clear() {
+    for (const row of this.rows.values()) row.remove();
+    this.rows.clear();
+    this.messages.clear();
+  }
+
+  get oldestId() {
+    const first = this.top.nextElementSibling;
+    return first ? first.dataset.id : null;
+  }
+
+  nearBottom() {
+    return this.root.scrollHeight - this.root.scrollTop - this.root.clientHeight < 80;
+  }
+
+  scrollToBottom() {
+    this.root.scrollTop = this.root.scrollHeight;
+  }
+
+  /** Add a page of older messages above the current ones, keeping the view still. */
+  prepend(messages) {
+    const before = this.root.scrollHeight;
+    const fragment = document.createDocumentFragment();
+    for (const message of messages) {
+      if (this.messages.has(message.id)) continue;
+      this.messages.set(message.id, message);
+      fragment.append(this.makeRow(message));
+    }
+    this.top.after(fragment);
+    this.root.scrollTop += this.root.scrollHeight - before;
+  }
+
+  /** Insert or update one message (from a send, an event or an edit). */
+  upsert(message) {
+    const known = this.messages.get(message.id);
+    const merged = known ? { ...known, ...message } : message;
+    this.messages.set(message.id, merged);
+    const old = this.rows.get(message.id);
+    const row = this.makeRow(merged);
+    if (old) {
+      const hadFocus = old.contains(document.activeElement);
+      old.replaceWith(row);
+      if (hadFocus) row.focus();
+      return;
+    }
+    const stick = this.nearBottom();
+    this.root.append(row);
+    if (stick || merged.from === this.me) this.scrollToBottom();
+  }
+
+  setState(id, state) {
+    if (this.messages.has(id)) this.upsert({ id, state });
+  }
+
+  makeRow(message) {
+    const mine = message.from === this.me;
+    const classes = ["msg", mine ? "mine" : "theirs", message.deleted ? "deleted" : ""].join(" ");
+    const row = h(
+      "article",
+      { class: classes, tabindex: "-1", dataset: { id: message.id }, "aria-label": `${this.nameOf(message.from)}, ${clockTime(message.sent_at)}` },
+      h(
+        "div",
+        { class: "meta" },
+        h("span", { class: "author" }, this.nameOf(message.from)),
+        h("time", { datetime: new Date(message.sent_at * 1000).toISOString(), title: fullTime(message.sent_at) },
+          `${dayLabel(message.sent_at)} ${clockTime(message.sent_at)}`),
+        message.edited && !message.deleted ? h("span", { class: "edited" }, "(edited)") : null,
+        mine && !message.deleted ? h("span", { class: `state ${message.state}` }, STATE_LABEL[message.state] || message.state) : null,
+      ),
+      h("div", { class: "text" }, message.deleted ? "This message was deleted." : message.text),
+      this.reactions(message),
+      message.deleted ? null : this.actionBar(message, mine),
+    );
+    this.rows.set(message.id, row);
+    return row;
+  }
+
+  reactions(message) {
+    const entries = Object.entries(message.reactions || {}).filter(([, who]) => who.length);
+    if (!entries.length || message.deleted) return null;
+    return h(
+      "div",
+      { class: "reactions" },
+      entries.map(([emoji, who]) => {
+        const mineToo = who.includes(this.me);
+        const names = who.map((id) => this.nameOf(id)).join(", ");
+        return h(
+          "button",
+          {
+            type: "button",
+            class: "reaction",
+            "aria-pressed": mineToo ? "true" : "false",
+            "aria-label": `${emoji} ${who.length}: ${names}`,
+            title: names,
+            onclick: () => (mineToo ? this.actions.unreact(message.id, emoji) : this.actions.react(message.id, emoji)),
+          },
+          `${emoji} ${who.length}`,
+        );
+      }),
+    );
+  }
+
+  actionBar(message, mine) {
+    return h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "button", "aria-label": "Add reaction", onclick: (e) => this.openPicker(message, e.currentTarget) }, "☺ React"),
+      mine ? h("button", { type: "button", onclick: () => this.startEdit(message) }, "Edit") : null,
+      mine ? h("button", { type: "button", onclick: () => this.actions.remove(message.id) }, "Delete") : null,
+    );
+  }
+
+  openPicker(message, opener) {
+    const row = this.rows.get(message.id);
+    row.querySelector(".picker")?.remove();
+    const close = () => {
+      picker.remove();
+      opener.focus();
+    };
+    const picker = h(
+      "div",
+      { class: "picker", role: "group", "aria-label": "Pick a reaction", onkeydown: (e) => e.key === "Escape" && close() },
+      QUICK_REACTIONS.map((emoji) =>
+        h("button", { type: "button", "aria-label": `React with ${emoji}`, onclick: () => { picker.remove(); this.actions.react(message.id, emoji); } }, emoji),
+      ),
+    );
+    row.append(picker);
+    picker.firstChild.focus();
+  }
+
+  startEdit(message) {
+    const row = this.rows.get(message.id);
+    const text = row.querySelector(".text");
+    const input = h("textarea", { rows: 2, maxlength: 4000, "aria-label": "Edit message" });
+    input.value = message.text;
+    const box = h("div", { class: "edit-box" }, input, h("p", { class: "muted small" }, "Enter saves, Escape cancels."));
+    const cancel = () => {
+      box.replaceWith(text);
+      row.focus();
+    };
+    input.addEventListener("keydown", async (event) => {
+      if (event.key === "Escape") cancel();
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        const value = input.value.trim();
+        if (!value || value === message.text) return cancel();
+        if (await this.actions.edit(message.id, value)) box.replaceWith(text);
+      }
+    });
+    text.replaceWith(box);
+    input.focus();
+  }
+}
