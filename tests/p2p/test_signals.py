@@ -44,6 +44,11 @@ def test_size_is_padded_to_buckets(alice: IdentityKeys, bob: IdentityKeys) -> No
     assert len(short) == len(longer)
 
 
+def test_longer_sdp_is_refused() -> None:
+    with pytest.raises(ValueError, match="SDP"):
+        Signal(SignalKind.OFFER, b"\x01" * 8, "\u00e9" * (MAX_SDP_SIZE // 2 + 1))
+
+
 def test_largest_signal_fits_the_limit(alice: IdentityKeys, bob: IdentityKeys) -> None:
     ours, theirs = boxes(alice, bob)
     big = Signal(SignalKind.ANSWER, b"\x01" * 8, "\U0001f600" * (MAX_SDP_SIZE // 4))

@@ -60,7 +60,7 @@ SIGNAL_VERSION: Final = 1
 ATTEMPT_SIZE: Final = 8
 """Bytes of the random connection-attempt ID an offer names and its answer repeats."""
 MAX_SDP_SIZE: Final = 12_000
-"""Longest SDP (characters) a signal may carry."""
+"""Longest SDP (UTF-8 bytes) a signal may carry."""
 PAD_TO: Final = 512
 CHECK_SIZE: Final = 8
 NONCE_SIZE: Final = 12
@@ -99,8 +99,8 @@ class Signal:
     def __post_init__(self) -> None:
         if len(self.attempt) != ATTEMPT_SIZE:
             raise ValueError(f"an attempt ID is {ATTEMPT_SIZE} bytes")
-        if len(self.sdp) > MAX_SDP_SIZE:
-            raise ValueError(f"an SDP is limited to {MAX_SDP_SIZE} characters")
+        if len(self.sdp.encode()) > MAX_SDP_SIZE:
+            raise ValueError(f"an SDP is limited to {MAX_SDP_SIZE} bytes")
 
     def __repr__(self) -> str:
         sdp = f"<{len(self.sdp)} characters>"
