@@ -134,7 +134,11 @@ class Node:
         except BaseException:
             await store.close()
             raise
-        await node._serve(options)
+        try:
+            await node._serve(options)
+        except BaseException:
+            await node.stop()
+            raise
         return node
 
     @classmethod

@@ -51,6 +51,13 @@ def _log_disconnect(log: logging.Logger, reason: str, retry_in: float | None) ->
 async def pump(
     events: AsyncIterator[SignalingEvent], link: PresenceLink, log: logging.Logger
 ) -> None:
-    """Dispatch every event until the client's event stream ends."""
+    """Dispatch every event until the client's event stream ends.
+
+    A failure while handling one event is a bug; it is logged with its
+    traceback and the pump goes on, so presence keeps working for the rest.
+    """
     async for event in events:
-        dispatch(event, link, log)
+        try:
+            dispatch(event, link, log)
+        except Exception:
+            log.exception("could not handle %s", type(event).__name__)
