@@ -260,3 +260,31 @@ async def test_the_node_backend_raises_the_nodes_errors(node: Node) -> None:
     error = await asyncio.to_thread(call)
     assert error.code == "invalid_value"
     assert "sleepy" in error.message
+
+
+async def test_the_node_backend_offers_every_backend_operation(node: Node) -> None:
+    import asyncio
+
+    def use() -> None:
+        backend = NodeBackend(node.runtime)
+        try:
+            assert backend.set_name("alice 2").name == "alice 2"
+            assert backend.identity().name == "alice 2"
+            assert backend.add_contact(PEER, "bob").name == "bob"
+            assert backend.rename_contact(PEER, None).name is None
+            assert backend.verify_contact(PEER).verified is True
+            details = backend.contact(PEER)
+            assert len(details.safety_number) > 0
+            assert [c.kith_id for c in backend.contacts()] == [PEER]
+            assert backend.set_setting("auto_away_minutes", "5").value == 5
+            assert backend.get_setting("auto_away_minutes").value == 5
+            assert backend.reset_setting("auto_away_minutes").is_default
+            assert len(backend.settings()) > 3
+            assert backend.set_status("busy", "x").effective == "busy"
+            assert backend.status().text == "x"
+            backend.remove_contact(PEER)
+            assert backend.contacts() == []
+        finally:
+            backend.close()
+
+    await asyncio.to_thread(use)
