@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -28,12 +27,14 @@ __all__ = [
     "ARTIFACTS",
     "CHROMIUM",
     "CHROMIUM_ARGS",
+    "HEARTBEAT_FLAGS",
     "NodeProcess",
     "SignalProcess",
     "http_get",
     "kith",
     "launch_chromium",
     "make_identity",
+    "new_context",
     "ok",
     "sign_in",
 ]
@@ -53,17 +54,16 @@ HEARTBEAT_FLAGS: Final = ("--heartbeat-interval", "0.5", "--heartbeat-timeout", 
 
 
 def launch_chromium(playwright: Any) -> Any:
-    """Headless Debian Chromium with a fresh user-data dir (a persistent context).
+    """Headless Debian Chromium (Playwright cannot download its own browser here).
 
-    Returns the browser context; pages of one context share cookies, so each
-    user gets their own context from :func:`new_context`.
+    Each user gets a fresh, isolated context from :func:`new_context` (its own
+    cookies and storage, like a fresh profile).
     """
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
 
 
 def new_context(browser: Any) -> Any:
-    """A fresh browser context (its own cookies) with an isolated profile dir."""
-    tempfile.mkdtemp(prefix="kith-ui-profile-")
+    """A fresh browser context: its own cookies and storage."""
     return browser.new_context(viewport={"width": 1200, "height": 760}, color_scheme="dark")
 
 
