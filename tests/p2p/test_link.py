@@ -278,3 +278,29 @@ async def test_secure_channel_over_a_real_link(
     received = await event(pair.b)
     assert isinstance(received, FrameReceived)
     assert sb.receive(received.data) == [MessageReceived(b"end to end")]
+
+
+async def test_second_offer_while_answering_the_first_wins(
+    alice: IdentityKeys, bob: IdentityKeys
+) -> None:
+    to_bob: list[bytes] = []
+    to_alice: list[bytes] = []
+
+    async def capture_to_bob(payload: bytes) -> None:
+        to_bob.append(payload)
+
+    async def capture_to_alice(payload: bytes) -> None:
+        to_alice.append(payload)
+
+    first = PeerLink(alice, bob.public_key, capture_to_bob)
+    second = PeerLink(alice, bob.public_key, capture_to_bob, clock=lambda: time.time() + 1)
+    receiver = PeerLink(bob, alice.public_key, capture_to_alice)
+    await first.open()
+    await second.open()  # alice restarted before bob answered
+    await asyncio.gather(receiver.accept(to_bob[0]), receiver.accept(to_bob[1]))
+    for answer in to_alice:
+        await second.accept(answer)
+    assert await event(second) == ChannelOpen(offerer=True)
+    assert await event(receiver) == ChannelOpen(offerer=False)
+    for link in (first, second, receiver):
+        await link.close()

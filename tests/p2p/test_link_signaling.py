@@ -40,13 +40,17 @@ def server_url() -> Iterator[str]:
                 found.append(match.group(1))
                 ready.set()
 
-    threading.Thread(target=read, daemon=True).start()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
         assert ready.wait(15), "kith-signal did not start"
         yield found[0]
     finally:
         proc.kill()
         proc.wait(WAIT)
+        reader.join(WAIT)
+        assert proc.stdout is not None
+        proc.stdout.close()
 
 
 @dataclass

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
 from aiortc import (
+    InvalidStateError,
     RTCConfiguration,
     RTCDataChannel,
     RTCIceServer,
@@ -184,7 +185,10 @@ class PeerLink:
         if self._state is not LinkState.IDLE:
             return
         pc = self._begin(os.urandom(ATTEMPT_SIZE), offerer=True, state=LinkState.OFFERING)
-        await pc.setLocalDescription(await pc.createOffer())
+        try:
+            await pc.setLocalDescription(await pc.createOffer())
+        except InvalidStateError as exc:
+            self._raise_if_current(pc, exc)
         if pc is self._pc:
             await self._send(SignalKind.OFFER, pc)
 
@@ -238,8 +242,11 @@ class PeerLink:
             if was_open:
                 self._emit(ChannelClosed(CloseCause.REPLACED))
         pc = self._begin(signal.attempt, offerer=False, state=LinkState.CONNECTING)
-        await self._describe(pc, signal.sdp, "offer")
-        await pc.setLocalDescription(await pc.createAnswer())
+        try:
+            await self._describe(pc, signal.sdp, "offer")
+            await pc.setLocalDescription(await pc.createAnswer())
+        except InvalidStateError as exc:
+            self._raise_if_current(pc, exc)
         if pc is self._pc:
             await self._send(SignalKind.ANSWER, pc)
 
@@ -249,7 +256,10 @@ class PeerLink:
             log.debug("dropping an answer to no current offer")
             return
         self._move(LinkState.CONNECTING)
-        await self._describe(pc, signal.sdp, "answer")
+        try:
+            await self._describe(pc, signal.sdp, "answer")
+        except InvalidStateError as exc:
+            self._raise_if_current(pc, exc)
 
     async def _describe(self, pc: RTCPeerConnection, sdp: str, kind: str) -> None:
         try:
@@ -258,6 +268,12 @@ class PeerLink:
             await self._teardown()
             self._emit(ConnectFailed(FailureReason.BAD_SIGNAL))
             raise MalformedSignal(f"the peer's {kind} is not a usable description") from None
+
+    def _raise_if_current(self, pc: RTCPeerConnection, exc: InvalidStateError) -> None:
+        """aiortc refuses work on a closed connection; that is expected when a
+        newer attempt replaced ``pc`` meanwhile, and a bug otherwise."""
+        if pc is self._pc:
+            raise exc
 
     async def _send(self, kind: SignalKind, pc: RTCPeerConnection) -> None:
         signal = Signal(kind, self._attempt, pc.localDescription.sdp)
