@@ -79,8 +79,10 @@ async def test_frozen_or_killed_client_is_announced_gone_within_heartbeat(
     watcher = await watch(server.url, topic)
     started = time.monotonic()
     proc.send_signal(how)
-    assert await watcher.expect(TopicGone, within=3.0) == TopicGone(topic)
-    assert time.monotonic() - started < 0.3 + 0.3 + 0.3 + 1.0  # interval + timeout + close
+    assert await watcher.expect(TopicGone, within=5.0) == TopicGone(topic)
+    # interval + timeout + close wait = 0.9 s, plus slack for a loaded machine;
+    # without heartbeats a frozen peer would never be announced at all.
+    assert time.monotonic() - started < 0.9 + 2.0
     await watcher.close()
 
 
