@@ -29,7 +29,7 @@ from kith.runtime.events import EventHub
 from kith.runtime.presence_link import PresenceLink
 from kith.runtime.runtime_file import RuntimeInfo, new_token, remove_runtime, write_runtime
 from kith.runtime.service import NodeService
-from kith.runtime.signal_pump import pump
+from kith.runtime.signal_pump import SignalPump
 from kith.runtime.store_writer import StoreWriter
 from kith.signaling import SignalingClient, SignalingError
 from kith.store.async_store import AsyncStore
@@ -176,7 +176,9 @@ class Node:
     async def _serve(self, options: NodeOptions) -> None:
         self._tasks = [
             asyncio.create_task(self._client.run(), name="signaling"),
-            asyncio.create_task(pump(self._client.events(), self._link, self._log), name="pump"),
+            asyncio.create_task(
+                SignalPump(self._link, self._log).run(self._client.events()), name="pump"
+            ),
         ]
         for task in self._tasks:
             task.add_done_callback(self._task_done)

@@ -7,7 +7,9 @@ the link stays testable without the signaling package.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Final
 
 from kith.runtime.presence_link import PresenceLink
 from kith.signaling.events import (
@@ -19,45 +21,68 @@ from kith.signaling.events import (
     SignalingEvent,
 )
 
-__all__ = ["dispatch", "pump"]
+__all__ = ["SignalPump"]
+
+PROBLEM_LOG_INTERVAL: Final = 60.0
+"""Seconds during which a repeated server problem code is not logged again."""
 
 
-def dispatch(event: SignalingEvent, link: PresenceLink, log: logging.Logger) -> None:
-    """Act on one signaling event."""
-    match event:
-        case Connected():
-            log.info("connected to the signaling server")
-            link.connected()
-        case Disconnected(reason=reason, retry_in=retry_in):
-            _log_disconnect(log, reason, retry_in)
-            link.disconnected()
-        case PresenceValue(topic=topic, payload=payload):
-            link.presence_value(topic, payload)
-        case PresenceGone(topic=topic):
-            link.presence_gone(topic)
-        case ServerProblem(code=code, message=message):
-            log.warning("signaling server problem: %s (%s)", message, code)
-        case _:
-            pass  # relay and intro messages belong to later capabilities
+class SignalPump:
+    """Dispatches signaling events to the link, logging connection changes.
 
-
-def _log_disconnect(log: logging.Logger, reason: str, retry_in: float | None) -> None:
-    if retry_in is None:
-        log.info("signaling connection ended (%s)", reason)
-    else:
-        log.info("signaling connection lost (%s); retrying in %.1f s", reason, retry_in)
-
-
-async def pump(
-    events: AsyncIterator[SignalingEvent], link: PresenceLink, log: logging.Logger
-) -> None:
-    """Dispatch every event until the client's event stream ends.
-
-    A failure while handling one event is a bug; it is logged with its
-    traceback and the pump goes on, so presence keeps working for the rest.
+    Args:
+        link: The presence link.
+        log: Where connection changes and server problems go.
+        clock: Monotonic seconds (to quieten repeated server problems).
     """
-    async for event in events:
-        try:
-            dispatch(event, link, log)
-        except Exception:
-            log.exception("could not handle %s", type(event).__name__)
+
+    def __init__(
+        self, link: PresenceLink, log: logging.Logger, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._link = link
+        self._log = log
+        self._clock = clock
+        self._logged: dict[str, float] = {}
+
+    async def run(self, events: AsyncIterator[SignalingEvent]) -> None:
+        """Dispatch every event until the client's event stream ends.
+
+        A failure while handling one event is a bug; it is logged with its
+        traceback and the pump goes on, so presence keeps working for the rest.
+        """
+        async for event in events:
+            try:
+                self.dispatch(event)
+            except Exception:
+                self._log.exception("could not handle %s", type(event).__name__)
+
+    def dispatch(self, event: SignalingEvent) -> None:
+        """Act on one signaling event."""
+        match event:
+            case Connected():
+                self._log.info("connected to the signaling server")
+                self._link.connected()
+            case Disconnected(reason=reason, retry_in=retry_in):
+                self._log_disconnect(reason, retry_in)
+                self._link.disconnected()
+            case PresenceValue(topic=topic, payload=payload):
+                self._link.presence_value(topic, payload)
+            case PresenceGone(topic=topic):
+                self._link.presence_gone(topic)
+            case ServerProblem(code=code, message=message):
+                self._problem(code, message)
+            case _:
+                pass  # relay and intro messages belong to later capabilities
+
+    def _log_disconnect(self, reason: str, retry_in: float | None) -> None:
+        if retry_in is None:
+            self._log.info("signaling connection ended (%s)", reason)
+        else:
+            self._log.info("signaling connection lost (%s); retrying in %.1f s", reason, retry_in)
+
+    def _problem(self, code: str, message: str) -> None:
+        now, last = self._clock(), self._logged.get(code)
+        if last is not None and now - last < PROBLEM_LOG_INTERVAL:
+            return
+        self._logged[code] = now
+        self._log.warning("signaling server problem: %s (%s)", message, code)

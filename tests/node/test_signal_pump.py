@@ -1,0 +1,89 @@
+"""The signal pump: signaling events become presence-link calls."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import pytest
+
+from kith.runtime.presence_link import PresenceLink
+from kith.runtime.signal_pump import SignalPump
+from kith.signaling.events import (
+    Connected,
+    Disconnected,
+    PresenceGone,
+    PresenceValue,
+    ServerProblem,
+    SignalingEvent,
+)
+
+TOPIC = bytes(32)
+
+
+class RecordingLink:
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.fail = fail
+
+    def connected(self) -> None:
+        self.calls.append(("connected",))
+
+    def disconnected(self) -> None:
+        self.calls.append(("disconnected",))
+
+    def presence_value(self, topic: bytes, payload: bytes) -> None:
+        if self.fail:
+            raise RuntimeError("boom")
+        self.calls.append(("value", topic, payload))
+
+    def presence_gone(self, topic: bytes) -> None:
+        self.calls.append(("gone", topic))
+
+
+async def _stream(*events: SignalingEvent) -> AsyncIterator[SignalingEvent]:
+    for event in events:
+        yield event
+
+
+def _pump(link: RecordingLink, now: list[float]) -> SignalPump:
+    return SignalPump(cast(PresenceLink, link), logging.getLogger("test"), lambda: now[0])
+
+
+async def test_events_become_link_calls() -> None:
+    link = RecordingLink()
+    events: list[SignalingEvent] = [
+        Connected(),
+        PresenceValue(TOPIC, b"x"),
+        PresenceGone(TOPIC),
+        Disconnected("x", 1),
+    ]
+    await _pump(link, [0.0]).run(_stream(*events))
+    assert link.calls == [
+        ("connected",),
+        ("value", TOPIC, b"x"),
+        ("gone", TOPIC),
+        ("disconnected",),
+    ]
+
+
+async def test_a_failing_event_is_logged_and_the_pump_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    link = RecordingLink(fail=True)
+    await _pump(link, [0.0]).run(_stream(PresenceValue(TOPIC, b"x"), Connected()))
+    assert link.calls == [("connected",)]
+    assert "could not handle PresenceValue" in caplog.text
+
+
+def test_a_repeated_server_problem_is_logged_once_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [0.0]
+    pump = _pump(RecordingLink(), now)
+    for _ in range(100):
+        pump.dispatch(ServerProblem("too_many_topics", "at most 1024 topics"))
+    now[0] = 61.0
+    pump.dispatch(ServerProblem("too_many_topics", "at most 1024 topics"))
+    assert caplog.text.count("too_many_topics") == 2
