@@ -129,6 +129,7 @@ export class ChatPanel {
     const text = this.input.value.trim();
     if (!text || !this.contactId) return;
     this.input.value = "";
+    this.lastTypingSent = 0; // the next keystroke starts a new typing notice
     const sent = await this.guard(async () => {
       const message = await this.api.send(this.contactId, text);
       if (message && message.id) this.list.upsert(message);

@@ -35,6 +35,12 @@ export const clockTime = (seconds) => timeFormat.format(new Date(seconds * 1000)
 export const fullTime = (seconds) => fullFormat.format(new Date(seconds * 1000));
 export const dayLabel = (seconds) => dateFormat.format(new Date(seconds * 1000));
 
+/** "14:02" today, "Nov 24, 2026 14:02" before. */
+export function shortWhen(seconds, now = Date.now() / 1000) {
+  const today = new Date(now * 1000).toDateString() === new Date(seconds * 1000).toDateString();
+  return today ? clockTime(seconds) : `${dayLabel(seconds)} ${clockTime(seconds)}`;
+}
+
 /** "last seen 5 min ago", "last seen yesterday 14:02", ... */
 export function lastSeen(seconds, now = Date.now() / 1000) {
   if (!seconds) return "never seen online";

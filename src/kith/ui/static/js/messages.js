@@ -2,11 +2,11 @@
 // (content-visibility), and the per-message actions (edit, delete, react).
 
 import { h } from "./dom.js";
-import { clockTime, dayLabel, fullTime } from "./format.js";
+import { clockTime, fullTime, shortWhen } from "./format.js";
 
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 const STATE_LABEL = {
-  queued: "🕓 queued until they are online",
+  queued: "◷ queued: goes out when they are online",
   sent: "✓ sent",
   delivered: "✓✓ delivered",
   read: "✓✓ read",
@@ -93,7 +93,7 @@ export class MessageList {
         { class: "meta" },
         h("span", { class: "author" }, this.nameOf(message.from)),
         h("time", { datetime: new Date(message.sent_at * 1000).toISOString(), title: fullTime(message.sent_at) },
-          `${dayLabel(message.sent_at)} ${clockTime(message.sent_at)}`),
+          shortWhen(message.sent_at)),
         message.edited && !message.deleted ? h("span", { class: "edited" }, "(edited)") : null,
         mine && !message.deleted ? h("span", { class: `state ${message.state}` }, STATE_LABEL[message.state] || message.state) : null,
       ),

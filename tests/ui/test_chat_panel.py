@@ -1,0 +1,168 @@
+"""The chat panel against the message API contract (docs/ui.md).
+
+A real node serves the page, contacts, presence and the event socket; the
+message endpoints (not served by the node yet) are routed to the in-memory
+contract fake, and message events are injected into the real event socket.
+When the messaging step wires the real endpoints, the two-node chat tests
+replace the fake.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from message_contract import FakeMessages
+from playwright.sync_api import expect, sync_playwright
+from ui_support import (
+    ARTIFACTS,
+    HEARTBEAT_FLAGS,
+    NodeProcess,
+    SignalProcess,
+    kith,
+    launch_chromium,
+    make_identity,
+    new_context,
+    ok,
+    sign_in,
+)
+
+pytestmark = pytest.mark.slow
+WAIT_MS = 10_000
+HISTORY = 3000
+
+
+class ChatWorld:
+    """A server, alice's running node, bob as her contact, and a page with the fake."""
+
+    def __init__(self, root: Path, browser: Any) -> None:
+        self.server = SignalProcess(*HEARTBEAT_FLAGS)
+        self.alice_id = make_identity(root / "alice", "alice", self.server.url)
+        self.bob_id = make_identity(root / "bob", "bob", self.server.url)
+        ok(kith(root / "alice", "contacts", "add", self.bob_id, "--name", "bob"))
+        self.node = NodeProcess(root / "alice", *HEARTBEAT_FLAGS)
+        self.fake = FakeMessages(self.alice_id)
+        start = time.time() - HISTORY * 60
+        for i in range(HISTORY):
+            sender = self.alice_id if i % 3 == 0 else self.bob_id
+            self.fake.add(self.bob_id, sender, f"message number {i}", start + i * 60)
+        self.sockets: list[Any] = []
+        self.context = new_context(browser)
+        for pattern in ("**/api/contacts/*/messages*", "**/api/contacts/*/typing"):
+            self.context.route(pattern, self.fake.handle)
+        self.context.route("**/api/messages/**", self.fake.handle)
+        self.context.route_web_socket("**/api/events", self._proxy)
+        self.page = sign_in(self.context, self.node)
+        self.page.on("dialog", lambda dialog: dialog.accept())
+
+    def _proxy(self, ws: Any) -> None:
+        ws.connect_to_server()
+        self.sockets.append(ws)
+
+    def inject(self, event: dict[str, Any]) -> None:
+        """Send an event to the page as if the node had published it."""
+        self.sockets[-1].send(json.dumps(event))
+
+    def close(self) -> None:
+        self.context.close()
+        self.node.kill()
+        self.server.stop()
+
+
+@pytest.fixture(scope="module")
+def chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatWorld]:
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        world = ChatWorld(tmp_path_factory.mktemp("chat"), browser)
+        page = world.page
+        page.locator(f"#contacts li[data-id='{world.bob_id}'] button").click()
+        expect(page.locator("#messages .msg").last).to_contain_text(
+            f"message number {HISTORY - 1}", timeout=WAIT_MS
+        )
+        yield world
+        world.close()
+        browser.close()
+
+
+def rows(chat: ChatWorld) -> Any:
+    return chat.page.locator("#messages .msg")
+
+
+def test_history_loads_older_pages_when_scrolled_up(chat: ChatWorld) -> None:
+    page = chat.page
+    expect(rows(chat)).to_have_count(50)
+    for pages in (2, 3, 4):
+        page.locator("#messages").evaluate("el => { el.scrollTop = 0; }")
+        expect(rows(chat)).to_have_count(50 * pages, timeout=WAIT_MS)
+    first = HISTORY - 200
+    expect(rows(chat).first).to_contain_text(f"message number {first}")
+    expect(page.locator("#messages .msg", has_text=f"message number {first + 50}")).to_be_visible()
+
+
+def test_sending_shows_queued_then_delivered(chat: ChatWorld) -> None:
+    page = chat.page
+    page.fill("#composer-text", "hello bob")
+    page.keyboard.press("Enter")
+    mine = rows(chat).last
+    expect(mine).to_contain_text("hello bob", timeout=WAIT_MS)
+    expect(mine.locator(".state")).to_contain_text("queued")
+    sent = ("POST", f"/api/contacts/{chat.bob_id}/messages", {"text": "hello bob"})
+    assert sent in chat.fake.calls
+    mid = mine.get_attribute("data-id")
+    chat.inject({"type": "message_state", "contact": chat.bob_id, "id": mid, "state": "delivered"})
+    expect(mine.locator(".state")).to_contain_text("delivered", timeout=WAIT_MS)
+
+
+def test_typing_indicator_then_incoming_message(chat: ChatWorld) -> None:
+    page = chat.page
+    chat.inject({"type": "typing", "contact": chat.bob_id, "typing": True})
+    expect(page.locator("#typing")).to_have_text("bob is typing…", timeout=WAIT_MS)
+    message = chat.fake.add(chat.bob_id, chat.bob_id, "hi alice!", time.time())
+    chat.inject({"type": "message", "contact": chat.bob_id, "message": message})
+    expect(rows(chat).last).to_contain_text("hi alice!", timeout=WAIT_MS)
+    expect(page.locator("#typing")).to_have_text("")
+
+
+def test_typing_in_the_composer_tells_the_node(chat: ChatWorld) -> None:
+    page = chat.page
+    page.fill("#composer-text", "")
+    with page.expect_request(lambda r: r.url.endswith("/typing"), timeout=WAIT_MS) as sent:
+        page.locator("#composer-text").press_sequentially("abc")
+    assert sent.value.method == "POST"
+    assert f"/api/contacts/{chat.bob_id}/typing" in sent.value.url
+    page.fill("#composer-text", "")
+
+
+def test_edit_react_and_delete_own_message(chat: ChatWorld) -> None:
+    page = chat.page
+    page.fill("#composer-text", "to be edited")
+    page.keyboard.press("Enter")
+    mine = rows(chat).last
+    expect(mine).to_contain_text("to be edited", timeout=WAIT_MS)
+    mine.hover()
+    mine.get_by_role("button", name="Edit").click()
+    box = mine.get_by_label("Edit message")
+    box.fill("edited text")
+    box.press("Enter")
+    expect(rows(chat).last).to_contain_text("edited text", timeout=WAIT_MS)
+    expect(rows(chat).last.locator(".edited")).to_be_visible()
+    rows(chat).last.hover()
+    rows(chat).last.get_by_role("button", name="Add reaction").click()
+    page.get_by_role("button", name="React with 👍").click()
+    chip = rows(chat).last.locator(".reaction")
+    expect(chip).to_have_text("👍 1", timeout=WAIT_MS)
+    expect(chip).to_have_attribute("aria-pressed", "true")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ui-chat.png"))
+    chip.click()
+    expect(rows(chat).last.locator(".reaction")).to_have_count(0, timeout=WAIT_MS)
+    rows(chat).last.hover()
+    rows(chat).last.get_by_role("button", name="Delete").click()
+    expect(rows(chat).last).to_contain_text("This message was deleted.", timeout=WAIT_MS)
