@@ -17,14 +17,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kith.account import create_account
+from kith.account import create_account, open_store
 from kith.api.client import NodeBackend
+from kith.contacts import canonical_id
 from kith.datadir import DataDir
 from kith.keyprotect import Protection
 from kith.models import Contact
 from kith.passphrases import FixedPassphrase
 from kith.runtime.runtime_file import RuntimeInfo, read_runtime
 from kith.store.store import Store
+from kith_proto.keys import IdentityKeys
 
 PASSPHRASE = "node test passphrase"
 WAIT = 10.0
@@ -37,7 +39,9 @@ def kith_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def make_identity(path: Path, name: str, signaling_url: str | None = None) -> str:
+def make_identity(
+    path: Path, name: str, signaling_url: str | None = None, keys: IdentityKeys | None = None
+) -> str:
     """Create an identity in ``path``; return its Kith ID."""
     os.environ["KITH_ARGON2_PROFILE"] = "test"
 
@@ -50,9 +54,17 @@ def make_identity(path: Path, name: str, signaling_url: str | None = None) -> st
         name=name,
         protection=Protection.PASSPHRASE,
         passphrases=FixedPassphrase(PASSPHRASE),
+        keys=keys,
         populate=populate,
     )
     return info.kith_id
+
+
+def add_contact(path: Path, contact: str, name: str) -> None:
+    """Add a contact straight into the database of a stopped node."""
+    with open_store(DataDir(path), FixedPassphrase(PASSPHRASE)) as store:
+        kith_id, public_key = canonical_id(contact)
+        store.contacts.add(kith_id, public_key, name, time.time())
 
 
 def kith(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

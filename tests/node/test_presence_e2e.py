@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "signal"))
-from node_support import NodeProcess, kith, make_identity, ok
+from node_support import NodeProcess, add_contact, kith, make_identity, ok
 from signal_support import SignalProcess
 
 HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT = 0.5, 1.0
@@ -37,9 +37,9 @@ class World:
         url = self.server.url
         self.dirs = {name: root / name for name in "abc"}
         self.ids = {name: make_identity(path, name, url) for name, path in self.dirs.items()}
-        ok(kith(self.dirs["a"], "contacts", "add", self.ids["b"], "--name", "b"))
-        ok(kith(self.dirs["b"], "contacts", "add", self.ids["a"], "--name", "a"))
-        ok(kith(self.dirs["c"], "contacts", "add", self.ids["a"], "--name", "a"))
+        add_contact(self.dirs["a"], self.ids["b"], "b")
+        add_contact(self.dirs["b"], self.ids["a"], "a")
+        add_contact(self.dirs["c"], self.ids["a"], "a")
         self.nodes = {name: NodeProcess(path, *NODE_FLAGS) for name, path in self.dirs.items()}
 
     def restart_server(self) -> None:
@@ -137,3 +137,17 @@ def test_contacts_changed_while_running_take_effect_live(world: World) -> None:
     c.sees(ida, "busy")
     assert b.contact(ida).status == "offline"
     assert idb not in [contact.kith_id for contact in a.api.contacts()]
+
+
+def test_a_frozen_node_is_seen_offline_within_the_heartbeat_and_returns(world: World) -> None:
+    a, b = world.nodes["a"], world.nodes["b"]
+    ida = world.ids["a"]
+    b.sees(ida, "online")
+    frozen = time.monotonic()
+    a.proc.send_signal(signal.SIGSTOP)
+    try:
+        b.sees(ida, "offline", timeout=HEARTBEAT_INTERVAL + HEARTBEAT_TIMEOUT + 1.5)
+        assert time.monotonic() - frozen < HEARTBEAT_INTERVAL + HEARTBEAT_TIMEOUT + 1.5
+    finally:
+        a.proc.send_signal(signal.SIGCONT)
+    b.sees(ida, "online", timeout=15)
