@@ -71,7 +71,17 @@ class _Loaded:
 
 
 def _load(store: Store) -> _Loaded:
+    """Read what the node starts from.
+
+    The node starts disconnected, knowing nobody online; contacts a crashed
+    run left online are marked offline (their ``last_seen`` is kept) so the
+    store agrees with the presence manager.
+    """
     settings = store.settings
+    with store.transaction():
+        for contact in store.contacts.list():
+            if contact.status != "offline":
+                store.contacts.update_presence(contact.kith_id, "offline", "", None)
     return _Loaded(
         keys=store.identity.keys(),
         status=str(settings.get("user_status")),

@@ -288,3 +288,35 @@ async def test_the_node_backend_offers_every_backend_operation(node: Node) -> No
             backend.close()
 
     await asyncio.to_thread(use)
+
+
+async def test_contacts_left_online_by_a_crash_start_offline(tmp_path: Path) -> None:
+    from kith.account import open_store
+
+    path = tmp_path / "node"
+    make_identity(path, "alice", UNREACHABLE)
+    peer = IdentityKeys(bytes(range(32)))
+    with open_store(DataDir(path), FixedPassphrase(PASSPHRASE)) as store:
+        store.contacts.add(peer.kith_id, peer.public_key, None, 1.0)
+        store.contacts.update_presence(peer.kith_id, "busy", "stale", 2.0)
+    node = await Node.start(
+        DataDir(path), FixedPassphrase(PASSPHRASE), NodeOptions(), logging.getLogger("test")
+    )
+    try:
+        (contact,) = await node_contacts(node)
+        assert (contact.status, contact.status_text, contact.last_seen) == ("offline", "", 2.0)
+    finally:
+        await node.stop()
+
+
+async def node_contacts(node: Node) -> list[Any]:
+    import asyncio
+
+    def read() -> list[Any]:
+        backend = NodeBackend(node.runtime)
+        try:
+            return list(backend.contacts())
+        finally:
+            backend.close()
+
+    return await asyncio.to_thread(read)
