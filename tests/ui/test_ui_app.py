@@ -37,6 +37,12 @@ from playwright.sync_api import expect, sync_playwright
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 10_000
+QR_WIDTH = """new Promise((resolve, reject) => {
+  const img = document.querySelector('img.qr');
+  if (img.complete) resolve(img.naturalWidth);
+  img.addEventListener('load', () => resolve(img.naturalWidth));
+  setTimeout(() => reject(new Error('the QR code did not load')), 10000);
+})"""
 LINK = re.compile(r"^\s+(http://127\.0\.0\.1:\d+/login\?code=\S+)$")
 
 
@@ -200,7 +206,7 @@ def test_settings_show_id_qr_and_download_a_backup(world: World, pages: dict[str
     )
     qr = page.locator("img.qr")
     expect(qr).to_be_visible()
-    page.wait_for_function("document.querySelector('img.qr').naturalWidth > 0", timeout=WAIT_MS)
+    assert page.evaluate(QR_WIDTH) > 0
     shot(page, "settings")
     page.get_by_label("Backup password", exact=True).fill("backup secret")
     page.get_by_label("Backup password again").fill("backup secret")
