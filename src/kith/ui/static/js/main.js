@@ -37,6 +37,7 @@ async function start() {
   const ownStatus = new OwnStatus(api);
   ownStatus.show(status);
   bannerState.server = status.connection === "connected";
+  ownStatus.setConnected(bannerState.server);
   paintBanner();
 
   const settings = new SettingsPanel(api);
@@ -82,6 +83,7 @@ async function start() {
       bannerState.node = up;
       paintBanner();
       if (up) refreshContacts().catch(() => {});
+      else api.status().catch(() => {}); // a 401 here means the session is gone
     },
     onEvent: (event) => {
       switch (event.type) {
@@ -90,6 +92,7 @@ async function start() {
           break;
         case "connection":
           bannerState.server = event.state === "connected";
+          ownStatus.setConnected(bannerState.server);
           paintBanner();
           break;
         case "presence":

@@ -33,6 +33,12 @@ export class OwnStatus {
     }
   }
 
+  /** The node's link to the signaling server came up (true) or went down. */
+  setConnected(connected) {
+    this.connected = connected;
+    if (this.current) this.show(this.current);
+  }
+
   /** Show a status from `GET /api/status` or a `status` event. */
   show(status) {
     this.current = status;
@@ -43,6 +49,10 @@ export class OwnStatus {
     if (status.status === "invisible") line = "Invisible: contacts see you offline";
     else if (status.auto_away) line = "Away (idle)";
     if (status.text) line += ` — ${status.text}`;
+    if (this.connected === false) {
+      line = "Not connected: contacts see you offline";
+      this.dot.className = "dot offline";
+    }
     this.effective.textContent = line;
   }
 }
