@@ -17,6 +17,7 @@ import json
 import os
 import re
 import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -27,6 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import benchlib
 from benchlib import percentile, report
 
 HERE = Path(__file__).resolve().parent
@@ -51,6 +53,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU jiffies of the whole machine so far (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
 @dataclass
 class CpuMeter:
     """CPU use of some processes over one phase, as % of one core."""
@@ -70,6 +79,25 @@ class CpuMeter:
         return round(100 * used / wall, 1) if wall > 0 else 0.0
 
 
+class CpuSampler:
+    """Samples one process's CPU % every second, for ``seconds``, in a thread."""
+
+    def __init__(self, pid: int, seconds: float) -> None:
+        self.samples: list[float] = []
+        self._pid, self._seconds = pid, seconds
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        meter = CpuMeter([self._pid]).start()
+        for _ in range(int(self._seconds)):
+            time.sleep(1.0)
+            try:
+                self.samples.append(meter.percent())
+                meter.start()
+            except OSError:
+                return
+
+
 # -- processes -------------------------------------------------------------
 
 
@@ -79,11 +107,12 @@ def _raise_nofile() -> None:
 
 
 class Server:
-    """The ``kith-signal`` process under test."""
+    """The ``kith-signal`` process under test (through ``signal_gctrace.py``,
+    which only adds a log line for every long collector pause)."""
 
     def __init__(self, flags: list[str]) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kith_signal.cli", "--port", "0", *flags],
+            [sys.executable, str(HERE / "signal_gctrace.py"), "--port", "0", *flags],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -91,6 +120,7 @@ class Server:
             preexec_fn=_raise_nofile,
         )
         self.lines = 0
+        self.gc_pauses_ms: list[float] = []
         self.tail: list[str] = []
         self._url: str | None = None
         self._listening = threading.Event()
@@ -104,10 +134,22 @@ class Server:
         for line in self.proc.stdout:
             self.lines += 1
             self.tail = [*self.tail[-20:], line.rstrip()]
+            if line.startswith("event=gc_types"):
+                print(line.rstrip(), file=sys.stderr)
+            if line.startswith("event=gc_pause"):
+                self.gc_pauses_ms.append(float(line.rsplit("ms=", 1)[1]))
             if self._url is None and "event=listening" in line:
                 match = re.search(r" public_url=(\S+)", line)
                 self._url = match.group(1) if match else None
                 self._listening.set()
+
+    def wait_for_log(self, prefix: str, timeout: float = 30.0) -> None:
+        """Wait until a log line starting with ``prefix`` has been read."""
+        deadline = time.monotonic() + timeout
+        while not any(line.startswith(prefix) for line in self.tail):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"kith-signal never logged {prefix}")
+            time.sleep(0.05)
 
     @property
     def url(self) -> str:
@@ -233,7 +275,7 @@ def wait_events(workers: Workers, expected: int, timeout: float) -> int:
         time.sleep(0.2)
 
 
-def fan_out(server: Server, workers: Workers, changes: float, seconds: float) -> dict[str, Any]:
+def fan_out(server: Server, workers: Workers, args: argparse.Namespace) -> dict[str, Any]:
     """Subscribe everyone, publish everyone's presence, then churn statuses."""
     setup: dict[str, Any] = {}
     started = time.monotonic()
@@ -251,13 +293,24 @@ def fan_out(server: Server, workers: Workers, changes: float, seconds: float) ->
         "bulk_server_cpu_pct": server_cpu.percent(),
         "retained_rss_mib": round(settle_rss(server.pid) / 1024, 1),
     }
+    if args.gc_freeze:
+        server.proc.send_signal(signal.SIGUSR1)
+        server.wait_for_log("event=gc_frozen")
+    changes, seconds = args.changes, args.seconds
     server_cpu, gen_cpu = CpuMeter([server.pid]).start(), CpuMeter(workers.pids).start()
+    busy_before = machine_busy()
+    pauses_before = len(server.gc_pauses_ms)
+    sampler = CpuSampler(server.pid, seconds + 3)
     answers = workers.all("churn", rate=changes / WORKERS, seconds=seconds)
+    churn_pauses = server.gc_pauses_ms[pauses_before:]
     cpu = (server_cpu.percent(), gen_cpu.percent())
+    busy_after = machine_busy()
+    machine = 100 * (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
     churned = sum(a["publishes"] for a in answers)
     received = wait_events(workers, expected + churned, timeout=15) - expected
     collected = workers.all("collect")
     latencies = [x for a in collected for x in a["latencies"]]
+    timeline = per_second_p99([t for a in collected for t in a["arrivals"]], latencies)
     counts: dict[str, int] = {}
     for a in collected:
         for k, v in a["counts"].items():
@@ -275,8 +328,24 @@ def fan_out(server: Server, workers: Workers, changes: float, seconds: float) ->
         "errors": errors,
         "churn_server_cpu_pct": cpu[0],
         "churn_generator_cpu_pct": cpu[1],
+        "churn_machine_busy_pct_of_all_cores": round(machine, 1),
+        "p99_ms_by_second": timeline,
+        "server_cpu_pct_by_second": sampler.samples,
+        "server_gc_pauses_ms_during_churn": churn_pauses,
+        "server_gc_pauses_ms_all": list(server.gc_pauses_ms),
         "churn_server_rss_mib": round(rss_kib(server.pid) / 1024, 1),
     }
+
+
+def per_second_p99(arrivals: list[float], latencies: list[float]) -> list[float]:
+    """p99 latency (ms) of the events that arrived in each second of the churn."""
+    if not arrivals:
+        return []
+    start = min(arrivals)
+    buckets: dict[int, list[float]] = {}
+    for at, latency in zip(arrivals, latencies, strict=True):
+        buckets.setdefault(int(at - start), []).append(latency)
+    return [round(percentile(buckets[s], 99) * 1000, 1) for s in sorted(buckets)]
 
 
 # -- main --------------------------------------------------------------------
@@ -290,6 +359,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--changes", type=float, default=200.0, help="status changes per second")
     p.add_argument("--seconds", type=float, default=12.0, help="duration of the churn")
     p.add_argument("--concurrency", type=int, default=50, help="handshakes in flight per worker")
+    p.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="diagnostic: gc.freeze() in the server before the churn",
+    )
+    p.add_argument("--results-dir", type=Path, help="write the JSON here instead of results/")
     p.add_argument("--heartbeat", type=float, default=10.0, help="server heartbeat interval")
     args = p.parse_args()
     if args.quick:
@@ -315,6 +390,8 @@ def server_flags(users: int, args: argparse.Namespace) -> list[str]:
 
 def main() -> int:
     args = parse_args()
+    if args.results_dir is not None:
+        benchlib.RESULTS_DIR = args.results_dir
     steps = [int(s) for s in args.steps.split(",")]
     users = steps[-1]
     server = Server(server_flags(users, args))
@@ -323,7 +400,7 @@ def main() -> int:
         workers = Workers(server.url, users, args.contacts)
         gc.collect()
         ramp_rows = ramp(server, workers, steps, args.concurrency)
-        churn = fan_out(server, workers, args.changes, args.seconds)
+        churn = fan_out(server, workers, args)
     finally:
         if workers is not None:
             workers.stop()
@@ -335,7 +412,8 @@ def main() -> int:
         extra={
             "ramp": ramp_rows,
             "fan_out": churn,
-            "config": vars(args) | {"users": users, "server_log_lines": server.lines},
+            "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+            | {"users": users, "server_log_lines": server.lines},
         },
     )
     return 0
@@ -361,6 +439,7 @@ def summary_rows(
         _row(f"fan-out p99 ({label})", churn["p99_ms"], "ms", "< 100"),
         _row("fan-out missing events / errors", _errors(churn), "", "0"),
         _row("server / generator CPU, churn", _pair_churn(churn), "% core", ""),
+        _row("server gen-2 GC pauses in churn (max)", _pauses(churn), "ms", ""),
     ]
     return rows
 
@@ -375,6 +454,11 @@ def _pair(r: dict[str, Any]) -> str:
 
 def _pair_churn(c: dict[str, Any]) -> str:
     return f"{c['churn_server_cpu_pct']} / {c['churn_generator_cpu_pct']}"
+
+
+def _pauses(c: dict[str, Any]) -> str:
+    pauses = c["server_gc_pauses_ms_during_churn"]
+    return f"{len(pauses)} ({max(pauses):.0f})" if pauses else "0"
 
 
 def _errors(c: dict[str, Any]) -> str:

@@ -95,6 +95,7 @@ class Worker:
         self.connected: list[User] = []
         self.counts: Counter[str] = Counter()
         self.latencies: list[float] = []
+        self.arrivals: list[float] = []
         self.recording = False
         self._changed = asyncio.Event()
 
@@ -105,7 +106,9 @@ class Worker:
         self.counts[kind] += 1
         self._changed.set()
         if kind == "event" and self.recording:
-            self.latencies.append(time.monotonic() - stamp_of(frame.payload))
+            now = time.monotonic()
+            self.latencies.append(now - stamp_of(frame.payload))
+            self.arrivals.append(now)
         elif kind in ("error", "bye"):
             self.counts[f"{kind}:{frame.code}"] += 1
 
@@ -177,7 +180,8 @@ class Worker:
     def collect(self) -> dict[str, Any]:
         self.recording = False
         latencies, self.latencies = self.latencies, []
-        return {"latencies": latencies, "counts": dict(self.counts)}
+        arrivals, self.arrivals = self.arrivals, []
+        return {"latencies": latencies, "arrivals": arrivals, "counts": dict(self.counts)}
 
     def quit(self) -> None:
         for user in self.connected:

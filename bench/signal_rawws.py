@@ -169,7 +169,8 @@ class RawClient(asyncio.Protocol):
         elif opcode == OP_PING and self.transport is not None:
             self.transport.write(text_frame(payload, OP_PONG))
         elif opcode == OP_CLOSE:
-            self._fail("server closed")
+            code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+            self._fail(f"server closed {code}")
 
     def _on_text(self, frame: Inbound) -> None:
         if self.ready.done():

@@ -209,3 +209,13 @@ def test_bad_url_is_refused_at_construction(url: str) -> None:
 
     with pytest.raises(InvalidURI):
         SignalingClient(IdentityKeys.generate(), url)
+
+
+def test_tls_context_with_plain_url_is_refused() -> None:
+    from kith.signaling import SignalingClient
+    from kith_proto import IdentityKeys
+
+    with pytest.raises(ValueError, match="wss"):
+        SignalingClient(
+            IdentityKeys.generate(), "ws://127.0.0.1:1", ssl_context=ssl.create_default_context()
+        )

@@ -96,7 +96,9 @@ class SignalingClient:
         ssl_context: ssl.SSLContext | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        parse_uri(url)
+        secure = parse_uri(url).secure  # raises InvalidURI for a bad URL
+        if ssl_context is not None and not secure:
+            raise ValueError("ssl_context needs a wss:// URL")
         if min(heartbeat_interval, heartbeat_timeout, open_timeout) <= 0:
             raise ValueError("timeouts must be > 0")
         self._keys = keys

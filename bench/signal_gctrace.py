@@ -1,0 +1,65 @@
+"""Run ``kith-signal`` with a garbage-collector trace (benchmark diagnostic).
+
+Usage: ``python signal_gctrace.py [kith-signal flags]``. Same server, same
+flags; in addition every collection of the oldest generation that takes more
+than 10 ms is logged to stderr as ``event=gc_pause gen=2 ms=...``
+so that ``bench_signal.py`` can tell collector pauses from queueing. With
+``KITH_GCTRACE_TYPES=1`` the first pause over 500 ms also logs the most
+common tracked object types (``event=gc_types``). SIGUSR1 runs a full
+collection and then ``gc.freeze()``: a diagnostic that shows what latency
+would be without full collections over the connections' objects (not a fix:
+frozen cyclic garbage is never freed).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+_started: list[float] = [0.0]
+_shown: list[bool] = []
+
+
+def _trace(phase: str, info: dict[str, Any]) -> None:
+    if info.get("generation") != 2:
+        return
+    if phase == "start":
+        _started[0] = time.perf_counter()
+        return
+    ms = (time.perf_counter() - _started[0]) * 1000
+    if ms > 10:
+        sys.stderr.write(f"event=gc_pause gen=2 ms={ms:.1f}\n")
+        if ms > 500 and os.environ.get("KITH_GCTRACE_TYPES") and not _shown:
+            _shown.append(True)
+            kinds = Counter(type(o).__name__ for o in gc.get_objects())
+            sys.stderr.write(
+                f"event=gc_types objects={sum(kinds.values())} top={kinds.most_common(12)}\n"
+            )
+        sys.stderr.flush()
+
+
+def main() -> int:
+    """Install the trace and run the real server's entry point."""
+    from kith_signal.cli import main as server_main
+
+    gc.callbacks.append(_trace)
+    signal.signal(signal.SIGUSR1, _freeze)
+    return server_main(sys.argv[1:])
+
+
+def _freeze(signum: int, frame: object) -> None:
+    """SIGUSR1: move every live object out of the collector's reach (diagnostic)."""
+    del signum, frame
+    gc.collect()
+    gc.freeze()
+    sys.stderr.write(f"event=gc_frozen objects={gc.get_freeze_count()}\n")
+    sys.stderr.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
