@@ -30,6 +30,9 @@ PROBLEM_LOG_INTERVAL: Final = 60.0
 class SignalPump:
     """Dispatches signaling events to the link, logging connection changes.
 
+    Only the first of a run of failed connection attempts is logged at INFO;
+    the retries that follow are DEBUG (``kith run -v``).
+
     Args:
         link: The presence link.
         log: Where connection changes and server problems go.
@@ -43,6 +46,7 @@ class SignalPump:
         self._log = log
         self._clock = clock
         self._logged: dict[str, float] = {}
+        self._down = False
 
     async def run(self, events: AsyncIterator[SignalingEvent]) -> None:
         """Dispatch every event until the client's event stream ends.
@@ -60,6 +64,7 @@ class SignalPump:
         """Act on one signaling event."""
         match event:
             case Connected():
+                self._down = False
                 self._log.info("connected to the signaling server")
                 self._link.connected()
             case Disconnected(reason=reason, retry_in=retry_in):
@@ -75,10 +80,13 @@ class SignalPump:
                 pass  # relay and intro messages belong to later capabilities
 
     def _log_disconnect(self, reason: str, retry_in: float | None) -> None:
+        level = logging.DEBUG if self._down else logging.INFO
+        self._down = True
         if retry_in is None:
-            self._log.info("signaling connection ended (%s)", reason)
+            self._log.log(level, "signaling connection ended (%s)", reason)
         else:
-            self._log.info("signaling connection lost (%s); retrying in %.1f s", reason, retry_in)
+            message = "signaling connection down (%s); retrying in %.1f s"
+            self._log.log(level, message, reason, retry_in)
 
     def _problem(self, code: str, message: str) -> None:
         now, last = self._clock(), self._logged.get(code)
