@@ -101,9 +101,13 @@ def test_demo_runs_two_nodes_that_see_each_other_and_stops_cleanly() -> None:
         demo.proc.send_signal(signal.SIGINT)
         assert demo.proc.wait(30) == 0, "\n".join(demo.lines)
     finally:
-        if demo.proc.poll() is None:
-            demo.proc.kill()
-            demo.proc.wait(10)
+        if demo.proc.poll() is None:  # a failed step: stop it the way a user would
+            demo.proc.send_signal(signal.SIGTERM)
+            try:
+                demo.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                demo.proc.kill()
+                demo.proc.wait(10)
     demo.reader.join(5)
     assert "Demo stopped" in demo.lines[-1]
     assert not Path(folder).exists()

@@ -44,6 +44,21 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+def _die_with_parent() -> Callable[[], None] | None:
+    """On Linux, a child that gets SIGTERM if the demo dies without stopping it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    set_parent_death_signal = 1  # PR_SET_PDEATHSIG
+
+    def arm() -> None:
+        prctl(set_parent_death_signal, signal.SIGTERM)
+
+    return arm
+
+
 class _Child:
     """A child process whose merged output is collected line by line."""
 
@@ -57,6 +72,7 @@ class _Child:
             text=True,
             env=env,
             start_new_session=True,  # we stop children ourselves, in order
+            preexec_fn=_die_with_parent(),
         )
         self.lines: list[str] = []
         self._changed = threading.Condition()
@@ -228,13 +244,23 @@ def _serve(demo: _Demo, browser: bool) -> None:
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
     """Start the server and both nodes; stop and clean up on Ctrl-C or SIGTERM."""
+    # Until the demo waits for Ctrl-C, SIGTERM interrupts like SIGINT, so the
+    # children are stopped and the folder removed even during start-up.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return _run_in_temp(browser=not args.no_browser)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_in_temp(*, browser: bool) -> int:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="kith-demo-") as tmp:
         print(f"Demo data (deleted on exit): {tmp}")
         demo = _Demo(Path(tmp), secrets.token_urlsafe(24))
         try:
-            _serve(demo, browser=not args.no_browser)
+            _serve(demo, browser=browser)
         finally:
             print("\nStopping alice, bob and the server…", flush=True)
             demo.stop()
