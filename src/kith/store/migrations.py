@@ -66,11 +66,61 @@ def _v4_node_state(conn: Connection) -> None:
     )
 
 
+def _v5_messaging(conn: Connection) -> None:
+    conn.execute(
+        """CREATE TABLE messages (
+            n INTEGER PRIMARY KEY,
+            contact_id TEXT NOT NULL,
+            id TEXT NOT NULL,
+            sender TEXT NOT NULL CHECK (sender IN ('me', 'peer')),
+            text TEXT NOT NULL,
+            sent_at INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            edited_at INTEGER,
+            deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
+            reactions TEXT NOT NULL DEFAULT '[]',
+            UNIQUE (contact_id, id)
+        )"""
+    )
+    conn.execute(
+        """CREATE TABLE outbox (
+            contact_id TEXT NOT NULL,
+            id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            frame BLOB NOT NULL,
+            PRIMARY KEY (contact_id, id)
+        )"""
+    )
+    conn.execute(
+        """CREATE TABLE chat_cursors (
+            contact_id TEXT PRIMARY KEY,
+            next_seq INTEGER NOT NULL DEFAULT 1,
+            peer_next_seq INTEGER NOT NULL DEFAULT 1
+        )"""
+    )
+    conn.execute(
+        """CREATE TABLE sessions (
+            contact_id TEXT PRIMARY KEY,
+            state BLOB NOT NULL,
+            updated_at REAL NOT NULL
+        )"""
+    )
+    conn.execute(
+        """CREATE TABLE key_warnings (
+            contact_id TEXT PRIMARY KEY,
+            presented_key BLOB NOT NULL CHECK (length(presented_key) = 32),
+            seen_at REAL NOT NULL
+        )"""
+    )
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
     _v3_contact_presence,
     _v4_node_state,
+    _v5_messaging,
 )
 LATEST_VERSION: Final = len(STEPS)
 

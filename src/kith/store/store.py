@@ -15,8 +15,13 @@ from typing import TypeVar
 from kith.errors import DatabaseDamagedError, KithError
 from kith.store.connection import Connection, DatabaseError, connect, create
 from kith.store.contacts import ContactRepository
+from kith.store.cursors import CursorRepository
 from kith.store.identity import IdentityRepository
+from kith.store.key_warnings import KeyWarningRepository
+from kith.store.messages import MessageRepository
 from kith.store.migrations import migrate
+from kith.store.outbox import OutboxRepository
+from kith.store.sessions import SessionRepository
 from kith.store.settings import SettingsRepository
 from kith.store.state import StateRepository
 
@@ -34,6 +39,11 @@ class Store:
         self.contacts = ContactRepository(conn)
         self.settings = SettingsRepository(conn)
         self.state = StateRepository(conn)
+        self.messages = MessageRepository(conn)
+        self.outbox = OutboxRepository(conn)
+        self.cursors = CursorRepository(conn)
+        self.sessions = SessionRepository(conn)
+        self.key_warnings = KeyWarningRepository(conn)
 
     @classmethod
     def open(cls, path: Path, key: bytes) -> Store:

@@ -1,0 +1,106 @@
+"""Repository of chat history (table ``messages``).
+
+One row per message and contact, keyed by the sender-chosen ID (unique per
+contact, so a retried message can never be stored twice). ``n`` is the
+order in which this node learnt the messages; history pages follow it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from kith.messaging.model import Message, MessageState, Party
+from kith.store.connection import Connection
+
+__all__ = ["MessageRepository"]
+
+_COLUMNS = "contact_id, id, sender, text, sent_at, state, seq, edited_at, deleted, reactions"
+
+
+def _reactions(raw: str) -> frozenset[tuple[Party, str]]:
+    return frozenset((Party(who), str(emoji)) for who, emoji in json.loads(raw))
+
+
+def _message(row: Sequence[Any]) -> Message:
+    return Message(
+        id=str(row[1]),
+        sender=Party(row[2]),
+        text=str(row[3]),
+        sent_at=int(row[4]),
+        state=MessageState(row[5]),
+        seq=int(row[6]),
+        edited_at=None if row[7] is None else int(row[7]),
+        deleted=bool(row[8]),
+        reactions=_reactions(str(row[9])),
+    )
+
+
+def _row(contact_id: str, m: Message) -> tuple[Any, ...]:
+    reactions = json.dumps(sorted([who.value, emoji] for who, emoji in m.reactions))
+    return (
+        contact_id, m.id, m.sender.value, m.text, m.sent_at, m.state.value, m.seq,
+        m.edited_at, int(m.deleted), reactions,
+    )  # fmt: skip
+
+
+class MessageRepository:
+    """Messages per contact, oldest first."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def put(self, contact_id: str, message: Message) -> None:
+        """Insert a message or replace the stored one with the same ID."""
+        self._conn.execute(
+            f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (contact_id, id) DO UPDATE SET text = excluded.text, "
+            "state = excluded.state, edited_at = excluded.edited_at, "
+            "deleted = excluded.deleted, reactions = excluded.reactions",
+            _row(contact_id, message),
+        )
+
+    def get(self, contact_id: str, message_id: str) -> Message | None:
+        """One message of one conversation, or None."""
+        row = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE contact_id = ? AND id = ?",
+            (contact_id, message_id),
+        ).fetchone()
+        return None if row is None else _message(row)
+
+    def owner(self, message_id: str) -> str | None:
+        """The contact whose conversation holds ``message_id`` (the newest if several)."""
+        row = self._conn.execute(
+            "SELECT contact_id FROM messages WHERE id = ? ORDER BY n DESC LIMIT 1", (message_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def all(self, contact_id: str) -> list[Message]:
+        """The whole conversation, oldest first."""
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE contact_id = ? ORDER BY n", (contact_id,)
+        ).fetchall()
+        return [_message(r) for r in rows]
+
+    def page(self, contact_id: str, limit: int, before: str | None = None) -> list[Message]:
+        """At most ``limit`` messages older than ``before`` (else the newest), oldest first."""
+        bound = 2**62
+        if before is not None:
+            row = self._conn.execute(
+                "SELECT n FROM messages WHERE contact_id = ? AND id = ?", (contact_id, before)
+            ).fetchone()
+            bound = -1 if row is None else int(row[0])
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE contact_id = ? AND n < ? "
+            "ORDER BY n DESC LIMIT ?",
+            (contact_id, bound, limit),
+        ).fetchall()
+        return [_message(r) for r in reversed(rows)]
+
+    def count(self, contact_id: str) -> int:
+        """How many messages the conversation holds."""
+        row = self._conn.execute(
+            "SELECT count(*) FROM messages WHERE contact_id = ?", (contact_id,)
+        ).fetchone()
+        return int(row[0])

@@ -1,0 +1,95 @@
+"""The messaging tables (schema version 5) on real SQLCipher files."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from kith.messaging import Message, MessageState, OutboxEntry, Party
+from kith.store import LATEST_VERSION, Store, migrate
+from kith.store.connection import create
+from kith_proto.keys import IdentityKeys
+
+KEY = os.urandom(32)
+BOB = IdentityKeys(bytes(range(32))).kith_id
+
+
+def _message(mid: str, **changes: object) -> Message:
+    base = Message(mid, Party.ME, "hello", 1_700_000_000_000, MessageState.QUEUED, 1)
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.create(tmp_path / "k.db", KEY)
+
+
+@pytest.mark.parametrize("start", range(1, 5))
+def test_upgrade_from_every_older_version_adds_the_messaging_tables(
+    tmp_path: Path, start: int
+) -> None:
+    path = tmp_path / "k.db"
+    conn = create(path, KEY)
+    migrate(conn, target=start, allow_empty=True)
+    conn.execute("INSERT INTO identity VALUES (1, 'x', ?, 'alice', 1.0)", (bytes(32),))
+    conn.close()
+    with Store.open(path, KEY) as store:
+        assert store.identity.info().name == "alice"
+        assert store.messages.all(BOB) == []
+        assert store.outbox.entries(BOB) == []
+        assert store.cursors.get(BOB) == (1, 1)
+        assert store.sessions.get(BOB) is None
+        assert store.key_warnings.contacts() == set()
+    assert LATEST_VERSION == 5
+
+
+def test_a_message_round_trips_with_reactions_and_edits(store: Store) -> None:
+    message = _message(
+        "a" * 32,
+        reactions=frozenset({(Party.ME, "👍"), (Party.PEER, "🎉")}),
+        edited_at=5,
+    )
+    store.messages.put(BOB, message)
+    assert store.messages.get(BOB, "a" * 32) == message
+    assert store.messages.owner("a" * 32) == BOB
+
+
+def test_put_replaces_by_id_and_keeps_the_order(store: Store) -> None:
+    for i in range(3):
+        store.messages.put(BOB, _message(f"{i:032x}"))
+    store.messages.put(BOB, _message(f"{0:032x}", state=MessageState.DELIVERED))
+    history = store.messages.all(BOB)
+    assert [m.id for m in history] == [f"{i:032x}" for i in range(3)]
+    assert history[0].state is MessageState.DELIVERED
+
+
+def test_pages_go_back_from_before(store: Store) -> None:
+    ids = [f"{i:032x}" for i in range(10)]
+    for mid in ids:
+        store.messages.put(BOB, _message(mid))
+    assert [m.id for m in store.messages.page(BOB, 3)] == ids[7:]
+    assert [m.id for m in store.messages.page(BOB, 3, before=ids[7])] == ids[4:7]
+    assert [m.id for m in store.messages.page(BOB, 30, before=ids[2])] == ids[:2]
+    assert store.messages.page(BOB, 3, before="f" * 32) == []
+
+
+def test_outbox_cursors_sessions_and_warnings(store: Store) -> None:
+    store.outbox.put(BOB, OutboxEntry("b" * 32, 2, b"two"))
+    store.outbox.put(BOB, OutboxEntry("a" * 32, 1, b"one"))
+    assert [e.seq for e in store.outbox.entries(BOB)] == [1, 2]
+    assert store.outbox.pending_contacts() == {BOB}
+    store.outbox.drop(BOB, "a" * 32)
+    assert [e.id for e in store.outbox.entries(BOB)] == ["b" * 32]
+    store.cursors.raise_next_seq(BOB, 5)
+    store.cursors.raise_next_seq(BOB, 3)
+    store.cursors.set_peer_next_seq(BOB, 9)
+    assert store.cursors.get(BOB) == (5, 9)
+    store.sessions.put(BOB, b"state", 1.0)
+    assert store.sessions.get(BOB) == b"state"
+    store.key_warnings.put(BOB, bytes(32), 1.0)
+    assert store.key_warnings.contacts() == {BOB}
+    assert store.key_warnings.remove(BOB)
+    assert not store.key_warnings.remove(BOB)
