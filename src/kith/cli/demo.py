@@ -203,16 +203,19 @@ class _Demo:
             child.stop()
 
 
-def _wait_for_stop_signal() -> None:
-    stop = threading.Event()
-    previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
-        for sig, handler in previous.items():
+class _StopSignals:
+    """From construction on, SIGINT and SIGTERM only set an event (restored on exit)."""
+
+    def __enter__(self) -> threading.Event:
+        self.stop = threading.Event()
+        self.previous = {
+            sig: signal.signal(sig, lambda *_: self.stop.set())
+            for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        return self.stop
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
             signal.signal(sig, handler)
 
 
@@ -238,8 +241,11 @@ def _serve(demo: _Demo, browser: bool) -> None:
             if not open_browser(link):
                 print("(no graphical browser found: copy the links above into one)")
                 break
-    print("Both nodes are running. Press Ctrl-C to stop the demo and delete its data.", flush=True)
-    _wait_for_stop_signal()
+    with _StopSignals() as stop:
+        print("Both nodes are running. Press Ctrl-C to stop the demo and delete its data.")
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            pass
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
