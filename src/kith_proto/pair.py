@@ -1,4 +1,4 @@
-"""Pair keys, blinded topics and the presence envelope (pure crypto).
+"""Pair keys and blinded topics (pure crypto).
 
 Two contacts derive the same 32-byte *pair key* from X25519 of their identity
 keys. From it come opaque 32-byte topics (one presence topic and one relay
@@ -16,19 +16,35 @@ from __future__ import annotations
 
 import base64
 import binascii
-import enum
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import Final
 
-import msgspec
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 from nacl.exceptions import CryptoError
 
+from kith_proto.envelope import (
+    ENVELOPE_SIZE,
+    ENVELOPE_VERSION,
+    KEY_CHECK_SIZE,
+    MAX_STATUS_TEXT,
+    NONCE_SIZE,
+    DirectionKey,
+    EnvelopeError,
+    InvalidPeerKeyError,
+    MalformedEnvelopeError,
+    PairError,
+    PresenceRecord,
+    PresenceStatus,
+    ReplayedEnvelopeError,
+    ReplayGuard,
+    TamperedEnvelopeError,
+    WrongKeyError,
+    open_envelope,
+    seal_envelope,
+)
 from kith_proto.keys import IdentityKeys
 
 __all__ = [
@@ -56,74 +72,10 @@ __all__ = [
 KEY_SIZE: Final = 32
 TOPIC_SIZE: Final = 32
 TOPIC_TEXT_LENGTH: Final = 43
-MAX_STATUS_TEXT: Final = 140
-"""Longest status text, in characters (Unicode code points)."""
-
-ENVELOPE_VERSION: Final = 1
-KEY_CHECK_SIZE: Final = 8
-NONCE_SIZE: Final = 12
-TAG_SIZE: Final = 16
-PADDED_SIZE: Final = 640
-"""Size of every padded plaintext: a length prefix, the record, zeros."""
-HEADER_SIZE: Final = 1 + KEY_CHECK_SIZE + NONCE_SIZE
-ENVELOPE_SIZE: Final = HEADER_SIZE + PADDED_SIZE + TAG_SIZE
-"""Every presence envelope is exactly this many bytes (677)."""
 
 _PAIR_SALT: Final = b"kith/v1/pair"
 _PAIR_INFO: Final = b"kith/v1/pair-key"
 _INTRO_LABEL: Final = b"kith/v1/intro-topic\x00"
-_AAD_LABEL: Final = b"kith/v1/presence-envelope\x00"
-_MAX_U63: Final = 2**63
-
-
-# -- errors -----------------------------------------------------------------
-
-
-class PairError(ValueError):
-    """Base of every error raised here.
-
-    Attributes:
-        code: A stable machine-readable code; the message is for people and
-            never contains key material.
-    """
-
-    code: ClassVar[str] = "pair_error"
-
-
-class InvalidPeerKeyError(PairError):
-    """The peer's public key is not a usable Ed25519 key for key agreement."""
-
-    code = "invalid_key"
-
-
-class EnvelopeError(PairError):
-    """A presence envelope could not be opened."""
-
-    code = "envelope_error"
-
-
-class MalformedEnvelopeError(EnvelopeError):
-    """Wrong size or version, or the authenticated content does not decode."""
-
-    code = "malformed"
-
-
-class WrongKeyError(EnvelopeError):
-    """The envelope was sealed for another direction or another pair."""
-
-    code = "wrong_key"
-
-
-class TamperedEnvelopeError(EnvelopeError):
-    """The envelope names our key but fails authentication: it was altered."""
-
-    code = "tampered"
-
-
-class ReplayedEnvelopeError(EnvelopeError):
-    """The record is authentic but not newer than the last one accepted."""
-
-    code = "replayed"
 
 
 # -- topics -----------------------------------------------------------------
@@ -208,6 +160,12 @@ def relay_topic(pair_key: bytes, sender_public: bytes, receiver_public: bytes) -
     return Topic(_expand(pair_key, b"relay-topic", sender_public, receiver_public))
 
 
+def _direction_key(pair_key: bytes, sender: bytes, receiver: bytes) -> DirectionKey:
+    key = _expand(pair_key, b"presence-key", sender, receiver)
+    check = _expand(pair_key, b"presence-key-check", sender, receiver)[:KEY_CHECK_SIZE]
+    return DirectionKey(key, check)
+
+
 def intro_topic(public_key: bytes) -> Topic:
     """The topic where the holder of ``public_key`` receives contact requests.
 
@@ -217,148 +175,6 @@ def intro_topic(public_key: bytes) -> Topic:
     if len(public_key) != KEY_SIZE:
         raise ValueError(f"public key must be {KEY_SIZE} bytes")
     return Topic(hashlib.sha256(_INTRO_LABEL + public_key).digest())
-
-
-# -- records ----------------------------------------------------------------
-
-
-class PresenceStatus(enum.StrEnum):
-    """What a contact sees."""
-
-    ONLINE = "online"
-    AWAY = "away"
-    BUSY = "busy"
-    OFFLINE = "offline"
-
-
-class PresenceRecord(
-    msgspec.Struct,
-    frozen=True,
-    rename={"status": "s", "text": "t", "seq": "q", "sent_at": "at", "has_messages": "m"},
-):
-    """One presence value, as sealed in an envelope.
-
-    Attributes:
-        status: The sender's effective status.
-        text: Status text, at most 140 characters.
-        seq: Sender's sequence number; receivers accept only increasing values.
-        sent_at: Sender's wall clock in milliseconds since the Unix epoch.
-        has_messages: Flag reserved for the offline outbox: the sender has
-            queued messages for the receiver.
-    """
-
-    status: PresenceStatus
-    text: str
-    seq: int
-    sent_at: int
-    has_messages: bool = False
-
-    def __post_init__(self) -> None:
-        if len(self.text) > MAX_STATUS_TEXT:
-            raise ValueError(f"status text is longer than {MAX_STATUS_TEXT} characters")
-        try:
-            self.text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("status text is not valid Unicode") from None
-        if not (0 <= self.seq < _MAX_U63 and 0 <= self.sent_at < _MAX_U63):
-            raise ValueError("seq and sent_at must be in [0, 2**63)")
-
-
-_ENCODER: Final = msgspec.msgpack.Encoder()
-_DECODER: Final = msgspec.msgpack.Decoder(PresenceRecord)
-
-
-def _pad(record: PresenceRecord) -> bytes:
-    body = _ENCODER.encode(record)
-    if len(body) > PADDED_SIZE - 2:  # cannot happen for a valid record
-        raise ValueError("presence record does not fit the padded size")
-    return len(body).to_bytes(2, "big") + body + bytes(PADDED_SIZE - 2 - len(body))
-
-
-def _unpad(plain: bytes) -> PresenceRecord:
-    size = int.from_bytes(plain[:2], "big")
-    if size > PADDED_SIZE - 2 or any(plain[2 + size :]):
-        raise MalformedEnvelopeError("presence record has a bad length or padding")
-    try:
-        return _DECODER.decode(plain[2 : 2 + size])
-    except msgspec.DecodeError:  # ValidationError is a subclass
-        raise MalformedEnvelopeError("presence record does not decode") from None
-
-
-# -- envelope ---------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _DirectionKey:
-    key: bytes
-    check: bytes
-
-    @classmethod
-    def derive(cls, pair_key: bytes, sender: bytes, receiver: bytes) -> _DirectionKey:
-        key = _expand(pair_key, b"presence-key", sender, receiver)
-        check = _expand(pair_key, b"presence-key-check", sender, receiver)[:KEY_CHECK_SIZE]
-        return cls(key, check)
-
-
-def _aad(check: bytes, topic: Topic) -> bytes:
-    return _AAD_LABEL + bytes([ENVELOPE_VERSION]) + check + topic.raw
-
-
-def _seal(key: _DirectionKey, topic: Topic, record: PresenceRecord, nonce: bytes) -> bytes:
-    if len(nonce) != NONCE_SIZE:
-        raise ValueError(f"nonce must be {NONCE_SIZE} bytes")
-    sealed = ChaCha20Poly1305(key.key).encrypt(nonce, _pad(record), _aad(key.check, topic))
-    return bytes([ENVELOPE_VERSION]) + key.check + nonce + sealed
-
-
-def _open(key: _DirectionKey, topic: Topic, payload: bytes) -> PresenceRecord:
-    if len(payload) != ENVELOPE_SIZE or payload[0] != ENVELOPE_VERSION:
-        raise MalformedEnvelopeError("not a version 1 presence envelope")
-    if payload[1 : 1 + KEY_CHECK_SIZE] != key.check:
-        raise WrongKeyError("presence envelope was not sealed for this channel")
-    nonce = payload[1 + KEY_CHECK_SIZE : HEADER_SIZE]
-    try:
-        plain = ChaCha20Poly1305(key.key).decrypt(
-            nonce, payload[HEADER_SIZE:], _aad(key.check, topic)
-        )
-    except InvalidTag:
-        raise TamperedEnvelopeError("presence envelope failed authentication") from None
-    return _unpad(plain)
-
-
-class ReplayGuard:
-    """Receiver state for one sender: accepts only newer records.
-
-    A record is accepted when its ``seq`` is greater than the last accepted
-    one, or when it is exactly the last accepted record again (the server
-    re-delivers a topic's retained value after a re-subscribe; that tells the
-    receiver nothing older than what it already knows).
-
-    Args:
-        last_seq: The last accepted sequence number, if the caller persisted it.
-    """
-
-    def __init__(self, last_seq: int | None = None) -> None:
-        self._last_seq = last_seq
-        self._last_record: PresenceRecord | None = None
-
-    @property
-    def last_seq(self) -> int | None:
-        """The last accepted sequence number, or None before the first."""
-        return self._last_seq
-
-    def accept(self, record: PresenceRecord) -> None:
-        """Remember ``record`` as the newest, or raise if it is not newer.
-
-        Raises:
-            ReplayedEnvelopeError: ``record.seq`` is not greater than the last
-                accepted one and ``record`` is not that same record again.
-        """
-        last = self._last_seq
-        if last is not None and record.seq <= last and record != self._last_record:
-            raise ReplayedEnvelopeError("presence record is older than one already accepted")
-        self._last_seq = record.seq
-        self._last_record = record
 
 
 class PairChannel:
@@ -382,8 +198,8 @@ class PairChannel:
         self.subscribe_topic: Final = presence_topic(pair_key, peer_public, me)
         self.relay_out_topic: Final = relay_topic(pair_key, me, peer_public)
         self.relay_in_topic: Final = relay_topic(pair_key, peer_public, me)
-        self._out_key = _DirectionKey.derive(pair_key, me, peer_public)
-        self._in_key = _DirectionKey.derive(pair_key, peer_public, me)
+        self._out_key = _direction_key(pair_key, me, peer_public)
+        self._in_key = _direction_key(pair_key, peer_public, me)
         self._guard = ReplayGuard(last_seq)
 
     def __repr__(self) -> str:
@@ -405,7 +221,7 @@ class PairChannel:
             An envelope of exactly ``ENVELOPE_SIZE`` bytes.
         """
         nonce = os.urandom(NONCE_SIZE) if nonce is None else nonce
-        return _seal(self._out_key, self.publish_topic, record, nonce)
+        return seal_envelope(self._out_key, self.publish_topic.raw, record, nonce)
 
     def open(self, payload: bytes) -> PresenceRecord:
         """Decrypt an envelope received on ``subscribe_topic``.
@@ -417,6 +233,6 @@ class PairChannel:
             ReplayedEnvelopeError: Authentic but older than one already accepted
                 (expected now and then; drop it).
         """
-        record = _open(self._in_key, self.subscribe_topic, payload)
+        record = open_envelope(self._in_key, self.subscribe_topic.raw, payload)
         self._guard.accept(record)
         return record

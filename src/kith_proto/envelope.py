@@ -1,0 +1,256 @@
+"""The presence envelope: records, padding, sealing and replay protection.
+
+A presence record is padded to a fixed size and sealed with ChaCha20-Poly1305
+under a direction key of the pair (derived in :mod:`kith_proto.pair`), with
+the topic it travels on bound as associated data, so every envelope is
+exactly ``ENVELOPE_SIZE`` bytes and the server learns nothing from it. Also
+the errors of pair crypto, shared with :mod:`kith_proto.pair`.
+
+Pure: no I/O, no clock, no awaits.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import ClassVar, Final
+
+import msgspec
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+__all__ = [
+    "ENVELOPE_SIZE",
+    "ENVELOPE_VERSION",
+    "KEY_CHECK_SIZE",
+    "MAX_STATUS_TEXT",
+    "NONCE_SIZE",
+    "DirectionKey",
+    "EnvelopeError",
+    "InvalidPeerKeyError",
+    "MalformedEnvelopeError",
+    "PairError",
+    "PresenceRecord",
+    "PresenceStatus",
+    "ReplayGuard",
+    "ReplayedEnvelopeError",
+    "TamperedEnvelopeError",
+    "WrongKeyError",
+    "open_envelope",
+    "seal_envelope",
+]
+
+MAX_STATUS_TEXT: Final = 140
+"""Longest status text, in characters (Unicode code points)."""
+
+ENVELOPE_VERSION: Final = 1
+KEY_CHECK_SIZE: Final = 8
+NONCE_SIZE: Final = 12
+TAG_SIZE: Final = 16
+PADDED_SIZE: Final = 640
+"""Size of every padded plaintext: a length prefix, the record, zeros."""
+HEADER_SIZE: Final = 1 + KEY_CHECK_SIZE + NONCE_SIZE
+ENVELOPE_SIZE: Final = HEADER_SIZE + PADDED_SIZE + TAG_SIZE
+"""Every presence envelope is exactly this many bytes (677)."""
+
+_AAD_LABEL: Final = b"kith/v1/presence-envelope\x00"
+_MAX_U63: Final = 2**63
+
+
+# -- errors -----------------------------------------------------------------
+
+
+class PairError(ValueError):
+    """Base of every error raised here.
+
+    Attributes:
+        code: A stable machine-readable code; the message is for people and
+            never contains key material.
+    """
+
+    code: ClassVar[str] = "pair_error"
+
+
+class InvalidPeerKeyError(PairError):
+    """The peer's public key is not a usable Ed25519 key for key agreement."""
+
+    code = "invalid_key"
+
+
+class EnvelopeError(PairError):
+    """A presence envelope could not be opened."""
+
+    code = "envelope_error"
+
+
+class MalformedEnvelopeError(EnvelopeError):
+    """Wrong size or version, or the authenticated content does not decode."""
+
+    code = "malformed"
+
+
+class WrongKeyError(EnvelopeError):
+    """The envelope was sealed for another direction or another pair."""
+
+    code = "wrong_key"
+
+
+class TamperedEnvelopeError(EnvelopeError):
+    """The envelope names our key but fails authentication: it was altered."""
+
+    code = "tampered"
+
+
+class ReplayedEnvelopeError(EnvelopeError):
+    """The record is authentic but not newer than the last one accepted."""
+
+    code = "replayed"
+
+
+# -- records ----------------------------------------------------------------
+
+
+class PresenceStatus(enum.StrEnum):
+    """What a contact sees."""
+
+    ONLINE = "online"
+    AWAY = "away"
+    BUSY = "busy"
+    OFFLINE = "offline"
+
+
+class PresenceRecord(
+    msgspec.Struct,
+    frozen=True,
+    rename={"status": "s", "text": "t", "seq": "q", "sent_at": "at", "has_messages": "m"},
+):
+    """One presence value, as sealed in an envelope.
+
+    Attributes:
+        status: The sender's effective status.
+        text: Status text, at most 140 characters.
+        seq: Sender's sequence number; receivers accept only increasing values.
+        sent_at: Sender's wall clock in milliseconds since the Unix epoch.
+        has_messages: Flag reserved for the offline outbox: the sender has
+            queued messages for the receiver.
+    """
+
+    status: PresenceStatus
+    text: str
+    seq: int
+    sent_at: int
+    has_messages: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.text) > MAX_STATUS_TEXT:
+            raise ValueError(f"status text is longer than {MAX_STATUS_TEXT} characters")
+        try:
+            self.text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("status text is not valid Unicode") from None
+        if not (0 <= self.seq < _MAX_U63 and 0 <= self.sent_at < _MAX_U63):
+            raise ValueError("seq and sent_at must be in [0, 2**63)")
+
+
+_ENCODER: Final = msgspec.msgpack.Encoder()
+_DECODER: Final = msgspec.msgpack.Decoder(PresenceRecord)
+
+
+def _pad(record: PresenceRecord) -> bytes:
+    body = _ENCODER.encode(record)
+    if len(body) > PADDED_SIZE - 2:  # cannot happen for a valid record
+        raise ValueError("presence record does not fit the padded size")
+    return len(body).to_bytes(2, "big") + body + bytes(PADDED_SIZE - 2 - len(body))
+
+
+def _unpad(plain: bytes) -> PresenceRecord:
+    size = int.from_bytes(plain[:2], "big")
+    if size > PADDED_SIZE - 2 or any(plain[2 + size :]):
+        raise MalformedEnvelopeError("presence record has a bad length or padding")
+    try:
+        return _DECODER.decode(plain[2 : 2 + size])
+    except msgspec.DecodeError:  # ValidationError is a subclass
+        raise MalformedEnvelopeError("presence record does not decode") from None
+
+
+# -- envelope ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DirectionKey:
+    """The key that seals one direction of a pair, and its public 8-byte check.
+
+    Attributes:
+        key: 32-byte ChaCha20-Poly1305 key.
+        check: Identifies the key in the envelope header (not secret).
+    """
+
+    key: bytes = field(repr=False)
+    check: bytes
+
+
+def _aad(check: bytes, topic: bytes) -> bytes:
+    return _AAD_LABEL + bytes([ENVELOPE_VERSION]) + check + topic
+
+
+def seal_envelope(key: DirectionKey, topic: bytes, record: PresenceRecord, nonce: bytes) -> bytes:
+    """Seal ``record`` for the raw ``topic`` it is published on (exactly ENVELOPE_SIZE bytes)."""
+    if len(nonce) != NONCE_SIZE:
+        raise ValueError(f"nonce must be {NONCE_SIZE} bytes")
+    sealed = ChaCha20Poly1305(key.key).encrypt(nonce, _pad(record), _aad(key.check, topic))
+    return bytes([ENVELOPE_VERSION]) + key.check + nonce + sealed
+
+
+def open_envelope(key: DirectionKey, topic: bytes, payload: bytes) -> PresenceRecord:
+    """Open an envelope received on the raw ``topic``.
+
+    Raises:
+        MalformedEnvelopeError, WrongKeyError, TamperedEnvelopeError.
+    """
+    if len(payload) != ENVELOPE_SIZE or payload[0] != ENVELOPE_VERSION:
+        raise MalformedEnvelopeError("not a version 1 presence envelope")
+    if payload[1 : 1 + KEY_CHECK_SIZE] != key.check:
+        raise WrongKeyError("presence envelope was not sealed for this channel")
+    nonce = payload[1 + KEY_CHECK_SIZE : HEADER_SIZE]
+    try:
+        plain = ChaCha20Poly1305(key.key).decrypt(
+            nonce, payload[HEADER_SIZE:], _aad(key.check, topic)
+        )
+    except InvalidTag:
+        raise TamperedEnvelopeError("presence envelope failed authentication") from None
+    return _unpad(plain)
+
+
+class ReplayGuard:
+    """Receiver state for one sender: accepts only newer records.
+
+    A record is accepted when its ``seq`` is greater than the last accepted
+    one, or when it is exactly the last accepted record again (the server
+    re-delivers a topic's retained value after a re-subscribe; that tells the
+    receiver nothing older than what it already knows).
+
+    Args:
+        last_seq: The last accepted sequence number, if the caller persisted it.
+    """
+
+    def __init__(self, last_seq: int | None = None) -> None:
+        self._last_seq = last_seq
+        self._last_record: PresenceRecord | None = None
+
+    @property
+    def last_seq(self) -> int | None:
+        """The last accepted sequence number, or None before the first."""
+        return self._last_seq
+
+    def accept(self, record: PresenceRecord) -> None:
+        """Remember ``record`` as the newest, or raise if it is not newer.
+
+        Raises:
+            ReplayedEnvelopeError: ``record.seq`` is not greater than the last
+                accepted one and ``record`` is not that same record again.
+        """
+        last = self._last_seq
+        if last is not None and record.seq <= last and record != self._last_record:
+            raise ReplayedEnvelopeError("presence record is older than one already accepted")
+        self._last_seq = record.seq
+        self._last_record = record
