@@ -8,9 +8,12 @@ effect live. The CLI picks one in a single place (``kith.cli.context``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from kith.models import Contact, IdentityInfo, SettingState
+
+if TYPE_CHECKING:
+    from kith.messages import ChatMessage
 
 __all__ = ["NOT_RUNNING", "Backend", "ContactDetails", "OwnStatus"]
 
@@ -119,6 +122,26 @@ class Backend(Protocol):
 
     def reset_setting(self, key: str) -> SettingState:
         """Return a setting to its default."""
+        ...
+
+    def send_message(self, contact: str, text: str) -> ChatMessage:
+        """Write a message to a contact (queued until it can go out)."""
+        ...
+
+    def messages(self, contact: str, limit: int, before: str | None = None) -> list[ChatMessage]:
+        """At most ``limit`` messages with a contact, oldest first (older than ``before``)."""
+        ...
+
+    def edit_message(self, message_id: str, text: str) -> ChatMessage:
+        """Edit one of our messages."""
+        ...
+
+    def delete_message(self, message_id: str) -> None:
+        """Delete one of our messages for both sides."""
+        ...
+
+    def react(self, message_id: str, emoji: str, add: bool = True) -> ChatMessage:
+        """Add (or remove) our reaction to a message."""
         ...
 
     def close(self) -> None:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from kith.backend import ContactDetails, OwnStatus
 from kith.contacts import canonical_id, clean_name, new_contact_id
+from kith.direct_messages import DirectMessages
+from kith.messages import ChatMessage
 from kith.models import Contact, IdentityInfo, SettingState
 from kith.safety import safety_number
 from kith.settings import definition
@@ -99,6 +101,26 @@ class DirectBackend:
     def reset_setting(self, key: str) -> SettingState:
         definition(key)
         return self._store.call(lambda s: s.settings.reset(key))
+
+    # -- messages: queued in the database; a node sends them when it runs ------
+
+    def _messages(self) -> DirectMessages:
+        return DirectMessages(self._store, self._clock)
+
+    def send_message(self, contact: str, text: str) -> ChatMessage:
+        return self._messages().send(contact, text)
+
+    def messages(self, contact: str, limit: int, before: str | None = None) -> list[ChatMessage]:
+        return self._messages().page(contact, limit, before)
+
+    def edit_message(self, message_id: str, text: str) -> ChatMessage:
+        return self._messages().edit(message_id, text)
+
+    def delete_message(self, message_id: str) -> None:
+        self._messages().delete(message_id)
+
+    def react(self, message_id: str, emoji: str, add: bool = True) -> ChatMessage:
+        return self._messages().react(message_id, emoji, add)
 
     def close(self) -> None:
         self._store.close()

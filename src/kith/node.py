@@ -25,12 +25,14 @@ from kith.errors import KithError
 from kith.models import Contact
 from kith.passphrases import PassphraseSource
 from kith.presence import ConnectionState, OwnStatus, PresenceManager
+from kith.runtime.chat_link import ChatLink, ChatOptions
+from kith.runtime.chat_pump import MessagingPump
 from kith.runtime.events import EventHub
 from kith.runtime.presence_link import PresenceLink
 from kith.runtime.runtime_file import RuntimeInfo, new_token, remove_runtime, write_runtime
 from kith.runtime.service import NodeService
-from kith.runtime.signal_pump import SignalPump
 from kith.runtime.store_writer import StoreWriter
+from kith.runtime.subscriptions import SubscriptionMux
 from kith.signaling import SignalingClient, SignalingError
 from kith.store.async_store import AsyncStore
 from kith.store.state import PRESENCE_SEQ
@@ -57,6 +59,7 @@ class NodeOptions:
     heartbeat_timeout: float = 10.0
     api_host: str = "127.0.0.1"
     api_port: int = 0
+    chat_idle_timeout: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class _Loaded:
     signaling_url: str
     contacts: list[Contact]
     last_seq: int
+    stun_servers: tuple[str, ...] = ()
+    read_receipts: bool = False
 
 
 def _load(store: Store) -> _Loaded:
@@ -90,11 +95,17 @@ def _load(store: Store) -> _Loaded:
         signaling_url=str(settings.get("signaling_url")),
         contacts=store.contacts.list(),
         last_seq=store.state.get_int(PRESENCE_SEQ),
+        stun_servers=tuple(str(u) for u in _list(settings.get("stun_servers"))),
+        read_receipts=settings.get("read_receipts") is True,
     )
 
 
 def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
 
 
 class Node:
@@ -109,6 +120,7 @@ class Node:
         writer: StoreWriter,
         hub: EventHub,
         log: logging.Logger,
+        chat: ChatLink,
     ) -> None:
         self._data_dir = data_dir
         self._store = store
@@ -117,6 +129,7 @@ class Node:
         self._writer = writer
         self._hub = hub
         self._log = log
+        self._chat = chat
         self._tasks: list[asyncio.Task[None]] = []
         self._api: ApiServer | None = None
         self._runtime: RuntimeInfo | None = None
@@ -140,7 +153,9 @@ class Node:
 
         store = await open_async_store(data_dir, passphrases)
         try:
-            node = cls._wire(data_dir, store, await store.run(_load), options, log)
+            loaded = await store.run(_load)
+            node = cls._wire(data_dir, store, loaded, options, log)
+            await node._chat.load(loaded.contacts)
         except BaseException:
             await store.close()
             raise
@@ -170,30 +185,35 @@ class Node:
             last_seq=loaded.last_seq,
         )
         hub, writer = EventHub(), StoreWriter(store, log)
+        mux = SubscriptionMux(client)
+        chat: ChatLink | None = None
         link = PresenceLink(
             keys=loaded.keys,
             manager=manager,
-            signaling=client,
+            signaling=mux,
             writer=writer,
             hub=hub,
             clock=time.time,
             schedule=asyncio.get_running_loop().call_later,
             log=log,
+            outbox_flag=lambda contact_id: chat is not None and chat.has_outbox(contact_id),
         )
+        chat = _chat(loaded, options, store, hub, mux, client, link, log)
         link.load(loaded.contacts)
-        return cls(data_dir, store, client, link, writer, hub, log)
+        return cls(data_dir, store, client, link, writer, hub, log, chat)
 
     async def _serve(self, options: NodeOptions) -> None:
         self._tasks = [
             asyncio.create_task(self._client.run(), name="signaling"),
             asyncio.create_task(
-                SignalPump(self._link, self._log).run(self._client.events()), name="pump"
+                MessagingPump(self._link, self._chat, self._log).run(self._client.events()),
+                name="pump",
             ),
         ]
         for task in self._tasks:
             task.add_done_callback(self._task_done)
         service = NodeService(
-            store=self._store, writer=self._writer, link=self._link, hub=self._hub
+            store=self._store, writer=self._writer, link=self._link, hub=self._hub, chat=self._chat
         )
         token = new_token()
         policy = AccessPolicy(token=token, clock=time.monotonic)
@@ -216,6 +236,7 @@ class Node:
             remove_runtime(self._data_dir.path, self._runtime)
         if self._api is not None:
             await self._api.stop()
+        await self._chat.stop()
         self._link.stop()
         await self._drain()
         await self._client.close()
@@ -241,6 +262,36 @@ class Node:
             return
         with contextlib.suppress(SignalingError, TimeoutError):
             await self._client.relay(os.urandom(32), b"\x00", timeout=DRAIN_TIMEOUT)
+
+
+def _chat(
+    loaded: _Loaded,
+    options: NodeOptions,
+    store: AsyncStore,
+    hub: EventHub,
+    mux: SubscriptionMux,
+    client: SignalingClient,
+    link: PresenceLink,
+    log: logging.Logger,
+) -> ChatLink:
+    chat = ChatLink(
+        keys=loaded.keys,
+        store=store,
+        hub=hub,
+        mux=mux,
+        relay=client,
+        invisible=lambda: link.own_status().status == "invisible",
+        refresh_presence=link.refresh_flag,
+        options=ChatOptions(
+            ice_servers=loaded.stun_servers,
+            idle_timeout=options.chat_idle_timeout,
+            read_receipts=loaded.read_receipts,
+        ),
+        clock=time.time,
+        log=log,
+    )
+    mux.on_publication = chat.status_changed
+    return chat
 
 
 def _client(loaded: _Loaded, options: NodeOptions) -> SignalingClient:

@@ -12,10 +12,11 @@ import http.client
 import json
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from kith.backend import ContactDetails, OwnStatus
 from kith.errors import KithError
+from kith.messages import ChatMessage
 from kith.models import Contact, IdentityInfo, SettingState
 from kith.runtime.runtime_file import RuntimeInfo, read_runtime
 from kith_proto.ids import parse_id
@@ -148,6 +149,29 @@ class NodeBackend:
 
     def reset_setting(self, key: str) -> SettingState:
         return _setting(self._call("DELETE", f"/api/settings/{_part(key)}"))
+
+    def send_message(self, contact: str, text: str) -> ChatMessage:
+        path = f"/api/contacts/{_part(contact)}/messages"
+        return ChatMessage.from_json(self._call("POST", path, {"text": text}), contact)
+
+    def messages(self, contact: str, limit: int, before: str | None = None) -> list[ChatMessage]:
+        query = {"limit": str(limit), **({"before": before} if before else {})}
+        path = f"/api/contacts/{_part(contact)}/messages?{urlencode(query)}"
+        reply = self._call("GET", path)
+        return [ChatMessage.from_json(m, contact) for m in reply["messages"]]
+
+    def edit_message(self, message_id: str, text: str) -> ChatMessage:
+        path = f"/api/messages/{_part(message_id)}"
+        return ChatMessage.from_json(self._call("PATCH", path, {"text": text}))
+
+    def delete_message(self, message_id: str) -> None:
+        self._call("DELETE", f"/api/messages/{_part(message_id)}")
+
+    def react(self, message_id: str, emoji: str, add: bool = True) -> ChatMessage:
+        path = f"/api/messages/{_part(message_id)}/reactions"
+        if add:
+            return ChatMessage.from_json(self._call("POST", path, {"emoji": emoji}))
+        return ChatMessage.from_json(self._call("DELETE", f"{path}/{_part(emoji)}"))
 
     def close(self) -> None:
         self._conn.close()

@@ -17,6 +17,7 @@ from kith.api.access import SESSION_COOKIE, AccessPolicy, Verdict
 from kith.api.account_routes import AccountAccess, add_account_routes
 from kith.api.errors import error_response, status_for
 from kith.api.events_ws import EventsEndpoint
+from kith.api.message_routes import add_message_routes
 from kith.api.routes import add_routes
 from kith.runtime.events import ConnectionEvent, EventHub, NodeEvent
 from kith.runtime.service import NodeService
@@ -76,6 +77,7 @@ class ApiServer:
         """The aiohttp application (routes and middleware)."""
         app = web.Application(middlewares=[self._guard], client_max_size=MAX_BODY)
         add_routes(app, self._service)
+        add_message_routes(app, self._service.chat)
         app.router.add_get("/api/events", self._events.handle)
         app.router.add_post("/api/login-codes", self._login_code)
         app.router.add_get("/login", self._login)

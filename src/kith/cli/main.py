@@ -16,6 +16,7 @@ from kith.cli import contacts as contacts_cli
 from kith.cli import demo as demo_cli
 from kith.cli import identity as identity_cli
 from kith.cli import init as init_cli
+from kith.cli import messages as messages_cli
 from kith.cli import open as open_cli
 from kith.cli import passphrase as passphrase_cli
 from kith.cli import run as run_cli
@@ -31,6 +32,7 @@ _GROUPS = (
     identity_cli,
     status_cli,
     contacts_cli,
+    messages_cli,
     settings_cli,
     backup_cli,
     passphrase_cli,

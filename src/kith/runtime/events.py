@@ -12,6 +12,8 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
+from kith.runtime.chat_events import ChatEvent
+
 __all__ = [
     "ConnectionEvent",
     "ContactPresenceEvent",
@@ -89,7 +91,7 @@ class ContactsChangedEvent:
 
 
 NodeEvent: TypeAlias = (
-    OwnStatusEvent | ContactPresenceEvent | ConnectionEvent | ContactsChangedEvent
+    OwnStatusEvent | ContactPresenceEvent | ConnectionEvent | ContactsChangedEvent | ChatEvent
 )
 
 

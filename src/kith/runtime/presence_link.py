@@ -18,6 +18,8 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
+import msgspec
+
 from kith.backend import OwnStatus as OwnStatusView
 from kith.errors import ContactError
 from kith.models import Contact
@@ -88,6 +90,8 @@ class PresenceLink:
         clock: Wall-clock epoch seconds (``time.time``).
         schedule: Timer for ``next_deadline()`` (``loop.call_later``).
         log: Where warnings go (never with key material).
+        outbox_flag: Whether messages wait for a contact; sets ``has_messages``
+            in the record sealed for them (only they can read it).
     """
 
     def __init__(
@@ -101,6 +105,7 @@ class PresenceLink:
         clock: Callable[[], float],
         schedule: Scheduler,
         log: logging.Logger,
+        outbox_flag: Callable[[str], bool] | None = None,
     ) -> None:
         self._keys = keys
         self._manager = manager
@@ -115,6 +120,9 @@ class PresenceLink:
         self._early: dict[bytes, bytes | None] = {}
         self._timer: Cancellable | None = None
         self._saved = (manager.status, manager.text)
+        self._outbox_flag = outbox_flag or (lambda contact_id: False)
+        self._published: PresenceRecord | None = None
+        self._seq_floor = manager.last_seq
 
     # -- snapshot ---------------------------------------------------------
 
@@ -215,6 +223,7 @@ class PresenceLink:
         so they leave its desired state too. ``connected`` publishes afresh.
         """
         self._signaling.retract(c.publish_topic.raw for c in self._channels.values())
+        self._published = None
         self._apply(self._manager.disconnected(self._clock()))
 
     def presence_value(self, topic: bytes, payload: bytes) -> None:
@@ -299,20 +308,53 @@ class PresenceLink:
         return [self._channels[i] for i in ids if i in self._channels]
 
     def _publish(self, record: PresenceRecord, recipients: tuple[str, ...] | None) -> None:
-        for channel in self._targets(recipients):
-            self._signaling.publish(channel.publish_topic.raw, channel.seal(record))
+        record = self._stamp(record)
+        ids = list(self._channels) if recipients is None else recipients
+        for contact_id in ids:
+            self._seal_and_publish(contact_id, record)
+        if recipients is None or self._published is not None:
+            self._published = record
         self._save_seq()
 
+    def _seal_and_publish(self, contact_id: str, record: PresenceRecord) -> None:
+        channel = self._channels.get(contact_id)
+        if channel is None:
+            return
+        if self._outbox_flag(contact_id):
+            record = msgspec.structs.replace(record, has_messages=True)
+        self._signaling.publish(channel.publish_topic.raw, channel.seal(record))
+
+    def refresh_flag(self, contact_id: str) -> None:
+        """Re-publish our current record to one contact whose ``has_messages``
+        flag changed (a fresh sequence number; nothing if we publish nothing)."""
+        if self._published is None or contact_id not in self._channels:
+            return
+        now_ms = int(self._clock() * 1000)
+        record = msgspec.structs.replace(self._published, seq=now_ms, sent_at=now_ms)
+        self._published = self._stamp(record)
+        self._seal_and_publish(contact_id, self._published)
+        self._save_seq()
+
+    def _stamp(self, record: PresenceRecord) -> PresenceRecord:
+        """Keep sequence numbers increasing across manager and flag records."""
+        if record.seq <= self._seq_floor:
+            record = msgspec.structs.replace(record, seq=self._seq_floor + 1)
+        self._seq_floor = record.seq
+        return record
+
     def _retract(self, record: PresenceRecord, recipients: tuple[str, ...] | None) -> None:
+        record = self._stamp(record)
         channels = self._targets(recipients)
         for channel in channels:
             self._signaling.publish(channel.publish_topic.raw, channel.seal(record))
         if channels:
             self._signaling.retract(c.publish_topic.raw for c in channels)
+        if recipients is None:
+            self._published = None
         self._save_seq()
 
     def _save_seq(self) -> None:
-        seq = self._manager.last_seq
+        seq = max(self._manager.last_seq, self._seq_floor)
         self._writer.submit(lambda s: s.state.set_int(PRESENCE_SEQ, seq), "the presence sequence")
 
     def _own_changed(self, event: OwnStatusChanged) -> None:

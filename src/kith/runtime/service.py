@@ -19,6 +19,7 @@ from kith.contacts import canonical_id
 from kith.direct import DirectBackend
 from kith.models import Contact, IdentityInfo, SettingState
 from kith.presence import OwnStatus
+from kith.runtime.chat_link import ChatLink
 from kith.runtime.events import ContactsChangedEvent, EventHub, OwnStatusEvent
 from kith.runtime.presence_link import PresenceLink
 from kith.runtime.store_writer import StoreRunner, StoreWriter
@@ -39,6 +40,7 @@ class NodeService:
         link: The live presence link.
         hub: Live events (contact list changes).
         clock: Wall-clock epoch seconds.
+        chat: The conversations (messaging endpoints), if the node has them.
     """
 
     def __init__(
@@ -49,12 +51,14 @@ class NodeService:
         link: PresenceLink,
         hub: EventHub,
         clock: Callable[[], float] = time.time,
+        chat: ChatLink | None = None,
     ) -> None:
         self._store = store
         self._writer = writer
         self._link = link
         self._hub = hub
         self._clock = clock
+        self.chat = chat
 
     async def _direct(self, action: Callable[[DirectBackend], T]) -> T:
         await self._writer.flush()
@@ -114,6 +118,8 @@ class NodeService:
         """Add a contact and subscribe to their presence at once."""
         contact = await self._direct(lambda b: b.add_contact(kith_id, name))
         self._link.add_contact(contact)
+        if self.chat is not None:
+            await self.chat.add_contact(contact)
         self._hub.publish(ContactsChangedEvent(contact.kith_id, "added"))
         return contact
 
@@ -122,6 +128,8 @@ class NodeService:
         canonical, _ = canonical_id(kith_id)
         await self._direct(lambda b: b.remove_contact(canonical))
         self._link.remove_contact(canonical)
+        if self.chat is not None:
+            await self.chat.remove_contact(canonical)
         self._hub.publish(ContactsChangedEvent(canonical, "removed"))
 
     async def rename_contact(self, kith_id: str, name: str | None) -> Contact:

@@ -1,0 +1,170 @@
+"""``kith send``, ``kith messages``, ``kith edit``, ``kith delete``, ``kith react``.
+
+CONTACT is a Kith ID or a contact's name. Through a running node a message
+goes out at once when the contact is online; otherwise (or with no node
+running) it is queued and sent when possible; either way ``kith send`` exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import TYPE_CHECKING, Any
+
+from kith.cli.context import CliContext
+
+if TYPE_CHECKING:
+    from kith.backend import Backend
+    from kith.messages import ChatMessage
+    from kith.models import Contact
+
+__all__ = ["register", "resolve_contact"]
+
+DEFAULT_LIMIT = 50
+
+
+def register(commands: Any) -> None:
+    """Add the messaging commands."""
+    send = commands.add_parser("send", help="send a message to a contact")
+    send.add_argument("contact", help="the contact's Kith ID or name")
+    send.add_argument("text", help="the message")
+    send.add_argument("--json", action="store_true", help="print the message as JSON")
+    send.set_defaults(handler=run_send)
+
+    history = commands.add_parser("messages", help="show the messages with a contact")
+    history.add_argument("contact", help="the contact's Kith ID or name")
+    history.add_argument("--limit", type=_limit, default=DEFAULT_LIMIT, help="at most N (50)")
+    history.add_argument("--before", metavar="ID", help="only messages older than this one")
+    history.add_argument("--json", action="store_true", help="print machine-readable output")
+    history.set_defaults(handler=run_messages)
+
+    edit = commands.add_parser("edit", help="edit one of your messages")
+    edit.add_argument("id", help="the message ID")
+    edit.add_argument("text", help="the new text")
+    edit.set_defaults(handler=run_edit)
+
+    delete = commands.add_parser("delete", help="delete one of your messages for both sides")
+    delete.add_argument("id", help="the message ID")
+    delete.set_defaults(handler=run_delete)
+
+    react = commands.add_parser("react", help="react to a message with an emoji")
+    react.add_argument("id", help="the message ID")
+    react.add_argument("emoji")
+    react.add_argument("--remove", action="store_true", help="remove your reaction instead")
+    react.set_defaults(handler=run_react)
+
+
+def _limit(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise argparse.ArgumentTypeError("must be a whole number from 1 to 1000")
+    return int(text)
+
+
+def resolve_contact(backend: Backend, text: str) -> Contact:
+    """The contact named by an ID or a (case-insensitive) name.
+
+    Raises:
+        KithError: ``unknown_contact`` or ``ambiguous_contact``.
+    """
+    from kith.contacts import canonical_id
+    from kith.errors import ContactError, KithError
+
+    contacts = backend.contacts()
+    try:
+        kith_id, _ = canonical_id(text)
+    except ContactError:
+        wanted = text.strip().casefold()
+        named = [c for c in contacts if (c.name or "").casefold() == wanted]
+        if len(named) == 1:
+            return named[0]
+        if named:
+            raise KithError(
+                f"several contacts are named {text!r}: use the ID", code="ambiguous_contact"
+            ) from None
+        raise KithError(f"no contact has the ID or name {text!r}", code="unknown_contact") from None
+    for contact in contacts:
+        if contact.kith_id == kith_id:
+            return contact
+    raise KithError(f"{kith_id} is not one of your contacts", code="unknown_contact")
+
+
+def _run(ctx: CliContext, action: Any) -> Any:
+    backend: Backend = ctx.backend()
+    try:
+        return action(backend)
+    finally:
+        backend.close()
+
+
+def run_send(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Send (or queue) a message."""
+
+    def send(backend: Backend) -> tuple[Contact, ChatMessage, bool]:
+        contact = resolve_contact(backend, args.contact)
+        message = backend.send_message(contact.kith_id, args.text)
+        return contact, message, backend.status().status == "invisible"
+
+    contact, message, invisible = _run(ctx, send)
+    if args.json:
+        from kith.cli.output import print_json
+
+        print_json(message.to_json())
+        return 0
+    name = contact.display_name
+    if message.state == "queued":
+        print(f"Queued for {name}: it goes out when they are online ({message.id})")
+    else:
+        print(f"Sent to {name} ({message.id})")
+    if invisible:
+        print(f"You are invisible: delivering it shows {name} that you are online.")
+    return 0
+
+
+def run_messages(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Show the history with a contact."""
+
+    def read(backend: Backend) -> tuple[Contact, list[ChatMessage], str]:
+        contact = resolve_contact(backend, args.contact)
+        messages = backend.messages(contact.kith_id, args.limit, args.before)
+        return contact, messages, backend.identity().kith_id
+
+    contact, messages, own_id = _run(ctx, read)
+    if args.json:
+        from kith.cli.output import print_json
+
+        print_json([m.to_json() for m in messages])
+        return 0
+    if not messages:
+        print(f"No messages with {contact.display_name} yet")
+    for m in messages:
+        print(_line(m, "you" if m.sender == own_id else contact.display_name))
+    return 0
+
+
+def _line(message: ChatMessage, who: str) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(message.sent_at))
+    text = "(deleted)" if message.deleted else message.text
+    extra = [message.state] + (["edited"] if message.edited else [])
+    extra += [f"{emoji}×{len(ids)}" for emoji, ids in message.reactions.items()]
+    return f"[{when}] {who}: {text}  ({', '.join(extra)}; {message.id})"
+
+
+def run_edit(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Edit one of your messages."""
+    _run(ctx, lambda b: b.edit_message(args.id, args.text))
+    print("Message edited")
+    return 0
+
+
+def run_delete(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Delete one of your messages."""
+    _run(ctx, lambda b: b.delete_message(args.id))
+    print("Message deleted")
+    return 0
+
+
+def run_react(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Add or remove a reaction."""
+    _run(ctx, lambda b: b.react(args.id, args.emoji, not args.remove))
+    print("Reaction removed" if args.remove else "Reaction added")
+    return 0

@@ -1,0 +1,156 @@
+"""Chat messages as users and programs see them, and the store side of a
+conversation shared by the node and the database backend.
+
+:class:`ChatMessage` is the message object of the API and ``kith messages
+--json`` (``docs/ui.md``). :func:`write_events` persists a
+:class:`~kith.messaging.Conversation`'s storing events; :func:`load_conversation`
+rebuilds a conversation from the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kith.errors import KithError
+from kith.messaging import (
+    Conversation,
+    ConversationEvent,
+    DropOutbox,
+    Message,
+    Party,
+    StoreCursor,
+    StoreMessage,
+    StoreOutbox,
+)
+from kith.store.store import Store
+
+__all__ = [
+    "MAX_PAGE",
+    "ChatMessage",
+    "load_conversation",
+    "message_owner",
+    "write_events",
+]
+
+MAX_PAGE = 1000
+"""Most messages one history request returns."""
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One message, with IDs instead of parties.
+
+    Attributes:
+        id: the sender-chosen message ID.
+        sender: the Kith ID of who wrote it (ours for our own messages).
+        text: the current text (empty once deleted).
+        sent_at: the sender's clock when written, Unix seconds.
+        state: ``queued``, ``failed``, ``sent``, ``delivered``, ``read`` or ``received``.
+        edited: whether the text was edited.
+        deleted: whether the sender deleted it.
+        reactions: emoji to the IDs that reacted with it.
+        contact: the contact of the conversation.
+    """
+
+    id: str
+    sender: str
+    text: str
+    sent_at: float
+    state: str
+    edited: bool
+    deleted: bool
+    reactions: dict[str, list[str]] = field(default_factory=dict)
+    contact: str = ""
+
+    @classmethod
+    def of(cls, message: Message, own_id: str, contact_id: str) -> ChatMessage:
+        """The view of a stored message of the conversation with ``contact_id``."""
+        who = {Party.ME: own_id, Party.PEER: contact_id}
+        reactions: dict[str, list[str]] = {}
+        for party, emoji in sorted(message.reactions):
+            reactions.setdefault(emoji, []).append(who[party])
+        return cls(
+            id=message.id,
+            sender=who[message.sender],
+            text=message.text,
+            sent_at=message.sent_at / 1000,
+            state=message.state.value,
+            edited=message.edited,
+            deleted=message.deleted,
+            reactions=reactions,
+            contact=contact_id,
+        )
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any], contact: str = "") -> ChatMessage:
+        """Read the API's message object."""
+        return cls(
+            id=str(value["id"]),
+            sender=str(value["from"]),
+            text=str(value["text"]),
+            sent_at=float(value["sent_at"]),
+            state=str(value["state"]),
+            edited=bool(value["edited"]),
+            deleted=bool(value["deleted"]),
+            reactions={str(k): [str(i) for i in v] for k, v in value["reactions"].items()},
+            contact=contact,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The API's message object (``docs/ui.md``)."""
+        return {
+            "id": self.id,
+            "from": self.sender,
+            "text": self.text,
+            "sent_at": self.sent_at,
+            "state": self.state,
+            "edited": self.edited,
+            "deleted": self.deleted,
+            "reactions": self.reactions,
+        }
+
+
+def write_events(store: Store, contact_id: str, events: Iterable[ConversationEvent]) -> None:
+    """Persist the storing events of one conversation call (the caller holds
+    the transaction). Our own ``next_seq`` follows every outbox entry."""
+    for event in events:
+        match event:
+            case StoreMessage(message):
+                store.messages.put(contact_id, message)
+            case StoreOutbox(entry):
+                store.outbox.put(contact_id, entry)
+                store.cursors.raise_next_seq(contact_id, entry.seq + 1)
+            case DropOutbox(entry_id):
+                store.outbox.drop(contact_id, entry_id)
+            case StoreCursor(next_seq):
+                store.cursors.set_peer_next_seq(contact_id, next_seq)
+            case _:
+                pass
+
+
+def load_conversation(
+    store: Store, contact_id: str, *, read_receipts: bool, messages: Iterable[Message] = ()
+) -> Conversation:
+    """A conversation restored from the store (with ``messages`` as its history)."""
+    next_seq, peer_next_seq = store.cursors.get(contact_id)
+    return Conversation(
+        messages=messages,
+        outbox=store.outbox.entries(contact_id),
+        next_seq=next_seq,
+        peer_next_seq=peer_next_seq,
+        read_receipts=read_receipts,
+    )
+
+
+def message_owner(store: Store, message_id: str) -> str:
+    """The contact whose conversation holds ``message_id``.
+
+    Raises:
+        KithError: ``unknown_message`` when no conversation holds it.
+    """
+    owner = store.messages.owner(message_id)
+    if owner is None:
+        raise KithError("there is no message with that ID", code="unknown_message")
+    return owner

@@ -1,0 +1,91 @@
+"""Live chat events for the local API's WebSocket (``docs/ui.md``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from kith.messages import ChatMessage
+
+__all__ = [
+    "ChatEvent",
+    "ChatNoticeEvent",
+    "MessageEvent",
+    "MessageStateEvent",
+    "TypingEvent",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEvent:
+    """A new or changed message (edit, delete, reaction), either direction."""
+
+    message: ChatMessage
+
+    def to_json(self) -> dict[str, Any]:
+        """The WebSocket message."""
+        return {
+            "type": "message",
+            "contact": self.message.contact,
+            "message": self.message.to_json(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStateEvent:
+    """One of our messages moved to ``state`` (sent, delivered, read, failed)."""
+
+    contact_id: str
+    message_id: str
+    state: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The WebSocket message."""
+        return {
+            "type": "message_state",
+            "contact": self.contact_id,
+            "id": self.message_id,
+            "state": self.state,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TypingEvent:
+    """The contact started or stopped typing."""
+
+    contact_id: str
+    typing: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """The WebSocket message."""
+        return {"type": "typing", "contact": self.contact_id, "typing": self.typing}
+
+
+@dataclass(frozen=True, slots=True)
+class ChatNoticeEvent:
+    """Something the user should know about a conversation.
+
+    ``code`` is one of ``queued`` (the contact is offline; the message waits),
+    ``connect_failed`` (with the reason: ``ice_failed``, ``timeout``, …;
+    retried later), ``key_changed`` (the contact's identity key changed:
+    nothing is sent until accepted) or ``revealed`` (you are invisible and
+    connecting to this contact shows them that you are online).
+    """
+
+    contact_id: str
+    code: str
+    message: str
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The WebSocket message."""
+        return {
+            "type": "chat_notice",
+            "contact": self.contact_id,
+            "code": self.code,
+            "reason": self.reason,
+            "message": self.message,
+        }
+
+
+ChatEvent: TypeAlias = MessageEvent | MessageStateEvent | TypingEvent | ChatNoticeEvent

@@ -1,0 +1,492 @@
+"""The chat link: every conversation of the node, wired to the world.
+
+It owns one :class:`~kith.runtime.peers.ChatPeer` per contact and connects
+them to presence (online/offline, the ``has_messages`` flag), the signaling
+relay (offers and answers), the store (through the :class:`Committer`: a
+conversation's events are persisted before the frames they imply are sent)
+and the live events of the local API. See ``docs/p2p.md``, "Wiring it into
+the node", for the table this implements and for the invisible pull.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from kith.contacts import canonical_id
+from kith.errors import ContactError
+from kith.messages import ChatMessage, load_conversation, write_events
+from kith.messaging import (
+    Conversation,
+    ConversationEvent,
+    DropOutbox,
+    FrameRejected,
+    MessageStateChanged,
+    OpenLink,
+    SendFrame,
+    StoreCursor,
+    StoreMessage,
+    StoreOutbox,
+    TypingChanged,
+    UnknownMessage,
+    new_message_id,
+)
+from kith.models import Contact
+from kith.p2p import LinkState, PeerLink, SecureChannel
+from kith.runtime.chat_commit import Committer
+from kith.runtime.chat_events import ChatNoticeEvent, MessageEvent, MessageStateEvent, TypingEvent
+from kith.runtime.events import EventHub
+from kith.runtime.peers import ChatPeer
+from kith.runtime.store_writer import StoreRunner
+from kith.runtime.subscriptions import SubscriptionMux
+from kith.sessions import Session
+from kith.store.store import Store
+from kith_proto.keys import IdentityKeys
+from kith_proto.pair import EnvelopeError, PairChannel, PresenceStatus
+
+__all__ = ["ChatLink", "ChatOptions", "RelayPort"]
+
+_STORING = (StoreMessage, StoreOutbox, DropOutbox, StoreCursor)
+
+
+class RelayPort(Protocol):
+    """What the chat link needs from the signaling client."""
+
+    def relay(self, topic: bytes, payload: bytes, timeout: float = 5.0) -> Awaitable[None]:
+        """Relay ``payload`` to whoever subscribes to ``topic``."""
+        ...
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    """How peer links are made.
+
+    Attributes:
+        ice_servers: STUN URLs (the ``stun_servers`` setting).
+        idle_timeout: Seconds without a frame before a link closes.
+        connect_timeout: Seconds from offer to open channel.
+        read_receipts: Whether to tell contacts when we read their messages.
+    """
+
+    ice_servers: tuple[str, ...] = ()
+    idle_timeout: float = 300.0
+    connect_timeout: float = 20.0
+    read_receipts: bool = False
+
+
+class ChatLink:
+    """Every conversation of the node.
+
+    Args:
+        keys: Our identity keys.
+        store: The node's store.
+        hub: Live events for the local API.
+        mux: The signaling subscriptions (relay inboxes are set here).
+        relay: The signaling client (offers and answers).
+        invisible: Whether the user is invisible right now.
+        refresh_presence: Re-publishes our presence to one contact (its
+            ``has_messages`` flag changed).
+        options: Link settings.
+        clock: Wall-clock seconds.
+        log: Where problems go (never message text or keys).
+    """
+
+    def __init__(
+        self,
+        *,
+        keys: IdentityKeys,
+        store: StoreRunner,
+        hub: EventHub,
+        mux: SubscriptionMux,
+        relay: RelayPort,
+        invisible: Callable[[], bool],
+        refresh_presence: Callable[[str], None],
+        options: ChatOptions,
+        clock: Callable[[], float],
+        log: logging.Logger,
+    ) -> None:
+        self._keys = keys
+        self._own_id = keys.kith_id
+        self._store = store
+        self._hub = hub
+        self._mux = mux
+        self._relay = relay
+        self._invisible = invisible
+        self._refresh_presence = refresh_presence
+        self._options = options
+        self._clock = clock
+        self._log = log
+        self._committer = Committer(store, log)
+        self._peers: dict[str, ChatPeer] = {}
+        self._by_topic: dict[bytes, ChatPeer] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- contacts ------------------------------------------------------------
+
+    async def load(self, contacts: Sequence[Contact]) -> None:
+        """Restore every contact's conversation from the store."""
+        for contact in contacts:
+            await self.add_contact(contact)
+
+    async def add_contact(self, contact: Contact) -> None:
+        """Track a contact (restoring any history kept from before)."""
+        if contact.kith_id in self._peers:
+            return
+        conversation, blocked = await self._store.run(self._reader(contact.kith_id))
+        pair = PairChannel(self._keys, contact.public_key)
+        peer = ChatPeer(
+            contact.kith_id,
+            keys=self._keys,
+            pair=pair,
+            conversation=conversation,
+            make_link=self._make_link,
+            host=self,
+            clock=self._clock,
+            log=self._log,
+        )
+        peer.blocked = blocked
+        self._peers[contact.kith_id] = peer
+        self._by_topic[pair.subscribe_topic.raw] = peer
+        self._by_topic[pair.relay_in_topic.raw] = peer
+        self._update_relay()
+
+    def _reader(self, contact_id: str) -> Callable[[Store], tuple[Conversation, bool]]:
+        receipts = self._options.read_receipts
+
+        def read(store: Store) -> tuple[Conversation, bool]:
+            history = store.messages.all(contact_id)
+            conversation = load_conversation(
+                store, contact_id, read_receipts=receipts, messages=history
+            )
+            return conversation, contact_id in store.key_warnings.contacts()
+
+        return read
+
+    async def remove_contact(self, contact_id: str) -> None:
+        """Stop tracking a contact (its history stays in the store)."""
+        peer = self._peers.pop(contact_id, None)
+        if peer is None:
+            return
+        for topic in (peer.pair.subscribe_topic.raw, peer.pair.relay_in_topic.raw):
+            self._by_topic.pop(topic, None)
+        self._update_relay()
+        await peer.stop()
+
+    def _make_link(self, pair: PairChannel) -> PeerLink:
+        topic = pair.relay_out_topic.raw
+
+        async def send_signal(payload: bytes) -> None:
+            await self._relay.relay(topic, payload)
+
+        return PeerLink(
+            self._keys,
+            pair.peer_public,
+            send_signal,
+            ice_servers=self._options.ice_servers,
+            connect_timeout=self._options.connect_timeout,
+            idle_timeout=self._options.idle_timeout,
+            clock=self._clock,
+        )
+
+    def peer(self, contact: str) -> ChatPeer:
+        """The peer of a contact named by ID (as typed).
+
+        Raises:
+            ContactError: a malformed ID, or not a contact.
+        """
+        kith_id, _ = canonical_id(contact)
+        peer = self._peers.get(kith_id)
+        if peer is None:
+            raise ContactError(f"{kith_id} is not one of your contacts", code="unknown_contact")
+        return peer
+
+    def owner(self, message_id: str) -> ChatPeer:
+        """The peer whose conversation holds ``message_id``.
+
+        Raises:
+            UnknownMessage: no conversation holds it.
+        """
+        for peer in self._peers.values():
+            if peer.conversation.message(message_id) is not None:
+                return peer
+        raise UnknownMessage("there is no message with that ID")
+
+    def has_outbox(self, contact_id: str) -> bool:
+        """Whether something waits for the contact (our presence flag to them)."""
+        peer = self._peers.get(contact_id)
+        return peer is not None and peer.conversation.has_outbox
+
+    def view(self, peer: ChatPeer, message_id: str) -> ChatMessage:
+        """A message of ``peer``'s conversation as the API shows it."""
+        message = peer.conversation.message(message_id)
+        if message is None:
+            raise UnknownMessage("there is no message with that ID")
+        return ChatMessage.of(message, self._own_id, peer.contact_id)
+
+    # -- presence and signaling ---------------------------------------------
+
+    def presence_value(self, topic: bytes, payload: bytes) -> None:
+        """A contact's presence record: online/offline and ``has_messages``."""
+        peer = self._by_topic.get(topic)
+        if peer is None or topic != peer.pair.subscribe_topic.raw:
+            return
+        try:
+            record = peer.pair.open(payload)
+        except EnvelopeError:
+            return  # the presence link logs rejected records
+        self._set_online(peer, record.status is not PresenceStatus.OFFLINE)
+        peer.pull_wanted = record.has_messages
+        if peer.pull_wanted and peer.online and self._invisible():
+            self._pull(peer)
+
+    def presence_gone(self, topic: bytes) -> None:
+        """A contact's presence topic was retracted: offline."""
+        peer = self._by_topic.get(topic)
+        if peer is not None and topic == peer.pair.subscribe_topic.raw:
+            peer.pull_wanted = False
+            self._set_online(peer, False)
+
+    def disconnected(self) -> None:
+        """The signaling connection dropped: every contact shows offline."""
+        for peer in self._peers.values():
+            self._set_online(peer, False, close=False)
+
+    def relay_message(self, topic: bytes, payload: bytes) -> None:
+        """A relayed offer or answer from a contact."""
+        peer = self._by_topic.get(topic)
+        if peer is None or topic != peer.pair.relay_in_topic.raw or peer.blocked:
+            return
+        self._spawn(peer.accept(payload))
+
+    def status_changed(self) -> None:
+        """Our status may have changed: invisible users listen on fewer inboxes."""
+        self._update_relay()
+
+    def _set_online(self, peer: ChatPeer, online: bool, *, close: bool = True) -> None:
+        if peer.online == online:
+            return
+        peer.online = online
+        now = self._clock()
+        if online:
+            self.execute(peer, peer.conversation.contact_online(now))
+            return
+        self.execute(peer, peer.conversation.contact_offline(now))
+        if close and peer.link_state is not LinkState.IDLE:
+            self._spawn(peer.close())  # a crashed peer's channel would linger for long
+
+    def _pull(self, peer: ChatPeer) -> None:
+        if peer.link_state is LinkState.IDLE and not peer.blocked and not peer.opening:
+            self._spawn(self._open(peer))
+
+    async def _open(self, peer: ChatPeer) -> None:
+        if peer.blocked:
+            self.execute(peer, peer.conversation.connect_failed(self._clock()))
+            return
+        if self._invisible() and peer.link_state is LinkState.IDLE:
+            self._notice(
+                peer,
+                "revealed",
+                "you are invisible: connecting to this contact shows them that you are online",
+            )
+        await peer.open()
+
+    def _update_relay(self) -> None:
+        if self._invisible():
+            wanted = [p for p in self._peers.values() if _listens_while_invisible(p)]
+        else:
+            wanted = list(self._peers.values())
+        self._mux.set_relay_topics(p.pair.relay_in_topic.raw for p in wanted)
+
+    # -- PeerHost --------------------------------------------------------------
+
+    def execute(self, peer: ChatPeer, events: list[ConversationEvent]) -> asyncio.Future[None]:
+        """Persist ``events`` in the next transaction, then act on them."""
+        secure = peer.secure
+        contact_id = peer.contact_id
+        writes = []
+        if any(isinstance(e, _STORING) for e in events):
+            writes.append(lambda store: write_events(store, contact_id, events))
+        future = self._committer.submit(writes, lambda: self._act(peer, secure, events))
+        peer.reschedule(self._on_due)
+        return future
+
+    def session_established(self, peer: ChatPeer, session: Session) -> None:
+        """Keep the newest session of the contact (encrypted database only)."""
+        state, contact_id, now = session.to_bytes(), peer.contact_id, self._clock()
+        self._committer.submit(
+            [lambda store: store.sessions.put(contact_id, state, now)], lambda: None
+        )
+
+    def key_changed(self, peer: ChatPeer, presented: bytes) -> None:
+        """Warn, remember it, and send nothing to the contact until accepted."""
+        peer.blocked = True
+        contact_id, now = peer.contact_id, self._clock()
+        self._log.warning("the identity key of %s changed: sending nothing", contact_id)
+        self._committer.submit(
+            [lambda store: store.key_warnings.put(contact_id, presented, now)],
+            lambda: self._notice(
+                peer,
+                "key_changed",
+                "this contact's identity key changed (the safety number changed): "
+                "nothing is sent until you accept it",
+            ),
+        )
+
+    def link_failed(self, peer: ChatPeer, reason: str) -> None:
+        """Tell the user why a connection failed (it is retried later)."""
+        self._log.info("could not connect to %s (%s); retrying later", peer.contact_id, reason)
+        self._notice(peer, "connect_failed", _failure_text(reason), reason)
+
+    def link_changed(self, peer: ChatPeer) -> None:
+        """An invisible user listens on a contact's inbox only while connecting to them."""
+        self._update_relay()
+
+    # -- acting after commit ----------------------------------------------------
+
+    def _act(
+        self, peer: ChatPeer, secure: SecureChannel | None, events: list[ConversationEvent]
+    ) -> None:
+        contact_id = peer.contact_id
+        for index, event in enumerate(events):
+            match event:
+                case SendFrame(data=data):
+                    peer.send_frame(secure, data)
+                case StoreMessage(message=message) if not _state_only(events, index):
+                    view = ChatMessage.of(message, self._own_id, contact_id)
+                    self._hub.publish(MessageEvent(view))
+                case MessageStateChanged(id=message_id, state=state):
+                    self._hub.publish(MessageStateEvent(contact_id, message_id, state.value))
+                case TypingChanged(active=active):
+                    self._hub.publish(TypingEvent(contact_id, active))
+                case OpenLink():
+                    self._spawn(self._open(peer))
+                case FrameRejected(reason=reason):
+                    self._log.warning("%s sent a refused change: %s", contact_id, reason)
+        self._sync_flag(peer)
+
+    def _sync_flag(self, peer: ChatPeer) -> None:
+        pending = peer.conversation.has_outbox
+        if pending != peer.flag_published:
+            peer.flag_published = pending
+            self._refresh_presence(peer.contact_id)
+
+    def _on_due(self, peer: ChatPeer) -> None:
+        self.execute(peer, peer.conversation.tick(self._clock()))
+
+    def _notice(self, peer: ChatPeer, code: str, message: str, reason: str = "") -> None:
+        self._hub.publish(ChatNoticeEvent(peer.contact_id, code, message, reason))
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._log.error("a messaging task failed: %r", task.exception())
+
+    # -- user actions ---------------------------------------------------------
+
+    async def send_text(self, contact: str, text: str) -> ChatMessage:
+        """Write a message; answered once it is stored (queued if not connected)."""
+        peer = self.peer(contact)
+        message_id = new_message_id()
+        await self.execute(peer, peer.conversation.send_text(message_id, text, self._clock()))
+        return self.view(peer, message_id)
+
+    async def edit(self, message_id: str, text: str) -> ChatMessage:
+        """Edit one of our messages."""
+        peer = self.owner(message_id)
+        op = new_message_id()
+        await self.execute(peer, peer.conversation.edit(op, message_id, text, self._clock()))
+        return self.view(peer, message_id)
+
+    async def delete(self, message_id: str) -> ChatMessage:
+        """Delete one of our messages (for both sides)."""
+        peer = self.owner(message_id)
+        op = new_message_id()
+        await self.execute(peer, peer.conversation.delete(op, message_id, self._clock()))
+        return self.view(peer, message_id)
+
+    async def react(self, message_id: str, emoji: str, add: bool) -> ChatMessage:
+        """Add or remove our reaction."""
+        peer = self.owner(message_id)
+        op, now = new_message_id(), self._clock()
+        await self.execute(peer, peer.conversation.react(op, message_id, emoji, add, now))
+        return self.view(peer, message_id)
+
+    async def mark_read(self, contact: str, message_ids: Sequence[str]) -> None:
+        """The user saw these incoming messages."""
+        peer = self.peer(contact)
+        await self.execute(peer, peer.conversation.mark_read(message_ids, self._clock()))
+
+    def typing(self, contact: str) -> None:
+        """The user is typing to ``contact`` (connects if the contact is online)."""
+        peer = self.peer(contact)
+        if not peer.is_open and peer.online and not peer.blocked:
+            self._spawn(self._open(peer))
+        self.execute(peer, peer.conversation.typing(True, self._clock()))
+
+    async def accept_key(self, contact: str) -> None:
+        """The user accepted the contact's changed key: sending resumes."""
+        peer = self.peer(contact)
+        contact_id = peer.contact_id
+        await self._store.run(lambda store: store.key_warnings.remove(contact_id))
+        peer.blocked = False
+        if peer.online:
+            self.execute(peer, peer.conversation.contact_online(self._clock()))
+
+    async def history(self, contact: str, limit: int, before: str | None) -> list[ChatMessage]:
+        """A page of the conversation, oldest first."""
+        contact_id = self.peer(contact).contact_id
+        await self._committer.flush()
+        messages = await self._store.run(
+            lambda store: store.messages.page(contact_id, limit, before)
+        )
+        return [ChatMessage.of(m, self._own_id, contact_id) for m in messages]
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Wait until every conversation event so far is stored and acted on."""
+        await self._committer.flush()
+
+    async def stop(self) -> None:
+        """Close every link and finish pending writes."""
+        for peer in list(self._peers.values()):
+            await peer.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._committer.flush()
+
+
+def _listens_while_invisible(peer: ChatPeer) -> bool:
+    return peer.opening or peer.link_state is not LinkState.IDLE
+
+
+def _state_only(events: list[ConversationEvent], index: int) -> bool:
+    """Whether the ``StoreMessage`` at ``index`` only records a state change
+    (the conversation follows those with ``MessageStateChanged``)."""
+    following = events[index + 1] if index + 1 < len(events) else None
+    event = events[index]
+    return (
+        isinstance(following, MessageStateChanged)
+        and isinstance(event, StoreMessage)
+        and following.id == event.message.id
+    )
+
+
+def _failure_text(reason: str) -> str:
+    texts = {
+        "offline": "the contact is not reachable right now; the message waits",
+        "ice_failed": "no network path to the contact (typical behind a strict NAT)",
+        "dtls_failed": "the secure connection could not be set up",
+        "timeout": "the contact did not answer in time",
+        "bad_signal": "the contact's connection offer was unusable",
+    }
+    return texts.get(reason, "the connection failed") + "; retrying later"

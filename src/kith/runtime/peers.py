@@ -1,0 +1,299 @@
+"""One contact's chat machinery: a conversation, a lazy peer link, a secure channel.
+
+A :class:`ChatPeer` owns the pure :class:`~kith.messaging.Conversation` with
+one contact, the :class:`~kith.p2p.PeerLink` to them (made on first use,
+reused, closed when idle) and the :class:`~kith.p2p.SecureChannel` of the
+channel currently open. It turns the link's events into conversation calls
+and hands the conversation's events to its :class:`PeerHost` (the chat
+link), which persists them before anything they imply is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from kith.messaging import Conversation, ConversationEvent, MalformedChatFrame
+from kith.p2p import (
+    ChannelClosed,
+    ChannelNotOpen,
+    ChannelOpen,
+    ConnectFailed,
+    FrameReceived,
+    LinkEvent,
+    LinkState,
+    MessageReceived,
+    PeerClosing,
+    PeerLink,
+    PeerP2PError,
+    SecureChannel,
+    SecureState,
+    SendData,
+    SessionEstablished,
+)
+from kith.sessions import IdentityKeyChanged, PeerError, Session
+from kith.signaling import SignalingError
+from kith_proto.ids import parse_id
+from kith_proto.keys import IdentityKeys
+from kith_proto.pair import PairChannel
+
+__all__ = ["ChatPeer", "LinkFactory", "PeerHost"]
+
+
+class PeerHost(Protocol):
+    """What a peer needs from the chat link that owns it."""
+
+    def execute(self, peer: ChatPeer, events: list[ConversationEvent]) -> asyncio.Future[None]:
+        """Persist the conversation's events, then act on them."""
+        ...
+
+    def session_established(self, peer: ChatPeer, session: Session) -> None:
+        """Persist the new session of ``peer``."""
+        ...
+
+    def key_changed(self, peer: ChatPeer, presented: bytes) -> None:
+        """The peer proved another identity key: warn, send nothing."""
+        ...
+
+    def link_failed(self, peer: ChatPeer, reason: str) -> None:
+        """A connection attempt failed for ``reason`` (tell the user)."""
+        ...
+
+    def link_changed(self, peer: ChatPeer) -> None:
+        """The link opened, closed or failed (relay subscriptions may change)."""
+        ...
+
+
+LinkFactory = Callable[[PairChannel], PeerLink]
+"""Makes the peer link of a contact (the relay topics come from the channel)."""
+
+
+class ChatPeer:
+    """The conversation and connection with one contact.
+
+    Args:
+        contact_id: The contact's Kith ID.
+        keys: Our identity keys.
+        pair: The pair channel (relay topics, presence records).
+        conversation: The conversation restored from the store.
+        make_link: Builds the peer link on first use.
+        host: The chat link (persistence, events, notices).
+        clock: Wall-clock seconds.
+        log: Where peer errors go (never message content).
+    """
+
+    def __init__(
+        self,
+        contact_id: str,
+        *,
+        keys: IdentityKeys,
+        pair: PairChannel,
+        conversation: Conversation,
+        make_link: LinkFactory,
+        host: PeerHost,
+        clock: Callable[[], float],
+        log: logging.Logger,
+    ) -> None:
+        self.contact_id = contact_id
+        self.public_key = parse_id(contact_id)
+        self.pair = pair
+        self.conversation = conversation
+        self.online = False
+        self.pull_wanted = False
+        self.blocked = False
+        self.opening = False
+        self.flag_published = conversation.has_outbox
+        self._keys = keys
+        self._make_link = make_link
+        self._host = host
+        self._clock = clock
+        self._log = log
+        self._link: PeerLink | None = None
+        self._secure: SecureChannel | None = None
+        self._lock = asyncio.Lock()
+        self._pump: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def __repr__(self) -> str:
+        return f"ChatPeer({self.contact_id[:8]}, {self.link_state.value})"
+
+    @property
+    def link_state(self) -> LinkState:
+        """The link's state (idle before the first use)."""
+        return LinkState.IDLE if self._link is None else self._link.state
+
+    @property
+    def secure(self) -> SecureChannel | None:
+        """The secure channel of the open channel, if any."""
+        return self._secure
+
+    @property
+    def is_open(self) -> bool:
+        """Whether a channel is open with an established session."""
+        return self._secure is not None and self._secure.state is SecureState.ESTABLISHED
+
+    # -- connecting ---------------------------------------------------------
+
+    async def open(self) -> None:
+        """Offer a connection unless one exists; a failure is a conversation event."""
+        async with self._lock:
+            link = self._ensure_link()
+            if link.state is not LinkState.IDLE:
+                return
+            self.opening = True
+            self._host.link_changed(self)
+            try:
+                await link.open()
+            except (SignalingError, PeerP2PError) as exc:
+                self._open_failed(getattr(exc, "code", "") or type(exc).__name__)
+            finally:
+                self.opening = False
+
+    def _open_failed(self, reason: str) -> None:
+        self._host.link_failed(self, "offline" if reason == "peer_offline" else reason)
+        self._host.execute(self, self.conversation.connect_failed(self._clock()))
+        self._host.link_changed(self)
+
+    async def accept(self, payload: bytes) -> None:
+        """Hand one relayed signal to the link (refused ones are logged)."""
+        async with self._lock:
+            try:
+                await self._ensure_link().accept(payload)
+            except PeerP2PError as exc:
+                self._log.warning("refused a signal from %s (%s)", self.contact_id, exc.code)
+            except SignalingError as exc:
+                self._log.info("could not answer %s: %s", self.contact_id, type(exc).__name__)
+
+    async def close(self) -> None:
+        """Close the link (the conversation learns it from the link's event)."""
+        if self._link is not None:
+            await self._link.close()
+
+    async def stop(self) -> None:
+        """Close everything for good (the node is stopping or the contact was removed)."""
+        self.cancel_timer()
+        await self.close()
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+
+    def _ensure_link(self) -> PeerLink:
+        if self._link is None:
+            self._link = self._make_link(self.pair)
+            self._pump = asyncio.ensure_future(self._run_pump(self._link))
+        return self._link
+
+    # -- link events --------------------------------------------------------
+
+    async def _run_pump(self, link: PeerLink) -> None:
+        while True:
+            event = await link.next_event()
+            try:
+                self._on_event(event)
+            except Exception:
+                self._log.exception("could not handle a link event from %s", self.contact_id)
+
+    def _on_event(self, event: LinkEvent) -> None:
+        now = self._clock()
+        match event:
+            case ChannelOpen(offerer=offerer):
+                self._secure = SecureChannel(self._keys, self.public_key)
+                if offerer:
+                    self._send_raw(self._secure.start().data)
+                self._host.link_changed(self)
+            case FrameReceived(data=data):
+                self._on_frame(data, now)
+            case ChannelClosed():
+                self._secure = None
+                self._host.execute(self, self.conversation.channel_closed(now))
+                self._host.link_changed(self)
+            case ConnectFailed(reason=reason):
+                self._secure = None
+                self._open_failed(reason.value)
+
+    def _on_frame(self, data: bytes, now: float) -> None:
+        secure = self._secure
+        if secure is None:
+            return
+        try:
+            events = secure.receive(data)
+        except IdentityKeyChanged as exc:
+            self._host.key_changed(self, exc.received_identity)
+            self._close_soon()
+            return
+        except (PeerP2PError, PeerError) as exc:
+            self._log.warning("dropped a frame from %s (%s)", self.contact_id, exc.code)
+            if secure.state is SecureState.FAILED:
+                self._close_soon()
+            return
+        for event in events:
+            self._on_secure(secure, event, now)
+
+    def _on_secure(self, secure: SecureChannel, event: object, now: float) -> None:
+        match event:
+            case SendData(data=data):
+                self._send_raw(data)
+            case SessionEstablished(session=session):
+                self._host.session_established(self, session)
+                if not self.blocked:
+                    self._host.execute(self, self.conversation.channel_open(now))
+            case MessageReceived(plaintext=plaintext):
+                self._on_chat(plaintext, now)
+            case PeerClosing():
+                self._close_soon()
+
+    def _on_chat(self, plaintext: bytes, now: float) -> None:
+        try:
+            events = self.conversation.receive(plaintext, now)
+        except MalformedChatFrame as exc:
+            self._log.warning("dropped a chat frame from %s (%s)", self.contact_id, exc.code)
+            return
+        self._host.execute(self, events)
+
+    def _close_soon(self) -> None:
+        task = asyncio.ensure_future(self.close())
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    # -- sending --------------------------------------------------------------
+
+    def send_frame(self, secure: SecureChannel | None, data: bytes) -> None:
+        """Encrypt and send a chat frame on ``secure`` if it is still the open channel.
+
+        A frame meant for a channel that closed meanwhile is dropped: what it
+        carried is still in the outbox and goes out on the next channel.
+        """
+        if secure is None or secure is not self._secure or not self.is_open or self.blocked:
+            return
+        self._send_raw(secure.seal(data).data)
+
+    def _send_raw(self, data: bytes) -> None:
+        if self._link is None:
+            return
+        with contextlib.suppress(ChannelNotOpen):
+            self._link.send(data)
+
+    def keepalive(self) -> None:
+        """Keep an open channel from idling out (a chat is on screen)."""
+        if self._secure is not None:
+            self._send_raw(self._secure.keepalive().data)
+
+    # -- the conversation's timer -------------------------------------------
+
+    def reschedule(self, on_due: Callable[[ChatPeer], None]) -> None:
+        """Move the timer to the conversation's next deadline."""
+        self.cancel_timer()
+        deadline = self.conversation.next_deadline()
+        if deadline is None:
+            return
+        delay = max(0.0, deadline - self._clock())
+        self._timer = asyncio.get_running_loop().call_later(delay, on_due, self)
+
+    def cancel_timer(self) -> None:
+        """Stop the timer."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None

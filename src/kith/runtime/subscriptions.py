@@ -1,0 +1,57 @@
+"""One subscription set for two users of the signaling client.
+
+The presence link sets its presence topics; the chat link sets the relay
+inboxes it listens on. :class:`SubscriptionMux` stands in for the signaling
+client towards the presence link and keeps the client's subscription set the
+union of both. Publishing and retracting pass straight through, and call
+``on_publication`` (the own status may have changed: an invisible user
+listens on fewer relay inboxes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+__all__ = ["SubscriptionMux"]
+
+
+class _Signaling(Protocol):
+    def set_subscriptions(self, topics: Iterable[bytes]) -> None: ...
+    def publish(self, topic: bytes, payload: bytes) -> None: ...
+    def retract(self, topics: Iterable[bytes]) -> None: ...
+
+
+class SubscriptionMux:
+    """Merges presence and relay subscriptions onto one signaling client."""
+
+    def __init__(self, client: _Signaling) -> None:
+        self._client = client
+        self._presence: frozenset[bytes] = frozenset()
+        self._relay: frozenset[bytes] = frozenset()
+        self.on_publication: Callable[[], None] = lambda: None
+
+    def set_subscriptions(self, topics: Iterable[bytes]) -> None:
+        """The presence link's topics (the :class:`PresenceLink` port)."""
+        self._presence = frozenset(topics)
+        self._apply()
+
+    def set_relay_topics(self, topics: Iterable[bytes]) -> None:
+        """The relay inboxes the chat link listens on."""
+        relay = frozenset(topics)
+        if relay != self._relay:
+            self._relay = relay
+            self._apply()
+
+    def publish(self, topic: bytes, payload: bytes) -> None:
+        """Pass a publication through."""
+        self._client.publish(topic, payload)
+        self.on_publication()
+
+    def retract(self, topics: Iterable[bytes]) -> None:
+        """Pass a retraction through."""
+        self._client.retract(topics)
+        self.on_publication()
+
+    def _apply(self) -> None:
+        self._client.set_subscriptions(self._presence | self._relay)
