@@ -121,6 +121,7 @@ class Server:
         )
         self.lines = 0
         self.gc_pauses_ms: list[float] = []
+        self.young_pauses_ms: list[float] = []
         self.tail: list[str] = []
         self._url: str | None = None
         self._listening = threading.Event()
@@ -138,6 +139,8 @@ class Server:
                 print(line.rstrip(), file=sys.stderr)
             if line.startswith("event=gc_pause"):
                 self.gc_pauses_ms.append(float(line.rsplit("ms=", 1)[1]))
+            elif line.startswith("event=gc_young_pause"):
+                self.young_pauses_ms.append(float(line.rsplit("ms=", 1)[1]))
             if self._url is None and "event=listening" in line:
                 match = re.search(r" public_url=(\S+)", line)
                 self._url = match.group(1) if match else None
@@ -333,6 +336,9 @@ def fan_out(server: Server, workers: Workers, args: argparse.Namespace) -> dict[
         "server_cpu_pct_by_second": sampler.samples,
         "server_gc_pauses_ms_during_churn": churn_pauses,
         "server_gc_pauses_ms_all": list(server.gc_pauses_ms),
+        "server_young_gc_pauses_over_10ms": len(server.young_pauses_ms),
+        "server_young_gc_pause_max_ms": max(server.young_pauses_ms, default=0.0),
+        "server_gc_threshold_env": os.environ.get("KITH_GC_THRESHOLD", "default"),
         "churn_server_rss_mib": round(rss_kib(server.pid) / 1024, 1),
     }
 

@@ -2,13 +2,16 @@
 
 Usage: ``python signal_gctrace.py [kith-signal flags]``. Same server, same
 flags; in addition every collection of the oldest generation that takes more
-than 10 ms is logged to stderr as ``event=gc_pause gen=2 ms=...``
+than 10 ms is logged to stderr as ``event=gc_pause gen=2 ms=...`` (younger
+ones as ``event=gc_young_pause``)
 so that ``bench_signal.py`` can tell collector pauses from queueing. With
 ``KITH_GCTRACE_TYPES=1`` the first pause over 500 ms also logs the most
 common tracked object types (``event=gc_types``). SIGUSR1 runs a full
 collection and then ``gc.freeze()``: a diagnostic that shows what latency
 would be without full collections over the connections' objects (not a fix:
-frozen cyclic garbage is never freed).
+frozen cyclic garbage is never freed). ``KITH_GC_THRESHOLD=T0,T1,T2`` calls
+``gc.set_threshold`` (to try tunings). ``KITH_SIGNAL_PROFILE=FILE`` runs the
+server under cProfile and writes the statistics to FILE at exit.
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ _shown: list[bool] = []
 
 
 def _trace(phase: str, info: dict[str, Any]) -> None:
-    if info.get("generation") != 2:
-        return
     if phase == "start":
         _started[0] = time.perf_counter()
         return
     ms = (time.perf_counter() - _started[0]) * 1000
-    if ms > 10:
+    generation = info.get("generation")
+    if ms > 10 and generation != 2:
+        sys.stderr.write(f"event=gc_young_pause gen={generation} ms={ms:.1f}\n")
+    if ms > 10 and generation == 2:
         sys.stderr.write(f"event=gc_pause gen=2 ms={ms:.1f}\n")
         if ms > 500 and os.environ.get("KITH_GCTRACE_TYPES") and not _shown:
             _shown.append(True)
@@ -48,8 +52,19 @@ def main() -> int:
     from kith_signal.cli import main as server_main
 
     gc.callbacks.append(_trace)
+    if threshold := os.environ.get("KITH_GC_THRESHOLD"):
+        gc.set_threshold(*(int(t) for t in threshold.split(",")))
     signal.signal(signal.SIGUSR1, _freeze)
-    return server_main(sys.argv[1:])
+    profile_to = os.environ.get("KITH_SIGNAL_PROFILE")
+    if not profile_to:
+        return server_main(sys.argv[1:])
+    import cProfile
+
+    profiler = cProfile.Profile()
+    try:
+        return profiler.runcall(server_main, sys.argv[1:])
+    finally:
+        profiler.dump_stats(profile_to)
 
 
 def _freeze(signum: int, frame: object) -> None:
