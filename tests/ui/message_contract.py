@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 __all__ = ["FakeMessages"]
 
 _LIST = re.compile(r"^/api/contacts/([^/]+)/messages$")
-_TYPING = re.compile(r"^/api/contacts/([^/]+)/typing$")
+_NO_CONTENT = re.compile(r"^/api/contacts/([^/]+)/(typing|read|key-accept)$")
 _ONE = re.compile(r"^/api/messages/([^/]+)$")
 _REACTIONS = re.compile(r"^/api/messages/([^/]+)/reactions(?:/([^/]+))?$")
 
@@ -71,7 +71,7 @@ class FakeMessages:
             message = self.add(unquote(match.group(1)), self.me, body["text"], time.time())
             message["state"] = "queued"
             return 201, message
-        if _TYPING.match(path):
+        if _NO_CONTENT.match(path):
             return 204, None
         if match := _REACTIONS.match(path):
             return 200, self._react(method, match.group(1), body, match.group(2))

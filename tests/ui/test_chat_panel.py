@@ -55,7 +55,8 @@ class ChatWorld:
             self.fake.add(self.bob_id, sender, f"message number {i}", start + i * 60)
         self.sockets: list[Any] = []
         self.context = new_context(browser)
-        for pattern in ("**/api/contacts/*/messages*", "**/api/contacts/*/typing"):
+        for end in ("messages*", "typing", "read", "key-accept"):
+            pattern = f"**/api/contacts/*/{end}"
             self.context.route(pattern, self.fake.handle)
         self.context.route("**/api/messages/**", self.fake.handle)
         self.context.route_web_socket("**/api/events", self._proxy)
@@ -166,3 +167,25 @@ def test_edit_react_and_delete_own_message(chat: ChatWorld) -> None:
     rows(chat).last.hover()
     rows(chat).last.get_by_role("button", name="Delete").click()
     expect(rows(chat).last).to_contain_text("This message was deleted.", timeout=WAIT_MS)
+
+
+def test_incoming_messages_on_screen_are_reported_read(chat: ChatWorld) -> None:
+    page = chat.page
+    message = chat.fake.add(chat.bob_id, chat.bob_id, "read me", time.time())
+    with page.expect_request(lambda r: r.url.endswith("/read"), timeout=WAIT_MS) as sent:
+        chat.inject({"type": "message", "contact": chat.bob_id, "message": message})
+    assert json.loads(sent.value.post_data or "{}") == {"ids": [message["id"]]}
+
+
+def test_key_change_notice_offers_to_accept_the_new_key(chat: ChatWorld) -> None:
+    page = chat.page
+    notice = "bob's identity key changed: compare safety numbers, then accept it"
+    chat.inject(
+        {"type": "chat_notice", "contact": chat.bob_id, "code": "key_changed",
+         "reason": "", "message": notice}
+    )  # fmt: skip
+    expect(page.locator("#chat-notice-text")).to_have_text(notice, timeout=WAIT_MS)
+    accept = page.get_by_role("button", name="Accept the new key")
+    with page.expect_request(lambda r: r.url.endswith("/key-accept"), timeout=WAIT_MS):
+        accept.click()
+    expect(page.locator("#chat-notice")).to_be_hidden()

@@ -89,4 +89,6 @@ export const api = {
   react: (mid, emoji) => request("POST", `/api/messages/${part(mid)}/reactions`, { emoji }),
   unreact: (mid, emoji) => request("DELETE", `/api/messages/${part(mid)}/reactions/${part(emoji)}`),
   typing: (id) => request("POST", `/api/contacts/${part(id)}/typing`),
+  markRead: (id, ids) => request("POST", `/api/contacts/${part(id)}/read`, { ids }),
+  acceptKey: (id) => request("POST", `/api/contacts/${part(id)}/key-accept`),
 };

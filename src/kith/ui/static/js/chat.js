@@ -2,13 +2,14 @@
 // delivery state, typing indicator, edit, delete, reactions. Degrades to a notice when
 // the node has no message endpoints.
 
-import { $, say } from "./dom.js";
+import { $ } from "./dom.js";
 import { STATUS_LABEL, displayName, presenceLine } from "./format.js";
 import { MessageList } from "./messages.js";
 
 const PAGE = 50;
 const TYPING_SEND_MS = 3000;
 const TYPING_SHOW_MS = 6000;
+const READ_BATCH_MS = 300;
 
 export class ChatPanel {
   constructor(api, { me, contactOf, onDetails }) {
@@ -17,6 +18,12 @@ export class ChatPanel {
     this.contactOf = contactOf;
     this.root = $("#chat");
     this.notice = $("#chat-notice");
+    this.noticeText = $("#chat-notice-text");
+    this.acceptButton = $("#chat-notice-accept");
+    this.notices = new Map(); // contact -> the node's last chat_notice for them
+    this.unread = new Set(); // incoming message ids shown but not yet reported read
+    this.reported = new Set();
+    this.readTimer = null;
     this.typingLine = $("#typing");
     this.input = $("#composer-text");
     this.sendButton = $("#composer-send");
@@ -39,6 +46,8 @@ export class ChatPanel {
       },
     });
     $("#chat-details").addEventListener("click", () => onDetails(this.contactId));
+    this.acceptButton.addEventListener("click", () => this.acceptKey());
+    document.addEventListener("visibilitychange", () => this.scheduleRead());
     $("#composer").addEventListener("submit", (event) => {
       event.preventDefault();
       this.send();
@@ -55,11 +64,23 @@ export class ChatPanel {
     }, { root: $("#messages"), rootMargin: "400px 0px 0px 0px" }).observe($("#messages-top"));
   }
 
+  /** Show `text` above the messages (empty hides it); `accept` offers the key button. */
+  notify(text, { accept = false } = {}) {
+    this.noticeText.textContent = text || "";
+    this.notice.hidden = !text;
+    this.acceptButton.hidden = !accept;
+  }
+
+  async acceptKey() {
+    const id = this.contactId;
+    if (await this.guard(() => this.api.acceptKey(id))) this.notices.delete(id);
+  }
+
   /** Run an API call; show its error in the notice; resolve true on success. */
   async guard(call) {
     try {
       await call();
-      say(this.notice, "");
+      this.notify("");
       return true;
     } catch (error) {
       this.showError(error);
@@ -69,22 +90,23 @@ export class ChatPanel {
 
   showError(error) {
     if (error.missingEndpoint) this.unavailable();
-    else say(this.notice, error.message);
+    else this.notify(error.message);
   }
 
   unavailable() {
     this.available = false;
-    say(this.notice, "Messaging is not available on this node yet: presence and contacts work, chat comes with the messaging update.", "notice");
+    this.notify("Messaging is not available on this node yet: presence and contacts work, chat comes with the messaging update.");
     this.input.disabled = true;
     this.sendButton.disabled = true;
   }
 
   async open(id) {
     this.contactId = id;
+    this.unread.clear();
     this.complete = false;
     this.list.clear();
     this.showTyping(false);
-    say(this.notice, "");
+    this.showNotice(id);
     this.paintHeader();
     this.root.hidden = false;
     this.input.value = "";
@@ -109,6 +131,34 @@ export class ChatPanel {
     $("#chat-dot").setAttribute("title", STATUS_LABEL[contact.status] || contact.status);
   }
 
+  showNotice(id) {
+    const notice = this.notices.get(id);
+    this.notify(notice ? notice.message : "", { accept: notice?.code === "key_changed" });
+  }
+
+  /** Incoming messages now on screen: report them read (batched, only while visible). */
+  noteIncoming(messages) {
+    for (const m of messages) {
+      if (m.from !== this.me.id && !m.deleted && !this.reported.has(m.id)) this.unread.add(m.id);
+    }
+    this.scheduleRead();
+  }
+
+  scheduleRead() {
+    if (document.hidden || !this.unread.size || this.readTimer) return;
+    this.readTimer = window.setTimeout(() => this.flushRead(), READ_BATCH_MS);
+  }
+
+  async flushRead() {
+    this.readTimer = null;
+    const id = this.contactId;
+    const ids = [...this.unread];
+    this.unread.clear();
+    if (!id || !ids.length || document.hidden || !this.available) return;
+    ids.forEach((mid) => this.reported.add(mid));
+    await this.api.markRead(id, ids).catch(() => null);
+  }
+
   async loadOlder() {
     if (!this.contactId || this.loading || this.complete || !this.available) return;
     this.loading = true;
@@ -116,7 +166,9 @@ export class ChatPanel {
     try {
       const page = await this.api.messages(id, PAGE, this.list.oldestId);
       if (id !== this.contactId) return;
+      const first = this.list.oldestId === null;
       this.list.prepend(page.messages);
+      if (first) this.noteIncoming(page.messages);
       this.complete = page.messages.length < PAGE;
     } catch (error) {
       this.showError(error);
@@ -160,12 +212,22 @@ export class ChatPanel {
       if (here) {
         if (event.message.from !== this.me.id) this.showTyping(false);
         this.list.upsert(event.message);
+        this.noteIncoming([event.message]);
       }
       return !here && event.message.from !== this.me.id;
+    } else if (event.type === "chat_notice") {
+      this.notices.set(event.contact, event);
+      if (here) this.showNotice(event.contact);
     } else if (event.type === "message_state") {
       if (here) this.list.setState(event.id, event.state);
-    } else if (event.type === "presence" && event.id === this.contactId) {
-      this.paintHeader();
+    } else if (event.type === "presence") {
+      if (event.status !== "offline" && this.notices.get(event.id)?.code === "queued") {
+        this.notices.delete(event.id);
+      }
+      if (event.id === this.contactId) {
+        this.paintHeader();
+        this.showNotice(event.id);
+      }
     }
     return false;
   }
