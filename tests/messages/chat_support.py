@@ -6,8 +6,16 @@ Every wait is bounded polling through the nodes' local APIs.
 
 from __future__ import annotations
 
+import contextlib
+import http.client
+import json
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from websockets.sync.client import connect
 
 _TESTS = Path(__file__).parent.parent
 for _folder in ("node", "signal"):
@@ -30,7 +38,9 @@ __all__ = [
     "NODE_FLAGS",
     "SERVER_FLAGS",
     "ChatWorld",
+    "EventWatcher",
     "NodeProcess",
+    "call",
     "kith",
     "ok",
     "wait_for",
@@ -79,3 +89,54 @@ class ChatWorld:
         for node in self.nodes.values():
             node.kill()
         self.server.stop()
+
+
+def call(node: NodeProcess, method: str, path: str, body: object = None) -> tuple[int, Any]:
+    """One raw request to a node's local API: (status, decoded JSON or None)."""
+    info = node.info
+    conn = http.client.HTTPConnection(info.host, info.port, timeout=10)
+    headers = {"Authorization": f"Bearer {info.token}"}
+    data = None
+    if body is not None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    try:
+        conn.request(method, path, body=data, headers=headers)
+        response = conn.getresponse()
+        raw = response.read()
+    finally:
+        conn.close()
+    return response.status, (json.loads(raw) if raw else None)
+
+
+class EventWatcher:
+    """Collects a node's ``/api/events`` messages on a background thread."""
+
+    def __init__(self, node: NodeProcess) -> None:
+        info = node.info
+        self.events: list[dict[str, Any]] = []
+        self._ws = connect(
+            f"ws://{info.host}:{info.port}/api/events",
+            additional_headers={"Authorization": f"Bearer {info.token}"},
+        )
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                self.events.append(json.loads(self._ws.recv()))
+
+    def wait(
+        self, match: Callable[[dict[str, Any]], bool], what: str, timeout: float = 15.0
+    ) -> dict[str, Any]:
+        """The first event (seen so far or arriving) that ``match`` accepts."""
+
+        def probe() -> dict[str, Any] | None:
+            return next((e for e in list(self.events) if match(e)), None)
+
+        return wait_for(probe, what, timeout)
+
+    def close(self) -> None:
+        self._ws.close()
+        self._thread.join(5)
