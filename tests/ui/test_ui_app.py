@@ -121,6 +121,7 @@ def test_kith_run_prints_a_link_that_signs_in_once(world: World, browser: Any) -
     assert refused is not None
     assert refused.status == 401
     expect(second.get_by_text("not signed in")).to_be_visible()
+    shot(second, "link-used-twice")
 
 
 def test_contacts_show_live_presence(world: World, pages: dict[str, Any]) -> None:
