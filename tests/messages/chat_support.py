@@ -115,9 +115,12 @@ class EventWatcher:
     def __init__(self, node: NodeProcess) -> None:
         info = node.info
         self.events: list[dict[str, Any]] = []
-        self._ws = connect(
-            f"ws://{info.host}:{info.port}/api/events",
-            additional_headers={"Authorization": f"Bearer {info.token}"},
+        self._stack = contextlib.ExitStack()
+        self._ws = self._stack.enter_context(
+            connect(
+                f"ws://{info.host}:{info.port}/api/events",
+                additional_headers={"Authorization": f"Bearer {info.token}"},
+            )
         )
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
@@ -138,5 +141,5 @@ class EventWatcher:
         return wait_for(probe, what, timeout)
 
     def close(self) -> None:
-        self._ws.close()
+        self._stack.close()
         self._thread.join(5)

@@ -1,6 +1,6 @@
 """The message endpoints of the local API (the contract in ``docs/ui.md``).
 
-Each handler validates its input, calls one :class:`ChatLink` operation and
+Each handler validates its input, calls one :class:`ChatService` operation and
 answers with the API's message objects. Errors become JSON through the
 server's middleware; the codes of messaging errors get their HTTP status here.
 """
@@ -15,11 +15,11 @@ from aiohttp import web
 from kith.api.errors import BadRequest, error_response
 from kith.errors import KithError
 from kith.messages import MAX_PAGE
-from kith.runtime.chat_link import ChatLink
+from kith.runtime.chat_service import ChatService
 
 __all__ = ["add_message_routes"]
 
-_CHAT: web.AppKey[ChatLink] = web.AppKey("chat", ChatLink)
+_CHAT: web.AppKey[ChatService] = web.AppKey("chat", ChatService)
 _STATUS: Final = {
     "unknown_contact": 404,
     "unknown_message": 404,
@@ -31,7 +31,7 @@ _STATUS: Final = {
 DEFAULT_PAGE: Final = 50
 
 
-def _chat(request: web.Request) -> ChatLink:
+def _chat(request: web.Request) -> ChatService:
     return request.app[_CHAT]
 
 
@@ -131,8 +131,8 @@ async def accept_key(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def add_message_routes(app: web.Application, chat: ChatLink | None) -> None:
-    """Register the message endpoints on ``app`` (none without a chat link)."""
+def add_message_routes(app: web.Application, chat: ChatService | None) -> None:
+    """Register the message endpoints on ``app`` (none without messaging)."""
     if chat is None:
         return
     app[_CHAT] = chat

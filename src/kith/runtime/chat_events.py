@@ -13,6 +13,7 @@ __all__ = [
     "MessageEvent",
     "MessageStateEvent",
     "TypingEvent",
+    "failure_text",
 ]
 
 
@@ -89,3 +90,15 @@ class ChatNoticeEvent:
 
 
 ChatEvent: TypeAlias = MessageEvent | MessageStateEvent | TypingEvent | ChatNoticeEvent
+
+
+def failure_text(reason: str) -> str:
+    """What a connection failure means for the user."""
+    texts = {
+        "offline": "the contact is not reachable right now; the message waits",
+        "ice_failed": "no network path to the contact (typical behind a strict NAT)",
+        "dtls_failed": "the secure connection could not be set up",
+        "timeout": "the contact did not answer in time",
+        "bad_signal": "the contact's connection offer was unusable",
+    }
+    return texts.get(reason, "the connection failed") + "; retrying later"

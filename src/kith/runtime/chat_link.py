@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
 
 from kith.contacts import canonical_id
 from kith.errors import ContactError
@@ -32,14 +30,19 @@ from kith.messaging import (
     StoreOutbox,
     TypingChanged,
     UnknownMessage,
-    new_message_id,
 )
 from kith.models import Contact
 from kith.p2p import LinkState, PeerLink, SecureChannel
 from kith.runtime.chat_commit import Committer
-from kith.runtime.chat_events import ChatNoticeEvent, MessageEvent, MessageStateEvent, TypingEvent
+from kith.runtime.chat_events import (
+    ChatNoticeEvent,
+    MessageEvent,
+    MessageStateEvent,
+    TypingEvent,
+    failure_text,
+)
 from kith.runtime.events import EventHub
-from kith.runtime.peers import ChatPeer
+from kith.runtime.peers import ChatOptions, ChatPeer, RelayPort, make_peer_link
 from kith.runtime.store_writer import StoreRunner
 from kith.runtime.subscriptions import SubscriptionMux
 from kith.sessions import Session
@@ -47,34 +50,9 @@ from kith.store.store import Store
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import EnvelopeError, PairChannel, PresenceStatus
 
-__all__ = ["ChatLink", "ChatOptions", "RelayPort"]
+__all__ = ["ChatLink"]
 
 _STORING = (StoreMessage, StoreOutbox, DropOutbox, StoreCursor)
-
-
-class RelayPort(Protocol):
-    """What the chat link needs from the signaling client."""
-
-    def relay(self, topic: bytes, payload: bytes, timeout: float = 5.0) -> Awaitable[None]:
-        """Relay ``payload`` to whoever subscribes to ``topic``."""
-        ...
-
-
-@dataclass(frozen=True)
-class ChatOptions:
-    """How peer links are made.
-
-    Attributes:
-        ice_servers: STUN URLs (the ``stun_servers`` setting).
-        idle_timeout: Seconds without a frame before a link closes.
-        connect_timeout: Seconds from offer to open channel.
-        read_receipts: Whether to tell contacts when we read their messages.
-    """
-
-    ice_servers: tuple[str, ...] = ()
-    idle_timeout: float = 300.0
-    connect_timeout: float = 20.0
-    read_receipts: bool = False
 
 
 class ChatLink:
@@ -176,20 +154,7 @@ class ChatLink:
         await peer.stop()
 
     def _make_link(self, pair: PairChannel) -> PeerLink:
-        topic = pair.relay_out_topic.raw
-
-        async def send_signal(payload: bytes) -> None:
-            await self._relay.relay(topic, payload)
-
-        return PeerLink(
-            self._keys,
-            pair.peer_public,
-            send_signal,
-            ice_servers=self._options.ice_servers,
-            connect_timeout=self._options.connect_timeout,
-            idle_timeout=self._options.idle_timeout,
-            clock=self._clock,
-        )
+        return make_peer_link(self._keys, pair, self._relay, self._options, self._clock)
 
     def peer(self, contact: str) -> ChatPeer:
         """The peer of a contact named by ID (as typed).
@@ -338,7 +303,7 @@ class ChatLink:
     def link_failed(self, peer: ChatPeer, reason: str) -> None:
         """Tell the user why a connection failed (it is retried later)."""
         self._log.info("could not connect to %s (%s); retrying later", peer.contact_id, reason)
-        self._notice(peer, "connect_failed", _failure_text(reason), reason)
+        self._notice(peer, "connect_failed", failure_text(reason), reason)
 
     def link_changed(self, peer: ChatPeer) -> None:
         """An invisible user listens on a contact's inbox only while connecting to them."""
@@ -389,60 +354,22 @@ class ChatLink:
         if not task.cancelled() and task.exception() is not None:
             self._log.error("a messaging task failed: %r", task.exception())
 
-    # -- user actions ---------------------------------------------------------
-
-    async def send_text(self, contact: str, text: str) -> ChatMessage:
-        """Write a message; answered once it is stored (queued if not connected)."""
-        peer = self.peer(contact)
-        message_id = new_message_id()
-        await self.execute(peer, peer.conversation.send_text(message_id, text, self._clock()))
-        return self.view(peer, message_id)
-
-    async def edit(self, message_id: str, text: str) -> ChatMessage:
-        """Edit one of our messages."""
-        peer = self.owner(message_id)
-        op = new_message_id()
-        await self.execute(peer, peer.conversation.edit(op, message_id, text, self._clock()))
-        return self.view(peer, message_id)
-
-    async def delete(self, message_id: str) -> ChatMessage:
-        """Delete one of our messages (for both sides)."""
-        peer = self.owner(message_id)
-        op = new_message_id()
-        await self.execute(peer, peer.conversation.delete(op, message_id, self._clock()))
-        return self.view(peer, message_id)
-
-    async def react(self, message_id: str, emoji: str, add: bool) -> ChatMessage:
-        """Add or remove our reaction."""
-        peer = self.owner(message_id)
-        op, now = new_message_id(), self._clock()
-        await self.execute(peer, peer.conversation.react(op, message_id, emoji, add, now))
-        return self.view(peer, message_id)
-
-    async def mark_read(self, contact: str, message_ids: Sequence[str]) -> None:
-        """The user saw these incoming messages."""
-        peer = self.peer(contact)
-        await self.execute(peer, peer.conversation.mark_read(message_ids, self._clock()))
-
-    def typing(self, contact: str) -> None:
-        """The user is typing to ``contact`` (connects if the contact is online)."""
-        peer = self.peer(contact)
+    def connect_for_typing(self, peer: ChatPeer) -> None:
+        """Connect to an online contact the user is typing to."""
         if not peer.is_open and peer.online and not peer.blocked:
             self._spawn(self._open(peer))
-        self.execute(peer, peer.conversation.typing(True, self._clock()))
 
-    async def accept_key(self, contact: str) -> None:
+    async def accepted_key(self, peer: ChatPeer) -> None:
         """The user accepted the contact's changed key: sending resumes."""
-        peer = self.peer(contact)
         contact_id = peer.contact_id
         await self._store.run(lambda store: store.key_warnings.remove(contact_id))
         peer.blocked = False
         if peer.online:
             self.execute(peer, peer.conversation.contact_online(self._clock()))
 
-    async def history(self, contact: str, limit: int, before: str | None) -> list[ChatMessage]:
-        """A page of the conversation, oldest first."""
-        contact_id = self.peer(contact).contact_id
+    async def history(self, peer: ChatPeer, limit: int, before: str | None) -> list[ChatMessage]:
+        """A page of the stored conversation, oldest first."""
+        contact_id = peer.contact_id
         await self._committer.flush()
         messages = await self._store.run(
             lambda store: store.messages.page(contact_id, limit, before)
@@ -479,14 +406,3 @@ def _state_only(events: list[ConversationEvent], index: int) -> bool:
         and isinstance(event, StoreMessage)
         and following.id == event.message.id
     )
-
-
-def _failure_text(reason: str) -> str:
-    texts = {
-        "offline": "the contact is not reachable right now; the message waits",
-        "ice_failed": "no network path to the contact (typical behind a strict NAT)",
-        "dtls_failed": "the secure connection could not be set up",
-        "timeout": "the contact did not answer in time",
-        "bad_signal": "the contact's connection offer was unusable",
-    }
-    return texts.get(reason, "the connection failed") + "; retrying later"

@@ -20,6 +20,7 @@ from kith.direct import DirectBackend
 from kith.models import Contact, IdentityInfo, SettingState
 from kith.presence import OwnStatus
 from kith.runtime.chat_link import ChatLink
+from kith.runtime.chat_service import ChatService
 from kith.runtime.events import ContactsChangedEvent, EventHub, OwnStatusEvent
 from kith.runtime.presence_link import PresenceLink
 from kith.runtime.store_writer import StoreRunner, StoreWriter
@@ -58,7 +59,8 @@ class NodeService:
         self._link = link
         self._hub = hub
         self._clock = clock
-        self.chat = chat
+        self._chat = chat
+        self.chat = None if chat is None else ChatService(chat, clock)
 
     async def _direct(self, action: Callable[[DirectBackend], T]) -> T:
         await self._writer.flush()
@@ -118,8 +120,8 @@ class NodeService:
         """Add a contact and subscribe to their presence at once."""
         contact = await self._direct(lambda b: b.add_contact(kith_id, name))
         self._link.add_contact(contact)
-        if self.chat is not None:
-            await self.chat.add_contact(contact)
+        if self._chat is not None:
+            await self._chat.add_contact(contact)
         self._hub.publish(ContactsChangedEvent(contact.kith_id, "added"))
         return contact
 
@@ -128,8 +130,8 @@ class NodeService:
         canonical, _ = canonical_id(kith_id)
         await self._direct(lambda b: b.remove_contact(canonical))
         self._link.remove_contact(canonical)
-        if self.chat is not None:
-            await self.chat.remove_contact(canonical)
+        if self._chat is not None:
+            await self._chat.remove_contact(canonical)
         self._hub.publish(ContactsChangedEvent(canonical, "removed"))
 
     async def rename_contact(self, kith_id: str, name: str | None) -> Contact:

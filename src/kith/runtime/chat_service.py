@@ -1,0 +1,78 @@
+"""The messaging operations the local API offers (``docs/ui.md``).
+
+Each resolves the contact or message, asks the conversation for its events
+and has the :class:`ChatLink` persist and execute them; the answer comes only
+once the change is stored.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from kith.messages import ChatMessage
+from kith.messaging import new_message_id
+from kith.runtime.chat_link import ChatLink
+
+__all__ = ["ChatService"]
+
+
+class ChatService:
+    """User actions on conversations.
+
+    Args:
+        chat: The node's chat link.
+        clock: Wall-clock seconds.
+    """
+
+    def __init__(self, chat: ChatLink, clock: Callable[[], float] = time.time) -> None:
+        self._chat = chat
+        self._clock = clock
+
+    async def send_text(self, contact: str, text: str) -> ChatMessage:
+        """Write a message; answered once it is stored (queued if not connected)."""
+        peer = self._chat.peer(contact)
+        message_id = new_message_id()
+        events = peer.conversation.send_text(message_id, text, self._clock())
+        await self._chat.execute(peer, events)
+        return self._chat.view(peer, message_id)
+
+    async def edit(self, message_id: str, text: str) -> ChatMessage:
+        """Edit one of our messages."""
+        peer = self._chat.owner(message_id)
+        events = peer.conversation.edit(new_message_id(), message_id, text, self._clock())
+        await self._chat.execute(peer, events)
+        return self._chat.view(peer, message_id)
+
+    async def delete(self, message_id: str) -> ChatMessage:
+        """Delete one of our messages (for both sides)."""
+        peer = self._chat.owner(message_id)
+        events = peer.conversation.delete(new_message_id(), message_id, self._clock())
+        await self._chat.execute(peer, events)
+        return self._chat.view(peer, message_id)
+
+    async def react(self, message_id: str, emoji: str, add: bool) -> ChatMessage:
+        """Add or remove our reaction."""
+        peer = self._chat.owner(message_id)
+        op, now = new_message_id(), self._clock()
+        await self._chat.execute(peer, peer.conversation.react(op, message_id, emoji, add, now))
+        return self._chat.view(peer, message_id)
+
+    async def mark_read(self, contact: str, message_ids: Sequence[str]) -> None:
+        """The user saw these incoming messages (a read receipt if enabled)."""
+        peer = self._chat.peer(contact)
+        await self._chat.execute(peer, peer.conversation.mark_read(message_ids, self._clock()))
+
+    def typing(self, contact: str) -> None:
+        """The user is typing to ``contact`` (connects if the contact is online)."""
+        peer = self._chat.peer(contact)
+        self._chat.connect_for_typing(peer)
+        self._chat.execute(peer, peer.conversation.typing(True, self._clock()))
+
+    async def accept_key(self, contact: str) -> None:
+        """The user accepted the contact's changed identity key: sending resumes."""
+        await self._chat.accepted_key(self._chat.peer(contact))
+
+    async def history(self, contact: str, limit: int, before: str | None) -> list[ChatMessage]:
+        """A page of the conversation, oldest first."""
+        return await self._chat.history(self._chat.peer(contact), limit, before)
