@@ -70,7 +70,7 @@ async def test_calls_never_block_while_the_server_is_down() -> None:
         bob.client.publish(topic, b"busy")
         bob.client.set_subscriptions([new_topic()])
         bob.client.retract([new_topic()])
-        assert time.perf_counter() - started < 0.05
+        assert time.perf_counter() - started < 0.25  # no network wait (that takes seconds)
 
         server = SignalServer(port=server.port)
         value = await alice.expect(PresenceValue, within=2 * WAIT)
@@ -110,9 +110,10 @@ async def test_frozen_server_is_detected_by_heartbeat_timeout() -> None:
 
         server.send(signal.SIGSTOP)
         started = time.monotonic()
-        lost = await alice.expect(Disconnected, within=3.0)
+        lost = await alice.expect(Disconnected, within=5.0)
         assert lost.reason == "heartbeat_timeout"
-        assert time.monotonic() - started < 2.0
+        # 0.3 s interval + 0.3 s timeout + 0.3 s close wait, with room for a busy machine.
+        assert time.monotonic() - started < 3.0
         assert lost.retry_in is not None
 
         server.send(signal.SIGCONT)
