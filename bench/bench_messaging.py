@@ -1,0 +1,192 @@
+"""Messaging benchmarks: two real ``kith run`` nodes versus a raw aiortc channel.
+
+Run: ``.venv/bin/python bench/bench_messaging.py`` (or ``make bench``).
+A real ``kith-signal`` and two real ``kith run`` processes on loopback (no
+STUN), driven through their local APIs (HTTP, like the UI and the CLI):
+
+* ``first send → channel open``: the contact is online and no link exists;
+  from ``POST …/messages`` to the message's ``sent`` event (offer, answer,
+  ICE, DTLS, SCTP, the session handshake and the first frame).
+* ``send → delivered``: one message on an open channel, from the POST to the
+  ``delivered`` event at the sender: HTTP, persistence on both sides,
+  encryption, the receiver's stored-then-receipted answer.
+* ``sustained``: many senders posting at once; messages per second from the
+  first POST to the last ``delivered``, with persistence and a receipt per
+  message on both sides. CPU per message is both nodes' process time.
+
+The raw aiortc data channel (``bench_p2p.bench_raw``, two peers in this
+process) runs in the same run for scale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests" / "messages"))
+
+import bench_p2p  # noqa: E402
+from benchlib import percentile, report  # noqa: E402
+from chat_support import ChatWorld, NodeProcess, kith, ok  # noqa: E402
+
+OPENS = 8
+ROUND_TRIPS = 300
+SUSTAINED = 3000
+SENDERS = 16
+TEXT = "x" * 100
+
+
+class Api:
+    """An aiohttp client for one node plus its event stream."""
+
+    def __init__(self, node: NodeProcess, session: aiohttp.ClientSession) -> None:
+        info = node.info
+        self.base = f"http://{info.host}:{info.port}"
+        self.headers = {"Authorization": f"Bearer {info.token}"}
+        self.session = session
+        self.waiters: dict[tuple[str, str], asyncio.Future[float]] = {}
+
+    async def send(self, contact: str, text: str = TEXT) -> str:
+        url = f"{self.base}/api/contacts/{contact}/messages"
+        async with self.session.post(url, json={"text": text}, headers=self.headers) as r:
+            assert r.status == 201, await r.text()
+            return str((await r.json())["id"])
+
+    def expect(self, message_id: str, state: str) -> asyncio.Future[float]:
+        future = asyncio.get_running_loop().create_future()
+        self.waiters[(message_id, state)] = future
+        return future
+
+    async def listen(self) -> None:
+        async with self.session.ws_connect(f"{self.base}/api/events", headers=self.headers) as ws:
+            async for raw in ws:
+                event = raw.json()
+                if event.get("type") != "message_state":
+                    continue
+                now = time.perf_counter()
+                waiter = self.waiters.pop((event["id"], event["state"]), None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(now)
+
+    async def last_state(self, contact: str) -> str:
+        url = f"{self.base}/api/contacts/{contact}/messages?limit=1"
+        async with self.session.get(url, headers=self.headers) as r:
+            return str((await r.json())["messages"][-1]["state"])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def wait_status(world: ChatWorld, who: str, other: str, status: str) -> None:
+    await asyncio.to_thread(world.nodes[who].sees, world.ids[other], status)
+
+
+async def bench_open(world: ChatWorld, a: Api) -> list[float]:
+    samples = []
+    b_id = world.ids["b"]
+    for _ in range(OPENS):
+        ok(await asyncio.to_thread(kith, world.dirs["b"], "status", "set", "invisible"))
+        await wait_status(world, "a", "b", "offline")  # alice closes the link
+        ok(await asyncio.to_thread(kith, world.dirs["b"], "status", "set", "online"))
+        await wait_status(world, "a", "b", "online")
+        await asyncio.sleep(0.3)  # let the old link finish closing
+        start = time.perf_counter()
+        message_id = await a.send(b_id)
+        sent = a.expect(message_id, "sent")
+        delivered = a.expect(message_id, "delivered")
+        samples.append(await asyncio.wait_for(sent, 30) - start)
+        await asyncio.wait_for(delivered, 30)
+    return samples
+
+
+async def bench_round_trips(world: ChatWorld, a: Api) -> list[float]:
+    samples = []
+    for _ in range(ROUND_TRIPS):
+        start = time.perf_counter()
+        message_id = await a.send(world.ids["b"])
+        delivered = a.expect(message_id, "delivered")
+        samples.append(await asyncio.wait_for(delivered, 30) - start)
+    return samples
+
+
+async def bench_sustained(world: ChatWorld, a: Api) -> tuple[float, float]:
+    """Receipts are applied in order, so the last message delivered means all are.
+
+    Polled (every 20 ms, one message) rather than counted from the event
+    stream: a burst makes three events per message, and the node drops an
+    event client that falls 1,024 behind.
+    """
+    pids = [world.nodes[n].proc.pid for n in "ab"]
+    cpu = sum(cpu_seconds(p) for p in pids)
+    start = time.perf_counter()
+
+    async def sender(count: int) -> None:
+        for _ in range(count):
+            await a.send(world.ids["b"])
+
+    await asyncio.gather(*(sender(SUSTAINED // SENDERS) for _ in range(SENDERS)))
+    async with asyncio.timeout(120):
+        while await a.last_state(world.ids["b"]) != "delivered":
+            await asyncio.sleep(0.02)
+    end = time.perf_counter()
+    used = sum(cpu_seconds(p) for p in pids) - cpu
+    return SENDERS * (SUSTAINED // SENDERS) / (end - start), used / SUSTAINED * 1e6
+
+
+async def bench_nodes() -> list[dict[str, Any]]:
+    with tempfile.TemporaryDirectory() as root:
+        world = ChatWorld(Path(root))
+        try:
+            world.start("a", "b")
+            world.online("a", "b")
+            async with aiohttp.ClientSession() as session:
+                a = Api(world.nodes["a"], session)
+                listener = asyncio.ensure_future(a.listen())
+                await asyncio.sleep(0.3)
+                opens = await bench_open(world, a)
+                rtts = await bench_round_trips(world, a)
+                rate, cpu = await bench_sustained(world, a)
+                listener.cancel()
+        finally:
+            world.close()
+    return [
+        {"case": "kith nodes: first send → channel open", "p50_ms": percentile(opens, 50) * 1000,
+         "p99_ms": percentile(opens, 99) * 1000, "n": len(opens)},
+        {"case": "kith nodes: send → delivered (open channel)",
+         "p50_ms": percentile(rtts, 50) * 1000, "p99_ms": percentile(rtts, 99) * 1000,
+         "n": len(rtts)},
+        {"case": "kith nodes: sustained, persisted + receipts", "msgs_per_s": rate,
+         "cpu_us_per_msg": cpu, "n": SUSTAINED},
+    ]  # fmt: skip
+
+
+async def main() -> None:
+    raw = await bench_p2p.bench_raw()
+    rows = [
+        {"case": "raw aiortc: channel open", "p50_ms": raw["open_p50_ms"]},
+        {"case": "raw aiortc: round trip", "p50_ms": raw["rtt_p50_ms"], "p99_ms": raw["rtt_p99_ms"]},
+        {"case": "raw aiortc: one way", "msgs_per_s": raw["msgs_per_s"],
+         "cpu_us_per_msg": raw["cpu_us_per_msg"]},
+    ]  # fmt: skip
+    rows += await bench_nodes()
+    report(
+        "messaging",
+        rows,
+        {"payload_chars": len(TEXT), "senders": SENDERS, "target_msgs_per_s": 1000},
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
