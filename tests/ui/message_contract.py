@@ -1,9 +1,10 @@
 """The message API contract of docs/ui.md, as an in-memory fake for the browser.
 
-Until the node serves messages, the chat panel's tests route the message
-endpoints of a real node's page to this fake (Playwright request routing) and
-inject message events into the page's real ``/api/events`` socket. It holds
-the contract's shapes only; the real endpoints replace it.
+The chat panel's rendering tests (a 3000-message history, states, notices)
+route the message endpoints of a real node's page to this fake (Playwright
+request routing) and inject events into the page's real ``/api/events``
+socket, so they control exactly what the page gets. The real endpoints are
+exercised between two nodes in ``test_chat_e2e.py``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """The chat panel against the message API contract (docs/ui.md).
 
 A real node serves the page, contacts, presence and the event socket; the
-message endpoints (not served by the node yet) are routed to the in-memory
-contract fake, and message events are injected into the real event socket.
-When the messaging step wires the real endpoints, the two-node chat tests
-replace the fake.
+message endpoints are routed to the in-memory contract fake and events are
+injected into the real event socket, so each test controls what the page
+gets. ``test_chat_e2e.py`` covers chat between two real nodes.
 """
 
 from __future__ import annotations

@@ -13,6 +13,15 @@ const STATE_LABEL = {
   failed: "⚠ not delivered",
 };
 
+// A reply can arrive after a later event (the POST answer after the delivery
+// receipt): a state never moves back down this order.
+const STATE_RANK = { queued: 0, failed: 0, sent: 1, delivered: 2, read: 3 };
+
+function mergeState(known, next) {
+  if (!known || !next) return next || known;
+  return (STATE_RANK[next] ?? 0) >= (STATE_RANK[known] ?? 0) ? next : known;
+}
+
 export class MessageList {
   /**
    * @param {HTMLElement} root the scrolling container
@@ -64,18 +73,36 @@ export class MessageList {
   upsert(message) {
     const known = this.messages.get(message.id);
     const merged = known ? { ...known, ...message } : message;
+    if (known) merged.state = mergeState(known.state, message.state);
     this.messages.set(message.id, merged);
     const old = this.rows.get(message.id);
     const row = this.makeRow(merged);
     if (old) {
-      const hadFocus = old.contains(document.activeElement);
-      old.replaceWith(row);
-      if (hadFocus) row.focus();
+      this.replaceRow(old, row);
       return;
     }
     const stick = this.nearBottom();
     this.root.append(row);
     if (stick || merged.from === this.me) this.scrollToBottom();
+  }
+
+  /** Swap in a re-rendered row, carrying over an open edit box or reaction picker. */
+  replaceRow(old, row) {
+    const active = document.activeElement;
+    const hadFocus = old.contains(active);
+    const selection = active && "selectionStart" in active ? [active.selectionStart, active.selectionEnd] : null;
+    const editing = old.querySelector(".edit-box:not([data-saving])");
+    const picker = old.querySelector(".picker");
+    old.replaceWith(row);
+    if (editing) row.querySelector(".text")?.replaceWith(editing);
+    if (picker) row.append(picker);
+    if (!hadFocus) return;
+    if (row.contains(active)) {
+      active.focus();
+      if (selection) active.setSelectionRange(...selection);
+    } else {
+      row.focus();
+    }
   }
 
   setState(id, state) {
@@ -134,18 +161,18 @@ export class MessageList {
     return h(
       "div",
       { class: "actions" },
-      h("button", { type: "button", "aria-label": "Add reaction", onclick: (e) => this.openPicker(message, e.currentTarget) }, "☺ React"),
+      h("button", { type: "button", "aria-label": "Add reaction", onclick: () => this.openPicker(message) }, "☺ React"),
       mine ? h("button", { type: "button", onclick: () => this.startEdit(message) }, "Edit") : null,
       mine ? h("button", { type: "button", onclick: () => this.actions.remove(message.id) }, "Delete") : null,
     );
   }
 
-  openPicker(message, opener) {
+  openPicker(message) {
     const row = this.rows.get(message.id);
     row.querySelector(".picker")?.remove();
     const close = () => {
       picker.remove();
-      opener.focus();
+      this.rows.get(message.id)?.querySelector(".actions button")?.focus();
     };
     const picker = h(
       "div",
@@ -166,7 +193,7 @@ export class MessageList {
     const box = h("div", { class: "edit-box" }, input, h("p", { class: "muted small" }, "Enter saves, Escape cancels."));
     const cancel = () => {
       box.replaceWith(text);
-      row.focus();
+      this.rows.get(message.id)?.focus();
     };
     input.addEventListener("keydown", async (event) => {
       if (event.key === "Escape") cancel();
@@ -174,7 +201,9 @@ export class MessageList {
         event.preventDefault();
         const value = input.value.trim();
         if (!value || value === message.text) return cancel();
+        box.dataset.saving = "true"; // the saved message's row replaces this box
         if (await this.actions.edit(message.id, value)) box.replaceWith(text);
+        else delete box.dataset.saving;
       }
     });
     text.replaceWith(box);
