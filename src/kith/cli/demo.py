@@ -231,7 +231,7 @@ def _serve(demo: _Demo, browser: bool) -> None:
             backend.close()
     print(f"Signaling server: {url}")
     links = {name: demo.start_node(name) for name in NAMES}
-    print("\nOpen each user's Kith in a browser (one-time sign-in links):\n")
+    print("\nOpen each user's Kith in a browser window and chat (one-time sign-in links):\n")
     for name, link in links.items():
         print(f"  {name}:\n    {link}\n")
     fresh = f"kith --data-dir {demo.root / 'NAME'} open"

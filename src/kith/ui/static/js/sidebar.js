@@ -55,12 +55,19 @@ export class Sidebar {
     this.selected = id;
     this.unread.delete(id);
     for (const contactId of this.rows.keys()) this.paint(contactId);
+    this.paintTitle();
   }
 
   bumpUnread(id) {
     if (id === this.selected && !document.hidden) return;
     this.unread.set(id, (this.unread.get(id) || 0) + 1);
     this.paint(id);
+    this.paintTitle();
+  }
+
+  paintTitle() {
+    const total = [...this.unread.values()].reduce((a, b) => a + b, 0);
+    document.title = total ? `(${total}) Kith` : "Kith";
   }
 
   /** Refresh the relative "last seen" texts. */
