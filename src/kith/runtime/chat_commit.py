@@ -31,11 +31,19 @@ class Committer:
         store: The node's store (one worker thread).
         log: Where a failed transaction is reported (its actions are skipped:
             nothing is acknowledged that was not stored).
+        on_batch: Runs after the actions of each committed batch (the chat
+            link sends the receipts it gathered for the batch).
     """
 
-    def __init__(self, store: StoreRunner, log: logging.Logger) -> None:
+    def __init__(
+        self,
+        store: StoreRunner,
+        log: logging.Logger,
+        on_batch: Callable[[], None] = lambda: None,
+    ) -> None:
         self._store = store
         self._log = log
+        self._on_batch = on_batch
         self._writes: list[Write] = []
         self._actions: list[tuple[Action, asyncio.Future[None] | None]] = []
         self._task: asyncio.Task[None] | None = None
@@ -66,6 +74,8 @@ class Committer:
                 error = await self._commit(writes)
                 for action, future in actions:
                     self._finish(action, future, error)
+                if error is None:
+                    self._on_batch()
         finally:
             self._task = None
 

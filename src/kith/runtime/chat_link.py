@@ -42,7 +42,13 @@ from kith.runtime.chat_events import (
     failure_text,
 )
 from kith.runtime.events import EventHub
-from kith.runtime.peers import ChatOptions, ChatPeer, RelayPort, make_peer_link
+from kith.runtime.peers import (
+    ChatOptions,
+    ChatPeer,
+    RelayPort,
+    is_delivery_receipt,
+    make_peer_link,
+)
 from kith.runtime.store_writer import StoreRunner
 from kith.runtime.subscriptions import SubscriptionMux
 from kith.sessions import Session
@@ -97,7 +103,8 @@ class ChatLink:
         self._options = options
         self._clock = clock
         self._log = log
-        self._committer = Committer(store, log)
+        self._committer = Committer(store, log, self._send_receipts)
+        self._receipting: set[ChatPeer] = set()
         self._peers: dict[str, ChatPeer] = {}
         self._by_topic: dict[bytes, ChatPeer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -180,9 +187,9 @@ class ChatLink:
         raise UnknownMessage("there is no message with that ID")
 
     def has_outbox(self, contact_id: str) -> bool:
-        """Whether something waits for the contact (our presence flag to them)."""
+        """Our ``has_messages`` flag to the contact (see :meth:`_sync_flag`)."""
         peer = self._peers.get(contact_id)
-        return peer is not None and peer.conversation.has_outbox
+        return peer is not None and peer.flag_published
 
     def view(self, peer: ChatPeer, message_id: str) -> ChatMessage:
         """A message of ``peer``'s conversation as the API shows it."""
@@ -317,6 +324,9 @@ class ChatLink:
         contact_id = peer.contact_id
         for index, event in enumerate(events):
             match event:
+                case SendFrame(data=data) if is_delivery_receipt(data):
+                    peer.queue_receipt(secure, data)
+                    self._receipting.add(peer)
                 case SendFrame(data=data):
                     peer.send_frame(secure, data)
                 case StoreMessage(message=message) if not _state_only(events, index):
@@ -333,10 +343,19 @@ class ChatLink:
         self._sync_flag(peer)
 
     def _sync_flag(self, peer: ChatPeer) -> None:
-        pending = peer.conversation.has_outbox
+        """Set ``has_messages`` only for a contact we cannot reach otherwise:
+        something waits, they look offline and no channel is open. So the flag
+        (a presence re-publish the server sees) changes rarely, never per message."""
+        pending = peer.conversation.has_outbox and not peer.online and not peer.is_open
         if pending != peer.flag_published:
             peer.flag_published = pending
             self._refresh_presence(peer.contact_id)
+
+    def _send_receipts(self) -> None:
+        """One delivery receipt per peer and committed batch, not one per frame."""
+        peers, self._receipting = self._receipting, set()
+        for peer in peers:
+            peer.flush_receipts()
 
     def _on_due(self, peer: ChatPeer) -> None:
         self.execute(peer, peer.conversation.tick(self._clock()))

@@ -17,7 +17,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from kith.messaging import Conversation, ConversationEvent, MalformedChatFrame
+from kith.messaging import (
+    Conversation,
+    ConversationEvent,
+    MalformedChatFrame,
+    Receipt,
+    decode_chat_frame,
+    encode_chat_frame,
+)
+from kith.messaging.frames import MAX_RECEIPT_IDS
 from kith.p2p import (
     ChannelClosed,
     ChannelNotOpen,
@@ -41,7 +49,15 @@ from kith_proto.ids import parse_id
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import PairChannel
 
-__all__ = ["ChatOptions", "ChatPeer", "LinkFactory", "PeerHost", "RelayPort", "make_peer_link"]
+__all__ = [
+    "ChatOptions",
+    "ChatPeer",
+    "LinkFactory",
+    "PeerHost",
+    "RelayPort",
+    "is_delivery_receipt",
+    "make_peer_link",
+]
 
 
 class PeerHost(Protocol):
@@ -95,6 +111,14 @@ class ChatOptions:
     idle_timeout: float = 300.0
     connect_timeout: float = 20.0
     read_receipts: bool = False
+
+
+_RECEIPT_PREFIX = encode_chat_frame(Receipt("delivered", []))[:-1]
+
+
+def is_delivery_receipt(frame: bytes) -> bool:
+    """Whether an encoded chat frame (our own) is a delivery receipt."""
+    return frame.startswith(_RECEIPT_PREFIX)
 
 
 def make_peer_link(
@@ -155,7 +179,7 @@ class ChatPeer:
         self.pull_wanted = False
         self.blocked = False
         self.opening = False
-        self.flag_published = conversation.has_outbox
+        self.flag_published = conversation.has_outbox  # nobody is online yet
         self._keys = keys
         self._make_link = make_link
         self._host = host
@@ -166,6 +190,8 @@ class ChatPeer:
         self._lock = asyncio.Lock()
         self._pump: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._receipts: list[str] = []
+        self._receipt_channel: SecureChannel | None = None
 
     def __repr__(self) -> str:
         return f"ChatPeer({self.contact_id[:8]}, {self.link_state.value})"
@@ -319,6 +345,22 @@ class ChatPeer:
         if secure is None or secure is not self._secure or not self.is_open or self.blocked:
             return
         self._send_raw(secure.seal(data).data)
+
+    def queue_receipt(self, secure: SecureChannel | None, data: bytes) -> None:
+        """Gather a delivery receipt for :meth:`flush_receipts` (same channel only)."""
+        if secure is not self._receipt_channel:
+            self.flush_receipts()
+            self._receipt_channel = secure
+        frame = decode_chat_frame(data)
+        assert isinstance(frame, Receipt)
+        self._receipts += frame.ids
+
+    def flush_receipts(self) -> None:
+        """Send the gathered delivery receipts (at most 1,000 IDs per frame)."""
+        ids, self._receipts = self._receipts, []
+        for start in range(0, len(ids), MAX_RECEIPT_IDS):
+            chunk = ids[start : start + MAX_RECEIPT_IDS]
+            self.send_frame(self._receipt_channel, encode_chat_frame(Receipt("delivered", chunk)))
 
     def _send_raw(self, data: bytes) -> None:
         if self._link is None:
