@@ -188,3 +188,17 @@ def test_key_change_notice_offers_to_accept_the_new_key(chat: ChatWorld) -> None
     with page.expect_request(lambda r: r.url.endswith("/key-accept"), timeout=WAIT_MS):
         accept.click()
     expect(page.locator("#chat-notice")).to_be_hidden()
+
+
+def test_keyboard_reaches_a_message_and_its_actions(chat: ChatWorld) -> None:
+    page = chat.page
+    page.focus("#messages")
+    page.keyboard.press("End")
+    last = rows(chat).last
+    expect(last).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    expect(rows(chat).nth(-2)).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(last).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(last.get_by_role("button", name="Add reaction")).to_be_focused()

@@ -35,6 +35,24 @@ export class MessageList {
     this.actions = actions;
     this.rows = new Map();
     this.messages = new Map();
+    root.addEventListener("keydown", (event) => this.arrowKeys(event));
+  }
+
+  /** ↑/↓ move between messages (Home/End: first/last loaded); Tab then reaches its actions. */
+  arrowKeys(event) {
+    const keys = ["ArrowUp", "ArrowDown", "Home", "End"];
+    if (!keys.includes(event.key) || event.target.closest("textarea, .picker")) return;
+    const rows = [...this.rows.values()].filter((row) => row.isConnected);
+    rows.sort((a, b) => (a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
+    if (!rows.length) return;
+    const current = event.target.closest(".msg");
+    let index = current ? rows.indexOf(current) : rows.length;
+    if (event.key === "ArrowUp") index = Math.max(0, index - 1);
+    else if (event.key === "ArrowDown") index = Math.min(rows.length - 1, index + 1);
+    else index = event.key === "Home" ? 0 : rows.length - 1;
+    event.preventDefault();
+    rows[index].focus();
+    rows[index].scrollIntoView({ block: "nearest" });
   }
 
   clear() {
