@@ -96,6 +96,7 @@ def failure_text(reason: str) -> str:
     """What a connection failure means for the user."""
     texts = {
         "offline": "the contact is not reachable right now; the message waits",
+        "not_connected": "you are not connected to the signaling server; the message waits",
         "ice_failed": "no network path to the contact (typical behind a strict NAT)",
         "dtls_failed": "the secure connection could not be set up",
         "timeout": "the contact did not answer in time",

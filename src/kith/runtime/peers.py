@@ -44,7 +44,7 @@ from kith.p2p import (
     SessionEstablished,
 )
 from kith.sessions import IdentityKeyChanged, PeerError, Session
-from kith.signaling import SignalingError
+from kith.signaling import NotConnected, ReplyTimeout, SignalingError
 from kith_proto.ids import parse_id
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import PairChannel
@@ -111,6 +111,18 @@ class ChatOptions:
     idle_timeout: float = 300.0
     connect_timeout: float = 20.0
     read_receipts: bool = False
+
+
+def _failure_reason(exc: Exception) -> str:
+    """A short reason for a failed offer: ``offline``, ``not_connected``, …"""
+    code = str(getattr(exc, "code", ""))
+    if code == "peer_offline":
+        return "offline"
+    if isinstance(exc, NotConnected):
+        return "not_connected"
+    if isinstance(exc, ReplyTimeout):
+        return "timeout"
+    return code or "failed"
 
 
 _RECEIPT_PREFIX = encode_chat_frame(Receipt("delivered", []))[:-1]
@@ -221,15 +233,18 @@ class ChatPeer:
                 return
             self.opening = True
             self._host.link_changed(self)
+            failure = None
             try:
                 await link.open()
             except (SignalingError, PeerP2PError) as exc:
-                self._open_failed(getattr(exc, "code", "") or type(exc).__name__)
+                failure = _failure_reason(exc)
             finally:
                 self.opening = False
+            if failure is not None:
+                self._open_failed(failure)
 
     def _open_failed(self, reason: str) -> None:
-        self._host.link_failed(self, "offline" if reason == "peer_offline" else reason)
+        self._host.link_failed(self, reason)
         self._host.execute(self, self.conversation.connect_failed(self._clock()))
         self._host.link_changed(self)
 
