@@ -1,0 +1,238 @@
+"""The messaging runtime's small parts with fakes: the committer, the
+subscription mux, the ``has_messages`` presence flag, the database backend."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kith.direct import DirectBackend
+from kith.errors import KithError
+from kith.messages import ChatMessage
+from kith.messaging import Message, MessageState, NotOwnMessage, Party, Receipt, encode_chat_frame
+from kith.messaging import Text as TextFrame
+from kith.presence import OwnStatus, PresenceManager
+from kith.runtime.chat_commit import Committer
+from kith.runtime.chat_events import ChatNoticeEvent, MessageEvent, MessageStateEvent, TypingEvent
+from kith.runtime.events import EventHub
+from kith.runtime.peers import is_delivery_receipt
+from kith.runtime.presence_link import PresenceLink
+from kith.runtime.store_writer import StoreWriter
+from kith.runtime.subscriptions import SubscriptionMux
+from kith.store.store import Store
+from kith_proto.keys import IdentityKeys
+from kith_proto.pair import PairChannel
+
+NOW = 1_800_000_000.0
+ME, BOB = IdentityKeys(bytes(32)), IdentityKeys(bytes(range(32)))
+
+
+class Runner:
+    """Runs store work inline; counts transactions."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.calls = 0
+        self.fail = False
+
+    async def run(self, fn: Callable[[Store], Any]) -> Any:
+        self.calls += 1
+        await asyncio.sleep(0)
+        if self.fail:
+            raise KithError("disk full", code="database_damaged")
+        return fn(self.store)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    store = Store.create(tmp_path / "k.db", os.urandom(32))
+    store.identity.create(ME, "me", NOW)
+    store.contacts.add(BOB.kith_id, BOB.public_key, "bob", NOW)
+    return store
+
+
+# -- committer ----------------------------------------------------------------
+
+
+async def test_actions_run_in_order_after_their_writes_commit(store: Store) -> None:
+    runner, seen = Runner(store), []
+    committer = Committer(runner, logging.getLogger("test"))
+
+    def write(n: int) -> Callable[[Store], None]:
+        return lambda s: s.state.set_int(f"k{n}", n)
+
+    def act(n: int) -> Callable[[], None]:
+        return lambda: seen.append((n, store.state.get_int(f"k{n}")))
+
+    futures = [committer.submit([write(n)], act(n)) for n in range(5)]
+    await asyncio.gather(*futures)
+    assert seen == [(n, n) for n in range(5)]
+    assert runner.calls <= 2  # batched: the first alone, the rest together
+
+
+async def test_a_failed_transaction_skips_its_actions(store: Store) -> None:
+    runner, seen = Runner(store), []
+    runner.fail = True
+    committer = Committer(runner, logging.getLogger("test"))
+    future = committer.submit([lambda s: None], lambda: seen.append("acted"))
+    with pytest.raises(KithError):
+        await future
+    assert seen == []
+
+
+# -- subscription mux -----------------------------------------------------------
+
+
+class FakeClient:
+    def __init__(self) -> None:
+        self.subscriptions: set[bytes] = set()
+        self.published: list[tuple[bytes, bytes]] = []
+
+    def set_subscriptions(self, topics: Iterable[bytes]) -> None:
+        self.subscriptions = set(topics)
+
+    def publish(self, topic: bytes, payload: bytes) -> None:
+        self.published.append((topic, payload))
+
+    def retract(self, topics: Iterable[bytes]) -> None:
+        pass
+
+
+def test_the_mux_subscribes_to_the_union() -> None:
+    client = FakeClient()
+    mux = SubscriptionMux(client)
+    mux.set_subscriptions([b"p" * 32])
+    mux.set_relay_topics([b"r" * 32])
+    assert client.subscriptions == {b"p" * 32, b"r" * 32}
+    mux.set_subscriptions([])
+    assert client.subscriptions == {b"r" * 32}
+
+
+def test_the_mux_reports_publications() -> None:
+    mux, calls = SubscriptionMux(FakeClient()), []
+    mux.on_publication = lambda: calls.append(1)
+    mux.publish(b"t" * 32, b"x")
+    mux.retract([b"t" * 32])
+    assert calls == [1, 1]
+
+
+# -- the has_messages flag --------------------------------------------------------
+
+
+def _presence(flags: dict[str, bool], store: Store) -> tuple[PresenceLink, FakeClient]:
+    client = FakeClient()
+    manager = PresenceManager(
+        status=OwnStatus.ONLINE, text="", auto_away_minutes=0, now=NOW, contacts=[BOB.kith_id]
+    )
+    link = PresenceLink(
+        keys=ME,
+        manager=manager,
+        signaling=client,
+        writer=StoreWriter(Runner(store), logging.getLogger("test")),
+        hub=EventHub(),
+        clock=lambda: NOW,
+        schedule=lambda delay, callback: asyncio.get_running_loop().call_later(delay, callback),
+        log=logging.getLogger("test"),
+        outbox_flag=lambda contact_id: flags.get(contact_id, False),
+    )
+    link.load([_bob()])
+    return link, client
+
+
+def _bob() -> Any:
+    from kith.models import Contact
+
+    return Contact(BOB.kith_id, BOB.public_key, "bob", False, NOW)
+
+
+async def test_only_the_recipient_reads_has_messages_and_refresh_raises_seq(
+    store: Store,
+) -> None:
+    flags = {BOB.kith_id: False}
+    link, client = _presence(flags, store)
+    link.connected()
+    bob_side = PairChannel(BOB, ME.public_key)
+    first = bob_side.open(client.published[-1][1])
+    assert not first.has_messages
+    flags[BOB.kith_id] = True
+    link.refresh_flag(BOB.kith_id)
+    second = bob_side.open(client.published[-1][1])
+    assert second.has_messages
+    assert second.seq > first.seq
+    assert second.status == first.status
+    await asyncio.sleep(0.01)  # the sequence number is saved in the background
+    assert store.state.get_int("presence_seq") == second.seq
+
+
+# -- events and views ---------------------------------------------------------------
+
+
+def test_events_follow_the_ui_contract() -> None:
+    message = ChatMessage.of(
+        Message("a" * 32, Party.PEER, "hi", 1_500, MessageState.RECEIVED, 1,
+                reactions=frozenset({(Party.ME, "👍")})),
+        ME.kith_id,
+        BOB.kith_id,
+    )  # fmt: skip
+    assert MessageEvent(message).to_json() == {
+        "type": "message",
+        "contact": BOB.kith_id,
+        "message": {
+            "id": "a" * 32, "from": BOB.kith_id, "text": "hi", "sent_at": 1.5,
+            "state": "received", "edited": False, "deleted": False,
+            "reactions": {"👍": [ME.kith_id]},
+        },
+    }  # fmt: skip
+    assert MessageStateEvent("c", "m", "delivered").to_json()["state"] == "delivered"
+    assert TypingEvent("c", True).to_json() == {"type": "typing", "contact": "c", "typing": True}
+    assert ChatNoticeEvent("c", "revealed", "…").to_json()["code"] == "revealed"
+
+
+def test_delivery_receipts_are_recognised() -> None:
+    assert is_delivery_receipt(encode_chat_frame(Receipt("delivered", ["a" * 32])))
+    assert not is_delivery_receipt(encode_chat_frame(Receipt("read", ["a" * 32])))
+    assert not is_delivery_receipt(encode_chat_frame(TextFrame("a" * 32, 1, "delivered", 1)))
+
+
+# -- the database backend -------------------------------------------------------------
+
+
+def test_with_no_node_a_message_is_queued_in_the_outbox(store: Store) -> None:
+    backend = DirectBackend(store, lambda: NOW)
+    message = backend.send_message(BOB.kith_id, "later")
+    assert (message.state, message.sender) == ("queued", ME.kith_id)
+    assert [e.id for e in store.outbox.entries(BOB.kith_id)] == [message.id]
+    assert store.cursors.get(BOB.kith_id) == (2, 1)
+    second = backend.send_message(BOB.kith_id, "and more")
+    assert [m.id for m in backend.messages(BOB.kith_id, 10)] == [message.id, second.id]
+    edited = backend.edit_message(message.id, "sooner")
+    assert edited.edited
+    assert edited.text == "sooner"
+    assert backend.react(message.id, "👍").reactions == {"👍": [ME.kith_id]}
+    backend.delete_message(second.id)
+    assert backend.messages(BOB.kith_id, 10)[1].deleted
+    assert [e.seq for e in store.outbox.entries(BOB.kith_id)] == [1, 2, 3, 4, 5]
+
+
+def test_with_no_node_bad_input_is_refused(store: Store) -> None:
+    backend = DirectBackend(store, lambda: NOW)
+    with pytest.raises(KithError) as unknown:
+        backend.send_message(IdentityKeys(os.urandom(32)).kith_id, "hi")
+    assert unknown.value.code == "unknown_contact"
+    with pytest.raises(KithError) as empty:
+        backend.send_message(BOB.kith_id, "")
+    assert empty.value.code == "invalid_message"
+    store.messages.put(
+        BOB.kith_id, Message("b" * 32, Party.PEER, "theirs", 1, MessageState.RECEIVED, 1)
+    )
+    with pytest.raises(NotOwnMessage):
+        backend.edit_message("b" * 32, "mine now")
+    with pytest.raises(KithError) as missing:
+        backend.delete_message("c" * 32)
+    assert missing.value.code == "unknown_message"
