@@ -36,6 +36,7 @@ class Runner:
 class Signaling:
     def __init__(self) -> None:
         self.relayed: list[bytes] = []
+        self.offered = asyncio.Event()
 
     def set_subscriptions(self, topics: Iterable[bytes]) -> None:
         pass
@@ -48,6 +49,7 @@ class Signaling:
 
     async def relay(self, topic: bytes, payload: bytes, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         self.relayed.append(payload)
+        self.offered.set()
 
 
 @pytest.fixture
@@ -93,7 +95,5 @@ async def test_a_changed_key_blocks_sending_until_accepted(store: Store) -> None
     await ChatService(chat, lambda: NOW).accept_key(BOB.kith_id)
     assert store.key_warnings.contacts() == set()
     assert not peer.blocked
-    async with asyncio.timeout(10):
-        while not signaling.relayed:  # sending resumes: an offer goes out
-            await asyncio.sleep(0.01)
+    await asyncio.wait_for(signaling.offered.wait(), 10)  # sending resumes: an offer goes out
     await chat.stop()
