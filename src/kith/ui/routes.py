@@ -78,6 +78,8 @@ async def _ui_guard(request: web.Request, handler: Handler) -> web.StreamRespons
         response = await handler(request)
         if response.status in (401, 403) and (_is_page(request) or request.path == "/login"):
             response = _sign_in_page(response.status)
+    if response.prepared:  # a finished WebSocket: its headers went out long ago
+        return response
     response.headers.update(SECURITY_HEADERS)
     if response.content_type == "text/html":
         response.headers["Cache-Control"] = "no-store"
