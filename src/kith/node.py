@@ -197,7 +197,7 @@ class Node:
             clock=time.time,
             schedule=asyncio.get_running_loop().call_later,
             log=log,
-            outbox_flag=lambda contact_id: chat is not None and chat.has_outbox(contact_id),
+            outbox_flag=lambda contact_id: chat is not None and chat.has_messages_for(contact_id),
         )
         chat = _chat(loaded, options, store, hub, mux, client, link, log)
         link.load(loaded.contacts)

@@ -186,7 +186,7 @@ class ChatLink:
                 return peer
         raise UnknownMessage("there is no message with that ID")
 
-    def has_outbox(self, contact_id: str) -> bool:
+    def has_messages_for(self, contact_id: str) -> bool:
         """Our ``has_messages`` flag to the contact (see :meth:`_sync_flag`)."""
         peer = self._peers.get(contact_id)
         return peer is not None and peer.flag_published
@@ -387,9 +387,9 @@ class ChatLink:
             self.execute(peer, peer.conversation.contact_online(self._clock()))
 
     async def history(self, peer: ChatPeer, limit: int, before: str | None) -> list[ChatMessage]:
-        """A page of the stored conversation, oldest first."""
+        """A page of the stored conversation, oldest first (what is still being
+        committed arrives as live events once stored)."""
         contact_id = peer.contact_id
-        await self._committer.flush()
         messages = await self._store.run(
             lambda store: store.messages.page(contact_id, limit, before)
         )
