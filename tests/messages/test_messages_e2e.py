@@ -199,3 +199,13 @@ def test_bad_input_gets_clear_errors_and_the_node_goes_on(world: ChatWorld) -> N
     assert failed.returncode == 1
     assert "no contact" in failed.stderr
     assert [m.text for m in world.history("a", "b")] == ["mine"]
+
+
+def test_a_queued_message_survives_a_crash_of_the_sender(world: ChatWorld) -> None:
+    (a,) = world.start("a")
+    queued = a.api.send_message(world.ids["b"], "kept through a crash")
+    assert queued.state == "queued"  # answered only once stored
+    a.kill()
+    world.start("a", "b")
+    got = world.wait_history("b", "a", lambda ms: len(ms) == 1, "bob to get it")
+    assert (got[0].id, got[0].text) == (queued.id, "kept through a crash")
