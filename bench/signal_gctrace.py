@@ -11,7 +11,8 @@ collection and then ``gc.freeze()``: a diagnostic that shows what latency
 would be without full collections over the connections' objects (not a fix:
 frozen cyclic garbage is never freed). ``KITH_GC_THRESHOLD=T0,T1,T2`` calls
 ``gc.set_threshold`` (to try tunings). ``KITH_SIGNAL_PROFILE=FILE`` runs the
-server under cProfile and writes the statistics to FILE at exit.
+server under cProfile and writes the statistics to FILE at exit. SIGUSR2
+logs the number of tracked objects by type (``event=gc_census``).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def main() -> int:
     if threshold := os.environ.get("KITH_GC_THRESHOLD"):
         gc.set_threshold(*(int(t) for t in threshold.split(",")))
     signal.signal(signal.SIGUSR1, _freeze)
+    signal.signal(signal.SIGUSR2, _census)
     profile_to = os.environ.get("KITH_SIGNAL_PROFILE")
     if not profile_to:
         return server_main(sys.argv[1:])
@@ -73,6 +75,17 @@ def _freeze(signum: int, frame: object) -> None:
     gc.collect()
     gc.freeze()
     sys.stderr.write(f"event=gc_frozen objects={gc.get_freeze_count()}\n")
+    sys.stderr.flush()
+
+
+def _census(signum: int, frame: object) -> None:
+    """SIGUSR2: log how many objects the collector tracks, by type (diagnostic)."""
+    del signum, frame
+    kinds = Counter(type(o).__name__ for o in gc.get_objects())
+    sys.stderr.write(
+        f"event=gc_census objects={sum(kinds.values())} frozen={gc.get_freeze_count()} "
+        f"top={kinds.most_common(25)}\n"
+    )
     sys.stderr.flush()
 
 

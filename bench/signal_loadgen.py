@@ -155,13 +155,15 @@ class Worker:
         return {"seconds": _since(started)}
 
     async def publish_all(self) -> dict[str, Any]:
+        # Publishes carry no ``ref``: the server does not acknowledge them (a
+        # server from before that rule does; either way the benchmark waits
+        # for the events, not the acks).
         started, sent = time.monotonic(), 0
         payload = stamped_payload()
         for n, user in enumerate(self.connected):
             sent += user.publish(payload)
             if n % 100 == 99:
                 await asyncio.sleep(0)
-        await self._until(lambda: self.counts["ack"] >= sent)
         return {"publishes": sent, "seconds": _since(started)}
 
     async def churn(self, rate: float, seconds: float) -> dict[str, Any]:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-__all__ = ["TokenBucket"]
+__all__ = ["TokenBucket", "refill"]
+
+
+def refill(tokens: float, elapsed: float, rate: float, capacity: float) -> float:
+    """Tokens in a bucket after ``elapsed`` seconds at ``rate``, capped.
+
+    The plain-number form of :class:`TokenBucket`, for objects that keep many
+    buckets' state in their own slots (one server connection holds three).
+    """
+    return min(capacity, tokens + max(0.0, elapsed) * rate)
 
 
 class TokenBucket:

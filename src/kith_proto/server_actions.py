@@ -16,6 +16,7 @@ __all__ = [
     "Close",
     "IntroRequest",
     "Login",
+    "PublishBatchRequest",
     "PublishRequest",
     "RelayRequest",
     "Request",
@@ -88,6 +89,21 @@ class PublishRequest(_Request):
     topic: str
     payload: str = field(repr=False)
 
+    def done(self) -> Send | None:
+        """Success: an ``ack`` when the client asked (gave a ``ref``), else nothing."""
+        return None if self.ref is None else self.ack()
+
+
+@dataclass(frozen=True)
+class PublishBatchRequest(_Request):
+    """Retain and fan out every ``(topic, payload)`` of ``items``, in order."""
+
+    items: tuple[tuple[str, str], ...] = field(repr=False)
+
+    def done(self) -> Send | None:
+        """Success: an ``ack`` when the client asked (gave a ``ref``), else nothing."""
+        return None if self.ref is None else self.ack()
+
 
 @dataclass(frozen=True)
 class RetractRequest(_Request):
@@ -127,6 +143,7 @@ Request: TypeAlias = (
     SubscribeRequest
     | UnsubscribeRequest
     | PublishRequest
+    | PublishBatchRequest
     | RetractRequest
     | RelayRequest
     | IntroRequest

@@ -25,12 +25,13 @@ from typing import Final
 
 from kith_proto import wire
 from kith_proto.auth import CHALLENGE_SIZE, KEY_TYPE, verify_auth
-from kith_proto.limits import TokenBucket
+from kith_proto.limits import refill
 from kith_proto.server_actions import (
     Action,
     Close,
     IntroRequest,
     Login,
+    PublishBatchRequest,
     PublishRequest,
     RelayRequest,
     Request,
@@ -47,6 +48,7 @@ __all__ = [
     "Close",
     "IntroRequest",
     "Login",
+    "PublishBatchRequest",
     "PublishRequest",
     "RelayRequest",
     "Request",
@@ -88,6 +90,7 @@ _ROUTING: Final = (
     wire.Subscribe,
     wire.Unsubscribe,
     wire.Publish,
+    wire.PublishBatch,
     wire.Retract,
     wire.Relay,
     wire.Intro,
@@ -109,9 +112,11 @@ class ServerConfig:
     public_url: str
     max_frame_bytes: int = 65536
     max_payload_bytes: int = 32768
-    max_topics: int = 1024
+    max_topics: int = 4096
     rate: float = 20.0
     burst: int = 40
+    max_batch: int = 256
+    batch_items_per_token: int = 16
     intro_rate: float = 0.2
     intro_burst: int = 5
     challenge_ttl: float = 10.0
@@ -124,7 +129,8 @@ class ServerConfig:
         if self.max_payload_bytes >= self.max_frame_bytes:
             derived = max(0, self.max_frame_bytes * 3 // 4 - 256)
             object.__setattr__(self, "max_payload_bytes", derived)
-        if min(self.max_frame_bytes, self.max_topics, self.burst, self.max_strikes) < 1:
+        limits = (self.max_frame_bytes, self.max_topics, self.burst, self.max_strikes)
+        if min(*limits, self.batch_items_per_token) < 1 or self.max_batch < 0:
             raise ValueError("limits must be positive")
 
     @property
@@ -136,7 +142,13 @@ class ServerConfig:
             max_topics=self.max_topics,
             rate=self.rate,
             burst=self.burst,
+            max_batch=self.max_batch,
+            batch_items_per_token=self.batch_items_per_token,
         )
+
+    def batch_cost(self, items: int) -> int:
+        """Message tokens a ``publish_batch`` of ``items`` items costs (at least 1)."""
+        return max(1, -(-items // self.batch_items_per_token))
 
 
 def identity_tag(key: bytes, public_key: bytes) -> bytes:
@@ -163,12 +175,15 @@ class ServerConnection:
         now: The time of connection, on the caller's monotonic clock.
     """
 
+    # Plain numbers, not bucket objects: thousands of connections live for
+    # hours, and every long-lived object costs the garbage collector.
     __slots__ = (
         "_config",
         "_intros",
         "_issued",
         "_messages",
         "_nonce",
+        "_stamp",
         "_state",
         "_strikes",
         "_tag_key",
@@ -182,9 +197,10 @@ class ServerConnection:
         self._tag_key = tag_key
         self._issued = now
         self._state = ServerState.AWAIT_AUTH
-        self._messages = TokenBucket(config.rate, config.burst, now)
-        self._intros = TokenBucket(config.intro_rate, config.intro_burst, now)
-        self._strikes = TokenBucket(config.strike_refill, config.max_strikes, now)
+        self._stamp = now
+        self._messages = float(config.burst)
+        self._intros = float(config.intro_burst)
+        self._strikes = float(config.max_strikes)
 
     @property
     def state(self) -> ServerState:
@@ -228,11 +244,42 @@ class ServerConnection:
         message = "too many frames waiting to be sent"
         return self._bye(ErrorCode.SLOW_CONSUMER, message, True, CloseCode.SLOW_CONSUMER)
 
+    def _refill(self, now: float) -> None:
+        """Bring the three token buckets (messages, intros, strikes) up to ``now``."""
+        elapsed, config = now - self._stamp, self._config
+        if elapsed <= 0:
+            return
+        self._stamp = now
+        self._messages = refill(self._messages, elapsed, config.rate, config.burst)
+        self._intros = refill(self._intros, elapsed, config.intro_rate, config.intro_burst)
+        self._strikes = refill(self._strikes, elapsed, config.strike_refill, config.max_strikes)
+
+    def _take_message(self, now: float, cost: float = 1.0) -> bool:
+        self._refill(now)
+        if self._messages < cost:
+            return False
+        self._messages -= cost
+        return True
+
+    def _take_intro(self, now: float) -> bool:
+        self._refill(now)
+        if self._intros < 1:
+            return False
+        self._intros -= 1
+        return True
+
+    def _take_strike(self, now: float) -> bool:
+        self._refill(now)
+        if self._strikes < 1:
+            return False
+        self._strikes -= 1
+        return True
+
     def receive(self, data: str | bytes, now: float) -> list[Action]:
         """Handle one received frame and return the resulting actions."""
         if self._state is ServerState.CLOSED:
             return []
-        if not self._messages.take(now):
+        if not self._take_message(now):
             return self._fault(ErrorCode.RATE_LIMITED, "too many messages; slow down", None, now)
         if _too_large(data, self._config.max_frame_bytes):
             limit = self._config.max_frame_bytes
@@ -298,10 +345,12 @@ class ServerConnection:
                 return self._topics_request(RetractRequest(ref, tuple(topics)), now)
             case wire.Publish(topic=topic, payload=payload, ref=ref):
                 return self._payload_request(PublishRequest(ref, topic, payload), now)
+            case wire.PublishBatch(items=items, ref=ref):
+                return self._batch_request(items, ref, now)
             case wire.Relay(topic=topic, payload=payload, ref=ref):
                 return self._payload_request(RelayRequest(ref, topic, payload), now)
             case wire.Intro(topic=topic, payload=payload, ref=ref):
-                if not self._intros.take(now):
+                if not self._take_intro(now):
                     return self._fault(ErrorCode.RATE_LIMITED, "too many introductions", ref, now)
                 return self._payload_request(IntroRequest(ref, topic, payload), now)
         raise AssertionError(f"unroutable {type(message).__name__}")  # pragma: no cover
@@ -322,11 +371,31 @@ class ServerConnection:
             return self._fault(ErrorCode.PAYLOAD_TOO_LARGE, message, request.ref, now)
         return [request]
 
+    def _batch_request(
+        self, items: list[wire.PublishItem], ref: int | None, now: float
+    ) -> list[Action]:
+        config = self._config
+        if not items:
+            return self._fault(ErrorCode.MALFORMED, "a publish_batch needs items", ref, now)
+        if len(items) > config.max_batch:
+            message = f"at most {config.max_batch} items per publish_batch"
+            return self._fault(ErrorCode.BATCH_TOO_LARGE, message, ref, now)
+        limit = config.max_payload_bytes
+        if any(wire.payload_size(item.payload) > limit for item in items):
+            message = f"payloads are limited to {limit} bytes"
+            return self._fault(ErrorCode.PAYLOAD_TOO_LARGE, message, ref, now)
+        # The frame already paid one token on arrival; a batch pays for its size.
+        if not self._take_message(now, config.batch_cost(len(items)) - 1):
+            message = "too many published items; slow down"
+            return self._fault(ErrorCode.RATE_LIMITED, message, ref, now)
+        pairs = tuple((item.topic, item.payload) for item in items)
+        return [PublishBatchRequest(ref, pairs)]
+
     # -- faults and closes --
 
     def _fault(self, code: ErrorCode, message: str, ref: int | None, now: float) -> list[Action]:
         actions: list[Action] = [Send(wire.Error(code=code, message=message, ref=ref))]
-        if not self._strikes.take(now):
+        if not self._take_strike(now):
             actions += self._bye(
                 ErrorCode.ABUSE, "too many protocol errors", False, CloseCode.ABUSE
             )

@@ -35,6 +35,8 @@ __all__ = [
     "IntroReceived",
     "Limits",
     "Publish",
+    "PublishBatch",
+    "PublishItem",
     "Relay",
     "Relayed",
     "Retained",
@@ -93,6 +95,7 @@ class ErrorCode(enum.StrEnum):
     WRONG_SERVER = "wrong_server"
     AUTH_TIMEOUT = "auth_timeout"
     TOO_MANY_TOPICS = "too_many_topics"
+    BATCH_TOO_LARGE = "batch_too_large"
     PEER_OFFLINE = "peer_offline"
     SERVER_FULL = "server_full"
     REPLACED = "replaced"
@@ -158,6 +161,20 @@ class Publish(_Frame, frozen=True, tag="publish"):
     ref: Ref | None = None
 
 
+class PublishItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
+    """One ``{topic, payload}`` of a ``publish_batch``."""
+
+    topic: Topic
+    payload: Payload
+
+
+class PublishBatch(_Frame, frozen=True, tag="publish_batch"):
+    """Several publishes in one frame (for a status change to many contacts)."""
+
+    items: list[PublishItem]
+    ref: Ref | None = None
+
+
 class Retract(_Frame, frozen=True, tag="retract"):
     """Withdraw published values: subscribers get ``gone``."""
 
@@ -191,14 +208,21 @@ class Challenge(_Frame, frozen=True, tag="challenge"):
     expires_in: float
 
 
-class Limits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The limits a server enforces, announced in ``welcome``."""
+class Limits(msgspec.Struct, frozen=True):
+    """The limits a server enforces, announced in ``welcome``.
+
+    Unknown fields are ignored, so that a server may announce new limits
+    without breaking older clients. ``max_batch`` 0 means the server takes
+    no ``publish_batch``.
+    """
 
     max_frame_bytes: int
     max_payload_bytes: int
     max_topics: int
     rate: float
     burst: int
+    max_batch: int = 0
+    batch_items_per_token: int = 1
 
 
 class Welcome(_Frame, frozen=True, tag="welcome"):
@@ -272,7 +296,9 @@ class Bye(_Frame, frozen=True, tag="bye"):
     reconnect: bool
 
 
-ClientMessage: TypeAlias = Auth | Subscribe | Unsubscribe | Publish | Retract | Relay | Intro
+ClientMessage: TypeAlias = (
+    Auth | Subscribe | Unsubscribe | Publish | PublishBatch | Retract | Relay | Intro
+)
 ServerMessage: TypeAlias = (
     Challenge | Welcome | Subscribed | Ack | Event | Gone | Relayed | IntroReceived | Error | Bye
 )

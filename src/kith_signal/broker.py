@@ -32,7 +32,7 @@ class BrokerError(Exception):
 
 
 class TopicLimitError(BrokerError):
-    """The connection would hold more topics than the broker allows."""
+    """The connection would subscribe or publish to more topics than allowed."""
 
 
 class Broker(Protocol):
@@ -57,6 +57,10 @@ class Broker(Protocol):
 
     async def publish(self, conn_id: str, topic: str, payload: str) -> int:
         """Retain ``payload`` on ``topic`` for as long as ``conn_id`` lives; fan it out."""
+
+    async def publish_batch(self, conn_id: str, items: Sequence[tuple[str, str]]) -> int:
+        """:meth:`publish` of every ``(topic, payload)`` in order; all or none
+        (``TopicLimitError`` before anything changes)."""
 
     async def retract(self, conn_id: str, topics: Sequence[str]) -> int:
         """Drop ``conn_id``'s retained values on ``topics`` and announce ``gone``."""

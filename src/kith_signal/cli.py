@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 
 from kith_proto.server_core import ServerConfig
+from kith_signal.gc_policy import GcPolicy, GcSettings
 from kith_signal.logfmt import configure, log_event
 from kith_signal.memory_broker import InProcessBroker
 from kith_signal.metrics import Metrics
@@ -41,7 +42,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tls-key", help="PEM private key for --tls-cert")
     p.add_argument("--max-connections", type=_positive_int, default=10000)
     p.add_argument("--max-frame-bytes", type=_positive_int, default=65536)
-    p.add_argument("--max-topics", type=_positive_int, default=1024, help="topics per connection")
+    p.add_argument(
+        "--max-topics",
+        type=_positive_int,
+        default=4096,
+        help="subscriptions per connection, and publications per connection (apart)",
+    )
+    p.add_argument(
+        "--max-batch", type=int, default=256, help="items per publish_batch (0: no batches)"
+    )
     p.add_argument("--rate", type=_positive_float, default=20.0, help="messages/s per connection")
     p.add_argument("--burst", type=_positive_int, help="token bucket size (default 2 x rate)")
     p.add_argument(
@@ -52,6 +61,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--heartbeat-interval", type=_positive_float, default=10.0)
     p.add_argument("--heartbeat-timeout", type=_positive_float, default=10.0)
     p.add_argument(
+        "--gc",
+        choices=("managed", "python"),
+        default="managed",
+        help="garbage collection: freeze the stable heap and sweep (default), or CPython's own",
+    )
+    p.add_argument(
+        "--gc-interval", type=_positive_float, default=60.0, help="seconds between light sweeps"
+    )
+    p.add_argument(
         "--debug-snapshot",
         action="store_true",
         help="serve GET /debug/snapshot (broker state; for tests only)",
@@ -61,6 +79,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         p.error("--tls-cert and --tls-key go together")
     if args.heartbeat_timeout > 30:
         p.error("--heartbeat-timeout must be <= 30 s")
+    if args.max_batch < 0:
+        p.error("--max-batch must be >= 0")
     return args
 
 
@@ -70,6 +90,7 @@ def build(args: argparse.Namespace) -> SignalServer:
         public_url=args.public_url or "",
         max_frame_bytes=args.max_frame_bytes,
         max_topics=args.max_topics,
+        max_batch=args.max_batch,
         rate=args.rate,
         burst=args.burst or max(1, int(args.rate * 2)),
         intro_rate=args.intro_rate,
@@ -88,13 +109,18 @@ def build(args: argparse.Namespace) -> SignalServer:
         heartbeat_timeout=args.heartbeat_timeout,
         debug_snapshot=args.debug_snapshot,
     )
+    log = configure()
+    gc_policy = None
+    if args.gc == "managed":
+        gc_policy = GcPolicy(GcSettings(interval=args.gc_interval), log, time.monotonic)
     return SignalServer(
         options,
         protocol,
         InProcessBroker(max_topics=args.max_topics),
         metrics=Metrics(),
-        log=configure(),
+        log=log,
         clock=time.monotonic,
+        gc_policy=gc_policy,
     )
 
 

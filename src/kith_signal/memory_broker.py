@@ -1,14 +1,18 @@
 """The in-process broker: the default, for a single server process.
 
-Memory matters here (10k users with 50 contacts hold a million topic
-references), so topic strings are interned (the publisher's and the
-subscriber's copies become one object) and a topic with a single subscriber,
-the usual case for pair topics, stores its connection id without a set.
+Memory and the garbage collector matter here (10k users with 50 contacts hold
+a million topic references and half a million retained values), so state is
+kept in flat dictionaries of *untracked* values: topics are the raw 32-byte
+keys, retained payloads raw bytes (a quarter smaller than their base64), the
+publisher of each retained value a separate ``topic -> conn_id`` entry (no
+tuple per value), and a topic with a single subscriber, the usual case for
+pair topics, stores its connection id without a set. Wire strings are decoded
+on the way in and written again only for the rare replies that need them
+(retained values on subscribe, ``gone``).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -17,24 +21,28 @@ from kith_signal.broker import Delivery, Replaced, Sink, TopicLimitError
 
 __all__ = ["InProcessBroker"]
 
+_topic = wire.decode_payload  # the schema already checked the spelling
+_text = wire.encode_payload
+
 
 class InProcessBroker:
     """Implements :class:`~kith_signal.broker.Broker` with dictionaries.
 
     Args:
-        max_topics: Most distinct topics one connection may subscribe to or
-            publish on at once.
+        max_topics: Most topics one connection may subscribe to, and
+            (counted separately) most it may publish on, at once.
     """
 
-    def __init__(self, max_topics: int = 1024) -> None:
+    def __init__(self, max_topics: int = 4096) -> None:
         self._max_topics = max_topics
         self._sinks: dict[str, Sink] = {}
         self._logins: dict[bytes, str] = {}
         self._tags: dict[str, bytes] = {}
-        self._subscribers: dict[str, str | set[str]] = {}
-        self._subscriptions: dict[str, set[str]] = {}
-        self._retained: dict[str, tuple[str, str]] = {}
-        self._published: dict[str, set[str]] = {}
+        self._subscribers: dict[bytes, str | set[str]] = {}
+        self._subscriptions: dict[str, set[bytes]] = {}
+        self._retained: dict[bytes, bytes] = {}
+        self._holder: dict[bytes, str] = {}
+        self._published: dict[str, set[bytes]] = {}
 
     async def attach(self, conn_id: str, sink: Sink) -> None:
         self._sinks[conn_id] = sink
@@ -48,43 +56,55 @@ class InProcessBroker:
             self._deliver(previous, Replaced())
 
     async def subscribe(self, conn_id: str, topics: Sequence[str]) -> list[wire.Retained]:
+        raw = [_topic(t) for t in topics]
         mine = self._subscriptions.setdefault(conn_id, set())
-        self._check_limit(conn_id, topics)
-        for topic in map(sys.intern, topics):
-            mine.add(topic)
-            self._add_subscriber(topic, conn_id)
+        _check_limit(mine, raw, self._max_topics)
+        for topic in raw:
+            if topic not in mine:
+                mine.add(topic)
+                self._add_subscriber(topic, conn_id)
         return [
-            wire.Retained(topic=topic, payload=self._retained[topic][1])
-            for topic in dict.fromkeys(topics)
+            wire.Retained(topic=text, payload=_text(self._retained[topic]))
+            for text, topic in dict(zip(topics, raw, strict=True)).items()
             if topic in self._retained
         ]
 
     async def unsubscribe(self, conn_id: str, topics: Sequence[str]) -> None:
         mine = self._subscriptions.get(conn_id, set())
-        for topic in topics:
-            mine.discard(topic)
-            self._drop_subscriber(topic, conn_id)
+        for topic in map(_topic, topics):
+            if topic in mine:
+                mine.discard(topic)
+                self._drop_subscriber(topic, conn_id)
 
     async def publish(self, conn_id: str, topic: str, payload: str) -> int:
-        topic = sys.intern(topic)
+        return await self.publish_batch(conn_id, [(topic, payload)])
+
+    async def publish_batch(self, conn_id: str, items: Sequence[tuple[str, str]]) -> int:
+        raw = [_topic(topic) for topic, _ in items]
         published = self._published.setdefault(conn_id, set())
-        if topic not in published:
-            self._check_limit(conn_id, (topic,))
+        _check_limit(published, raw, self._max_topics)
+        delivered = 0
+        for topic, (text, payload) in zip(raw, items, strict=True):
             published.add(topic)
-        self._retained[topic] = (conn_id, payload)
-        return self._fan_out(topic, conn_id, wire.Event(topic=topic, payload=payload))
+            self._retained[topic] = wire.decode_payload(payload)
+            self._holder[topic] = conn_id
+            delivered += self._fan_out(topic, conn_id, wire.Event(topic=text, payload=payload))
+        return delivered
 
     async def retract(self, conn_id: str, topics: Sequence[str]) -> int:
+        raw = [_topic(t) for t in topics]
         published = self._published.get(conn_id, set())
-        for topic in topics:
+        for topic in raw:
             published.discard(topic)
-        return self._gone(conn_id, topics)
+        return self._gone(conn_id, raw)
 
     async def relay(self, conn_id: str, topic: str, payload: str) -> int:
-        return self._fan_out(topic, conn_id, wire.Relayed(topic=topic, payload=payload))
+        message = wire.Relayed(topic=topic, payload=payload)
+        return self._fan_out(_topic(topic), conn_id, message)
 
     async def intro(self, conn_id: str, topic: str, payload: str) -> int:
-        return self._fan_out(topic, conn_id, wire.IntroReceived(topic=topic, payload=payload))
+        message = wire.IntroReceived(topic=topic, payload=payload)
+        return self._fan_out(_topic(topic), conn_id, message)
 
     async def detach(self, conn_id: str) -> int:
         self._sinks.pop(conn_id, None)
@@ -100,31 +120,42 @@ class InProcessBroker:
             "connections": sorted(self._sinks),
             "logins": {tag.hex(): conn for tag, conn in self._logins.items()},
             "subscribers": {
-                topic: sorted(self._subscribers_of(topic)) for topic in self._subscribers
+                _text(topic): sorted(self._subscribers_of(topic)) for topic in self._subscribers
             },
-            "retained": {topic: list(value) for topic, value in self._retained.items()},
-            "published": {conn: sorted(t) for conn, t in self._published.items() if t},
+            "retained": {
+                _text(topic): [self._holder[topic], _text(payload)]
+                for topic, payload in self._retained.items()
+            },
+            "published": {
+                conn: sorted(map(_text, topics))
+                for conn, topics in self._published.items()
+                if topics
+            },
         }
 
     # -- internals --
 
-    def _check_limit(self, conn_id: str, topics: Iterable[str]) -> None:
-        held = self._subscriptions.get(conn_id, set()) | self._published.get(conn_id, set())
-        if len(held.union(topics)) > self._max_topics:
-            raise TopicLimitError(f"at most {self._max_topics} topics per connection")
-
-    def _gone(self, conn_id: str, topics: Iterable[str]) -> int:
+    def _gone(self, conn_id: str, topics: Iterable[bytes]) -> int:
         delivered = 0
         for topic in topics:
-            owner = self._retained.get(topic)
-            if owner is not None and owner[0] == conn_id:
+            if self._holder.get(topic) == conn_id:
+                del self._holder[topic]
                 del self._retained[topic]
-                delivered += self._fan_out(topic, conn_id, wire.Gone(topic=topic))
+                gone = wire.Gone(topic=_text(topic))
+                delivered += self._fan_out(topic, conn_id, gone)
         return delivered
 
-    def _fan_out(self, topic: str, sender: str, message: Delivery) -> int:
+    def _fan_out(self, topic: bytes, sender: str, message: Delivery) -> int:
+        current = self._subscribers.get(topic)
+        if current is None:
+            return 0
+        if isinstance(current, str):  # the usual case: one subscriber
+            if current == sender:
+                return 0
+            self._deliver(current, message)
+            return 1
         delivered = 0
-        for conn_id in self._subscribers_of(topic):
+        for conn_id in current:
             if conn_id != sender:
                 self._deliver(conn_id, message)
                 delivered += 1
@@ -135,13 +166,13 @@ class InProcessBroker:
         if sink is not None:
             sink(message)
 
-    def _subscribers_of(self, topic: str) -> Iterable[str]:
+    def _subscribers_of(self, topic: bytes) -> Iterable[str]:
         current = self._subscribers.get(topic)
         if current is None:
             return ()
         return (current,) if isinstance(current, str) else current
 
-    def _add_subscriber(self, topic: str, conn_id: str) -> None:
+    def _add_subscriber(self, topic: bytes, conn_id: str) -> None:
         current = self._subscribers.get(topic)
         if current is None:
             self._subscribers[topic] = conn_id
@@ -151,7 +182,7 @@ class InProcessBroker:
         else:
             current.add(conn_id)
 
-    def _drop_subscriber(self, topic: str, conn_id: str) -> None:
+    def _drop_subscriber(self, topic: bytes, conn_id: str) -> None:
         current = self._subscribers.get(topic)
         if current is None:
             return
@@ -162,3 +193,9 @@ class InProcessBroker:
         current.discard(conn_id)
         if len(current) == 1:
             self._subscribers[topic] = next(iter(current))
+
+
+def _check_limit(held: set[bytes], topics: Iterable[bytes], limit: int) -> None:
+    new = {t for t in topics if t not in held}
+    if len(held) + len(new) > limit:
+        raise TopicLimitError(f"at most {limit} topics per connection")

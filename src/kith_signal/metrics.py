@@ -6,6 +6,15 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 __all__ = ["Metrics"]
 
+_REQUESTS = (
+    "SubscribeRequest",
+    "UnsubscribeRequest",
+    "PublishRequest",
+    "PublishBatchRequest",
+    "RetractRequest",
+    "RelayRequest",
+    "IntroRequest",
+)
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
 
@@ -49,6 +58,24 @@ class Metrics:
             buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0),
             registry=r,
         )
+
+        # Label children looked up once: ``labels()`` costs a lock and a dict
+        # lookup, too much on the per-delivery path.
+        self.delivered = {
+            kind: self.deliveries.labels(kind)
+            for kind in ("event", "gone", "relayed", "intro_received")
+        }
+        self.frame_timers = {
+            action: self.frame_seconds.labels(action)
+            for action in ("Send", "Close", "Login", "none", *_REQUESTS)
+        }
+
+    def frame_timer(self, action: str) -> Histogram:
+        """The ``frame_seconds`` child of ``action`` (cached)."""
+        timer = self.frame_timers.get(action)
+        if timer is None:
+            timer = self.frame_timers[action] = self.frame_seconds.labels(action)
+        return timer
 
     def render(self) -> bytes:
         """The text exposition format."""

@@ -26,6 +26,7 @@ from kith_proto.auth import CHALLENGE_SIZE
 from kith_proto.server_core import Close, Send, ServerConfig, server_full
 from kith_proto.server_core import ServerConnection as ProtocolCore
 from kith_signal.broker import Broker
+from kith_signal.gc_policy import GcPolicy
 from kith_signal.logfmt import log_event
 from kith_signal.metrics import Metrics
 from kith_signal.session import MAX_PENDING, Session
@@ -74,6 +75,8 @@ class SignalServer:
         metrics: Where counters go.
         log: Structured logger.
         clock: Monotonic clock in seconds.
+        gc_policy: When to collect garbage (``None``: CPython's default, as
+            an embedding process may prefer); the CLI passes the managed one.
     """
 
     def __init__(
@@ -85,8 +88,10 @@ class SignalServer:
         metrics: Metrics,
         log: logging.Logger,
         clock: Callable[[], float],
+        gc_policy: GcPolicy | None = None,
     ) -> None:
         self._options = options
+        self._gc = gc_policy
         self._protocol = protocol
         self._broker = broker
         self._metrics = metrics
@@ -122,10 +127,19 @@ class SignalServer:
                 loop.add_signal_handler(signum, _resolve, stop)
         async with self._serve() as server:
             self._announce(server)
-            if listening is not None and not listening.done():
-                listening.set_result(self.public_url)
-            await stop
-            await self._shutdown(server)
+            if self._gc is not None:
+                self._gc.start(self._live)
+            try:
+                if listening is not None and not listening.done():
+                    listening.set_result(self.public_url)
+                await stop
+                await self._shutdown(server)
+            finally:
+                if self._gc is not None:
+                    self._gc.stop()
+
+    def _live(self) -> int:
+        return len(self._sessions)
 
     def _serve(self) -> Server:
         options = self._options
@@ -215,9 +229,8 @@ class SignalServer:
         if self._stopping or len(self._sessions) >= self._options.max_connections:
             await self._refuse_full(ws)
             return
-        await self._serve_session(ws)
-
-    async def _serve_session(self, ws: ServerConnection) -> None:
+        # Served inline (no nested coroutine): every coroutine a connection
+        # keeps alive is one more object for the garbage collector to walk.
         conn_id = secrets.token_hex(8)
         now = self._clock()
         core = ProtocolCore(
@@ -239,12 +252,16 @@ class SignalServer:
         self._sessions[conn_id] = session
         self._metrics.connections.inc()
         self._metrics.connections_total.inc()
+        if self._gc is not None:
+            self._gc.opened()
         log_event(self._log, "connected", conn=conn_id)
         try:
             await session.run()
         finally:
             del self._sessions[conn_id]
             self._metrics.connections.dec()
+            if self._gc is not None:
+                self._gc.closed(now)
 
     async def _refuse_full(self, ws: ServerConnection) -> None:
         self._metrics.rejected_total.labels("server_full").inc()

@@ -20,6 +20,7 @@ from kith_proto.server_core import (
     Close,
     IntroRequest,
     Login,
+    PublishBatchRequest,
     PublishRequest,
     RelayRequest,
     Request,
@@ -46,6 +47,7 @@ _DELIVERY_KIND: Final = {
     wire.Relayed: "relayed",
     wire.IntroReceived: "intro_received",
 }
+_encode: Final = wire.encode
 
 
 class Session:
@@ -91,7 +93,8 @@ class Session:
 
     async def run(self) -> None:
         """Serve the connection until either side closes it."""
-        await self._broker.attach(self.conn_id, self.deliver)
+        # The session itself is the sink (``__call__``): no bound method to keep.
+        await self._broker.attach(self.conn_id, self)
         try:
             await self._apply(self._core.start())
             await self._read()
@@ -101,8 +104,12 @@ class Session:
                 self._metrics.authenticated.dec()
             await self._finish()
 
-    def deliver(self, delivery: Delivery) -> None:
+    def __call__(self, delivery: Delivery) -> None:
         """Broker sink: queue a delivery without blocking."""
+        self.deliver(delivery)
+
+    def deliver(self, delivery: Delivery) -> None:
+        """Queue a delivery without blocking."""
         if isinstance(delivery, Replaced):
             log_event(self._log, "replaced", conn=self.conn_id)
             self._apply_local(self._core.replaced())
@@ -113,8 +120,8 @@ class Session:
             self._apply_local(self._core.slow_consumer())
             asyncio.get_running_loop().call_later(SLOW_CONSUMER_GRACE, self.abort)
             return
-        self._metrics.deliveries.labels(_DELIVERY_KIND[type(delivery)]).inc()
-        self._outbox.put(wire.encode(delivery))
+        self._metrics.delivered[_DELIVERY_KIND[type(delivery)]].inc()
+        self._outbox.put(_encode(delivery))
 
     def abort(self) -> None:
         """Drop the TCP connection at once (for peers that stopped reading)."""
@@ -129,12 +136,17 @@ class Session:
     # -- reading --
 
     async def _read(self) -> None:
-        while self._core.state is not ServerState.CLOSED:
+        ws, core = self._ws, self._core
+        while core.state is not ServerState.CLOSED:
             try:
-                async with asyncio.timeout(self._timeout()):
-                    data = await self._ws.recv()
+                if core.deadline is None:
+                    # No timer object while a client is idle (the usual case).
+                    data = await ws.recv()
+                else:
+                    async with asyncio.timeout(self._timeout()):
+                        data = await ws.recv()
             except TimeoutError:
-                await self._apply(self._core.tick(self._clock()))
+                await self._apply(core.tick(self._clock()))
                 continue
             except ConnectionClosed:
                 return
@@ -150,7 +162,7 @@ class Session:
         actions = self._core.receive(data, self._clock())
         await self._apply(actions)
         kind = type(actions[0]).__name__ if actions else "none"
-        self._metrics.frame_seconds.labels(kind).observe(time.perf_counter() - started)
+        self._metrics.frame_timer(kind).observe(time.perf_counter() - started)
         if not was_ready and self._core.state is ServerState.READY:
             self._authenticated = True
             self._metrics.authenticated.inc()
@@ -170,7 +182,9 @@ class Session:
                 case Login(identity_tag=tag):
                     await self._broker.login(self.conn_id, tag)
                 case _:
-                    await self._apply([await self._request(action)])
+                    reply = await self._request(action)
+                    if reply is not None:
+                        await self._apply([reply])
 
     def _apply_local(self, actions: list[Action]) -> None:
         for action in actions:
@@ -195,7 +209,7 @@ class Session:
                 self._metrics.auth_failures.labels(message.code).inc()
             log_event(self._log, "error_sent", conn=self.conn_id, code=message.code)
 
-    async def _request(self, request: Request) -> Send:
+    async def _request(self, request: Request) -> Send | None:
         try:
             return await self._route(request)
         except TopicLimitError as exc:
@@ -204,7 +218,7 @@ class Session:
             log_event(self._log, "broker_error", logging.ERROR, conn=self.conn_id)
             return request.refuse(ErrorCode.INTERNAL, "routing failed; try again")
 
-    async def _route(self, request: Request) -> Send:
+    async def _route(self, request: Request) -> Send | None:
         broker, conn = self._broker, self.conn_id
         match request:
             case SubscribeRequest(topics=topics):
@@ -215,7 +229,11 @@ class Session:
             case PublishRequest(topic=topic, payload=payload):
                 self._metrics.publishes.inc()
                 await broker.publish(conn, topic, payload)
-                return request.ack()
+                return request.done()
+            case PublishBatchRequest(items=items):
+                self._metrics.publishes.inc(len(items))
+                await broker.publish_batch(conn, items)
+                return request.done()
             case RetractRequest(topics=topics):
                 await broker.retract(conn, topics)
                 return request.ack()
