@@ -89,7 +89,7 @@ class NodeBackend:
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         headers = {"Authorization": f"Bearer {self._info.token}", "Accept": "application/json"}
-        data = None if body is None else json.dumps(body).encode("utf-8")
+        data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         if data is not None:
             headers["Content-Type"] = "application/json"
         try:

@@ -233,6 +233,11 @@ class ChatLink:
             return
         self._spawn(peer.accept(payload))
 
+    def set_read_receipts(self, enabled: bool) -> None:
+        """Apply the ``read_receipts`` setting to every conversation at once."""
+        for peer in self._peers.values():
+            peer.conversation.read_receipts = enabled
+
     def status_changed(self) -> None:
         """Our status may have changed: invisible users listen on fewer inboxes."""
         self._update_relay()

@@ -176,3 +176,5 @@ class NodeService:
             self._link.set_status(OwnStatus(self._link.own_status().status), str(value))
         elif state.key == "auto_away_minutes" and isinstance(value, int):
             self._link.set_auto_away_minutes(value)
+        elif state.key == "read_receipts" and self._chat is not None:
+            self._chat.set_read_receipts(value is True)
