@@ -194,12 +194,14 @@ def test_bad_input_gets_clear_errors_and_the_node_goes_on(world: ChatWorld) -> N
     for method, url, body, status, code in cases:
         got = call(a, method, url, body)
         assert (got[0], got[1]["error"]["code"]) == (status, code), (method, url)
+    longest = a.api.send_message(b_id, "😀" * 16_000)  # the largest text is accepted
+    assert len(longest.text) == 16_000
     mid = a.api.send_message(b_id, "mine").id
     assert call(a, "POST", f"/api/messages/{mid}/reactions", {"emoji": ""})[0] == 400
     failed = kith(a.data_dir, "send", "nobody", "hi")
     assert failed.returncode == 1
     assert "no contact" in failed.stderr
-    assert [m.text for m in world.history("a", "b")] == ["mine"]
+    assert [m.text for m in world.history("a", "b")][1:] == ["mine"]
 
 
 def test_a_queued_message_survives_a_crash_of_the_sender(world: ChatWorld) -> None:
