@@ -341,6 +341,7 @@ def fan_out(server: Server, workers: Workers, args: argparse.Namespace) -> dict[
         "server_young_gc_pauses_over_10ms": len(server.young_pauses_ms),
         "server_young_gc_pause_max_ms": max(server.young_pauses_ms, default=0.0),
         "server_gc_threshold_env": os.environ.get("KITH_GC_THRESHOLD", "default"),
+        "generator_gc_pauses_ms_in_churn": [p for a in collected for p in a["gc_pauses_ms"]],
         "churn_server_rss_mib": round(rss_kib(server.pid) / 1024, 1),
     }
 

@@ -11,7 +11,9 @@ Life of one connection::
     AWAIT_CHALLENGE --challenge--> AUTHENTICATING --welcome--> READY
           any state --bye / auth error / protocol violation / close--> CLOSED
 
-Errors raised by this module (:class:`ClientStateError`, and
+Errors raised by this module (:class:`ClientStateError` for a request the
+state does not allow, :class:`PayloadTooLargeError` and
+:class:`BatchTooLargeError` for requests beyond the server's limits, and
 :class:`~kith_proto.wire.WireFormatError` for bad topics) are *our* mistakes;
 errors reported by the server arrive as :class:`ServerError` events and a
 server that breaks the protocol yields :class:`ServerProtocolViolation`.
@@ -20,7 +22,7 @@ server that breaks the protocol yields :class:`ServerProtocolViolation`.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 from kith_proto import wire
@@ -45,12 +47,14 @@ from kith_proto.keys import IdentityKeys
 __all__ = [
     "Authenticated",
     "AuthenticationFailed",
+    "BatchTooLargeError",
     "ClientConnection",
     "ClientEvent",
     "ClientState",
     "ClientStateError",
     "Disconnected",
     "IntroductionReceived",
+    "PayloadTooLargeError",
     "RelayReceived",
     "RequestAcked",
     "ServerError",
@@ -103,8 +107,21 @@ _FINAL_CLOSE_CODES: Final = frozenset(
 )
 
 
+# Authentication errors worth another attempt: a fresh connection brings a
+# fresh challenge (the old one may have expired on a slow link).
+_RETRYABLE_AUTH_ERRORS: Final = frozenset({wire.ErrorCode.CHALLENGE_EXPIRED})
+
+
 class ClientStateError(RuntimeError):
     """The client core was asked to do something its state does not allow."""
+
+
+class PayloadTooLargeError(ValueError):
+    """A payload exceeds the limit the server announced."""
+
+
+class BatchTooLargeError(ValueError):
+    """A ``publish_batch`` has more items than the server takes in one frame."""
 
 
 # -- the connection ----------------------------------------------------------
@@ -127,6 +144,7 @@ class ClientConnection:
         self._next_ref = 1
         self._limits: wire.Limits | None = None
         self._goodbye: ServerGoodbye | None = None
+        self._auth_error: str | None = None
         self.last_received: float | None = None
 
     @property
@@ -170,6 +188,8 @@ class ClientConnection:
         self._state = ClientState.CLOSED
         if self._goodbye is not None:
             reconnect = self._goodbye.reconnect
+        elif code == wire.CloseCode.AUTH_FAILED:
+            reconnect = self._auth_error in _RETRYABLE_AUTH_ERRORS
         else:
             reconnect = code not in _FINAL_CLOSE_CODES
         return [Disconnected(code=code, reason=reason, reconnect=reconnect)]
@@ -188,6 +208,7 @@ class ClientConnection:
             case wire.Error(code=code, message=text, ref=ref):
                 if self._state is ClientState.READY:
                     return [ServerError(code=code, message=text, ref=ref)]
+                self._auth_error = code
                 return [AuthenticationFailed(code=code, message=text)]
             case wire.Bye(code=code, message=text, reconnect=reconnect):
                 self._goodbye = ServerGoodbye(code=code, message=text, reconnect=reconnect)
@@ -231,6 +252,24 @@ class ClientConnection:
         )
         return ref
 
+    def publish_batch(self, items: Sequence[tuple[bytes, bytes]]) -> int:
+        """Publish several ``(topic, payload)`` in one frame, in order.
+
+        Raises:
+            BatchTooLargeError: Empty, or more items than the server's ``max_batch``.
+            PayloadTooLargeError: A payload beyond the server's limit.
+        """
+        ref = self._take_ref()
+        limit = self._limits.max_batch if self._limits is not None else 0
+        if not 0 < len(items) <= limit:
+            raise BatchTooLargeError(f"a batch holds 1 to {limit} items, not {len(items)}")
+        batch = [
+            wire.PublishItem(topic=wire.encode_topic(topic), payload=self._payload(payload))
+            for topic, payload in items
+        ]
+        self._send(wire.PublishBatch(items=batch, ref=ref))
+        return ref
+
     def retract(self, topics: Iterable[bytes]) -> int:
         """Withdraw published values; their subscribers get ``gone``."""
         ref = self._take_ref()
@@ -261,7 +300,7 @@ class ClientConnection:
 
     def _payload(self, payload: bytes) -> str:
         if self._limits is not None and len(payload) > self._limits.max_payload_bytes:
-            raise ClientStateError(
+            raise PayloadTooLargeError(
                 f"payload of {len(payload)} bytes exceeds the server's "
                 f"{self._limits.max_payload_bytes}-byte limit"
             )

@@ -10,12 +10,14 @@ from kith_proto import IdentityKeys, wire
 from kith_proto.client_core import (
     Authenticated,
     AuthenticationFailed,
+    BatchTooLargeError,
     ClientConnection,
     ClientEvent,
     ClientState,
     ClientStateError,
     Disconnected,
     IntroductionReceived,
+    PayloadTooLargeError,
     RelayReceived,
     RequestAcked,
     ServerError,
@@ -119,8 +121,59 @@ def test_bad_topic_or_oversized_payload_is_refused_locally() -> None:
     client, _, _ = handshake()
     with pytest.raises(wire.WireFormatError):
         client.publish(b"short", b"x")
-    with pytest.raises(ClientStateError):
+    with pytest.raises(PayloadTooLargeError):
         client.publish(TOPIC, b"x" * (server_limits().max_payload_bytes + 1))
+
+
+def test_oversized_payload_is_not_a_state_error() -> None:
+    assert not issubclass(PayloadTooLargeError, ClientStateError)
+    assert issubclass(PayloadTooLargeError, ValueError)
+
+
+def test_publish_batch_is_one_frame_with_every_item() -> None:
+    client, _server, _ = handshake()
+    topics = [os.urandom(32) for _ in range(3)]
+    ref = client.publish_batch([(t, b"v%d" % i) for i, t in enumerate(topics)])
+    (frame,) = client.data_to_send()
+    message = wire.decode_client_message(frame)
+    assert isinstance(message, wire.PublishBatch)
+    assert message.ref == ref
+    assert [i.topic for i in message.items] == [wire.encode_topic(t) for t in topics]
+    assert [i.payload for i in message.items] == [wire.encode_payload(b"v%d" % i) for i in range(3)]
+
+
+def test_publish_batch_respects_the_announced_limits() -> None:
+    client, _, _ = handshake()
+    limit = server_limits().max_batch
+    with pytest.raises(BatchTooLargeError):
+        client.publish_batch([])
+    with pytest.raises(BatchTooLargeError):
+        client.publish_batch([(TOPIC, b"x")] * (limit + 1))
+    with pytest.raises(PayloadTooLargeError):
+        client.publish_batch([(TOPIC, b"x" * (server_limits().max_payload_bytes + 1))])
+    assert client.data_to_send() == []
+
+
+def test_expired_challenge_is_worth_another_attempt() -> None:
+    client = ClientConnection(IdentityKeys.generate(), URL)
+    server = ServerConnection(
+        ServerConfig(public_url=URL), nonce=os.urandom(32), tag_key=os.urandom(32), now=0.0
+    )
+    for action in server.start():
+        assert isinstance(action, Send)
+        client.receive(wire.encode(action.message), 0.0)
+    (auth,) = client.data_to_send()
+    replies = [a.message for a in server.receive(auth, 60.0) if isinstance(a, Send)]
+    (failed,) = client.receive(wire.encode(replies[0]), 60.0)
+    assert failed == AuthenticationFailed(code="challenge_expired", message="the challenge expired")
+    (closed,) = client.connection_closed(CloseCode.AUTH_FAILED, "challenge_expired")
+    assert closed == Disconnected(code=4001, reason="challenge_expired", reconnect=True)
+
+
+def test_other_authentication_failures_are_final() -> None:
+    client, _, _ = handshake(url="ws://elsewhere:1")
+    (closed,) = client.connection_closed(CloseCode.AUTH_FAILED, "wrong_server")
+    assert closed == Disconnected(code=4001, reason="wrong_server", reconnect=False)
 
 
 def test_every_routed_server_frame_is_a_typed_event() -> None:

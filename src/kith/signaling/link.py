@@ -39,7 +39,7 @@ from kith.signaling.events import (
 )
 from kith_proto import client_core as core_events
 from kith_proto import wire
-from kith_proto.client_core import ClientConnection, ClientState, ClientStateError
+from kith_proto.client_core import ClientConnection, ClientState, PayloadTooLargeError
 from kith_proto.limits import TokenBucket
 
 __all__ = ["Ending", "Link", "Op", "PublishOp", "RequestOp", "RetractOp", "SubscribeOp"]
@@ -343,7 +343,7 @@ class Link:
             return
         try:
             ref = self._core.publish(topic, payload)
-        except ClientStateError as exc:
+        except PayloadTooLargeError as exc:
             self._emit(ServerProblem(wire.ErrorCode.PAYLOAD_TOO_LARGE, str(exc)))
             return
         self._sent[topic] = payload
@@ -355,7 +355,7 @@ class Link:
         send = self._core.relay if op.kind == "relay" else self._core.intro
         try:
             ref = send(op.topic, op.payload)
-        except ClientStateError as exc:
+        except PayloadTooLargeError as exc:
             op.future.set_exception(PayloadTooLarge(str(exc)))
             return
         self._waiters[ref] = op
