@@ -28,7 +28,7 @@ from kith.presence import ConnectionState, OwnStatus, PresenceManager
 from kith.runtime.chat_link import ChatLink
 from kith.runtime.chat_pump import MessagingPump
 from kith.runtime.events import EventHub
-from kith.runtime.peers import ChatOptions
+from kith.runtime.peer_links import ChatOptions
 from kith.runtime.presence_link import PresenceLink
 from kith.runtime.runtime_file import RuntimeInfo, new_token, remove_runtime, write_runtime
 from kith.runtime.service import NodeService

@@ -16,7 +16,7 @@ from kith.runtime.chat_events import ChatNoticeEvent
 from kith.runtime.chat_link import ChatLink
 from kith.runtime.chat_service import ChatService
 from kith.runtime.events import EventHub
-from kith.runtime.peers import ChatOptions
+from kith.runtime.peer_links import ChatOptions
 from kith.runtime.subscriptions import SubscriptionMux
 from kith.store.store import Store
 from kith_proto.keys import IdentityKeys

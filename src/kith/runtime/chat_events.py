@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from kith.messages import ChatMessage
+from kith.messaging import ConversationEvent, MessageStateChanged, StoreMessage, TypingChanged
 
 __all__ = [
     "ChatEvent",
@@ -14,6 +16,7 @@ __all__ = [
     "MessageStateEvent",
     "TypingEvent",
     "failure_text",
+    "live_events",
 ]
 
 
@@ -103,3 +106,34 @@ def failure_text(reason: str) -> str:
         "bad_signal": "the contact's connection offer was unusable",
     }
     return texts.get(reason, "the connection failed") + "; retrying later"
+
+
+def live_events(
+    events: Sequence[ConversationEvent], own_id: str, contact_id: str
+) -> list[ChatEvent]:
+    """The UI events of one conversation call: a ``message`` for each new or
+    changed message, ``message_state`` for state moves, ``typing``."""
+    out: list[ChatEvent] = []
+    for index, event in enumerate(events):
+        match event:
+            case StoreMessage(message=message) if not _state_only(events, index):
+                out.append(MessageEvent(ChatMessage.of(message, own_id, contact_id)))
+            case MessageStateChanged(id=message_id, state=state):
+                out.append(MessageStateEvent(contact_id, message_id, state.value))
+            case TypingChanged(active=active):
+                out.append(TypingEvent(contact_id, active))
+            case _:
+                pass
+    return out
+
+
+def _state_only(events: Sequence[ConversationEvent], index: int) -> bool:
+    """Whether the ``StoreMessage`` at ``index`` only records a state change
+    (the conversation follows those with ``MessageStateChanged``)."""
+    following = events[index + 1] if index + 1 < len(events) else None
+    event = events[index]
+    return (
+        isinstance(following, MessageStateChanged)
+        and isinstance(event, StoreMessage)
+        and following.id == event.message.id
+    )

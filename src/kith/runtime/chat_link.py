@@ -22,33 +22,20 @@ from kith.messaging import (
     ConversationEvent,
     DropOutbox,
     FrameRejected,
-    MessageStateChanged,
     OpenLink,
     SendFrame,
     StoreCursor,
     StoreMessage,
     StoreOutbox,
-    TypingChanged,
     UnknownMessage,
 )
 from kith.models import Contact
 from kith.p2p import LinkState, PeerLink, SecureChannel
 from kith.runtime.chat_commit import Committer
-from kith.runtime.chat_events import (
-    ChatNoticeEvent,
-    MessageEvent,
-    MessageStateEvent,
-    TypingEvent,
-    failure_text,
-)
+from kith.runtime.chat_events import ChatNoticeEvent, failure_text, live_events
 from kith.runtime.events import EventHub
-from kith.runtime.peers import (
-    ChatOptions,
-    ChatPeer,
-    RelayPort,
-    is_delivery_receipt,
-    make_peer_link,
-)
+from kith.runtime.peer_links import ChatOptions, RelayPort, make_peer_link
+from kith.runtime.peers import ChatPeer, is_delivery_receipt
 from kith.runtime.store_writer import StoreRunner
 from kith.runtime.subscriptions import SubscriptionMux
 from kith.sessions import Session
@@ -326,25 +313,19 @@ class ChatLink:
     def _act(
         self, peer: ChatPeer, secure: SecureChannel | None, events: list[ConversationEvent]
     ) -> None:
-        contact_id = peer.contact_id
-        for index, event in enumerate(events):
+        for event in events:
             match event:
                 case SendFrame(data=data) if is_delivery_receipt(data):
                     peer.queue_receipt(secure, data)
                     self._receipting.add(peer)
                 case SendFrame(data=data):
                     peer.send_frame(secure, data)
-                case StoreMessage(message=message) if not _state_only(events, index):
-                    view = ChatMessage.of(message, self._own_id, contact_id)
-                    self._hub.publish(MessageEvent(view))
-                case MessageStateChanged(id=message_id, state=state):
-                    self._hub.publish(MessageStateEvent(contact_id, message_id, state.value))
-                case TypingChanged(active=active):
-                    self._hub.publish(TypingEvent(contact_id, active))
                 case OpenLink():
                     self._spawn(self._open(peer))
                 case FrameRejected(reason=reason):
-                    self._log.warning("%s sent a refused change: %s", contact_id, reason)
+                    self._log.warning("%s sent a refused change: %s", peer.contact_id, reason)
+        for live in live_events(events, self._own_id, peer.contact_id):
+            self._hub.publish(live)
         self._sync_flag(peer)
 
     def _sync_flag(self, peer: ChatPeer) -> None:
@@ -418,15 +399,3 @@ class ChatLink:
 
 def _listens_while_invisible(peer: ChatPeer) -> bool:
     return peer.opening or peer.link_state is not LinkState.IDLE
-
-
-def _state_only(events: list[ConversationEvent], index: int) -> bool:
-    """Whether the ``StoreMessage`` at ``index`` only records a state change
-    (the conversation follows those with ``MessageStateChanged``)."""
-    following = events[index + 1] if index + 1 < len(events) else None
-    event = events[index]
-    return (
-        isinstance(following, MessageStateChanged)
-        and isinstance(event, StoreMessage)
-        and following.id == event.message.id
-    )

@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Protocol
 
 from kith.messaging import (
@@ -49,15 +48,7 @@ from kith_proto.ids import parse_id
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import PairChannel
 
-__all__ = [
-    "ChatOptions",
-    "ChatPeer",
-    "LinkFactory",
-    "PeerHost",
-    "RelayPort",
-    "is_delivery_receipt",
-    "make_peer_link",
-]
+__all__ = ["ChatPeer", "LinkFactory", "PeerHost", "is_delivery_receipt"]
 
 
 class PeerHost(Protocol):
@@ -88,31 +79,6 @@ LinkFactory = Callable[[PairChannel], PeerLink]
 """Makes the peer link of a contact (the relay topics come from the channel)."""
 
 
-class RelayPort(Protocol):
-    """What the chat link needs from the signaling client."""
-
-    def relay(self, topic: bytes, payload: bytes, timeout: float = 5.0) -> Awaitable[None]:
-        """Relay ``payload`` to whoever subscribes to ``topic``."""
-        ...
-
-
-@dataclass(frozen=True)
-class ChatOptions:
-    """How peer links are made.
-
-    Attributes:
-        ice_servers: STUN URLs (the ``stun_servers`` setting).
-        idle_timeout: Seconds without a frame before a link closes.
-        connect_timeout: Seconds from offer to open channel.
-        read_receipts: Whether to tell contacts when we read their messages.
-    """
-
-    ice_servers: tuple[str, ...] = ()
-    idle_timeout: float = 300.0
-    connect_timeout: float = 20.0
-    read_receipts: bool = False
-
-
 def _failure_reason(exc: Exception) -> str:
     """A short reason for a failed offer: ``offline``, ``not_connected``, …"""
     code = str(getattr(exc, "code", ""))
@@ -131,30 +97,6 @@ _RECEIPT_PREFIX = encode_chat_frame(Receipt("delivered", []))[:-1]
 def is_delivery_receipt(frame: bytes) -> bool:
     """Whether an encoded chat frame (our own) is a delivery receipt."""
     return frame.startswith(_RECEIPT_PREFIX)
-
-
-def make_peer_link(
-    keys: IdentityKeys,
-    pair: PairChannel,
-    relay: RelayPort,
-    options: ChatOptions,
-    clock: Callable[[], float],
-) -> PeerLink:
-    """The link to ``pair``'s contact, signalling on the pair's relay topic."""
-    topic = pair.relay_out_topic.raw
-
-    async def send_signal(payload: bytes) -> None:
-        await relay.relay(topic, payload)
-
-    return PeerLink(
-        keys,
-        pair.peer_public,
-        send_signal,
-        ice_servers=options.ice_servers,
-        connect_timeout=options.connect_timeout,
-        idle_timeout=options.idle_timeout,
-        clock=clock,
-    )
 
 
 class ChatPeer:

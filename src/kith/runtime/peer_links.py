@@ -1,0 +1,66 @@
+"""How the node makes the peer link of a contact.
+
+The link's signals go out on the pair's relay topic through the signaling
+client; STUN servers, timeouts and receipts come from :class:`ChatOptions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from kith.p2p import PeerLink
+from kith_proto.keys import IdentityKeys
+from kith_proto.pair import PairChannel
+
+__all__ = ["ChatOptions", "RelayPort", "make_peer_link"]
+
+
+class RelayPort(Protocol):
+    """What the chat link needs from the signaling client."""
+
+    def relay(self, topic: bytes, payload: bytes, timeout: float = 5.0) -> Awaitable[None]:
+        """Relay ``payload`` to whoever subscribes to ``topic``."""
+        ...
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    """How peer links are made.
+
+    Attributes:
+        ice_servers: STUN URLs (the ``stun_servers`` setting).
+        idle_timeout: Seconds without a frame before a link closes.
+        connect_timeout: Seconds from offer to open channel.
+        read_receipts: Whether to tell contacts when we read their messages.
+    """
+
+    ice_servers: tuple[str, ...] = ()
+    idle_timeout: float = 300.0
+    connect_timeout: float = 20.0
+    read_receipts: bool = False
+
+
+def make_peer_link(
+    keys: IdentityKeys,
+    pair: PairChannel,
+    relay: RelayPort,
+    options: ChatOptions,
+    clock: Callable[[], float],
+) -> PeerLink:
+    """The link to ``pair``'s contact, signalling on the pair's relay topic."""
+    topic = pair.relay_out_topic.raw
+
+    async def send_signal(payload: bytes) -> None:
+        await relay.relay(topic, payload)
+
+    return PeerLink(
+        keys,
+        pair.peer_public,
+        send_signal,
+        ice_servers=options.ice_servers,
+        connect_timeout=options.connect_timeout,
+        idle_timeout=options.idle_timeout,
+        clock=clock,
+    )
