@@ -19,7 +19,13 @@ from kith.messaging import Message, MessageState, NotOwnMessage, Party, Receipt,
 from kith.messaging import Text as TextFrame
 from kith.presence import OwnStatus, PresenceManager
 from kith.runtime.chat_commit import Committer
-from kith.runtime.chat_events import ChatNoticeEvent, MessageEvent, MessageStateEvent, TypingEvent
+from kith.runtime.chat_events import (
+    ChatNoticeEvent,
+    MessageEvent,
+    MessageStateEvent,
+    TypingEvent,
+    live_events,
+)
 from kith.runtime.events import EventHub
 from kith.runtime.peers import is_delivery_receipt
 from kith.runtime.presence_link import PresenceLink
@@ -236,3 +242,15 @@ def test_with_no_node_bad_input_is_refused(store: Store) -> None:
     with pytest.raises(KithError) as missing:
         backend.delete_message("c" * 32)
     assert missing.value.code == "unknown_message"
+
+
+def test_a_state_move_is_one_state_event_and_a_new_message_one_message_event() -> None:
+    from kith.messaging import Conversation
+
+    conversation = Conversation()
+    events = conversation.send_text("a" * 32, "hi", NOW)
+    live = live_events(events, ME.kith_id, BOB.kith_id)
+    assert [type(e) for e in live] == [MessageEvent]
+    conversation.contact_online(NOW)
+    opened = live_events(conversation.channel_open(NOW), ME.kith_id, BOB.kith_id)
+    assert opened == [MessageStateEvent(BOB.kith_id, "a" * 32, "sent")]
