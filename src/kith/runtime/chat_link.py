@@ -95,6 +95,7 @@ class ChatLink:
         self._peers: dict[str, ChatPeer] = {}
         self._by_topic: dict[bytes, ChatPeer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopped = False
 
     # -- contacts ------------------------------------------------------------
 
@@ -246,6 +247,8 @@ class ChatLink:
             self._spawn(self._open(peer))
 
     async def _open(self, peer: ChatPeer) -> None:
+        if self._stopped:
+            return
         if peer.blocked:
             self.execute(peer, peer.conversation.connect_failed(self._clock()))
             return
@@ -388,8 +391,12 @@ class ChatLink:
         await self._committer.flush()
 
     async def stop(self) -> None:
-        """Close every link and finish pending writes."""
-        for peer in list(self._peers.values()):
+        """Close every link and finish pending writes; later events find no peer."""
+        peers = list(self._peers.values())
+        self._peers.clear()
+        self._by_topic.clear()
+        self._stopped = True
+        for peer in peers:
             await peer.stop()
         for task in list(self._tasks):
             task.cancel()
