@@ -1,4 +1,5 @@
-"""A contact whose identity key changed gets nothing until the user accepts."""
+"""The chat link with a real store and fake signaling: a changed identity key
+blocks sending until accepted; a failed connection is reported with its reason."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from kith.runtime.chat_service import ChatService
 from kith.runtime.events import EventHub
 from kith.runtime.peer_links import ChatOptions
 from kith.runtime.subscriptions import SubscriptionMux
+from kith.signaling import PeerOffline
 from kith.store.store import Store
 from kith_proto.keys import IdentityKeys
+from kith_proto.pair import PairChannel, PresenceRecord, PresenceStatus
 
 NOW = 1_800_000_000.0
 ME, BOB = IdentityKeys(bytes(32)), IdentityKeys(bytes(range(32)))
@@ -34,9 +37,10 @@ class Runner:
 
 
 class Signaling:
-    def __init__(self) -> None:
+    def __init__(self, refuse: bool = False) -> None:
         self.relayed: list[bytes] = []
         self.offered = asyncio.Event()
+        self.refuse = refuse
 
     def set_subscriptions(self, topics: Iterable[bytes]) -> None:
         pass
@@ -48,6 +52,8 @@ class Signaling:
         pass
 
     async def relay(self, topic: bytes, payload: bytes, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        if self.refuse:
+            raise PeerOffline("peer_offline", "nobody listens on that topic")
         self.relayed.append(payload)
         self.offered.set()
 
@@ -60,10 +66,15 @@ def store(tmp_path: Path) -> Store:
     return store
 
 
-async def test_a_changed_key_blocks_sending_until_accepted(store: Store) -> None:
-    hub, signaling = EventHub(), Signaling()
-    events = hub.subscribe()
-    chat = ChatLink(
+def _bob_online(chat: ChatLink) -> None:
+    """Bob's presence record, sealed by bob, arrives: he is online."""
+    record = PresenceRecord(PresenceStatus.ONLINE, "", 1, int(NOW * 1000))
+    topic = chat.peer(BOB.kith_id).pair.subscribe_topic.raw
+    chat.presence_value(topic, PairChannel(BOB, ME.public_key).seal(record))
+
+
+def _chat(store: Store, hub: EventHub, signaling: Signaling) -> ChatLink:
+    return ChatLink(
         keys=ME,
         store=Runner(store),
         hub=hub,
@@ -75,6 +86,12 @@ async def test_a_changed_key_blocks_sending_until_accepted(store: Store) -> None
         clock=lambda: NOW,
         log=logging.getLogger("test"),
     )
+
+
+async def test_a_changed_key_blocks_sending_until_accepted(store: Store) -> None:
+    hub, signaling = EventHub(), Signaling()
+    events = hub.subscribe()
+    chat = _chat(store, hub, signaling)
     await chat.load([Contact(BOB.kith_id, BOB.public_key, "bob", False, NOW)])
     peer = chat.peer(BOB.kith_id)
     chat.key_changed(peer, os.urandom(32))
@@ -84,11 +101,12 @@ async def test_a_changed_key_blocks_sending_until_accepted(store: Store) -> None
     assert notice.code == "key_changed"
     assert store.key_warnings.contacts() == {BOB.kith_id}
 
-    peer.online = True
+    _bob_online(chat)
+    assert peer.online
     message = await ChatService(chat, lambda: NOW).send_text(BOB.kith_id, "hi")
     await chat.flush()
     await asyncio.sleep(0)
-    assert message.state == "queued"
+    assert message.state in ("queued", "failed")  # waits: blocked contacts count as unreachable
     assert signaling.relayed == []  # no offer goes out while blocked
     chat.relay_message(peer.pair.relay_in_topic.raw, b"an offer")  # ignored, no error
 
@@ -96,4 +114,23 @@ async def test_a_changed_key_blocks_sending_until_accepted(store: Store) -> None
     assert store.key_warnings.contacts() == set()
     assert not peer.blocked
     await asyncio.wait_for(signaling.offered.wait(), 10)  # sending resumes: an offer goes out
+    await chat.stop()
+
+
+async def test_a_failed_connection_is_reported_with_its_reason(store: Store) -> None:
+    hub, signaling = EventHub(), Signaling(refuse=True)
+    events = hub.subscribe()
+    chat = _chat(store, hub, signaling)
+    await chat.load([Contact(BOB.kith_id, BOB.public_key, "bob", False, NOW)])
+    _bob_online(chat)
+    message = await ChatService(chat, lambda: NOW).send_text(BOB.kith_id, "hi")
+    seen: list[object] = []
+    async with asyncio.timeout(10):
+        while not any(isinstance(e, ChatNoticeEvent) for e in seen):
+            seen.append(await events.next())
+    notice = next(e for e in seen if isinstance(e, ChatNoticeEvent))
+    assert (notice.code, notice.reason) == ("connect_failed", "offline")
+    await chat.flush()
+    assert store.messages.get(BOB.kith_id, message.id).state.value == "failed"  # type: ignore[union-attr]
+    assert [e.id for e in store.outbox.entries(BOB.kith_id)] == [message.id]  # retried later
     await chat.stop()
