@@ -209,7 +209,8 @@ class ClientConnection:
                 if self._state is ClientState.READY:
                     return [ServerError(code=code, message=text, ref=ref)]
                 self._auth_error = code
-                return [AuthenticationFailed(code=code, message=text)]
+                retryable = code in _RETRYABLE_AUTH_ERRORS
+                return [AuthenticationFailed(code=code, message=text, retryable=retryable)]
             case wire.Bye(code=code, message=text, reconnect=reconnect):
                 self._goodbye = ServerGoodbye(code=code, message=text, reconnect=reconnect)
                 return [self._goodbye]

@@ -37,10 +37,15 @@ class Authenticated:
 
 @dataclass(frozen=True)
 class AuthenticationFailed:
-    """The server refused our authentication (it closes the connection next)."""
+    """The server refused our authentication (it closes the connection next).
+
+    ``retryable``: a new connection may succeed (``challenge_expired``: a slow
+    link, and the next connection brings a fresh challenge).
+    """
 
     code: str
     message: str
+    retryable: bool = False
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ class GcSettings:
     deep_after_closes: int = 2000
     deep_fraction: float = 0.5
     check_every: float = 1.0
-    young_threshold: tuple[int, int] = (2000, 20)
+    young_threshold: tuple[int, int] = (700, 10)
 
     def __post_init__(self) -> None:
         if min(self.interval, self.check_every, self.deep_fraction) <= 0:

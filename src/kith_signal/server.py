@@ -27,6 +27,7 @@ from kith_proto.server_core import Close, Send, ServerConfig, server_full
 from kith_proto.server_core import ServerConnection as ProtocolCore
 from kith_signal.broker import Broker
 from kith_signal.gc_policy import GcPolicy
+from kith_signal.keepalive import JitteredConnection
 from kith_signal.logfmt import log_event
 from kith_signal.metrics import Metrics
 from kith_signal.session import MAX_PENDING, Session
@@ -152,6 +153,7 @@ class SignalServer:
             subprotocols=[Subprotocol(wire.SUBPROTOCOL)],
             select_subprotocol=_select_subprotocol,
             process_request=self._process_request,
+            create_connection=JitteredConnection,
             ping_interval=options.heartbeat_interval,
             ping_timeout=options.heartbeat_timeout,
             close_timeout=min(CLOSE_TIMEOUT, options.heartbeat_timeout),

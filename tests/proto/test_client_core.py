@@ -165,7 +165,9 @@ def test_expired_challenge_is_worth_another_attempt() -> None:
     (auth,) = client.data_to_send()
     replies = [a.message for a in server.receive(auth, 60.0) if isinstance(a, Send)]
     (failed,) = client.receive(wire.encode(replies[0]), 60.0)
-    assert failed == AuthenticationFailed(code="challenge_expired", message="the challenge expired")
+    assert failed == AuthenticationFailed(
+        code="challenge_expired", message="the challenge expired", retryable=True
+    )
     (closed,) = client.connection_closed(CloseCode.AUTH_FAILED, "challenge_expired")
     assert closed == Disconnected(code=4001, reason="challenge_expired", reconnect=True)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Final, TypeAlias
 
 from websockets.asyncio.client import ClientConnection as WebSocket
@@ -37,6 +37,15 @@ from kith.signaling.events import (
     ServerProblem,
     SignalingEvent,
 )
+from kith.signaling.ops import (
+    Ending,
+    Op,
+    PublishOp,
+    RequestOp,
+    RetractOp,
+    SubscribeOp,
+    split_batch,
+)
 from kith_proto import client_core as core_events
 from kith_proto import wire
 from kith_proto.client_core import ClientConnection, ClientState, PayloadTooLargeError
@@ -45,57 +54,13 @@ from kith_proto.limits import TokenBucket
 __all__ = ["Ending", "Link", "Op", "PublishOp", "RequestOp", "RetractOp", "SubscribeOp"]
 
 SUBSCRIBE_CHUNK: Final = 256
-"""Topics per ``subscribe`` frame (keeps frames far below the size limit)."""
+"""Topics per ``subscribe``/``unsubscribe``/``retract`` frame (12 KiB: far
+below the size limit)."""
 PACE_SAFETY: Final = 0.9
 """Fraction of the announced rate we use, so jitter never trips the limit."""
 _HEARTBEAT_CLOSE: Final = 1011
 
 Emit: TypeAlias = Callable[[SignalingEvent], None]
-
-
-@dataclass(frozen=True)
-class SubscribeOp:
-    """Subscribe (``add``) or unsubscribe (not ``add``) ``topics``."""
-
-    topics: tuple[bytes, ...]
-    add: bool = True
-
-
-@dataclass(frozen=True)
-class PublishOp:
-    """Send the latest desired value of ``topic`` (read when sent)."""
-
-    topic: bytes
-
-
-@dataclass(frozen=True)
-class RetractOp:
-    """Retract ``topics``."""
-
-    topics: tuple[bytes, ...]
-
-
-@dataclass(frozen=True)
-class RequestOp:
-    """A relay or intro whose reply resolves ``future``."""
-
-    kind: str
-    topic: bytes
-    payload: bytes = field(repr=False)
-    future: asyncio.Future[None] = field(repr=False, compare=False)
-
-
-Op: TypeAlias = SubscribeOp | PublishOp | RetractOp | RequestOp
-
-
-@dataclass(frozen=True)
-class Ending:
-    """How a connection ended, and whether trying again makes sense."""
-
-    reason: str
-    reconnect: bool
-    authenticated: bool
-    detail: str = ""
 
 
 class Link:
@@ -126,7 +91,7 @@ class Link:
         self._wake = asyncio.Event()
         self._waiters: dict[int, RequestOp] = {}
         self._sent: dict[bytes, bytes] = {}
-        self._publishing: dict[int, bytes] = {}
+        self._publishing: dict[int, tuple[bytes, ...]] = {}
         self._bucket: TokenBucket | None = None
         self._ending: Ending | None = None
         self._authenticated = False
@@ -143,8 +108,16 @@ class Link:
         return None if limits is None else limits.max_payload_bytes
 
     def enqueue(self, op: Op) -> None:
-        """Queue a request; it is sent in order, paced under the rate limit."""
-        self._ops.append(op)
+        """Queue a request; it is sent in order, paced under the rate limit.
+
+        Lists of topics go out ``SUBSCRIBE_CHUNK`` per frame.
+        """
+        if isinstance(op, SubscribeOp | RetractOp) and len(op.topics) > SUBSCRIBE_CHUNK:
+            for start in range(0, len(op.topics), SUBSCRIBE_CHUNK):
+                chunk = op.topics[start : start + SUBSCRIBE_CHUNK]
+                self._ops.append(dataclasses.replace(op, topics=chunk))
+        else:
+            self._ops.append(op)
         self._wake.set()
 
     async def serve(self, auth_timeout: float) -> Ending:
@@ -210,8 +183,8 @@ class Link:
                 self._deliver(RelayMessage(topic, payload))
             case core_events.IntroductionReceived(topic=topic, payload=payload):
                 self._deliver(IntroMessage(topic, payload))
-            case core_events.AuthenticationFailed(code=code, message=message):
-                self._end("auth_failed", False, f"{code}: {message}")
+            case core_events.AuthenticationFailed(code=code, message=message, retryable=again):
+                self._end("auth_failed", again, f"{code}: {message}")
             case core_events.ServerGoodbye(code=code, message=message, reconnect=again):
                 self._end(code, again, message)
             case core_events.ServerProtocolViolation(detail=detail):
@@ -222,9 +195,9 @@ class Link:
         self._authenticated = True
         rate = limits.rate * PACE_SAFETY
         self._bucket = TokenBucket(rate, max(1, limits.burst - 2), self._clock())
-        subscriptions = sorted(self._desired.subscriptions)
-        for start in range(0, len(subscriptions), SUBSCRIBE_CHUNK):
-            self.enqueue(SubscribeOp(tuple(subscriptions[start : start + SUBSCRIBE_CHUNK])))
+        subscriptions = tuple(sorted(self._desired.subscriptions))
+        if subscriptions:
+            self.enqueue(SubscribeOp(subscriptions))
         for topic in self._desired.publications:
             self.enqueue(PublishOp(topic))
         self._emit(Connected())
@@ -238,9 +211,9 @@ class Link:
             if error is not None:
                 self._emit(ServerProblem(*error))
             return
-        topic = self._publishing.pop(ref, None)
-        if topic is not None:
-            self._publish_answered(topic, error)
+        topics = self._publishing.pop(ref, None)
+        if topics is not None:
+            self._publish_answered(topics, error)
             return
         op = self._waiters.pop(ref, None)
         if op is None:
@@ -254,14 +227,16 @@ class Link:
         else:
             op.future.set_exception(_refusal(op.kind, *error))
 
-    def _publish_answered(self, topic: bytes, error: tuple[str, str] | None) -> None:
+    def _publish_answered(self, topics: tuple[bytes, ...], error: tuple[str, str] | None) -> None:
         if error is None:
             return
-        # The server did not keep it: forget it was sent, so it goes out again.
-        self._sent.pop(topic, None)
+        # The server kept none of them: forget they were sent, so they go out again.
+        for topic in topics:
+            self._sent.pop(topic, None)
         self._emit(ServerProblem(*error))
         if error[0] == wire.ErrorCode.RATE_LIMITED:
-            self.enqueue(PublishOp(topic))
+            for topic in topics:
+                self.enqueue(PublishOp(topic))
 
     def _end(self, reason: str, reconnect: bool, detail: str) -> None:
         if self._ending is None:
@@ -304,21 +279,80 @@ class Link:
 
     async def _drain(self) -> None:
         while self._ops and self.ready:
-            await self._pace()
-            if not self.ready:  # the server closed while we waited for a token
-                return
-            self._apply(self._ops.popleft())
+            if isinstance(self._ops[0], PublishOp) and self._batch_size() > 1:
+                await self._publish_batch()
+            else:
+                await self._pace()
+                if not self.ready:  # the server closed while we waited for a token
+                    return
+                self._apply(self._ops.popleft())
             await self._flush()
+
+    # -- batched publishes --
+
+    def _batch_size(self) -> int:
+        """Items per ``publish_batch``: the server's limit, and no batch may
+        cost more tokens than our bucket holds."""
+        limits, bucket = self._core.limits, self._bucket
+        if limits is None or bucket is None:
+            return 0
+        return min(limits.max_batch, int(bucket.capacity) * limits.batch_items_per_token)
+
+    def _batch_cost(self, items: int) -> int:
+        limits = self._core.limits
+        assert limits is not None
+        return max(1, -(-items // limits.batch_items_per_token))
+
+    async def _publish_batch(self) -> None:
+        """Send the publishes at the head of the queue as one frame (or a few)."""
+        pending = self._take_publishes()
+        limits = self._core.limits
+        assert limits is not None
+        while pending and self.ready:
+            batch, pending = split_batch(pending, self._batch_size(), limits.max_frame_bytes)
+            await self._pace(self._batch_cost(len(batch)))
+            if not self.ready:
+                return
+            self._send_publishes([t for t, _ in batch])
+            await self._flush()
+
+    def _take_publishes(self) -> list[tuple[bytes, bytes]]:
+        """Pop the consecutive publishes at the head of the queue; keep those
+        whose latest value the server does not have yet (each topic once)."""
+        items: dict[bytes, bytes] = {}
+        while self._ops and isinstance(self._ops[0], PublishOp):
+            topic = self._ops.popleft().topic  # type: ignore[union-attr]
+            payload = self._desired.payload(topic)
+            if payload is not None and self._sent.get(topic) != payload:
+                items[topic] = payload
+        return list(items.items())
+
+    def _send_publishes(self, topics: list[bytes]) -> None:
+        """Publish the latest values of ``topics`` (read now) in one frame."""
+        items = [(t, p) for t in topics if (p := self._desired.payload(t)) is not None]
+        if len(items) <= 1:
+            for topic, _ in items:
+                self._publish(topic)
+            return
+        try:
+            ref = self._core.publish_batch(items)
+        except PayloadTooLargeError:  # limits changed: let each item say which
+            for topic, _ in items:
+                self._publish(topic)
+            return
+        for topic, payload in items:
+            self._sent[topic] = payload
+        self._publishing[ref] = tuple(topic for topic, _ in items)
 
     async def _flush(self) -> None:
         for frame in self._core.data_to_send():
             await self._ws.send(frame)
 
-    async def _pace(self) -> None:
+    async def _pace(self, cost: int = 1) -> None:
         bucket = self._bucket
         assert bucket is not None
-        # Waiting for time to pass (a token to refill), not for an event.
-        while not bucket.take(self._clock()):  # noqa: ASYNC110
+        # Waiting for time to pass (tokens to refill), not for an event.
+        while not bucket.take(self._clock(), cost):  # noqa: ASYNC110
             await asyncio.sleep(1.0 / bucket.rate)
 
     def _apply(self, op: Op) -> None:
@@ -347,7 +381,7 @@ class Link:
             self._emit(ServerProblem(wire.ErrorCode.PAYLOAD_TOO_LARGE, str(exc)))
             return
         self._sent[topic] = payload
-        self._publishing[ref] = topic
+        self._publishing[ref] = (topic,)
 
     def _request(self, op: RequestOp) -> None:
         if op.future.done():
