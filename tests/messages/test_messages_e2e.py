@@ -148,6 +148,7 @@ def test_invisible_recipient_pulls_its_messages(world: ChatWorld) -> None:
         assert got[0].text == "are you there?"
         notice = watcher.wait(lambda e: e.get("type") == "chat_notice", "the reveal notice")
         assert (notice["code"], notice["contact"]) == ("revealed", world.ids["a"])
+        assert any("invisible: connecting to" in line for line in b.lines)  # kith run says so
         world.wait_history("a", "b", lambda ms: ms[0].state == "delivered", "delivered")
         # presence still shows bob offline to alice: only the connection told her
         assert a.contact(world.ids["b"]).status == "offline"

@@ -253,6 +253,7 @@ class ChatLink:
             self.execute(peer, peer.conversation.connect_failed(self._clock()))
             return
         if self._invisible() and peer.link_state is LinkState.IDLE:
+            self._log.info("invisible: connecting to %s shows them you are online", peer.contact_id)
             self._notice(
                 peer,
                 "revealed",
