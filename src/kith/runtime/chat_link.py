@@ -364,8 +364,9 @@ class ChatLink:
             self._log.error("a messaging task failed: %r", task.exception())
 
     def connect_for_typing(self, peer: ChatPeer) -> None:
-        """Connect to an online contact the user is typing to."""
-        if not peer.is_open and peer.online and not peer.blocked:
+        """Connect to an online contact the user is typing to (not while
+        invisible: typing alone must not reveal the user)."""
+        if not peer.is_open and peer.online and not peer.blocked and not self._invisible():
             self._spawn(self._open(peer))
 
     async def accepted_key(self, peer: ChatPeer) -> None:
