@@ -303,6 +303,7 @@ def fan_out(server: Server, workers: Workers, args: argparse.Namespace) -> dict[
     server_cpu, gen_cpu = CpuMeter([server.pid]).start(), CpuMeter(workers.pids).start()
     busy_before = machine_busy()
     pauses_before = len(server.gc_pauses_ms)
+    young_before = len(server.young_pauses_ms)
     sampler = CpuSampler(server.pid, seconds + 3)
     answers = workers.all("churn", rate=changes / WORKERS, seconds=seconds)
     cpu = (server_cpu.percent(), gen_cpu.percent())
@@ -313,6 +314,7 @@ def fan_out(server: Server, workers: Workers, args: argparse.Namespace) -> dict[
     # Until every churn event arrived: a pause logged after the senders stopped
     # still delayed some of them.
     churn_pauses = server.gc_pauses_ms[pauses_before:]
+    churn_young = server.young_pauses_ms[young_before:]
     collected = workers.all("collect")
     latencies = [x for a in collected for x in a["latencies"]]
     timeline = per_second_p99([t for a in collected for t in a["arrivals"]], latencies)
@@ -338,6 +340,7 @@ def fan_out(server: Server, workers: Workers, args: argparse.Namespace) -> dict[
         "server_cpu_pct_by_second": sampler.samples,
         "server_gc_pauses_ms_during_churn": churn_pauses,
         "server_gc_pauses_ms_all": list(server.gc_pauses_ms),
+        "server_young_gc_pauses_ms_during_churn": churn_young,
         "server_young_gc_pauses_over_10ms": len(server.young_pauses_ms),
         "server_young_gc_pause_max_ms": max(server.young_pauses_ms, default=0.0),
         "server_gc_threshold_env": os.environ.get("KITH_GC_THRESHOLD", "default"),
@@ -449,6 +452,7 @@ def summary_rows(
         _row("fan-out missing events / errors", _errors(churn), "", "0"),
         _row("server / generator CPU, churn", _pair_churn(churn), "% core", ""),
         _row("server gen-2 GC pauses in churn (max)", _pauses(churn), "ms", ""),
+        _row("server young GC pauses > 10 ms in churn (max)", _young(churn), "ms", ""),
     ]
     return rows
 
@@ -467,6 +471,11 @@ def _pair_churn(c: dict[str, Any]) -> str:
 
 def _pauses(c: dict[str, Any]) -> str:
     pauses = c["server_gc_pauses_ms_during_churn"]
+    return f"{len(pauses)} ({max(pauses):.0f})" if pauses else "0"
+
+
+def _young(c: dict[str, Any]) -> str:
+    pauses = c["server_young_gc_pauses_ms_during_churn"]
     return f"{len(pauses)} ({max(pauses):.0f})" if pauses else "0"
 
 

@@ -1,8 +1,13 @@
-"""Token buckets: the one rate-limiting primitive of the protocol cores."""
+"""What a server enforces (:class:`ServerConfig`, announced in ``welcome``)
+and token buckets, the one rate-limiting primitive of the protocol cores."""
 
 from __future__ import annotations
 
-__all__ = ["TokenBucket", "refill"]
+from dataclasses import dataclass
+
+from kith_proto import wire
+
+__all__ = ["ServerConfig", "TokenBucket", "refill"]
 
 
 def refill(tokens: float, elapsed: float, rate: float, capacity: float) -> float:
@@ -39,3 +44,49 @@ class TokenBucket:
             return False
         self._tokens -= cost
         return True
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """What a server enforces. Defaults are the documented ones."""
+
+    public_url: str
+    max_frame_bytes: int = 65536
+    max_payload_bytes: int = 32768
+    max_topics: int = 4096
+    rate: float = 20.0
+    burst: int = 40
+    max_batch: int = 256
+    batch_items_per_token: int = 16
+    intro_rate: float = 0.2
+    intro_burst: int = 5
+    challenge_ttl: float = 10.0
+    auth_timeout: float = 15.0
+    heartbeat_interval: float = 10.0
+    max_strikes: int = 10
+    strike_refill: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.max_payload_bytes >= self.max_frame_bytes:
+            derived = max(0, self.max_frame_bytes * 3 // 4 - 256)
+            object.__setattr__(self, "max_payload_bytes", derived)
+        limits = (self.max_frame_bytes, self.max_topics, self.burst, self.max_strikes)
+        if min(*limits, self.batch_items_per_token) < 1 or self.max_batch < 0:
+            raise ValueError("limits must be positive")
+
+    @property
+    def limits(self) -> wire.Limits:
+        """The limits as announced in ``welcome``."""
+        return wire.Limits(
+            max_frame_bytes=self.max_frame_bytes,
+            max_payload_bytes=self.max_payload_bytes,
+            max_topics=self.max_topics,
+            rate=self.rate,
+            burst=self.burst,
+            max_batch=self.max_batch,
+            batch_items_per_token=self.batch_items_per_token,
+        )
+
+    def batch_cost(self, items: int) -> int:
+        """Message tokens a ``publish_batch`` of ``items`` items costs (at least 1)."""
+        return max(1, -(-items // self.batch_items_per_token))

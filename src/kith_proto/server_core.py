@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from dataclasses import dataclass
 from typing import Final
 
 from kith_proto import wire
 from kith_proto.auth import CHALLENGE_SIZE, KEY_TYPE, verify_auth
-from kith_proto.limits import refill
+from kith_proto.limits import ServerConfig, refill
 from kith_proto.server_actions import (
     Action,
     Close,
@@ -103,52 +102,6 @@ TRANSITIONS: Final[dict[tuple[ServerState, type[wire.ClientMessage]], ServerStat
     (ServerState.AWAIT_AUTH, wire.Auth): ServerState.READY,
     **{(ServerState.READY, kind): ServerState.READY for kind in _ROUTING},
 }
-
-
-@dataclass(frozen=True)
-class ServerConfig:
-    """What a server enforces. Defaults are the documented ones."""
-
-    public_url: str
-    max_frame_bytes: int = 65536
-    max_payload_bytes: int = 32768
-    max_topics: int = 4096
-    rate: float = 20.0
-    burst: int = 40
-    max_batch: int = 256
-    batch_items_per_token: int = 16
-    intro_rate: float = 0.2
-    intro_burst: int = 5
-    challenge_ttl: float = 10.0
-    auth_timeout: float = 15.0
-    heartbeat_interval: float = 10.0
-    max_strikes: int = 10
-    strike_refill: float = 0.2
-
-    def __post_init__(self) -> None:
-        if self.max_payload_bytes >= self.max_frame_bytes:
-            derived = max(0, self.max_frame_bytes * 3 // 4 - 256)
-            object.__setattr__(self, "max_payload_bytes", derived)
-        limits = (self.max_frame_bytes, self.max_topics, self.burst, self.max_strikes)
-        if min(*limits, self.batch_items_per_token) < 1 or self.max_batch < 0:
-            raise ValueError("limits must be positive")
-
-    @property
-    def limits(self) -> wire.Limits:
-        """The limits as announced in ``welcome``."""
-        return wire.Limits(
-            max_frame_bytes=self.max_frame_bytes,
-            max_payload_bytes=self.max_payload_bytes,
-            max_topics=self.max_topics,
-            rate=self.rate,
-            burst=self.burst,
-            max_batch=self.max_batch,
-            batch_items_per_token=self.batch_items_per_token,
-        )
-
-    def batch_cost(self, items: int) -> int:
-        """Message tokens a ``publish_batch`` of ``items`` items costs (at least 1)."""
-        return max(1, -(-items // self.batch_items_per_token))
 
 
 def identity_tag(key: bytes, public_key: bytes) -> bytes:
