@@ -11,15 +11,17 @@ from __future__ import annotations
 import http.client
 import json
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlencode
 
 from kith.backend import ContactDetails, OwnStatus
 from kith.errors import KithError
-from kith.messages import ChatMessage
 from kith.models import Contact, IdentityInfo, SettingState
 from kith.runtime.runtime_file import RuntimeInfo, read_runtime
 from kith_proto.ids import parse_id
+
+if TYPE_CHECKING:
+    from kith.messages import ChatMessage
 
 __all__ = ["NodeBackend", "find_node"]
 
@@ -152,17 +154,17 @@ class NodeBackend:
 
     def send_message(self, contact: str, text: str) -> ChatMessage:
         path = f"/api/contacts/{_part(contact)}/messages"
-        return ChatMessage.from_json(self._call("POST", path, {"text": text}), contact)
+        return _chat_message(self._call("POST", path, {"text": text}), contact)
 
     def messages(self, contact: str, limit: int, before: str | None = None) -> list[ChatMessage]:
         query = {"limit": str(limit), **({"before": before} if before else {})}
         path = f"/api/contacts/{_part(contact)}/messages?{urlencode(query)}"
         reply = self._call("GET", path)
-        return [ChatMessage.from_json(m, contact) for m in reply["messages"]]
+        return [_chat_message(m, contact) for m in reply["messages"]]
 
     def edit_message(self, message_id: str, text: str) -> ChatMessage:
         path = f"/api/messages/{_part(message_id)}"
-        return ChatMessage.from_json(self._call("PATCH", path, {"text": text}))
+        return _chat_message(self._call("PATCH", path, {"text": text}))
 
     def delete_message(self, message_id: str) -> None:
         self._call("DELETE", f"/api/messages/{_part(message_id)}")
@@ -170,8 +172,8 @@ class NodeBackend:
     def react(self, message_id: str, emoji: str, add: bool = True) -> ChatMessage:
         path = f"/api/messages/{_part(message_id)}/reactions"
         if add:
-            return ChatMessage.from_json(self._call("POST", path, {"emoji": emoji}))
-        return ChatMessage.from_json(self._call("DELETE", f"{path}/{_part(emoji)}"))
+            return _chat_message(self._call("POST", path, {"emoji": emoji}))
+        return _chat_message(self._call("DELETE", f"{path}/{_part(emoji)}"))
 
     def close(self) -> None:
         self._conn.close()
@@ -192,3 +194,10 @@ def _decode(status: int, raw: bytes) -> Any:
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         raise KithError(error["message"], code=str(error.get("code", "error")))
     raise KithError(f"the node answered with HTTP {status}", code="node_error")
+
+
+def _chat_message(data: dict[str, Any], contact: str = "") -> ChatMessage:
+    """Build a :class:`ChatMessage` (imported here: most commands never need it)."""
+    from kith.messages import ChatMessage
+
+    return ChatMessage.from_json(data, contact)
