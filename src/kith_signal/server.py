@@ -39,6 +39,7 @@ SHUTDOWN_GRACE = 5.0
 # so this bounds how long after a heartbeat timeout its topics are announced gone.
 CLOSE_TIMEOUT = 2.0
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_NO_HEADERS = Headers()  # shared, never written: see SignalServer._handle
 
 
 @dataclass(frozen=True)
@@ -231,8 +232,16 @@ class SignalServer:
         if self._stopping or len(self._sessions) >= self._options.max_connections:
             await self._refuse_full(ws)
             return
-        # Served inline (no nested coroutine): every coroutine a connection
-        # keeps alive is one more object for the garbage collector to walk.
+        # websockets keeps the handshake's request and response (two header
+        # maps: about twenty tracked objects) for the connection's life;
+        # nothing reads their headers after the handshake. The request object
+        # itself must stay (websockets tells the handshake from later frames
+        # by it). Served inline (no nested coroutine) for the same reason:
+        # every object a connection keeps alive is one more for the garbage
+        # collector to walk.
+        ws.response = None
+        if ws.request is not None:
+            ws.request.headers = _NO_HEADERS
         conn_id = secrets.token_hex(8)
         now = self._clock()
         core = ProtocolCore(
