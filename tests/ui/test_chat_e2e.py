@@ -65,7 +65,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
         world = Pair(tmp_path_factory.mktemp("chat-e2e"), browser)
         if not world.messaging():
             world.close()
-            pytest.skip("this node does not serve the message API yet")
+            pytest.fail("the node does not serve the message API")
         for who, other in (("alice", "bob"), ("bob", "alice")):
             row = world.pages[who].locator(f"#contacts li[data-id='{world.ids[other]}'] .sub")
             expect(row).to_have_attribute("data-presence", "online", timeout=WAIT_MS)

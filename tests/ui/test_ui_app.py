@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from playwright.sync_api import expect, sync_playwright
 from ui_support import (
     ARTIFACTS,
     HEARTBEAT_FLAGS,
@@ -31,9 +32,6 @@ from ui_support import (
 )
 
 from kith.safety import format_digits
-
-pytest.importorskip("playwright")
-from playwright.sync_api import expect, sync_playwright
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 10_000
@@ -217,21 +215,6 @@ def test_settings_show_id_qr_and_download_a_backup(world: World, pages: dict[str
     assert path is not None
     assert Path(path).read_bytes()[:4] != b""
     expect(page.get_by_text("Backup downloaded")).to_be_visible()
-
-
-def test_chat_panel_degrades_without_message_endpoints(world: World, pages: dict[str, Any]) -> None:
-    status, _, _ = http_get(
-        world.alice.info,
-        f"/api/contacts/{world.ids['bob']}/messages?limit=1",
-        {"Authorization": f"Bearer {world.alice.info.token}"},
-    )
-    if status != 404:
-        pytest.skip("the node serves messages: the chat tests cover the panel")
-    page = pages["alice"]
-    contact_row(page, world.ids["bob"]).locator("button").click()
-    expect(page.locator("#chat-notice")).to_contain_text("not available", timeout=WAIT_MS)
-    expect(page.locator("#composer-text")).to_be_disabled()
-    shot(page, "chat-unavailable")
 
 
 def test_requests_without_session_or_from_foreign_origin_are_refused(world: World) -> None:
