@@ -20,6 +20,9 @@ def test_defaults_bind_loopback_with_justified_heartbeats() -> None:
         ["--tls-cert", "cert.pem"],
         ["--rate", "0"],
         ["--max-connections", "-1"],
+        ["--max-batch", "-1"],
+        ["--gc", "sometimes"],
+        ["--gc-interval", "0"],
     ],
 )
 def test_invalid_flags_are_usage_errors(argv: list[str]) -> None:
@@ -31,6 +34,12 @@ def test_invalid_flags_are_usage_errors(argv: list[str]) -> None:
 def test_build_wires_limits_into_the_server() -> None:
     server = build(parse_args(["--port", "0", "--rate", "5"]))
     assert server is not None
+
+
+def test_defaults_manage_the_collector_and_take_batches() -> None:
+    args = parse_args([])
+    assert (args.gc, args.gc_interval) == ("managed", 60.0)
+    assert (args.max_topics, args.max_batch) == (4096, 256)
 
 
 def test_missing_tls_file_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
