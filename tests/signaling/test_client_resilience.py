@@ -3,8 +3,6 @@ freeze (heartbeat timeout), and TLS."""
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import signal
 import ssl
 import sys
@@ -12,12 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent))
 from signaling_support import WAIT, Running, SignalServer, new_topic
 
 from kith.signaling import (
@@ -27,6 +22,7 @@ from kith.signaling import (
     PresenceGone,
     PresenceValue,
 )
+from tls_support import self_signed
 
 HEARTBEAT = ("--heartbeat-interval", "0.3", "--heartbeat-timeout", "0.3")
 
@@ -142,38 +138,8 @@ async def test_lost_publisher_is_announced_gone_to_subscriber() -> None:
         server.kill()
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 async def test_wss_url_uses_tls(tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     server = SignalServer("--tls-cert", str(cert), "--tls-key", str(key))
     try:
         assert server.url.startswith("wss://")
@@ -185,7 +151,7 @@ async def test_wss_url_uses_tls(tmp_path: Path) -> None:
 
 
 async def test_untrusted_certificate_is_a_retried_connect_failure(tmp_path: Path) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     server = SignalServer("--tls-cert", str(cert), "--tls-key", str(key))
     try:
         from kith.signaling import SignalingClient
