@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from kith.cli.context import CliContext
 
 if TYPE_CHECKING:
-    from kith.backend import Backend
     from kith.models import Contact
 
 __all__ = ["register"]
@@ -49,14 +48,6 @@ def register(commands: Any) -> None:
     show.set_defaults(handler=run_show)
 
 
-def _with_backend(ctx: CliContext, action: Any) -> Any:
-    backend: Backend = ctx.backend()
-    try:
-        return action(backend)
-    finally:
-        backend.close()
-
-
 def _when(timestamp: float | None) -> str:
     if timestamp is None:
         return "never"
@@ -65,7 +56,7 @@ def _when(timestamp: float | None) -> str:
 
 def run_add(args: argparse.Namespace, ctx: CliContext) -> int:
     """Add a contact."""
-    contact: Contact = _with_backend(ctx, lambda b: b.add_contact(args.id, args.name))
+    contact: Contact = ctx.with_backend(lambda b: b.add_contact(args.id, args.name))
     print(f"Added {contact.display_name} ({contact.kith_id})")
     print(f"Compare safety numbers with `kith contacts show {contact.kith_id}`")
     return 0
@@ -73,7 +64,7 @@ def run_add(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def run_remove(args: argparse.Namespace, ctx: CliContext) -> int:
     """Remove a contact."""
-    _with_backend(ctx, lambda b: b.remove_contact(args.id))
+    ctx.with_backend(lambda b: b.remove_contact(args.id))
     print("Contact removed")
     return 0
 
@@ -81,14 +72,14 @@ def run_remove(args: argparse.Namespace, ctx: CliContext) -> int:
 def run_rename(args: argparse.Namespace, ctx: CliContext) -> int:
     """Rename a contact."""
     name = args.name if args.name.strip() else None
-    contact: Contact = _with_backend(ctx, lambda b: b.rename_contact(args.id, name))
+    contact: Contact = ctx.with_backend(lambda b: b.rename_contact(args.id, name))
     print(f"Renamed to {contact.display_name}")
     return 0
 
 
 def run_verify(args: argparse.Namespace, ctx: CliContext) -> int:
     """Mark a contact verified (or not)."""
-    contact: Contact = _with_backend(ctx, lambda b: b.verify_contact(args.id, not args.undo))
+    contact: Contact = ctx.with_backend(lambda b: b.verify_contact(args.id, not args.undo))
     state = "verified" if contact.verified else "not verified"
     print(f"{contact.display_name} is now {state}")
     return 0
@@ -98,7 +89,7 @@ def run_list(args: argparse.Namespace, ctx: CliContext) -> int:
     """List contacts."""
     from kith.cli.output import print_json, print_table
 
-    contacts: list[Contact] = _with_backend(ctx, lambda b: b.contacts())
+    contacts: list[Contact] = ctx.with_backend(lambda b: b.contacts())
     if args.json:
         print_json([c.to_json() for c in contacts])
         return 0
@@ -118,7 +109,7 @@ def run_show(args: argparse.Namespace, ctx: CliContext) -> int:
     from kith.cli.output import print_json, print_pairs
     from kith.safety import format_digits
 
-    details = _with_backend(ctx, lambda b: b.contact(args.id))
+    details = ctx.with_backend(lambda b: b.contact(args.id))
     if args.json:
         print_json(details.to_json())
         return 0

@@ -10,8 +10,9 @@ database.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from kith.datadir import DataDir
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from kith.passphrases import PassphraseSource
 
 __all__ = ["CliContext"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -50,3 +53,11 @@ class CliContext:
         from kith.direct import DirectBackend
 
         return DirectBackend(open_store(self.data_dir, self.passphrases()))
+
+    def with_backend(self, action: Callable[[Backend], T]) -> T:
+        """Run ``action`` on the chosen backend and close it afterwards."""
+        backend = self.backend()
+        try:
+            return action(backend)
+        finally:
+            backend.close()

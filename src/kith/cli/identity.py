@@ -28,11 +28,7 @@ def run_id(args: argparse.Namespace, ctx: CliContext) -> int:
     from kith.cli.output import print_json, print_pairs
     from kith.safety import format_digits
 
-    backend = ctx.backend()
-    try:
-        info = backend.identity()
-    finally:
-        backend.close()
+    info = ctx.with_backend(lambda b: b.identity())
     if args.json:
         print_json(info.to_json())
     else:
@@ -48,10 +44,6 @@ def run_id(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def run_name_set(args: argparse.Namespace, ctx: CliContext) -> int:
     """Change the display name."""
-    backend = ctx.backend()
-    try:
-        info = backend.set_name(args.name)
-    finally:
-        backend.close()
+    info = ctx.with_backend(lambda b: b.set_name(args.name))
     print(f"Your name is now {info.name}")
     return 0

@@ -88,14 +88,6 @@ def resolve_contact(backend: Backend, text: str) -> Contact:
     raise KithError(f"{kith_id} is not one of your contacts", code="unknown_contact")
 
 
-def _run(ctx: CliContext, action: Any) -> Any:
-    backend: Backend = ctx.backend()
-    try:
-        return action(backend)
-    finally:
-        backend.close()
-
-
 def run_send(args: argparse.Namespace, ctx: CliContext) -> int:
     """Send (or queue) a message."""
 
@@ -104,7 +96,7 @@ def run_send(args: argparse.Namespace, ctx: CliContext) -> int:
         message = backend.send_message(contact.kith_id, args.text)
         return contact, message, backend.status().status == "invisible"
 
-    contact, message, invisible = _run(ctx, send)
+    contact, message, invisible = ctx.with_backend(send)
     if args.json:
         from kith.cli.output import print_json
 
@@ -128,7 +120,7 @@ def run_messages(args: argparse.Namespace, ctx: CliContext) -> int:
         messages = backend.messages(contact.kith_id, args.limit, args.before)
         return contact, messages, backend.identity().kith_id
 
-    contact, messages, own_id = _run(ctx, read)
+    contact, messages, own_id = ctx.with_backend(read)
     if args.json:
         from kith.cli.output import print_json
 
@@ -151,20 +143,20 @@ def _line(message: ChatMessage, who: str) -> str:
 
 def run_edit(args: argparse.Namespace, ctx: CliContext) -> int:
     """Edit one of your messages."""
-    _run(ctx, lambda b: b.edit_message(args.id, args.text))
+    ctx.with_backend(lambda b: b.edit_message(args.id, args.text))
     print("Message edited")
     return 0
 
 
 def run_delete(args: argparse.Namespace, ctx: CliContext) -> int:
     """Delete one of your messages."""
-    _run(ctx, lambda b: b.delete_message(args.id))
+    ctx.with_backend(lambda b: b.delete_message(args.id))
     print("Message deleted")
     return 0
 
 
 def run_react(args: argparse.Namespace, ctx: CliContext) -> int:
     """Add or remove a reaction."""
-    _run(ctx, lambda b: b.react(args.id, args.emoji, not args.remove))
+    ctx.with_backend(lambda b: b.react(args.id, args.emoji, not args.remove))
     print("Reaction removed" if args.remove else "Reaction added")
     return 0

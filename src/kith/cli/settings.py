@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from kith.cli.context import CliContext
 
 if TYPE_CHECKING:
-    from kith.backend import Backend
     from kith.models import SettingState
 
 __all__ = ["register"]
@@ -40,14 +39,6 @@ def register(commands: Any) -> None:
     reset.set_defaults(handler=run_reset)
 
 
-def _with_backend(ctx: CliContext, action: Any) -> Any:
-    backend: Backend = ctx.backend()
-    try:
-        return action(backend)
-    finally:
-        backend.close()
-
-
 def _print_one(state: SettingState, as_json: bool) -> None:
     from kith.cli.output import print_json
     from kith.settings import format_value
@@ -63,7 +54,7 @@ def run_list(args: argparse.Namespace, ctx: CliContext) -> int:
     from kith.cli.output import print_json, print_table
     from kith.settings import format_value
 
-    states: list[SettingState] = _with_backend(ctx, lambda b: b.settings())
+    states: list[SettingState] = ctx.with_backend(lambda b: b.settings())
     if args.json:
         print_json([s.to_json() for s in states])
         return 0
@@ -77,17 +68,17 @@ def run_list(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def run_get(args: argparse.Namespace, ctx: CliContext) -> int:
     """Print one setting's value."""
-    _print_one(_with_backend(ctx, lambda b: b.get_setting(args.key)), args.json)
+    _print_one(ctx.with_backend(lambda b: b.get_setting(args.key)), args.json)
     return 0
 
 
 def run_set(args: argparse.Namespace, ctx: CliContext) -> int:
     """Change a setting and print the stored value."""
-    _print_one(_with_backend(ctx, lambda b: b.set_setting(args.key, args.value)), args.json)
+    _print_one(ctx.with_backend(lambda b: b.set_setting(args.key, args.value)), args.json)
     return 0
 
 
 def run_reset(args: argparse.Namespace, ctx: CliContext) -> int:
     """Reset a setting and print the default now in effect."""
-    _print_one(_with_backend(ctx, lambda b: b.reset_setting(args.key)), args.json)
+    _print_one(ctx.with_backend(lambda b: b.reset_setting(args.key)), args.json)
     return 0

@@ -41,19 +41,11 @@ def _print(status: Any, as_json: bool) -> None:
 
 def run_show(args: argparse.Namespace, ctx: CliContext) -> int:
     """Print the own status."""
-    backend = ctx.backend()
-    try:
-        _print(backend.status(), args.json)
-    finally:
-        backend.close()
+    _print(ctx.with_backend(lambda b: b.status()), args.json)
     return 0
 
 
 def run_set(args: argparse.Namespace, ctx: CliContext) -> int:
     """Change the own status."""
-    backend = ctx.backend()
-    try:
-        _print(backend.set_status(args.status, args.text), args.json)
-    finally:
-        backend.close()
+    _print(ctx.with_backend(lambda b: b.set_status(args.status, args.text)), args.json)
     return 0
