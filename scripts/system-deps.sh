@@ -17,5 +17,14 @@ if [ "$(id -u)" -ne 0 ]; then
     SUDO="sudo"
 fi
 echo "system-deps: installing ${need[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+for attempt in 1 2 3; do
+    if $SUDO apt-get update -qq &&
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+            "${need[@]}" >/dev/null; then
+        exit 0
+    fi
+    echo "system-deps: attempt $attempt failed; retrying" >&2
+    sleep $((attempt * 5))
+done
+echo "system-deps: could not install ${need[*]}" >&2
+exit 1
