@@ -117,6 +117,15 @@ export class ChatPanel {
     this.list.scrollToBottom();
   }
 
+  /** Re-read the open conversation: after the event socket re-opened, events may have been missed. */
+  async reload() {
+    if (!this.contactId || !this.available) return;
+    this.complete = false;
+    this.list.clear();
+    await this.loadOlder();
+    this.list.scrollToBottom();
+  }
+
   paintHeader() {
     const contact = this.contactOf(this.contactId);
     if (!contact) return;

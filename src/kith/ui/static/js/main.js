@@ -82,8 +82,10 @@ async function start() {
     onLink: (up) => {
       bannerState.node = up;
       paintBanner();
-      if (up) refreshContacts().catch(() => {});
-      else api.status().catch(() => {}); // a 401 here means the session is gone
+      if (up) {
+        refreshContacts().catch(() => {});
+        chat.reload().catch(() => {});
+      } else api.status().catch(() => {}); // a 401 here means the session is gone
     },
     onEvent: (event) => {
       switch (event.type) {
