@@ -42,21 +42,28 @@ def kith_env(**extra: str) -> dict[str, str]:
 def make_identity(
     path: Path, name: str, signaling_url: str | None = None, keys: IdentityKeys | None = None
 ) -> str:
-    """Create an identity in ``path``; return its Kith ID."""
-    os.environ["KITH_ARGON2_PROFILE"] = "test"
+    """Create an identity in ``path`` (cheap test Argon2id parameters); return its Kith ID."""
 
     def populate(store: Store) -> None:
         if signaling_url is not None:
             store.settings.set("signaling_url", signaling_url, time.time())
 
-    info = create_account(
-        DataDir(path),
-        name=name,
-        protection=Protection.PASSPHRASE,
-        passphrases=FixedPassphrase(PASSPHRASE),
-        keys=keys,
-        populate=populate,
-    )
+    previous = os.environ.get("KITH_ARGON2_PROFILE")
+    os.environ["KITH_ARGON2_PROFILE"] = "test"
+    try:
+        info = create_account(
+            DataDir(path),
+            name=name,
+            protection=Protection.PASSPHRASE,
+            passphrases=FixedPassphrase(PASSPHRASE),
+            keys=keys,
+            populate=populate,
+        )
+    finally:
+        if previous is None:
+            del os.environ["KITH_ARGON2_PROFILE"]
+        else:
+            os.environ["KITH_ARGON2_PROFILE"] = previous
     return info.kith_id
 
 
