@@ -134,6 +134,7 @@ def create_account(
         secret = passphrases.passphrase("New passphrase", confirm=True)
     created = not data_dir.path.exists()
     data_dir.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.path.chmod(0o700)  # an existing (empty) directory may have been looser
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=data_dir.path))
     wrapped: WrappedKey | None = None
     try:

@@ -7,13 +7,13 @@ store methods it holds a DPAPI blob or the name of the keyring entry.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Final
 
 import msgspec
 
 from kith.errors import KeyStoreError
+from kith.private_files import write_private
 
 __all__ = [
     "FORMAT",
@@ -121,10 +121,4 @@ def load(path: Path) -> WrappedKey:
 
 def save(path: Path, wrapped: WrappedKey) -> None:
     """Write the key file atomically (temp file, fsync, rename)."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(encode(wrapped))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_private(path, encode(wrapped))

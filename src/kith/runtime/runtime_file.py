@@ -9,11 +9,12 @@ answer, and the CLI falls back to the database.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
+
+from kith.private_files import write_private
 
 __all__ = [
     "RUNTIME_FILE",
@@ -80,11 +81,7 @@ class RuntimeInfo:
 def write_runtime(data_dir: Path, info: RuntimeInfo) -> Path:
     """Write ``node.json`` atomically with mode 0600; return its path."""
     path = data_dir / RUNTIME_FILE
-    staging = data_dir / f".{RUNTIME_FILE}.{os.getpid()}.tmp"
-    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(info.to_json(), out)
-    os.replace(staging, path)
+    write_private(path, json.dumps(info.to_json()).encode("utf-8"))
     return path
 
 
