@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Final
+
+from nacl.bindings import crypto_scalarmult
+from nacl.exceptions import CryptoError
 
 from kith.errors import ContactError, KithError
 from kith_proto.ids import InvalidIdError, format_id, parse_id
+from kith_proto.keys import x25519_public_from_ed25519
 
-__all__ = ["MAX_NAME_LENGTH", "canonical_id", "clean_name", "new_contact_id"]
+__all__ = ["MAX_NAME_LENGTH", "canonical_id", "clean_name", "new_contact_id", "usable_key"]
 
 MAX_NAME_LENGTH: Final = 64
+
+# Any fixed scalar will do: the trial agreement only shows whether the key
+# yields a non-zero shared secret, the way every real pair agreement must.
+_PROBE_SCALAR: Final = hashlib.sha256(b"kith/v1/contact-key-probe").digest()
 
 
 def canonical_id(text: str) -> tuple[str, bytes]:
@@ -23,11 +32,29 @@ def canonical_id(text: str) -> tuple[str, bytes]:
 
 
 def new_contact_id(text: str, own_id: str) -> tuple[str, bytes]:
-    """Like :func:`canonical_id`, also refusing the user's own ID."""
+    """Like :func:`canonical_id`, also refusing the user's own ID and unusable keys."""
     kith_id, public_key = canonical_id(text)
     if kith_id == own_id:
         raise ContactError("that is your own ID: you cannot add yourself", code="own_id")
+    if not usable_key(public_key):
+        raise ContactError(
+            "that ID does not name a usable key: no Kith identity has it", code="invalid_key"
+        )
     return kith_id, public_key
+
+
+def usable_key(public_key: bytes) -> bool:
+    """True when ``public_key`` is an Ed25519 key that key agreement can use.
+
+    Refuses what libsodium refuses: encodings that are not curve points, and
+    low-order or mixed-order points (the all-zero key among them), which
+    would give a predictable or all-zero shared secret.
+    """
+    try:
+        crypto_scalarmult(_PROBE_SCALAR, x25519_public_from_ed25519(public_key))
+    except CryptoError:
+        return False
+    return True
 
 
 def clean_name(name: str, what: str = "name") -> str:

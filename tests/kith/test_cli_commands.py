@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from kith.store.connection import PLAINTEXT_HEADER
+from kith_proto.ids import format_id
 from kith_proto.keys import IdentityKeys
 
 PASSPHRASE = "cli test passphrase"
@@ -276,6 +277,11 @@ def test_one_character_typo_is_refused(home: Path) -> None:
 def test_own_id_is_refused(home: Path) -> None:
     own = as_json(run(home, "id", "--json"))["id"]
     fails(run(home, "contacts", "add", own), "your own ID")
+
+
+def test_an_id_of_an_unusable_key_is_refused_and_not_stored(home: Path) -> None:
+    fails(run(home, "contacts", "add", format_id(bytes(32))), "does not name a usable key")
+    assert as_json(run(home, "contacts", "list", "--json")) == []
 
 
 def test_duplicate_contact_is_refused(home: Path) -> None:

@@ -23,6 +23,7 @@ from kith.errors import KithError
 from kith.node import Node, NodeOptions
 from kith.passphrases import FixedPassphrase
 from kith.runtime.runtime_file import RUNTIME_FILE, RuntimeInfo, write_runtime
+from kith_proto.ids import format_id
 from kith_proto.keys import IdentityKeys
 
 PEER = IdentityKeys(bytes(range(32))).kith_id
@@ -159,6 +160,16 @@ async def test_contact_errors_have_their_own_codes(node: Node, http: aiohttp.Cli
     other = IdentityKeys(bytes(range(1, 33))).kith_id
     status, body = await _call(http, node, "DELETE", f"/api/contacts/{other}")
     assert (status, _error_code(body)) == (404, "unknown_contact")
+
+
+async def test_an_id_of_an_unusable_key_is_a_400_and_not_stored(
+    node: Node, http: aiohttp.ClientSession
+) -> None:
+    zero_key = format_id(bytes(32))
+    status, body = await _call(http, node, "POST", "/api/contacts", json={"id": zero_key})
+    assert (status, _error_code(body)) == (400, "invalid_key")
+    assert "usable key" in body["error"]["message"]
+    assert (await _call(http, node, "GET", "/api/contacts"))[1] == []
 
 
 async def test_an_unknown_setting_is_a_404(node: Node, http: aiohttp.ClientSession) -> None:
