@@ -23,6 +23,7 @@ from kith.errors import KithError
 from kith.node import Node, NodeOptions
 from kith.passphrases import FixedPassphrase
 from kith.runtime.runtime_file import RUNTIME_FILE, RuntimeInfo, write_runtime
+from kith.runtime.service import NodeService
 from kith_proto.ids import format_id
 from kith_proto.keys import IdentityKeys
 
@@ -181,6 +182,28 @@ async def test_an_oversized_body_is_a_413(node: Node, http: aiohttp.ClientSessio
     big = {"status": "busy", "text": "x" * 100_000}
     status, body = await _call(http, node, "PUT", "/api/status", json=big)
     assert (status, _error_code(body)) == (413, "payload_too_large")
+
+
+async def test_an_unexpected_error_is_a_generic_500_logged_with_its_traceback(
+    node: Node,
+    http: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(self: NodeService) -> None:
+        raise RuntimeError("secret-looking detail")
+
+    monkeypatch.setattr(NodeService, "identity", broken)
+    with caplog.at_level(logging.ERROR, logger="test"):
+        status, body = await _call(http, node, "GET", "/api/identity?token=hidden")
+    assert (status, _error_code(body)) == (500, "internal")
+    assert "secret-looking" not in body["error"]["message"]
+    (record,) = [r for r in caplog.records if r.name == "test"]
+    assert record.getMessage() == "API GET /api/identity failed: internal"
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], RuntimeError)
+    assert "hidden" not in caplog.text
+    assert node.runtime.token not in caplog.text
 
 
 async def test_an_unknown_path_is_a_json_404(node: Node, http: aiohttp.ClientSession) -> None:

@@ -129,7 +129,11 @@ class ApiServer:
         except Exception as exc:
             status, code, message = status_for(exc)
             if status >= 500:
-                self._log.error("API %s %s failed: %s", request.method, request.path, code)
+                # The traceback is for the log only; the client gets the generic message.
+                # Method and path only: no query string, headers or body.
+                self._log.error(
+                    "API %s %s failed: %s", request.method, request.path, code, exc_info=exc
+                )
             return error_response(status, code, message)
 
     async def _login_code(self, request: web.Request) -> web.Response:
