@@ -318,20 +318,34 @@ def encode(message: ClientMessage | ServerMessage) -> str:
     return _encoder.encode(message).decode("utf-8")
 
 
+# What msgspec raises on garbage: DecodeError (ValidationError included),
+# UnicodeError for invalid UTF-8 in bytes or lone surrogates in a str, and
+# RecursionError for arrays or objects nested a thousand deep.
+_UNDECODABLE: Final = (msgspec.DecodeError, UnicodeError, RecursionError)
+
+
 def decode_client_message(data: str | bytes) -> ClientMessage:
     """Decode and validate a client frame, or raise WireFormatError."""
     try:
         return _client_decoder.decode(data)
-    except msgspec.DecodeError as exc:
-        raise WireFormatError(str(exc)) from None
+    except _UNDECODABLE as exc:
+        raise WireFormatError(_reason(exc)) from None
 
 
 def decode_server_message(data: str | bytes) -> ServerMessage:
     """Decode and validate a server frame, or raise WireFormatError."""
     try:
         return _server_decoder.decode(data)
-    except msgspec.DecodeError as exc:
-        raise WireFormatError(str(exc)) from None
+    except _UNDECODABLE as exc:
+        raise WireFormatError(_reason(exc)) from None
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, UnicodeError):
+        return "frame is not valid UTF-8"
+    if isinstance(exc, RecursionError):
+        return "frame is nested too deeply"
+    return str(exc)
 
 
 def encode_payload(data: bytes) -> str:

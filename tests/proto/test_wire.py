@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kith_proto import wire
 
@@ -89,6 +93,58 @@ def test_frames_are_tagged_by_type() -> None:
 def test_invalid_client_frames_raise_wire_format_error(text: str) -> None:
     with pytest.raises(wire.WireFormatError):
         wire.decode_client_message(text)
+
+
+DECODERS = [wire.decode_client_message, wire.decode_server_message]
+Decoder = Callable[[str | bytes], object]
+
+
+CHALLENGE = b'{"type":"challenge","expires_in":30,"nonce":"%s"}'
+AUTH = b'{"type":"auth","key_type":"%s"}'
+
+
+@pytest.mark.parametrize(
+    ("decode", "data"),
+    [
+        (wire.decode_server_message, CHALLENGE % b"\xff"),
+        (wire.decode_server_message, CHALLENGE % b"\xc3("),
+        (wire.decode_server_message, CHALLENGE % b"\xed\xa0\x80"),
+        (wire.decode_server_message, CHALLENGE.decode() % "\ud800"),
+        (wire.decode_client_message, AUTH % b"\xff"),
+        (wire.decode_client_message, AUTH.decode() % "\ud800"),
+    ],
+    ids=[
+        "stray-byte",
+        "bad-continuation",
+        "encoded-surrogate",
+        "lone-surrogate-str",
+        "client-stray-byte",
+        "client-lone-surrogate-str",
+    ],
+)
+def test_invalid_utf8_raises_wire_format_error(decode: Decoder, data: str | bytes) -> None:
+    with pytest.raises(wire.WireFormatError, match="UTF-8"):
+        decode(data)
+
+
+@pytest.mark.parametrize("decode", DECODERS)
+def test_deeply_nested_frame_raises_wire_format_error(decode: Decoder) -> None:
+    with pytest.raises(wire.WireFormatError):
+        decode('{"zz":' + "[" * 100_000)
+
+
+json_starts = st.sampled_from(
+    [b"", b'{"type":"challenge","nonce":"', b'{"type":"auth","key":"', b'{"', b"[", b'"']
+)
+
+
+@pytest.mark.parametrize("decode", DECODERS)
+@given(start=json_starts, rest=st.binary(max_size=200))
+def test_random_bytes_raise_only_wire_format_error(
+    decode: Decoder, start: bytes, rest: bytes
+) -> None:
+    with contextlib.suppress(wire.WireFormatError):
+        decode(start + rest)
 
 
 def test_payload_codec_round_trips_and_rejects_impossible_lengths() -> None:
