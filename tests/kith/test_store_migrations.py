@@ -114,3 +114,15 @@ def test_sqlcipher_parameters_are_pinned(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     conn.close()
+
+
+def test_every_commit_is_synced_to_disk(tmp_path: Path) -> None:
+    """``synchronous = FULL`` (2) on a new and a reopened database: a commit a
+    receipt depends on survives an OS crash or power loss."""
+    path = tmp_path / "k.db"
+    conn = create(path, KEY)
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+    conn.close()
+    reopened = connect(path, KEY)
+    assert reopened.execute("PRAGMA synchronous").fetchone()[0] == 2
+    reopened.close()
