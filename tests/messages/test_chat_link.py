@@ -134,3 +134,20 @@ async def test_a_failed_connection_is_reported_with_its_reason(store: Store) -> 
     assert store.messages.get(BOB.kith_id, message.id).state.value == "failed"  # type: ignore[union-attr]
     assert [e.id for e in store.outbox.entries(BOB.kith_id)] == [message.id]  # retried later
     await chat.stop()
+
+
+async def test_the_node_deletes_sessions_an_older_version_stored(tmp_path: Path) -> None:
+    from kith.store import migrate
+    from kith.store.connection import create
+
+    key, path = os.urandom(32), tmp_path / "old.db"
+    conn = create(path, key)
+    migrate(conn, allow_empty=True)
+    conn.execute("INSERT INTO sessions VALUES (?, ?, ?)", (BOB.kith_id, b"ratchet keys", NOW))
+    conn.close()
+    with Store.open(path, key) as old:
+        old.identity.create(ME, "me", NOW)
+        chat = _chat(old, EventHub(), Signaling())
+        await chat.load([Contact(BOB.kith_id, BOB.public_key, "bob", False, NOW)])
+        assert old.sessions.clear() == 0  # already gone
+        await chat.stop()

@@ -41,7 +41,7 @@ def test_upgrade_from_every_older_version_adds_the_messaging_tables(
         assert store.messages.all(BOB) == []
         assert store.outbox.entries(BOB) == []
         assert store.cursors.get(BOB) == (1, 1)
-        assert store.sessions.get(BOB) is None
+        assert store.sessions.clear() == 0
         assert store.key_warnings.contacts() == set()
     assert LATEST_VERSION == 5
 
@@ -76,7 +76,7 @@ def test_pages_go_back_from_before(store: Store) -> None:
     assert store.messages.page(BOB, 3, before="f" * 32) == []
 
 
-def test_outbox_cursors_sessions_and_warnings(store: Store) -> None:
+def test_outbox_cursors_and_warnings(store: Store) -> None:
     store.outbox.put(BOB, OutboxEntry("b" * 32, 2, b"two"))
     store.outbox.put(BOB, OutboxEntry("a" * 32, 1, b"one"))
     assert [e.seq for e in store.outbox.entries(BOB)] == [1, 2]
@@ -87,9 +87,22 @@ def test_outbox_cursors_sessions_and_warnings(store: Store) -> None:
     store.cursors.raise_next_seq(BOB, 3)
     store.cursors.set_peer_next_seq(BOB, 9)
     assert store.cursors.get(BOB) == (5, 9)
-    store.sessions.put(BOB, b"state", 1.0)
-    assert store.sessions.get(BOB) == b"state"
     store.key_warnings.put(BOB, bytes(32), 1.0)
     assert store.key_warnings.contacts() == {BOB}
     assert store.key_warnings.remove(BOB)
     assert not store.key_warnings.remove(BOB)
+
+
+def test_sessions_an_older_version_stored_are_cleared(tmp_path: Path) -> None:
+    """Nothing writes the ``sessions`` table any more; ``clear`` empties what an
+    older version left there (the node runs it at start)."""
+    path = tmp_path / "k.db"
+    conn = create(path, KEY)
+    migrate(conn, allow_empty=True)
+    conn.execute("INSERT INTO identity VALUES (1, 'x', ?, 'alice', 1.0)", (bytes(32),))
+    for n, contact in enumerate((BOB, IdentityKeys(bytes(range(1, 33))).kith_id)):
+        conn.execute("INSERT INTO sessions VALUES (?, ?, ?)", (contact, b"ratchet keys", n))
+    conn.close()
+    with Store.open(path, KEY) as store:
+        assert store.sessions.clear() == 2
+        assert store.sessions.clear() == 0

@@ -38,7 +38,6 @@ from kith.runtime.peer_links import ChatOptions, RelayPort, make_peer_link
 from kith.runtime.peers import ChatPeer, is_delivery_receipt
 from kith.runtime.store_writer import StoreRunner
 from kith.runtime.subscriptions import SubscriptionMux
-from kith.sessions import Session
 from kith.store.store import Store
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import EnvelopeError, PairChannel, PresenceStatus
@@ -100,7 +99,14 @@ class ChatLink:
     # -- contacts ------------------------------------------------------------
 
     async def load(self, contacts: Sequence[Contact]) -> None:
-        """Restore every contact's conversation from the store."""
+        """Restore every contact's conversation from the store.
+
+        Also deletes any session state an older version stored: sessions live
+        only in memory, one per channel (see ``docs/p2p.md``, "Sessions").
+        """
+        cleared = await self._store.run(lambda store: store.sessions.clear())
+        if cleared:
+            self._log.info("deleted %d stored sessions an older version kept", cleared)
         for contact in contacts:
             await self.add_contact(contact)
 
@@ -280,13 +286,6 @@ class ChatLink:
         future = self._committer.submit(writes, lambda: self._act(peer, secure, events))
         peer.reschedule(self._on_due)
         return future
-
-    def session_established(self, peer: ChatPeer, session: Session) -> None:
-        """Keep the newest session of the contact (encrypted database only)."""
-        state, contact_id, now = session.to_bytes(), peer.contact_id, self._clock()
-        self._committer.submit(
-            [lambda store: store.sessions.put(contact_id, state, now)], lambda: None
-        )
 
     def key_changed(self, peer: ChatPeer, presented: bytes) -> None:
         """Warn, remember it, and send nothing to the contact until accepted."""

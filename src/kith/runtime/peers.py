@@ -42,7 +42,7 @@ from kith.p2p import (
     SendData,
     SessionEstablished,
 )
-from kith.sessions import IdentityKeyChanged, PeerError, Session
+from kith.sessions import IdentityKeyChanged, PeerError
 from kith.signaling import NotConnected, ReplyTimeout, SignalingError
 from kith_proto.ids import parse_id
 from kith_proto.keys import IdentityKeys
@@ -56,10 +56,6 @@ class PeerHost(Protocol):
 
     def execute(self, peer: ChatPeer, events: list[ConversationEvent]) -> asyncio.Future[None]:
         """Persist the conversation's events, then act on them."""
-        ...
-
-    def session_established(self, peer: ChatPeer, session: Session) -> None:
-        """Persist the new session of ``peer``."""
         ...
 
     def key_changed(self, peer: ChatPeer, presented: bytes) -> None:
@@ -270,8 +266,8 @@ class ChatPeer:
         match event:
             case SendData(data=data):
                 self._send_raw(data)
-            case SessionEstablished(session=session):
-                self._host.session_established(self, session)
+            case SessionEstablished():
+                # the session lives only in memory, for this channel: never stored
                 if not self.blocked:
                     self._host.execute(self, self.conversation.channel_open(now))
             case MessageReceived(plaintext=plaintext):

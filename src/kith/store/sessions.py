@@ -1,6 +1,13 @@
-"""Repository of end-to-end sessions (table ``sessions``): the latest
-``kith.sessions.Session.to_bytes()`` per contact. It holds secrets, which is
-why it lives only in the encrypted database."""
+"""The ``sessions`` table, kept only to empty it.
+
+Version 5 of the schema added a ``sessions`` table (the latest
+``Session.to_bytes()`` per contact) and earlier nodes filled it, but nothing
+ever read it back: every channel runs a fresh handshake. Stored ratchet keys
+would only let someone who later obtains the database key decrypt recorded
+traffic, which defeats forward secrecy. Session state is therefore never
+persisted any more, and the node deletes whatever a previous version stored
+when it starts (migrations are append-only, so the table itself stays).
+"""
 
 from __future__ import annotations
 
@@ -10,25 +17,11 @@ __all__ = ["SessionRepository"]
 
 
 class SessionRepository:
-    """The serialised session of each contact."""
+    """The obsolete ``sessions`` table: only emptied."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def put(self, contact_id: str, state: bytes, updated_at: float) -> None:
-        """Store (or replace) the contact's session."""
-        self._conn.execute(
-            "INSERT OR REPLACE INTO sessions (contact_id, state, updated_at) VALUES (?, ?, ?)",
-            (contact_id, state, updated_at),
-        )
-
-    def get(self, contact_id: str) -> bytes | None:
-        """The stored session, or None."""
-        row = self._conn.execute(
-            "SELECT state FROM sessions WHERE contact_id = ?", (contact_id,)
-        ).fetchone()
-        return None if row is None else bytes(row[0])
-
-    def remove(self, contact_id: str) -> None:
-        """Forget the contact's session."""
-        self._conn.execute("DELETE FROM sessions WHERE contact_id = ?", (contact_id,))
+    def clear(self) -> int:
+        """Delete every stored session (from an older version); returns how many."""
+        return self._conn.execute("DELETE FROM sessions").rowcount
