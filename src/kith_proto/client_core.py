@@ -165,10 +165,17 @@ class ClientConnection:
     # -- inbound --
 
     def receive(self, data: str | bytes, now: float) -> list[ClientEvent]:
-        """Handle one frame from the server and return the resulting events."""
+        """Handle one frame from the server and return the resulting events.
+
+        A binary frame, or text that is not a valid ``kith.v1`` frame (invalid
+        UTF-8 included), is a :class:`ServerProtocolViolation`, never an
+        exception.
+        """
         if self._state is ClientState.CLOSED:
             return []
         self.last_received = now
+        if isinstance(data, bytes):
+            return self._violation("kith.v1 frames are text frames, not binary")
         try:
             message = wire.decode_server_message(data)
         except wire.WireFormatError as exc:

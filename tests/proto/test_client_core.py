@@ -204,6 +204,38 @@ def test_malformed_server_frame_is_a_protocol_violation() -> None:
     assert client.receive(wire.encode(wire.Ack()), 3.0) == []
 
 
+def test_binary_frame_is_a_protocol_violation() -> None:
+    client = ClientConnection(IdentityKeys.generate(), URL)
+    challenge = wire.encode(wire.Challenge(nonce=wire.encode_payload(b"n" * 32), expires_in=30))
+    (event,) = client.receive(challenge.encode(), 1.0)
+    assert isinstance(event, ServerProtocolViolation)
+    assert "binary" in event.detail
+    assert client.state is ClientState.CLOSED
+    assert client.data_to_send() == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"type":"challenge","nonce":"\xff","expires_in":30}',
+        '{"type":"challenge","nonce":"\udcff","expires_in":30}',
+    ],
+    ids=["binary", "text-with-surrogate"],
+)
+def test_invalid_utf8_is_a_protocol_violation(data: str | bytes) -> None:
+    client = ClientConnection(IdentityKeys.generate(), URL)
+    (event,) = client.receive(data, 1.0)
+    assert isinstance(event, ServerProtocolViolation)
+    assert client.state is ClientState.CLOSED
+
+
+def test_invalid_utf8_after_login_is_a_protocol_violation() -> None:
+    client, _, _ = handshake()
+    (event,) = client.receive(f'{{"type":"event","topic":"{T}","payload":"\udcff"}}', 2.0)
+    assert isinstance(event, ServerProtocolViolation)
+    assert "UTF-8" in event.detail
+
+
 def test_frame_out_of_order_is_a_protocol_violation() -> None:
     client = ClientConnection(IdentityKeys.generate(), URL)
     (event,) = feed(client, wire.Gone(topic=T))

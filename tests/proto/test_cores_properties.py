@@ -25,7 +25,20 @@ json_objects = st.dictionaries(
     ),
     max_size=5,
 ).map(json.dumps)
-frames = st.one_of(st.text(max_size=300), st.binary(max_size=300), json_objects)
+# A str with a lone surrogate is what invalid UTF-8 looks like once decoded.
+opened_strings = st.sampled_from(
+    ['{"type":"challenge","nonce":"', '{"type":"subscribe","topics":["', '{"type":"', '{"']
+)
+json_with_surrogates = st.builds(
+    "".join,
+    st.tuples(opened_strings, st.characters(categories=["Cs"]), st.text(max_size=40)),
+)
+frames = st.one_of(
+    st.text(max_size=300),
+    json_with_surrogates,
+    st.binary(max_size=300),
+    json_objects,
+)
 
 
 @settings(max_examples=300)
