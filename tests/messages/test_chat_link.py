@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from kith.errors import ContactError
 from kith.models import Contact
 from kith.runtime.chat_events import ChatNoticeEvent
 from kith.runtime.chat_link import ChatLink
@@ -21,6 +22,7 @@ from kith.runtime.peer_links import ChatOptions
 from kith.runtime.subscriptions import SubscriptionMux
 from kith.signaling import PeerOffline
 from kith.store.store import Store
+from kith_proto.ids import format_id
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import PairChannel, PresenceRecord, PresenceStatus
 
@@ -151,3 +153,20 @@ async def test_the_node_deletes_sessions_an_older_version_stored(tmp_path: Path)
         await chat.load([Contact(BOB.kith_id, BOB.public_key, "bob", False, NOW)])
         assert old.sessions.clear() == 0  # already gone
         await chat.stop()
+
+
+async def test_a_contact_with_an_unusable_key_is_skipped(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A row stored before keys were checked (the all-zero key is no usable
+    curve point) must not stop the node: the other contacts work."""
+    bad = Contact(format_id(bytes(32)), bytes(32), "bad", False, NOW)
+    chat = _chat(store, EventHub(), Signaling())
+    await chat.load([bad, Contact(BOB.kith_id, BOB.public_key, "bob", False, NOW)])
+    assert "unusable key" in caplog.text
+    assert bytes(32).hex() not in caplog.text
+    with pytest.raises(ContactError):
+        chat.peer(bad.kith_id)
+    message = await ChatService(chat, lambda: NOW).send_text(BOB.kith_id, "still works")
+    assert store.messages.get(BOB.kith_id, message.id) is not None
+    await chat.stop()

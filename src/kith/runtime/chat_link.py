@@ -40,7 +40,7 @@ from kith.runtime.store_writer import StoreRunner
 from kith.runtime.subscriptions import SubscriptionMux
 from kith.store.store import Store
 from kith_proto.keys import IdentityKeys
-from kith_proto.pair import EnvelopeError, PairChannel, PresenceStatus
+from kith_proto.pair import EnvelopeError, PairChannel, PairError, PresenceStatus
 
 __all__ = ["ChatLink"]
 
@@ -111,11 +111,20 @@ class ChatLink:
             await self.add_contact(contact)
 
     async def add_contact(self, contact: Contact) -> None:
-        """Track a contact (restoring any history kept from before)."""
+        """Track a contact (restoring any history kept from before).
+
+        A contact whose stored key is unusable (e.g. not a valid curve point)
+        is logged and skipped, so one bad row cannot stop the node.
+        """
         if contact.kith_id in self._peers:
             return
+        try:
+            pair = PairChannel(self._keys, contact.public_key)
+        except PairError as exc:
+            # a row stored before keys were checked: skip it, keep the others working
+            self._log.warning("contact %s has an unusable key (%s)", contact.kith_id, exc.code)
+            return
         conversation, blocked = await self._store.run(self._reader(contact.kith_id))
-        pair = PairChannel(self._keys, contact.public_key)
         peer = ChatPeer(
             contact.kith_id,
             keys=self._keys,
