@@ -154,6 +154,9 @@ class PresenceRecord(
 
 _ENCODER: Final = msgspec.msgpack.Encoder()
 _DECODER: Final = msgspec.msgpack.Decoder(PresenceRecord)
+# What msgspec raises on garbage: DecodeError (ValidationError included),
+# UnicodeError for invalid UTF-8, RecursionError for deep nesting.
+_UNDECODABLE: Final = (msgspec.DecodeError, UnicodeError, RecursionError)
 
 
 def _pad(record: PresenceRecord) -> bytes:
@@ -169,7 +172,7 @@ def _unpad(plain: bytes) -> PresenceRecord:
         raise MalformedEnvelopeError("presence record has a bad length or padding")
     try:
         return _DECODER.decode(plain[2 : 2 + size])
-    except msgspec.DecodeError:  # ValidationError is a subclass
+    except _UNDECODABLE:
         raise MalformedEnvelopeError("presence record does not decode") from None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from pathlib import Path
 
@@ -256,8 +257,10 @@ def _seal_plaintext(plain: bytes) -> bytes:
         b"\x00\x01\xc1" + bytes(637),
         b"\x00\x01\x80" + b"\x01" + bytes(636),
         b"\x00\x04\x81\xa1s\x01" + bytes(634),
+        b"\x00\x05\x81\xa1t\xa1\xff" + bytes(633),
+        b"\x00\x05\x81\xa1s\xa1\xff" + bytes(633),
     ],
-    ids=["bad-length", "bad-msgpack", "nonzero-padding", "bad-schema"],
+    ids=["bad-length", "bad-msgpack", "nonzero-padding", "bad-schema", "bad-utf8", "bad-utf8-tag"],
 )
 def test_authentic_but_undecodable_content_is_malformed(plain: bytes) -> None:
     _, bob = channels()
@@ -376,6 +379,18 @@ def test_random_bytes_raise_only_envelope_errors(payload: bytes) -> None:
     _, bob = channels()
     with pytest.raises(EnvelopeError):
         bob.open(payload)
+
+
+record_starts = st.sampled_from([b"", b"\x84\xa1s", b"\x84\xa1t", b"\x85\xa1s\xa6online\xa1t"])
+
+
+@given(record_starts, st.binary(max_size=600))
+def test_random_authentic_content_opens_or_is_malformed(start: bytes, rest: bytes) -> None:
+    body = start + rest
+    plain = len(body).to_bytes(2, "big") + body
+    _, bob = channels()
+    with contextlib.suppress(MalformedEnvelopeError):
+        bob.open(_seal_plaintext(plain + bytes(640 - len(plain))))
 
 
 @given(st.binary(min_size=ENVELOPE_SIZE - 9, max_size=ENVELOPE_SIZE - 9))
