@@ -21,6 +21,7 @@ from kith.p2p import (
     FrameReceived,
     LinkEvent,
     LinkState,
+    MalformedSignal,
     MessageReceived,
     PeerLink,
     PeerP2PError,
@@ -29,6 +30,7 @@ from kith.p2p import (
     SendData,
     Signal,
     SignalBox,
+    SignalKind,
     TamperedSignal,
     WrongDirectionSignal,
 )
@@ -172,6 +174,49 @@ async def test_tampered_signal_is_rejected(alice: IdentityKeys, bob: IdentityKey
     assert await event(p.a) == ConnectFailed(FailureReason.TIMEOUT)
     assert [type(e) for e in p.relay.errors] == [TamperedSignal]
     assert p.b.state is LinkState.IDLE
+
+
+def bad_candidate_in(sender: IdentityKeys, receiver: IdentityKeys, kind: SignalKind) -> Transform:
+    """Re-seal ``sender``'s ``kind`` signals with an ``a=candidate:`` line aiortc
+    cannot parse: authentic (a peer with the pair key sent it) but malformed."""
+    opener, sealer = SignalBox(receiver, sender.public_key), SignalBox(sender, receiver.public_key)
+
+    def corrupt(payload: bytes) -> bytes:
+        try:
+            signal = opener.open(payload, time.time())
+        except WrongDirectionSignal:
+            return payload
+        if signal.kind is not kind:
+            return payload
+        sdp = re.sub(r"a=candidate:[^\r\n]*", "a=candidate:bad", signal.sdp, count=1)
+        assert sdp != signal.sdp
+        return sealer.seal(Signal(signal.kind, signal.attempt, sdp), time.time())
+
+    return corrupt
+
+
+async def test_a_sealed_offer_with_a_bad_candidate_fails_at_once(
+    alice: IdentityKeys, bob: IdentityKeys
+) -> None:
+    relay = Relay(transform=bad_candidate_in(alice, bob, SignalKind.OFFER))
+    p = make_pair(alice, bob, relay, connect_timeout=60.0)
+    await p.a.open()
+    assert await event(p.b) == ConnectFailed(FailureReason.BAD_SIGNAL)
+    assert [type(e) for e in relay.errors] == [MalformedSignal]
+    assert p.b.state is LinkState.IDLE
+    await p.a.close()
+
+
+async def test_a_sealed_answer_with_a_bad_candidate_fails_at_once(
+    alice: IdentityKeys, bob: IdentityKeys
+) -> None:
+    relay = Relay(transform=bad_candidate_in(bob, alice, SignalKind.ANSWER))
+    p = make_pair(alice, bob, relay, connect_timeout=60.0)
+    await p.a.open()
+    assert await event(p.a) == ConnectFailed(FailureReason.BAD_SIGNAL)
+    assert [type(e) for e in relay.errors] == [MalformedSignal]
+    assert p.a.state is LinkState.IDLE
+    await p.b.close()
 
 
 async def test_local_close_is_reported_on_both_sides(pair: Pair) -> None:

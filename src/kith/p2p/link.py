@@ -264,9 +264,15 @@ class PeerLink:
     async def _describe(self, pc: RTCPeerConnection, sdp: str, kind: str) -> None:
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
-        except (ValueError, KeyError, IndexError):
-            await self._teardown()
-            self._emit(ConnectFailed(FailureReason.BAD_SIGNAL))
+        except InvalidStateError:
+            raise
+        except Exception as exc:
+            # A parse boundary on data from the peer: aiortc raises AssertionError
+            # (a bad ``a=candidate:`` line), ValueError, KeyError, IndexError...
+            log.debug("the peer's %s does not parse: %s", kind, type(exc).__name__)
+            if pc is self._pc:
+                await self._teardown()
+                self._emit(ConnectFailed(FailureReason.BAD_SIGNAL))
             raise MalformedSignal(f"the peer's {kind} is not a usable description") from None
 
     def _raise_if_current(self, pc: RTCPeerConnection, exc: InvalidStateError) -> None:
