@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kith.messaging import (
     MAX_TEXT_LENGTH,
@@ -84,9 +88,23 @@ def test_message_id_comes_from_the_random_source() -> None:
         encode_chat_frame(Receipt("delivered", [ID] * 1001)),
         encode_chat_frame(Receipt("delivered", ["zz"])),
         msgspec.msgpack.encode({"t": "receipt", "kind": "seen", "ids": []}),
+        b"\x81\xa1t\xa1\xff",
+        encode_chat_frame(Text(ID, 1, "x", 0)).replace(b"\xa1x", b"\xa1\xff"),
+        b"\x82\xa1t\xa6typing\xa1z" + b"\x91" * 5_000 + b"\xc0",
     ],
 )
 def test_malformed_frames_are_refused(data: bytes) -> None:
     with pytest.raises(MalformedChatFrame) as info:
         decode_chat_frame(data)
     assert info.value.code == "malformed_chat_frame"
+
+
+frame_starts = st.sampled_from(
+    [b"", b"\x81\xa1t", b"\x85\xa1t\xa4text\xa2id", b"\x82\xa1t\xa6typing"]
+)
+
+
+@given(frame_starts, st.binary(max_size=200))
+def test_random_bytes_decode_or_are_malformed(start: bytes, rest: bytes) -> None:
+    with contextlib.suppress(MalformedChatFrame):
+        decode_chat_frame(start + rest)

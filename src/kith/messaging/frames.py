@@ -99,6 +99,9 @@ ChatFrame: TypeAlias = Text | Edit | Delete | Reaction | Receipt | Typing
 
 _DECODER: Final = msgspec.msgpack.Decoder(ChatFrame)
 _ENCODER: Final = msgspec.msgpack.Encoder()
+# What msgspec raises on garbage: DecodeError (ValidationError included),
+# UnicodeError for invalid UTF-8, RecursionError for deep nesting.
+_UNDECODABLE: Final = (msgspec.DecodeError, UnicodeError, RecursionError)
 
 
 def encode_chat_frame(frame: ChatFrame) -> bytes:
@@ -115,7 +118,7 @@ def decode_chat_frame(data: bytes) -> ChatFrame:
     try:
         frame: ChatFrame = _DECODER.decode(data)
         _validate(frame)
-    except (msgspec.DecodeError, InvalidMessage) as exc:
+    except (*_UNDECODABLE, InvalidMessage) as exc:
         raise MalformedChatFrame(f"the chat frame is invalid: {_reason(exc)}") from None
     return frame
 
