@@ -10,6 +10,7 @@ from kith.backup import container, payload
 from kith.backup.payload import BackupPayload, ContactRecord
 from kith.errors import BackupError
 from kith.keyprotect.passphrase import new_params
+from kith_proto.ids import format_id
 from kith_proto.keys import IdentityKeys
 
 CHEAP = new_params(memory_kib=1024, time_cost=1)
@@ -95,6 +96,7 @@ def test_payload_repr_hides_the_seed() -> None:
         {"version": 2},
         {"contacts": [ContactRecord("abc", None, False, 0.0)]},
         {"contacts": [ContactRecord(PEER, None, False, 0.0)] * 2},
+        {"contacts": [ContactRecord(format_id(bytes(32)), None, False, 0.0)]},
         {"settings": {"colour": "red"}},
         {"settings": {"user_status": "sleepy"}},
     ],

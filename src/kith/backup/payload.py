@@ -11,7 +11,7 @@ from typing import Any, Final
 
 import msgspec
 
-from kith.contacts import canonical_id
+from kith.contacts import canonical_id, usable_key
 from kith.errors import BackupError, KithError
 from kith.settings import SettingValue, definition
 
@@ -56,9 +56,11 @@ def _check_contacts(payload: BackupPayload) -> None:
     seen: set[str] = set()
     for record in payload.contacts:
         try:
-            canonical, _ = canonical_id(record.id)
+            canonical, public_key = canonical_id(record.id)
         except KithError:
             raise _invalid("a contact has an invalid ID") from None
+        if not usable_key(public_key):
+            raise _invalid("a contact ID does not name a usable key")
         if canonical != record.id or canonical in seen:
             raise _invalid("a contact ID is not canonical or appears twice")
         seen.add(canonical)
