@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
+import msgspec
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kith.p2p import (
     MalformedSignal,
@@ -13,9 +19,13 @@ from kith.p2p import (
     StaleSignal,
     TamperedSignal,
     WrongDirectionSignal,
+    signals,
 )
 from kith.p2p.signals import MAX_SDP_SIZE, MAX_SIGNAL_SIZE
 from kith_proto.keys import IdentityKeys
+from kith_proto.pair import derive_pair_key
+
+from .conftest import identity
 
 NOW = 1_700_000_000.0
 SDP = "v=0\r\na=fingerprint:sha-256 AA:BB:CC\r\na=candidate:1 1 udp 1 10.0.0.1 5000 typ host\r\n"
@@ -147,6 +157,62 @@ def test_refused_signal_leaves_the_guard_unchanged(alice: IdentityKeys, bob: Ide
 def test_garbage_is_malformed(alice: IdentityKeys, bob: IdentityKeys, payload: bytes) -> None:
     with pytest.raises(MalformedSignal):
         SignalBox(bob, alice.public_key).open(payload, NOW)
+
+
+def seal_content(sender: IdentityKeys, receiver: IdentityKeys, body: bytes) -> bytes:
+    """Seal any record bytes with the real direction key, as a contact could."""
+    pair_key = derive_pair_key(sender, receiver.public_key)
+    key = signals._DirectionKey.derive(pair_key, sender.public_key, receiver.public_key)
+    padded = signals._LENGTH.pack(len(body)) + body
+    padded += bytes(-len(padded) % signals.PAD_TO)
+    nonce = bytes(signals.NONCE_SIZE)
+    sealed = ChaCha20Poly1305(key.key).encrypt(nonce, padded, key.aad)
+    return bytes([signals.SIGNAL_VERSION]) + key.check + nonce + sealed
+
+
+def record(**fields: object) -> bytes:
+    return msgspec.msgpack.encode(
+        {"k": "offer", "a": b"\x01" * 8, "q": 1, "at": 0, "d": "v=0"} | fields
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xc1",
+        msgspec.msgpack.encode({"k": "offer"}),
+        record(k="hello"),
+        record(a=b"short"),
+        record(d="\u00e9").replace(b"\xa2\xc3\xa9", b"\xa2\xc3("),
+        record(k="offer").replace(b"\xa5offer", b"\xa5offe\xff"),
+        record(z=[]).replace(b"\x90", b"\x91" * 5_000 + b"\xc0"),
+    ],
+    ids=[
+        "bad-msgpack",
+        "missing-fields",
+        "bad-kind",
+        "bad-attempt",
+        "bad-utf8-sdp",
+        "bad-utf8-kind",
+        "deep-nesting",
+    ],
+)
+def test_authentic_but_undecodable_content_is_malformed(
+    alice: IdentityKeys, bob: IdentityKeys, body: bytes
+) -> None:
+    with pytest.raises(MalformedSignal):
+        SignalBox(bob, alice.public_key, max_age=None).open(seal_content(alice, bob, body), NOW)
+
+
+record_starts = st.sampled_from([b"", b"\x85\xa1k", b"\x85\xa1d", b"\x85\xa1k\xa5offer\xa1d"])
+
+
+@given(record_starts, st.binary(max_size=300))
+def test_random_authentic_content_opens_or_is_malformed(start: bytes, rest: bytes) -> None:
+    alice, bob = identity(1), identity(2)
+    sealed = seal_content(alice, bob, start + rest)
+    with contextlib.suppress(MalformedSignal):
+        SignalBox(bob, alice.public_key, max_age=None).open(sealed, NOW)
 
 
 def test_repr_shows_no_sdp() -> None:

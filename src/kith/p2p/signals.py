@@ -73,6 +73,9 @@ DEFAULT_MAX_AGE: Final = 600.0
 
 _LABEL: Final = b"kith/v1/p2p-signal"
 _LENGTH: Final = struct.Struct(">I")
+# What msgspec raises on garbage: DecodeError (ValidationError included),
+# UnicodeError for invalid UTF-8, RecursionError for deep nesting.
+_UNDECODABLE: Final = (msgspec.DecodeError, UnicodeError, RecursionError)
 
 
 class SignalKind(enum.StrEnum):
@@ -218,7 +221,7 @@ def _decode(padded: bytes) -> _Record:
         raise MalformedSignal("the signal padding is wrong")
     try:
         return msgspec.msgpack.decode(padded[_LENGTH.size : end], type=_Record)
-    except msgspec.DecodeError:
+    except _UNDECODABLE:
         raise MalformedSignal("the signal content does not decode") from None
 
 
