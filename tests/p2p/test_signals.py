@@ -219,6 +219,14 @@ def test_repr_shows_no_sdp() -> None:
     assert "fingerprint" not in repr(OFFER)
 
 
+def test_repr_shows_no_direction_key(alice: IdentityKeys, bob: IdentityKeys) -> None:
+    pair_key = derive_pair_key(alice, bob.public_key)
+    key = signals._DirectionKey.derive(pair_key, alice.public_key, bob.public_key)
+    assert key.key.hex() not in repr(key)
+    assert repr(key.key) not in repr(key)
+    assert "check=" in repr(key)
+
+
 def test_attempt_must_be_eight_bytes() -> None:
     with pytest.raises(ValueError, match="attempt"):
         Signal(SignalKind.OFFER, b"\x01", SDP)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import enum
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import msgspec
@@ -120,7 +120,7 @@ class _Record(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
 
 @dataclass(frozen=True, slots=True)
 class _DirectionKey:
-    key: bytes
+    key: bytes = field(repr=False)
     check: bytes
     aad: bytes
 
