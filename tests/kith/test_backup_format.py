@@ -106,6 +106,11 @@ def test_invalid_payloads_are_refused(changes: dict[str, object]) -> None:
         payload.decode(payload.encode(_payload(**changes)))
 
 
-def test_unparseable_payload_is_refused() -> None:
+@pytest.mark.parametrize(
+    "data",
+    [b"[1, 2, 3]", b'{"version": "\xff"}', b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b"}"],
+    ids=["wrong-shape", "bad-utf8", "deep-nesting"],
+)
+def test_unparseable_payload_is_refused(data: bytes) -> None:
     with pytest.raises(BackupError):
-        payload.decode(b"[1, 2, 3]")
+        payload.decode(data)

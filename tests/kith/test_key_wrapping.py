@@ -58,7 +58,15 @@ def test_key_file_never_holds_the_key_in_the_clear() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"{}", b"not json", b'{"method": "passphrase", "format": "kith-key", "version": 9}'],
+    [
+        b"",
+        b"{}",
+        b"not json",
+        b'{"method": "passphrase", "format": "kith-key", "version": 9}',
+        b'{"method": "\xff"}',
+        b'{"x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    ],
+    ids=["empty", "empty-object", "not-json", "future-version", "bad-utf8", "deep-nesting"],
 )
 def test_damaged_key_file_is_a_clear_error(data: bytes) -> None:
     with pytest.raises(KeyStoreError) as info:

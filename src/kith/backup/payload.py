@@ -78,7 +78,7 @@ def decode(data: bytes) -> BackupPayload:
     """Parse and validate a decrypted payload."""
     try:
         payload = msgspec.json.decode(data, type=BackupPayload)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeError, RecursionError):
         raise _invalid("it cannot be parsed") from None
     if payload.version != PAYLOAD_VERSION:
         raise _invalid(f"unsupported content version {payload.version}")

@@ -105,6 +105,8 @@ def decode(data: bytes) -> WrappedKey:
         wrapped: WrappedKey = msgspec.json.decode(data, type=WrappedKey)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise KeyStoreError(f"the key file is damaged ({exc})", code="key_file_damaged") from None
+    except (UnicodeError, RecursionError):  # msgspec's other answers to garbage
+        raise KeyStoreError("the key file is damaged", code="key_file_damaged") from None
     return wrapped
 
 
