@@ -55,6 +55,18 @@ class Runner:
         return fn(self.store)
 
 
+class FailsOnce(Runner):
+    """The first transaction fails (decided when it starts)."""
+
+    async def run(self, fn: Callable[[Store], Any]) -> Any:
+        fail, self.fail = self.calls == 0, False
+        self.calls += 1
+        await asyncio.sleep(0)
+        if fail:
+            raise KithError("disk full", code="database_damaged")
+        return fn(self.store)
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     store = Store.create(tmp_path / "k.db", os.urandom(32))
@@ -68,7 +80,7 @@ def store(tmp_path: Path) -> Store:
 
 async def test_actions_run_in_order_after_their_writes_commit(store: Store) -> None:
     runner, seen = Runner(store), []
-    committer = Committer(runner, logging.getLogger("test"))
+    committer: Committer[str] = Committer(runner, logging.getLogger("test"))
 
     def write(n: int) -> Callable[[Store], None]:
         return lambda s: s.state.set_int(f"k{n}", n)
@@ -85,11 +97,36 @@ async def test_actions_run_in_order_after_their_writes_commit(store: Store) -> N
 async def test_a_failed_transaction_skips_its_actions(store: Store) -> None:
     runner, seen = Runner(store), []
     runner.fail = True
-    committer = Committer(runner, logging.getLogger("test"))
+    committer: Committer[str] = Committer(runner, logging.getLogger("test"))
     future = committer.submit([lambda s: None], lambda: seen.append("acted"))
     with pytest.raises(KithError):
         await future
     assert seen == []
+
+
+async def test_a_failed_batch_fails_what_its_owners_queued_since(store: Store) -> None:
+    """Submissions of a failed batch's owners that were queued meanwhile were
+    computed from the lost state: they fail too; other owners' commit."""
+    runner, seen, failed = FailsOnce(store), [], list[set[str]]()
+    committer: Committer[str] = Committer(
+        runner, logging.getLogger("test"), on_failure=failed.append
+    )
+
+    def write(key: str) -> Callable[[Store], None]:
+        return lambda s: s.state.set_int(key, 1)
+
+    first = committer.submit([write("a1")], lambda: seen.append("a1"), "a")
+    other = committer.submit([write("c1")], lambda: seen.append("c1"), "c")
+    await asyncio.sleep(0)  # the first transaction is running
+    later = committer.submit([write("a2")], lambda: seen.append("a2"), "a")
+    unrelated = committer.submit([write("b1")], lambda: seen.append("b1"), "b")
+    for future in (first, other, later):
+        with pytest.raises(KithError):
+            await future
+    await unrelated
+    assert failed == [{"a", "c"}]
+    assert seen == ["b1"]
+    assert [store.state.get_int(k) for k in ("a1", "c1", "a2", "b1")] == [0, 0, 0, 1]
 
 
 # -- subscription mux -----------------------------------------------------------

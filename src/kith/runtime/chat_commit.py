@@ -6,14 +6,21 @@ Writes submitted while a transaction is running wait for the next one, so a
 busy channel commits many calls in one transaction; the actions of a batch
 run, in submission order, only after its transaction committed. That is what
 makes "stored before acknowledged" hold without a transaction per frame.
+
+A failed transaction skips its actions, and its owners' (the conversations
+that submitted to it) in-memory state is now ahead of the database: every
+later submission of those owners still queued is failed too (it was computed
+from that state), and ``on_failure`` is told the owners so it can rebuild them
+from the store before they acknowledge anything again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from kith.runtime.store_writer import StoreRunner
 from kith.store.store import Store
@@ -22,9 +29,18 @@ __all__ = ["Committer"]
 
 Write = Callable[[Store], None]
 Action = Callable[[], None]
+K = TypeVar("K", bound=Hashable)
 
 
-class Committer:
+@dataclass(slots=True)
+class _Submission(Generic[K]):
+    writes: list[Write]
+    action: Action
+    future: asyncio.Future[None]
+    owner: K | None
+
+
+class Committer(Generic[K]):
     """Batches writes into transactions and runs actions after each commit.
 
     Args:
@@ -33,6 +49,8 @@ class Committer:
             nothing is acknowledged that was not stored).
         on_batch: Runs after the actions of each committed batch (the chat
             link sends the receipts it gathered for the batch).
+        on_failure: Runs with the owners of a failed batch, after their
+            submissions (and any of theirs queued since) were failed.
     """
 
     def __init__(
@@ -40,23 +58,28 @@ class Committer:
         store: StoreRunner,
         log: logging.Logger,
         on_batch: Callable[[], None] = lambda: None,
+        on_failure: Callable[[set[K]], None] = lambda owners: None,
     ) -> None:
         self._store = store
         self._log = log
         self._on_batch = on_batch
-        self._writes: list[Write] = []
-        self._actions: list[tuple[Action, asyncio.Future[None] | None]] = []
+        self._on_failure = on_failure
+        self._pending: list[_Submission[K]] = []
         self._task: asyncio.Task[None] | None = None
 
-    def submit(self, writes: list[Write], action: Action) -> asyncio.Future[None]:
+    def submit(
+        self, writes: list[Write], action: Action, owner: K | None = None
+    ) -> asyncio.Future[None]:
         """Queue ``writes``; ``action`` runs once they are committed.
 
-        Returns a future resolved after the action ran (or failed with the
-        store's error), for callers that answer a user only when stored.
+        ``owner`` names whose in-memory state the submission reflects (a
+        conversation). Returns a future resolved after the action ran, or
+        failed with the store's error (the batch, or an earlier batch of the
+        same owner, was not committed), for callers that answer a user only
+        when stored.
         """
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._writes += writes
-        self._actions.append((action, future))
+        self._pending.append(_Submission(writes, action, future, owner))
         if self._task is None:
             self._task = asyncio.ensure_future(self._drain())
         return future
@@ -68,14 +91,15 @@ class Committer:
 
     async def _drain(self) -> None:
         try:
-            while self._actions:
-                writes, self._writes = self._writes, []
-                actions, self._actions = self._actions, []
-                error = await self._commit(writes)
-                for action, future in actions:
-                    self._finish(action, future, error)
-                if error is None:
-                    self._on_batch()
+            while self._pending:
+                batch, self._pending = self._pending, []
+                error = await self._commit([w for s in batch for w in s.writes])
+                if error is not None:
+                    self._fail(batch, error)
+                    continue
+                for submission in batch:
+                    self._finish(submission)
+                self._on_batch()
         finally:
             self._task = None
 
@@ -89,20 +113,30 @@ class Committer:
             return exc
         return None
 
-    def _finish(
-        self, action: Action, future: asyncio.Future[None] | None, error: BaseException | None
-    ) -> None:
-        if error is None:
-            try:
-                action()
-            except Exception as exc:
-                self._log.exception("a messaging action failed")
-                error = exc
-        if future is not None and not future.done():
-            _settle(future, error)
+    def _fail(self, batch: list[_Submission[K]], error: BaseException) -> None:
+        """Fail the batch and whatever its owners queued since (synchronously,
+        so nothing of theirs is committed before ``on_failure`` ran)."""
+        owners = {s.owner for s in batch if s.owner is not None}
+        later = [s for s in self._pending if s.owner is not None and s.owner in owners]
+        self._pending = [s for s in self._pending if s.owner is None or s.owner not in owners]
+        for submission in batch + later:
+            _settle(submission.future, error)
+        if owners:
+            self._on_failure(owners)
+
+    def _finish(self, submission: _Submission[K]) -> None:
+        error = None
+        try:
+            submission.action()
+        except Exception as exc:
+            self._log.exception("a messaging action failed")
+            error = exc
+        _settle(submission.future, error)
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return
     if error is None:
         future.set_result(None)
     else:

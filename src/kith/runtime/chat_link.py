@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from kith.contacts import canonical_id
-from kith.errors import ContactError
+from kith.errors import ContactError, KithError
 from kith.messages import ChatMessage, load_conversation, write_events
 from kith.messaging import (
     Conversation,
@@ -89,7 +89,9 @@ class ChatLink:
         self._options = options
         self._clock = clock
         self._log = log
-        self._committer = Committer(store, log, self._send_receipts)
+        self._committer: Committer[ChatPeer] = Committer(
+            store, log, self._send_receipts, self._commit_failed
+        )
         self._receipting: set[ChatPeer] = set()
         self._peers: dict[str, ChatPeer] = {}
         self._by_topic: dict[bytes, ChatPeer] = {}
@@ -234,6 +236,8 @@ class ChatLink:
         peer = self._by_topic.get(topic)
         if peer is None or topic != peer.pair.relay_in_topic.raw or peer.blocked:
             return
+        if peer.recovering:
+            return  # the offerer retries; a channel must not open mid-rebuild
         self._spawn(peer.accept(payload))
 
     def set_read_receipts(self, enabled: bool) -> None:
@@ -262,7 +266,7 @@ class ChatLink:
             self._spawn(self._open(peer))
 
     async def _open(self, peer: ChatPeer) -> None:
-        if self._stopped:
+        if self._stopped or peer.recovering:
             return
         if peer.blocked:
             self.execute(peer, peer.conversation.connect_failed(self._clock()))
@@ -286,13 +290,20 @@ class ChatLink:
     # -- PeerHost --------------------------------------------------------------
 
     def execute(self, peer: ChatPeer, events: list[ConversationEvent]) -> asyncio.Future[None]:
-        """Persist ``events`` in the next transaction, then act on them."""
+        """Persist ``events`` in the next transaction, then act on them.
+
+        The future fails if they could not be stored (then nothing they imply
+        happens, and the conversation is rebuilt from the store), or at once
+        while the conversation is being rebuilt after such a failure.
+        """
+        if peer.recovering:
+            return _refused()
         secure = peer.secure
         contact_id = peer.contact_id
         writes = []
         if any(isinstance(e, _STORING) for e in events):
             writes.append(lambda store: write_events(store, contact_id, events))
-        future = self._committer.submit(writes, lambda: self._act(peer, secure, events))
+        future = self._committer.submit(writes, lambda: self._act(peer, secure, events), peer)
         peer.reschedule(self._on_due)
         return future
 
@@ -309,6 +320,7 @@ class ChatLink:
                 "this contact's identity key changed (the safety number changed): "
                 "nothing is sent until you accept it",
             ),
+            peer,
         )
 
     def link_failed(self, peer: ChatPeer, reason: str) -> None:
@@ -354,6 +366,48 @@ class ChatLink:
         peers, self._receipting = self._receipting, set()
         for peer in peers:
             peer.flush_receipts()
+
+    # -- a failed commit ------------------------------------------------------
+
+    def _commit_failed(self, peers: set[ChatPeer]) -> None:
+        """A transaction failed: these conversations are ahead of the database.
+
+        Their in-memory state (the peer's sequence gate, the outbox, our
+        ``next_seq``) includes changes that were never stored. Left alone, a
+        resent message would be answered "delivered" as a duplicate without
+        being stored. So each is marked recovering at once (its calls are
+        refused, its frames dropped: nothing is acknowledged), its link is
+        closed, and its conversation is rebuilt from the store.
+        """
+        for peer in peers:
+            if peer.recovering or self._peers.get(peer.contact_id) is not peer:
+                continue
+            peer.recovering = True
+            peer.cancel_timer()
+            self._spawn(self._recover(peer))
+
+    async def _recover(self, peer: ChatPeer) -> None:
+        self._log.warning("reloading the conversation with %s after a failed save", peer.contact_id)
+        try:
+            await peer.close()
+        except Exception as exc:  # the rebuild must happen regardless
+            self._log.warning("could not close the link to %s: %r", peer.contact_id, exc)
+        delay = _RELOAD_RETRY
+        while True:
+            try:
+                conversation, blocked = await self._store.run(self._reader(peer.contact_id))
+                break
+            except Exception as exc:
+                self._log.error("could not reload the conversation: %s; retrying", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RELOAD_RETRY_MAX)
+        if self._stopped or self._peers.get(peer.contact_id) is not peer:
+            return
+        conversation.read_receipts = peer.conversation.read_receipts
+        peer.restore(conversation)
+        peer.blocked = peer.blocked or blocked
+        now = self._clock()
+        self.execute(peer, conversation.contact_online(now) if peer.online else [])
 
     def _on_due(self, peer: ChatPeer) -> None:
         self.execute(peer, peer.conversation.tick(self._clock()))
@@ -412,6 +466,22 @@ class ChatLink:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._committer.flush()
+
+
+_RELOAD_RETRY = 0.5
+_RELOAD_RETRY_MAX = 30.0
+
+
+def _refused() -> asyncio.Future[None]:
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    future.set_exception(
+        KithError(
+            "this conversation is being reloaded after a failed save; try again",
+            code="database_busy",
+        )
+    )
+    future.exception()  # retrieved: callers that do not wait must not log it
+    return future
 
 
 def _listens_while_invisible(peer: ChatPeer) -> bool:

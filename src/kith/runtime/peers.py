@@ -129,6 +129,9 @@ class ChatPeer:
         self.pull_wanted = False
         self.blocked = False
         self.opening = False
+        self.recovering = False
+        """A commit of this conversation failed: it is being rebuilt from the
+        store (see ``ChatLink._commit_failed``); chat frames are dropped."""
         self.flag_published = conversation.has_outbox  # nobody is online yet
         self._keys = keys
         self._make_link = make_link
@@ -276,6 +279,8 @@ class ChatPeer:
                 self._close_soon()
 
     def _on_chat(self, plaintext: bytes, now: float) -> None:
+        if self.recovering:
+            return  # not applied, not receipted: the sender resends it
         try:
             events = self.conversation.receive(plaintext, now)
         except MalformedChatFrame as exc:
@@ -286,6 +291,12 @@ class ChatPeer:
     def _close_soon(self) -> None:
         task = asyncio.ensure_future(self.close())
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    def restore(self, conversation: Conversation) -> None:
+        """Take the conversation rebuilt from the store after a failed commit
+        (the link was closed first, so no channel is open)."""
+        self.conversation = conversation
+        self.recovering = False
 
     # -- sending --------------------------------------------------------------
 
