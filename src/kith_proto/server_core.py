@@ -369,7 +369,7 @@ def _too_large(data: str | bytes, limit: int) -> bool:
         return True
     if isinstance(data, bytes) or len(data) * 4 <= limit:
         return False
-    return len(data.encode("utf-8")) > limit
+    return len(data.encode("utf-8", "surrogatepass")) > limit
 
 
 def _decode_key(auth: wire.Auth) -> bytes | None:
