@@ -162,6 +162,13 @@ def test_malformed_frames_get_an_error_not_an_exception(data: str | bytes) -> No
     assert conn.state is ServerState.READY
 
 
+def test_frame_with_a_lone_surrogate_is_malformed_not_a_crash() -> None:
+    conn = ready(max_frame_bytes=1000)
+    frame = '{"type":"subscribe","topics":["\ud800' + "0" * 300 + '"]}'
+    assert error_code(conn.receive(frame, 1.0)) == ErrorCode.MALFORMED
+    assert conn.state is ServerState.READY
+
+
 def test_frame_over_the_limit_is_refused() -> None:
     conn = ready(max_frame_bytes=1000)
     assert error_code(conn.receive("x" * 1001, 1.0)) == ErrorCode.FRAME_TOO_LARGE
