@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from kith.contacts import canonical_id
-from kith.errors import ContactError, KithError
+from kith.errors import ContactError
 from kith.messages import ChatMessage, load_conversation, write_events
 from kith.messaging import (
     Conversation,
@@ -33,6 +33,7 @@ from kith.models import Contact
 from kith.p2p import LinkState, PeerLink, SecureChannel
 from kith.runtime.chat_commit import Committer
 from kith.runtime.chat_events import ChatNoticeEvent, failure_text, live_events
+from kith.runtime.chat_recovery import ConversationRecovery, refused
 from kith.runtime.events import EventHub
 from kith.runtime.peer_links import ChatOptions, RelayPort, make_peer_link
 from kith.runtime.peers import ChatPeer, is_delivery_receipt
@@ -89,8 +90,16 @@ class ChatLink:
         self._options = options
         self._clock = clock
         self._log = log
+        self._recovery = ConversationRecovery(
+            store=store,
+            reader=self._reader,
+            is_current=self._is_current,
+            resume=self._resume,
+            spawn=self._spawn,
+            log=log,
+        )
         self._committer: Committer[ChatPeer] = Committer(
-            store, log, self._send_receipts, self._commit_failed
+            store, log, self._send_receipts, self._recovery.commit_failed
         )
         self._receipting: set[ChatPeer] = set()
         self._peers: dict[str, ChatPeer] = {}
@@ -297,7 +306,7 @@ class ChatLink:
         while the conversation is being rebuilt after such a failure.
         """
         if peer.recovering:
-            return _refused()
+            return refused()
         secure = peer.secure
         contact_id = peer.contact_id
         writes = []
@@ -367,42 +376,12 @@ class ChatLink:
         for peer in peers:
             peer.flush_receipts()
 
-    # -- a failed commit ------------------------------------------------------
+    # -- a failed commit (see kith.runtime.chat_recovery) -------------------
 
-    def _commit_failed(self, peers: set[ChatPeer]) -> None:
-        """A transaction failed: these conversations are ahead of the database.
+    def _is_current(self, peer: ChatPeer) -> bool:
+        return not self._stopped and self._peers.get(peer.contact_id) is peer
 
-        Their in-memory state (the peer's sequence gate, the outbox, our
-        ``next_seq``) includes changes that were never stored. Left alone, a
-        resent message would be answered "delivered" as a duplicate without
-        being stored. So each is marked recovering at once (its calls are
-        refused, its frames dropped: nothing is acknowledged), its link is
-        closed, and its conversation is rebuilt from the store.
-        """
-        for peer in peers:
-            if peer.recovering or self._peers.get(peer.contact_id) is not peer:
-                continue
-            peer.recovering = True
-            peer.cancel_timer()
-            self._spawn(self._recover(peer))
-
-    async def _recover(self, peer: ChatPeer) -> None:
-        self._log.warning("reloading the conversation with %s after a failed save", peer.contact_id)
-        try:
-            await peer.close()
-        except Exception as exc:  # the rebuild must happen regardless
-            self._log.warning("could not close the link to %s: %r", peer.contact_id, exc)
-        delay = _RELOAD_RETRY
-        while True:
-            try:
-                conversation, blocked = await self._store.run(self._reader(peer.contact_id))
-                break
-            except Exception as exc:
-                self._log.error("could not reload the conversation: %s; retrying", exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _RELOAD_RETRY_MAX)
-        if self._stopped or self._peers.get(peer.contact_id) is not peer:
-            return
+    def _resume(self, peer: ChatPeer, conversation: Conversation, blocked: bool) -> None:
         conversation.read_receipts = peer.conversation.read_receipts
         peer.restore(conversation)
         peer.blocked = peer.blocked or blocked
@@ -466,22 +445,6 @@ class ChatLink:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._committer.flush()
-
-
-_RELOAD_RETRY = 0.5
-_RELOAD_RETRY_MAX = 30.0
-
-
-def _refused() -> asyncio.Future[None]:
-    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    future.set_exception(
-        KithError(
-            "this conversation is being reloaded after a failed save; try again",
-            code="database_busy",
-        )
-    )
-    future.exception()  # retrieved: callers that do not wait must not log it
-    return future
 
 
 def _listens_while_invisible(peer: ChatPeer) -> bool:
