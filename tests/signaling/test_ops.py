@@ -1,8 +1,22 @@
-"""Splitting queued publishes into ``publish_batch`` frames (pure)."""
+"""How queued requests become frames: batches, chunks, token costs, refusals (pure)."""
 
 from __future__ import annotations
 
-from kith.signaling.ops import BATCH_OVERHEAD, batch_item_size, split_batch
+import pytest
+
+from kith.signaling.errors import IntroRefused, PeerOffline, RelayRefused, refusal
+from kith.signaling.ops import (
+    BATCH_OVERHEAD,
+    SUBSCRIBE_CHUNK,
+    PublishOp,
+    RetractOp,
+    SubscribeOp,
+    batch_cost,
+    batch_item_size,
+    batch_size,
+    chunked,
+    split_batch,
+)
 
 T = b"t" * 32
 
@@ -32,3 +46,33 @@ def test_a_single_oversized_item_still_goes_alone() -> None:
 
 def test_item_size_counts_base64_and_the_topic() -> None:
     assert batch_item_size(b"") < batch_item_size(b"abc") == batch_item_size(b"") + 4
+
+
+def test_long_topic_lists_go_out_in_chunks_in_order() -> None:
+    topics = tuple(bytes([i % 256]) * 32 for i in range(SUBSCRIBE_CHUNK * 2 + 1))
+    parts = chunked(SubscribeOp(topics, add=False))
+    assert [len(p.topics) for p in parts] == [SUBSCRIBE_CHUNK, SUBSCRIBE_CHUNK, 1]  # type: ignore[union-attr]
+    assert all(isinstance(p, SubscribeOp) and not p.add for p in parts)
+    assert sum((p.topics for p in parts), ()) == topics  # type: ignore[union-attr]
+
+
+def test_short_lists_and_publishes_are_not_split() -> None:
+    retract = RetractOp((T,) * SUBSCRIBE_CHUNK)
+    assert chunked(retract) == [retract]
+    assert chunked(PublishOp(T)) == [PublishOp(T)]
+
+
+def test_a_batch_never_costs_more_than_the_bucket_holds() -> None:
+    assert batch_size(max_batch=256, items_per_token=16, bucket_capacity=4.0) == 64
+    assert batch_size(max_batch=32, items_per_token=16, bucket_capacity=40.0) == 32
+
+
+@pytest.mark.parametrize(("items", "cost"), [(1, 1), (16, 1), (17, 2), (64, 4)])
+def test_a_batch_costs_one_token_per_started_block(items: int, cost: int) -> None:
+    assert batch_cost(items, items_per_token=16) == cost
+
+
+def test_refusals_have_their_types() -> None:
+    assert type(refusal("relay", "peer_offline", "gone")) is PeerOffline
+    assert type(refusal("relay", "rate_limited", "slow down")) is RelayRefused
+    assert type(refusal("intro", "rate_limited", "slow down")) is IntroRefused

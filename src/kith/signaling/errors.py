@@ -15,6 +15,7 @@ __all__ = [
     "ReplyTimeout",
     "RequestRefused",
     "SignalingError",
+    "refusal",
 ]
 
 
@@ -58,3 +59,12 @@ class IntroRefused(RequestRefused):
 
 class PayloadTooLarge(ValueError):
     """The payload exceeds the limit the server announced."""
+
+
+def refusal(kind: str, code: str, message: str) -> RequestRefused:
+    """The typed error for the server's refusal of a ``relay`` or ``intro``."""
+    if kind == "intro":
+        return IntroRefused(code, message)
+    if code == "peer_offline":
+        return PeerOffline(code, message)
+    return RelayRefused(code, message)

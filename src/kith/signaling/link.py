@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 from collections import deque
 from collections.abc import Callable
 from typing import Final, TypeAlias
@@ -21,13 +20,7 @@ from websockets.asyncio.client import ClientConnection as WebSocket
 from websockets.exceptions import ConnectionClosed
 
 from kith.signaling.desired import DesiredState
-from kith.signaling.errors import (
-    IntroRefused,
-    NotConnected,
-    PayloadTooLarge,
-    PeerOffline,
-    RelayRefused,
-)
+from kith.signaling.errors import NotConnected, PayloadTooLarge, refusal
 from kith.signaling.events import (
     Connected,
     IntroMessage,
@@ -44,6 +37,9 @@ from kith.signaling.ops import (
     RequestOp,
     RetractOp,
     SubscribeOp,
+    batch_cost,
+    batch_size,
+    chunked,
     split_batch,
 )
 from kith_proto import client_core as core_events
@@ -53,9 +49,6 @@ from kith_proto.limits import TokenBucket
 
 __all__ = ["Ending", "Link", "Op", "PublishOp", "RequestOp", "RetractOp", "SubscribeOp"]
 
-SUBSCRIBE_CHUNK: Final = 256
-"""Topics per ``subscribe``/``unsubscribe``/``retract`` frame (12 KiB: far
-below the size limit)."""
 PACE_SAFETY: Final = 0.9
 """Fraction of the announced rate we use, so jitter never trips the limit."""
 _HEARTBEAT_CLOSE: Final = 1011
@@ -108,16 +101,9 @@ class Link:
         return None if limits is None else limits.max_payload_bytes
 
     def enqueue(self, op: Op) -> None:
-        """Queue a request; it is sent in order, paced under the rate limit.
-
-        Lists of topics go out ``SUBSCRIBE_CHUNK`` per frame.
-        """
-        if isinstance(op, SubscribeOp | RetractOp) and len(op.topics) > SUBSCRIBE_CHUNK:
-            for start in range(0, len(op.topics), SUBSCRIBE_CHUNK):
-                chunk = op.topics[start : start + SUBSCRIBE_CHUNK]
-                self._ops.append(dataclasses.replace(op, topics=chunk))
-        else:
-            self._ops.append(op)
+        """Queue a request; it is sent in order, paced under the rate limit
+        (lists of topics in chunks, see :func:`~kith.signaling.ops.chunked`)."""
+        self._ops.extend(chunked(op))
         self._wake.set()
 
     async def serve(self, auth_timeout: float) -> Ending:
@@ -225,7 +211,7 @@ class Link:
         if error is None:
             op.future.set_result(None)
         else:
-            op.future.set_exception(_refusal(op.kind, *error))
+            op.future.set_exception(refusal(op.kind, *error))
 
     def _publish_answered(self, topics: tuple[bytes, ...], error: tuple[str, str] | None) -> None:
         if error is None:
@@ -291,17 +277,10 @@ class Link:
     # -- batched publishes --
 
     def _batch_size(self) -> int:
-        """Items per ``publish_batch``: the server's limit, and no batch may
-        cost more tokens than our bucket holds."""
         limits, bucket = self._core.limits, self._bucket
         if limits is None or bucket is None:
             return 0
-        return min(limits.max_batch, int(bucket.capacity) * limits.batch_items_per_token)
-
-    def _batch_cost(self, items: int) -> int:
-        limits = self._core.limits
-        assert limits is not None
-        return max(1, -(-items // limits.batch_items_per_token))
+        return batch_size(limits.max_batch, limits.batch_items_per_token, bucket.capacity)
 
     async def _publish_batch(self) -> None:
         """Send the publishes at the head of the queue as one frame (or a few)."""
@@ -310,7 +289,7 @@ class Link:
         assert limits is not None
         while pending and self.ready:
             batch, pending = split_batch(pending, self._batch_size(), limits.max_frame_bytes)
-            await self._pace(self._batch_cost(len(batch)))
+            await self._pace(batch_cost(len(batch), limits.batch_items_per_token))
             if not self.ready:
                 return
             self._send_publishes([t for t, _ in batch])
@@ -401,11 +380,3 @@ class Link:
         for op in pending:
             if not op.future.done():
                 op.future.set_exception(NotConnected("the connection closed before the reply"))
-
-
-def _refusal(kind: str, code: str, message: str) -> Exception:
-    if kind == "intro":
-        return IntroRefused(code, message)
-    if code == wire.ErrorCode.PEER_OFFLINE:
-        return PeerOffline(code, message)
-    return RelayRefused(code, message)

@@ -4,6 +4,7 @@ connection ended: plain values shared by the link and the client."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final, TypeAlias
@@ -17,7 +18,10 @@ __all__ = [
     "RequestOp",
     "RetractOp",
     "SubscribeOp",
+    "batch_cost",
     "batch_item_size",
+    "batch_size",
+    "chunked",
     "split_batch",
 ]
 
@@ -25,6 +29,9 @@ BATCH_OVERHEAD: Final = 96
 """Bytes of a ``publish_batch`` frame around its items (type, ref, brackets)."""
 BATCH_ITEM_OVERHEAD: Final = 32 + 43
 """Bytes of one item besides its payload: keys, quotes and the topic."""
+SUBSCRIBE_CHUNK: Final = 256
+"""Topics per ``subscribe``/``unsubscribe``/``retract`` frame (12 KiB: far
+below the size limit)."""
 
 
 @dataclass(frozen=True)
@@ -95,3 +102,24 @@ def split_batch(
         taken.append(item)
         budget -= size
     return taken, list(items[len(taken) :])
+
+
+def chunked(op: Op) -> list[Op]:
+    """``op`` as sent: topic lists go out ``SUBSCRIBE_CHUNK`` per frame."""
+    if not isinstance(op, SubscribeOp | RetractOp) or len(op.topics) <= SUBSCRIBE_CHUNK:
+        return [op]
+    return [
+        dataclasses.replace(op, topics=op.topics[start : start + SUBSCRIBE_CHUNK])
+        for start in range(0, len(op.topics), SUBSCRIBE_CHUNK)
+    ]
+
+
+def batch_size(max_batch: int, items_per_token: int, bucket_capacity: float) -> int:
+    """Items per ``publish_batch``: the server's limit, and no batch may cost
+    more tokens than the bucket holds."""
+    return min(max_batch, int(bucket_capacity) * items_per_token)
+
+
+def batch_cost(items: int, items_per_token: int) -> int:
+    """Tokens a batch of ``items`` costs: one per started block."""
+    return max(1, -(-items // items_per_token))
