@@ -144,6 +144,25 @@ def load_conversation(
     )
 
 
+def restore_conversation(
+    store: Store, contact_id: str, *, read_receipts: bool
+) -> tuple[Conversation, bool]:
+    """A contact's whole stored conversation, and whether a key warning blocks it."""
+    history = store.messages.all(contact_id)
+    conversation = load_conversation(
+        store, contact_id, read_receipts=read_receipts, messages=history
+    )
+    return conversation, contact_id in store.key_warnings.contacts()
+
+
+def history_page(
+    store: Store, own_id: str, contact_id: str, limit: int, before: str | None
+) -> list[ChatMessage]:
+    """A page of the stored conversation as the API shows it, oldest first."""
+    page = store.messages.page(contact_id, limit, before)
+    return [ChatMessage.of(m, own_id, contact_id) for m in page]
+
+
 def message_owner(store: Store, message_id: str) -> str:
     """The contact whose conversation holds ``message_id``.
 

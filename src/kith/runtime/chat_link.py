@@ -1,11 +1,11 @@
 """The chat link: every conversation of the node, wired to the world.
 
 It owns one :class:`~kith.runtime.peers.ChatPeer` per contact and connects
-them to presence (online/offline, the ``has_messages`` flag), the signaling
-relay (offers and answers), the store (through the :class:`Committer`: a
-conversation's events are persisted before the frames they imply are sent)
-and the live events of the local API. See ``docs/p2p.md``, "Wiring it into
-the node", for the table this implements and for the invisible pull.
+them to presence (online/offline, ``has_messages``), the signaling relay, the
+store (through the :class:`Committer`: events are persisted before the frames
+they imply are sent) and the live events of the local API. Helpers:
+``chat_peers`` (lookup), ``chat_connect`` (when to connect; invisible rules),
+``chat_recovery`` (after a failed save). See ``docs/p2p.md``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from kith.contacts import canonical_id
-from kith.errors import ContactError
-from kith.messages import ChatMessage, load_conversation, write_events
+from kith.messages import ChatMessage, history_page, restore_conversation, write_events
 from kith.messaging import (
     Conversation,
     ConversationEvent,
@@ -32,7 +30,9 @@ from kith.messaging import (
 from kith.models import Contact
 from kith.p2p import LinkState, PeerLink, SecureChannel
 from kith.runtime.chat_commit import Committer
+from kith.runtime.chat_connect import Connector
 from kith.runtime.chat_events import ChatNoticeEvent, failure_text, live_events
+from kith.runtime.chat_peers import PeerDirectory
 from kith.runtime.chat_recovery import ConversationRecovery, refused
 from kith.runtime.events import EventHub
 from kith.runtime.peer_links import ChatOptions, RelayPort, make_peer_link
@@ -83,13 +83,22 @@ class ChatLink:
         self._own_id = keys.kith_id
         self._store = store
         self._hub = hub
-        self._mux = mux
         self._relay = relay
         self._invisible = invisible
         self._refresh_presence = refresh_presence
         self._options = options
         self._clock = clock
         self._log = log
+        self._connector = Connector(
+            mux=mux,
+            invisible=invisible,
+            execute=self.execute,
+            spawn=self._spawn,
+            notice=self._notice,
+            stopped=lambda: self._stopped,
+            clock=clock,
+            log=log,
+        )
         self._recovery = ConversationRecovery(
             store=store,
             reader=self._reader,
@@ -102,8 +111,7 @@ class ChatLink:
             store, log, self._send_receipts, self._recovery.commit_failed
         )
         self._receipting: set[ChatPeer] = set()
-        self._peers: dict[str, ChatPeer] = {}
-        self._by_topic: dict[bytes, ChatPeer] = {}
+        self._peers = PeerDirectory()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = False
 
@@ -147,30 +155,18 @@ class ChatLink:
             log=self._log,
         )
         peer.blocked = blocked
-        self._peers[contact.kith_id] = peer
-        self._by_topic[pair.subscribe_topic.raw] = peer
-        self._by_topic[pair.relay_in_topic.raw] = peer
+        self._peers.add(peer)
         self._update_relay()
 
     def _reader(self, contact_id: str) -> Callable[[Store], tuple[Conversation, bool]]:
         receipts = self._options.read_receipts
-
-        def read(store: Store) -> tuple[Conversation, bool]:
-            history = store.messages.all(contact_id)
-            conversation = load_conversation(
-                store, contact_id, read_receipts=receipts, messages=history
-            )
-            return conversation, contact_id in store.key_warnings.contacts()
-
-        return read
+        return lambda store: restore_conversation(store, contact_id, read_receipts=receipts)
 
     async def remove_contact(self, contact_id: str) -> None:
         """Stop tracking a contact (its history stays in the store)."""
-        peer = self._peers.pop(contact_id, None)
+        peer = self._peers.pop(contact_id)
         if peer is None:
             return
-        for topic in (peer.pair.subscribe_topic.raw, peer.pair.relay_in_topic.raw):
-            self._by_topic.pop(topic, None)
         self._update_relay()
         await peer.stop()
 
@@ -178,27 +174,12 @@ class ChatLink:
         return make_peer_link(self._keys, pair, self._relay, self._options, self._clock)
 
     def peer(self, contact: str) -> ChatPeer:
-        """The peer of a contact named by ID (as typed).
-
-        Raises:
-            ContactError: a malformed ID, or not a contact.
-        """
-        kith_id, _ = canonical_id(contact)
-        peer = self._peers.get(kith_id)
-        if peer is None:
-            raise ContactError(f"{kith_id} is not one of your contacts", code="unknown_contact")
-        return peer
+        """The peer of a contact named by ID (as typed); ``ContactError`` if none."""
+        return self._peers.named(contact)
 
     def owner(self, message_id: str) -> ChatPeer:
-        """The peer whose conversation holds ``message_id``.
-
-        Raises:
-            UnknownMessage: no conversation holds it.
-        """
-        for peer in self._peers.values():
-            if peer.conversation.message(message_id) is not None:
-                return peer
-        raise UnknownMessage("there is no message with that ID")
+        """The peer whose conversation holds ``message_id``; ``UnknownMessage`` if none."""
+        return self._peers.owner(message_id)
 
     def has_messages_for(self, contact_id: str) -> bool:
         """Our ``has_messages`` flag to the contact (see :meth:`_sync_flag`)."""
@@ -216,8 +197,8 @@ class ChatLink:
 
     def presence_value(self, topic: bytes, payload: bytes) -> None:
         """A contact's presence record: online/offline and ``has_messages``."""
-        peer = self._by_topic.get(topic)
-        if peer is None or topic != peer.pair.subscribe_topic.raw:
+        peer = self._peers.presence_source(topic)
+        if peer is None:
             return
         try:
             record = peer.pair.open(payload)
@@ -226,24 +207,24 @@ class ChatLink:
         self._set_online(peer, record.status is not PresenceStatus.OFFLINE)
         peer.pull_wanted = record.has_messages
         if peer.pull_wanted and peer.online and self._invisible():
-            self._pull(peer)
+            self._connector.pull(peer)
 
     def presence_gone(self, topic: bytes) -> None:
         """A contact's presence topic was retracted: offline."""
-        peer = self._by_topic.get(topic)
-        if peer is not None and topic == peer.pair.subscribe_topic.raw:
+        peer = self._peers.presence_source(topic)
+        if peer is not None:
             peer.pull_wanted = False
             self._set_online(peer, False)
 
     def disconnected(self) -> None:
         """The signaling connection dropped: every contact shows offline."""
-        for peer in self._peers.values():
+        for peer in self._peers:
             self._set_online(peer, False, close=False)
 
     def relay_message(self, topic: bytes, payload: bytes) -> None:
         """A relayed offer or answer from a contact."""
-        peer = self._by_topic.get(topic)
-        if peer is None or topic != peer.pair.relay_in_topic.raw or peer.blocked:
+        peer = self._peers.relay_source(topic)
+        if peer is None or peer.blocked:
             return
         if peer.recovering:
             return  # the offerer retries; a channel must not open mid-rebuild
@@ -251,7 +232,7 @@ class ChatLink:
 
     def set_read_receipts(self, enabled: bool) -> None:
         """Apply the ``read_receipts`` setting to every conversation at once."""
-        for peer in self._peers.values():
+        for peer in self._peers:
             peer.conversation.read_receipts = enabled
 
     def status_changed(self) -> None:
@@ -270,31 +251,12 @@ class ChatLink:
         if close and peer.link_state is not LinkState.IDLE:
             self._spawn(peer.close())  # a crashed peer's channel would linger for long
 
-    def _pull(self, peer: ChatPeer) -> None:
-        if peer.link_state is LinkState.IDLE and not peer.blocked and not peer.opening:
-            self._spawn(self._open(peer))
-
-    async def _open(self, peer: ChatPeer) -> None:
-        if self._stopped or peer.recovering:
-            return
-        if peer.blocked:
-            self.execute(peer, peer.conversation.connect_failed(self._clock()))
-            return
-        if self._invisible() and peer.link_state is LinkState.IDLE:
-            self._log.info("invisible: connecting to %s shows them you are online", peer.contact_id)
-            self._notice(
-                peer,
-                "revealed",
-                "you are invisible: connecting to this contact shows them that you are online",
-            )
-        await peer.open()
-
     def _update_relay(self) -> None:
-        if self._invisible():
-            wanted = [p for p in self._peers.values() if _listens_while_invisible(p)]
-        else:
-            wanted = list(self._peers.values())
-        self._mux.set_relay_topics(p.pair.relay_in_topic.raw for p in wanted)
+        self._connector.update_relay(self._peers)
+
+    def connect_for_typing(self, peer: ChatPeer) -> None:
+        """Connect to a contact the user is typing to, where the status allows."""
+        self._connector.for_typing(peer)
 
     # -- PeerHost --------------------------------------------------------------
 
@@ -354,7 +316,7 @@ class ChatLink:
                 case SendFrame(data=data):
                     peer.send_frame(secure, data)
                 case OpenLink():
-                    self._spawn(self._open(peer))
+                    self._spawn(self._connector.open(peer))
                 case FrameRejected(reason=reason):
                     self._log.warning("%s sent a refused change: %s", peer.contact_id, reason)
         for live in live_events(events, self._own_id, peer.contact_id):
@@ -385,8 +347,7 @@ class ChatLink:
         conversation.read_receipts = peer.conversation.read_receipts
         peer.restore(conversation)
         peer.blocked = peer.blocked or blocked
-        now = self._clock()
-        self.execute(peer, conversation.contact_online(now) if peer.online else [])
+        self.execute(peer, conversation.contact_online(self._clock()) if peer.online else [])
 
     def _on_due(self, peer: ChatPeer) -> None:
         self.execute(peer, peer.conversation.tick(self._clock()))
@@ -404,12 +365,6 @@ class ChatLink:
         if not task.cancelled() and task.exception() is not None:
             self._log.error("a messaging task failed: %r", task.exception())
 
-    def connect_for_typing(self, peer: ChatPeer) -> None:
-        """Connect to an online contact the user is typing to (not while
-        invisible: typing alone must not reveal the user)."""
-        if not peer.is_open and peer.online and not peer.blocked and not self._invisible():
-            self._spawn(self._open(peer))
-
     async def accepted_key(self, peer: ChatPeer) -> None:
         """The user accepted the contact's changed key: sending resumes."""
         contact_id = peer.contact_id
@@ -421,11 +376,11 @@ class ChatLink:
     async def history(self, peer: ChatPeer, limit: int, before: str | None) -> list[ChatMessage]:
         """A page of the stored conversation, oldest first (what is still being
         committed arrives as live events once stored)."""
-        contact_id = peer.contact_id
-        messages = await self._store.run(
-            lambda store: store.messages.page(contact_id, limit, before)
+        own_id, contact_id = self._own_id, peer.contact_id
+        page: list[ChatMessage] = await self._store.run(
+            lambda store: history_page(store, own_id, contact_id, limit, before)
         )
-        return [ChatMessage.of(m, self._own_id, contact_id) for m in messages]
+        return page
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -435,9 +390,7 @@ class ChatLink:
 
     async def stop(self) -> None:
         """Close every link and finish pending writes; later events find no peer."""
-        peers = list(self._peers.values())
-        self._peers.clear()
-        self._by_topic.clear()
+        peers = self._peers.clear()
         self._stopped = True
         for peer in peers:
             await peer.stop()
@@ -445,7 +398,3 @@ class ChatLink:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._committer.flush()
-
-
-def _listens_while_invisible(peer: ChatPeer) -> bool:
-    return peer.opening or peer.link_state is not LinkState.IDLE
