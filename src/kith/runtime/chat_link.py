@@ -126,8 +126,13 @@ class ChatLink:
         cleared = await self._store.run(lambda store: store.sessions.clear())
         if cleared:
             self._log.info("deleted %d stored sessions an older version kept", cleared)
+        await self.add_contacts(contacts)
+
+    async def add_contacts(self, contacts: Sequence[Contact]) -> None:
+        """Track several contacts (an import), updating the relay inboxes once."""
         for contact in contacts:
-            await self.add_contact(contact)
+            await self._track(contact)
+        self._update_relay()
 
     async def add_contact(self, contact: Contact) -> None:
         """Track a contact (restoring any history kept from before).
@@ -135,6 +140,10 @@ class ChatLink:
         A contact whose stored key is unusable (e.g. not a valid curve point)
         is logged and skipped, so one bad row cannot stop the node.
         """
+        await self._track(contact)
+        self._update_relay()
+
+    async def _track(self, contact: Contact) -> None:
         if contact.kith_id in self._peers:
             return
         try:
@@ -156,7 +165,6 @@ class ChatLink:
         )
         peer.blocked = blocked
         self._peers.add(peer)
-        self._update_relay()
 
     def _reader(self, contact_id: str) -> Callable[[Store], tuple[Conversation, bool]]:
         receipts = self._options.read_receipts

@@ -160,6 +160,16 @@ class PresenceLink:
         self._resubscribe()
         self._apply(self._manager.contact_added(contact.kith_id, self._clock()))
 
+    def add_contacts(self, contacts: Sequence[Contact]) -> None:
+        """Contacts were added (an import): subscribe once, publish to each."""
+        added = [c for c in contacts if c.kith_id not in self._channels and self._open_channel(c)]
+        if not added:
+            return
+        self._resubscribe()
+        now = self._clock()
+        for contact in added:
+            self._apply(self._manager.contact_added(contact.kith_id, now))
+
     def remove_contact(self, contact_id: str) -> None:
         """A contact was removed: they see us go offline, then learn nothing more."""
         if contact_id not in self._channels:
