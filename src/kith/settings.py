@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from kith.errors import SettingError
+from kith_proto.wire import DEFAULT_SIGNAL_PORT
 
 __all__ = [
     "SETTINGS",
@@ -232,7 +233,7 @@ _DEFINITIONS: Final[tuple[Setting, ...]] = (
         "signaling_url",
         "the signaling server to connect to",
         schemes=("ws", "wss"),
-        default_url="ws://127.0.0.1:7878",
+        default_url=f"ws://127.0.0.1:{DEFAULT_SIGNAL_PORT}",
     ),
     IntSetting(
         "auto_away_minutes",

@@ -52,9 +52,16 @@ if TYPE_CHECKING:
         derive_pair_key,
         intro_topic,
     )
-    from kith_proto.wire import SUBPROTOCOL, CloseCode, ErrorCode, WireFormatError
+    from kith_proto.wire import (
+        DEFAULT_SIGNAL_PORT,
+        SUBPROTOCOL,
+        CloseCode,
+        ErrorCode,
+        WireFormatError,
+    )
 
 __all__ = [
+    "DEFAULT_SIGNAL_PORT",
     "ENVELOPE_SIZE",
     "ID_LENGTH",
     "MAX_STATUS_TEXT",
@@ -162,6 +169,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     ),
     "kith_proto.wire": (
         "CloseCode",
+        "DEFAULT_SIGNAL_PORT",
         "ErrorCode",
         "SUBPROTOCOL",
         "WireFormatError",

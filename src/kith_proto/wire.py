@@ -17,6 +17,7 @@ from typing import Annotated, Final, TypeAlias
 import msgspec
 
 __all__ = [
+    "DEFAULT_SIGNAL_PORT",
     "PAYLOAD_PATTERN",
     "SUBPROTOCOL",
     "TOPIC_LENGTH",
@@ -59,6 +60,10 @@ __all__ = [
 
 SUBPROTOCOL: Final = "kith.v1"
 """The WebSocket subprotocol naming this protocol version."""
+
+DEFAULT_SIGNAL_PORT: Final = 8765
+"""The port ``kith-signal`` listens on by default, and the one the node's
+default ``signaling_url`` names (so the two defaults find each other)."""
 
 TOPIC_SIZE: Final = 32
 TOPIC_LENGTH: Final = 43

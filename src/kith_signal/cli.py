@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 
 from kith_proto.server_core import ServerConfig
+from kith_proto.wire import DEFAULT_SIGNAL_PORT
 from kith_signal.gc_policy import GcPolicy, GcSettings
 from kith_signal.logfmt import configure, log_event
 from kith_signal.memory_broker import InProcessBroker
@@ -36,7 +37,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     p = argparse.ArgumentParser(prog="kith-signal", description="Kith's signaling server.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8765, help="port to bind; 0 picks a free one")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_SIGNAL_PORT,
+        help=f"port to bind (default {DEFAULT_SIGNAL_PORT}); 0 picks a free one",
+    )
     p.add_argument("--public-url", help="URL clients sign for (default ws[s]://HOST:PORT)")
     p.add_argument("--tls-cert", help="PEM certificate chain (enables TLS)")
     p.add_argument("--tls-key", help="PEM private key for --tls-cert")

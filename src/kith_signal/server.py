@@ -47,7 +47,7 @@ class ServerOptions:
     """How the process listens; protocol limits are in ``protocol``."""
 
     host: str = "127.0.0.1"
-    port: int = 8765
+    port: int = wire.DEFAULT_SIGNAL_PORT
     public_url: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None

@@ -13,7 +13,7 @@ def test_defaults_match_the_brief() -> None:
     assert defaults == {
         "user_status": "online",
         "status_text": "",
-        "signaling_url": "ws://127.0.0.1:7878",
+        "signaling_url": "ws://127.0.0.1:8765",
         "auto_away_minutes": 10,
         "stun_servers": [],
         "notifications": True,
@@ -50,7 +50,7 @@ def test_status_text_is_one_line() -> None:
         definition("status_text").parse("a\nb")
 
 
-@pytest.mark.parametrize("url", ["ws://example.org:7878", "wss://signal.example.org/ws"])
+@pytest.mark.parametrize("url", ["ws://example.org:8765", "wss://signal.example.org/ws"])
 def test_signaling_url_accepts_websocket_urls(url: str) -> None:
     assert definition("signaling_url").parse(url) == url
 
