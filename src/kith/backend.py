@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from kith.models import Contact, IdentityInfo, SettingState
 
 if TYPE_CHECKING:
-    from kith.messages import ChatMessage
+    from collections.abc import Sequence
 
-__all__ = ["NOT_RUNNING", "Backend", "ContactDetails", "OwnStatus"]
+    from kith.contact_list import ContactEntry
+    from kith.conversation_store import ChatMessage
+
+__all__ = ["NOT_RUNNING", "Backend", "ContactDetails", "ImportResult", "OwnStatus"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,28 @@ class ContactDetails:
     def to_json(self) -> dict[str, Any]:
         """The object printed by ``kith contacts show --json``."""
         return {**self.contact.to_json(), "safety_number": self.safety_number}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What importing a contact list did.
+
+    Attributes:
+        added: The contacts added, in the list's order.
+        skipped: Entries left out because the contact was already there (or
+            appeared earlier in the same list).
+    """
+
+    added: tuple[Contact, ...]
+    skipped: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The object printed by ``kith contacts import --json``."""
+        return {
+            "imported": len(self.added),
+            "skipped": self.skipped,
+            "contacts": [c.to_json() for c in self.added],
+        }
 
 
 NOT_RUNNING: Final = "not running"
@@ -94,6 +119,10 @@ class Backend(Protocol):
 
     def add_contact(self, kith_id: str, name: str | None = None) -> Contact:
         """Add a contact."""
+        ...
+
+    def import_contacts(self, entries: Sequence[ContactEntry]) -> ImportResult:
+        """Add a list of contacts in one transaction: all of them or, if any is bad, none."""
         ...
 
     def remove_contact(self, kith_id: str) -> None:

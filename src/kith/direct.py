@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from kith.backend import ContactDetails, OwnStatus
+from kith.backend import ContactDetails, ImportResult, OwnStatus
+from kith.contact_list import CheckedEntry, ContactEntry, check_entries
 from kith.contacts import canonical_id, clean_name, new_contact_id
+from kith.conversation_store import ChatMessage
 from kith.direct_messages import DirectMessages
-from kith.messages import ChatMessage
 from kith.models import Contact, IdentityInfo, SettingState
 from kith.safety import safety_number
 from kith.settings import definition
@@ -74,6 +75,14 @@ class DirectBackend:
 
         return self._store.call(add)
 
+    def import_contacts(self, entries: Sequence[ContactEntry]) -> ImportResult:
+        def run(s: Store) -> ImportResult:
+            checked = check_entries(entries, s.identity.info().kith_id)
+            with s.transaction():
+                return _add_new(s, checked, self._clock())
+
+        return self._store.call(run)
+
     def remove_contact(self, kith_id: str) -> None:
         canonical, _ = canonical_id(kith_id)
         self._store.call(lambda s: s.contacts.remove(canonical))
@@ -124,3 +133,19 @@ class DirectBackend:
 
     def close(self) -> None:
         self._store.close()
+
+
+def _add_new(store: Store, entries: Sequence[CheckedEntry], now: float) -> ImportResult:
+    """Add the entries that are not contacts yet (inside the caller's transaction).
+
+    An entry whose contact exists, or that repeats an earlier entry, is skipped
+    and counted; the first entry of a repeated ID gives its name.
+    """
+    known = {c.kith_id for c in store.contacts.list()}
+    added = []
+    for entry in entries:
+        if entry.kith_id in known:
+            continue
+        known.add(entry.kith_id)
+        added.append(store.contacts.add(entry.kith_id, entry.public_key, entry.name, now))
+    return ImportResult(tuple(added), len(entries) - len(added))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from kith.chat import Conversation, ConversationEvent, UnknownMessage, new_message_id
 from kith.contacts import canonical_id
-from kith.messages import ChatMessage, load_conversation, message_owner, write_events
-from kith.messaging import Conversation, ConversationEvent, UnknownMessage, new_message_id
+from kith.conversation_store import ChatMessage, load_conversation, message_owner, write_events
 from kith.store.store import Store
 
 __all__ = ["DirectMessages"]

@@ -1,10 +1,10 @@
 """The node: the one place that wires Kith's components together.
 
 :meth:`Node.start` opens the store, restores identity, settings and contacts,
-builds the presence manager and its link to the signaling client, serves the
+builds every component in dependency order (:func:`_build`), serves the
 local API and writes the runtime file; :meth:`Node.stop` undoes it in
 reverse, appearing offline to contacts first. Everything else receives its
-collaborators from here.
+collaborators from here; no component is handed another after construction.
 """
 
 from __future__ import annotations
@@ -25,13 +25,14 @@ from kith.errors import KithError
 from kith.models import Contact
 from kith.passphrases import PassphraseSource
 from kith.presence import ConnectionState, OwnStatus, PresenceManager
-from kith.runtime.chat_link import ChatLink
-from kith.runtime.chat_pump import MessagingPump
-from kith.runtime.events import EventHub
-from kith.runtime.peer_links import ChatOptions
-from kith.runtime.presence_link import PresenceLink
+from kith.runtime.chat.driver import ChatDriver
+from kith.runtime.chat.link_factory import ChatOptions
+from kith.runtime.dispatch import Dispatcher, EventBus
+from kith.runtime.live import EventHub
+from kith.runtime.presence.driver import PresenceDriver
 from kith.runtime.runtime_file import RuntimeInfo, new_token, remove_runtime, write_runtime
 from kith.runtime.service import NodeService
+from kith.runtime.signal_pump import SignalPump
 from kith.runtime.store_writer import StoreWriter
 from kith.runtime.subscriptions import SubscriptionMux
 from kith.signaling import SignalingClient, SignalingError
@@ -109,28 +110,82 @@ def _list(value: object) -> list[object]:
     return value if isinstance(value, list) else []
 
 
+@dataclass(frozen=True)
+class _Parts:
+    """The node's components, built by :func:`_build` in dependency order."""
+
+    client: SignalingClient
+    presence: PresenceDriver
+    chat: ChatDriver
+    dispatcher: Dispatcher
+    pump: SignalPump
+    writer: StoreWriter
+    hub: EventHub
+
+
+def _build(loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: logging.Logger) -> _Parts:
+    """Build every component, each from the ones before it.
+
+    The event bus comes first: presence and chat emit on it and never hold
+    each other; the dispatcher, built last, delivers what they emit (see
+    :mod:`kith.runtime.dispatch`).
+    """
+    client = _client(loaded, options)
+    bus, hub, writer = EventBus(), EventHub(), StoreWriter(store, log)
+    subscriptions = SubscriptionMux(client)
+    presence = PresenceDriver(
+        keys=loaded.keys,
+        manager=_manager(loaded),
+        signaling=subscriptions,
+        writer=writer,
+        hub=hub,
+        clock=time.time,
+        schedule=asyncio.get_running_loop().call_later,
+        log=log,
+        events=bus,
+    )
+    chat = ChatDriver(
+        keys=loaded.keys,
+        store=store,
+        hub=hub,
+        mux=subscriptions,
+        relay=client,
+        invisible=loaded.status == OwnStatus.INVISIBLE,
+        events=bus,
+        options=ChatOptions(
+            ice_servers=loaded.stun_servers,
+            idle_timeout=options.chat_idle_timeout,
+            read_receipts=loaded.read_receipts,
+        ),
+        clock=time.time,
+        log=log,
+    )
+    dispatcher = Dispatcher(bus, presence, chat, log)
+    pump = SignalPump(presence, chat, log)
+    return _Parts(client, presence, chat, dispatcher, pump, writer, hub)
+
+
+def _manager(loaded: _Loaded) -> PresenceManager:
+    return PresenceManager(
+        status=OwnStatus(loaded.status),
+        text=loaded.text,
+        auto_away_minutes=loaded.auto_away_minutes,
+        now=time.time(),
+        contacts=[c.kith_id for c in loaded.contacts],
+        last_seq=loaded.last_seq,
+    )
+
+
 class Node:
     """A running node; build it with :meth:`start`."""
 
     def __init__(
-        self,
-        data_dir: DataDir,
-        store: AsyncStore,
-        client: SignalingClient,
-        link: PresenceLink,
-        writer: StoreWriter,
-        hub: EventHub,
-        log: logging.Logger,
-        chat: ChatLink,
+        self, data_dir: DataDir, store: AsyncStore, parts: _Parts, log: logging.Logger
     ) -> None:
         self._data_dir = data_dir
         self._store = store
-        self._client = client
-        self._link = link
-        self._writer = writer
-        self._hub = hub
+        self._parts = parts
         self._log = log
-        self._chat = chat
         self._tasks: list[asyncio.Task[None]] = []
         self._api: ApiServer | None = None
         self._runtime: RuntimeInfo | None = None
@@ -155,11 +210,14 @@ class Node:
         store = await open_async_store(data_dir, passphrases)
         try:
             loaded = await store.run(_load)
-            node = cls._wire(data_dir, store, loaded, options, log)
-            await node._chat.load(loaded.contacts)
+            parts = _build(loaded, options, store, log)
+            parts.presence.load(loaded.contacts)
+            await parts.chat.load(loaded.contacts)
+            parts.dispatcher.route_pending()  # what waits, before the first publish
         except BaseException:
             await store.close()
             raise
+        node = cls(data_dir, store, parts, log)
         try:
             await node._serve(options)
         except BaseException:
@@ -167,60 +225,27 @@ class Node:
             raise
         return node
 
-    @classmethod
-    def _wire(
-        cls,
-        data_dir: DataDir,
-        store: AsyncStore,
-        loaded: _Loaded,
-        options: NodeOptions,
-        log: logging.Logger,
-    ) -> Node:
-        client = _client(loaded, options)
-        manager = PresenceManager(
-            status=OwnStatus(loaded.status),
-            text=loaded.text,
-            auto_away_minutes=loaded.auto_away_minutes,
-            now=time.time(),
-            contacts=[c.kith_id for c in loaded.contacts],
-            last_seq=loaded.last_seq,
-        )
-        hub, writer = EventHub(), StoreWriter(store, log)
-        mux = SubscriptionMux(client)
-        chat: ChatLink | None = None
-        link = PresenceLink(
-            keys=loaded.keys,
-            manager=manager,
-            signaling=mux,
-            writer=writer,
-            hub=hub,
-            clock=time.time,
-            schedule=asyncio.get_running_loop().call_later,
-            log=log,
-            outbox_flag=lambda contact_id: chat is not None and chat.has_messages_for(contact_id),
-        )
-        chat = _chat(loaded, options, store, hub, mux, client, link, log)
-        link.load(loaded.contacts)
-        return cls(data_dir, store, client, link, writer, hub, log, chat)
-
     async def _serve(self, options: NodeOptions) -> None:
+        parts = self._parts
         self._tasks = [
-            asyncio.create_task(self._client.run(), name="signaling"),
-            asyncio.create_task(
-                MessagingPump(self._link, self._chat, self._log).run(self._client.events()),
-                name="pump",
-            ),
+            asyncio.create_task(parts.dispatcher.run(), name="dispatcher"),
+            asyncio.create_task(parts.client.run(), name="signaling"),
+            asyncio.create_task(parts.pump.run(parts.client.events()), name="pump"),
         ]
         for task in self._tasks:
             task.add_done_callback(self._task_done)
         service = NodeService(
-            store=self._store, writer=self._writer, link=self._link, hub=self._hub, chat=self._chat
+            store=self._store,
+            writer=parts.writer,
+            presence=parts.presence,
+            hub=parts.hub,
+            chat=parts.chat,
         )
         token = new_token()
         policy = AccessPolicy(token=token, clock=time.monotonic)
         self._api = ApiServer(
             service,
-            self._hub,
+            parts.hub,
             policy,
             self._log,
             host=options.api_host,
@@ -233,19 +258,22 @@ class Node:
 
     async def stop(self) -> None:
         """Appear offline, close the connection and the API, save, close the store."""
+        parts = self._parts
         if self._runtime is not None:
             remove_runtime(self._data_dir.path, self._runtime)
         if self._api is not None:
             await self._api.stop()
-        await self._chat.stop()
-        self._link.stop()
+        await parts.chat.stop()
+        parts.presence.stop()
         await self._drain()
-        await self._client.close()
+        await parts.client.close()
         for task in self._tasks:
+            if task.get_name() == "dispatcher":
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._hub.close()
-        await self._writer.flush()
+        parts.hub.close()
+        await parts.writer.flush()
         await self._store.close()
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
@@ -259,40 +287,10 @@ class Node:
         was handled, so its reply (usually ``peer_offline`` for a random topic)
         marks the point where our last publications are through.
         """
-        if self._link.connection is not ConnectionState.CONNECTED:
+        if self._parts.presence.connection is not ConnectionState.CONNECTED:
             return
         with contextlib.suppress(SignalingError, TimeoutError):
-            await self._client.relay(os.urandom(32), b"\x00", timeout=DRAIN_TIMEOUT)
-
-
-def _chat(
-    loaded: _Loaded,
-    options: NodeOptions,
-    store: AsyncStore,
-    hub: EventHub,
-    mux: SubscriptionMux,
-    client: SignalingClient,
-    link: PresenceLink,
-    log: logging.Logger,
-) -> ChatLink:
-    chat = ChatLink(
-        keys=loaded.keys,
-        store=store,
-        hub=hub,
-        mux=mux,
-        relay=client,
-        invisible=lambda: link.own_status().status == "invisible",
-        refresh_presence=link.refresh_flag,
-        options=ChatOptions(
-            ice_servers=loaded.stun_servers,
-            idle_timeout=options.chat_idle_timeout,
-            read_receipts=loaded.read_receipts,
-        ),
-        clock=time.time,
-        log=log,
-    )
-    mux.on_publication = chat.status_changed
-    return chat
+            await self._parts.client.relay(os.urandom(32), b"\x00", timeout=DRAIN_TIMEOUT)
 
 
 def _client(loaded: _Loaded, options: NodeOptions) -> SignalingClient:

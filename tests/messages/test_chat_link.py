@@ -14,17 +14,18 @@ import pytest
 
 from kith.errors import ContactError
 from kith.models import Contact
-from kith.runtime.chat_events import ChatNoticeEvent
-from kith.runtime.chat_link import ChatLink
-from kith.runtime.chat_service import ChatService
-from kith.runtime.events import EventHub
-from kith.runtime.peer_links import ChatOptions
+from kith.presence import ContactPresenceChanged, PresenceStatus
+from kith.runtime.chat.driver import ChatDriver
+from kith.runtime.chat.link_factory import ChatOptions
+from kith.runtime.chat.live import ChatNoticeEvent
+from kith.runtime.chat.service import ChatService
+from kith.runtime.dispatch import EventBus
+from kith.runtime.live import EventHub
 from kith.runtime.subscriptions import SubscriptionMux
 from kith.signaling import PeerOffline
 from kith.store.store import Store
 from kith_proto.ids import format_id
 from kith_proto.keys import IdentityKeys
-from kith_proto.pair import PairChannel, PresenceRecord, PresenceStatus
 
 NOW = 1_800_000_000.0
 ME, BOB = IdentityKeys(bytes(32)), IdentityKeys(bytes(range(32)))
@@ -68,22 +69,20 @@ def store(tmp_path: Path) -> Store:
     return store
 
 
-def _bob_online(chat: ChatLink) -> None:
-    """Bob's presence record, sealed by bob, arrives: he is online."""
-    record = PresenceRecord(PresenceStatus.ONLINE, "", 1, int(NOW * 1000))
-    topic = chat.peer(BOB.kith_id).pair.subscribe_topic.raw
-    chat.presence_value(topic, PairChannel(BOB, ME.public_key).seal(record))
+def _bob_online(chat: ChatDriver) -> None:
+    """The presence driver tells the chat driver that bob came online."""
+    chat.presence_changed(ContactPresenceChanged(BOB.kith_id, PresenceStatus.ONLINE, "", NOW))
 
 
-def _chat(store: Store, hub: EventHub, signaling: Signaling) -> ChatLink:
-    return ChatLink(
+def _chat(store: Store, hub: EventHub, signaling: Signaling) -> ChatDriver:
+    return ChatDriver(
         keys=ME,
         store=Runner(store),
         hub=hub,
         mux=SubscriptionMux(signaling),
         relay=signaling,
-        invisible=lambda: False,
-        refresh_presence=lambda contact_id: None,
+        invisible=False,
+        events=EventBus(),
         options=ChatOptions(),
         clock=lambda: NOW,
         log=logging.getLogger("test"),

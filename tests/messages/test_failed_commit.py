@@ -18,14 +18,14 @@ from typing import Any
 
 import pytest
 
-from kith.errors import KithError
-from kith.messaging import (
+from kith.chat import (
     Receipt,
     Text,
     UnknownMessage,
     decode_chat_frame,
     encode_chat_frame,
 )
+from kith.errors import KithError
 from kith.models import Contact
 from kith.p2p import (
     ChannelClosed,
@@ -39,11 +39,12 @@ from kith.p2p import (
     SecureChannel,
     SendData,
 )
-from kith.runtime import chat_link
-from kith.runtime.chat_link import ChatLink
-from kith.runtime.chat_service import ChatService
-from kith.runtime.events import EventHub
-from kith.runtime.peer_links import ChatOptions
+from kith.runtime.chat import driver as chat_driver
+from kith.runtime.chat.driver import ChatDriver
+from kith.runtime.chat.link_factory import ChatOptions
+from kith.runtime.chat.service import ChatService
+from kith.runtime.dispatch import EventBus
+from kith.runtime.live import EventHub
 from kith.runtime.subscriptions import SubscriptionMux
 from kith.store.store import Store
 from kith_proto.keys import IdentityKeys
@@ -132,15 +133,15 @@ def store(tmp_path: Path) -> Store:
     return store
 
 
-async def _chat(store: Store, runner: Runner) -> ChatLink:
-    chat = ChatLink(
+async def _chat(store: Store, runner: Runner) -> ChatDriver:
+    chat = ChatDriver(
         keys=ME,
         store=runner,
         hub=EventHub(),
         mux=SubscriptionMux(Signaling()),
         relay=Signaling(),
-        invisible=lambda: False,
-        refresh_presence=lambda contact_id: None,
+        invisible=False,
+        events=EventBus(),
         options=ChatOptions(),
         clock=lambda: NOW,
         log=logging.getLogger("test"),
@@ -149,7 +150,7 @@ async def _chat(store: Store, runner: Runner) -> ChatLink:
     return chat
 
 
-async def _handshake(chat: ChatLink, link: FakeLink) -> SecureChannel:
+async def _handshake(chat: ChatDriver, link: FakeLink) -> SecureChannel:
     """A channel opens and bob (the offerer) runs the session handshake."""
     bob = SecureChannel(BOB, ME.public_key)
     link.state = LinkState.OPEN
@@ -187,7 +188,7 @@ async def test_a_message_whose_commit_failed_is_stored_then_receipted_when_resen
         links.append(FakeLink(lambda: store.messages.get(BOB.kith_id, MID) is not None))
         return links[-1]
 
-    monkeypatch.setattr(chat_link, "make_peer_link", make_link)
+    monkeypatch.setattr(chat_driver, "make_peer_link", make_link)
     runner = Runner(store)
     chat = await _chat(store, runner)
     peer = chat.peer(BOB.kith_id)

@@ -12,23 +12,24 @@ from typing import Any
 
 import pytest
 
+from kith.chat import Message, MessageState, NotOwnMessage, Party, Receipt, encode_chat_frame
+from kith.chat import Text as TextFrame
+from kith.conversation_store import ChatMessage
 from kith.direct import DirectBackend
 from kith.errors import KithError
-from kith.messages import ChatMessage
-from kith.messaging import Message, MessageState, NotOwnMessage, Party, Receipt, encode_chat_frame
-from kith.messaging import Text as TextFrame
 from kith.presence import OwnStatus, PresenceManager
-from kith.runtime.chat_commit import Committer
-from kith.runtime.chat_events import (
+from kith.runtime.chat.committer import Committer
+from kith.runtime.chat.live import (
     ChatNoticeEvent,
     MessageEvent,
     MessageStateEvent,
     TypingEvent,
     live_events,
 )
-from kith.runtime.events import EventHub
-from kith.runtime.peers import is_delivery_receipt
-from kith.runtime.presence_link import PresenceLink
+from kith.runtime.chat.peer import is_delivery_receipt
+from kith.runtime.dispatch import EventBus
+from kith.runtime.live import EventHub
+from kith.runtime.presence.driver import PresenceDriver
 from kith.runtime.store_writer import StoreWriter
 from kith.runtime.subscriptions import SubscriptionMux
 from kith.store.store import Store
@@ -157,23 +158,22 @@ def test_the_mux_subscribes_to_the_union() -> None:
     assert client.subscriptions == {b"r" * 32}
 
 
-def test_the_mux_reports_publications() -> None:
-    mux, calls = SubscriptionMux(FakeClient()), []
-    mux.on_publication = lambda: calls.append(1)
+def test_the_mux_passes_publications_through() -> None:
+    client = FakeClient()
+    mux = SubscriptionMux(client)
     mux.publish(b"t" * 32, b"x")
-    mux.retract([b"t" * 32])
-    assert calls == [1, 1]
+    assert client.published == [(b"t" * 32, b"x")]
 
 
 # -- the has_messages flag --------------------------------------------------------
 
 
-def _presence(flags: dict[str, bool], store: Store) -> tuple[PresenceLink, FakeClient]:
+def _presence(store: Store) -> tuple[PresenceDriver, FakeClient]:
     client = FakeClient()
     manager = PresenceManager(
         status=OwnStatus.ONLINE, text="", auto_away_minutes=0, now=NOW, contacts=[BOB.kith_id]
     )
-    link = PresenceLink(
+    link = PresenceDriver(
         keys=ME,
         manager=manager,
         signaling=client,
@@ -182,7 +182,7 @@ def _presence(flags: dict[str, bool], store: Store) -> tuple[PresenceLink, FakeC
         clock=lambda: NOW,
         schedule=lambda delay, callback: asyncio.get_running_loop().call_later(delay, callback),
         log=logging.getLogger("test"),
-        outbox_flag=lambda contact_id: flags.get(contact_id, False),
+        events=EventBus(),
     )
     link.load([_bob()])
     return link, client
@@ -197,20 +197,23 @@ def _bob() -> Any:
 async def test_only_the_recipient_reads_has_messages_and_refresh_raises_seq(
     store: Store,
 ) -> None:
-    flags = {BOB.kith_id: False}
-    link, client = _presence(flags, store)
+    link, client = _presence(store)
     link.connected()
     bob_side = PairChannel(BOB, ME.public_key)
     first = bob_side.open(client.published[-1][1])
     assert not first.has_messages
-    flags[BOB.kith_id] = True
-    link.refresh_flag(BOB.kith_id)
+    link.set_messages_queued(BOB.kith_id, True)
     second = bob_side.open(client.published[-1][1])
     assert second.has_messages
     assert second.seq > first.seq
     assert second.status == first.status
     await asyncio.sleep(0.01)  # the sequence number is saved in the background
     assert store.state.get_int("presence_seq") == second.seq
+    published = len(client.published)
+    link.set_messages_queued(BOB.kith_id, True)  # no change: nothing re-published
+    assert len(client.published) == published
+    link.set_messages_queued(BOB.kith_id, False)
+    assert not bob_side.open(client.published[-1][1]).has_messages
 
 
 # -- events and views ---------------------------------------------------------------
@@ -282,7 +285,7 @@ def test_with_no_node_bad_input_is_refused(store: Store) -> None:
 
 
 def test_a_state_move_is_one_state_event_and_a_new_message_one_message_event() -> None:
-    from kith.messaging import Conversation
+    from kith.chat import Conversation
 
     conversation = Conversation()
     events = conversation.send_text("a" * 32, "hi", NOW)

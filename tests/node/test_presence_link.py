@@ -13,7 +13,8 @@ import pytest
 
 from kith.models import Contact
 from kith.presence import OwnStatus, PresenceManager
-from kith.runtime.events import (
+from kith.runtime.dispatch import EventBus
+from kith.runtime.live import (
     ConnectionEvent,
     ContactPresenceEvent,
     EventHub,
@@ -21,7 +22,7 @@ from kith.runtime.events import (
     OwnStatusEvent,
     Subscription,
 )
-from kith.runtime.presence_link import PresenceLink
+from kith.runtime.presence.driver import PresenceDriver
 from kith.runtime.store_writer import StoreWriter
 from kith.store.state import PRESENCE_SEQ
 from kith.store.store import Store
@@ -97,7 +98,7 @@ class Side:
     writer: StoreWriter
     subscription: Subscription
     clock: Clock
-    link: PresenceLink
+    link: PresenceDriver
     seen: list[NodeEvent] = field(default_factory=list)
 
     @property
@@ -134,7 +135,7 @@ def make_side(tmp_path: Path) -> Iterator[Callable[..., Side]]:
             now=clock(),
             contacts=[p.kith_id for p in contacts],
         )
-        link = PresenceLink(
+        link = PresenceDriver(
             keys=keys,
             manager=manager,
             signaling=signaling,
@@ -143,6 +144,7 @@ def make_side(tmp_path: Path) -> Iterator[Callable[..., Side]]:
             clock=clock,
             schedule=clock.schedule,
             log=logging.getLogger("test"),
+            events=EventBus(),
         )
         link.load([_contact(p) for p in contacts])
         return Side(keys, store, signaling, writer, hub.subscribe(), clock, link)

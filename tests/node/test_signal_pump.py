@@ -1,20 +1,20 @@
-"""The signal pump: signaling events become presence-link calls."""
+"""The signal pump: signaling events become presence-driver and chat-driver calls."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
-from kith.runtime.presence_link import PresenceLink
 from kith.runtime.signal_pump import SignalPump
 from kith.signaling.events import (
     Connected,
     Disconnected,
     PresenceGone,
     PresenceValue,
+    RelayMessage,
     ServerProblem,
     SignalingEvent,
 )
@@ -41,6 +41,9 @@ class RecordingLink:
     def presence_gone(self, topic: bytes) -> None:
         self.calls.append(("gone", topic))
 
+    def relay_message(self, topic: bytes, payload: bytes) -> None:
+        self.calls.append(("relay", topic, payload))
+
 
 async def _stream(*events: SignalingEvent) -> AsyncIterator[SignalingEvent]:
     for event in events:
@@ -48,7 +51,7 @@ async def _stream(*events: SignalingEvent) -> AsyncIterator[SignalingEvent]:
 
 
 def _pump(link: RecordingLink, now: list[float]) -> SignalPump:
-    return SignalPump(cast(PresenceLink, link), logging.getLogger("test"), lambda: now[0])
+    return SignalPump(link, link, logging.getLogger("test"), lambda: now[0])
 
 
 async def test_events_become_link_calls() -> None:
@@ -57,6 +60,7 @@ async def test_events_become_link_calls() -> None:
         Connected(),
         PresenceValue(TOPIC, b"x"),
         PresenceGone(TOPIC),
+        RelayMessage(TOPIC, b"offer"),
         Disconnected("x", 1),
     ]
     await _pump(link, [0.0]).run(_stream(*events))
@@ -64,6 +68,7 @@ async def test_events_become_link_calls() -> None:
         ("connected",),
         ("value", TOPIC, b"x"),
         ("gone", TOPIC),
+        ("relay", TOPIC, b"offer"),
         ("disconnected",),
     ]
 

@@ -21,7 +21,7 @@ from kith.runtime.runtime_file import RuntimeInfo, read_runtime
 from kith_proto.ids import parse_id
 
 if TYPE_CHECKING:
-    from kith.messages import ChatMessage
+    from kith.conversation_store import ChatMessage
 
 __all__ = ["NodeBackend", "find_node"]
 
@@ -198,6 +198,6 @@ def _decode(status: int, raw: bytes) -> Any:
 
 def _chat_message(data: dict[str, Any], contact: str = "") -> ChatMessage:
     """Build a :class:`ChatMessage` (imported here: most commands never need it)."""
-    from kith.messages import ChatMessage
+    from kith.conversation_store import ChatMessage
 
     return ChatMessage.from_json(data, contact)

@@ -1,7 +1,7 @@
 """``GET /api/events``: one WebSocket carrying the node's live events.
 
 The first messages describe the current state (own status, connection);
-then every :mod:`kith.runtime.events` event follows as one JSON text frame
+then every :mod:`kith.runtime.live` event follows as one JSON text frame
 (``{"type": "status" | "presence" | "connection" | "contacts", ...}``).
 The socket is read-only: anything the client sends is ignored.
 """
@@ -15,7 +15,7 @@ from typing import Final
 
 from aiohttp import WSMsgType, web
 
-from kith.runtime.events import EventHub, NodeEvent, Subscription
+from kith.runtime.live import EventHub, NodeEvent, Subscription
 
 __all__ = ["EventsEndpoint"]
 

@@ -13,9 +13,9 @@ from typing import Any, Final
 from aiohttp import web
 
 from kith.api.errors import BadRequest, error_response
+from kith.conversation_store import MAX_PAGE
 from kith.errors import KithError
-from kith.messages import MAX_PAGE
-from kith.runtime.chat_service import ChatService
+from kith.runtime.chat.service import ChatService
 
 __all__ = ["add_message_routes"]
 

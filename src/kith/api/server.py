@@ -19,7 +19,7 @@ from kith.api.errors import error_response, status_for
 from kith.api.events_ws import EventsEndpoint
 from kith.api.message_routes import add_message_routes
 from kith.api.routes import add_routes
-from kith.runtime.events import ConnectionEvent, EventHub, NodeEvent
+from kith.runtime.live import ConnectionEvent, EventHub, NodeEvent
 from kith.runtime.service import NodeService
 from kith.ui import add_ui_routes
 

@@ -15,7 +15,7 @@ from kith.cli.context import CliContext
 
 if TYPE_CHECKING:
     from kith.backend import Backend
-    from kith.messages import ChatMessage
+    from kith.conversation_store import ChatMessage
     from kith.models import Contact
 
 __all__ = ["register", "resolve_contact"]

@@ -20,6 +20,7 @@ __all__ = [
     "ContactPresence",
     "ContactPresenceChanged",
     "InvalidStatusTextError",
+    "MessagesWaiting",
     "OwnStatus",
     "OwnStatusChanged",
     "PresenceEvent",
@@ -84,11 +85,13 @@ class ContactPresence:
         status: What the contact shows us (offline when unknown).
         text: Their status text (empty when offline).
         last_seen: When we last knew them online (epoch seconds), or None.
+        waiting: Whether their record says messages wait for us there.
     """
 
     status: PresenceStatus = PresenceStatus.OFFLINE
     text: str = ""
     last_seen: float | None = None
+    waiting: bool = False
 
 
 # -- events -----------------------------------------------------------------
@@ -165,11 +168,29 @@ class ContactPresenceChanged:
     last_seen: float
 
 
+@dataclass(frozen=True, slots=True)
+class MessagesWaiting:
+    """A contact's record started or stopped saying that messages wait for us.
+
+    Only the contact can set it (``has_messages`` in the sealed record); it
+    falls back to False when they go offline. An invisible user's node
+    connects to fetch them.
+
+    Attributes:
+        contact_id: The contact's Kith ID.
+        waiting: Whether messages wait for us at that contact.
+    """
+
+    contact_id: str
+    waiting: bool
+
+
 PresenceEvent: TypeAlias = (
     OwnStatusChanged
     | ConnectionChanged
     | PublishPresence
     | RetractPresence
     | ContactPresenceChanged
+    | MessagesWaiting
 )
 """Every event the presence manager returns."""

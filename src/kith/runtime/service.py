@@ -2,7 +2,7 @@
 
 Every operation acts on the store (through :class:`kith.direct.DirectBackend`
 run on the store's worker thread, so the rules are the same as with no node)
-and then on the live presence link, so changes take effect at once: a new
+and then on the live presence driver, so changes take effect at once: a new
 status is published, a new contact is subscribed, a removed one stops seeing
 us, a new ``auto_away_minutes`` applies immediately.
 """
@@ -19,10 +19,10 @@ from kith.contacts import canonical_id
 from kith.direct import DirectBackend
 from kith.models import Contact, IdentityInfo, SettingState
 from kith.presence import OwnStatus
-from kith.runtime.chat_link import ChatLink
-from kith.runtime.chat_service import ChatService
-from kith.runtime.events import ContactsChangedEvent, EventHub, OwnStatusEvent
-from kith.runtime.presence_link import PresenceLink
+from kith.runtime.chat.driver import ChatDriver
+from kith.runtime.chat.service import ChatService
+from kith.runtime.live import ContactsChangedEvent, EventHub, OwnStatusEvent
+from kith.runtime.presence.driver import PresenceDriver
 from kith.runtime.store_writer import StoreRunner, StoreWriter
 from kith.settings import definition
 from kith.store.store import Store
@@ -38,7 +38,7 @@ class NodeService:
     Args:
         store: The node's store (its single worker thread).
         writer: The link's ordered writes (flushed before reads).
-        link: The live presence link.
+        presence: The live presence driver.
         hub: Live events (contact list changes).
         clock: Wall-clock epoch seconds.
         chat: The conversations (messaging endpoints), if the node has them.
@@ -49,14 +49,14 @@ class NodeService:
         *,
         store: StoreRunner,
         writer: StoreWriter,
-        link: PresenceLink,
+        presence: PresenceDriver,
         hub: EventHub,
         clock: Callable[[], float] = time.time,
-        chat: ChatLink | None = None,
+        chat: ChatDriver | None = None,
     ) -> None:
         self._store = store
         self._writer = writer
-        self._link = link
+        self._presence = presence
         self._hub = hub
         self._clock = clock
         self._chat = chat
@@ -74,7 +74,7 @@ class NodeService:
 
     def activity(self) -> None:
         """A request from the user arrived (counts against auto-away)."""
-        self._link.activity()
+        self._presence.activity()
 
     # -- identity and status ------------------------------------------------
 
@@ -88,11 +88,11 @@ class NodeService:
 
     def status(self) -> OwnStatusView:
         """The live own status with the connection state."""
-        return self._link.own_status()
+        return self._presence.own_status()
 
     def status_event(self) -> OwnStatusEvent:
         """The live own status as an event (the start of every event stream)."""
-        return self._link.own_status_event()
+        return self._presence.own_status_event()
 
     async def set_status(self, status: str, text: str | None) -> OwnStatusView:
         """Choose a status (and text); published at once.
@@ -102,7 +102,7 @@ class NodeService:
         """
         chosen = OwnStatus(str(definition("user_status").parse(status)))
         checked = None if text is None else str(definition("status_text").parse(text))
-        view = self._link.set_status(chosen, checked)
+        view = self._presence.set_status(chosen, checked)
         await self._writer.flush()
         return view
 
@@ -119,7 +119,7 @@ class NodeService:
     async def add_contact(self, kith_id: str, name: str | None) -> Contact:
         """Add a contact and subscribe to their presence at once."""
         contact = await self._direct(lambda b: b.add_contact(kith_id, name))
-        self._link.add_contact(contact)
+        self._presence.add_contact(contact)
         if self._chat is not None:
             await self._chat.add_contact(contact)
         self._hub.publish(ContactsChangedEvent(contact.kith_id, "added"))
@@ -129,7 +129,7 @@ class NodeService:
         """Remove a contact: they see us go offline and learn nothing more."""
         canonical, _ = canonical_id(kith_id)
         await self._direct(lambda b: b.remove_contact(canonical))
-        self._link.remove_contact(canonical)
+        self._presence.remove_contact(canonical)
         if self._chat is not None:
             await self._chat.remove_contact(canonical)
         self._hub.publish(ContactsChangedEvent(canonical, "removed"))
@@ -171,10 +171,10 @@ class NodeService:
     def _apply_setting(self, state: SettingState) -> None:
         value = state.value
         if state.key == "user_status":
-            self._link.set_status(OwnStatus(str(value)), None)
+            self._presence.set_status(OwnStatus(str(value)), None)
         elif state.key == "status_text":
-            self._link.set_status(OwnStatus(self._link.own_status().status), str(value))
+            self._presence.set_status(OwnStatus(self._presence.own_status().status), str(value))
         elif state.key == "auto_away_minutes" and isinstance(value, int):
-            self._link.set_auto_away_minutes(value)
+            self._presence.set_auto_away_minutes(value)
         elif state.key == "read_receipts" and self._chat is not None:
             self._chat.set_read_receipts(value is True)

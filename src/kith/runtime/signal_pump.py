@@ -1,7 +1,10 @@
-"""Feeds the signaling client's events into the presence link.
+"""Feeds the signaling client's events into the node.
 
-The one place that knows both :mod:`kith.signaling.events` and the link, so
-the link stays testable without the signaling package.
+Presence values, "gone" events and the connection state go to the presence
+driver (the only component that opens presence records); relayed offers and
+answers go to the chat side. The one place that knows both
+:mod:`kith.signaling.events` and the drivers, so these stay testable without
+the signaling package.
 """
 
 from __future__ import annotations
@@ -9,40 +12,74 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Final
+from typing import Final, Protocol
 
-from kith.runtime.presence_link import PresenceLink
 from kith.signaling.events import (
     Connected,
     Disconnected,
     PresenceGone,
     PresenceValue,
+    RelayMessage,
     ServerProblem,
     SignalingEvent,
 )
 
-__all__ = ["SignalPump"]
+__all__ = ["PresenceInputs", "RelayConsumer", "SignalPump"]
 
 PROBLEM_LOG_INTERVAL: Final = 60.0
 """Seconds during which a repeated server problem code is not logged again."""
 
 
+class PresenceInputs(Protocol):
+    """What the presence driver takes from signaling."""
+
+    def connected(self) -> None:
+        """The client is authenticated and subscribed."""
+        ...
+
+    def disconnected(self) -> None:
+        """The connection dropped."""
+        ...
+
+    def presence_value(self, topic: bytes, payload: bytes) -> None:
+        """A value arrived on a subscribed topic."""
+        ...
+
+    def presence_gone(self, topic: bytes) -> None:
+        """A subscribed topic's publisher retracted it or disconnected."""
+        ...
+
+
+class RelayConsumer(Protocol):
+    """What takes relayed offers and answers (the chat driver)."""
+
+    def relay_message(self, topic: bytes, payload: bytes) -> None:
+        """A sealed signal arrived on one of our relay inboxes."""
+        ...
+
+
 class SignalPump:
-    """Dispatches signaling events to the link, logging connection changes.
+    """Dispatches signaling events to the drivers, logging connection changes.
 
     Only the first of a run of failed connection attempts is logged at INFO;
     the retries that follow are DEBUG (``kith run -v``).
 
     Args:
-        link: The presence link.
+        presence: The presence driver.
+        relay: The chat driver (relayed offers and answers).
         log: Where connection changes and server problems go.
         clock: Monotonic seconds (to quieten repeated server problems).
     """
 
     def __init__(
-        self, link: PresenceLink, log: logging.Logger, clock: Callable[[], float] = time.monotonic
+        self,
+        presence: PresenceInputs,
+        relay: RelayConsumer,
+        log: logging.Logger,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._link = link
+        self._presence = presence
+        self._relay = relay
         self._log = log
         self._clock = clock
         self._logged: dict[str, float] = {}
@@ -52,7 +89,7 @@ class SignalPump:
         """Dispatch every event until the client's event stream ends.
 
         A failure while handling one event is a bug; it is logged with its
-        traceback and the pump goes on, so presence keeps working for the rest.
+        traceback and the pump goes on, so the node keeps working for the rest.
         """
         async for event in events:
             try:
@@ -66,18 +103,20 @@ class SignalPump:
             case Connected():
                 self._down = False
                 self._log.info("connected to the signaling server")
-                self._link.connected()
+                self._presence.connected()
             case Disconnected(reason=reason, retry_in=retry_in):
                 self._log_disconnect(reason, retry_in)
-                self._link.disconnected()
+                self._presence.disconnected()
             case PresenceValue(topic=topic, payload=payload):
-                self._link.presence_value(topic, payload)
+                self._presence.presence_value(topic, payload)
             case PresenceGone(topic=topic):
-                self._link.presence_gone(topic)
+                self._presence.presence_gone(topic)
+            case RelayMessage(topic=topic, payload=payload):
+                self._relay.relay_message(topic, payload)
             case ServerProblem(code=code, message=message):
                 self._problem(code, message)
             case _:
-                pass  # relay and intro messages belong to later capabilities
+                pass  # intro messages belong to a later capability
 
     def _log_disconnect(self, reason: str, retry_in: float | None) -> None:
         level = logging.DEBUG if self._down else logging.INFO

@@ -1,16 +1,14 @@
 """One subscription set for two users of the signaling client.
 
-The presence link sets its presence topics; the chat link sets the relay
+The presence driver sets its presence topics; the chat driver sets the relay
 inboxes it listens on. :class:`SubscriptionMux` stands in for the signaling
-client towards the presence link and keeps the client's subscription set the
-union of both. Publishing and retracting pass straight through, and call
-``on_publication`` (the own status may have changed: an invisible user
-listens on fewer relay inboxes).
+client towards the presence driver and keeps the client's subscription set
+the union of both. Publishing and retracting pass straight through.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Protocol
 
 __all__ = ["SubscriptionMux"]
@@ -29,15 +27,14 @@ class SubscriptionMux:
         self._client = client
         self._presence: frozenset[bytes] = frozenset()
         self._relay: frozenset[bytes] = frozenset()
-        self.on_publication: Callable[[], None] = lambda: None
 
     def set_subscriptions(self, topics: Iterable[bytes]) -> None:
-        """The presence link's topics (the :class:`PresenceLink` port)."""
+        """The presence driver's topics (the :class:`PresenceDriver` port)."""
         self._presence = frozenset(topics)
         self._apply()
 
     def set_relay_topics(self, topics: Iterable[bytes]) -> None:
-        """The relay inboxes the chat link listens on."""
+        """The relay inboxes the chat driver listens on."""
         relay = frozenset(topics)
         if relay != self._relay:
             self._relay = relay
@@ -46,12 +43,10 @@ class SubscriptionMux:
     def publish(self, topic: bytes, payload: bytes) -> None:
         """Pass a publication through."""
         self._client.publish(topic, payload)
-        self.on_publication()
 
     def retract(self, topics: Iterable[bytes]) -> None:
         """Pass a retraction through."""
         self._client.retract(topics)
-        self.on_publication()
 
     def _apply(self) -> None:
         self._client.set_subscriptions(self._presence | self._relay)

@@ -26,6 +26,14 @@ from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
 from kith.signaling.backoff import BackoffPolicy
+from kith.signaling.connection import (
+    Ending,
+    PublishOp,
+    RequestOp,
+    RetractOp,
+    ServerConnection,
+    SubscribeOp,
+)
 from kith.signaling.desired import DesiredState, check_topic
 from kith.signaling.errors import NotConnected, PayloadTooLarge, ReplyTimeout
 from kith.signaling.events import (
@@ -34,7 +42,6 @@ from kith.signaling.events import (
     Disconnected,
     SignalingEvent,
 )
-from kith.signaling.link import Ending, Link, PublishOp, RequestOp, RetractOp, SubscribeOp
 from kith_proto import wire
 from kith_proto.client_core import ClientConnection
 from kith_proto.keys import IdentityKeys
@@ -110,7 +117,7 @@ class SignalingClient:
         self._clock = clock
         self._desired = DesiredState()
         self._state = ConnectionState.DISCONNECTED
-        self._link: Link | None = None
+        self._link: ServerConnection | None = None
         self._max_payload: int | None = None
         self._events: asyncio.Queue[SignalingEvent | None] = asyncio.Queue()
         self._connected = asyncio.Event()
@@ -276,7 +283,7 @@ class SignalingClient:
             await ws.close()
             return None
         core = ClientConnection(self._keys, self._url)
-        self._link = Link(ws, core, self._desired, self._emit, self._clock)
+        self._link = ServerConnection(ws, core, self._desired, self._emit, self._clock)
         try:
             return await self._link.serve(self._open_timeout)
         finally:
@@ -319,7 +326,7 @@ class SignalingClient:
 
     # -- helpers --
 
-    def _ready_link(self) -> Link | None:
+    def _ready_link(self) -> ServerConnection | None:
         link = self._link
         return link if link is not None and link.ready else None
 

@@ -1,4 +1,4 @@
-"""What a :class:`~kith.signaling.link.Link` is asked to send, and how a
+"""What a :class:`~kith.signaling.connection.ServerConnection` is asked to send, and how a
 connection ended: plain values shared by the link and the client."""
 
 from __future__ import annotations

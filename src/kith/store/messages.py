@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from kith.messaging.model import Message, MessageState, Party
+from kith.chat.model import Message, MessageState, Party
 from kith.store.connection import Connection
 
 __all__ = ["MessageRepository"]

@@ -4,7 +4,7 @@ as the message it carries, so a queued message survives a crash."""
 
 from __future__ import annotations
 
-from kith.messaging.model import OutboxEntry
+from kith.chat.model import OutboxEntry
 from kith.store.connection import Connection
 
 __all__ = ["OutboxRepository"]

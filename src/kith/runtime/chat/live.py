@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from kith.messages import ChatMessage
-from kith.messaging import ConversationEvent, MessageStateChanged, StoreMessage, TypingChanged
+from kith.chat import ConversationEvent, MessageStateChanged, StoreMessage, TypingChanged
+from kith.conversation_store import ChatMessage
 
 __all__ = [
     "ChatEvent",

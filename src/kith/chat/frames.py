@@ -14,7 +14,7 @@ from typing import Final, Literal, TypeAlias
 
 import msgspec
 
-from kith.messaging.errors import InvalidMessage, MalformedChatFrame
+from kith.chat.errors import InvalidMessage, MalformedChatFrame
 
 __all__ = [
     "MAX_EMOJI_LENGTH",

@@ -1,6 +1,6 @@
 """One WebSocket connection to the server, driven through the client core.
 
-A :class:`Link` moves frames between the socket and
+A :class:`ServerConnection` moves frames between the socket and
 :class:`kith_proto.client_core.ClientConnection`, converts the core's events
 into :mod:`kith.signaling.events`, paces outgoing requests under the limits
 the server announced, and matches replies to waiting requests. It lives for
@@ -47,7 +47,7 @@ from kith_proto import wire
 from kith_proto.client_core import ClientConnection, ClientState, PayloadTooLargeError
 from kith_proto.limits import TokenBucket
 
-__all__ = ["Ending", "Link", "Op", "PublishOp", "RequestOp", "RetractOp", "SubscribeOp"]
+__all__ = ["Ending", "Op", "PublishOp", "RequestOp", "RetractOp", "ServerConnection", "SubscribeOp"]
 
 PACE_SAFETY: Final = 0.9
 """Fraction of the announced rate we use, so jitter never trips the limit."""
@@ -56,7 +56,7 @@ _HEARTBEAT_CLOSE: Final = 1011
 Emit: TypeAlias = Callable[[SignalingEvent], None]
 
 
-class Link:
+class ServerConnection:
     """One connection's I/O.
 
     Args:

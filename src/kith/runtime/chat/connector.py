@@ -15,9 +15,9 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from kith.messaging import ConversationEvent
+from kith.chat import ConversationEvent
 from kith.p2p import LinkState
-from kith.runtime.peers import ChatPeer
+from kith.runtime.chat.peer import ChatPeer
 from kith.runtime.subscriptions import SubscriptionMux
 
 __all__ = ["Connector"]

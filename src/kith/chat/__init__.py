@@ -1,8 +1,8 @@
 """Chat logic with one contact: messages, receipts, edits, deletes, reactions,
 typing and the outbox (pure: no I/O, clocks or awaits). See ``docs/p2p.md``."""
 
-from kith.messaging.conversation import Conversation
-from kith.messaging.errors import (
+from kith.chat.conversation import Conversation
+from kith.chat.errors import (
     InvalidMessage,
     LocalMessagingError,
     MalformedChatFrame,
@@ -11,7 +11,7 @@ from kith.messaging.errors import (
     PeerMessagingError,
     UnknownMessage,
 )
-from kith.messaging.events import (
+from kith.chat.events import (
     ConversationEvent,
     DropOutbox,
     FrameRejected,
@@ -23,7 +23,7 @@ from kith.messaging.events import (
     StoreOutbox,
     TypingChanged,
 )
-from kith.messaging.frames import (
+from kith.chat.frames import (
     MAX_TEXT_LENGTH,
     ChatFrame,
     Delete,
@@ -36,7 +36,7 @@ from kith.messaging.frames import (
     decode_chat_frame,
     encode_chat_frame,
 )
-from kith.messaging.model import (
+from kith.chat.model import (
     Message,
     MessageState,
     OutboxEntry,
@@ -44,8 +44,8 @@ from kith.messaging.model import (
     advance_state,
     new_message_id,
 )
-from kith.messaging.outbox import RetryPolicy
-from kith.messaging.typing_state import TYPING_RESEND, TYPING_TIMEOUT
+from kith.chat.outbox import RetryPolicy
+from kith.chat.typing_state import TYPING_RESEND, TYPING_TIMEOUT
 
 __all__ = [
     "MAX_TEXT_LENGTH",

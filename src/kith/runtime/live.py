@@ -12,7 +12,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
-from kith.runtime.chat_events import ChatEvent
+from kith.runtime.chat.live import ChatEvent
 
 __all__ = [
     "ConnectionEvent",

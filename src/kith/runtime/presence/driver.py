@@ -1,15 +1,18 @@
-"""The presence link: drives the pure presence manager with real I/O.
+"""The presence driver: runs the pure presence manager with real I/O.
 
 It is the adapter between :class:`kith.presence.PresenceManager`, the
-signaling client, the store and the node's live events:
+signaling client, the store and the rest of the node:
 
 - inputs (signaling events, API calls, the timer) become manager calls with
   ``now`` from the injected clock;
 - the manager's events become sealed publishes and retracts on each
-  contact's pair topics, ordered store writes, and :mod:`kith.runtime.events`;
+  contact's pair topics, ordered store writes, live events for the UI, and
+  presence news on the :class:`~kith.runtime.dispatch.EventBus` (the chat
+  side learns "online", "messages waiting" and "invisible" only from there:
+  a contact's record is opened here, once);
 - after every call the single timer is moved to ``next_deadline()``.
 
-The link never awaits: store writes go through a :class:`StoreWriter`.
+The driver never awaits: store writes go through a :class:`StoreWriter`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from kith.presence import (
     ConnectionChanged,
     ConnectionState,
     ContactPresenceChanged,
+    MessagesWaiting,
     OwnStatus,
     OwnStatusChanged,
     PresenceEvent,
@@ -35,7 +39,8 @@ from kith.presence import (
     PublishPresence,
     RetractPresence,
 )
-from kith.runtime.events import (
+from kith.runtime.dispatch import EventSink
+from kith.runtime.live import (
     ConnectionEvent,
     ContactPresenceEvent,
     EventHub,
@@ -47,7 +52,7 @@ from kith.store.store import Store
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import EnvelopeError, PairChannel, PairError, ReplayedEnvelopeError
 
-__all__ = ["Cancellable", "PresenceLink", "Scheduler", "SignalingPort"]
+__all__ = ["Cancellable", "PresenceDriver", "Scheduler", "SignalingPort"]
 
 
 class SignalingPort(Protocol):
@@ -78,7 +83,7 @@ Scheduler = Callable[[float, Callable[[], None]], Cancellable]
 """Run a callback after a delay in seconds (``loop.call_later``)."""
 
 
-class PresenceLink:
+class PresenceDriver:
     """Connects the presence manager to signaling, the store and live events.
 
     Args:
@@ -90,8 +95,7 @@ class PresenceLink:
         clock: Wall-clock epoch seconds (``time.time``).
         schedule: Timer for ``next_deadline()`` (``loop.call_later``).
         log: Where warnings go (never with key material).
-        outbox_flag: Whether messages wait for a contact; sets ``has_messages``
-            in the record sealed for them (only they can read it).
+        events: Where presence news goes (the node's event bus).
     """
 
     def __init__(
@@ -105,7 +109,7 @@ class PresenceLink:
         clock: Callable[[], float],
         schedule: Scheduler,
         log: logging.Logger,
-        outbox_flag: Callable[[str], bool] | None = None,
+        events: EventSink,
     ) -> None:
         self._keys = keys
         self._manager = manager
@@ -120,7 +124,8 @@ class PresenceLink:
         self._early: dict[bytes, bytes | None] = {}
         self._timer: Cancellable | None = None
         self._saved = (manager.status, manager.text)
-        self._outbox_flag = outbox_flag or (lambda contact_id: False)
+        self._events = events
+        self._queued: set[str] = set()
         self._published: PresenceRecord | None = None
         self._seq_floor = manager.last_seq
 
@@ -176,6 +181,7 @@ class PresenceLink:
             return
         self._apply(self._manager.contact_removed(contact_id, self._clock()))
         channel = self._channels.pop(contact_id)
+        self._queued.discard(contact_id)
         self._by_topic.pop(channel.subscribe_topic.raw, None)
         self._early.pop(channel.subscribe_topic.raw, None)
         self._resubscribe()
@@ -300,6 +306,7 @@ class PresenceLink:
                     self._retract(record, recipients)
                 case OwnStatusChanged():
                     self._own_changed(event)
+                    self._events.emit(event)
                 case ContactPresenceChanged():
                     presence.append(event)
                     self._hub.publish(
@@ -307,8 +314,12 @@ class PresenceLink:
                             event.contact_id, event.status.value, event.text, event.last_seen
                         )
                     )
+                    self._events.emit(event)
+                case MessagesWaiting():
+                    self._events.emit(event)
                 case ConnectionChanged(state):
                     self._hub.publish(ConnectionEvent(state.value))
+                    self._events.emit(event)
         if presence:
             self._save_presence(presence)
         self._reschedule()
@@ -330,13 +341,21 @@ class PresenceLink:
         channel = self._channels.get(contact_id)
         if channel is None:
             return
-        if self._outbox_flag(contact_id):
+        if contact_id in self._queued:
             record = msgspec.structs.replace(record, has_messages=True)
         self._signaling.publish(channel.publish_topic.raw, channel.seal(record))
 
-    def refresh_flag(self, contact_id: str) -> None:
-        """Re-publish our current record to one contact whose ``has_messages``
-        flag changed (a fresh sequence number; nothing if we publish nothing)."""
+    def set_messages_queued(self, contact_id: str, queued: bool) -> None:
+        """Messages started or stopped waiting for ``contact_id``: seal
+        ``has_messages`` for them (only they can read it) and re-publish our
+        current record to them (a fresh sequence number; nothing if we publish
+        nothing)."""
+        if queued == (contact_id in self._queued):
+            return
+        if queued:
+            self._queued.add(contact_id)
+        else:
+            self._queued.discard(contact_id)
         if self._published is None or contact_id not in self._channels:
             return
         now_ms = int(self._clock() * 1000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from kith.messaging.frames import SequencedFrame
+from kith.chat.frames import SequencedFrame
 
 __all__ = ["MAX_PENDING", "SequenceGate"]
 

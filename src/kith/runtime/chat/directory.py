@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from kith.chat import UnknownMessage
 from kith.contacts import canonical_id
 from kith.errors import ContactError
-from kith.messaging import UnknownMessage
-from kith.runtime.peers import ChatPeer
+from kith.runtime.chat.peer import ChatPeer
 
 __all__ = ["PeerDirectory"]
 

@@ -1,4 +1,4 @@
-"""Typed events a :class:`~kith.messaging.conversation.Conversation` returns.
+"""Typed events a :class:`~kith.chat.conversation.Conversation` returns.
 
 The node executes them in order. Persisting events (``StoreMessage``,
 ``StoreOutbox``, ``DropOutbox``, ``StoreCursor``) from one call belong in one
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kith.messaging.frames import ChatFrame, encode_chat_frame
-from kith.messaging.model import Message, MessageState, OutboxEntry
+from kith.chat.frames import ChatFrame, encode_chat_frame
+from kith.chat.model import Message, MessageState, OutboxEntry
 
 __all__ = [
     "ConversationEvent",

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from kith.messaging.model import OutboxEntry
+from kith.chat.model import OutboxEntry
 
 __all__ = ["Outbox", "RetryPolicy"]
 

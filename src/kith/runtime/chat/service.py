@@ -1,7 +1,7 @@
 """The messaging operations the local API offers (``docs/ui.md``).
 
 Each resolves the contact or message, asks the conversation for its events
-and has the :class:`ChatLink` persist and execute them; the answer comes only
+and has the :class:`ChatDriver` persist and execute them; the answer comes only
 once the change is stored.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from kith.messages import ChatMessage
-from kith.messaging import new_message_id
-from kith.runtime.chat_link import ChatLink
+from kith.chat import new_message_id
+from kith.conversation_store import ChatMessage
+from kith.runtime.chat.driver import ChatDriver
 
 __all__ = ["ChatService"]
 
@@ -25,7 +25,7 @@ class ChatService:
         clock: Wall-clock seconds.
     """
 
-    def __init__(self, chat: ChatLink, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, chat: ChatDriver, clock: Callable[[], float] = time.time) -> None:
         self._chat = chat
         self._clock = clock
 

@@ -3,7 +3,7 @@
 It holds the history it needs (messages by ID), the outbox, the sequence
 numbers in both directions and the typing indicators. Local actions,
 presence and channel changes, received frames and ``tick`` return typed
-events (:mod:`kith.messaging.events`); it never does I/O or reads a clock.
+events (:mod:`kith.chat.events`); it never does I/O or reads a clock.
 ``now`` is wall-clock seconds (``time.time()``); stored times are ms.
 """
 
@@ -13,9 +13,9 @@ from collections.abc import Iterable
 
 import msgspec
 
-from kith.messaging.apply import Refused, apply_frame
-from kith.messaging.errors import InvalidMessage, NotOwnMessage, UnknownMessage
-from kith.messaging.events import (
+from kith.chat.apply import Refused, apply_frame
+from kith.chat.errors import InvalidMessage, NotOwnMessage, UnknownMessage
+from kith.chat.events import (
     ConversationEvent,
     DropOutbox,
     FrameRejected,
@@ -27,7 +27,7 @@ from kith.messaging.events import (
     StoreOutbox,
     TypingChanged,
 )
-from kith.messaging.frames import (
+from kith.chat.frames import (
     Delete,
     Edit,
     Reaction,
@@ -41,10 +41,10 @@ from kith.messaging.frames import (
     decode_chat_frame,
     encode_chat_frame,
 )
-from kith.messaging.model import Message, MessageState, OutboxEntry, Party, advance_state
-from kith.messaging.ordering import SequenceGate
-from kith.messaging.outbox import DEFAULT_RETRY, Outbox, RetryPolicy
-from kith.messaging.typing_state import TYPING_TIMEOUT, OwnTyping, PeerTyping
+from kith.chat.model import Message, MessageState, OutboxEntry, Party, advance_state
+from kith.chat.ordering import SequenceGate
+from kith.chat.outbox import DEFAULT_RETRY, Outbox, RetryPolicy
+from kith.chat.typing_state import TYPING_TIMEOUT, OwnTyping, PeerTyping
 
 __all__ = ["Conversation"]
 

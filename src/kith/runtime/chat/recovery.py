@@ -16,9 +16,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Final
 
+from kith.chat import Conversation
 from kith.errors import KithError
-from kith.messaging import Conversation
-from kith.runtime.peers import ChatPeer
+from kith.runtime.chat.peer import ChatPeer
 from kith.runtime.store_writer import StoreRunner
 from kith.store.store import Store
 

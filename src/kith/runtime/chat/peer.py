@@ -1,6 +1,6 @@
 """One contact's chat machinery: a conversation, a lazy peer link, a secure channel.
 
-A :class:`ChatPeer` owns the pure :class:`~kith.messaging.Conversation` with
+A :class:`ChatPeer` owns the pure :class:`~kith.chat.Conversation` with
 one contact, the :class:`~kith.p2p.PeerLink` to them (made on first use,
 reused, closed when idle) and the :class:`~kith.p2p.SecureChannel` of the
 channel currently open. It turns the link's events into conversation calls
@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from kith.messaging import (
+from kith.chat import (
     Conversation,
     ConversationEvent,
     MalformedChatFrame,
@@ -24,7 +24,7 @@ from kith.messaging import (
     decode_chat_frame,
     encode_chat_frame,
 )
-from kith.messaging.frames import MAX_RECEIPT_IDS
+from kith.chat.frames import MAX_RECEIPT_IDS
 from kith.p2p import (
     ChannelClosed,
     ChannelNotOpen,
@@ -131,7 +131,7 @@ class ChatPeer:
         self.opening = False
         self.recovering = False
         """A commit of this conversation failed: it is being rebuilt from the
-        store (see ``ChatLink._commit_failed``); chat frames are dropped."""
+        store (see ``ChatDriver._commit_failed``); chat frames are dropped."""
         self.flag_published = conversation.has_outbox  # nobody is online yet
         self._keys = keys
         self._make_link = make_link

@@ -16,7 +16,7 @@ __all__ = [
 
 
 class MessagingError(KithError):
-    """Base of every error of :mod:`kith.messaging`."""
+    """Base of every error of :mod:`kith.chat`."""
 
     code = "messaging_error"
 

@@ -1,11 +1,14 @@
-"""The chat link: every conversation of the node, wired to the world.
+"""The chat driver: every conversation of the node, wired to the world.
 
-It owns one :class:`~kith.runtime.peers.ChatPeer` per contact and connects
-them to presence (online/offline, ``has_messages``), the signaling relay, the
-store (through the :class:`Committer`: events are persisted before the frames
-they imply are sent) and the live events of the local API. Helpers:
-``chat_peers`` (lookup), ``chat_connect`` (when to connect; invisible rules),
-``chat_recovery`` (after a failed save). See ``docs/p2p.md``.
+It owns one :class:`~kith.runtime.chat.peer.ChatPeer` per contact and
+connects them to presence news (online/offline, messages waiting, our own
+invisibility: consumed as events, never decrypted here), the signaling relay,
+the store (through the :class:`Committer`: events are persisted before the
+frames they imply are sent) and the live events of the local API. It emits
+:class:`~kith.runtime.dispatch.MessagesQueued` when messages start or stop
+waiting for a contact it cannot reach. Helpers: ``directory`` (lookup),
+``connector`` (when to connect; invisible rules), ``recovery`` (after a
+failed save). See ``docs/p2p.md``.
 """
 
 from __future__ import annotations
@@ -14,8 +17,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from kith.messages import ChatMessage, history_page, restore_conversation, write_events
-from kith.messaging import (
+from kith.chat import (
     Conversation,
     ConversationEvent,
     DropOutbox,
@@ -27,28 +29,39 @@ from kith.messaging import (
     StoreOutbox,
     UnknownMessage,
 )
+from kith.conversation_store import ChatMessage, history_page, restore_conversation, write_events
 from kith.models import Contact
 from kith.p2p import LinkState, PeerLink, SecureChannel
-from kith.runtime.chat_commit import Committer
-from kith.runtime.chat_connect import Connector
-from kith.runtime.chat_events import ChatNoticeEvent, failure_text, live_events
-from kith.runtime.chat_peers import PeerDirectory
-from kith.runtime.chat_recovery import ConversationRecovery, refused
-from kith.runtime.events import EventHub
-from kith.runtime.peer_links import ChatOptions, RelayPort, make_peer_link
-from kith.runtime.peers import ChatPeer, is_delivery_receipt
+from kith.presence import (
+    ConnectionChanged,
+    ConnectionState,
+    ContactPresenceChanged,
+    MessagesWaiting,
+    OwnStatus,
+    OwnStatusChanged,
+    PresenceStatus,
+)
+from kith.runtime.chat.committer import Committer
+from kith.runtime.chat.connector import Connector
+from kith.runtime.chat.directory import PeerDirectory
+from kith.runtime.chat.link_factory import ChatOptions, RelayPort, make_peer_link
+from kith.runtime.chat.live import ChatNoticeEvent, failure_text, live_events
+from kith.runtime.chat.peer import ChatPeer, is_delivery_receipt
+from kith.runtime.chat.recovery import ConversationRecovery, refused
+from kith.runtime.dispatch import EventSink, MessagesQueued, PresenceNews
+from kith.runtime.live import EventHub
 from kith.runtime.store_writer import StoreRunner
 from kith.runtime.subscriptions import SubscriptionMux
 from kith.store.store import Store
 from kith_proto.keys import IdentityKeys
-from kith_proto.pair import EnvelopeError, PairChannel, PairError, PresenceStatus
+from kith_proto.pair import PairChannel, PairError
 
-__all__ = ["ChatLink"]
+__all__ = ["ChatDriver"]
 
 _STORING = (StoreMessage, StoreOutbox, DropOutbox, StoreCursor)
 
 
-class ChatLink:
+class ChatDriver:
     """Every conversation of the node.
 
     Args:
@@ -57,9 +70,9 @@ class ChatLink:
         hub: Live events for the local API.
         mux: The signaling subscriptions (relay inboxes are set here).
         relay: The signaling client (offers and answers).
-        invisible: Whether the user is invisible right now.
-        refresh_presence: Re-publishes our presence to one contact (its
-            ``has_messages`` flag changed).
+        invisible: Whether the user is invisible at start (then
+            :class:`~kith.presence.OwnStatusChanged` news keeps it current).
+        events: Where :class:`MessagesQueued` goes (the node's event bus).
         options: Link settings.
         clock: Wall-clock seconds.
         log: Where problems go (never message text or keys).
@@ -73,8 +86,8 @@ class ChatLink:
         hub: EventHub,
         mux: SubscriptionMux,
         relay: RelayPort,
-        invisible: Callable[[], bool],
-        refresh_presence: Callable[[str], None],
+        invisible: bool,
+        events: EventSink,
         options: ChatOptions,
         clock: Callable[[], float],
         log: logging.Logger,
@@ -85,13 +98,13 @@ class ChatLink:
         self._hub = hub
         self._relay = relay
         self._invisible = invisible
-        self._refresh_presence = refresh_presence
+        self._events = events
         self._options = options
         self._clock = clock
         self._log = log
         self._connector = Connector(
             mux=mux,
-            invisible=invisible,
+            invisible=self.is_invisible,
             execute=self.execute,
             spawn=self._spawn,
             notice=self._notice,
@@ -165,6 +178,8 @@ class ChatLink:
         )
         peer.blocked = blocked
         self._peers.add(peer)
+        if peer.flag_published:
+            self._events.emit(MessagesQueued(contact.kith_id, True))
 
     def _reader(self, contact_id: str) -> Callable[[Store], tuple[Conversation, bool]]:
         receipts = self._options.read_receipts
@@ -189,11 +204,6 @@ class ChatLink:
         """The peer whose conversation holds ``message_id``; ``UnknownMessage`` if none."""
         return self._peers.owner(message_id)
 
-    def has_messages_for(self, contact_id: str) -> bool:
-        """Our ``has_messages`` flag to the contact (see :meth:`_sync_flag`)."""
-        peer = self._peers.get(contact_id)
-        return peer is not None and peer.flag_published
-
     def view(self, peer: ChatPeer, message_id: str) -> ChatMessage:
         """A message of ``peer``'s conversation as the API shows it."""
         message = peer.conversation.message(message_id)
@@ -201,32 +211,47 @@ class ChatLink:
             raise UnknownMessage("there is no message with that ID")
         return ChatMessage.of(message, self._own_id, peer.contact_id)
 
-    # -- presence and signaling ---------------------------------------------
+    # -- presence news and signaling ----------------------------------------
 
-    def presence_value(self, topic: bytes, payload: bytes) -> None:
-        """A contact's presence record: online/offline and ``has_messages``."""
-        peer = self._peers.presence_source(topic)
+    def is_invisible(self) -> bool:
+        """Whether the user is invisible (from the last own-status news)."""
+        return self._invisible
+
+    def presence_changed(self, event: PresenceNews) -> None:
+        """Presence news from the presence driver (the dispatcher's port)."""
+        match event:
+            case ContactPresenceChanged(contact_id=contact_id, status=status):
+                peer = self._peers.get(contact_id)
+                if peer is not None:
+                    self._set_online(peer, status is not PresenceStatus.OFFLINE)
+            case MessagesWaiting(contact_id=contact_id, waiting=waiting):
+                self._messages_waiting(contact_id, waiting)
+            case OwnStatusChanged(status=status):
+                self._set_invisible(status is OwnStatus.INVISIBLE)
+            case ConnectionChanged(state=ConnectionState.DISCONNECTED):
+                self._disconnected()
+            case ConnectionChanged():
+                pass
+
+    def _messages_waiting(self, contact_id: str, waiting: bool) -> None:
+        peer = self._peers.get(contact_id)
         if peer is None:
             return
-        try:
-            record = peer.pair.open(payload)
-        except EnvelopeError:
-            return  # the presence link logs rejected records
-        self._set_online(peer, record.status is not PresenceStatus.OFFLINE)
-        peer.pull_wanted = record.has_messages
-        if peer.pull_wanted and peer.online and self._invisible():
+        peer.pull_wanted = waiting
+        if waiting and peer.online and self._invisible:
             self._connector.pull(peer)
 
-    def presence_gone(self, topic: bytes) -> None:
-        """A contact's presence topic was retracted: offline."""
-        peer = self._peers.presence_source(topic)
-        if peer is not None:
-            peer.pull_wanted = False
-            self._set_online(peer, False)
+    def _set_invisible(self, invisible: bool) -> None:
+        """Invisible users listen on fewer inboxes: recomputed once per change."""
+        if invisible != self._invisible:
+            self._invisible = invisible
+            self._update_relay()
 
-    def disconnected(self) -> None:
-        """The signaling connection dropped: every contact shows offline."""
+    def _disconnected(self) -> None:
+        """The signaling connection dropped: every contact shows offline, but
+        open channels stay open (they do not need the server)."""
         for peer in self._peers:
+            peer.pull_wanted = False
             self._set_online(peer, False, close=False)
 
     def relay_message(self, topic: bytes, payload: bytes) -> None:
@@ -242,10 +267,6 @@ class ChatLink:
         """Apply the ``read_receipts`` setting to every conversation at once."""
         for peer in self._peers:
             peer.conversation.read_receipts = enabled
-
-    def status_changed(self) -> None:
-        """Our status may have changed: invisible users listen on fewer inboxes."""
-        self._update_relay()
 
     def _set_online(self, peer: ChatPeer, online: bool, *, close: bool = True) -> None:
         if peer.online == online:
@@ -338,7 +359,7 @@ class ChatLink:
         pending = peer.conversation.has_outbox and not peer.online and not peer.is_open
         if pending != peer.flag_published:
             peer.flag_published = pending
-            self._refresh_presence(peer.contact_id)
+            self._events.emit(MessagesQueued(peer.contact_id, pending))
 
     def _send_receipts(self) -> None:
         """One delivery receipt per peer and committed batch, not one per frame."""
@@ -346,7 +367,7 @@ class ChatLink:
         for peer in peers:
             peer.flush_receipts()
 
-    # -- a failed commit (see kith.runtime.chat_recovery) -------------------
+    # -- a failed commit (see kith.runtime.chat.recovery) -------------------
 
     def _is_current(self, peer: ChatPeer) -> bool:
         return not self._stopped and self._peers.get(peer.contact_id) is peer

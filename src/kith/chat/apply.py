@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kith.messaging.frames import Delete, Edit, Reaction, SequencedFrame, Text
-from kith.messaging.model import Message, MessageState, Party
+from kith.chat.frames import Delete, Edit, Reaction, SequencedFrame, Text
+from kith.chat.model import Message, MessageState, Party
 
 __all__ = ["Refused", "apply_frame"]
 

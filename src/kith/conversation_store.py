@@ -3,7 +3,7 @@ conversation shared by the node and the database backend.
 
 :class:`ChatMessage` is the message object of the API and ``kith messages
 --json`` (``docs/ui.md``). :func:`write_events` persists a
-:class:`~kith.messaging.Conversation`'s storing events; :func:`load_conversation`
+:class:`~kith.chat.Conversation`'s storing events; :func:`load_conversation`
 rebuilds a conversation from the store.
 """
 
@@ -13,8 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kith.errors import KithError
-from kith.messaging import (
+from kith.chat import (
     Conversation,
     ConversationEvent,
     DropOutbox,
@@ -24,6 +23,7 @@ from kith.messaging import (
     StoreMessage,
     StoreOutbox,
 )
+from kith.errors import KithError
 from kith.store.store import Store
 
 __all__ = [
