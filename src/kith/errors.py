@@ -11,6 +11,7 @@ __all__ = [
     "AlreadyInitialisedError",
     "BackupError",
     "ContactError",
+    "ContactListError",
     "DatabaseDamagedError",
     "KeyStoreError",
     "KithError",
@@ -95,6 +96,23 @@ class ContactError(KithError):
     """A contact operation was refused (bad ID, own ID, duplicate, unknown)."""
 
     code = "contact"
+
+
+class ContactListError(KithError):
+    """A contact list (``kith contacts import``) is unreadable, too big or has bad entries.
+
+    Attributes:
+        problems: One ``"line 3: ..."`` (or ``"entry 3: ..."``) per bad entry;
+            empty when the list as a whole is refused.
+    """
+
+    code = "invalid_contact_list"
+
+    def __init__(
+        self, message: str, *, problems: tuple[str, ...] = (), code: str | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.problems = problems
 
 
 class SettingError(KithError):
