@@ -17,8 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from benchlib import report, summary_ms
 from kith.account import create_account, open_async_store, open_store
 from kith.datadir import DataDir

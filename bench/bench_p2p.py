@@ -16,19 +16,15 @@ throughput of 100-byte messages and process CPU per message.
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection
 
 from benchlib import percentile, report
-from kith.messaging import Conversation, new_message_id
-from kith.messaging.events import SendFrame as ChatSend
+from kith.chat import Conversation, new_message_id
+from kith.chat.events import SendFrame as ChatSend
 from kith.p2p import (
     ChannelOpen,
     FrameReceived,

@@ -33,8 +33,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import aiohttp
 
 from benchlib import report, summary_ms

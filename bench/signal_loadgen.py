@@ -29,11 +29,8 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from signal_rawws import Inbound, RawClient
 
