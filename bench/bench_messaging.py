@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,14 +29,10 @@ from typing import Any
 
 import aiohttp
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "tests" / "messages"))
-
-from chat_support import ChatWorld, NodeProcess, kith, ok  # noqa: E402
-
-import bench_p2p  # noqa: E402
-from benchlib import percentile, report  # noqa: E402
+import bench_p2p
+from benchlib import percentile, report
+from kith_testkit.chat_world import ChatWorld
+from kith_testkit.nodes import NodeProcess, kith, ok
 
 OPENS = 8
 ROUND_TRIPS = 300

@@ -28,21 +28,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "ui"))
-
-from ui_support import (
-    HEARTBEAT_FLAGS,
-    NodeProcess,
-    SignalProcess,
-    kith,
-    launch_chromium,
-    make_identity,
-    new_context,
-    ok,
-    sign_in,
-)
-
 from benchlib import report, summary_ms
 from kith.account import create_account
 from kith.datadir import DataDir
@@ -50,6 +35,9 @@ from kith.keyprotect import Protection
 from kith.passphrases import FixedPassphrase
 from kith.store.store import Store
 from kith.ui import STATIC_DIR
+from kith_testkit.browser import launch_chromium, new_context, sign_in
+from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
+from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
 
 STARTS = 5
 CHANGES = 40

@@ -19,11 +19,9 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -44,9 +42,7 @@ from kith.sessions import IdentityKeyChanged
 from kith.signaling import BackoffPolicy, PeerOffline, RelayMessage, SignalingClient
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import derive_pair_key, relay_topic
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "signal"))
-from signal_support import SignalProcess
+from kith_testkit.signal_server import SignalProcess
 
 pytestmark = pytest.mark.slow
 WAIT = 10.0

@@ -4,16 +4,15 @@ WebRTC on loopback, acting through the real CLI and the nodes' local APIs."""
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from chat_support import ChatWorld, EventWatcher, call, kith, ok
-from node_support import make_identity
+from kith_testkit.chat_world import ChatWorld
+from kith_testkit.node_api import EventWatcher, call
+from kith_testkit.nodes import kith, make_identity, ok
 
 pytestmark = pytest.mark.slow
 

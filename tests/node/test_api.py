@@ -6,16 +6,12 @@ import json
 import logging
 import os
 import stat
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from node_support import PASSPHRASE, make_identity
 
 from kith.api.client import NodeBackend, find_node
 from kith.datadir import DataDir
@@ -26,6 +22,7 @@ from kith.runtime.runtime_file import RUNTIME_FILE, RuntimeInfo, write_runtime
 from kith.runtime.service import NodeService
 from kith_proto.ids import format_id
 from kith_proto.keys import IdentityKeys
+from kith_testkit.nodes import PASSPHRASE, make_identity
 
 PEER = IdentityKeys(bytes(range(32))).kith_id
 UNREACHABLE = "ws://127.0.0.1:9"  # nothing listens: the node keeps retrying

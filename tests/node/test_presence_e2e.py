@@ -8,17 +8,14 @@ polling.
 from __future__ import annotations
 
 import signal
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent.parent / "signal"))
-from node_support import NodeProcess, add_contact, kith, make_identity, ok
-from signal_support import SignalProcess
+from kith_testkit.nodes import NodeProcess, add_contact, kith, make_identity, ok
+from kith_testkit.signal_server import SignalProcess
 
 HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT = 0.5, 1.0
 SERVER_FLAGS = (

@@ -6,15 +6,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from signal_support import WAIT, Client, new_topic
 
 from kith_proto.client_core import SubscriptionConfirmed
 from kith_proto.server_core import ServerConfig
@@ -23,6 +18,8 @@ from kith_signal.keepalive import JitteredConnection
 from kith_signal.memory_broker import InProcessBroker
 from kith_signal.metrics import Metrics
 from kith_signal.server import ServerOptions, SignalServer
+from kith_testkit.signal_clients import Client, new_topic
+from kith_testkit.signal_server import WAIT
 
 SETTINGS = GcSettings(interval=60, sweep_after_opens=10, deep_after_closes=5, deep_fraction=0.5)
 

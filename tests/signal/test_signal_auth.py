@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from signal_support import WAIT, Client, SignalProcess, running, starter
 
 from kith_proto import IdentityKeys, wire
 from kith_proto.auth import sign_auth
@@ -20,6 +15,8 @@ from kith_proto.client_core import (
     ServerGoodbye,
 )
 from kith_proto.wire import CloseCode
+from kith_testkit.signal_clients import Client
+from kith_testkit.signal_server import WAIT, SignalProcess, running, starter
 
 
 @pytest.fixture(scope="module")

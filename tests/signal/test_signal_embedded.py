@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
-from signal_support import WAIT, Client, new_topic
 
 from kith_proto.client_core import (
     RequestAcked,
@@ -24,6 +19,8 @@ from kith_proto.wire import CloseCode
 from kith_signal.memory_broker import InProcessBroker
 from kith_signal.metrics import Metrics
 from kith_signal.server import ServerOptions, SignalServer
+from kith_testkit.signal_clients import Client, new_topic
+from kith_testkit.signal_server import WAIT
 
 
 class Embedded:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -19,12 +17,10 @@ from websockets.sync.client import ClientConnection as SyncWebSocket
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
-sys.path.insert(0, str(Path(__file__).parent))
-from signal_support import WAIT, SignalProcess, running
-
 from kith_proto import IdentityKeys, wire
 from kith_proto.client_core import ClientConnection, SubscriptionConfirmed, TopicValue
 from kith_proto.wire import CloseCode
+from kith_testkit.signal_server import WAIT, SignalProcess, running
 
 MAX_FRAME = 4096
 E = TypeVar("E")

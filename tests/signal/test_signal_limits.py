@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from signal_support import Client, SignalProcess, new_topic, starter
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
@@ -22,6 +17,8 @@ from kith_proto.client_core import (
     SubscriptionConfirmed,
 )
 from kith_proto.wire import CloseCode
+from kith_testkit.signal_clients import Client, new_topic
+from kith_testkit.signal_server import SignalProcess, starter
 
 
 @pytest.fixture

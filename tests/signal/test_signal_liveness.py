@@ -8,16 +8,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from signal_support import WAIT, Client, SignalProcess, new_topic, starter
 
 from kith_proto import wire
 from kith_proto.client_core import ServerGoodbye, SubscriptionConfirmed, TopicGone, TopicValue
 from kith_proto.wire import CloseCode
+from kith_testkit.signal_clients import Client, new_topic
+from kith_testkit.signal_server import WAIT, SignalProcess, starter
 
 HEARTBEAT = ("--heartbeat-interval", "0.3", "--heartbeat-timeout", "0.3")
 
@@ -32,9 +30,8 @@ def client_process() -> Iterator[Callable[[str, bytes], subprocess.Popen[str]]]:
     procs: list[subprocess.Popen[str]] = []
 
     def start(url: str, topic: bytes) -> subprocess.Popen[str]:
-        script = Path(__file__).parent / "signal_client_proc.py"
         proc = subprocess.Popen(
-            [sys.executable, str(script), url, wire.encode_topic(topic)],
+            [sys.executable, "-m", "kith_testkit.liveness_client", url, wire.encode_topic(topic)],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -12,12 +11,10 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent.parent))
-from signal_support import WAIT, Client, SignalProcess, new_topic, running, starter
-
 from kith_proto.client_core import RequestAcked, ServerError, SubscriptionConfirmed, TopicValue
-from tls_support import self_signed
+from kith_testkit.signal_clients import Client, new_topic
+from kith_testkit.signal_server import WAIT, SignalProcess, running, starter
+from kith_testkit.tls import self_signed
 
 
 @pytest.fixture(scope="module")

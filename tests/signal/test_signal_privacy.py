@@ -7,19 +7,16 @@ import asyncio
 import base64
 import json
 import os
-import sys
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-sys.path.insert(0, str(Path(__file__).parent))
-from signal_support import WAIT, Client, SignalProcess, new_topic, running
-
 from kith_proto import IdentityKeys
 from kith_proto.client_core import SubscriptionConfirmed, TopicGone, TopicValue
+from kith_testkit.signal_clients import Client, new_topic
+from kith_testkit.signal_server import WAIT, SignalProcess, running
 
 STATUS = b'{"status":"busy","text":"at the dentist until noon"}'
 SECRETS = (b"dentist", b"busy", b"until noon")

@@ -3,14 +3,9 @@ visibility matrix, relay and intro."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from signal_support import Client, SignalProcess, new_topic, running
 
 from kith_proto.client_core import (
     IntroductionReceived,
@@ -21,6 +16,8 @@ from kith_proto.client_core import (
     TopicGone,
     TopicValue,
 )
+from kith_testkit.signal_clients import Client, new_topic
+from kith_testkit.signal_server import SignalProcess, running
 
 
 @pytest.fixture(scope="module")

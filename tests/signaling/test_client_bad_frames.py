@@ -3,18 +3,13 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.typing import Subprotocol
 
-sys.path.insert(0, str(Path(__file__).parent))
-from signaling_support import FAST_BACKOFF, Running
-
 from kith.signaling import Disconnected, ServerProblem, SignalingClient
 from kith_proto import IdentityKeys, wire
+from kith_testkit.signaling_client import FAST_BACKOFF, Running
 
 CHALLENGE = b'{"type":"challenge","nonce":"\xff","expires_in":30}'
 

@@ -3,15 +3,10 @@ relay, intro, pacing, replaced logins."""
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from signaling_support import WAIT, Running, SignalServer, new_topic
 
 from kith.signaling import (
     Connected,
@@ -28,6 +23,9 @@ from kith.signaling import (
     SignalingClient,
 )
 from kith_proto import IdentityKeys
+from kith_testkit.signal_clients import new_topic
+from kith_testkit.signal_server import WAIT, SignalServer
+from kith_testkit.signaling_client import Running
 
 
 @pytest.fixture(scope="module")

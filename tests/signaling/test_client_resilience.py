@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import signal
 import ssl
-import sys
 import time
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent.parent))
-from signaling_support import WAIT, Running, SignalServer, new_topic
 
 from kith.signaling import (
     Connected,
@@ -22,7 +17,10 @@ from kith.signaling import (
     PresenceGone,
     PresenceValue,
 )
-from tls_support import self_signed
+from kith_testkit.signal_clients import new_topic
+from kith_testkit.signal_server import WAIT, SignalServer
+from kith_testkit.signaling_client import Running
+from kith_testkit.tls import self_signed
 
 HEARTBEAT = ("--heartbeat-interval", "0.3", "--heartbeat-timeout", "0.3")
 

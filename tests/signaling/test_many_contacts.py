@@ -6,17 +6,15 @@ change reaches them all in seconds (batched)."""
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from signaling_support import Running, SignalServer, new_topic
-
 from kith.signaling import PresenceGone, PresenceValue, ServerProblem
+from kith_testkit.signal_clients import new_topic
+from kith_testkit.signal_server import SignalServer
+from kith_testkit.signaling_client import Running
 
 CONTACTS = 1500
 ENVELOPE = 677  # kith_proto.pair.ENVELOPE_SIZE: a real presence payload

@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import http.client
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from ui_support import NodeProcess, http_get, make_identity
-
 from kith.account import unlock
 from kith.backup import read_backup
 from kith.datadir import DataDir
 from kith.errors import WrongPassphraseError
 from kith.passphrases import FixedPassphrase
+from kith_testkit.node_api import http_get
+from kith_testkit.nodes import NodeProcess, make_identity
 
 pytestmark = pytest.mark.slow
-OLD = "node test passphrase"  # node_support's passphrase
+OLD = "node test passphrase"  # kith_testkit.nodes.PASSPHRASE
 
 
 @pytest.fixture(scope="module")

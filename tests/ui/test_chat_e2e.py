@@ -3,28 +3,17 @@ message, delivery state, reaction and edit, all over real WebRTC."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
 from playwright.sync_api import expect, sync_playwright
-from ui_support import (
-    ARTIFACTS,
-    HEARTBEAT_FLAGS,
-    NodeProcess,
-    SignalProcess,
-    http_get,
-    kith,
-    launch_chromium,
-    make_identity,
-    new_context,
-    ok,
-    sign_in,
-)
+
+from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
+from kith_testkit.node_api import http_get
+from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
+from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 15_000

@@ -9,29 +9,18 @@ gets. ``test_chat_e2e.py`` covers chat between two real nodes.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from message_contract import FakeMessages
 from playwright.sync_api import expect, sync_playwright
-from ui_support import (
-    ARTIFACTS,
-    HEARTBEAT_FLAGS,
-    NodeProcess,
-    SignalProcess,
-    kith,
-    launch_chromium,
-    make_identity,
-    new_context,
-    ok,
-    sign_in,
-)
+
+from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
+from kith_testkit.message_contract import FakeMessages
+from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
+from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 10_000

@@ -16,8 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "node"))
-from node_support import wait_for
+from kith_testkit.polling import wait_for
 
 pytestmark = pytest.mark.slow
 LINK = re.compile(r"^\s+(http://127\.0\.0\.1:\d+/login\?code=\S+)$")

@@ -8,30 +8,18 @@ screens go to ``test-artifacts/``.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
 from playwright.sync_api import expect, sync_playwright
-from ui_support import (
-    ARTIFACTS,
-    HEARTBEAT_FLAGS,
-    NodeProcess,
-    SignalProcess,
-    http_get,
-    kith,
-    launch_chromium,
-    make_identity,
-    new_context,
-    ok,
-    sign_in,
-)
 
 from kith.safety import format_digits
+from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
+from kith_testkit.node_api import http_get
+from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
+from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 10_000
@@ -101,7 +89,7 @@ def printed_link(node: NodeProcess) -> str:
     def find() -> str | None:
         return next((m.group(1) for m in map(LINK.match, node.lines) if m), None)
 
-    from node_support import wait_for
+    from kith_testkit.polling import wait_for
 
     return wait_for(find, "kith run to print its sign-in link")
 

@@ -13,9 +13,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from kith.account import create_account, open_store
 from kith.api.client import NodeBackend
@@ -27,10 +26,9 @@ from kith.passphrases import FixedPassphrase
 from kith.runtime.runtime_file import RuntimeInfo, read_runtime
 from kith.store.store import Store
 from kith_proto.keys import IdentityKeys
+from kith_testkit.polling import WAIT, wait_for
 
 PASSPHRASE = "node test passphrase"
-WAIT = 10.0
-T = TypeVar("T")
 
 
 def kith_env(**extra: str) -> dict[str, str]:
@@ -90,18 +88,6 @@ def kith(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def ok(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 0, (result.stdout, result.stderr)
     return result.stdout
-
-
-def wait_for(probe: Callable[[], T | None], what: str, timeout: float = WAIT) -> T:
-    """Poll ``probe`` until it returns a value that is not None."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
 
 
 class NodeProcess:

@@ -1,6 +1,6 @@
 """A client in its own process, for liveness tests (SIGSTOP / SIGKILL).
 
-Usage: python signal_client_proc.py URL TOPIC
+Usage: python -m kith_testkit.liveness_client URL TOPIC
 Authenticates, publishes on TOPIC (base64url), prints ``ready`` once the
 server acknowledges, then only answers pings (websockets does that) until it
 is stopped or killed.

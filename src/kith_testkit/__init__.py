@@ -1,0 +1,18 @@
+"""Helpers for Kith's tests and benchmarks: real kith-signal and node processes
+on loopback, TLS material, clients of the signaling server, a headless browser
+and an in-memory fake of the message API.
+
+One concept per module:
+
+- :mod:`kith_testkit.polling`: bounded polling (``wait_for``), never fixed sleeps.
+- :mod:`kith_testkit.tls`: a throw-away self-signed certificate for 127.0.0.1.
+- :mod:`kith_testkit.signal_server`: ``kith-signal`` subprocesses on loopback.
+- :mod:`kith_testkit.signal_clients`: WebSocket clients driving the sans-I/O client core.
+- :mod:`kith_testkit.liveness_client`: a client in its own process (``python -m``).
+- :mod:`kith_testkit.signaling_client`: a running :class:`kith.signaling.SignalingClient`.
+- :mod:`kith_testkit.nodes`: data directories and real ``kith`` / ``kith run`` processes.
+- :mod:`kith_testkit.node_api`: raw requests and the events socket of a node's local API.
+- :mod:`kith_testkit.chat_world`: a server and users who are mutual contacts.
+- :mod:`kith_testkit.browser`: headless Chromium signed in to a node's UI.
+- :mod:`kith_testkit.message_contract`: the message API contract as a fake for the browser.
+"""
