@@ -29,6 +29,7 @@ from kith.runtime.chat.driver import ChatDriver
 from kith.runtime.chat.link_factory import ChatOptions
 from kith.runtime.dispatch import Dispatcher, EventBus
 from kith.runtime.live import EventHub
+from kith.runtime.pairs import PairChannels
 from kith.runtime.presence.driver import PresenceDriver
 from kith.runtime.runtime_file import RuntimeInfo, new_token, remove_runtime, write_runtime
 from kith.runtime.service import NodeService
@@ -132,9 +133,9 @@ def _build(loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: loggin
     """
     client = _client(loaded, options)
     bus, hub, writer = EventBus(), EventHub(), StoreWriter(store, log)
-    subscriptions = SubscriptionMux(client)
+    subscriptions, pairs = SubscriptionMux(client), PairChannels(loaded.keys, log)
     presence = PresenceDriver(
-        keys=loaded.keys,
+        pairs=pairs,
         manager=_manager(loaded),
         signaling=subscriptions,
         writer=writer,
@@ -146,6 +147,7 @@ def _build(loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: loggin
     )
     chat = ChatDriver(
         keys=loaded.keys,
+        pairs=pairs,
         store=store,
         hub=hub,
         mux=subscriptions,
@@ -265,6 +267,7 @@ class Node:
             await self._api.stop()
         await parts.chat.stop()
         parts.presence.stop()
+        await parts.presence.flush()
         await self._drain()
         await parts.client.close()
         for task in self._tasks:

@@ -14,13 +14,20 @@ import pytest
 
 from kith.errors import ContactError
 from kith.models import Contact
-from kith.presence import ContactPresenceChanged, PresenceStatus
+from kith.presence import (
+    ContactPresenceChanged,
+    MessagesWaiting,
+    OwnStatus,
+    OwnStatusChanged,
+    PresenceStatus,
+)
 from kith.runtime.chat.driver import ChatDriver
 from kith.runtime.chat.link_factory import ChatOptions
 from kith.runtime.chat.live import ChatNoticeEvent
 from kith.runtime.chat.service import ChatService
 from kith.runtime.dispatch import EventBus
 from kith.runtime.live import EventHub
+from kith.runtime.pairs import PairChannels
 from kith.runtime.subscriptions import SubscriptionMux
 from kith.signaling import PeerOffline
 from kith.store.store import Store
@@ -44,9 +51,10 @@ class Signaling:
         self.relayed: list[bytes] = []
         self.offered = asyncio.Event()
         self.refuse = refuse
+        self.subscribed: list[set[bytes]] = []
 
     def set_subscriptions(self, topics: Iterable[bytes]) -> None:
-        pass
+        self.subscribed.append(set(topics))
 
     def publish(self, topic: bytes, payload: bytes) -> None:
         pass
@@ -77,6 +85,7 @@ def _bob_online(chat: ChatDriver) -> None:
 def _chat(store: Store, hub: EventHub, signaling: Signaling) -> ChatDriver:
     return ChatDriver(
         keys=ME,
+        pairs=PairChannels(ME, logging.getLogger("test")),
         store=Runner(store),
         hub=hub,
         mux=SubscriptionMux(signaling),
@@ -168,4 +177,44 @@ async def test_a_contact_with_an_unusable_key_is_skipped(
         chat.peer(bad.kith_id)
     message = await ChatService(chat, lambda: NOW).send_text(BOB.kith_id, "still works")
     assert store.messages.get(BOB.kith_id, message.id) is not None
+    await chat.stop()
+
+
+def _invisible(text: str = "") -> OwnStatusChanged:
+    return OwnStatusChanged(OwnStatus.INVISIBLE, text, PresenceStatus.OFFLINE, False)
+
+
+async def test_going_invisible_updates_the_relay_inboxes_once_for_all_contacts(
+    store: Store,
+) -> None:
+    """The relay-inbox set is computed once per change of status, not once
+    per contact or per publication (that was quadratic in contacts)."""
+    others = [IdentityKeys(bytes([n]) * 32) for n in range(1, 60)]
+    contacts = [Contact(k.kith_id, k.public_key, None, False, NOW) for k in [BOB, *others]]
+    signaling = Signaling()
+    chat = _chat(store, EventHub(), signaling)
+    await chat.load(contacts)
+    assert len(signaling.subscribed) == 1
+    assert len(signaling.subscribed[0]) == 60  # every contact's relay inbox
+    chat.presence_changed(_invisible())
+    chat.presence_changed(_invisible("still invisible, new text"))
+    assert signaling.subscribed[1:] == [set()]  # one update: listen on no inbox
+    chat.presence_changed(OwnStatusChanged(OwnStatus.BUSY, "", PresenceStatus.BUSY, False))
+    assert len(signaling.subscribed) == 3
+    assert len(signaling.subscribed[-1]) == 60
+    await chat.stop()
+
+
+async def test_an_invisible_user_pulls_only_when_the_contact_says_messages_wait(
+    store: Store,
+) -> None:
+    signaling = Signaling()
+    chat = _chat(store, EventHub(), signaling)
+    await chat.load([Contact(BOB.kith_id, BOB.public_key, "bob", False, NOW)])
+    chat.presence_changed(_invisible())
+    _bob_online(chat)
+    await asyncio.sleep(0.05)
+    assert signaling.relayed == []  # invisible: online alone connects to nobody
+    chat.presence_changed(MessagesWaiting(BOB.kith_id, True))
+    await asyncio.wait_for(signaling.offered.wait(), 10)  # the pull: an offer goes out
     await chat.stop()

@@ -45,6 +45,7 @@ from kith.runtime.chat.link_factory import ChatOptions
 from kith.runtime.chat.service import ChatService
 from kith.runtime.dispatch import EventBus
 from kith.runtime.live import EventHub
+from kith.runtime.pairs import PairChannels
 from kith.runtime.subscriptions import SubscriptionMux
 from kith.store.store import Store
 from kith_proto.keys import IdentityKeys
@@ -136,6 +137,7 @@ def store(tmp_path: Path) -> Store:
 async def _chat(store: Store, runner: Runner) -> ChatDriver:
     chat = ChatDriver(
         keys=ME,
+        pairs=PairChannels(ME, logging.getLogger("test")),
         store=runner,
         hub=EventHub(),
         mux=SubscriptionMux(Signaling()),

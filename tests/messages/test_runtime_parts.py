@@ -29,6 +29,7 @@ from kith.runtime.chat.live import (
 from kith.runtime.chat.peer import is_delivery_receipt
 from kith.runtime.dispatch import EventBus
 from kith.runtime.live import EventHub
+from kith.runtime.pairs import PairChannels
 from kith.runtime.presence.driver import PresenceDriver
 from kith.runtime.store_writer import StoreWriter
 from kith.runtime.subscriptions import SubscriptionMux
@@ -174,7 +175,7 @@ def _presence(store: Store) -> tuple[PresenceDriver, FakeClient]:
         status=OwnStatus.ONLINE, text="", auto_away_minutes=0, now=NOW, contacts=[BOB.kith_id]
     )
     link = PresenceDriver(
-        keys=ME,
+        pairs=PairChannels(ME, logging.getLogger("test")),
         manager=manager,
         signaling=client,
         writer=StoreWriter(Runner(store), logging.getLogger("test")),

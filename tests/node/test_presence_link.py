@@ -22,6 +22,7 @@ from kith.runtime.live import (
     OwnStatusEvent,
     Subscription,
 )
+from kith.runtime.pairs import PairChannels
 from kith.runtime.presence.driver import PresenceDriver
 from kith.runtime.store_writer import StoreWriter
 from kith.store.state import PRESENCE_SEQ
@@ -136,7 +137,7 @@ def make_side(tmp_path: Path) -> Iterator[Callable[..., Side]]:
             contacts=[p.kith_id for p in contacts],
         )
         link = PresenceDriver(
-            keys=keys,
+            pairs=PairChannels(keys, logging.getLogger("test")),
             manager=manager,
             signaling=signaling,
             writer=writer,

@@ -7,6 +7,7 @@ from kith.presence import (
     ConnectionState,
     ContactPresence,
     ContactPresenceChanged,
+    MessagesWaiting,
     OwnStatus,
     PresenceManager,
     PresenceRecord,
@@ -120,3 +121,29 @@ def test_removed_contact_is_forgotten() -> None:
     presence = connected()
     presence.contact_removed("bob", T0 + 1)
     assert presence.contact_record("bob", record(PresenceStatus.ONLINE), T0 + 2) == []
+
+
+def _flagged(status: PresenceStatus, seq: int) -> PresenceRecord:
+    return PresenceRecord(status, "", seq, int(T0 * 1000), has_messages=True)
+
+
+def test_a_record_saying_messages_wait_is_reported_once() -> None:
+    presence = connected()
+    events = presence.contact_record("bob", _flagged(PresenceStatus.ONLINE, 1), T0 + 1)
+    assert events == [
+        ContactPresenceChanged("bob", PresenceStatus.ONLINE, "", T0 + 1),
+        MessagesWaiting("bob", True),
+    ]
+    assert presence.contact_record("bob", _flagged(PresenceStatus.ONLINE, 2), T0 + 2) == []
+    events = presence.contact_record("bob", record(PresenceStatus.ONLINE, seq=3), T0 + 3)
+    assert events == [MessagesWaiting("bob", False)]
+
+
+def test_messages_stop_waiting_when_the_contact_goes_offline() -> None:
+    presence = connected()
+    presence.contact_record("bob", _flagged(PresenceStatus.AWAY, 1), T0 + 1)
+    events = presence.contact_gone("bob", T0 + 2)
+    assert events == [
+        ContactPresenceChanged("bob", PresenceStatus.OFFLINE, "", T0 + 2),
+        MessagesWaiting("bob", False),
+    ]

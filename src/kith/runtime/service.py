@@ -10,11 +10,12 @@ us, a new ``auto_away_minutes`` applies immediately.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from kith.backend import ContactDetails
+from kith.backend import ContactDetails, ImportResult
 from kith.backend import OwnStatus as OwnStatusView
+from kith.contact_list import ContactEntry
 from kith.contacts import canonical_id
 from kith.direct import DirectBackend
 from kith.models import Contact, IdentityInfo, SettingState
@@ -124,6 +125,18 @@ class NodeService:
             await self._chat.add_contact(contact)
         self._hub.publish(ContactsChangedEvent(contact.kith_id, "added"))
         return contact
+
+    async def import_contacts(self, entries: Sequence[ContactEntry]) -> ImportResult:
+        """Import a contact list (one transaction), then subscribe to all new ones at once."""
+        result = await self._direct(lambda b: b.import_contacts(entries))
+        if not result.added:
+            return result
+        self._presence.add_contacts(result.added)
+        if self._chat is not None:
+            await self._chat.add_contacts(result.added)
+        for contact in result.added:
+            self._hub.publish(ContactsChangedEvent(contact.kith_id, "added"))
+        return result
 
     async def remove_contact(self, kith_id: str) -> None:
         """Remove a contact: they see us go offline and learn nothing more."""

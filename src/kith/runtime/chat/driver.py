@@ -50,11 +50,12 @@ from kith.runtime.chat.peer import ChatPeer, is_delivery_receipt
 from kith.runtime.chat.recovery import ConversationRecovery, refused
 from kith.runtime.dispatch import EventSink, MessagesQueued, PresenceNews
 from kith.runtime.live import EventHub
+from kith.runtime.pairs import PairChannels
 from kith.runtime.store_writer import StoreRunner
 from kith.runtime.subscriptions import SubscriptionMux
 from kith.store.store import Store
 from kith_proto.keys import IdentityKeys
-from kith_proto.pair import PairChannel, PairError
+from kith_proto.pair import PairChannel
 
 __all__ = ["ChatDriver"]
 
@@ -66,6 +67,7 @@ class ChatDriver:
 
     Args:
         keys: Our identity keys.
+        pairs: Each contact's pair channel (shared with the presence driver).
         store: The node's store.
         hub: Live events for the local API.
         mux: The signaling subscriptions (relay inboxes are set here).
@@ -82,6 +84,7 @@ class ChatDriver:
         self,
         *,
         keys: IdentityKeys,
+        pairs: PairChannels,
         store: StoreRunner,
         hub: EventHub,
         mux: SubscriptionMux,
@@ -94,6 +97,7 @@ class ChatDriver:
     ) -> None:
         self._keys = keys
         self._own_id = keys.kith_id
+        self._pairs = pairs
         self._store = store
         self._hub = hub
         self._relay = relay
@@ -142,30 +146,31 @@ class ChatDriver:
         await self.add_contacts(contacts)
 
     async def add_contacts(self, contacts: Sequence[Contact]) -> None:
-        """Track several contacts (an import), updating the relay inboxes once."""
-        for contact in contacts:
-            await self._track(contact)
+        """Track contacts, restoring any history kept from before: one store
+        read for all of them, one update of the relay inboxes.
+
+        A contact whose stored key is unusable (e.g. not a valid curve point)
+        is skipped, so one bad row cannot stop the node.
+        """
+        fresh = [
+            (c, p)
+            for c in contacts
+            if c.kith_id not in self._peers and (p := self._pairs.channel(c))
+        ]
+        read = self._reader
+        restored = await self._store.run(lambda store: [read(c.kith_id)(store) for c, _ in fresh])
+        for (contact, pair), (conversation, blocked) in zip(fresh, restored, strict=True):
+            if contact.kith_id not in self._peers:  # not added meanwhile
+                self._track(contact, pair, conversation, blocked)
         self._update_relay()
 
     async def add_contact(self, contact: Contact) -> None:
-        """Track a contact (restoring any history kept from before).
+        """Track one contact (see :meth:`add_contacts`)."""
+        await self.add_contacts([contact])
 
-        A contact whose stored key is unusable (e.g. not a valid curve point)
-        is logged and skipped, so one bad row cannot stop the node.
-        """
-        await self._track(contact)
-        self._update_relay()
-
-    async def _track(self, contact: Contact) -> None:
-        if contact.kith_id in self._peers:
-            return
-        try:
-            pair = PairChannel(self._keys, contact.public_key)
-        except PairError as exc:
-            # a row stored before keys were checked: skip it, keep the others working
-            self._log.warning("contact %s has an unusable key (%s)", contact.kith_id, exc.code)
-            return
-        conversation, blocked = await self._store.run(self._reader(contact.kith_id))
+    def _track(
+        self, contact: Contact, pair: PairChannel, conversation: Conversation, blocked: bool
+    ) -> None:
         peer = ChatPeer(
             contact.kith_id,
             keys=self._keys,

@@ -46,11 +46,12 @@ from kith.runtime.live import (
     EventHub,
     OwnStatusEvent,
 )
+from kith.runtime.pairs import PairChannels
+from kith.runtime.presence.publication import Publication, PublicationQueue
 from kith.runtime.store_writer import StoreWriter
 from kith.store.state import PRESENCE_SEQ
 from kith.store.store import Store
-from kith_proto.keys import IdentityKeys
-from kith_proto.pair import EnvelopeError, PairChannel, PairError, ReplayedEnvelopeError
+from kith_proto.pair import EnvelopeError, PairChannel, ReplayedEnvelopeError
 
 __all__ = ["Cancellable", "PresenceDriver", "Scheduler", "SignalingPort"]
 
@@ -87,7 +88,7 @@ class PresenceDriver:
     """Connects the presence manager to signaling, the store and live events.
 
     Args:
-        keys: Our identity keys (pair channels are derived from them).
+        pairs: Each contact's pair channel (shared with the chat driver).
         manager: The presence state machine, restored from the store.
         signaling: The signaling client.
         writer: Ordered store writes.
@@ -101,7 +102,7 @@ class PresenceDriver:
     def __init__(
         self,
         *,
-        keys: IdentityKeys,
+        pairs: PairChannels,
         manager: PresenceManager,
         signaling: SignalingPort,
         writer: StoreWriter,
@@ -111,7 +112,7 @@ class PresenceDriver:
         log: logging.Logger,
         events: EventSink,
     ) -> None:
-        self._keys = keys
+        self._pairs = pairs
         self._manager = manager
         self._signaling = signaling
         self._writer = writer
@@ -126,6 +127,7 @@ class PresenceDriver:
         self._saved = (manager.status, manager.text)
         self._events = events
         self._queued: set[str] = set()
+        self._publications = PublicationQueue(signaling, log)
         self._published: PresenceRecord | None = None
         self._seq_floor = manager.last_seq
 
@@ -187,10 +189,8 @@ class PresenceDriver:
         self._resubscribe()
 
     def _open_channel(self, contact: Contact) -> bool:
-        try:
-            channel = PairChannel(self._keys, contact.public_key)
-        except PairError as exc:
-            self._log.warning("contact %s has an unusable key (%s)", contact.kith_id, exc.code)
+        channel = self._pairs.channel(contact)
+        if channel is None:
             return False
         self._channels[contact.kith_id] = channel
         self._by_topic[channel.subscribe_topic.raw] = contact.kith_id
@@ -238,6 +238,7 @@ class PresenceDriver:
         re-publish them on reconnect (the status may have changed meanwhile),
         so they leave its desired state too. ``connected`` publishes afresh.
         """
+        self._publications.clear()
         self._signaling.retract(c.publish_topic.raw for c in self._channels.values())
         self._published = None
         self._apply(self._manager.disconnected(self._clock()))
@@ -281,6 +282,10 @@ class PresenceDriver:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+    async def flush(self) -> None:
+        """Wait until every record and retraction so far is handed to signaling."""
+        await self._publications.flush()
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -330,20 +335,20 @@ class PresenceDriver:
 
     def _publish(self, record: PresenceRecord, recipients: tuple[str, ...] | None) -> None:
         record = self._stamp(record)
-        ids = list(self._channels) if recipients is None else recipients
-        for contact_id in ids:
-            self._seal_and_publish(contact_id, record)
+        ids = self._channels if recipients is None else recipients
+        self._publications.submit(Publication(self._addressed(ids, record)))
         if recipients is None or self._published is not None:
             self._published = record
         self._save_seq()
 
-    def _seal_and_publish(self, contact_id: str, record: PresenceRecord) -> None:
-        channel = self._channels.get(contact_id)
-        if channel is None:
-            return
-        if contact_id in self._queued:
-            record = msgspec.structs.replace(record, has_messages=True)
-        self._signaling.publish(channel.publish_topic.raw, channel.seal(record))
+    def _addressed(
+        self, ids: Iterable[str], record: PresenceRecord
+    ) -> list[tuple[PairChannel, PresenceRecord]]:
+        """Each contact's channel with the record for them: ``has_messages``
+        is set only in the records of contacts for whom messages wait."""
+        flagged = msgspec.structs.replace(record, has_messages=True)
+        queued, channels = self._queued, self._channels
+        return [(channels[i], flagged if i in queued else record) for i in ids if i in channels]
 
     def set_messages_queued(self, contact_id: str, queued: bool) -> None:
         """Messages started or stopped waiting for ``contact_id``: seal
@@ -361,7 +366,7 @@ class PresenceDriver:
         now_ms = int(self._clock() * 1000)
         record = msgspec.structs.replace(self._published, seq=now_ms, sent_at=now_ms)
         self._published = self._stamp(record)
-        self._seal_and_publish(contact_id, self._published)
+        self._publications.submit(Publication(self._addressed([contact_id], self._published)))
         self._save_seq()
 
     def _stamp(self, record: PresenceRecord) -> PresenceRecord:
@@ -374,10 +379,9 @@ class PresenceDriver:
     def _retract(self, record: PresenceRecord, recipients: tuple[str, ...] | None) -> None:
         record = self._stamp(record)
         channels = self._targets(recipients)
-        for channel in channels:
-            self._signaling.publish(channel.publish_topic.raw, channel.seal(record))
-        if channels:
-            self._signaling.retract(c.publish_topic.raw for c in channels)
+        items = [(channel, record) for channel in channels]
+        topics = [channel.publish_topic.raw for channel in channels]
+        self._publications.submit(Publication(items, topics))
         if recipients is None:
             self._published = None
         self._save_seq()
