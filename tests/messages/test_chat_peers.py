@@ -7,10 +7,10 @@ from typing import Any, cast
 
 import pytest
 
+from kith.chat import UnknownMessage
 from kith.errors import ContactError
-from kith.messaging import UnknownMessage
-from kith.runtime.chat_peers import PeerDirectory
-from kith.runtime.peers import ChatPeer
+from kith.runtime.chat.directory import PeerDirectory
+from kith.runtime.chat.peer import ChatPeer
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import PairChannel
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kith.messaging import Message, MessageState, OutboxEntry, Party
+from kith.chat import Message, MessageState, OutboxEntry, Party
 from kith.store import LATEST_VERSION, Store, migrate
 from kith.store.connection import create
 from kith_proto.keys import IdentityKeys

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kith.messaging import Conversation, ConversationEvent, SendFrame
+from kith.chat import Conversation, ConversationEvent, SendFrame
 
 NOW = 1_700_000_000.0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kith.messaging import (
+from kith.chat import (
     Conversation,
     Edit,
     FrameRejected,

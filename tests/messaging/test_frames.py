@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kith.messaging import (
+from kith.chat import (
     MAX_TEXT_LENGTH,
     ChatFrame,
     Delete,

@@ -5,14 +5,14 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kith.messaging import (
+from kith.chat import (
     Conversation,
     MessageState,
     StoreCursor,
     StoreMessage,
     decode_chat_frame,
 )
-from kith.messaging.frames import Text
+from kith.chat.frames import Text
 
 from .conftest import NOW, frames
 

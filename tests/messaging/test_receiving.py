@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kith.messaging import (
+from kith.chat import (
     Conversation,
     FrameRejected,
     MessageState,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kith.messaging import (
+from kith.chat import (
     TYPING_TIMEOUT,
     Conversation,
     Text,
