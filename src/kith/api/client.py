@@ -8,25 +8,29 @@ node it names answers; a stale file (crash, reboot) gives None.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, urlencode
 
-from kith.backend import ContactDetails, OwnStatus
+from kith.backend import ContactDetails, ImportResult, OwnStatus
 from kith.errors import KithError
 from kith.models import Contact, IdentityInfo, SettingState
 from kith.runtime.runtime_file import RuntimeInfo, read_runtime
 from kith_proto.ids import parse_id
 
 if TYPE_CHECKING:
+    from kith.contact_list import ContactEntry
     from kith.conversation_store import ChatMessage
 
 __all__ = ["NodeBackend", "find_node"]
 
 PING_TIMEOUT: Final = 2.0
 CALL_TIMEOUT: Final = 30.0
+IMPORT_TIMEOUT: Final = 600.0  # checking a list at the size limit takes a while
 
 
 def find_node(data_dir: Path) -> NodeBackend | None:
@@ -106,6 +110,21 @@ class NodeBackend:
             ) from None
         return _decode(response.status, raw)
 
+    @contextlib.contextmanager
+    def _patience(self, seconds: float) -> Iterator[None]:
+        """Wait up to ``seconds`` for the answers inside the block."""
+        previous = self._conn.timeout
+        self._set_timeout(seconds)
+        try:
+            yield
+        finally:
+            self._set_timeout(previous)
+
+    def _set_timeout(self, seconds: float | None) -> None:
+        self._conn.timeout = seconds
+        if self._conn.sock is not None:
+            self._conn.sock.settimeout(seconds)
+
     # -- Backend ----------------------------------------------------------------
 
     def identity(self) -> IdentityInfo:
@@ -129,6 +148,14 @@ class NodeBackend:
 
     def add_contact(self, kith_id: str, name: str | None = None) -> Contact:
         return _contact(self._call("POST", "/api/contacts", {"id": kith_id, "name": name}))
+
+    def import_contacts(self, entries: Sequence[ContactEntry]) -> ImportResult:
+        from kith.contact_list import entries_to_json
+
+        body = {"contacts": entries_to_json(entries)}
+        with self._patience(IMPORT_TIMEOUT):
+            reply = self._call("POST", "/api/contacts/import", body)
+        return ImportResult(tuple(_contact(c) for c in reply["contacts"]), reply["skipped"])
 
     def remove_contact(self, kith_id: str) -> None:
         self._call("DELETE", f"/api/contacts/{_part(kith_id)}")

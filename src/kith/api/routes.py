@@ -8,17 +8,22 @@ server's middleware (:mod:`kith.api.server`).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 
 from kith import __version__
 from kith.api.errors import BadRequest
+from kith.contact_list import MAX_LIST_BYTES, entries_from_json
 from kith.runtime.service import NodeService
 
 __all__ = ["add_routes"]
 
 _SERVICE: web.AppKey[NodeService] = web.AppKey("service", NodeService)
+
+IMPORT_MAX_BODY: Final = 4 * MAX_LIST_BYTES
+"""The body of ``POST /api/contacts/import``: a list at the file limit, with
+JSON keys and escapes added (every other endpoint takes 64 KiB)."""
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -96,6 +101,16 @@ async def add_contact(request: web.Request) -> web.Response:
     return web.json_response(contact.to_json(), status=201)
 
 
+async def import_contacts(request: web.Request) -> web.Response:
+    """``POST /api/contacts/import`` with ``{"contacts": [{"id", "name", "where"}, ...]}``."""
+    body = await _body(request.clone(client_max_size=IMPORT_MAX_BODY))
+    if "contacts" not in body:
+        raise BadRequest("'contacts' must be a list")
+    entries = entries_from_json(body["contacts"], keep_where=True)
+    result = await _service(request).import_contacts(entries)
+    return web.json_response(result.to_json())
+
+
 async def show_contact(request: web.Request) -> web.Response:
     """``GET /api/contacts/{id}``: with the safety number."""
     details = await _service(request).contact(request.match_info["id"])
@@ -161,6 +176,7 @@ def add_routes(app: web.Application, service: NodeService) -> None:
     app.router.add_put("/api/identity/name", put_name)
     app.router.add_get("/api/contacts", list_contacts)
     app.router.add_post("/api/contacts", add_contact)
+    app.router.add_post("/api/contacts/import", import_contacts)
     app.router.add_get("/api/contacts/{id}", show_contact)
     app.router.add_delete("/api/contacts/{id}", remove_contact)
     app.router.add_patch("/api/contacts/{id}", change_contact)

@@ -1,14 +1,17 @@
-"""``kith contacts``: add, remove, rename, verify, list and show contacts."""
+"""``kith contacts``: add, remove, rename, verify, list, show, import and export contacts."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kith.cli.context import CliContext
 
 if TYPE_CHECKING:
+    from kith.backend import ImportResult
     from kith.models import Contact
 
 __all__ = ["register"]
@@ -46,6 +49,22 @@ def register(commands: Any) -> None:
     show.add_argument("id")
     show.add_argument("--json", action="store_true", help="print machine-readable output")
     show.set_defaults(handler=run_show)
+
+    import_ = actions.add_parser(
+        "import", help="add every contact in a list (all or nothing; known ones are skipped)"
+    )
+    import_.add_argument("file", metavar="FILE", help='one "ID [name]" per line; - for stdin')
+    import_.add_argument(
+        "--json", action="store_true", help='read a JSON array of {"id", "name"}; print JSON'
+    )
+    import_.set_defaults(handler=run_import)
+
+    export = actions.add_parser("export", help="write every contact's ID and name")
+    export.add_argument(
+        "file", metavar="FILE", nargs="?", default="-", help="a new file (default: - for stdout)"
+    )
+    export.add_argument("--json", action="store_true", help='write a JSON array of {"id", "name"}')
+    export.set_defaults(handler=run_export)
 
 
 def _when(timestamp: float | None) -> str:
@@ -126,4 +145,75 @@ def run_show(args: argparse.Namespace, ctx: CliContext) -> int:
     )
     if not c.verified:
         print("Compare the safety number with your contact, then run `kith contacts verify ID`.")
+    return 0
+
+
+def _read_list(name: str) -> bytes:
+    """The bytes of FILE (``-``: stdin), one byte past the size limit at most."""
+    from kith.contact_list import MAX_LIST_BYTES
+    from kith.errors import KithError
+
+    try:
+        if name == "-":
+            return sys.stdin.buffer.read(MAX_LIST_BYTES + 1)
+        with open(name, "rb") as source:
+            return source.read(MAX_LIST_BYTES + 1)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise KithError(f"cannot read {name}: {reason}", code="unreadable_file") from None
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write a new owner-only file; never replace one."""
+    from kith.errors import KithError
+    from kith.private_files import write_private
+
+    if path.exists() or path.is_symlink():
+        raise KithError(f"{path} already exists: choose another name", code="file_exists")
+    try:
+        write_private(path, data)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise KithError(f"cannot write {path}: {reason}", code="unwritable_file") from None
+
+
+def _plural(count: int) -> str:
+    return f"{count:,} contact" + ("" if count == 1 else "s")
+
+
+def run_import(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Import a contact list: every entry is checked first, then all are added at once."""
+    from kith.contact_list import parse_json, parse_lines
+
+    data = _read_list(args.file)
+    entries = parse_json(data) if args.json else parse_lines(data)
+    result: ImportResult = ctx.with_backend(lambda b: b.import_contacts(entries))
+    if args.json:
+        from kith.cli.output import print_json
+
+        print_json(result.to_json())
+        return 0
+    skipped = f" ({result.skipped:,} already there)" if result.skipped else ""
+    print(f"Imported {_plural(len(result.added))}{skipped}")
+    return 0
+
+
+def run_export(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Export every contact's ID and nickname (to stdout or a new file)."""
+    from kith.contact_list import format_json, format_lines
+
+    contacts: list[Contact] = ctx.with_backend(lambda b: b.contacts())
+    data = (format_json(contacts) if args.json else format_lines(contacts)).encode("utf-8")
+    if args.file == "-":
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return 0
+    _write_new(Path(args.file), data)
+    if args.json:
+        from kith.cli.output import print_json
+
+        print_json({"exported": len(contacts), "file": args.file})
+    else:
+        print(f"Exported {_plural(len(contacts))} to {args.file}")
     return 0
