@@ -189,7 +189,8 @@ def bad_entries(problems: Sequence[str]) -> ContactListError:
     shown = list(problems[:MAX_PROBLEMS_SHOWN])
     if count > len(shown):
         shown.append(f"… and {count - len(shown):,} more")
-    noun = "entry" if count == 1 else "entries"
+    lines = all(p.startswith("line ") for p in problems)
+    noun = ("line" if lines else "entry") if count == 1 else ("lines" if lines else "entries")
     message = "\n".join([f"nothing imported: {count:,} bad {noun}", *shown])
     return ContactListError(message, problems=tuple(problems))
 

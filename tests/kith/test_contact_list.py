@@ -167,7 +167,7 @@ def test_every_bad_entry_is_named_with_its_line() -> None:
     assert "usable key" in problems[3]
     assert "too long" in problems[4]
     assert error.value.code == "invalid_contact_list"
-    assert error.value.message.splitlines()[0] == "nothing imported: 5 bad entries"
+    assert error.value.message.splitlines()[0] == "nothing imported: 5 bad lines"
 
 
 def test_a_long_list_of_problems_is_cut_short_in_the_message() -> None:
