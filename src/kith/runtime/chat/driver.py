@@ -47,6 +47,7 @@ from kith.runtime.chat.directory import PeerDirectory
 from kith.runtime.chat.link_factory import ChatOptions, RelayPort, make_peer_link
 from kith.runtime.chat.live import ChatNoticeEvent, failure_text, live_events
 from kith.runtime.chat.peer import ChatPeer, is_delivery_receipt
+from kith.runtime.chat.peer_state import GateInput
 from kith.runtime.chat.recovery import ConversationRecovery, refused
 from kith.runtime.dispatch import EventSink, MessagesQueued, PresenceNews
 from kith.runtime.live import EventHub
@@ -180,10 +181,10 @@ class ChatDriver:
             host=self,
             clock=self._clock,
             log=self._log,
+            key_changed=blocked,
         )
-        peer.blocked = blocked
         self._peers.add(peer)
-        if peer.flag_published:
+        if peer.state.flagged:
             self._events.emit(MessagesQueued(contact.kith_id, True))
 
     def _reader(self, contact_id: str) -> Callable[[Store], tuple[Conversation, bool]]:
@@ -242,7 +243,6 @@ class ChatDriver:
         peer = self._peers.get(contact_id)
         if peer is None:
             return
-        peer.pull_wanted = waiting
         if waiting and peer.online and self._invisible:
             self._connector.pull(peer)
 
@@ -256,7 +256,6 @@ class ChatDriver:
         """The signaling connection dropped: every contact shows offline, but
         open channels stay open (they do not need the server)."""
         for peer in self._peers:
-            peer.pull_wanted = False
             self._set_online(peer, False, close=False)
 
     def relay_message(self, topic: bytes, payload: bytes) -> None:
@@ -274,9 +273,8 @@ class ChatDriver:
             peer.conversation.read_receipts = enabled
 
     def _set_online(self, peer: ChatPeer, online: bool, *, close: bool = True) -> None:
-        if peer.online == online:
+        if not peer.state.set_online(online):
             return
-        peer.online = online
         now = self._clock()
         if online:
             self.execute(peer, peer.conversation.contact_online(now))
@@ -314,7 +312,7 @@ class ChatDriver:
 
     def key_changed(self, peer: ChatPeer, presented: bytes) -> None:
         """Warn, remember it, and send nothing to the contact until accepted."""
-        peer.blocked = True
+        peer.state.move(GateInput.KEY_CHANGED)
         contact_id, now = peer.contact_id, self._clock()
         self._log.warning("the identity key of %s changed: sending nothing", contact_id)
         self._committer.submit(
@@ -362,8 +360,7 @@ class ChatDriver:
         something waits, they look offline and no channel is open. So the flag
         (a presence re-publish the server sees) changes rarely, never per message."""
         pending = peer.conversation.has_outbox and not peer.online and not peer.is_open
-        if pending != peer.flag_published:
-            peer.flag_published = pending
+        if peer.state.set_flagged(pending):
             self._events.emit(MessagesQueued(peer.contact_id, pending))
 
     def _send_receipts(self) -> None:
@@ -379,8 +376,7 @@ class ChatDriver:
 
     def _resume(self, peer: ChatPeer, conversation: Conversation, blocked: bool) -> None:
         conversation.read_receipts = peer.conversation.read_receipts
-        peer.restore(conversation)
-        peer.blocked = peer.blocked or blocked
+        peer.restore(conversation, blocked)
         self.execute(peer, conversation.contact_online(self._clock()) if peer.online else [])
 
     def _on_due(self, peer: ChatPeer) -> None:
@@ -403,7 +399,7 @@ class ChatDriver:
         """The user accepted the contact's changed key: sending resumes."""
         contact_id = peer.contact_id
         await self._store.run(lambda store: store.key_warnings.remove(contact_id))
-        peer.blocked = False
+        peer.state.move(GateInput.KEY_ACCEPTED)
         if peer.online:
             self.execute(peer, peer.conversation.contact_online(self._clock()))
 

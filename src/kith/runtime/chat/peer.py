@@ -42,6 +42,7 @@ from kith.p2p import (
     SendData,
     SessionEstablished,
 )
+from kith.runtime.chat.peer_state import GateInput, PeerState
 from kith.sessions import IdentityKeyChanged, PeerError
 from kith.signaling import NotConnected, ReplyTimeout, SignalingError
 from kith_proto.ids import parse_id
@@ -107,6 +108,7 @@ class ChatPeer:
         host: The chat link (persistence, events, notices).
         clock: Wall-clock seconds.
         log: Where peer errors go (never message content).
+        key_changed: The store holds a key warning for the contact.
     """
 
     def __init__(
@@ -120,19 +122,15 @@ class ChatPeer:
         host: PeerHost,
         clock: Callable[[], float],
         log: logging.Logger,
+        key_changed: bool = False,
     ) -> None:
         self.contact_id = contact_id
         self.public_key = parse_id(contact_id)
         self.pair = pair
         self.conversation = conversation
-        self.online = False
-        self.pull_wanted = False
-        self.blocked = False
-        self.opening = False
-        self.recovering = False
-        """A commit of this conversation failed: it is being rebuilt from the
-        store (see ``ChatDriver._commit_failed``); chat frames are dropped."""
-        self.flag_published = conversation.has_outbox  # nobody is online yet
+        self.state = PeerState(key_changed=key_changed, flagged=conversation.has_outbox)
+        """The gate and facts (see :mod:`kith.runtime.chat.peer_state`); only
+        its named moves change them."""
         self._keys = keys
         self._make_link = make_link
         self._host = host
@@ -147,7 +145,28 @@ class ChatPeer:
         self._receipt_channel: SecureChannel | None = None
 
     def __repr__(self) -> str:
-        return f"ChatPeer({self.contact_id[:8]}, {self.link_state.value})"
+        return f"ChatPeer({self.contact_id[:8]}, {self.link_state.value}, {self.state!r})"
+
+    @property
+    def online(self) -> bool:
+        """Whether presence says the contact is online."""
+        return self.state.online
+
+    @property
+    def blocked(self) -> bool:
+        """Whether nothing may be sent (the contact's key changed)."""
+        return self.state.blocked
+
+    @property
+    def recovering(self) -> bool:
+        """Whether the conversation is being rebuilt after a failed commit
+        (calls are refused, chat frames dropped)."""
+        return self.state.rebuilding
+
+    @property
+    def opening(self) -> bool:
+        """Whether a connection attempt is under way."""
+        return self.state.opening
 
     @property
     def link_state(self) -> LinkState:
@@ -172,7 +191,7 @@ class ChatPeer:
             link = self._ensure_link()
             if link.state is not LinkState.IDLE:
                 return
-            self.opening = True
+            self.state.set_opening(True)
             self._host.link_changed(self)
             failure = None
             try:
@@ -180,7 +199,7 @@ class ChatPeer:
             except (SignalingError, PeerP2PError) as exc:
                 failure = _failure_reason(exc)
             finally:
-                self.opening = False
+                self.state.set_opening(False)
             if failure is not None:
                 self._open_failed(failure)
 
@@ -292,11 +311,11 @@ class ChatPeer:
         task = asyncio.ensure_future(self.close())
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
-    def restore(self, conversation: Conversation) -> None:
+    def restore(self, conversation: Conversation, key_changed: bool) -> None:
         """Take the conversation rebuilt from the store after a failed commit
         (the link was closed first, so no channel is open)."""
         self.conversation = conversation
-        self.recovering = False
+        self.state.move(GateInput.RESTORED_KEY_CHANGED if key_changed else GateInput.RESTORED)
 
     # -- sending --------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from typing import Final
 from kith.chat import Conversation
 from kith.errors import KithError
 from kith.runtime.chat.peer import ChatPeer
+from kith.runtime.chat.peer_state import GateInput
 from kith.runtime.store_writer import StoreRunner
 from kith.store.store import Store
 
@@ -65,7 +66,7 @@ class ConversationRecovery:
         for peer in peers:
             if peer.recovering or not self._is_current(peer):
                 continue
-            peer.recovering = True
+            peer.state.move(GateInput.COMMIT_FAILED)
             peer.cancel_timer()
             self._spawn(self._recover(peer))
 
