@@ -32,11 +32,14 @@ def test_every_move_follows_the_table_and_others_are_refused(start: Gate, what: 
 def test_a_key_change_during_a_rebuild_survives_the_rebuild() -> None:
     state = PeerState()
     state.move(GateInput.COMMIT_FAILED)
-    assert state.rebuilding and not state.blocked
+    assert state.rebuilding
+    assert not state.blocked
     state.move(GateInput.KEY_CHANGED)
-    assert state.rebuilding and state.blocked
+    assert state.rebuilding
+    assert state.blocked
     state.move(GateInput.RESTORED)
-    assert state.blocked and not state.rebuilding
+    assert state.blocked
+    assert not state.rebuilding
 
 
 def test_a_second_failed_commit_while_rebuilding_is_a_bug() -> None:
@@ -48,8 +51,13 @@ def test_a_second_failed_commit_while_rebuilding_is_a_bug() -> None:
 
 def test_facts_report_whether_they_changed() -> None:
     state = PeerState(flagged=True)
-    assert state.flagged and not state.online and not state.opening
-    assert state.set_online(True) and not state.set_online(True)
-    assert state.set_opening(True) and not state.set_opening(True)
-    assert state.set_flagged(False) and not state.set_flagged(False)
+    assert state.flagged
+    assert not state.online
+    assert not state.opening
+    assert state.set_online(True)
+    assert not state.set_online(True)
+    assert state.set_opening(True)
+    assert not state.set_opening(True)
+    assert state.set_flagged(False)
+    assert not state.set_flagged(False)
     assert (state.online, state.opening, state.flagged) == (True, True, False)
