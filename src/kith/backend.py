@@ -1,8 +1,9 @@
 """The operations the CLI performs, as an interface with interchangeable backends.
 
-:class:`DirectBackend` (``kith.direct``) acts on the database; a second
-implementation will talk to a running node's local HTTP API so changes take
-effect live. The CLI picks one in a single place (``kith.cli.context``).
+:class:`DirectBackend` (``kith.direct``) acts on the database;
+:class:`~kith.api.client.NodeBackend` talks to a running node's local HTTP API
+so changes take effect live. The CLI picks one in a single place
+(``kith.cli.context``).
 """
 
 from __future__ import annotations

@@ -1,10 +1,18 @@
 """What runs inside the node around the pure cores.
 
-- :mod:`kith.runtime.presence.driver`: drives the presence manager with the
-  signaling client, the store and live events;
-- :mod:`kith.runtime.signal_pump`: signaling events into the link;
+- :mod:`kith.runtime.presence`: the presence driver (runs the pure presence
+  manager with pair channels, signaling, the store and live events) and its
+  chunked publication queue;
+- :mod:`kith.runtime.chat`: the chat driver, one chat peer per contact and
+  its state machine, connecting, committing, recovery, the chat service;
+- :mod:`kith.runtime.dispatch`: the event bus and the dispatcher that carry
+  presence news to chat and "messages queued" back;
+- :mod:`kith.runtime.pairs`: each contact's pair channel, derived once;
+- :mod:`kith.runtime.signal_pump`: signaling events into the drivers;
+- :mod:`kith.runtime.subscriptions`: presence topics and relay inboxes on one
+  signaling client;
 - :mod:`kith.runtime.service`: the operations the local API exposes;
-- :mod:`kith.runtime.live`: live events and their hub;
+- :mod:`kith.runtime.live`: live events for the UI and their hub;
 - :mod:`kith.runtime.store_writer`: ordered background store writes;
 - :mod:`kith.runtime.runtime_file`: ``node.json``, how the CLI finds the node;
 - :mod:`kith.runtime.foreground`: ``kith run`` (signals, logging).
