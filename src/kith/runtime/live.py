@@ -80,7 +80,8 @@ class ConnectionEvent:
 
 @dataclass(frozen=True, slots=True)
 class ContactsChangedEvent:
-    """A contact was added, removed, renamed or verified."""
+    """A contact was added, removed, renamed or verified, or a list was
+    imported (``contact_id`` empty: one event for the whole list)."""
 
     contact_id: str
     change: str

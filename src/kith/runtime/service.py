@@ -134,8 +134,9 @@ class NodeService:
         self._presence.add_contacts(result.added)
         if self._chat is not None:
             await self._chat.add_contacts(result.added)
-        for contact in result.added:
-            self._hub.publish(ContactsChangedEvent(contact.kith_id, "added"))
+        # one event for the whole list: a page reloads its contact list once,
+        # and a large import cannot overflow an event stream's queue
+        self._hub.publish(ContactsChangedEvent("", "imported"))
         return result
 
     async def remove_contact(self, kith_id: str) -> None:
