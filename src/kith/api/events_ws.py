@@ -2,7 +2,9 @@
 
 The first messages describe the current state (own status, connection);
 then every :mod:`kith.runtime.live` event follows as one JSON text frame
-(``{"type": "status" | "presence" | "connection" | "contacts", ...}``).
+(``{"type": "status" | "presence" | "connection" | "contacts" | "message" |
+"message_state" | "typing" | "chat_notice", ...}``; ``docs/node.md`` and
+``docs/ui.md`` describe each).
 The socket is read-only: anything the client sends is ignored.
 """
 

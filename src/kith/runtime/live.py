@@ -1,6 +1,6 @@
 """Live node events for the local API's WebSocket (and later the UI).
 
-The presence link publishes typed events to an :class:`EventHub`; each
+The presence and chat drivers publish typed live events to an :class:`EventHub`; each
 WebSocket holds one :class:`Subscription`. A subscriber that falls too far
 behind is dropped rather than slowing the node down.
 """

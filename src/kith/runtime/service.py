@@ -38,7 +38,7 @@ class NodeService:
 
     Args:
         store: The node's store (its single worker thread).
-        writer: The link's ordered writes (flushed before reads).
+        writer: The presence driver's ordered writes (flushed before reads).
         presence: The live presence driver.
         hub: Live events (contact list changes).
         clock: Wall-clock epoch seconds.

@@ -1,6 +1,6 @@
 """Ordered background writes to the store.
 
-The presence link reacts to events synchronously (so publishing never waits
+The presence driver reacts to events synchronously (so publishing never waits
 for the disk) and hands its writes here. Writes reach the store's single
 worker thread in submission order; a failed write is logged, never raised
 into the event path, and :meth:`StoreWriter.flush` waits for all of them.

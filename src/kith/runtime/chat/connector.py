@@ -30,9 +30,9 @@ class Connector:
         mux: The signaling subscriptions (relay inboxes are set here).
         invisible: Whether the user is invisible right now.
         execute: Persists and acts on a conversation's events.
-        spawn: Runs a background task of the chat link.
+        spawn: Runs a background task of the chat driver.
         notice: Tells the user something about one contact (code, message).
-        stopped: Whether the chat link has stopped.
+        stopped: Whether the chat driver has stopped.
         clock: Wall-clock seconds.
         log: Where problems go.
     """

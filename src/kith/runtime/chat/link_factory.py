@@ -18,7 +18,7 @@ __all__ = ["ChatOptions", "RelayPort", "make_peer_link"]
 
 
 class RelayPort(Protocol):
-    """What the chat link needs from the signaling client."""
+    """What the chat driver needs from the signaling client."""
 
     def relay(self, topic: bytes, payload: bytes, timeout: float = 5.0) -> Awaitable[None]:
         """Relay ``payload`` to whoever subscribes to ``topic``."""

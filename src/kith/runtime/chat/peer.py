@@ -53,7 +53,7 @@ __all__ = ["ChatPeer", "LinkFactory", "PeerHost", "is_delivery_receipt"]
 
 
 class PeerHost(Protocol):
-    """What a peer needs from the chat link that owns it."""
+    """What a peer needs from the chat driver that owns it."""
 
     def execute(self, peer: ChatPeer, events: list[ConversationEvent]) -> asyncio.Future[None]:
         """Persist the conversation's events, then act on them."""
@@ -105,7 +105,7 @@ class ChatPeer:
         pair: The pair channel (relay topics, presence records).
         conversation: The conversation restored from the store.
         make_link: Builds the peer link on first use.
-        host: The chat link (persistence, events, notices).
+        host: The chat driver (persistence, events, notices).
         clock: Wall-clock seconds.
         log: Where peer errors go (never message content).
         key_changed: The store holds a key warning for the contact.

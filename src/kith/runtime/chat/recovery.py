@@ -40,7 +40,7 @@ class ConversationRecovery:
             (and whether a key warning blocks it).
         is_current: Whether a peer is still tracked (not removed, not stopped).
         resume: Hands a peer its rebuilt conversation.
-        spawn: Runs a background task of the chat link.
+        spawn: Runs a background task of the chat driver.
         log: Where problems go.
     """
 

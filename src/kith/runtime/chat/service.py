@@ -21,7 +21,7 @@ class ChatService:
     """User actions on conversations.
 
     Args:
-        chat: The node's chat link.
+        chat: The node's chat driver.
         clock: Wall-clock seconds.
     """
 

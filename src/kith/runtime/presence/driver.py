@@ -57,7 +57,7 @@ __all__ = ["Cancellable", "PresenceDriver", "Scheduler", "SignalingPort"]
 
 
 class SignalingPort(Protocol):
-    """What the link needs from the signaling client (topics are 32 raw bytes)."""
+    """What the presence driver needs from the signaling client (topics are 32 raw bytes)."""
 
     def set_subscriptions(self, topics: Iterable[bytes]) -> None:
         """Make the subscribed set exactly ``topics`` (kept across reconnects)."""
@@ -149,7 +149,7 @@ class PresenceDriver:
         return OwnStatusEvent(m.status.value, m.text, m.effective.value, m.auto_away)
 
     def contact_ids(self) -> list[str]:
-        """The contacts the link tracks."""
+        """The contacts the presence driver tracks."""
         return list(self._channels)
 
     # -- contacts ---------------------------------------------------------
