@@ -29,7 +29,10 @@ Figures per size:
   the store worker too; B and the server are other processes) from the PUT
   until A is quiet again, minus the idle rate measured before the changes
   (ticker, heartbeats); also per contact;
-- the longest loop stall during a change (the same window).
+- the longest loop stall during a change (the same window);
+- the bare anchor, in the same process: sealing one record per contact with
+  ``kith_proto`` alone (the floor of any status change), and A's CPU per
+  change as a multiple of it.
 
 Identities use the test Argon2id profile, so start-up is not dominated by the
 key derivation (``bench_foundation.py`` measures that).
@@ -64,6 +67,7 @@ from kith.keyprotect import Protection
 from kith.node import Node, NodeOptions
 from kith.passphrases import FixedPassphrase
 from kith_proto.keys import IdentityKeys
+from kith_proto.pair import PairChannel, PresenceRecord, PresenceStatus
 
 PASSPHRASE = "benchmark passphrase"
 SIZES = (10, 1000, 5000)
@@ -274,6 +278,7 @@ class Case:
                 visible_p99_ms=percentile(self.latencies, 99) * 1000,
                 cpu_ms_per_change=cpu_ms,
                 cpu_us_per_contact=cpu_ms * 1000 / self.contacts,
+                cpu_vs_anchor=cpu_ms / max(r.get("anchor_seal_ms", 0.0), 1e-6),
                 cpu_ms_max=max(self.cpus) * 1000,
                 stall_max_ms=max(self.stalls) * 1000,
                 stall_p50_ms=percentile(self.stalls, 50) * 1000,
@@ -283,7 +288,24 @@ class Case:
         tmp.write_text(json.dumps(r))
         tmp.replace(self.root / RESULT_FILE)
 
+    def anchor(self) -> None:
+        """The bare floor of one change, measured in this process: sealing one
+        record per contact with ``kith_proto`` and nothing else."""
+        me = IdentityKeys(os.urandom(32))
+        channels = [
+            PairChannel(me, IdentityKeys(os.urandom(32)).public_key) for _ in range(self.contacts)
+        ]
+        record = PresenceRecord(PresenceStatus.BUSY, "", 1, 1)
+        runs = []
+        for _ in range(5):
+            start = time.process_time()
+            for channel in channels:
+                channel.seal(record)
+            runs.append(time.process_time() - start)
+        self.result["anchor_seal_ms"] = statistics.median(runs) * 1000
+
     async def run(self) -> dict[str, Any]:
+        self.anchor()
         hb = ("--heartbeat-interval", str(self.heartbeat), "--heartbeat-timeout", "10")
         server = await Child.start(
             "kith-signal",
@@ -484,6 +506,8 @@ def row_of(result: dict[str, Any], elapsed: float) -> dict[str, Any]:
         "visible_p99_ms": num("visible_p99_ms"),
         "cpu_ms_per_change": num("cpu_ms_per_change"),
         "cpu_us_per_contact": num("cpu_us_per_contact"),
+        "anchor_seal_ms": num("anchor_seal_ms"),
+        "cpu_vs_anchor": num("cpu_vs_anchor"),
         "stall_max_ms": num("stall_max_ms"),
         "run_s": round(elapsed, 1),
         "note": "error: " + str(result["error"])[:60] if "error" in result else "",
