@@ -5,7 +5,7 @@ Run: ``.venv/bin/python bench/bench_ui.py`` (or ``make bench``). Real parts
 throughout: a real ``kith-signal``, real ``kith run`` processes (production
 Argon2id parameters for the start-up case), headless Debian Chromium.
 
-- *start-up*: from spawning ``kith run --no-browser`` to ``GET /`` answering
+- *start-up*: from spawning ``kith run --no-browser`` to the signed-in API answering
   200 through the printed one-time link (process start, unlock, store, API).
 - *presence to DOM*: alice's node gets ``PUT /api/status``; bob's page
   records, with a MutationObserver, when alice's row shows the new status.
@@ -17,6 +17,7 @@ Argon2id parameters for the start-up case), headless Debian Chromium.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import subprocess
@@ -42,7 +43,7 @@ from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
 STARTS = 5
 CHANGES = 40
 PASSPHRASE = "benchmark passphrase"
-LINK = re.compile(r"^\s+(http://127\.0\.0\.1:\d+/login\?code=\S+)$")
+LINK = re.compile(r"^\s+(http://127\.0\.0\.1:\d+/login#code=\S+)$")
 
 
 def _production_identity(path: Path, server_url: str) -> None:
@@ -76,11 +77,12 @@ def _get_page(link: str) -> int:
     parts = urlsplit(link)
     conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
     try:
-        conn.request("GET", f"{parts.path}?{parts.query}")
+        code = parts.fragment.removeprefix("code=")
+        headers = {"Content-Type": "application/json"}
+        conn.request("POST", "/api/sessions", body=json.dumps({"code": code}), headers=headers)
         response = conn.getresponse()
-        response.read()
-        cookie = (response.getheader("Set-Cookie") or "").split(";", 1)[0]
-        conn.request("GET", "/", headers={"Cookie": cookie})
+        session = json.loads(response.read() or b"{}").get("session", "")
+        conn.request("GET", "/api/identity", headers={"X-Kith-Session": session})
         page = conn.getresponse()
         page.read()
         return page.status

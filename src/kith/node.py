@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Final
 
-from kith.api.access import AccessPolicy
+from kith.api.access import SESSION_IDLE_TIMEOUT, AccessPolicy
 from kith.api.account_routes import AccountAccess
 from kith.api.server import ApiServer
 from kith.datadir import DataDir
@@ -56,6 +56,8 @@ class NodeOptions:
         heartbeat_timeout: Seconds without a pong before reconnecting.
         api_host: Loopback address of the local API.
         api_port: Port of the local API; 0 picks a free one.
+        session_idle_timeout: Seconds without a request after which a
+            browser session of the UI ends.
     """
 
     heartbeat_interval: float = 10.0
@@ -63,6 +65,7 @@ class NodeOptions:
     api_host: str = "127.0.0.1"
     api_port: int = 0
     chat_idle_timeout: float = 300.0
+    session_idle_timeout: float = SESSION_IDLE_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -244,7 +247,9 @@ class Node:
             chat=parts.chat,
         )
         token = new_token()
-        policy = AccessPolicy(token=token, clock=time.monotonic)
+        policy = AccessPolicy(
+            token=token, clock=time.monotonic, idle_timeout=options.session_idle_timeout
+        )
         self._api = ApiServer(
             service,
             parts.hub,

@@ -106,19 +106,79 @@ async def test_the_nodes_own_origin_is_allowed(node: Node, http: aiohttp.ClientS
     assert status == 200
 
 
-async def test_a_login_code_is_traded_once_for_a_session_cookie(
+async def _session(http: aiohttp.ClientSession, node: Node) -> str:
+    status, body = await _call(http, node, "POST", "/api/login-codes")
+    assert status == 201
+    assert body["url"].endswith(f"/login#code={body['code']}")
+    status, body = await _call(
+        http, node, "POST", "/api/sessions", headers={}, json={"code": body["code"]}
+    )
+    assert status == 201
+    return str(body["session"])
+
+
+async def test_a_login_code_is_traded_once_for_a_session_header(
     node: Node, http: aiohttp.ClientSession
 ) -> None:
     status, body = await _call(http, node, "POST", "/api/login-codes")
-    assert status == 201
-    login = f"{node.runtime.base_url}/login?code={body['code']}"
-    async with http.get(login, allow_redirects=False) as response:
-        assert response.status == 303
-        assert "HttpOnly" in response.headers["Set-Cookie"]
-    status, _ = await _call(http, node, "GET", "/api/status", headers={})
-    assert status == 200  # the cookie jar now holds the session
-    async with http.get(login, allow_redirects=False) as response:
-        assert response.status == 401
+    code = {"code": body["code"]}
+    url = node.runtime.base_url + "/api/sessions"
+    async with http.post(url, json=code) as response:
+        assert response.status == 201
+        assert "Set-Cookie" not in response.headers
+        session = (await response.json())["session"]
+    status, _ = await _call(http, node, "GET", "/api/status", headers={"X-Kith-Session": session})
+    assert status == 200
+    status, body = await _call(http, node, "POST", "/api/sessions", headers={}, json=code)
+    assert (status, _error_code(body)) == (401, "bad_login_code")
+
+
+async def test_a_session_exchange_without_a_code_is_a_400(
+    node: Node, http: aiohttp.ClientSession
+) -> None:
+    status, body = await _call(http, node, "POST", "/api/sessions", headers={}, json={})
+    assert (status, _error_code(body)) == (400, "bad_request")
+
+
+async def test_a_session_cannot_mint_sign_in_codes(node: Node, http: aiohttp.ClientSession) -> None:
+    session = {"X-Kith-Session": await _session(http, node)}
+    status, body = await _call(http, node, "POST", "/api/login-codes", headers=session)
+    assert (status, _error_code(body)) == (403, "token_required")
+
+
+async def test_signing_out_ends_only_that_session(node: Node, http: aiohttp.ClientSession) -> None:
+    mine = {"X-Kith-Session": await _session(http, node)}
+    other = {"X-Kith-Session": await _session(http, node)}
+    assert (await _call(http, node, "DELETE", "/api/session", headers=mine))[0] == 204
+    status, body = await _call(http, node, "GET", "/api/status", headers=mine)
+    assert (status, _error_code(body)) == (401, "unauthenticated")
+    assert (await _call(http, node, "GET", "/api/status", headers=other))[0] == 200
+
+
+async def test_the_token_cannot_sign_out(node: Node, http: aiohttp.ClientSession) -> None:
+    status, body = await _call(http, node, "DELETE", "/api/session")
+    assert (status, _error_code(body)) == (400, "not_a_session")
+
+
+async def test_the_events_socket_takes_the_session_as_a_subprotocol(
+    node: Node, http: aiohttp.ClientSession
+) -> None:
+    session = await _session(http, node)
+    url = node.runtime.base_url + "/api/events"
+    protocols = ("kith.events", f"kith.session.{session}")
+    async with http.ws_connect(url, protocols=protocols) as ws:
+        assert ws.protocol == "kith.events"
+        first = await ws.receive_json(timeout=5)
+        assert first["type"] == "status"
+
+
+async def test_the_events_socket_refuses_a_wrong_session(
+    node: Node, http: aiohttp.ClientSession
+) -> None:
+    url = node.runtime.base_url + "/api/events"
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await http.ws_connect(url, protocols=("kith.events", "kith.session.nope"))
+    assert refused.value.status == 401
 
 
 # -- bad input ------------------------------------------------------------------

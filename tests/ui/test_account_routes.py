@@ -45,7 +45,8 @@ def post(node: NodeProcess, path: str, body: Any = None) -> tuple[int, dict[str,
 
 
 def test_backup_download_is_a_backup_of_this_identity(node: NodeProcess, tmp_path: Path) -> None:
-    status, headers, body = post(node, "/api/account/backup", {"password": "backup pw"})
+    body_in = {"password": "backup pw", "passphrase": OLD}
+    status, headers, body = post(node, "/api/account/backup", body_in)
     assert status == 200
     assert headers["Content-Disposition"].startswith("attachment;")
     saved = tmp_path / "b.kithbackup"
@@ -58,6 +59,18 @@ def test_backup_needs_a_password(node: NodeProcess) -> None:
     status, _, body = post(node, "/api/account/backup", {"password": ""})
     assert status == 400
     assert json.loads(body)["error"]["code"] == "bad_request"
+
+
+def test_backup_refuses_a_wrong_database_passphrase(node: NodeProcess) -> None:
+    status, _, body = post(node, "/api/account/backup", {"password": "pw", "passphrase": "nope"})
+    assert status == 400
+    assert json.loads(body)["error"]["code"] == "wrong_passphrase"
+
+
+def test_backup_needs_the_database_passphrase(node: NodeProcess) -> None:
+    status, _, body = post(node, "/api/account/backup", {"password": "pw", "confirm": True})
+    assert status == 400
+    assert "passphrase" in json.loads(body)["error"]["message"]
 
 
 def test_account_reports_passphrase_protection(node: NodeProcess) -> None:

@@ -19,7 +19,7 @@ import pytest
 from kith_testkit.polling import wait_for
 
 pytestmark = pytest.mark.slow
-LINK = re.compile(r"^\s+(http://127\.0\.0\.1:\d+/login\?code=\S+)$")
+LINK = re.compile(r"^\s+(http://127\.0\.0\.1:\d+/login#code=\S+)$")
 
 
 class Demo:
@@ -65,12 +65,12 @@ def signed_in(link: str) -> tuple[http.client.HTTPConnection, dict[str, str]]:
     """Redeem a sign-in link; return a connection and the session headers."""
     parts = urlsplit(link)
     conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=5)
-    conn.request("GET", f"{parts.path}?{parts.query}")
+    code = json.dumps({"code": parts.fragment.removeprefix("code=")})
+    conn.request("POST", "/api/sessions", body=code, headers={"Content-Type": "application/json"})
     response = conn.getresponse()
-    response.read()
-    assert response.status == 303
-    cookie = response.getheader("Set-Cookie", "").split(";", 1)[0]
-    return conn, {"Cookie": cookie, "Host": parts.netloc}
+    body = response.read()
+    assert response.status == 201, body
+    return conn, {"X-Kith-Session": json.loads(body)["session"], "Host": parts.netloc}
 
 
 def contacts(conn: http.client.HTTPConnection, headers: dict[str, str]) -> list[dict[str, str]]:

@@ -1,11 +1,19 @@
-"""Who may use the local API: token, session cookie, Host and Origin checks.
+"""Who may use the local API: token, browser sessions, Host and Origin checks.
 
 Pure rules (no aiohttp here) so they can be tested without a server.
 
-- The per-run token (from the runtime file) authenticates programs such as
-  the CLI: ``Authorization: Bearer <token>``.
-- A browser trades a one-time login code (``GET /login?code=...``) for a
-  session cookie; codes expire and work once.
+- The per-run token (from the owner-only runtime file) authenticates programs
+  such as the CLI: ``Authorization: Bearer <token>``. Only the token can mint
+  sign-in codes.
+- A browser trades a one-time sign-in code (``POST /api/sessions``) for a
+  session secret that the page keeps in ``sessionStorage`` and sends as the
+  ``X-Kith-Session`` header (on the events WebSocket, as the subprotocol
+  ``kith.session.<secret>``). No cookie is involved: a browser hands cookies
+  to every port of 127.0.0.1, but a header only to the page's own origin, so
+  another listener on the machine never receives the credential, and two
+  nodes open side by side in one browser keep their own sessions.
+- Sessions end after :data:`SESSION_IDLE_TIMEOUT` seconds without a request,
+  on sign-out, and with the node.
 - ``Host`` must name the loopback address and port the API listens on
   (defeats DNS rebinding); an ``Origin``, when sent, must be that same origin
   (no CORS: other web pages cannot drive the node).
@@ -13,17 +21,38 @@ Pure rules (no aiohttp here) so they can be tested without a server.
 
 from __future__ import annotations
 
+import enum
 import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-__all__ = ["SESSION_COOKIE", "AccessPolicy", "Verdict"]
+__all__ = [
+    "EVENTS_PROTOCOL",
+    "LOGIN_CODE_TTL",
+    "SESSION_HEADER",
+    "SESSION_IDLE_TIMEOUT",
+    "SESSION_PROTOCOL_PREFIX",
+    "AccessPolicy",
+    "Credential",
+    "Verdict",
+    "session_from_protocols",
+]
 
-SESSION_COOKIE: Final = "kith_session"
+SESSION_HEADER: Final = "X-Kith-Session"
+EVENTS_PROTOCOL: Final = "kith.events"
+SESSION_PROTOCOL_PREFIX: Final = "kith.session."
 LOGIN_CODE_TTL: Final = 120.0
+SESSION_IDLE_TIMEOUT: Final = 12 * 3600.0
 _LOOPBACK_NAMES: Final = ("127.0.0.1", "localhost")
+
+
+class Credential(enum.Enum):
+    """What a request proved: the programs' token or a browser session."""
+
+    TOKEN = "token"
+    SESSION = "session"
 
 
 @dataclass(frozen=True)
@@ -33,6 +62,7 @@ class Verdict:
     status: int = 0
     code: str = ""
     message: str = ""
+    credential: Credential | None = None
 
     @property
     def allowed(self) -> bool:
@@ -41,21 +71,35 @@ class Verdict:
 
 
 ALLOWED: Final = Verdict()
+_BY_TOKEN: Final = Verdict(credential=Credential.TOKEN)
+_BY_SESSION: Final = Verdict(credential=Credential.SESSION)
+
+
+def session_from_protocols(header: str | None) -> str | None:
+    """The session secret offered as a WebSocket subprotocol, if any."""
+    for value in (header or "").split(","):
+        name = value.strip()
+        if name.startswith(SESSION_PROTOCOL_PREFIX):
+            return name.removeprefix(SESSION_PROTOCOL_PREFIX)
+    return None
 
 
 @dataclass
 class AccessPolicy:
-    """Token, sessions and login codes of one node run.
+    """Token, sessions and sign-in codes of one node run.
 
     Args:
         token: The per-run API token.
-        clock: Monotonic seconds (login code expiry).
+        clock: Monotonic seconds (code expiry, idle sessions).
+        port: The port the API listens on (set once bound).
+        idle_timeout: Seconds without a request after which a session ends.
     """
 
     token: str = field(repr=False)
     clock: Callable[[], float]
     port: int = 0
-    _sessions: set[str] = field(default_factory=set, repr=False)
+    idle_timeout: float = SESSION_IDLE_TIMEOUT
+    _sessions: dict[str, float] = field(default_factory=dict, repr=False)
     _codes: dict[str, float] = field(default_factory=dict, repr=False)
 
     def check_origin(self, host: str | None, origin: str | None) -> Verdict:
@@ -68,38 +112,64 @@ class AccessPolicy:
         return ALLOWED
 
     def check_credentials(self, authorization: str | None, session: str | None) -> Verdict:
-        """Accept the bearer token or a session cookie (else 401)."""
+        """Accept the bearer token or a live session (else 401); a use renews the session."""
         if authorization is not None:
             scheme, _, value = authorization.partition(" ")
             if scheme.lower() == "bearer" and _same(value.strip(), self.token):
-                return ALLOWED
+                return _BY_TOKEN
             return Verdict(401, "bad_token", "the API token is wrong")
-        if session is not None and any(_same(session, s) for s in self._sessions):
-            return ALLOWED
-        return Verdict(401, "unauthenticated", "a token or a session is required")
+        if session is None:
+            return Verdict(401, "unauthenticated", "a token or a session is required")
+        return self._check_session(session)
+
+    def _check_session(self, session: str) -> Verdict:
+        match = self._find(self._sessions, session)
+        if match is None:
+            return Verdict(401, "unauthenticated", "this browser is not signed in")
+        now = self.clock()
+        if now - self._sessions[match] > self.idle_timeout:
+            del self._sessions[match]
+            return Verdict(401, "session_expired", "the session expired: sign in again")
+        self._sessions[match] = now
+        return _BY_SESSION
 
     def new_login_code(self) -> str:
-        """A one-time code for ``/login``, valid for two minutes."""
+        """A one-time sign-in code, valid for :data:`LOGIN_CODE_TTL` seconds."""
         self._expire()
         code = secrets.token_urlsafe(24)
         self._codes[code] = self.clock() + LOGIN_CODE_TTL
         return code
 
     def redeem(self, code: str) -> str | None:
-        """Trade a valid code for a new session secret (the cookie value)."""
+        """Trade a valid code for a new session secret; None for a bad or used code."""
         self._expire()
-        match = next((c for c in self._codes if _same(code, c)), None)
+        match = self._find(self._codes, code)
         if match is None:
             return None
         del self._codes[match]
         session = secrets.token_urlsafe(32)
-        self._sessions.add(session)
+        self._sessions[session] = self.clock()
         return session
+
+    def end_session(self, session: str) -> bool:
+        """Sign a session out; False when there was no such session."""
+        match = self._find(self._sessions, session)
+        if match is None:
+            return False
+        del self._sessions[match]
+        return True
+
+    @staticmethod
+    def _find(secrets_: dict[str, float], given: str) -> str | None:
+        return next((s for s in secrets_ if _same(given, s)), None)
 
     def _expire(self) -> None:
         now = self.clock()
         for code in [c for c, until in self._codes.items() if until <= now]:
             del self._codes[code]
+        idle = [s for s, used in self._sessions.items() if now - used > self.idle_timeout]
+        for session in idle:
+            del self._sessions[session]
 
 
 def _same(given: str, expected: str) -> bool:

@@ -2,8 +2,11 @@
 
 - ``GET /api/account``: how the database key is protected (so the UI offers
   a passphrase change only where there is a passphrase).
-- ``POST /api/account/backup`` with ``{"password"}``: an encrypted backup
-  (identity, contacts, settings) as a file download.
+- ``POST /api/account/backup`` with ``{"password", "passphrase"}`` (or
+  ``{"password", "confirm": true}`` where the OS key store protects the
+  database key): an encrypted backup (identity, contacts, settings) as a file
+  download. The database passphrase proves that the owner asks, not just
+  someone holding a session; a wrong one is refused (``wrong_passphrase``).
 - ``POST /api/account/passphrase`` with ``{"old", "new"}``: rewrap the
   database key under a new passphrase.
 - ``GET /api/identity/qr.svg``: the own ID as a QR code (SVG).
@@ -27,10 +30,11 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from kith.account import change_passphrase, protection_of
+from kith.account import change_passphrase, protection_of, unlock
 from kith.api.errors import BadRequest
 from kith.backup import export_backup
 from kith.datadir import DataDir
+from kith.keyprotect import Protection
 from kith.passphrases import FixedPassphrase
 from kith.runtime.store_writer import StoreRunner
 from kith.store.store import Store
@@ -58,18 +62,42 @@ def _access(request: web.Request) -> AccountAccess:
     return request.app[_ACCESS]
 
 
-async def _secrets(request: web.Request, *keys: str) -> list[str]:
+async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
         body: Any = await request.json(loads=json.loads)
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("the request body must be JSON") from None
-    values: list[str] = []
-    for key in keys:
-        value = body.get(key) if isinstance(body, dict) else None
-        if not isinstance(value, str) or not value:
-            raise BadRequest(f"{key!r} must be a non-empty string")
-        values.append(value)
-    return values
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return body
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f"{key!r} must be a non-empty string")
+    return value
+
+
+async def _secrets(request: web.Request, *keys: str) -> list[str]:
+    body = await _json_body(request)
+    return [_text(body, key) for key in keys]
+
+
+def _check_owner(data_dir: DataDir, body: dict[str, Any]) -> None:
+    """The owner's proof for exporting the identity: passphrase, or confirmation.
+
+    Raises:
+        BadRequest: The proof is missing.
+        WrongPassphraseError: The passphrase does not unlock the database key.
+    """
+    if protection_of(data_dir) is Protection.PASSPHRASE:
+        passphrase = body.get("passphrase")
+        if not isinstance(passphrase, str) or not passphrase:
+            raise BadRequest("exporting a backup needs your database passphrase ('passphrase')")
+        unlock(data_dir, FixedPassphrase(passphrase))
+    elif body.get("confirm") is not True:
+        raise BadRequest("exporting a backup needs your confirmation ('confirm': true)")
 
 
 async def account_info(request: web.Request) -> web.Response:
@@ -88,8 +116,11 @@ def _backup_bytes(store: Store, password: str) -> bytes:
 
 async def download_backup(request: web.Request) -> web.Response:
     """``POST /api/account/backup``: the encrypted backup file as a download."""
-    (password,) = await _secrets(request, "password")
-    data: bytes = await _access(request).store.run(lambda s: _backup_bytes(s, password))
+    body = await _json_body(request)
+    password = _text(body, "password")
+    access = _access(request)
+    await access.store.run(lambda _: _check_owner(access.data_dir, body))
+    data: bytes = await access.store.run(lambda s: _backup_bytes(s, password))
     name = time.strftime("kith-%Y%m%d-%H%M%S", time.gmtime()) + BACKUP_SUFFIX
     return web.Response(
         body=data,

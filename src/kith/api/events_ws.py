@@ -5,7 +5,10 @@ then every :mod:`kith.runtime.live` event follows as one JSON text frame
 (``{"type": "status" | "presence" | "connection" | "contacts" | "message" |
 "message_state" | "typing" | "chat_notice", ...}``; ``docs/node.md`` and
 ``docs/ui.md`` describe each).
-The socket is read-only: anything the client sends is ignored.
+The socket is read-only: anything the client sends is ignored. A browser
+offers the subprotocols ``kith.events`` and ``kith.session.<secret>`` (its
+credential; the guard checks it before the upgrade); the answer selects
+``kith.events``, so the secret is never echoed.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Final
 
 from aiohttp import WSMsgType, web
 
+from kith.api.access import EVENTS_PROTOCOL
 from kith.runtime.live import EventHub, NodeEvent, Subscription
 
 __all__ = ["EventsEndpoint"]
@@ -39,7 +43,9 @@ class EventsEndpoint:
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """Upgrade, send the snapshot, then stream events until either side closes."""
-        ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=4096)
+        ws = web.WebSocketResponse(
+            heartbeat=HEARTBEAT, max_msg_size=4096, protocols=(EVENTS_PROTOCOL,)
+        )
         await ws.prepare(request)
         subscription = self._hub.subscribe()
         self._sockets.add(ws)

@@ -1,7 +1,9 @@
 """The local API server: aiohttp on 127.0.0.1, guarded by :class:`AccessPolicy`.
 
 Every request passes the guard middleware: the ``Host``/``Origin`` check
-(403), then the token or session cookie (401), then counts as user activity.
+(403); then, except for the sign-in page, the app's static files and the
+code exchange, the token or a browser session (401; paths for the token
+only refuse a session with 403); then it counts as user activity.
 Errors raised by operations become JSON errors with a code; the node goes on.
 """
 
@@ -13,12 +15,19 @@ from typing import Final, TypeAlias
 
 from aiohttp import web
 
-from kith.api.access import SESSION_COOKIE, AccessPolicy, Verdict
+from kith.api.access import AccessPolicy, Credential, Verdict
 from kith.api.account_routes import AccountAccess, add_account_routes
 from kith.api.errors import error_response, status_for
 from kith.api.events_ws import EventsEndpoint
 from kith.api.message_routes import add_message_routes
 from kith.api.routes import add_routes
+from kith.api.session_routes import (
+    CREDENTIAL,
+    OPEN_PATHS,
+    TOKEN_ONLY_PATHS,
+    add_session_routes,
+    session_of,
+)
 from kith.runtime.live import ConnectionEvent, EventHub, NodeEvent
 from kith.runtime.service import NodeService
 from kith.ui import add_ui_routes
@@ -27,7 +36,13 @@ __all__ = ["ApiServer"]
 
 MAX_BODY: Final = 64 * 1024
 Handler: TypeAlias = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_OPEN_PATHS: Final = frozenset({"/login"})
+_TOKEN_REQUIRED: Final = Verdict(
+    403, "token_required", "only the node's API token may do this, not a browser session"
+)
+
+
+def _is_open(path: str) -> bool:
+    return path in OPEN_PATHS or path.startswith("/static/")
 
 
 class ApiServer:
@@ -79,8 +94,7 @@ class ApiServer:
         add_routes(app, self._service)
         add_message_routes(app, self._service.chat)
         app.router.add_get("/api/events", self._events.handle)
-        app.router.add_post("/api/login-codes", self._login_code)
-        app.router.add_get("/login", self._login)
+        add_session_routes(app, self._policy)
         if self._account is not None:
             add_account_routes(app, self._account)
         add_ui_routes(app)
@@ -107,15 +121,24 @@ class ApiServer:
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         headers = request.headers
         verdict = self._policy.check_origin(headers.get("Host"), headers.get("Origin"))
-        if verdict.allowed and request.path not in _OPEN_PATHS:
-            verdict = self._policy.check_credentials(
-                headers.get("Authorization"), request.cookies.get(SESSION_COOKIE)
-            )
+        if verdict.allowed and not _is_open(request.path):
+            verdict = self._authenticate(request)
         if not verdict.allowed:
             return _refused(verdict)
-        if request.path not in _OPEN_PATHS:
+        if not _is_open(request.path):
             self._service.activity()
         return await self._handle(request, handler)
+
+    def _authenticate(self, request: web.Request) -> Verdict:
+        verdict = self._policy.check_credentials(
+            request.headers.get("Authorization"), session_of(request)
+        )
+        if not verdict.allowed:
+            return verdict
+        if request.path in TOKEN_ONLY_PATHS and verdict.credential is not Credential.TOKEN:
+            return _TOKEN_REQUIRED
+        request[CREDENTIAL] = verdict.credential
+        return verdict
 
     async def _handle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
@@ -135,19 +158,6 @@ class ApiServer:
                     "API %s %s failed: %s", request.method, request.path, code, exc_info=exc
                 )
             return error_response(status, code, message)
-
-    async def _login_code(self, request: web.Request) -> web.Response:
-        code = self._policy.new_login_code()
-        url = f"http://127.0.0.1:{self._policy.port}/login?code={code}"
-        return web.json_response({"code": code, "url": url}, status=201)
-
-    async def _login(self, request: web.Request) -> web.StreamResponse:
-        session = self._policy.redeem(request.query.get("code", ""))
-        if session is None:
-            return error_response(401, "bad_login_code", "the login link is invalid or expired")
-        response = web.Response(status=303, headers={"Location": "/"})
-        response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="Strict", path="/")
-        return response
 
 
 def _refused(verdict: Verdict) -> web.Response:

@@ -195,7 +195,7 @@ class _Demo:
         argv = [sys.executable, "-m", "kith.cli.main", "--data-dir", str(self.root / name)]
         node = _Child(name, [*argv, "run", "--no-browser"], self.env)
         self.children.append(node)
-        return node.wait_for(_searcher(r"^\s*(http://\S+/login\?code=\S+)\s*$"), "its UI link")
+        return node.wait_for(_searcher(r"^\s*(http://\S+/login#code=\S+)\s*$"), "its UI link")
 
     def stop(self) -> None:
         """Nodes first (they tell each other they go offline), then the server."""
@@ -237,8 +237,8 @@ def _serve(demo: _Demo, browser: bool) -> None:
     fresh = f"kith --data-dir {demo.root / 'NAME'} open"
     print(f"Each link works once, within two minutes; for a fresh one: {fresh}")
     if browser:
-        for link in links.values():
-            if not open_browser(link):
+        for name, link in links.items():
+            if not open_browser(link, demo.root / name):
                 print("(no graphical browser found: copy the links above into one)")
                 break
     with _StopSignals() as stop:

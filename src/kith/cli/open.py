@@ -3,6 +3,9 @@
 Also the helpers ``kith run`` uses to show its link: :func:`new_login_url`
 asks the node for a login code (with the per-run token of the runtime file),
 :func:`announce` prints the link on a line of its own and opens the browser.
+The browser is started on an owner-only local page that forwards to the link
+(:mod:`kith.signin_page`), never on the link itself: a command line is
+readable by every local user, and so is a process's environment to root.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import http.client
 import json
 import os
 import sys
+import time
+from pathlib import Path
 from typing import Any, Final
 
 from kith.cli.context import CliContext
@@ -62,27 +67,32 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def open_browser(url: str) -> bool:
-    """Open ``url`` in the default graphical browser; False when there is none.
+def open_browser(url: str, data_dir: Path) -> bool:
+    """Open the sign-in link ``url`` in the default graphical browser; False when there is none.
 
-    Without a display, text-mode browsers are not tried: they would take over
-    the terminal the node runs in.
+    The browser gets the path of an owner-only page in ``data_dir`` that
+    forwards to ``url``, so the link is in no command line. Without a
+    display, text-mode browsers are not tried: they would take over the
+    terminal the node runs in.
     """
     import webbrowser
 
+    from kith.signin_page import write_signin_page
+
     if not _has_display():
         return False
+    page = write_signin_page(data_dir, url, time.time())
     try:
-        return webbrowser.open(url, new=2)
+        return webbrowser.open(page.as_uri(), new=2)
     except webbrowser.Error:
         return False
 
 
-def announce(url: str, *, browser: bool) -> None:
+def announce(url: str, data_dir: Path, *, browser: bool) -> None:
     """Print the sign-in link on a line of its own; open it unless told not to."""
     print("Open Kith in your browser with this one-time link (`kith open` makes another):")
     print(f"\n    {url}\n", flush=True)
-    if browser and not open_browser(url):
+    if browser and not open_browser(url, data_dir):
         print("(no graphical browser found: copy the link above into one)", flush=True)
 
 
@@ -100,5 +110,5 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
             code="not_running",
         )
     node.close()
-    announce(new_login_url(info), browser=not args.no_browser)
+    announce(new_login_url(info), ctx.data_dir.path, browser=not args.no_browser)
     return 0

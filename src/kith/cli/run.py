@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
 
 from kith.cli.context import CliContext
 
@@ -13,11 +14,26 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
+SESSION_IDLE_MINUTES: Final = 720.0  # kith.api.access.SESSION_IDLE_TIMEOUT / 60
+MAX_SESSION_IDLE_MINUTES: Final = 7 * 24 * 60
+
 
 def _seconds(text: str) -> float:
     value = float(text)
     if not 0 < value <= 300:
         raise argparse.ArgumentTypeError("must be > 0 and <= 300 seconds")
+    return value
+
+
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of minutes: {text!r}") from None
+    if not 0 < value <= MAX_SESSION_IDLE_MINUTES:
+        raise argparse.ArgumentTypeError(
+            f"must be > 0 and <= {MAX_SESSION_IDLE_MINUTES} minutes (a week)"
+        )
     return value
 
 
@@ -43,6 +59,14 @@ def register(commands: Any) -> None:
         metavar="S",
         help="seconds without a pong before reconnecting (default 10)",
     )
+    parser.add_argument(
+        "--session-idle-minutes",
+        type=_minutes,
+        default=SESSION_IDLE_MINUTES,
+        metavar="M",
+        help=f"minutes without a request after which a browser session ends "
+        f"(default {SESSION_IDLE_MINUTES:g}, 12 hours)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log presence details")
     parser.set_defaults(handler=run)
 
@@ -53,26 +77,34 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
     from kith.node import NodeOptions
     from kith.runtime.foreground import run_foreground
+    from kith.signin_page import remove_signin_pages
 
     options = NodeOptions(
-        heartbeat_interval=args.heartbeat_interval, heartbeat_timeout=args.heartbeat_timeout
+        heartbeat_interval=args.heartbeat_interval,
+        heartbeat_timeout=args.heartbeat_timeout,
+        session_idle_timeout=args.session_idle_minutes * 60,
     )
-    return asyncio.run(
-        run_foreground(
-            ctx.data_dir,
-            ctx.passphrases(),
-            options,
-            args.verbose,
-            on_ready=partial(_show_ui, browser=not args.no_browser),
+    show_ui = partial(_show_ui, data_dir=ctx.data_dir.path, browser=not args.no_browser)
+    try:
+        return asyncio.run(
+            run_foreground(ctx.data_dir, ctx.passphrases(), options, args.verbose, show_ui)
         )
-    )
+    finally:
+        remove_signin_pages(ctx.data_dir.path)
 
 
-async def _show_ui(info: RuntimeInfo, *, browser: bool) -> None:
-    """Print the UI's one-time sign-in link on a line of its own; open the browser."""
+async def _show_ui(info: RuntimeInfo, *, data_dir: Path, browser: bool) -> None:
+    """Print the UI's one-time sign-in link on a line of its own; open the browser.
+
+    The browser's sign-in page is removed once its code has expired.
+    """
     import asyncio
+    import time
 
     from kith.cli.open import announce, new_login_url
+    from kith.signin_page import PAGE_LIFETIME, sweep_signin_pages
 
     url = await asyncio.to_thread(new_login_url, info)
-    await asyncio.to_thread(announce, url, browser=browser)
+    await asyncio.to_thread(announce, url, data_dir, browser=browser)
+    expired = partial(sweep_signin_pages, data_dir)
+    asyncio.get_running_loop().call_later(PAGE_LIFETIME + 1, lambda: expired(time.time()))

@@ -1,10 +1,12 @@
 """Serving the UI's static files on the local API, with strict security headers.
 
-The pages sit behind the same guard as the API (Host/Origin check, then the
-session cookie). This module adds:
+The pages sit behind the same guard as the API (Host/Origin check); they
+hold no data, so they need no credential: the page signs in and then sends
+its session with every API call. This module adds:
 
-- ``GET /`` (the app page) and ``/static/...`` (its CSS, JavaScript modules,
-  icons), read from the package's ``static`` folder;
+- ``GET /`` (the app page), ``GET /login`` (the sign-in page, which trades
+  the code in the URL's fragment for a session) and ``/static/...`` (their
+  CSS, JavaScript modules, icons), read from the package's ``static`` folder;
 - an outer middleware that puts a strict Content-Security-Policy and related
   headers on every response, and turns a refused *page* request (401/403
   without a session) into a short HTML page telling the user how to sign in,
@@ -27,7 +29,7 @@ CONTENT_SECURITY_POLICY: Final = "; ".join(
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self'",
+        "img-src 'self' blob:",
         "connect-src 'self'",
         "base-uri 'none'",
         "form-action 'none'",
@@ -49,10 +51,16 @@ _SIGN_IN_PAGE: Final = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="/static/signin.css"></head>
 <body><main><h1>Kith</h1><p>{message}</p>
-<p>Open a fresh sign-in link with <code>kith open</code> in a terminal.</p>
+<p>Sign in with <code>kith open</code> in a terminal.</p>
 </main></body></html>
 """
-_PUBLIC_ASSETS: Final = frozenset({"/static/signin.css", "/static/icon.svg"})
+_PUBLIC_ASSETS: Final = {
+    "/static/signin.css": "signin.css",
+    "/static/icon.svg": "icon.svg",
+    "/static/js/signin.js": "js/signin.js",
+    "/static/js/session.js": "js/session.js",
+    "/login": "signin.html",
+}
 
 
 def _is_page(request: web.Request) -> bool:
@@ -63,7 +71,7 @@ def _sign_in_page(status: int) -> web.Response:
     message = (
         "This page is only for the local Kith node it was opened from."
         if status == 403
-        else "This browser is not signed in to your Kith node, or the link was already used."
+        else "This browser is not signed in to your Kith node."
     )
     return web.Response(
         status=status, text=_SIGN_IN_PAGE.format(message=message), content_type="text/html"
@@ -73,7 +81,7 @@ def _sign_in_page(status: int) -> web.Response:
 @web.middleware
 async def _ui_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path in _PUBLIC_ASSETS and request.method == "GET":
-        response = await _static_file(request.path.removeprefix("/static/"))
+        response = await _static_file(_PUBLIC_ASSETS[request.path])
     else:
         response = await handler(request)
         if response.status in (401, 403) and (_is_page(request) or request.path == "/login"):
@@ -81,7 +89,7 @@ async def _ui_guard(request: web.Request, handler: Handler) -> web.StreamRespons
     if response.prepared:  # a finished WebSocket: its headers went out long ago
         return response
     response.headers.update(SECURITY_HEADERS)
-    if response.content_type == "text/html":
+    if response.content_type == "text/html" or request.path == "/login":
         response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -1,4 +1,6 @@
-// The local API client: same-origin fetch with the session cookie; JSON errors become ApiError.
+// The local API client: same-origin fetch with this tab's session header; JSON errors become ApiError.
+
+import { SESSION_HEADER, clearSession, loadSession } from "./session.js";
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -37,7 +39,9 @@ async function errorOf(response) {
 
 /** Request `path`; resolve with parsed JSON (or null for 204), reject with ApiError. */
 export async function request(method, path, body) {
-  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  const init = { method, credentials: "omit", headers: { Accept: "application/json" } };
+  const session = loadSession();
+  if (session) init.headers[SESSION_HEADER] = session;
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -50,7 +54,10 @@ export async function request(method, path, body) {
   }
   if (!response.ok) {
     const error = await errorOf(response);
-    if (response.status === 401) listeners.forEach((fn) => fn(error));
+    if (response.status === 401) {
+      clearSession();
+      listeners.forEach((fn) => fn(error));
+    }
     throw error;
   }
   if (response.status === 204) return null;
@@ -74,7 +81,9 @@ export const api = {
   settings: () => request("GET", "/api/settings"),
   setSetting: (key, value) => request("PUT", `/api/settings/${part(key)}`, { value: String(value) }),
   account: () => request("GET", "/api/account"),
-  backup: (password) => request("POST", "/api/account/backup", { password }),
+  backup: (password, proof) => request("POST", "/api/account/backup", { password, ...proof }),
+  qr: () => request("GET", "/api/identity/qr.svg"),
+  signOut: () => request("DELETE", "/api/session"),
   changePassphrase: (old, next) => request("POST", "/api/account/passphrase", { old, new: next }),
   activity: () => request("POST", "/api/activity"),
   // The message API (see docs/ui.md); a node without messaging answers 404 not_found.

@@ -1,4 +1,8 @@
 // The node's live events (/api/events): one WebSocket, reconnected with backoff.
+// A browser cannot put headers on a WebSocket, so the session goes as a subprotocol
+// (never in the URL); the node answers with "kith.events" only.
+
+import { EVENTS_PROTOCOL, SESSION_PROTOCOL_PREFIX, loadSession } from "./session.js";
 
 const MAX_DELAY_MS = 5000;
 
@@ -9,11 +13,14 @@ const MAX_DELAY_MS = 5000;
 export function connectEvents({ onEvent, onLink }) {
   let delay = 250;
   let socket = null;
+  let stopped = false;
 
   function open() {
+    const session = loadSession();
+    if (stopped || !session) return;
     const url = new URL("/api/events", window.location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    socket = new WebSocket(url);
+    socket = new WebSocket(url, [EVENTS_PROTOCOL, SESSION_PROTOCOL_PREFIX + session]);
     socket.addEventListener("open", () => {
       delay = 250;
       onLink(true);
@@ -28,6 +35,7 @@ export function connectEvents({ onEvent, onLink }) {
       if (event && typeof event.type === "string") onEvent(event);
     });
     socket.addEventListener("close", () => {
+      if (stopped) return;
       onLink(false);
       window.setTimeout(open, delay);
       delay = Math.min(delay * 2, MAX_DELAY_MS);
@@ -35,5 +43,10 @@ export function connectEvents({ onEvent, onLink }) {
   }
 
   open();
-  return { close: () => socket && socket.close() };
+  return {
+    close: () => {
+      stopped = true;
+      if (socket) socket.close();
+    },
+  };
 }

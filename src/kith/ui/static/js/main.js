@@ -6,21 +6,41 @@ import { ChatPanel } from "./chat.js";
 import { AddContactDialog, ContactDetailsDialog } from "./dialogs.js";
 import { $ } from "./dom.js";
 import { connectEvents } from "./events.js";
+import { clearSession, loadSession } from "./session.js";
 import { SettingsPanel } from "./settings.js";
 import { Sidebar } from "./sidebar.js";
 import { OwnStatus } from "./status.js";
 
 const banner = $("#banner");
 const bannerState = { node: true, server: true, signedOut: false };
+let events = null;
 
 function paintBanner() {
   let text = "";
-  if (bannerState.signedOut) text = "Signed out: run `kith open` in a terminal for a new sign-in link.";
+  if (bannerState.signedOut) text = "Not signed in (signed out, or the session expired): run `kith open` in a terminal for a new sign-in link.";
   else if (!bannerState.node) text = "Lost contact with your Kith node: is `kith run` still running? Reconnecting…";
   else if (!bannerState.server) text = "Disconnected from the signaling server: contacts show as offline until it is back. Reconnecting…";
   banner.textContent = text;
   banner.hidden = !text;
   banner.classList.toggle("node", !bannerState.node || bannerState.signedOut);
+}
+
+/** The sign-in needed state: no session in this tab, or the node refused it. */
+function showSignedOut() {
+  clearSession();
+  bannerState.signedOut = true;
+  document.body.dataset.signedOut = "true";
+  if (events) events.close();
+  paintBanner();
+}
+
+async function signOut() {
+  try {
+    await api.signOut();
+  } catch {
+    // the session is gone either way
+  }
+  showSignedOut();
 }
 
 function showPanel(name) {
@@ -30,6 +50,8 @@ function showPanel(name) {
 }
 
 async function start() {
+  if (!loadSession()) return showSignedOut();
+  onSignedOut(showSignedOut);
   const [identity, status, contacts] = await Promise.all([api.identity(), api.status(), api.contacts()]);
   const me = { id: identity.id, name: identity.name };
   $("#me-name").textContent = identity.name || "You";
@@ -73,12 +95,9 @@ async function start() {
     $("#settings-title").focus();
   });
 
-  onSignedOut(() => {
-    bannerState.signedOut = true;
-    paintBanner();
-  });
+  $("#sign-out").addEventListener("click", signOut);
 
-  connectEvents({
+  events = connectEvents({
     onLink: (up) => {
       bannerState.node = up;
       paintBanner();
@@ -115,6 +134,7 @@ async function start() {
 }
 
 start().catch((error) => {
+  if (error.status === 401) return showSignedOut();
   banner.textContent = `Kith could not start: ${error.message}`;
   banner.hidden = false;
   banner.classList.add("node");

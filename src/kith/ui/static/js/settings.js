@@ -46,11 +46,14 @@ export class SettingsPanel {
   }
 
   async render() {
-    const [identity, settings, account] = await Promise.all([
+    const [identity, settings, account, qr] = await Promise.all([
       this.api.identity(),
       this.api.settings(),
       this.api.account().catch(() => ({ protection: "unknown" })),
+      this.api.qr().catch(() => null),
     ]);
+    if (this.qrUrl) URL.revokeObjectURL(this.qrUrl);
+    this.qrUrl = qr ? URL.createObjectURL(qr) : "";
     const value = Object.fromEntries(settings.map((s) => [s.key, s.value]));
     const sections = [
       h("h2", { id: "settings-title", tabindex: "-1" }, "Settings"),
@@ -64,7 +67,7 @@ export class SettingsPanel {
         "0 turns auto-away off. Busy and invisible are never changed.",
         (v) => this.api.setSetting("auto_away_minutes", v)),
       this.notificationsSection(value),
-      this.backupSection(),
+      this.backupSection(account.protection),
       account.protection === "passphrase" ? this.passphraseSection() : null,
     ];
     this.root.replaceChildren(...sections.filter(Boolean));
@@ -95,7 +98,8 @@ export class SettingsPanel {
           h("p", { class: "muted small" }, "Give this ID to people you want as contacts. Fingerprint: ",
             h("span", { class: "mono" }, groupedSafety(identity.fingerprint))),
         ),
-        h("img", { class: "qr", src: "/api/identity/qr.svg", alt: "QR code of your Kith ID", width: 180, height: 180 }),
+        // The image comes through the API (it needs the session header), as a blob: URL.
+        this.qrUrl ? h("img", { class: "qr", src: this.qrUrl, alt: "QR code of your Kith ID", width: 180, height: 180 }) : null,
       ),
     );
   }
@@ -125,10 +129,19 @@ export class SettingsPanel {
     );
   }
 
-  backupSection() {
+  backupSection(protection) {
     const out = feedback();
     const pass = h("input", { type: "password", autocomplete: "new-password" });
     const again = h("input", { type: "password", autocomplete: "new-password" });
+    // Exporting the identity needs the database passphrase, or (OS key store) an explicit confirmation.
+    const hasPassphrase = protection === "passphrase";
+    const proof = hasPassphrase
+      ? h("input", { type: "password", autocomplete: "current-password" })
+      : h("input", { type: "checkbox" });
+    const proofField = hasPassphrase
+      ? field("Your database passphrase", proof, "The one that unlocks this node: only you may export your identity.")
+      : h("div", { class: "check" }, proof, h("label", { for: (proof.id = `setting-${++fieldCount}`) },
+        "I want to export my identity (your key store protects it; this confirms it is you)"));
     const form = h(
       "form",
       {
@@ -137,7 +150,8 @@ export class SettingsPanel {
           if (pass.value !== again.value) return say(out, "The two passwords differ.");
           say(out, "Encrypting…", "ok");
           try {
-            const blob = await this.api.backup(pass.value);
+            const blob = await this.api.backup(
+              pass.value, hasPassphrase ? { passphrase: proof.value } : { confirm: proof.checked });
             download(blob, `kith-backup-${new Date().toISOString().slice(0, 10)}.kithbackup`);
             form.reset();
             say(out, "Backup downloaded. Keep the file and its password apart.", "ok");
@@ -148,6 +162,7 @@ export class SettingsPanel {
       },
       field("Backup password", pass, "Separate from your passphrase. Without it the backup cannot be opened."),
       field("Backup password again", again),
+      proofField,
       h("div", { class: "row" }, h("button", { class: "button", type: "submit" }, "Download backup"), out),
     );
     return h(
