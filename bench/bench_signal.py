@@ -386,6 +386,12 @@ def server_flags(users: int, args: argparse.Namespace) -> list[str]:
     return [
         "--max-connections",
         str(users + 1000),
+        # Every simulated user connects from 127.0.0.1, and 10k users with
+        # 50 contacts retain about 340 MB of presence.
+        "--max-connections-per-address",
+        "0",
+        "--max-retained-bytes",
+        "4G",
         # One status change is one publish per contact, in one burst.
         "--rate",
         str(max(20, 4 * args.contacts)),

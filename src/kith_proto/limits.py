@@ -7,7 +7,16 @@ from dataclasses import dataclass
 
 from kith_proto import wire
 
-__all__ = ["ServerConfig", "TokenBucket", "refill"]
+__all__ = ["ServerConfig", "TokenBucket", "refill", "retained_size"]
+
+TOPIC_CHARS = 43
+"""Characters of a topic on the wire (32 bytes, unpadded base64url)."""
+
+
+def retained_size(payload_bytes: int) -> int:
+    """Bytes a retained value takes in a ``subscribed`` reply: the topic's and
+    the payload's base64url text (``payload_bytes`` decoded)."""
+    return TOPIC_CHARS + (4 * payload_bytes + 2) // 3
 
 
 def refill(tokens: float, elapsed: float, rate: float, capacity: float) -> float:
@@ -58,6 +67,7 @@ class ServerConfig:
     burst: int = 40
     max_batch: int = 256
     batch_items_per_token: int = 16
+    reply_bytes_per_token: int = 262144
     intro_rate: float = 0.2
     intro_burst: int = 5
     challenge_ttl: float = 10.0
@@ -71,7 +81,8 @@ class ServerConfig:
             derived = max(0, self.max_frame_bytes * 3 // 4 - 256)
             object.__setattr__(self, "max_payload_bytes", derived)
         limits = (self.max_frame_bytes, self.max_topics, self.burst, self.max_strikes)
-        if min(*limits, self.batch_items_per_token) < 1 or self.max_batch < 0:
+        per_token = (self.batch_items_per_token, self.reply_bytes_per_token)
+        if min(*limits, *per_token) < 1 or self.max_batch < 0:
             raise ValueError("limits must be positive")
 
     @property
@@ -85,8 +96,19 @@ class ServerConfig:
             burst=self.burst,
             max_batch=self.max_batch,
             batch_items_per_token=self.batch_items_per_token,
+            reply_bytes_per_token=self.reply_bytes_per_token,
         )
 
     def batch_cost(self, items: int) -> int:
         """Message tokens a ``publish_batch`` of ``items`` items costs (at least 1)."""
         return max(1, -(-items // self.batch_items_per_token))
+
+    def reply_cost(self, reply_bytes: int) -> int:
+        """Message tokens a ``subscribe`` costs whose reply carries
+        ``reply_bytes`` of retained topics and payloads (at least 1)."""
+        return max(1, -(-reply_bytes // self.reply_bytes_per_token))
+
+    def reply_budget(self, tokens: float) -> int:
+        """Most retained bytes a ``subscribe`` may draw when the frame paid
+        its one token and ``tokens`` more are left in the bucket."""
+        return (1 + int(max(0.0, tokens))) * self.reply_bytes_per_token

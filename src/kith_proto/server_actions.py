@@ -64,9 +64,15 @@ class _Request:
 
 @dataclass(frozen=True)
 class SubscribeRequest(_Request):
-    """Subscribe this connection to ``topics``."""
+    """Subscribe this connection to ``topics``.
+
+    ``max_reply_bytes``: most retained bytes (topics and payloads as sent) the
+    reply may carry, what the connection's rate tokens pay for; ``None``: no
+    bound. The broker refuses the whole request beyond it.
+    """
 
     topics: tuple[str, ...]
+    max_reply_bytes: int | None = None
 
     def reply(self, retained: Sequence[wire.Retained]) -> Send:
         """The subscription is in place; these are the retained values."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+from collections.abc import Sequence
 from typing import Final
 
 from kith_proto import wire
@@ -58,6 +59,7 @@ __all__ = [
     "ServerState",
     "SubscribeRequest",
     "UnsubscribeRequest",
+    "address_full",
     "identity_tag",
     "server_full",
 ]
@@ -113,6 +115,13 @@ def server_full() -> list[Action]:
     """What to do with a connection that exceeds ``--max-connections``."""
     bye = wire.Bye(code=ErrorCode.SERVER_FULL, message="server is full", reconnect=True)
     return [Send(bye), Close(CloseCode.TRY_AGAIN_LATER, ErrorCode.SERVER_FULL)]
+
+
+def address_full() -> list[Action]:
+    """What to do with a connection beyond ``--max-connections-per-address``."""
+    code = ErrorCode.TOO_MANY_CONNECTIONS
+    bye = wire.Bye(code=code, message="too many connections from this address", reconnect=True)
+    return [Send(bye), Close(CloseCode.TRY_AGAIN_LATER, code)]
 
 
 # -- the connection ----------------------------------------------------------
@@ -196,6 +205,19 @@ class ServerConnection:
         """The client does not read its frames fast enough."""
         message = "too many frames waiting to be sent"
         return self._bye(ErrorCode.SLOW_CONSUMER, message, True, CloseCode.SLOW_CONSUMER)
+
+    def subscribed(
+        self, request: SubscribeRequest, retained: Sequence[wire.Retained], now: float
+    ) -> Send:
+        """The broker subscribed; pay for the reply's retained bytes, reply.
+
+        The frame paid one token on arrival and the broker kept the reply
+        within ``request.max_reply_bytes``, so the tokens are there.
+        """
+        size = sum(len(value.topic) + len(value.payload) for value in retained)
+        self._refill(now)
+        self._messages = max(0.0, self._messages - (self._config.reply_cost(size) - 1))
+        return request.reply(retained)
 
     def _refill(self, now: float) -> None:
         """Bring the three token buckets (messages, intros, strikes) up to ``now``."""
@@ -314,6 +336,9 @@ class ServerConnection:
         if len(request.topics) > self._config.max_topics:
             message = f"at most {self._config.max_topics} topics per connection"
             return self._fault(ErrorCode.TOO_MANY_TOPICS, message, request.ref, now)
+        if isinstance(request, SubscribeRequest):
+            budget = self._config.reply_budget(self._messages)
+            return [SubscribeRequest(request.ref, request.topics, max_reply_bytes=budget)]
         return [request]
 
     def _payload_request(

@@ -109,6 +109,8 @@ class ErrorCode(enum.StrEnum):
     SLOW_CONSUMER = "slow_consumer"
     UNSUPPORTED_PROTOCOL = "unsupported_protocol"
     INTERNAL = "internal"
+    RETAINED_FULL = "retained_full"
+    TOO_MANY_CONNECTIONS = "too_many_connections"
 
 
 class CloseCode(enum.IntEnum):
@@ -233,6 +235,7 @@ class Limits(msgspec.Struct, frozen=True, gc=False):
     burst: int
     max_batch: int = 0
     batch_items_per_token: int = 1
+    reply_bytes_per_token: int = 0
 
 
 class Welcome(_Frame, frozen=True, tag="welcome"):

@@ -15,7 +15,16 @@ from typing import Any, Protocol, TypeAlias
 
 from kith_proto import wire
 
-__all__ = ["Broker", "BrokerError", "Delivery", "Replaced", "Sink", "TopicLimitError"]
+__all__ = [
+    "Broker",
+    "BrokerError",
+    "Delivery",
+    "Replaced",
+    "ReplyBudgetError",
+    "RetainedLimitError",
+    "Sink",
+    "TopicLimitError",
+]
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,22 @@ class TopicLimitError(BrokerError):
     """The connection would subscribe or publish to more topics than allowed."""
 
 
+class RetainedLimitError(BrokerError):
+    """Retaining the values would take the server past its retained-bytes cap."""
+
+
+class ReplyBudgetError(BrokerError):
+    """A ``subscribe`` reply would carry more retained bytes than it may.
+
+    Attributes:
+        size: The retained bytes the reply would have carried.
+    """
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the reply would carry {size} retained bytes")
+        self.size = size
+
+
 class Broker(Protocol):
     """Routing state: subscriptions, retained values, gone-on-drop, one login.
 
@@ -49,8 +74,16 @@ class Broker(Protocol):
     async def login(self, conn_id: str, identity_tag: bytes) -> None:
         """Bind an identity tag to ``conn_id``; an older holder gets ``Replaced``."""
 
-    async def subscribe(self, conn_id: str, topics: Sequence[str]) -> list[wire.Retained]:
-        """Subscribe; return the retained values of those topics (may raise TopicLimitError)."""
+    async def subscribe(
+        self, conn_id: str, topics: Sequence[str], max_reply_bytes: int | None = None
+    ) -> list[wire.Retained]:
+        """Subscribe; return the retained values of the topics ``conn_id`` did
+        not have yet (topics already subscribed bring nothing again).
+
+        All or nothing: ``TopicLimitError`` past the topic limit,
+        ``ReplyBudgetError`` when the values (topic and payload text, see
+        :func:`kith_proto.limits.retained_size`) exceed ``max_reply_bytes``.
+        """
 
     async def unsubscribe(self, conn_id: str, topics: Sequence[str]) -> None:
         """Drop subscriptions."""
@@ -60,7 +93,7 @@ class Broker(Protocol):
 
     async def publish_batch(self, conn_id: str, items: Sequence[tuple[str, str]]) -> int:
         """:meth:`publish` of every ``(topic, payload)`` in order; all or none
-        (``TopicLimitError`` before anything changes)."""
+        (``TopicLimitError`` or ``RetainedLimitError`` before anything changes)."""
 
     async def retract(self, conn_id: str, topics: Sequence[str]) -> int:
         """Drop ``conn_id``'s retained values on ``topics`` and announce ``gone``."""
@@ -73,6 +106,9 @@ class Broker(Protocol):
 
     async def detach(self, conn_id: str) -> int:
         """Forget a closed connection: ``gone`` on what it published, drop everything."""
+
+    def retained_bytes(self) -> int:
+        """Bytes of retained payloads held (decoded), for the metric."""
 
     async def snapshot(self) -> dict[str, Any]:
         """Everything the broker holds, for debugging and privacy tests."""

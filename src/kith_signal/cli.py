@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
+import re
 import sys
 import time
 from collections.abc import Sequence
 
 from kith_proto.server_core import ServerConfig
 from kith_proto.wire import DEFAULT_SIGNAL_PORT
+from kith_signal.addresses import Address
 from kith_signal.gc_policy import GcPolicy, GcSettings
 from kith_signal.logfmt import configure, log_event
-from kith_signal.memory_broker import InProcessBroker
+from kith_signal.memory_broker import DEFAULT_MAX_RETAINED_BYTES, InProcessBroker
 from kith_signal.metrics import Metrics
 from kith_signal.server import ServerOptions, SignalServer
 
@@ -31,6 +34,94 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError("must be > 0")
     return value
+
+
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def _byte_size(text: str) -> int:
+    """``268435456``, ``256M``, ``256MiB``, ``1G``... (binary units)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([kmg]?)(?:i?b)?\s*", text, re.IGNORECASE)
+    if match is None:
+        raise argparse.ArgumentTypeError("expected bytes, e.g. 268435456, 256M or 1GiB")
+    value = int(match.group(1)) * _UNITS[match.group(2).lower()]
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+def _ip_address(text: str) -> Address:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected an IP address, e.g. 10.0.0.2") from None
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be a port, 0-65535 (0 picks a free one)")
+    return value
+
+
+def _add_exposure_flags(p: argparse.ArgumentParser) -> None:
+    """Flags that bound what clients can take, and who can read metrics."""
+    p.add_argument(
+        "--max-retained-bytes",
+        type=_byte_size,
+        default=DEFAULT_MAX_RETAINED_BYTES,
+        help="retained payload bytes the whole server holds (default 256MiB); K/M/G suffixes",
+    )
+    p.add_argument(
+        "--reply-bytes-per-token",
+        type=_byte_size,
+        default=262144,
+        help="retained bytes a subscribe reply carries per rate token (default 256KiB)",
+    )
+    p.add_argument(
+        "--max-connections-per-address",
+        type=_non_negative_int,
+        default=64,
+        help="open connections per client IP address (default 64; 0: no limit)",
+    )
+    p.add_argument(
+        "--trusted-proxy",
+        type=_ip_address,
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a reverse proxy's address, exempt from the per-address limit (repeatable)",
+    )
+    p.add_argument("--metrics-host", default="127.0.0.1", help="address of --metrics-port")
+    p.add_argument(
+        "--metrics-port",
+        type=_port,
+        help="serve /metrics on this port only (not on the WebSocket port)",
+    )
+    p.add_argument(
+        "--metrics-token-file",
+        help="file holding a token that /metrics requires as 'Authorization: Bearer TOKEN'",
+    )
+
+
+def _read_token(p: argparse.ArgumentParser, path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as file:
+            token = file.read().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        p.error(f"--metrics-token-file {path}: {getattr(exc, 'strerror', None) or exc}")
+    if not token or any(c.isspace() or not c.isprintable() for c in token):
+        p.error(f"--metrics-token-file {path}: expected one token of printable characters")
+    return token
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -80,7 +171,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="serve GET /debug/snapshot (broker state; for tests only)",
     )
+    _add_exposure_flags(p)
     args = p.parse_args(argv)
+    args.metrics_token = _read_token(p, args.metrics_token_file)
     if bool(args.tls_cert) != bool(args.tls_key):
         p.error("--tls-cert and --tls-key go together")
     if args.heartbeat_timeout > 30:
@@ -100,6 +193,7 @@ def build(args: argparse.Namespace) -> SignalServer:
         rate=args.rate,
         burst=args.burst or max(1, int(args.rate * 2)),
         intro_rate=args.intro_rate,
+        reply_bytes_per_token=args.reply_bytes_per_token,
         challenge_ttl=args.challenge_ttl,
         auth_timeout=args.auth_timeout,
         heartbeat_interval=args.heartbeat_interval,
@@ -111,6 +205,11 @@ def build(args: argparse.Namespace) -> SignalServer:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         max_connections=args.max_connections,
+        max_connections_per_address=args.max_connections_per_address,
+        trusted_proxies=frozenset(args.trusted_proxy),
+        metrics_host=args.metrics_host,
+        metrics_port=args.metrics_port,
+        metrics_token=args.metrics_token,
         heartbeat_interval=args.heartbeat_interval,
         heartbeat_timeout=args.heartbeat_timeout,
         debug_snapshot=args.debug_snapshot,
@@ -122,7 +221,7 @@ def build(args: argparse.Namespace) -> SignalServer:
     return SignalServer(
         options,
         protocol,
-        InProcessBroker(max_topics=args.max_topics),
+        InProcessBroker(max_topics=args.max_topics, max_retained_bytes=args.max_retained_bytes),
         metrics=Metrics(),
         log=log,
         clock=time.monotonic,

@@ -17,12 +17,22 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kith_proto import wire
-from kith_signal.broker import Delivery, Replaced, Sink, TopicLimitError
+from kith_proto.limits import retained_size
+from kith_signal.broker import (
+    Delivery,
+    Replaced,
+    ReplyBudgetError,
+    RetainedLimitError,
+    Sink,
+    TopicLimitError,
+)
 
 __all__ = ["InProcessBroker"]
 
 _topic = wire.decode_payload  # the schema already checked the spelling
 _text = wire.encode_payload
+
+DEFAULT_MAX_RETAINED_BYTES = 256 * 1024 * 1024
 
 
 class InProcessBroker:
@@ -31,10 +41,16 @@ class InProcessBroker:
     Args:
         max_topics: Most topics one connection may subscribe to, and
             (counted separately) most it may publish on, at once.
+        max_retained_bytes: Most bytes of retained payloads (decoded) the
+            whole process holds; a publish that would exceed it is refused.
     """
 
-    def __init__(self, max_topics: int = 4096) -> None:
+    def __init__(
+        self, max_topics: int = 4096, max_retained_bytes: int = DEFAULT_MAX_RETAINED_BYTES
+    ) -> None:
         self._max_topics = max_topics
+        self._max_retained_bytes = max_retained_bytes
+        self._retained_bytes = 0
         self._sinks: dict[str, Sink] = {}
         self._logins: dict[bytes, str] = {}
         self._tags: dict[str, bytes] = {}
@@ -55,18 +71,24 @@ class InProcessBroker:
             self._tags.pop(previous, None)
             self._deliver(previous, Replaced())
 
-    async def subscribe(self, conn_id: str, topics: Sequence[str]) -> list[wire.Retained]:
-        raw = [_topic(t) for t in topics]
+    async def subscribe(
+        self, conn_id: str, topics: Sequence[str], max_reply_bytes: int | None = None
+    ) -> list[wire.Retained]:
         mine = self._subscriptions.setdefault(conn_id, set())
-        _check_limit(mine, raw, self._max_topics)
-        for topic in raw:
-            if topic not in mine:
-                mine.add(topic)
-                self._add_subscriber(topic, conn_id)
+        new = {
+            t: raw for t, raw in zip(topics, map(_topic, topics), strict=True) if raw not in mine
+        }
+        _check_limit(mine, new.values(), self._max_topics)
+        values = [(text, raw) for text, raw in new.items() if raw in self._retained]
+        if max_reply_bytes is not None:
+            size = sum(retained_size(len(self._retained[raw])) for _, raw in values)
+            if size > max_reply_bytes:
+                raise ReplyBudgetError(size)
+        for topic in new.values():
+            mine.add(topic)
+            self._add_subscriber(topic, conn_id)
         return [
-            wire.Retained(topic=text, payload=_text(self._retained[topic]))
-            for text, topic in dict(zip(topics, raw, strict=True)).items()
-            if topic in self._retained
+            wire.Retained(topic=text, payload=_text(self._retained[raw])) for text, raw in values
         ]
 
     async def unsubscribe(self, conn_id: str, topics: Sequence[str]) -> None:
@@ -83,10 +105,11 @@ class InProcessBroker:
         raw = [_topic(topic) for topic, _ in items]
         published = self._published.setdefault(conn_id, set())
         _check_limit(published, raw, self._max_topics)
+        self._check_retained(raw, items)
         delivered = 0
         for topic, (text, payload) in zip(raw, items, strict=True):
             published.add(topic)
-            self._retained[topic] = wire.decode_payload(payload)
+            self._retain(topic, wire.decode_payload(payload))
             self._holder[topic] = conn_id
             delivered += self._fan_out(topic, conn_id, wire.Event(topic=text, payload=payload))
         return delivered
@@ -115,6 +138,9 @@ class InProcessBroker:
             self._drop_subscriber(topic, conn_id)
         return self._gone(conn_id, self._published.pop(conn_id, set()))
 
+    def retained_bytes(self) -> int:
+        return self._retained_bytes
+
     async def snapshot(self) -> dict[str, Any]:
         return {
             "connections": sorted(self._sinks),
@@ -135,12 +161,29 @@ class InProcessBroker:
 
     # -- internals --
 
+    def _check_retained(self, raw: Sequence[bytes], items: Sequence[tuple[str, str]]) -> None:
+        """Refuse a batch that would take the retained bytes past the cap."""
+        latest = {
+            topic: wire.payload_size(payload)
+            for topic, (_, payload) in zip(raw, items, strict=True)
+        }
+        growth = sum(size - len(self._retained.get(t, b"")) for t, size in latest.items())
+        if growth > 0 and self._retained_bytes + growth > self._max_retained_bytes:
+            raise RetainedLimitError(
+                f"the server holds its maximum of {self._max_retained_bytes} retained bytes"
+            )
+
+    def _retain(self, topic: bytes, payload: bytes) -> None:
+        old = self._retained.get(topic)
+        self._retained_bytes += len(payload) - (0 if old is None else len(old))
+        self._retained[topic] = payload
+
     def _gone(self, conn_id: str, topics: Iterable[bytes]) -> int:
         delivered = 0
         for topic in topics:
             if self._holder.get(topic) == conn_id:
                 del self._holder[topic]
-                del self._retained[topic]
+                self._retained_bytes -= len(self._retained.pop(topic))
                 gone = wire.Gone(topic=_text(topic))
                 delivered += self._fan_out(topic, conn_id, gone)
         return delivered

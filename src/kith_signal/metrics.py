@@ -37,6 +37,9 @@ class Metrics:
         self.auth_failures = Counter(
             "kith_signal_auth_failures", "Failed authentications", ["code"], registry=r
         )
+        self.retained_bytes = Gauge(
+            "kith_signal_retained_bytes", "Bytes of retained payloads held", registry=r
+        )
         self.publishes = Counter("kith_signal_publishes", "Presence publishes", registry=r)
         self.deliveries = Counter(
             "kith_signal_deliveries", "Frames delivered to subscribers", ["kind"], registry=r

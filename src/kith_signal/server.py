@@ -4,7 +4,9 @@ and shuts down gracefully. Routing lives in the broker, protocol in the core."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import hmac
 import json
 import logging
 import os
@@ -12,7 +14,7 @@ import secrets
 import signal
 import ssl
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -23,8 +25,9 @@ from websockets.typing import Subprotocol
 
 from kith_proto import wire
 from kith_proto.auth import CHALLENGE_SIZE
-from kith_proto.server_core import Close, Send, ServerConfig, server_full
+from kith_proto.server_core import Action, Close, Send, ServerConfig, address_full, server_full
 from kith_proto.server_core import ServerConnection as ProtocolCore
+from kith_signal.addresses import Address, AddressLimit, client_address
 from kith_signal.broker import Broker
 from kith_signal.gc_policy import GcPolicy
 from kith_signal.keepalive import JitteredConnection
@@ -44,7 +47,13 @@ _NO_HEADERS = Headers()  # shared, never written: see SignalServer._handle
 
 @dataclass(frozen=True)
 class ServerOptions:
-    """How the process listens; protocol limits are in ``protocol``."""
+    """How the process listens; protocol limits are in ``protocol``.
+
+    ``max_connections_per_address`` (0: off) does not apply to connections
+    from ``trusted_proxies``. With ``metrics_port`` set, ``/metrics`` is
+    served only there (on ``metrics_host``); with ``metrics_token`` set, it
+    answers only requests with ``Authorization: Bearer <token>``.
+    """
 
     host: str = "127.0.0.1"
     port: int = wire.DEFAULT_SIGNAL_PORT
@@ -52,6 +61,11 @@ class ServerOptions:
     tls_cert: str | None = None
     tls_key: str | None = None
     max_connections: int = 10000
+    max_connections_per_address: int = 64
+    trusted_proxies: frozenset[Address] = frozenset()
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None
+    metrics_token: str | None = field(default=None, repr=False)
     heartbeat_interval: float = 10.0
     heartbeat_timeout: float = 10.0
     debug_snapshot: bool = False
@@ -101,7 +115,9 @@ class SignalServer:
         self._clock = clock
         self._tag_key = secrets.token_bytes(32)
         self._sessions: dict[str, Session] = {}
+        self._addresses = AddressLimit(options.max_connections_per_address, options.trusted_proxies)
         self._stopping = False
+        metrics.retained_bytes.set_function(broker.retained_bytes)
 
     @property
     def public_url(self) -> str:
@@ -127,8 +143,10 @@ class SignalServer:
         if handle_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, _resolve, stop)
-        async with self._serve() as server:
+        async with self._serve() as server, contextlib.AsyncExitStack() as stack:
             self._announce(server)
+            if self._options.metrics_port is not None:
+                self._announce_metrics(await stack.enter_async_context(self._serve_metrics()))
             if self._gc is not None:
                 self._gc.start(self._live)
             try:
@@ -161,6 +179,23 @@ class SignalServer:
             max_size=2 * self._protocol.max_frame_bytes,
             logger=self._log.getChild("websockets"),
         )
+
+    def _serve_metrics(self) -> Server:
+        """A listener of its own for ``/metrics`` (and ``/healthz``), no WebSocket."""
+        options = self._options
+        assert options.metrics_port is not None
+        return serve(
+            _refuse_websocket,
+            options.metrics_host,
+            options.metrics_port,
+            compression=None,
+            process_request=self._process_metrics_request,
+            logger=self._log.getChild("websockets"),
+        )
+
+    def _announce_metrics(self, server: Server) -> None:
+        host, port = next(iter(server.sockets)).getsockname()[:2]
+        log_event(self._log, "metrics_listening", host=host, port=port)
 
     def _tls(self) -> ssl.SSLContext | None:
         if not self._options.tls_cert:
@@ -211,9 +246,8 @@ class SignalServer:
         path = request.path.split("?", 1)[0]
         if path == "/healthz":
             return _text(connection, HTTPStatus.OK, "ok\n")
-        if path == "/metrics":
-            body = self._metrics.render().decode()
-            return _text(connection, HTTPStatus.OK, body, METRICS_CONTENT_TYPE)
+        if path == "/metrics" and self._options.metrics_port is None:
+            return self._serve_metrics_page(connection, request)
         if path == "/debug/snapshot" and self._options.debug_snapshot:
             body = json.dumps(await self._broker.snapshot(), sort_keys=True)
             return _text(connection, HTTPStatus.OK, body, "application/json")
@@ -221,16 +255,30 @@ class SignalServer:
             return _text(connection, HTTPStatus.NOT_FOUND, "not found\n")
         return None
 
+    async def _process_metrics_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response:
+        path = request.path.split("?", 1)[0]
+        if path == "/healthz":
+            return _text(connection, HTTPStatus.OK, "ok\n")
+        if path == "/metrics":
+            return self._serve_metrics_page(connection, request)
+        return _text(connection, HTTPStatus.NOT_FOUND, "not found\n")
+
+    def _serve_metrics_page(self, connection: ServerConnection, request: Request) -> Response:
+        token = self._options.metrics_token
+        if token is not None and not _bearer_matches(request.headers, token):
+            response = _text(connection, HTTPStatus.UNAUTHORIZED, "metrics need a token\n")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+        body = self._metrics.render().decode()
+        return _text(connection, HTTPStatus.OK, body, METRICS_CONTENT_TYPE)
+
     # -- WebSocket --
 
     async def _handle(self, ws: ServerConnection) -> None:
-        if ws.subprotocol != wire.SUBPROTOCOL:
-            self._metrics.rejected_total.labels("unsupported_protocol").inc()
-            reason = f"{wire.ErrorCode.UNSUPPORTED_PROTOCOL}: offer {wire.SUBPROTOCOL}"
-            await ws.close(wire.CloseCode.UNSUPPORTED_PROTOCOL, reason)
-            return
-        if self._stopping or len(self._sessions) >= self._options.max_connections:
-            await self._refuse_full(ws)
+        address = client_address(ws.remote_address)
+        if not await self._admit(ws, address):
             return
         # websockets keeps the handshake's request and response (two header
         # maps: about twenty tracked objects) for the connection's life;
@@ -270,14 +318,30 @@ class SignalServer:
             await session.run()
         finally:
             del self._sessions[conn_id]
+            self._addresses.release(address)
             self._metrics.connections.dec()
             if self._gc is not None:
                 self._gc.closed(now)
 
-    async def _refuse_full(self, ws: ServerConnection) -> None:
-        self._metrics.rejected_total.labels("server_full").inc()
+    async def _admit(self, ws: ServerConnection, address: Address | None) -> bool:
+        """Refuse what the server cannot take; count the address of the rest."""
+        if ws.subprotocol != wire.SUBPROTOCOL:
+            self._metrics.rejected_total.labels("unsupported_protocol").inc()
+            reason = f"{wire.ErrorCode.UNSUPPORTED_PROTOCOL}: offer {wire.SUBPROTOCOL}"
+            await ws.close(wire.CloseCode.UNSUPPORTED_PROTOCOL, reason)
+            return False
+        if self._stopping or len(self._sessions) >= self._options.max_connections:
+            await self._refuse(ws, server_full(), "server_full")
+            return False
+        if not self._addresses.admit(address):
+            await self._refuse(ws, address_full(), "too_many_connections")
+            return False
+        return True
+
+    async def _refuse(self, ws: ServerConnection, actions: list[Action], reason: str) -> None:
+        self._metrics.rejected_total.labels(reason).inc()
         try:
-            for action in server_full():
+            for action in actions:
                 if isinstance(action, Send):
                     await ws.send(wire.encode(action.message))
                 elif isinstance(action, Close):
@@ -296,6 +360,18 @@ def _text(
     headers = [(k, v) for k, v in response.headers.raw_items() if k.lower() != "content-type"]
     response.headers = Headers([*headers, ("Content-Type", content_type)])
     return response
+
+
+def _bearer_matches(headers: Headers, token: str) -> bool:
+    """Whether ``Authorization`` is ``Bearer <token>`` (compared in constant time)."""
+    scheme, _, given = headers.get("Authorization", "").partition(" ")
+    expected, offered = token.encode(), given.strip().encode()
+    return scheme.lower() == "bearer" and hmac.compare_digest(expected, offered)
+
+
+async def _refuse_websocket(ws: ServerConnection) -> None:
+    """The metrics listener takes no WebSocket: close at once."""
+    await ws.close(wire.CloseCode.NORMAL, "metrics only")
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

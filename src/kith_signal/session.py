@@ -32,7 +32,15 @@ from kith_proto.server_core import (
     UnsubscribeRequest,
 )
 from kith_proto.wire import ErrorCode
-from kith_signal.broker import Broker, BrokerError, Delivery, Replaced, TopicLimitError
+from kith_signal.broker import (
+    Broker,
+    BrokerError,
+    Delivery,
+    Replaced,
+    ReplyBudgetError,
+    RetainedLimitError,
+    TopicLimitError,
+)
 from kith_signal.logfmt import log_event
 from kith_signal.metrics import Metrics
 from kith_signal.outbox import CloseFrame, Outbox
@@ -214,6 +222,11 @@ class Session:
             return await self._route(request)
         except TopicLimitError as exc:
             return request.refuse(ErrorCode.TOO_MANY_TOPICS, str(exc))
+        except RetainedLimitError as exc:
+            return request.refuse(ErrorCode.RETAINED_FULL, f"{exc}; try again later")
+        except ReplyBudgetError as exc:
+            message = f"{exc}, more than the rate allows now; subscribe fewer topics at once"
+            return request.refuse(ErrorCode.RATE_LIMITED, message)
         except BrokerError:
             log_event(self._log, "broker_error", logging.ERROR, conn=self.conn_id)
             return request.refuse(ErrorCode.INTERNAL, "routing failed; try again")
@@ -221,8 +234,9 @@ class Session:
     async def _route(self, request: Request) -> Send | None:
         broker, conn = self._broker, self.conn_id
         match request:
-            case SubscribeRequest(topics=topics):
-                return request.reply(await broker.subscribe(conn, topics))
+            case SubscribeRequest(topics=topics, max_reply_bytes=budget):
+                retained = await broker.subscribe(conn, topics, budget)
+                return self._core.subscribed(request, retained, self._clock())
             case UnsubscribeRequest(topics=topics):
                 await broker.unsubscribe(conn, topics)
                 return request.ack()

@@ -220,7 +220,8 @@ def test_too_many_topics_in_one_request_is_refused() -> None:
 def test_routing_frames_become_requests() -> None:
     conn = ready()
     (request,) = conn.receive(wire.encode(wire.Subscribe(topics=[TOPIC], ref=4)), 1.0)
-    assert request == SubscribeRequest(4, (TOPIC,))
+    # The bucket is full (40 tokens): all of it may pay for the reply.
+    assert request == SubscribeRequest(4, (TOPIC,), max_reply_bytes=40 * 256 * 1024)
     retained = [wire.Retained(topic=TOPIC, payload="AA")]
     assert request.reply(retained) == Send(
         wire.Subscribed(topics=[TOPIC], retained=retained, ref=4)
