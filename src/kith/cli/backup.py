@@ -90,5 +90,7 @@ def run_import(args: argparse.Namespace, ctx: CliContext) -> int:
         protection=protection_for(args.passphrase),
         passphrases=ctx.passphrases(),
     )
-    print(f"Restored {info.name or 'identity'} ({info.kith_id}) into {ctx.data_dir.path}")
+    from kith.cli.output import print_line
+
+    print_line(f"Restored {info.name or 'identity'} ({info.kith_id}) into {ctx.data_dir.path}")
     return 0

@@ -75,8 +75,10 @@ def _when(timestamp: float | None) -> str:
 
 def run_add(args: argparse.Namespace, ctx: CliContext) -> int:
     """Add a contact."""
+    from kith.cli.output import print_line
+
     contact: Contact = ctx.with_backend(lambda b: b.add_contact(args.id, args.name))
-    print(f"Added {contact.display_name} ({contact.kith_id})")
+    print_line(f"Added {contact.display_name} ({contact.kith_id})")
     print(f"Compare safety numbers with `kith contacts show {contact.kith_id}`")
     return 0
 
@@ -90,17 +92,21 @@ def run_remove(args: argparse.Namespace, ctx: CliContext) -> int:
 
 def run_rename(args: argparse.Namespace, ctx: CliContext) -> int:
     """Rename a contact."""
+    from kith.cli.output import print_line
+
     name = args.name if args.name.strip() else None
     contact: Contact = ctx.with_backend(lambda b: b.rename_contact(args.id, name))
-    print(f"Renamed to {contact.display_name}")
+    print_line(f"Renamed to {contact.display_name}")
     return 0
 
 
 def run_verify(args: argparse.Namespace, ctx: CliContext) -> int:
     """Mark a contact verified (or not)."""
+    from kith.cli.output import print_line
+
     contact: Contact = ctx.with_backend(lambda b: b.verify_contact(args.id, not args.undo))
     state = "verified" if contact.verified else "not verified"
-    print(f"{contact.display_name} is now {state}")
+    print_line(f"{contact.display_name} is now {state}")
     return 0
 
 

@@ -58,7 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str) -> int:
-    sys.stderr.write(f"kith: {message}\n")
+    from kith.terminal_text import for_terminal
+
+    lines = "\n".join(for_terminal(line) for line in message.split("\n"))
+    sys.stderr.write(f"kith: {lines}\n")
     return 1
 
 

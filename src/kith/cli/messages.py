@@ -102,13 +102,15 @@ def run_send(args: argparse.Namespace, ctx: CliContext) -> int:
 
         print_json(message.to_json())
         return 0
+    from kith.cli.output import print_line
+
     name = contact.display_name
     if message.state == "queued":
-        print(f"Queued for {name}: it goes out when they are online ({message.id})")
+        print_line(f"Queued for {name}: it goes out when they are online ({message.id})")
     else:
-        print(f"Sent to {name} ({message.id})")
+        print_line(f"Sent to {name} ({message.id})")
     if invisible:
-        print(f"You are invisible: delivering it shows {name} that you are online.")
+        print_line(f"You are invisible: delivering it shows {name} that you are online.")
     return 0
 
 
@@ -126,10 +128,12 @@ def run_messages(args: argparse.Namespace, ctx: CliContext) -> int:
 
         print_json([m.to_json() for m in messages])
         return 0
+    from kith.cli.output import print_line
+
     if not messages:
-        print(f"No messages with {contact.display_name} yet")
+        print_line(f"No messages with {contact.display_name} yet")
     for m in messages:
-        print(_line(m, "you" if m.sender == own_id else contact.display_name))
+        print_line(_line(m, "you" if m.sender == own_id else contact.display_name))
     return 0
 
 

@@ -40,13 +40,13 @@ def register(commands: Any) -> None:
 
 
 def _print_one(state: SettingState, as_json: bool) -> None:
-    from kith.cli.output import print_json
+    from kith.cli.output import print_json, print_line
     from kith.settings import format_value
 
     if as_json:
         print_json(state.to_json())
     else:
-        print(format_value(state.value))
+        print_line(format_value(state.value))
 
 
 def run_list(args: argparse.Namespace, ctx: CliContext) -> int:

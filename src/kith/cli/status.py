@@ -29,12 +29,12 @@ def register(commands: Any) -> None:
 
 
 def _print(status: Any, as_json: bool) -> None:
-    from kith.cli.output import print_json
+    from kith.cli.output import print_json, print_line
 
     if as_json:
         print_json(status.to_json())
         return
-    print(status.status + (f" — {status.text}" if status.text else ""))
+    print_line(status.status + (f" — {status.text}" if status.text else ""))
     if status.effective:
         print(f"contacts see: {status.effective} (node: {status.connection})")
 

@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
+from kith.terminal_text import first_unsafe
 from kith_proto.pair import MAX_STATUS_TEXT, PresenceRecord, PresenceStatus
 
 __all__ = [
@@ -53,7 +54,7 @@ class ConnectionState(enum.StrEnum):
 
 
 class InvalidStatusTextError(ValueError):
-    """The status text is too long or not valid Unicode.
+    """The status text is too long, not valid Unicode, or carries control characters.
 
     Attributes:
         code: ``"invalid_status_text"``.
@@ -66,7 +67,9 @@ def check_status_text(text: str) -> str:
     """Return ``text`` if it can be a status text.
 
     Raises:
-        InvalidStatusTextError: Longer than 140 characters or not encodable.
+        InvalidStatusTextError: Longer than 140 characters, not encodable, or
+            holding a control character (NUL, BEL, ESC, a line break...) or a
+            bidi control (such as U+202E), which could forge what others read.
     """
     if len(text) > MAX_STATUS_TEXT:
         raise InvalidStatusTextError(f"status text is longer than {MAX_STATUS_TEXT} characters")
@@ -74,6 +77,12 @@ def check_status_text(text: str) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidStatusTextError("status text is not valid Unicode") from None
+    unsafe = first_unsafe(text)
+    if unsafe is not None:
+        raise InvalidStatusTextError(
+            f"status text must not contain control characters or bidi controls "
+            f"(found U+{ord(unsafe):04X})"
+        )
     return text
 
 
