@@ -79,6 +79,7 @@ class _Loaded:
     last_seq: int
     stun_servers: tuple[str, ...] = ()
     read_receipts: bool = False
+    invalid_settings: tuple[str, ...] = ()
 
 
 def _load(store: Store) -> _Loaded:
@@ -86,7 +87,8 @@ def _load(store: Store) -> _Loaded:
 
     The node starts disconnected, knowing nobody online; contacts a crashed
     run left online are marked offline (their ``last_seen`` is kept) so the
-    store agrees with the presence manager.
+    store agrees with the presence manager. A setting whose stored value is
+    invalid reads as its default (named in ``invalid_settings``).
     """
     settings = store.settings
     with store.transaction():
@@ -103,7 +105,19 @@ def _load(store: Store) -> _Loaded:
         last_seq=store.state.get_int(PRESENCE_SEQ),
         stun_servers=tuple(str(u) for u in _list(settings.get("stun_servers"))),
         read_receipts=settings.get("read_receipts") is True,
+        invalid_settings=tuple(settings.invalid()),
     )
+
+
+def _warn_invalid_settings(loaded: _Loaded, log: logging.Logger) -> None:
+    for key in loaded.invalid_settings:
+        log.warning(
+            "the stored value of setting %s is invalid: using its default "
+            "(`kith settings set %s VALUE` or `kith settings reset %s` replaces it)",
+            key,
+            key,
+            key,
+        )
 
 
 def _int(value: object) -> int:
@@ -215,6 +229,7 @@ class Node:
         store = await open_async_store(data_dir, passphrases)
         try:
             loaded = await store.run(_load)
+            _warn_invalid_settings(loaded, log)
             parts = _build(loaded, options, store, log)
             parts.presence.load(loaded.contacts)
             await parts.chat.load(loaded.contacts)

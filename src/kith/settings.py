@@ -1,9 +1,11 @@
 """The registry of known settings (pure: no I/O).
 
-Each setting has a type, a default and a validator. Values come in two forms:
-text typed by a user (``parse``) and JSON values read back from the store or a
-backup (``validate``). Both return the canonical value or raise
-:class:`~kith.errors.SettingError` naming what is allowed.
+Each setting has a type, a default, bounds and a validator. Values come in two
+forms: text typed by a user (``parse``) and JSON values read back from the store
+or a backup (``validate``). Both return the canonical value or raise
+:class:`~kith.errors.SettingError` naming what is allowed. Every value is
+bounded (numbers by a range, text and URLs by length, lists by their number of
+entries), so no accepted value can overflow what the node does with it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ from dataclasses import dataclass
 from typing import Final
 
 from kith.errors import SettingError
+from kith.terminal_text import first_unsafe
 from kith_proto.wire import DEFAULT_SIGNAL_PORT
 
 __all__ = [
+    "MAX_AUTO_AWAY_MINUTES",
+    "MAX_LIST_ENTRIES",
+    "MAX_URL_LENGTH",
     "SETTINGS",
     "BoolSetting",
     "ChoiceSetting",
@@ -33,6 +39,12 @@ SettingValue = str | int | bool | list[str]
 
 _TRUE: Final = frozenset({"true", "yes", "on", "1"})
 _FALSE: Final = frozenset({"false", "no", "off", "0"})
+#: The longest URL any URL setting accepts.
+MAX_URL_LENGTH: Final = 2048
+#: The most entries a list setting accepts.
+MAX_LIST_ENTRIES: Final = 16
+#: One week: the largest ``auto_away_minutes``.
+MAX_AUTO_AWAY_MINUTES: Final = 7 * 24 * 60
 
 
 def _invalid(key: str, value: object, allowed: str) -> SettingError:
@@ -88,7 +100,7 @@ class ChoiceSetting(Setting):
 
 @dataclass(frozen=True)
 class TextSetting(Setting):
-    """Free text up to ``max_length`` characters, single line."""
+    """Free text up to ``max_length`` characters, one line, no control or bidi characters."""
 
     max_length: int
     default_text: str = ""
@@ -99,15 +111,20 @@ class TextSetting(Setting):
 
     @property
     def allowed(self) -> str:
-        return f"text of at most {self.max_length} characters on one line"
+        return (
+            f"text of at most {self.max_length} characters on one line, "
+            "without control characters or bidi controls"
+        )
 
     def validate(self, value: object) -> SettingValue:
-        if isinstance(value, str) and len(value) <= self.max_length and "\n" not in value:
+        if isinstance(value, str) and len(value) <= self.max_length and first_unsafe(value) is None:
             return value
         raise _invalid(self.key, value, self.allowed)
 
 
 def _has_scheme(text: str, schemes: tuple[str, ...]) -> bool:
+    if len(text) > MAX_URL_LENGTH or not text.isprintable():
+        return False
     for scheme in schemes:
         prefix = scheme + ":" if scheme.startswith("stun") else scheme + "://"
         if text.startswith(prefix) and len(text) > len(prefix) and " " not in text:
@@ -132,7 +149,10 @@ class UrlSetting(Setting):
 
     @property
     def allowed(self) -> str:
-        return "a URL starting with " + _scheme_list(self.schemes)
+        return (
+            f"a URL starting with {_scheme_list(self.schemes)} "
+            f"(at most {MAX_URL_LENGTH} characters)"
+        )
 
     def validate(self, value: object) -> SettingValue:
         if isinstance(value, str) and _has_scheme(value.strip(), self.schemes):
@@ -152,14 +172,21 @@ class UrlListSetting(Setting):
 
     @property
     def allowed(self) -> str:
-        return f"a comma-separated list of URLs starting with {_scheme_list(self.schemes)}"
+        return (
+            f"a comma-separated list of at most {MAX_LIST_ENTRIES} URLs starting with "
+            f"{_scheme_list(self.schemes)} (each at most {MAX_URL_LENGTH} characters)"
+        )
 
     def parse(self, text: str) -> SettingValue:
+        if len(text) > (MAX_URL_LENGTH + 1) * MAX_LIST_ENTRIES:
+            raise _invalid(self.key, text, self.allowed)
         return self.validate([part.strip() for part in text.split(",") if part.strip()])
 
     def validate(self, value: object) -> SettingValue:
-        if isinstance(value, list) and all(
-            isinstance(v, str) and _has_scheme(v, self.schemes) for v in value
+        if (
+            isinstance(value, list)
+            and len(value) <= MAX_LIST_ENTRIES
+            and all(isinstance(v, str) and _has_scheme(v, self.schemes) for v in value)
         ):
             return [str(v) for v in value]
         raise _invalid(self.key, value, self.allowed)
@@ -167,9 +194,10 @@ class UrlListSetting(Setting):
 
 @dataclass(frozen=True)
 class IntSetting(Setting):
-    """An integer no smaller than ``minimum``."""
+    """A whole number from ``minimum`` to ``maximum``."""
 
     minimum: int
+    maximum: int
     default_int: int
 
     @property
@@ -178,17 +206,24 @@ class IntSetting(Setting):
 
     @property
     def allowed(self) -> str:
-        return f"a whole number >= {self.minimum}"
+        return f"a whole number from {self.minimum} to {self.maximum}"
 
     def parse(self, text: str) -> SettingValue:
+        digits = text.strip()
+        if len(digits) > len(str(self.maximum)) + 1:  # far out of range: do not parse it
+            raise _invalid(self.key, text, self.allowed)
         try:
-            number = int(text.strip())
+            number = int(digits)
         except ValueError:
             raise _invalid(self.key, text, self.allowed) from None
         return self.validate(number)
 
     def validate(self, value: object) -> SettingValue:
-        if isinstance(value, int) and not isinstance(value, bool) and value >= self.minimum:
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and self.minimum <= value <= self.maximum
+        ):
             return value
         raise _invalid(self.key, value, self.allowed)
 
@@ -239,6 +274,7 @@ _DEFINITIONS: Final[tuple[Setting, ...]] = (
         "auto_away_minutes",
         "minutes of inactivity before going away automatically (0 disables)",
         minimum=0,
+        maximum=MAX_AUTO_AWAY_MINUTES,
         default_int=10,
     ),
     UrlListSetting("stun_servers", "STUN servers for NAT traversal", schemes=("stun", "stuns")),

@@ -67,8 +67,58 @@ def test_auto_away_accepts_zero_to_disable() -> None:
 
 @pytest.mark.parametrize("text", ["-1", "ten", "1.5"])
 def test_auto_away_rejects_non_natural_numbers(text: str) -> None:
-    with pytest.raises(SettingError, match=">= 0"):
+    with pytest.raises(SettingError, match="from 0 to 10080"):
         definition("auto_away_minutes").parse(text)
+
+
+def test_auto_away_accepts_one_week() -> None:
+    assert definition("auto_away_minutes").parse("10080") == 10080
+
+
+@pytest.mark.parametrize("text", ["10081", "9" * 300, "9" * 5000])
+def test_auto_away_refuses_more_than_a_week_naming_the_range(text: str) -> None:
+    with pytest.raises(SettingError, match="from 0 to 10080") as info:
+        definition("auto_away_minutes").parse(text)
+    assert info.value.code == "invalid_value"
+    assert len(str(info.value)) < 200
+
+
+def test_auto_away_refuses_a_huge_stored_number() -> None:
+    with pytest.raises(SettingError, match="from 0 to 10080"):
+        definition("auto_away_minutes").validate(10**300)
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "ring\x07", "\u202eevil", "\x1b]0;title\x07", "a\tb"])
+def test_status_text_refuses_control_and_bidi_characters(text: str) -> None:
+    with pytest.raises(SettingError, match="without control characters or bidi controls"):
+        definition("status_text").parse(text)
+
+
+def test_status_text_keeps_emoji_and_other_scripts() -> None:
+    text = "in a meeting 👩‍💻 — שלום"
+    assert definition("status_text").parse(text) == text
+
+
+def test_signaling_url_is_bounded_in_length() -> None:
+    with pytest.raises(SettingError, match="at most 2048 characters"):
+        definition("signaling_url").parse("wss://" + "a" * 2048)
+
+
+def test_signaling_url_refuses_control_characters() -> None:
+    with pytest.raises(SettingError):
+        definition("signaling_url").parse("ws://example.org/\x1b[2J")
+
+
+def test_stun_servers_are_bounded_in_number() -> None:
+    spec = definition("stun_servers")
+    assert len(spec.parse(",".join(["stun:a.example"] * 16))) == 16  # type: ignore[arg-type]
+    with pytest.raises(SettingError, match="at most 16 URLs"):
+        spec.parse(",".join(["stun:a.example"] * 17))
+
+
+def test_stun_servers_refuse_huge_text_before_splitting() -> None:
+    with pytest.raises(SettingError, match="at most 16 URLs"):
+        definition("stun_servers").parse("stun:a," * 100_000)
 
 
 def test_auto_away_rejects_booleans_from_storage() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from kith.errors import ContactError, DatabaseDamagedError, SettingError
 from kith.store import Store
-from kith.store.connection import PLAINTEXT_HEADER
+from kith.store.connection import PLAINTEXT_HEADER, connect
 from kith_proto.keys import IdentityKeys
 
 KEY = os.urandom(32)
@@ -106,6 +106,43 @@ def test_values_persist_across_reopen(db_path: Path) -> None:
     with Store.open(db_path, KEY) as store:
         assert store.settings.get("stun_servers") == ["stun:a"]
         assert [c.name for c in store.contacts.list()] == ["bob"]
+
+
+def _store_raw_setting(path: Path, key: str, json_text: str) -> Store:
+    """What an older version (other bounds) or a hand edit could have left in the table."""
+    conn = connect(path, KEY)
+    try:
+        conn.execute(
+            "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, 1.0)", (key, json_text)
+        )
+    finally:
+        conn.close()
+    return Store.open(path, KEY)
+
+
+@pytest.mark.parametrize(
+    ("key", "json_text"),
+    [
+        ("auto_away_minutes", "1" + "0" * 300),
+        ("auto_away_minutes", "not json"),
+        ("status_text", '"ring\\u0007 \\u202e"'),
+        ("stun_servers", '["ftp://x"]'),
+    ],
+)
+def test_an_invalid_stored_setting_reads_as_its_default(
+    db_path: Path, key: str, json_text: str
+) -> None:
+    with _store_raw_setting(db_path, key, json_text) as store:
+        assert store.settings.get(key) == store.settings.state(key).default
+        assert store.settings.invalid() == [key]
+        assert key not in store.settings.stored_values()
+
+
+def test_setting_a_value_replaces_an_invalid_stored_one(db_path: Path) -> None:
+    with _store_raw_setting(db_path, "auto_away_minutes", "1" + "0" * 300) as store:
+        store.settings.set("auto_away_minutes", 5, 2.0)
+        assert store.settings.get("auto_away_minutes") == 5
+        assert store.settings.invalid() == []
 
 
 def test_transaction_rolls_back_on_error(store: Store) -> None:

@@ -1,10 +1,16 @@
-"""Repository of settings (table ``settings``): JSON values checked by the registry."""
+"""Repository of settings (table ``settings``): JSON values checked by the registry.
+
+A stored value the registry refuses (written by an older version with other
+bounds, or by hand) reads as the setting's default, so it can never stop the
+node; :meth:`SettingsRepository.invalid` names such settings so the node can
+warn about them, and setting or resetting the value replaces it.
+"""
 
 from __future__ import annotations
 
 import json
 
-from kith.errors import DatabaseDamagedError, SettingError
+from kith.errors import SettingError
 from kith.models import SettingState
 from kith.settings import SETTINGS, SettingValue, definition
 from kith.store.connection import Connection
@@ -18,17 +24,22 @@ class SettingsRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def _stored(self, key: str) -> SettingValue | None:
+    def _row(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-        if row is None:
+        return None if row is None else str(row[0])
+
+    def _stored(self, key: str) -> SettingValue | None:
+        """The stored value if there is a valid one."""
+        text = self._row(key)
+        if text is None:
             return None
         try:
-            return definition(key).validate(json.loads(row[0]))
-        except (ValueError, SettingError):
-            raise DatabaseDamagedError(f"the stored value of setting {key} is invalid") from None
+            return definition(key).validate(json.loads(text))
+        except (ValueError, RecursionError, SettingError):
+            return None
 
     def get(self, key: str) -> SettingValue:
-        """The current value (the default when never set)."""
+        """The current value (the default when never set, or when the stored one is invalid)."""
         spec = definition(key)
         stored = self._stored(key)
         return spec.default if stored is None else stored
@@ -59,7 +70,12 @@ class SettingsRepository:
         self._conn.execute("DELETE FROM settings WHERE key = ?", (key,))
         return self.state(key)
 
+    def invalid(self) -> list[str]:
+        """The known settings whose stored value the registry refuses (they read as defaults)."""
+        return [k for k in SETTINGS if self._row(k) is not None and self._stored(k) is None]
+
     def stored_values(self) -> dict[str, SettingValue]:
-        """Only the settings that have been set (for backups)."""
+        """Only the settings that have been set to a valid value (for backups)."""
         rows = self._conn.execute("SELECT key FROM settings ORDER BY key").fetchall()
-        return {str(r[0]): self.get(str(r[0])) for r in rows if str(r[0]) in SETTINGS}
+        keys = [str(r[0]) for r in rows if str(r[0]) in SETTINGS]
+        return {k: v for k in keys if (v := self._stored(k)) is not None}
