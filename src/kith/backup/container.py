@@ -80,7 +80,9 @@ def _parse_header(data: bytes) -> tuple[Argon2Params, bytes]:
     try:
         params = Argon2Params(memory_kib=memory, time_cost=time_cost, parallelism=lanes, salt=salt)
     except ValueError:
-        raise _damaged("the key derivation parameters are out of range") from None
+        raise _damaged(
+            "the key derivation parameters are out of range (the file is damaged or was altered)"
+        ) from None
     return params, nonce
 
 

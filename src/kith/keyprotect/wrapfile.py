@@ -17,6 +17,9 @@ from kith.private_files import write_private
 
 __all__ = [
     "FORMAT",
+    "MAX_MEMORY_KIB",
+    "MAX_PARALLELISM",
+    "MAX_TIME_COST",
     "VERSION",
     "Argon2Params",
     "DpapiWrap",
@@ -31,13 +34,21 @@ __all__ = [
 
 FORMAT: Final = "kith-key"
 VERSION: Final = 1
-_MAX_MEMORY_KIB: Final = 4 * 1024 * 1024
-_MAX_TIME_COST: Final = 64
-_MAX_PARALLELISM: Final = 64
+#: Bounds on Argon2id parameters read from any file (key file, backup header):
+#: well above what ``kith init`` or ``kith backup export`` write (64 MiB, t=3,
+#: p=2), far below what would let a tampered file stall or exhaust the machine
+#: before the passphrase is even checked.
+MAX_MEMORY_KIB: Final = 1024 * 1024
+MAX_TIME_COST: Final = 10
+MAX_PARALLELISM: Final = 8
 
 
 class Argon2Params(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Argon2id cost parameters and salt; bounded so a tampered file cannot hang us."""
+    """Argon2id cost parameters and salt; bounded so a tampered file cannot hang us.
+
+    Decoding refuses parameters out of bounds (memory at most 1 GiB, t at
+    most 10, p at most 8), so nothing derives a key with them.
+    """
 
     memory_kib: int
     time_cost: int
@@ -48,12 +59,12 @@ class Argon2Params(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         if self.name != "argon2id":
             raise ValueError("only argon2id is supported")
-        if not 8 * self.parallelism <= self.memory_kib <= _MAX_MEMORY_KIB:
-            raise ValueError("memory_kib out of range")
-        if not 1 <= self.time_cost <= _MAX_TIME_COST:
-            raise ValueError("time_cost out of range")
-        if not 1 <= self.parallelism <= _MAX_PARALLELISM:
-            raise ValueError("parallelism out of range")
+        if not 1 <= self.parallelism <= MAX_PARALLELISM:
+            raise ValueError(f"parallelism out of range (1 to {MAX_PARALLELISM})")
+        if not 8 * self.parallelism <= self.memory_kib <= MAX_MEMORY_KIB:
+            raise ValueError(f"memory_kib out of range (at most {MAX_MEMORY_KIB} KiB)")
+        if not 1 <= self.time_cost <= MAX_TIME_COST:
+            raise ValueError(f"time_cost out of range (1 to {MAX_TIME_COST})")
         if len(self.salt) < 16:
             raise ValueError("salt too short")
 
