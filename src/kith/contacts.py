@@ -12,9 +12,19 @@ from kith.errors import ContactError, KithError
 from kith_proto.ids import InvalidIdError, format_id, parse_id
 from kith_proto.keys import x25519_public_from_ed25519
 
-__all__ = ["MAX_NAME_LENGTH", "canonical_id", "clean_name", "new_contact_id", "usable_key"]
+__all__ = [
+    "LABEL_LENGTH",
+    "MAX_NAME_LENGTH",
+    "canonical_id",
+    "clean_name",
+    "contact_label",
+    "new_contact_id",
+    "usable_key",
+]
 
 MAX_NAME_LENGTH: Final = 64
+#: Characters of an ID in a contact's label (40 bits: enough to tell contacts apart).
+LABEL_LENGTH: Final = 8
 
 # Any fixed scalar will do: the trial agreement only shows whether the key
 # yields a non-zero shared secret, the way every real pair agreement must.
@@ -29,6 +39,16 @@ def canonical_id(text: str) -> tuple[str, bytes]:
         code = "id_checksum" if exc.code == "checksum" else "malformed_id"
         raise ContactError(f"invalid Kith ID: {exc}", code=code) from None
     return format_id(public_key), public_key
+
+
+def contact_label(kith_id: str) -> str:
+    """A short label for a contact in the node's log: the start of the ID, never all of it.
+
+    A log names who the user talks to; the full ID would let whoever reads
+    it look the contact up. The first characters still match what
+    ``kith contacts list`` shows, so the user can tell who is meant.
+    """
+    return kith_id[:LABEL_LENGTH] + "…"
 
 
 def new_contact_id(text: str, own_id: str) -> tuple[str, bytes]:

@@ -10,8 +10,8 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from kith.datadir import DataDir
-from kith.errors import KithError
 from kith.node import Node, NodeOptions
+from kith.node_lock import NodeLock
 from kith.passphrases import PassphraseSource
 from kith.runtime.runtime_file import RuntimeInfo
 
@@ -36,15 +36,6 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(sig, stop.set)
 
 
-async def _refuse_second_node(data_dir: DataDir) -> None:
-    from kith.api.client import find_node
-
-    running = await asyncio.to_thread(find_node, data_dir.path)
-    if running is not None:
-        running.close()
-        raise KithError(f"a node is already running for {data_dir.path}", code="already_running")
-
-
 async def run_foreground(
     data_dir: DataDir,
     passphrases: PassphraseSource,
@@ -54,19 +45,24 @@ async def run_foreground(
 ) -> int:
     """Start the node, print the API URL, wait for SIGINT/SIGTERM, stop cleanly.
 
+    The data directory stays locked (:class:`~kith.node_lock.NodeLock`) while
+    the node runs, so a second node on it refuses to start.
+
     ``on_ready`` runs once the API listens (``kith run`` shows the UI link).
     """
     log = _logger(verbose)
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    await _refuse_second_node(data_dir)
-    node = await Node.start(data_dir, passphrases, options, log)
-    try:
-        print(f"Kith node running; local API at {node.runtime.base_url}/api", flush=True)
-        if on_ready is not None:
-            await on_ready(node.runtime)
-        await stop.wait()
-        log.info("stopping: telling contacts you are offline")
-    finally:
-        await node.stop()
+    with contextlib.ExitStack() as held:
+        if data_dir.is_initialised():  # else Node.start says how to create one
+            held.enter_context(await asyncio.to_thread(NodeLock.acquire, data_dir.path))
+        node = await Node.start(data_dir, passphrases, options, log)
+        try:
+            print(f"Kith node running; local API at {node.runtime.base_url}/api", flush=True)
+            if on_ready is not None:
+                await on_ready(node.runtime)
+            await stop.wait()
+            log.info("stopping: telling contacts you are offline")
+        finally:
+            await node.stop()
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from kith.contacts import contact_label
 from kith.models import Contact
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import PairChannel, PairError
@@ -41,7 +42,9 @@ class PairChannels:
             made = PairChannel(self._keys, contact.public_key)
         except PairError as exc:
             self._unusable.add(contact.kith_id)
-            self._log.warning("contact %s has an unusable key (%s)", contact.kith_id, exc.code)
+            self._log.warning(
+                "contact %s has an unusable key (%s)", contact_label(contact.kith_id), exc.code
+            )
             return None
         self._made[contact.kith_id] = made
         return made

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from kith.chat import ConversationEvent
+from kith.contacts import contact_label
 from kith.p2p import LinkState
 from kith.runtime.chat.peer import ChatPeer
 from kith.runtime.subscriptions import SubscriptionMux
@@ -78,7 +79,10 @@ class Connector:
             self._execute(peer, peer.conversation.connect_failed(self._clock()))
             return
         if self._invisible() and peer.link_state is LinkState.IDLE:
-            self._log.info("invisible: connecting to %s shows them you are online", peer.contact_id)
+            self._log.info(
+                "invisible: connecting to %s shows them you are online",
+                contact_label(peer.contact_id),
+            )
             self._notice(
                 peer,
                 "revealed",

@@ -29,6 +29,7 @@ from kith.chat import (
     StoreOutbox,
     UnknownMessage,
 )
+from kith.contacts import contact_label
 from kith.conversation_store import ChatMessage, history_page, restore_conversation, write_events
 from kith.models import Contact
 from kith.p2p import LinkState, PeerLink, SecureChannel
@@ -314,7 +315,9 @@ class ChatDriver:
         """Warn, remember it, and send nothing to the contact until accepted."""
         peer.state.move(GateInput.KEY_CHANGED)
         contact_id, now = peer.contact_id, self._clock()
-        self._log.warning("the identity key of %s changed: sending nothing", contact_id)
+        self._log.warning(
+            "the identity key of %s changed: sending nothing", contact_label(contact_id)
+        )
         self._committer.submit(
             [lambda store: store.key_warnings.put(contact_id, presented, now)],
             lambda: self._notice(
@@ -328,7 +331,9 @@ class ChatDriver:
 
     def link_failed(self, peer: ChatPeer, reason: str) -> None:
         """Tell the user why a connection failed (it is retried later)."""
-        self._log.info("could not connect to %s (%s); retrying later", peer.contact_id, reason)
+        self._log.info(
+            "could not connect to %s (%s); retrying later", contact_label(peer.contact_id), reason
+        )
         self._notice(peer, "connect_failed", failure_text(reason), reason)
 
     def link_changed(self, peer: ChatPeer) -> None:
@@ -350,7 +355,9 @@ class ChatDriver:
                 case OpenLink():
                     self._spawn(self._connector.open(peer))
                 case FrameRejected(reason=reason):
-                    self._log.warning("%s sent a refused change: %s", peer.contact_id, reason)
+                    self._log.warning(
+                        "%s sent a refused change: %s", contact_label(peer.contact_id), reason
+                    )
         for live in live_events(events, self._own_id, peer.contact_id):
             self._hub.publish(live)
         self._sync_flag(peer)

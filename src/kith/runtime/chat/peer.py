@@ -25,6 +25,7 @@ from kith.chat import (
     encode_chat_frame,
 )
 from kith.chat.frames import MAX_RECEIPT_IDS
+from kith.contacts import contact_label
 from kith.p2p import (
     ChannelClosed,
     ChannelNotOpen,
@@ -214,9 +215,13 @@ class ChatPeer:
             try:
                 await self._ensure_link().accept(payload)
             except PeerP2PError as exc:
-                self._log.warning("refused a signal from %s (%s)", self.contact_id, exc.code)
+                self._log.warning(
+                    "refused a signal from %s (%s)", contact_label(self.contact_id), exc.code
+                )
             except SignalingError as exc:
-                self._log.info("could not answer %s: %s", self.contact_id, type(exc).__name__)
+                self._log.info(
+                    "could not answer %s: %s", contact_label(self.contact_id), type(exc).__name__
+                )
 
     async def close(self) -> None:
         """Close the link (the conversation learns it from the link's event)."""
@@ -246,7 +251,9 @@ class ChatPeer:
             try:
                 self._on_event(event)
             except Exception:
-                self._log.exception("could not handle a link event from %s", self.contact_id)
+                self._log.exception(
+                    "could not handle a link event from %s", contact_label(self.contact_id)
+                )
 
     def _on_event(self, event: LinkEvent) -> None:
         now = self._clock()
@@ -277,7 +284,9 @@ class ChatPeer:
             self._close_soon()
             return
         except (PeerP2PError, PeerError) as exc:
-            self._log.warning("dropped a frame from %s (%s)", self.contact_id, exc.code)
+            self._log.warning(
+                "dropped a frame from %s (%s)", contact_label(self.contact_id), exc.code
+            )
             if secure.state is SecureState.FAILED:
                 self._close_soon()
             return
@@ -303,7 +312,9 @@ class ChatPeer:
         try:
             events = self.conversation.receive(plaintext, now)
         except MalformedChatFrame as exc:
-            self._log.warning("dropped a chat frame from %s (%s)", self.contact_id, exc.code)
+            self._log.warning(
+                "dropped a chat frame from %s (%s)", contact_label(self.contact_id), exc.code
+            )
             return
         self._host.execute(self, events)
 

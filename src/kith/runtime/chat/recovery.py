@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Final
 
 from kith.chat import Conversation
+from kith.contacts import contact_label
 from kith.errors import KithError
 from kith.runtime.chat.peer import ChatPeer
 from kith.runtime.chat.peer_state import GateInput
@@ -71,11 +72,15 @@ class ConversationRecovery:
             self._spawn(self._recover(peer))
 
     async def _recover(self, peer: ChatPeer) -> None:
-        self._log.warning("reloading the conversation with %s after a failed save", peer.contact_id)
+        self._log.warning(
+            "reloading the conversation with %s after a failed save", contact_label(peer.contact_id)
+        )
         try:
             await peer.close()
         except Exception as exc:  # the rebuild must happen regardless
-            self._log.warning("could not close the link to %s: %r", peer.contact_id, exc)
+            self._log.warning(
+                "could not close the link to %s: %r", contact_label(peer.contact_id), exc
+            )
         conversation, blocked = await self._read(peer.contact_id)
         if self._is_current(peer):
             self._resume(peer, conversation, blocked)

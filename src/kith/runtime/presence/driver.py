@@ -24,6 +24,7 @@ from typing import Protocol
 import msgspec
 
 from kith.backend import OwnStatus as OwnStatusView
+from kith.contacts import contact_label
 from kith.errors import ContactError
 from kith.models import Contact
 from kith.presence import (
@@ -269,9 +270,11 @@ class PresenceDriver:
         try:
             return self._channels[contact_id].open(payload)
         except ReplayedEnvelopeError:
-            self._log.debug("dropped a replayed presence record from %s", contact_id)
+            self._log.debug("dropped a replayed presence record from %s", contact_label(contact_id))
         except EnvelopeError as exc:
-            self._log.warning("rejected presence from %s: %s (%s)", contact_id, exc, exc.code)
+            self._log.warning(
+                "rejected presence from %s: %s (%s)", contact_label(contact_id), exc, exc.code
+            )
         return None
 
     # -- lifecycle --------------------------------------------------------
