@@ -208,7 +208,10 @@ def test_settings_show_id_qr_and_download_a_backup(world: World, pages: dict[str
 
 def test_backup_with_a_wrong_passphrase_is_refused(world: World, pages: dict[str, Any]) -> None:
     page = pages["alice"]
+    page.reload()  # an empty settings panel: the fields below are the freshly rendered ones
+    expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=WAIT_MS)
     page.click("#settings-open")
+    expect(page.locator("#own-id")).to_be_visible(timeout=WAIT_MS)
     page.get_by_label("Backup password", exact=True).fill("backup secret")
     page.get_by_label("Backup password again").fill("backup secret")
     page.get_by_label("Your database passphrase").fill("not my passphrase")
