@@ -3,17 +3,20 @@ conversation shared by the node and the database backend.
 
 :class:`ChatMessage` is the message object of the API and ``kith messages
 --json`` (``docs/ui.md``). :func:`write_events` persists a
-:class:`~kith.chat.Conversation`'s storing events; :func:`load_conversation`
-rebuilds a conversation from the store.
+:class:`~kith.chat.Conversation`'s storing events; :func:`restore_conversation`
+rebuilds a conversation from the store, holding only the recent part of the
+history (:func:`recall_messages` reads back older messages a call needs);
+:func:`load_conversation` builds one around given messages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from kith.chat import (
+    RECENT_MESSAGES,
     Conversation,
     ConversationEvent,
     DropOutbox,
@@ -31,6 +34,8 @@ __all__ = [
     "ChatMessage",
     "load_conversation",
     "message_owner",
+    "recall_messages",
+    "restore_conversation",
     "write_events",
 ]
 
@@ -147,12 +152,27 @@ def load_conversation(
 def restore_conversation(
     store: Store, contact_id: str, *, read_receipts: bool
 ) -> tuple[Conversation, bool]:
-    """A contact's whole stored conversation, and whether a key warning blocks it."""
-    history = store.messages.all(contact_id)
-    conversation = load_conversation(
-        store, contact_id, read_receipts=read_receipts, messages=history
+    """A contact's conversation as the node holds it (the most recent messages,
+    those with an outbox entry and every message ID; the rest stays in the
+    store), and whether a key warning blocks it."""
+    next_seq, peer_next_seq = store.cursors.get(contact_id)
+    outbox = store.outbox.entries(contact_id)
+    recent = store.messages.page(contact_id, RECENT_MESSAGES)
+    queued = store.messages.some(contact_id, [entry.id for entry in outbox])
+    conversation = Conversation(
+        messages=[*recent, *queued],
+        known_ids=store.messages.ids(contact_id),
+        outbox=outbox,
+        next_seq=next_seq,
+        peer_next_seq=peer_next_seq,
+        read_receipts=read_receipts,
     )
     return conversation, contact_id in store.key_warnings.contacts()
+
+
+def recall_messages(store: Store, contact_id: str, message_ids: Sequence[str]) -> list[Message]:
+    """Stored messages a conversation needs back (see ``Conversation.missing``)."""
+    return store.messages.some(contact_id, message_ids)
 
 
 def history_page(

@@ -45,10 +45,15 @@ from kith.chat.model import (
     new_message_id,
 )
 from kith.chat.outbox import RetryPolicy
+from kith.chat.rate_limit import INBOUND_BURST, INBOUND_RATE, InboundLimit, RateDecision
 from kith.chat.typing_state import TYPING_RESEND, TYPING_TIMEOUT
+from kith.chat.window import RECENT_MESSAGES, MessageWindow
 
 __all__ = [
+    "INBOUND_BURST",
+    "INBOUND_RATE",
     "MAX_TEXT_LENGTH",
+    "RECENT_MESSAGES",
     "TYPING_RESEND",
     "TYPING_TIMEOUT",
     "ChatFrame",
@@ -58,18 +63,21 @@ __all__ = [
     "DropOutbox",
     "Edit",
     "FrameRejected",
+    "InboundLimit",
     "InvalidMessage",
     "LocalMessagingError",
     "MalformedChatFrame",
     "Message",
     "MessageState",
     "MessageStateChanged",
+    "MessageWindow",
     "MessagingError",
     "NotOwnMessage",
     "OpenLink",
     "OutboxEntry",
     "Party",
     "PeerMessagingError",
+    "RateDecision",
     "Reaction",
     "Receipt",
     "RetryPolicy",

@@ -29,6 +29,10 @@ class SequenceGate:
         """The next sequence number expected."""
         return self._next
 
+    def pending(self) -> list[SequencedFrame]:
+        """The frames held back, waiting for an earlier one."""
+        return list(self._pending.values())
+
     def is_duplicate(self, frame: SequencedFrame) -> bool:
         """Whether ``frame`` was released before."""
         return frame.q < self._next

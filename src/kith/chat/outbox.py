@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
 from kith.chat.model import OutboxEntry
 
-__all__ = ["Outbox", "RetryPolicy"]
+__all__ = ["RESEND_AFTER", "SEND_WINDOW", "Outbox", "RetryPolicy"]
+
+SEND_WINDOW: Final = 100
+"""Most outbox entries sent on a channel and not yet receipted; the next go
+out as receipts come back (below the receiver's burst allowance, see
+:mod:`kith.chat.rate_limit`)."""
+RESEND_AFTER: Final = 5.0
+"""Seconds without a delivery receipt after which the entries in flight are
+sent again on the open channel (the receiver dropped them, e.g. over its
+rate limit; it applies each once)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +61,10 @@ class Outbox:
 
     def __contains__(self, entry_id: object) -> bool:
         return entry_id in self._entries
+
+    def __iter__(self) -> Iterator[OutboxEntry]:
+        """Every waiting entry, lowest sequence number first."""
+        return iter(self._entries.values())
 
     @property
     def retry_at(self) -> float | None:

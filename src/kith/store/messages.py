@@ -17,6 +17,8 @@ from kith.store.connection import Connection
 __all__ = ["MessageRepository"]
 
 _COLUMNS = "contact_id, id, sender, text, sent_at, state, seq, edited_at, deleted, reactions"
+_CHUNK = 500
+"""IDs per ``IN (...)`` query (SQLite allows a bounded number of parameters)."""
 
 
 def _reactions(raw: str) -> frozenset[tuple[Party, str]]:
@@ -75,6 +77,25 @@ class MessageRepository:
             "SELECT contact_id FROM messages WHERE id = ? ORDER BY n DESC LIMIT 1", (message_id,)
         ).fetchone()
         return None if row is None else str(row[0])
+
+    def ids(self, contact_id: str) -> list[str]:
+        """The ID of every message of the conversation (read from the index alone)."""
+        rows = self._conn.execute(
+            "SELECT id FROM messages WHERE contact_id = ?", (contact_id,)
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def some(self, contact_id: str, message_ids: Sequence[str]) -> list[Message]:
+        """The messages of one conversation with these IDs (those that exist), oldest first."""
+        rows: list[Sequence[Any]] = []
+        for start in range(0, len(message_ids), _CHUNK):
+            chunk = list(message_ids[start : start + _CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            rows += self._conn.execute(
+                f"SELECT {_COLUMNS}, n FROM messages WHERE contact_id = ? AND id IN ({marks})",
+                (contact_id, *chunk),
+            ).fetchall()
+        return [_message(r) for r in sorted(rows, key=lambda r: int(r[10]))]
 
     def all(self, contact_id: str) -> list[Message]:
         """The whole conversation, oldest first."""

@@ -18,10 +18,13 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from kith.chat import (
+    INBOUND_BURST,
+    INBOUND_RATE,
     Conversation,
     ConversationEvent,
     DropOutbox,
     FrameRejected,
+    Message,
     OpenLink,
     SendFrame,
     StoreCursor,
@@ -30,7 +33,14 @@ from kith.chat import (
     UnknownMessage,
 )
 from kith.contacts import contact_label
-from kith.conversation_store import ChatMessage, history_page, restore_conversation, write_events
+from kith.conversation_store import (
+    ChatMessage,
+    history_page,
+    message_owner,
+    recall_messages,
+    restore_conversation,
+    write_events,
+)
 from kith.models import Contact
 from kith.p2p import LinkState, PeerLink, SecureChannel
 from kith.presence import (
@@ -208,8 +218,49 @@ class ChatDriver:
         return self._peers.named(contact)
 
     def owner(self, message_id: str) -> ChatPeer:
-        """The peer whose conversation holds ``message_id``; ``UnknownMessage`` if none."""
+        """The peer holding ``message_id`` in memory; ``UnknownMessage`` if none."""
         return self._peers.owner(message_id)
+
+    async def locate(self, message_id: str) -> ChatPeer:
+        """The peer whose conversation has ``message_id``, held or only stored.
+
+        Raises:
+            UnknownMessage: no tracked conversation has it.
+        """
+        try:
+            return self._peers.owner(message_id)
+        except UnknownMessage:
+            pass
+        contact_id: str = await self._store.run(lambda store: message_owner(store, message_id))
+        peer = self._peers.get(contact_id)
+        if peer is None:
+            raise UnknownMessage("there is no message with that ID")
+        return peer
+
+    def call(
+        self,
+        peer: ChatPeer,
+        message_ids: Sequence[str],
+        call: Callable[[Conversation], list[ConversationEvent]],
+    ) -> asyncio.Future[None]:
+        """Run ``call`` on the conversation with the messages ``message_ids``
+        held (read back from the store first if needed), then :meth:`execute`
+        its events. The future fails with what ``call`` raised."""
+        missing = peer.conversation.missing(message_ids)
+        if not missing:
+            return self.execute(peer, call(peer.conversation))
+        result: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def then() -> None:
+            try:
+                events = call(peer.conversation)
+            except Exception as exc:
+                result.set_exception(exc)
+                return
+            _chain(self.execute(peer, events), result)
+
+        _chain(self.recall(peer, missing, then), result, errors_only=True)
+        return result
 
     def view(self, peer: ChatPeer, message_id: str) -> ChatMessage:
         """A message of ``peer``'s conversation as the API shows it."""
@@ -340,6 +391,40 @@ class ChatDriver:
         """An invisible user listens on a contact's inbox only while connecting to them."""
         self._update_relay()
 
+    def recall(
+        self, peer: ChatPeer, message_ids: Sequence[str], then: Callable[[], None]
+    ) -> asyncio.Future[None]:
+        """Read stored messages back into ``peer``'s conversation, then run ``then``.
+
+        The read goes through the committer, so it sees every write submitted
+        before it; ``then`` runs right after the messages are handed in (nothing
+        trims them in between).
+        """
+        if peer.recovering:
+            return refused()
+        contact_id, ids = peer.contact_id, list(message_ids)
+        found: list[Message] = []
+
+        def read(store: Store) -> None:
+            found.extend(recall_messages(store, contact_id, ids))
+
+        def act() -> None:
+            peer.conversation.recall(found)
+            then()
+
+        return self._committer.submit([read], act, peer)
+
+    def rate_limited(self, peer: ChatPeer, notify: bool) -> None:
+        """A frame over the contact's inbound limit was dropped; the sender
+        resends it. The user hears of it at most once a minute per contact."""
+        if notify:
+            self._notice(
+                peer,
+                "rate_limited",
+                f"this contact sends more than {INBOUND_RATE:g} messages a second "
+                f"(bursts of {INBOUND_BURST}); the rest arrive as they slow down",
+            )
+
     # -- acting after commit ----------------------------------------------------
 
     def _act(
@@ -435,3 +520,20 @@ class ChatDriver:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._committer.flush()
+
+
+def _chain(
+    source: asyncio.Future[None], target: asyncio.Future[None], *, errors_only: bool = False
+) -> None:
+    """Settle ``target`` as ``source`` settles (only on failure if ``errors_only``)."""
+
+    def done(future: asyncio.Future[None]) -> None:
+        if target.done():
+            return
+        error = None if future.cancelled() else future.exception()
+        if error is not None:
+            target.set_exception(error)
+        elif not errors_only:
+            target.set_result(None)
+
+    source.add_done_callback(done)

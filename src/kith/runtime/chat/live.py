@@ -72,8 +72,10 @@ class ChatNoticeEvent:
     ``code`` is one of ``queued`` (the contact is offline; the message waits),
     ``connect_failed`` (with the reason: ``ice_failed``, ``timeout``, …;
     retried later), ``key_changed`` (the contact's identity key changed:
-    nothing is sent until accepted) or ``revealed`` (you are invisible and
-    connecting to this contact shows them that you are online).
+    nothing is sent until accepted), ``revealed`` (you are invisible and
+    connecting to this contact shows them that you are online) or
+    ``rate_limited`` (the contact sends faster than the inbound limit; the
+    rest arrives as they slow down, see ``kith.chat.rate_limit``).
     """
 
     contact_id: str

@@ -13,13 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from kith.chat import (
     Conversation,
     ConversationEvent,
+    InboundLimit,
     MalformedChatFrame,
+    RateDecision,
     Receipt,
     decode_chat_frame,
     encode_chat_frame,
@@ -72,6 +75,17 @@ class PeerHost(Protocol):
         """The link opened, closed or failed (relay subscriptions may change)."""
         ...
 
+    def recall(
+        self, peer: ChatPeer, message_ids: Sequence[str], then: Callable[[], None]
+    ) -> asyncio.Future[None]:
+        """Read these messages back into the conversation, then run ``then``
+        (after everything submitted before is stored)."""
+        ...
+
+    def rate_limited(self, peer: ChatPeer, notify: bool) -> None:
+        """A frame over the contact's inbound limit was dropped (tell the user if ``notify``)."""
+        ...
+
 
 LinkFactory = Callable[[PairChannel], PeerLink]
 """Makes the peer link of a contact (the relay topics come from the channel)."""
@@ -110,6 +124,7 @@ class ChatPeer:
         clock: Wall-clock seconds.
         log: Where peer errors go (never message content).
         key_changed: The store holds a key warning for the contact.
+        limit: The contact's inbound rate limit.
     """
 
     def __init__(
@@ -124,6 +139,7 @@ class ChatPeer:
         clock: Callable[[], float],
         log: logging.Logger,
         key_changed: bool = False,
+        limit: InboundLimit | None = None,
     ) -> None:
         self.contact_id = contact_id
         self.public_key = parse_id(contact_id)
@@ -144,6 +160,9 @@ class ChatPeer:
         self._timer: asyncio.TimerHandle | None = None
         self._receipts: list[str] = []
         self._receipt_channel: SecureChannel | None = None
+        self._limit = limit if limit is not None else InboundLimit()
+        self._inbound: deque[bytes] = deque()
+        self._recalling = False
 
     def __repr__(self) -> str:
         return f"ChatPeer({self.contact_id[:8]}, {self.link_state.value}, {self.state!r})"
@@ -307,8 +326,38 @@ class ChatPeer:
                 self._close_soon()
 
     def _on_chat(self, plaintext: bytes, now: float) -> None:
+        """Take one chat frame, within the contact's rate limit, in order: a
+        frame naming messages not held waits (with those after it) until the
+        host has read them back."""
         if self.recovering:
             return  # not applied, not receipted: the sender resends it
+        decision = self._limit.admit(now)
+        if decision is not RateDecision.ACCEPT:
+            self._host.rate_limited(self, decision is RateDecision.DROP_AND_NOTIFY)
+            return  # not applied, not receipted: the sender resends it
+        self._inbound.append(plaintext)
+        if not self._recalling:
+            self._drain_inbound()
+
+    def _drain_inbound(self) -> None:
+        while self._inbound:
+            needed = self.conversation.needs(self._inbound[0])
+            if needed:
+                self._recalling = True
+                self._host.recall(self, needed, self._recalled)
+                return
+            self._apply_chat(self._inbound.popleft())
+
+    def _recalled(self) -> None:
+        """The messages the first waiting frame names are held now (or not
+        stored at all: the conversation refuses what names them)."""
+        self._recalling = False
+        if self._inbound:
+            self._apply_chat(self._inbound.popleft())
+        self._drain_inbound()
+
+    def _apply_chat(self, plaintext: bytes) -> None:
+        now = self._clock()
         try:
             events = self.conversation.receive(plaintext, now)
         except MalformedChatFrame as exc:
@@ -326,6 +375,8 @@ class ChatPeer:
         """Take the conversation rebuilt from the store after a failed commit
         (the link was closed first, so no channel is open)."""
         self.conversation = conversation
+        self._inbound.clear()  # never receipted: the sender resends them
+        self._recalling = False
         self.state.move(GateInput.RESTORED_KEY_CHANGED if key_changed else GateInput.RESTORED)
 
     # -- sending --------------------------------------------------------------

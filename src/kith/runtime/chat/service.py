@@ -1,8 +1,9 @@
 """The messaging operations the local API offers (``docs/ui.md``).
 
-Each resolves the contact or message, asks the conversation for its events
-and has the :class:`ChatDriver` persist and execute them; the answer comes only
-once the change is stored.
+Each resolves the contact or message (held in memory or only stored), asks
+the conversation for its events (with older messages it names read back
+first) and has the :class:`ChatDriver` persist and execute them; the answer
+comes only once the change is stored.
 """
 
 from __future__ import annotations
@@ -39,29 +40,31 @@ class ChatService:
 
     async def edit(self, message_id: str, text: str) -> ChatMessage:
         """Edit one of our messages."""
-        peer = self._chat.owner(message_id)
-        events = peer.conversation.edit(new_message_id(), message_id, text, self._clock())
-        await self._chat.execute(peer, events)
+        peer = await self._chat.locate(message_id)
+        op, now = new_message_id(), self._clock()
+        await self._chat.call(peer, [message_id], lambda c: c.edit(op, message_id, text, now))
         return self._chat.view(peer, message_id)
 
     async def delete(self, message_id: str) -> ChatMessage:
         """Delete one of our messages (for both sides)."""
-        peer = self._chat.owner(message_id)
-        events = peer.conversation.delete(new_message_id(), message_id, self._clock())
-        await self._chat.execute(peer, events)
+        peer = await self._chat.locate(message_id)
+        op, now = new_message_id(), self._clock()
+        await self._chat.call(peer, [message_id], lambda c: c.delete(op, message_id, now))
         return self._chat.view(peer, message_id)
 
     async def react(self, message_id: str, emoji: str, add: bool) -> ChatMessage:
         """Add or remove our reaction."""
-        peer = self._chat.owner(message_id)
+        peer = await self._chat.locate(message_id)
         op, now = new_message_id(), self._clock()
-        await self._chat.execute(peer, peer.conversation.react(op, message_id, emoji, add, now))
+        await self._chat.call(
+            peer, [message_id], lambda c: c.react(op, message_id, emoji, add, now)
+        )
         return self._chat.view(peer, message_id)
 
     async def mark_read(self, contact: str, message_ids: Sequence[str]) -> None:
         """The user saw these incoming messages (a read receipt if enabled)."""
-        peer = self._chat.peer(contact)
-        await self._chat.execute(peer, peer.conversation.mark_read(message_ids, self._clock()))
+        peer, now = self._chat.peer(contact), self._clock()
+        await self._chat.call(peer, message_ids, lambda c: c.mark_read(message_ids, now))
 
     def typing(self, contact: str) -> None:
         """The user is typing to ``contact`` (connects if the contact is online)."""
