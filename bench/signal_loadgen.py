@@ -32,15 +32,26 @@ from collections.abc import Callable
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from kith_proto import wire
 from signal_rawws import Inbound, RawClient
 
 ENVELOPE_BYTES: Final = 677  # kith_proto.pair.ENVELOPE_SIZE: real presence payload size
 _FILLER: Final = os.urandom(ENVELOPE_BYTES - 8)
 
 
+def token(source: int, target: int) -> bytes:
+    """The publish token of user ``source`` for contact ``target`` (raw)."""
+    return hashlib.sha256(b"%d>%d" % (source, target)).digest()
+
+
 def topic(source: int, target: int) -> bytes:
-    """The presence topic user ``source`` publishes for contact ``target``."""
-    return base64.urlsafe_b64encode(hashlib.sha256(b"%d>%d" % (source, target)).digest())[:43]
+    """The presence topic user ``source`` publishes for contact ``target``:
+    the one its publish token opens, as the real node's topics are."""
+    return _b64(wire.token_topic(token(source, target)))
+
+
+def _b64(raw: bytes) -> bytes:
+    return base64.urlsafe_b64encode(raw)[:43]
 
 
 def contacts(user: int, users: int, count: int) -> list[int]:
@@ -71,7 +82,12 @@ class User:
         topics = b",".join(b'"' + topic(c, index) + b'"' for c in mine)
         self.subscribe_frame = b'{"type":"subscribe","topics":[' + topics + b'],"ref":1}'
         self.publish_prefixes = [
-            b'{"type":"publish","topic":"' + topic(index, c) + b'","payload":"' for c in mine
+            b'{"type":"publish","topic":"'
+            + topic(index, c)
+            + b'","token":"'
+            + _b64(token(index, c))
+            + b'","payload":"'
+            for c in mine
         ]
         self.client: RawClient | None = None
 

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from kith.api.access import SESSION_IDLE_TIMEOUT, AccessPolicy
@@ -78,6 +78,7 @@ class _Loaded:
     contacts: list[Contact]
     last_seq: int
     stun_servers: tuple[str, ...] = ()
+    presence_seqs: dict[str, int] = field(default_factory=dict)
     read_receipts: bool = False
     invalid_settings: tuple[str, ...] = ()
 
@@ -103,6 +104,7 @@ def _load(store: Store) -> _Loaded:
         signaling_url=str(settings.get("signaling_url")),
         contacts=store.contacts.list(),
         last_seq=store.state.get_int(PRESENCE_SEQ),
+        presence_seqs=store.contacts.presence_seqs(),
         stun_servers=tuple(str(u) for u in _list(settings.get("stun_servers"))),
         read_receipts=settings.get("read_receipts") is True,
         invalid_settings=tuple(settings.invalid()),
@@ -150,7 +152,8 @@ def _build(loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: loggin
     """
     client = _client(loaded, options)
     bus, hub, writer = EventBus(), EventHub(), StoreWriter(store, log)
-    subscriptions, pairs = SubscriptionMux(client), PairChannels(loaded.keys, log)
+    subscriptions = SubscriptionMux(client)
+    pairs = PairChannels(loaded.keys, log, loaded.presence_seqs)
     presence = PresenceDriver(
         pairs=pairs,
         manager=_manager(loaded),

@@ -1,4 +1,4 @@
-"""Sans-I/O client side of ``kith.v1``.
+"""Sans-I/O client side of ``kith.v2``.
 
 A :class:`ClientConnection` is fed the text of each frame received from the
 server with :meth:`ClientConnection.receive` and returns typed events; the
@@ -167,7 +167,7 @@ class ClientConnection:
     def receive(self, data: str | bytes, now: float) -> list[ClientEvent]:
         """Handle one frame from the server and return the resulting events.
 
-        A binary frame, or text that is not a valid ``kith.v1`` frame (invalid
+        A binary frame, or text that is not a valid ``kith.v2`` frame (invalid
         UTF-8 included), is a :class:`ServerProtocolViolation`, never an
         exception.
         """
@@ -175,7 +175,7 @@ class ClientConnection:
             return []
         self.last_received = now
         if isinstance(data, bytes):
-            return self._violation("kith.v1 frames are text frames, not binary")
+            return self._violation("kith.v2 frames are text frames, not binary")
         try:
             message = wire.decode_server_message(data)
         except wire.WireFormatError as exc:
@@ -252,16 +252,18 @@ class ClientConnection:
         self._send(wire.Unsubscribe(topics=_topics(topics), ref=ref))
         return ref
 
-    def publish(self, topic: bytes, payload: bytes) -> int:
-        """Set a topic's retained value and fan it out to its subscribers."""
+    def publish(self, token: bytes, payload: bytes) -> int:
+        """Set the retained value of the topic ``token`` opens
+        (``wire.token_topic(token)``) and fan it out to its subscribers."""
         ref = self._take_ref()
+        topic, token_text = _token_pair(token)
         self._send(
-            wire.Publish(topic=wire.encode_topic(topic), payload=self._payload(payload), ref=ref)
+            wire.Publish(topic=topic, token=token_text, payload=self._payload(payload), ref=ref)
         )
         return ref
 
     def publish_batch(self, items: Sequence[tuple[bytes, bytes]]) -> int:
-        """Publish several ``(topic, payload)`` in one frame, in order.
+        """Publish several ``(token, payload)`` in one frame, in order.
 
         Raises:
             BatchTooLargeError: Empty, or more items than the server's ``max_batch``.
@@ -272,16 +274,19 @@ class ClientConnection:
         if not 0 < len(items) <= limit:
             raise BatchTooLargeError(f"a batch holds 1 to {limit} items, not {len(items)}")
         batch = [
-            wire.PublishItem(topic=wire.encode_topic(topic), payload=self._payload(payload))
-            for topic, payload in items
+            wire.PublishItem(*_token_pair(token), payload=self._payload(payload))
+            for token, payload in items
         ]
         self._send(wire.PublishBatch(items=batch, ref=ref))
         return ref
 
-    def retract(self, topics: Iterable[bytes]) -> int:
-        """Withdraw published values; their subscribers get ``gone``."""
+    def retract(self, tokens: Iterable[bytes]) -> int:
+        """Withdraw the values published with ``tokens``; their subscribers get ``gone``."""
         ref = self._take_ref()
-        self._send(wire.Retract(topics=_topics(topics), ref=ref))
+        pairs = [_token_pair(token) for token in tokens]
+        self._send(
+            wire.Retract(topics=[p[0] for p in pairs], tokens=[p[1] for p in pairs], ref=ref)
+        )
         return ref
 
     def relay(self, topic: bytes, payload: bytes) -> int:
@@ -320,6 +325,11 @@ class ClientConnection:
 
 def _topics(topics: Iterable[bytes]) -> list[str]:
     return [wire.encode_topic(topic) for topic in topics]
+
+
+def _token_pair(token: bytes) -> tuple[str, str]:
+    """The wire spelling of the topic ``token`` opens, and of the token."""
+    return wire.encode_topic(wire.token_topic(token)), wire.encode_topic(token)
 
 
 def _routed_event(message: wire.ServerMessage) -> ClientEvent:

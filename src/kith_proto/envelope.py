@@ -23,10 +23,12 @@ __all__ = [
     "ENVELOPE_SIZE",
     "ENVELOPE_VERSION",
     "KEY_CHECK_SIZE",
+    "MAX_AHEAD_MS",
     "MAX_STATUS_TEXT",
     "NONCE_SIZE",
     "DirectionKey",
     "EnvelopeError",
+    "FutureEnvelopeError",
     "InvalidPeerKeyError",
     "MalformedEnvelopeError",
     "PairError",
@@ -52,6 +54,9 @@ PADDED_SIZE: Final = 640
 HEADER_SIZE: Final = 1 + KEY_CHECK_SIZE + NONCE_SIZE
 ENVELOPE_SIZE: Final = HEADER_SIZE + PADDED_SIZE + TAG_SIZE
 """Every presence envelope is exactly this many bytes (677)."""
+
+MAX_AHEAD_MS: Final = 24 * 3600 * 1000
+"""How far a record's ``seq`` may run ahead of the receiver's clock (ms)."""
 
 _AAD_LABEL: Final = b"kith/v1/presence-envelope\x00"
 _MAX_U63: Final = 2**63
@@ -105,6 +110,13 @@ class ReplayedEnvelopeError(EnvelopeError):
     """The record is authentic but not newer than the last one accepted."""
 
     code = "replayed"
+
+
+class FutureEnvelopeError(EnvelopeError):
+    """The record's ``seq`` is more than a day ahead of the receiver's clock:
+    accepting it would raise the replay floor past every later record."""
+
+    code = "future"
 
 
 # -- records ----------------------------------------------------------------
@@ -227,33 +239,61 @@ def open_envelope(key: DirectionKey, topic: bytes, payload: bytes) -> PresenceRe
 class ReplayGuard:
     """Receiver state for one sender: accepts only newer records.
 
-    A record is accepted when its ``seq`` is greater than the last accepted
-    one, or when it is exactly the last accepted record again (the server
-    re-delivers a topic's retained value after a re-subscribe; that tells the
-    receiver nothing older than what it already knows).
+    A record is accepted when its ``seq`` is at least the *floor* (one more
+    than the last accepted ``seq``), or when it is exactly the last accepted
+    record again: the server re-delivers a topic's retained value after a
+    re-subscribe, which tells the receiver nothing older than what it knows.
+    Once the sender's value is gone (:meth:`ended`) that record cannot come
+    back legitimately, so it is refused too.
+
+    What the caller persists is :attr:`floor_to_keep`; a guard restored from
+    it accepts the still-retained last record after a restart, and nothing
+    older.
 
     Args:
-        last_seq: The last accepted sequence number, if the caller persisted it.
+        floor: The lowest ``seq`` to accept, as persisted (None: accept any).
     """
 
-    def __init__(self, last_seq: int | None = None) -> None:
-        self._last_seq = last_seq
-        self._last_record: PresenceRecord | None = None
+    def __init__(self, floor: int | None = None) -> None:
+        self._floor = floor
+        self._last: PresenceRecord | None = None
 
     @property
     def last_seq(self) -> int | None:
         """The last accepted sequence number, or None before the first."""
-        return self._last_seq
+        if self._last is not None:
+            return self._last.seq
+        return None if self._floor is None else self._floor - 1
 
-    def accept(self, record: PresenceRecord) -> None:
+    @property
+    def floor_to_keep(self) -> int | None:
+        """The floor to persist: a restored guard then refuses every record
+        older than the last accepted one, and that one too once it ended."""
+        return self._last.seq if self._last is not None else self._floor
+
+    def ended(self) -> None:
+        """The sender's value is gone: its last record may not come back."""
+        self._last = None
+
+    def accept(self, record: PresenceRecord, now_ms: int | None = None) -> None:
         """Remember ``record`` as the newest, or raise if it is not newer.
 
+        Args:
+            record: An authentic record.
+            now_ms: The receiver's wall clock in ms since the epoch, to bound
+                how far ahead ``seq`` may be (``MAX_AHEAD_MS``); None skips it.
+
         Raises:
-            ReplayedEnvelopeError: ``record.seq`` is not greater than the last
-                accepted one and ``record`` is not that same record again.
+            ReplayedEnvelopeError: ``record.seq`` is below the floor and
+                ``record`` is not the last accepted record again.
+            FutureEnvelopeError: ``record.seq`` is more than ``MAX_AHEAD_MS``
+                ahead of ``now_ms``.
         """
-        last = self._last_seq
-        if last is not None and record.seq <= last and record != self._last_record:
+        if record == self._last:
+            return
+        if self._floor is not None and record.seq < self._floor:
             raise ReplayedEnvelopeError("presence record is older than one already accepted")
-        self._last_seq = record.seq
-        self._last_record = record
+        if now_ms is not None and record.seq > now_ms + MAX_AHEAD_MS:
+            raise FutureEnvelopeError("presence record is dated more than a day ahead of us")
+        self._last = record
+        self._floor = record.seq + 1

@@ -33,6 +33,7 @@ from kith_proto.envelope import (
     NONCE_SIZE,
     DirectionKey,
     EnvelopeError,
+    FutureEnvelopeError,
     InvalidPeerKeyError,
     MalformedEnvelopeError,
     PairError,
@@ -46,12 +47,14 @@ from kith_proto.envelope import (
     seal_envelope,
 )
 from kith_proto.keys import IdentityKeys
+from kith_proto.wire import token_topic
 
 __all__ = [
     "ENVELOPE_SIZE",
     "ENVELOPE_VERSION",
     "MAX_STATUS_TEXT",
     "EnvelopeError",
+    "FutureEnvelopeError",
     "InvalidPeerKeyError",
     "MalformedEnvelopeError",
     "PairChannel",
@@ -65,6 +68,7 @@ __all__ = [
     "WrongKeyError",
     "derive_pair_key",
     "intro_topic",
+    "presence_token",
     "presence_topic",
     "relay_topic",
 ]
@@ -150,9 +154,19 @@ def _expand(pair_key: bytes, label: bytes, sender: bytes, receiver: bytes) -> by
     return HKDFExpand(algorithm=SHA256(), length=KEY_SIZE, info=info).derive(pair_key)
 
 
+def presence_token(pair_key: bytes, sender_public: bytes, receiver_public: bytes) -> bytes:
+    """The secret that lets ``sender`` publish and retract its presence topic.
+
+    Only the two holders of the pair key can derive it; the server checks it
+    on every ``publish`` and ``retract`` (``wire.token_topic``).
+    """
+    return _expand(pair_key, b"presence-token", sender_public, receiver_public)
+
+
 def presence_topic(pair_key: bytes, sender_public: bytes, receiver_public: bytes) -> Topic:
-    """The topic ``sender`` publishes presence on and ``receiver`` subscribes to."""
-    return Topic(_expand(pair_key, b"presence-topic", sender_public, receiver_public))
+    """The topic ``sender`` publishes presence on and ``receiver`` subscribes to:
+    the hash of the direction's :func:`presence_token`."""
+    return Topic(token_topic(presence_token(pair_key, sender_public, receiver_public)))
 
 
 def relay_topic(pair_key: bytes, sender_public: bytes, receiver_public: bytes) -> Topic:
@@ -183,24 +197,25 @@ class PairChannel:
     Args:
         own: Our identity keys.
         peer_public: The contact's raw 32-byte Ed25519 public key.
-        last_seq: The last sequence number accepted from this contact, when
-            the caller keeps it across restarts.
+        floor: The replay floor kept across restarts (``floor_to_keep`` of
+            the previous run): older records from the contact are refused.
 
     Raises:
         InvalidPeerKeyError: ``peer_public`` is unusable (see ``derive_pair_key``).
     """
 
-    def __init__(self, own: IdentityKeys, peer_public: bytes, last_seq: int | None = None) -> None:
+    def __init__(self, own: IdentityKeys, peer_public: bytes, floor: int | None = None) -> None:
         pair_key = derive_pair_key(own, peer_public)
         me = own.public_key
         self.peer_public: Final = peer_public
-        self.publish_topic: Final = presence_topic(pair_key, me, peer_public)
+        self.publish_token: Final = presence_token(pair_key, me, peer_public)
+        self.publish_topic: Final = Topic(token_topic(self.publish_token))
         self.subscribe_topic: Final = presence_topic(pair_key, peer_public, me)
         self.relay_out_topic: Final = relay_topic(pair_key, me, peer_public)
         self.relay_in_topic: Final = relay_topic(pair_key, peer_public, me)
         self._out_key = _direction_key(pair_key, me, peer_public)
         self._in_key = _direction_key(pair_key, peer_public, me)
-        self._guard = ReplayGuard(last_seq)
+        self._guard = ReplayGuard(floor)
 
     def __repr__(self) -> str:
         return f"PairChannel(publish_topic={self.publish_topic.text!r})"
@@ -209,6 +224,15 @@ class PairChannel:
     def last_seq(self) -> int | None:
         """The last sequence number accepted from the contact."""
         return self._guard.last_seq
+
+    @property
+    def floor_to_keep(self) -> int | None:
+        """What to persist so that a restart refuses old records (``ReplayGuard``)."""
+        return self._guard.floor_to_keep
+
+    def ended(self) -> None:
+        """The contact's presence value is gone (retracted or disconnected)."""
+        self._guard.ended()
 
     def seal(self, record: PresenceRecord, nonce: bytes | None = None) -> bytes:
         """Encrypt ``record`` for ``publish_topic``.
@@ -223,8 +247,13 @@ class PairChannel:
         nonce = os.urandom(NONCE_SIZE) if nonce is None else nonce
         return seal_envelope(self._out_key, self.publish_topic.raw, record, nonce)
 
-    def open(self, payload: bytes) -> PresenceRecord:
+    def open(self, payload: bytes, now: float | None = None) -> PresenceRecord:
         """Decrypt an envelope received on ``subscribe_topic``.
+
+        Args:
+            payload: The envelope.
+            now: The receiver's wall clock (epoch seconds), to refuse a record
+                dated far ahead of it; None skips that check.
 
         Raises:
             MalformedEnvelopeError: Wrong size, version or content encoding.
@@ -232,7 +261,8 @@ class PairChannel:
             TamperedEnvelopeError: Altered after sealing.
             ReplayedEnvelopeError: Authentic but older than one already accepted
                 (expected now and then; drop it).
+            FutureEnvelopeError: Authentic but ``seq`` more than a day ahead of ``now``.
         """
         record = open_envelope(self._in_key, self.subscribe_topic.raw, payload)
-        self._guard.accept(record)
+        self._guard.accept(record, None if now is None else int(now * 1000))
         return record

@@ -1,4 +1,4 @@
-"""Sans-I/O server side of ``kith.v1``: one object per connection.
+"""Sans-I/O server side of ``kith.v2``: one object per connection.
 
 A :class:`ServerConnection` takes each received frame and a ``now`` and
 returns actions: frames to send, a close, or routing *requests* for the
@@ -262,7 +262,7 @@ class ServerConnection:
                 ErrorCode.FRAME_TOO_LARGE, f"frames are limited to {limit} bytes", None, now
             )
         if isinstance(data, bytes):
-            return self._fault(ErrorCode.MALFORMED, "kith.v1 frames are text frames", None, now)
+            return self._fault(ErrorCode.MALFORMED, "kith.v2 frames are text frames", None, now)
         try:
             message = wire.decode_client_message(data)
         except wire.WireFormatError as exc:
@@ -316,9 +316,13 @@ class ServerConnection:
                 return self._topics_request(SubscribeRequest(ref, tuple(topics)), now)
             case wire.Unsubscribe(topics=topics, ref=ref):
                 return self._topics_request(UnsubscribeRequest(ref, tuple(topics)), now)
-            case wire.Retract(topics=topics, ref=ref):
+            case wire.Retract(topics=topics, tokens=tokens, ref=ref):
+                if len(tokens) != len(topics) or not all(map(_token_opens, topics, tokens)):
+                    return self._bad_token(ref, now)
                 return self._topics_request(RetractRequest(ref, tuple(topics)), now)
-            case wire.Publish(topic=topic, payload=payload, ref=ref):
+            case wire.Publish(topic=topic, token=token, payload=payload, ref=ref):
+                if not _token_opens(topic, token):
+                    return self._bad_token(ref, now)
                 return self._payload_request(PublishRequest(ref, topic, payload), now)
             case wire.PublishBatch(items=items, ref=ref):
                 return self._batch_request(items, ref, now)
@@ -366,8 +370,14 @@ class ServerConnection:
         if not self._take_message(now, config.batch_cost(len(items)) - 1):
             message = "too many published items; slow down"
             return self._fault(ErrorCode.RATE_LIMITED, message, ref, now)
+        if not all(_token_opens(item.topic, item.token) for item in items):
+            return self._bad_token(ref, now)
         pairs = tuple((item.topic, item.payload) for item in items)
         return [PublishBatchRequest(ref, pairs)]
+
+    def _bad_token(self, ref: int | None, now: float) -> list[Action]:
+        message = "a token does not match its topic: only the topic's owner may write it"
+        return self._fault(ErrorCode.BAD_TOKEN, message, ref, now)
 
     # -- faults and closes --
 
@@ -395,6 +405,12 @@ def _too_large(data: str | bytes, limit: int) -> bool:
     if isinstance(data, bytes) or len(data) * 4 <= limit:
         return False
     return len(data.encode("utf-8", "surrogatepass")) > limit
+
+
+def _token_opens(topic: str, token: str) -> bool:
+    """Whether ``token`` is the publish token of ``topic`` (one hash; the
+    schema already checked both spellings)."""
+    return wire.token_topic(wire.decode_payload(token)) == wire.decode_payload(topic)
 
 
 def _decode_key(auth: wire.Auth) -> bytes | None:

@@ -1,4 +1,4 @@
-"""Kith signaling wire schemas (protocol ``kith.v1``).
+"""Kith signaling wire schemas (protocol ``kith.v2``).
 
 Every frame is one WebSocket text frame holding one JSON object whose
 ``type`` field names the message (a msgspec tagged union). Topics are opaque
@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import hashlib
 from typing import Annotated, Final, TypeAlias
 
 import msgspec
@@ -56,10 +57,13 @@ __all__ = [
     "encode_payload",
     "encode_topic",
     "payload_size",
+    "token_topic",
 ]
 
-SUBPROTOCOL: Final = "kith.v1"
-"""The WebSocket subprotocol naming this protocol version."""
+SUBPROTOCOL: Final = "kith.v2"
+"""The WebSocket subprotocol naming this protocol version. ``kith.v2`` is
+``kith.v1`` with a publish token on ``publish``, ``publish_batch`` items and
+``retract`` (see :func:`token_topic`)."""
 
 DEFAULT_SIGNAL_PORT: Final = 8765
 """The port ``kith-signal`` listens on by default, and the one the node's
@@ -67,6 +71,7 @@ default ``signaling_url`` names (so the two defaults find each other)."""
 
 TOPIC_SIZE: Final = 32
 TOPIC_LENGTH: Final = 43
+TOKEN_LABEL: Final = b"kith/v2/publish-token\x00"
 
 # 32 bytes = 256 bits; 43 base64 characters carry 258, so the last character
 # must leave its two low bits zero. Only canonical spellings are accepted.
@@ -74,6 +79,8 @@ _TOPIC_PATTERN: Final = r"^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"
 PAYLOAD_PATTERN: Final = r"^[A-Za-z0-9_-]*$"
 
 Topic: TypeAlias = Annotated[str, msgspec.Meta(pattern=_TOPIC_PATTERN)]
+Token: TypeAlias = Topic
+"""A publish token: 32 secret bytes whose hash is the topic (same spelling)."""
 Payload: TypeAlias = Annotated[str, msgspec.Meta(pattern=PAYLOAD_PATTERN)]
 B64: TypeAlias = Annotated[str, msgspec.Meta(pattern=PAYLOAD_PATTERN, max_length=1024)]
 Ref: TypeAlias = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
@@ -93,6 +100,7 @@ class ErrorCode(enum.StrEnum):
     RATE_LIMITED = "rate_limited"
     NOT_AUTHENTICATED = "not_authenticated"
     ALREADY_AUTHENTICATED = "already_authenticated"
+    BAD_TOKEN = "bad_token"
     BAD_SIGNATURE = "bad_signature"
     UNKNOWN_KEY_FORMAT = "unknown_key_format"
     REPLAYED_CHALLENGE = "replayed_challenge"
@@ -166,17 +174,22 @@ class Unsubscribe(_Frame, frozen=True, tag="unsubscribe"):
 
 
 class Publish(_Frame, frozen=True, tag="publish"):
-    """Set a topic's retained value and fan it out to its subscribers."""
+    """Set a topic's retained value and fan it out to its subscribers.
+
+    ``token`` proves the right to publish: ``token_topic(token)`` must be ``topic``.
+    """
 
     topic: Topic
+    token: Token
     payload: Payload
     ref: Ref | None = None
 
 
 class PublishItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
-    """One ``{topic, payload}`` of a ``publish_batch``."""
+    """One ``{topic, token, payload}`` of a ``publish_batch``."""
 
     topic: Topic
+    token: Token
     payload: Payload
 
 
@@ -188,9 +201,13 @@ class PublishBatch(_Frame, frozen=True, tag="publish_batch"):
 
 
 class Retract(_Frame, frozen=True, tag="retract"):
-    """Withdraw published values: subscribers get ``gone``."""
+    """Withdraw published values: subscribers get ``gone``.
+
+    ``tokens[i]`` proves the right to retract ``topics[i]`` (as in ``publish``).
+    """
 
     topics: list[Topic]
+    tokens: list[Token]
     ref: Ref | None = None
 
 
@@ -381,6 +398,18 @@ def encode_topic(topic: bytes) -> str:
     if len(topic) != TOPIC_SIZE:
         raise WireFormatError(f"a topic is {TOPIC_SIZE} bytes, got {len(topic)}")
     return encode_payload(topic)
+
+
+def token_topic(token: bytes) -> bytes:
+    """The topic a publish token opens: SHA-256 of a label and the token.
+
+    The server checks every ``publish`` and ``retract`` with it, so only a
+    holder of the token (derived from a pair's secret) can set or withdraw
+    the topic's value; knowing the topic is not enough.
+    """
+    if len(token) != TOPIC_SIZE:
+        raise WireFormatError(f"a publish token is {TOPIC_SIZE} bytes, got {len(token)}")
+    return hashlib.sha256(TOKEN_LABEL + token).digest()
 
 
 def decode_topic(text: str) -> bytes:

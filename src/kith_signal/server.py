@@ -75,7 +75,7 @@ class ServerOptions:
 def _select_subprotocol(
     connection: ServerConnection, subprotocols: Sequence[Subprotocol]
 ) -> Subprotocol | None:
-    """Accept ``kith.v1`` when offered; otherwise let the handler close clearly."""
+    """Accept ``kith.v2`` when offered; otherwise let the handler close clearly."""
     del connection
     return Subprotocol(wire.SUBPROTOCOL) if wire.SUBPROTOCOL in subprotocols else None
 

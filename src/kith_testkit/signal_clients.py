@@ -21,9 +21,25 @@ from kith_testkit.signal_server import WAIT
 E = TypeVar("E")
 
 
+_TOKENS: dict[bytes, bytes] = {}
+
+
 def new_topic() -> bytes:
-    """A random 32-byte topic."""
-    return os.urandom(32)
+    """A random 32-byte topic; :func:`token_for` gives its publish token."""
+    return new_token()[1]
+
+
+def new_token() -> tuple[bytes, bytes]:
+    """A random publish token and the topic it opens (``wire.token_topic``)."""
+    token = os.urandom(32)
+    topic = wire.token_topic(token)
+    _TOKENS[topic] = token
+    return token, topic
+
+
+def token_for(topic: bytes) -> bytes:
+    """The publish token of a topic made by :func:`new_topic` in this process."""
+    return _TOKENS[topic]
 
 
 @dataclass

@@ -43,7 +43,7 @@ def test_upgrade_from_every_older_version_adds_the_messaging_tables(
         assert store.cursors.get(BOB) == (1, 1)
         assert store.sessions.clear() == 0
         assert store.key_warnings.contacts() == set()
-    assert LATEST_VERSION == 5
+    assert LATEST_VERSION >= 5
 
 
 def test_a_message_round_trips_with_reactions_and_edits(store: Store) -> None:

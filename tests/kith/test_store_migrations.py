@@ -57,7 +57,22 @@ def test_upgrade_from_every_older_version_keeps_data(tmp_path: Path, start: int)
         if start >= 2:
             contact = store.contacts.get(PEER.kith_id)
             assert (contact.name, contact.status, contact.last_seen) == ("bob", "offline", None)
-    assert {"status", "status_text", "last_seen"} <= _columns(path, "contacts")
+    assert {"status", "status_text", "last_seen", "presence_seq"} <= _columns(path, "contacts")
+
+
+@pytest.mark.parametrize("start", range(2, LATEST_VERSION))
+def test_upgraded_contacts_have_no_replay_floor_until_one_is_kept(
+    tmp_path: Path, start: int
+) -> None:
+    path = tmp_path / "k.db"
+    _database_at(path, start)
+    with Store.open(path, KEY) as store:
+        assert store.contacts.presence_seqs() == {}
+        store.contacts.set_presence_seq(PEER.kith_id, 7)
+        store.contacts.set_presence_seq(PEER.kith_id, 5)  # never lowered
+        store.contacts.set_presence_seq("gone-contact", 9)  # unknown: ignored
+    with Store.open(path, KEY) as store:
+        assert store.contacts.presence_seqs() == {PEER.kith_id: 7}
 
 
 def test_upgrade_from_version_zero_builds_the_whole_schema(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from kith.runtime.presence.driver import PresenceDriver
 from kith.runtime.store_writer import StoreWriter
 from kith.store.state import PRESENCE_SEQ
 from kith.store.store import Store
+from kith_proto import wire
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import PairChannel, PresenceRecord, PresenceStatus
 
@@ -44,11 +45,12 @@ class FakeSignaling:
     def set_subscriptions(self, topics: Iterable[bytes]) -> None:
         self.subscriptions = set(topics)
 
-    def publish(self, topic: bytes, payload: bytes) -> None:
-        self.published.append((topic, payload))
+    def publish(self, token: bytes, payload: bytes) -> None:
+        """Recorded by the topic the token opens, as the server routes it."""
+        self.published.append((wire.token_topic(token), payload))
 
-    def retract(self, topics: Iterable[bytes]) -> None:
-        self.retracted.extend(topics)
+    def retract(self, tokens: Iterable[bytes]) -> None:
+        self.retracted.extend(tokens)
 
 
 @dataclass
@@ -236,6 +238,23 @@ async def test_a_tampered_envelope_is_rejected_with_a_warning(
     assert "tampered" in caplog.text
 
 
+async def test_a_value_that_does_not_open_keeps_the_last_good_status(
+    make_side: Callable[..., Side], caplog: pytest.LogCaptureFixture
+) -> None:
+    alice, bob = make_side(ALICE, [BOB]), make_side(BOB, [ALICE])
+    alice.link.connected()
+    bob.link.connected()
+    alice.link.set_status(OwnStatus.BUSY, "in a meeting")
+    alice.clock.advance(0.2)
+    _deliver(alice, bob)
+    topic, _ = alice.signaling.published[-1]
+    bob.link.presence_value(topic, os.urandom(677))  # what a foreign writer would send
+    await bob.writer.flush()
+    seen = bob.store.contacts.get(ALICE.kith_id)
+    assert (seen.status, seen.status_text) == ("busy", "in a meeting")
+    assert "rejected presence" in caplog.text
+
+
 async def test_a_replayed_older_record_is_dropped(make_side: Callable[..., Side]) -> None:
     alice, bob = make_side(ALICE, [BOB]), make_side(BOB, [ALICE])
     alice.link.connected()
@@ -293,7 +312,7 @@ async def test_losing_the_server_shows_everyone_offline_and_forgets_our_values(
     assert bob.store.contacts.get(ALICE.kith_id).status == "offline"
     assert bob.link.own_status().connection == "disconnected"
     assert ConnectionEvent("disconnected") in bob.events
-    assert PairChannel(BOB, ALICE.public_key).publish_topic.raw in bob.signaling.retracted
+    assert PairChannel(BOB, ALICE.public_key).publish_token in bob.signaling.retracted
 
 
 async def test_invisible_publishes_offline_then_retracts(make_side: Callable[..., Side]) -> None:
@@ -302,7 +321,7 @@ async def test_invisible_publishes_offline_then_retracts(make_side: Callable[...
     alice.link.set_status(OwnStatus.INVISIBLE, "")
     alice.clock.advance(0.2)
     assert _open_last(alice, BOB).status is PresenceStatus.OFFLINE
-    assert alice.signaling.retracted == [PairChannel(ALICE, BOB.public_key).publish_topic.raw]
+    assert alice.signaling.retracted == [PairChannel(ALICE, BOB.public_key).publish_token]
     assert alice.link.own_status().effective == "offline"
 
 
@@ -325,7 +344,7 @@ async def test_removing_a_contact_shows_them_offline_then_forgets_them(
     alice.link.remove_contact(CAROL.kith_id)
     channel = PairChannel(ALICE, CAROL.public_key)
     assert _open_last(alice, CAROL).status is PresenceStatus.OFFLINE
-    assert alice.signaling.retracted == [channel.publish_topic.raw]
+    assert alice.signaling.retracted == [channel.publish_token]
     assert channel.subscribe_topic.raw not in alice.signaling.subscriptions
     assert alice.link.contact_ids() == [BOB.kith_id]
 
@@ -359,4 +378,4 @@ async def test_a_clean_stop_publishes_offline_and_retracts(make_side: Callable[.
     alice.link.connected()
     alice.link.stop()
     assert _open_last(alice, BOB).status is PresenceStatus.OFFLINE
-    assert alice.signaling.retracted == [PairChannel(ALICE, BOB.public_key).publish_topic.raw]
+    assert alice.signaling.retracted == [PairChannel(ALICE, BOB.public_key).publish_token]

@@ -114,7 +114,15 @@ def test_requests_are_numbered_and_encoded() -> None:
         "Relay",
         "Intro",
     ]
-    assert frames[2] == wire.Publish(topic=T, payload=wire.encode_payload(b"p"), ref=3)
+    assert frames[2] == wire.Publish(
+        topic=wire.encode_topic(wire.token_topic(TOPIC)),
+        token=T,
+        payload=wire.encode_payload(b"p"),
+        ref=3,
+    )
+    assert frames[3] == wire.Retract(
+        topics=[wire.encode_topic(wire.token_topic(TOPIC))], tokens=[T], ref=4
+    )
 
 
 def test_bad_topic_or_oversized_payload_is_refused_locally() -> None:
@@ -132,13 +140,16 @@ def test_oversized_payload_is_not_a_state_error() -> None:
 
 def test_publish_batch_is_one_frame_with_every_item() -> None:
     client, _server, _ = handshake()
-    topics = [os.urandom(32) for _ in range(3)]
-    ref = client.publish_batch([(t, b"v%d" % i) for i, t in enumerate(topics)])
+    tokens = [os.urandom(32) for _ in range(3)]
+    ref = client.publish_batch([(t, b"v%d" % i) for i, t in enumerate(tokens)])
     (frame,) = client.data_to_send()
     message = wire.decode_client_message(frame)
     assert isinstance(message, wire.PublishBatch)
     assert message.ref == ref
-    assert [i.topic for i in message.items] == [wire.encode_topic(t) for t in topics]
+    assert [i.topic for i in message.items] == [
+        wire.encode_topic(wire.token_topic(t)) for t in tokens
+    ]
+    assert [i.token for i in message.items] == [wire.encode_topic(t) for t in tokens]
     assert [i.payload for i in message.items] == [wire.encode_payload(b"v%d" % i) for i in range(3)]
 
 

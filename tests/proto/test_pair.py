@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 from kith_proto import IdentityKeys
 from kith_proto import envelope as envelope_module
 from kith_proto import pair as pair_module
+from kith_proto.envelope import MAX_AHEAD_MS
 from kith_proto.pair import (
     ENVELOPE_SIZE,
     MAX_STATUS_TEXT,
     EnvelopeError,
+    FutureEnvelopeError,
     InvalidPeerKeyError,
     MalformedEnvelopeError,
     PairChannel,
@@ -30,6 +32,7 @@ from kith_proto.pair import (
     WrongKeyError,
     derive_pair_key,
     intro_topic,
+    presence_token,
     presence_topic,
     relay_topic,
 )
@@ -323,13 +326,51 @@ def test_rejected_record_does_not_move_the_guard() -> None:
     assert guard.last_seq == 10
 
 
-def test_persisted_last_seq_rejects_equal_seq() -> None:
+def test_persisted_last_seq_rejects_older_seq() -> None:
     alice = PairChannel(ALICE, BOB.public_key)
-    bob = PairChannel(BOB, ALICE.public_key, last_seq=9)
+    bob = PairChannel(BOB, ALICE.public_key, floor=9)
     with pytest.raises(ReplayedEnvelopeError):
-        bob.open(alice.seal(record(seq=9)))
+        bob.open(alice.seal(record(seq=8)))
     bob.open(alice.seal(record(seq=10)))
     assert bob.last_seq == 10
+
+
+def test_persisted_last_seq_takes_the_retained_record_once() -> None:
+    """After a restart the server re-delivers the record accepted last."""
+    alice = PairChannel(ALICE, BOB.public_key)
+    bob = PairChannel(BOB, ALICE.public_key, floor=9)
+    retained = record(seq=9)
+    assert bob.open(alice.seal(retained)) == retained
+    assert bob.open(alice.seal(retained)) == retained  # re-delivered again
+    with pytest.raises(ReplayedEnvelopeError):
+        bob.open(alice.seal(record(seq=9, text="another")))
+    assert bob.floor_to_keep == 9
+
+
+def test_after_gone_the_last_record_is_refused_and_the_floor_says_so() -> None:
+    alice, bob = channels()
+    last = record(seq=5)
+    bob.open(alice.seal(last))
+    bob.ended()
+    with pytest.raises(ReplayedEnvelopeError):
+        bob.open(alice.seal(last))
+    assert bob.floor_to_keep == 6
+    restarted = PairChannel(BOB, ALICE.public_key, floor=bob.floor_to_keep)
+    with pytest.raises(ReplayedEnvelopeError):
+        restarted.open(alice.seal(last))
+    assert restarted.open(alice.seal(record(seq=6))).seq == 6
+
+
+def test_a_record_dated_far_ahead_is_refused_and_moves_nothing() -> None:
+    alice, bob = channels()
+    now = 1_700_000_000.0
+    ahead = int(now * 1000) + MAX_AHEAD_MS + 1
+    with pytest.raises(FutureEnvelopeError) as caught:
+        bob.open(alice.seal(record(seq=ahead)), now)
+    assert caught.value.code == "future"
+    assert bob.last_seq is None
+    skewed = int(now * 1000) + MAX_AHEAD_MS  # a clock up to a day ahead is fine
+    assert bob.open(alice.seal(record(seq=skewed)), now).seq == skewed
 
 
 def test_failed_open_does_not_move_the_guard() -> None:
@@ -415,6 +456,7 @@ def test_docs_carry_the_current_test_vectors() -> None:
         b.hex(),
         ALICE.agree(b).hex(),
         pair_key.hex(),
+        presence_token(pair_key, a, b).hex(),
         presence_topic(pair_key, a, b).text,
         presence_topic(pair_key, b, a).text,
         relay_topic(pair_key, a, b).text,

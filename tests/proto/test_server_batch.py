@@ -20,7 +20,8 @@ from kith_proto.server_core import (
 from kith_proto.wire import ErrorCode
 
 URL = "ws://127.0.0.1:9000"
-TOPIC = wire.encode_topic(b"t" * 32)
+TOKEN = wire.encode_topic(b"k" * 32)
+TOPIC = wire.encode_topic(wire.token_topic(b"k" * 32))
 NONCE = b"n" * 32
 
 
@@ -52,8 +53,12 @@ def error_code(actions: list[Action]) -> str:
 
 def batch(count: int, *, ref: int | None = 1, payload: str = "AA") -> str:
     items = [
-        wire.PublishItem(topic=wire.encode_topic(os.urandom(32)), payload=payload)
-        for _ in range(count)
+        wire.PublishItem(
+            topic=wire.encode_topic(wire.token_topic(t)),
+            token=wire.encode_topic(t),
+            payload=payload,
+        )
+        for t in (os.urandom(32) for _ in range(count))
     ]
     return wire.encode(wire.PublishBatch(items=items, ref=ref))
 
@@ -72,7 +77,7 @@ def test_publishes_without_a_ref_are_not_acknowledged() -> None:
     (request,) = conn.receive(batch(2, ref=None), 1.0)
     assert isinstance(request, PublishBatchRequest)
     assert request.done() is None
-    (single,) = conn.receive(wire.encode(wire.Publish(topic=TOPIC, payload="AA")), 1.0)
+    (single,) = conn.receive(wire.encode(wire.Publish(topic=TOPIC, token=TOKEN, payload="AA")), 1.0)
     assert isinstance(single, PublishRequest)
     assert single.done() is None
 
@@ -114,8 +119,8 @@ def test_malformed_items_are_refused(frame: str) -> None:
 def test_one_oversized_payload_refuses_the_whole_batch() -> None:
     conn = ready(max_frame_bytes=4000, max_payload_bytes=100)
     items = [
-        wire.PublishItem(topic=TOPIC, payload="AA"),
-        wire.PublishItem(topic=TOPIC, payload=wire.encode_payload(b"x" * 101)),
+        wire.PublishItem(topic=TOPIC, token=TOKEN, payload="AA"),
+        wire.PublishItem(topic=TOPIC, token=TOKEN, payload=wire.encode_payload(b"x" * 101)),
     ]
     actions = conn.receive(wire.encode(wire.PublishBatch(items=items, ref=2)), 1.0)
     assert error_code(actions) == ErrorCode.PAYLOAD_TOO_LARGE

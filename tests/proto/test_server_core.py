@@ -26,7 +26,8 @@ from kith_proto.server_core import (
 from kith_proto.wire import CloseCode, ErrorCode
 
 URL = "ws://127.0.0.1:9000"
-TOPIC = wire.encode_topic(b"t" * 32)
+TOKEN = wire.encode_topic(b"k" * 32)
+TOPIC = wire.encode_topic(wire.token_topic(b"k" * 32))
 NONCE = b"n" * 32
 TAG_KEY = b"k" * 32
 
@@ -177,7 +178,9 @@ def test_frame_over_the_limit_is_refused() -> None:
 
 def test_payload_over_the_limit_is_refused_with_its_ref() -> None:
     conn = ready(max_frame_bytes=4000, max_payload_bytes=100)
-    frame = wire.encode(wire.Publish(topic=TOPIC, payload=wire.encode_payload(b"x" * 101), ref=3))
+    frame = wire.encode(
+        wire.Publish(topic=TOPIC, token=TOKEN, payload=wire.encode_payload(b"x" * 101), ref=3)
+    )
     (message,) = sent(conn.receive(frame, 1.0))
     assert message == wire.Error(
         code=ErrorCode.PAYLOAD_TOO_LARGE, message="payloads are limited to 100 bytes", ref=3
@@ -226,7 +229,9 @@ def test_routing_frames_become_requests() -> None:
     assert request.reply(retained) == Send(
         wire.Subscribed(topics=[TOPIC], retained=retained, ref=4)
     )
-    (publish,) = conn.receive(wire.encode(wire.Publish(topic=TOPIC, payload="AA")), 1.0)
+    (publish,) = conn.receive(
+        wire.encode(wire.Publish(topic=TOPIC, token=TOKEN, payload="AA")), 1.0
+    )
     assert publish == PublishRequest(None, TOPIC, "AA")
     assert publish.ack() == Send(wire.Ack(ref=None))
 

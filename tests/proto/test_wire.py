@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from kith_proto import wire
 
 TOPIC = wire.encode_topic(bytes(range(32)))
+TOKEN = wire.encode_topic(bytes(32))
 
 
 def test_topic_is_43_chars_of_base64url() -> None:
@@ -40,8 +41,8 @@ def test_non_canonical_topic_spelling_is_rejected_by_schema() -> None:
     [
         wire.Subscribe(topics=[TOPIC], ref=1),
         wire.Unsubscribe(topics=[TOPIC]),
-        wire.Publish(topic=TOPIC, payload="AAEC", ref=2),
-        wire.Retract(topics=[TOPIC], ref=3),
+        wire.Publish(topic=TOPIC, token=TOKEN, payload="AAEC", ref=2),
+        wire.Retract(topics=[TOPIC], tokens=[TOKEN], ref=3),
         wire.Relay(topic=TOPIC, payload="", ref=4),
         wire.Intro(topic=TOPIC, payload="eHk", ref=5),
         wire.Auth(key_type="ed25519", key="a", challenge="b", server="ws://x", signature="c"),

@@ -48,15 +48,15 @@ async def test_a_large_publication_yields_between_chunks_and_keeps_order() -> No
     client = Client()
     queue = _queue(client, chunk=3)
     queue.submit(Publication([(c, _record(1)) for c in CHANNELS]))
-    queue.submit(Publication([(CHANNELS[0], _record(2))], [CHANNELS[0].publish_topic.raw]))
+    queue.submit(Publication([(CHANNELS[0], _record(2))], [CHANNELS[0].publish_token]))
     assert client.log == []  # nothing sealed inside submit
     await asyncio.sleep(0)
     assert 0 < len(client.log) <= 3  # one chunk per turn of the loop
     await queue.flush()
-    topics = [c.publish_topic.raw for c in CHANNELS]
-    assert client.log == [("publish", t) for t in topics] + [
-        ("publish", topics[0]),
-        ("retract", topics[0]),
+    tokens = [c.publish_token for c in CHANNELS]
+    assert client.log == [("publish", t) for t in tokens] + [
+        ("publish", tokens[0]),
+        ("retract", tokens[0]),
     ]
     assert queue.idle
 
@@ -71,4 +71,4 @@ async def test_clearing_drops_what_was_not_published() -> None:
     await asyncio.sleep(0)
     assert len(client.log) < len(CHANNELS)
     queue.submit(Publication([(CHANNELS[0], _record(2))]))  # at once again
-    assert client.log[-1] == ("publish", CHANNELS[0].publish_topic.raw)
+    assert client.log[-1] == ("publish", CHANNELS[0].publish_token)

@@ -151,14 +151,14 @@ async def test_auth_failures_are_counted_by_code(server: SignalProcess) -> None:
     assert b'kith_signal_auth_failures_total{code="wrong_server"}' in body
 
 
-@pytest.mark.parametrize("offered", [(), ("kith.v0",), ("chat", "kith.v2")])
+@pytest.mark.parametrize("offered", [(), ("kith.v0",), ("chat", "kith.v1"), ("kith.v3",)])
 async def test_other_protocol_versions_are_closed_clearly(
     server: SignalProcess, offered: tuple[str, ...]
 ) -> None:
     client = await Client.open(server.url, subprotocols=offered)
     closed = await client.closed()
     assert closed.code == CloseCode.UNSUPPORTED_PROTOCOL
-    assert "kith.v1" in closed.reason
+    assert "kith.v2" in closed.reason
     assert not closed.reconnect
 
 

@@ -19,7 +19,7 @@ from kith_proto.wire import CloseCode
 from kith_signal.memory_broker import InProcessBroker
 from kith_signal.metrics import Metrics
 from kith_signal.server import ServerOptions, SignalServer
-from kith_testkit.signal_clients import Client, new_topic
+from kith_testkit.signal_clients import Client, new_topic, token_for
 from kith_testkit.signal_server import WAIT
 
 
@@ -64,9 +64,9 @@ async def test_embedded_server_routes_and_shuts_down_gracefully() -> None:
     topic = new_topic()
     await bob.call(bob.core.subscribe, [topic])
     await bob.expect(SubscriptionConfirmed)
-    await alice.call(alice.core.publish, topic, b"hi")
+    await alice.call(alice.core.publish, token_for(topic), b"hi")
     assert await bob.expect(TopicValue) == TopicValue(topic, b"hi")
-    await alice.call(alice.core.retract, [topic])
+    await alice.call(alice.core.retract, [token_for(topic)])
     assert await bob.expect(TopicGone) == TopicGone(topic)
     assert embedded.sample("kith_signal_authenticated_connections") == 2
     stop.set_result(None)
@@ -93,11 +93,11 @@ async def test_client_that_stops_reading_is_closed_as_slow_consumer() -> None:
     payload = b"p" * 30000
     await fast.call(fast.core.subscribe, [presence := new_topic()])
     await fast.expect(SubscriptionConfirmed)
-    await slow.call(slow.core.publish, presence, b"slow-online")
+    await slow.call(slow.core.publish, token_for(presence), b"slow-online")
     await fast.expect(TopicValue)
     async with asyncio.timeout(20):
         while not embedded.sample("kith_signal_closes_total", code="4009"):
-            await fast.call(fast.core.publish, topic, payload)
+            await fast.call(fast.core.publish, token_for(topic), payload)
             await fast.expect(RequestAcked)
     # The stalled peer is cut off and announced gone; the server stays healthy.
     assert await fast.expect(TopicGone) == TopicGone(presence)

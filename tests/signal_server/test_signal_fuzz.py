@@ -139,12 +139,13 @@ def test_well_behaved_client_still_gets_presence_after_the_barrage(server: Signa
     assert "level=error" not in server.log_text(), "no handler crashed"
     with open_ws(server.url) as a_ws, open_ws(server.url) as b_ws:
         alice, bob = authenticate(a_ws, server.url), authenticate(b_ws, server.url)
-        topic = os.urandom(32)
+        token = os.urandom(32)
+        topic = wire.token_topic(token)
         bob.subscribe([topic])
         for frame in bob.data_to_send():
             b_ws.send(frame)
         next_event(b_ws, bob, SubscriptionConfirmed)
-        alice.publish(topic, b"online")
+        alice.publish(token, b"online")
         for frame in alice.data_to_send():
             a_ws.send(frame)
         assert next_event(b_ws, bob, TopicValue) == TopicValue(topic, b"online")

@@ -63,7 +63,10 @@ async def test_oversized_payload_gets_payload_too_large(
     assert client.core.limits is not None
     limit = client.core.limits.max_payload_bytes
     payload = wire.encode_payload(b"p" * (limit + 1))
-    await client.send_raw(wire.encode(wire.Publish(topic=topic_text(), payload=payload, ref=99)))
+    token = new_topic()
+    topic = wire.encode_topic(wire.token_topic(token))
+    publish = wire.Publish(topic=topic, token=wire.encode_topic(token), payload=payload, ref=99)
+    await client.send_raw(wire.encode(publish))
     error = await client.expect(ServerError)
     assert (error.code, error.ref) == ("payload_too_large", 99)
     await client.close()

@@ -14,7 +14,7 @@ import pytest
 from kith_proto import wire
 from kith_proto.client_core import ServerGoodbye, SubscriptionConfirmed, TopicGone, TopicValue
 from kith_proto.wire import CloseCode
-from kith_testkit.signal_clients import Client, new_topic
+from kith_testkit.signal_clients import Client, new_token
 from kith_testkit.signal_server import WAIT, SignalProcess, starter
 
 HEARTBEAT = ("--heartbeat-interval", "0.3", "--heartbeat-timeout", "0.3")
@@ -29,9 +29,9 @@ def start_server() -> Iterator[Callable[..., SignalProcess]]:
 def client_process() -> Iterator[Callable[[str, bytes], subprocess.Popen[str]]]:
     procs: list[subprocess.Popen[str]] = []
 
-    def start(url: str, topic: bytes) -> subprocess.Popen[str]:
+    def start(url: str, token: bytes) -> subprocess.Popen[str]:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kith_testkit.liveness_client", url, wire.encode_topic(topic)],
+            [sys.executable, "-m", "kith_testkit.liveness_client", url, wire.encode_topic(token)],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -70,8 +70,8 @@ async def test_frozen_or_killed_client_is_announced_gone_within_heartbeat(
     how: signal.Signals,
 ) -> None:
     server = start_server(*HEARTBEAT)
-    topic = new_topic()
-    proc = client_process(server.url, topic)
+    token, topic = new_token()
+    proc = client_process(server.url, token)
     await ready(proc)
     watcher = await watch(server.url, topic)
     started = time.monotonic()

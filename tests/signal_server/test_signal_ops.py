@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kith_proto.client_core import RequestAcked, ServerError, SubscriptionConfirmed, TopicValue
-from kith_testkit.signal_clients import Client, new_topic
+from kith_testkit.signal_clients import Client, new_topic, token_for
 from kith_testkit.signal_server import WAIT, SignalProcess, running, starter
 from kith_testkit.tls import self_signed
 
@@ -53,7 +53,7 @@ async def test_metrics_count_traffic(server: SignalProcess) -> None:
     topic = new_topic()
     await bob.call(bob.core.subscribe, [topic])
     await bob.expect(SubscriptionConfirmed)
-    await alice.call(alice.core.publish, topic, b"x")
+    await alice.call(alice.core.publish, token_for(topic), b"x")
     await bob.expect(TopicValue)
     await alice.call(alice.core.relay, topic, b"offer")
     await alice.expect(RequestAcked)

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from kith_proto import IdentityKeys
 from kith_proto.client_core import SubscriptionConfirmed, TopicGone, TopicValue
-from kith_testkit.signal_clients import Client, new_topic
+from kith_testkit.signal_clients import Client, new_token
 from kith_testkit.signal_server import WAIT, SignalProcess, running
 
 STATUS = b'{"status":"busy","text":"at the dentist until noon"}'
@@ -68,15 +68,16 @@ def assert_clean(text: str, keys: list[IdentityKeys]) -> None:
 
 async def test_state_and_logs_hold_no_plaintext_keys_or_ids(server: SignalProcess) -> None:
     alice_keys, bob_keys = IdentityKeys.generate(), IdentityKeys.generate()
-    pair_key, a_to_b, b_to_a = os.urandom(32), new_topic(), new_topic()
+    pair_key = os.urandom(32)
+    (a_token, a_to_b), (b_token, b_to_a) = new_token(), new_token()
     alice = await Client.ready(server.url, alice_keys)
     bob = await Client.ready(server.url, bob_keys)
     await alice.call(alice.core.subscribe, [b_to_a])
     await bob.call(bob.core.subscribe, [a_to_b])
     await alice.expect(SubscriptionConfirmed)
     await bob.expect(SubscriptionConfirmed)
-    await alice.call(alice.core.publish, a_to_b, seal(pair_key, STATUS))
-    await bob.call(bob.core.publish, b_to_a, seal(pair_key, STATUS))
+    await alice.call(alice.core.publish, a_token, seal(pair_key, STATUS))
+    await bob.call(bob.core.publish, b_token, seal(pair_key, STATUS))
     assert open_sealed(pair_key, (await bob.expect(TopicValue)).payload) == STATUS
     await alice.expect(TopicValue)
 
@@ -87,6 +88,10 @@ async def test_state_and_logs_hold_no_plaintext_keys_or_ids(server: SignalProces
     for topic in (a_to_b, b_to_a):
         encoded = base64.urlsafe_b64encode(topic).decode().rstrip("=")
         assert encoded not in server.log_text(), "logs must not name topics"
+    for token in (a_token, b_token):
+        encoded = base64.urlsafe_b64encode(token).decode().rstrip("=")
+        assert encoded not in server.log_text(), "logs must not hold publish tokens"
+        assert encoded not in live, "the state keeps no publish tokens"
 
     await alice.close()
     await bob.expect(TopicGone)

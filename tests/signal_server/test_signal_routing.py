@@ -16,7 +16,7 @@ from kith_proto.client_core import (
     TopicGone,
     TopicValue,
 )
-from kith_testkit.signal_clients import Client, new_topic
+from kith_testkit.signal_clients import Client, new_topic, token_for
 from kith_testkit.signal_server import SignalProcess, running
 
 
@@ -31,7 +31,7 @@ async def subscribed(client: Client, *topics: bytes) -> SubscriptionConfirmed:
 
 
 async def published(client: Client, topic: bytes, payload: bytes) -> None:
-    ref = await client.call(client.core.publish, topic, payload)
+    ref = await client.call(client.core.publish, token_for(topic), payload)
     await client.expect(RequestAcked, lambda e: e.ref == ref)
 
 
@@ -76,7 +76,7 @@ async def test_retract_sends_gone(server: SignalProcess) -> None:
     topic = new_topic()
     await published(alice, topic, b"here")
     await subscribed(bob, topic)
-    ref = await alice.call(alice.core.retract, [topic])
+    ref = await alice.call(alice.core.retract, [token_for(topic)])
     await alice.expect(RequestAcked, lambda e: e.ref == ref)
     assert await bob.expect(TopicGone) == TopicGone(topic)
     assert (await subscribed(await Client.ready(server.url), topic)).retained == ()

@@ -23,7 +23,7 @@ from kith.signaling import (
     SignalingClient,
 )
 from kith_proto import IdentityKeys
-from kith_testkit.signal_clients import new_topic
+from kith_testkit.signal_clients import new_token, new_topic
 from kith_testkit.signal_server import WAIT, SignalServer
 from kith_testkit.signaling_client import Running
 
@@ -62,17 +62,17 @@ async def test_event_stream_ends_after_close(server: SignalServer) -> None:
 
 async def test_published_value_reaches_subscriber(pair: tuple[Running, Running]) -> None:
     alice, bob = pair
-    topic = new_topic()
+    token, topic = new_token()
     alice.client.set_subscriptions([topic])
-    bob.client.publish(topic, b"online")  # arrives as an event or as the retained value
+    bob.client.publish(token, b"online")  # arrives as an event or as the retained value
     value = await alice.expect(PresenceValue)
     assert (value.topic, value.payload) == (topic, b"online")
 
 
 async def test_subscriber_gets_retained_value_on_subscribe(pair: tuple[Running, Running]) -> None:
     alice, bob = pair
-    topic = new_topic()
-    bob.client.publish(topic, b"busy")
+    token, topic = new_token()
+    bob.client.publish(token, b"busy")
     # Bob's publish is acknowledged before a relay sent after it: both go in order.
     with pytest.raises(PeerOffline):
         await bob.client.relay(new_topic(), b"x")
@@ -83,22 +83,22 @@ async def test_subscriber_gets_retained_value_on_subscribe(pair: tuple[Running, 
 
 async def test_retract_announces_gone(pair: tuple[Running, Running]) -> None:
     alice, bob = pair
-    topic = new_topic()
+    token, topic = new_token()
     alice.client.set_subscriptions([topic])
-    bob.client.publish(topic, b"away")
+    bob.client.publish(token, b"away")
     await alice.expect(PresenceValue)
-    bob.client.retract([topic])
+    bob.client.retract([token])
     gone = await alice.expect(PresenceGone)
     assert gone.topic == topic
 
 
 async def test_unsubscribed_topic_delivers_nothing(pair: tuple[Running, Running]) -> None:
     alice, bob = pair
-    kept, dropped = new_topic(), new_topic()
+    (kept_token, kept), (dropped_token, dropped) = new_token(), new_token()
     alice.client.set_subscriptions([kept, dropped])
     alice.client.set_subscriptions([kept])
-    bob.client.publish(dropped, b"x")
-    bob.client.publish(kept, b"y")
+    bob.client.publish(dropped_token, b"x")
+    bob.client.publish(kept_token, b"y")
     value = await alice.expect(PresenceValue)
     assert value.topic == kept
     assert all(getattr(e, "topic", kept) == kept for e in alice.seen)
@@ -171,11 +171,12 @@ async def test_many_publications_are_paced_under_the_rate_limit(
     pair: tuple[Running, Running],
 ) -> None:
     alice, bob = pair
-    topics = [new_topic() for _ in range(60)]  # more than the server's burst of 40
+    tokens = [new_token() for _ in range(60)]  # more than the server's burst of 40
+    topics = [topic for _, topic in tokens]
     alice.client.set_subscriptions(topics)
     await _subscribed(alice, bob, topics[0])
-    for topic in topics:
-        bob.client.publish(topic, b"online")
+    for token, _ in tokens:
+        bob.client.publish(token, b"online")
     received: set[bytes] = set()
     while len(received) < len(topics):
         received.add((await alice.expect(PresenceValue)).topic)

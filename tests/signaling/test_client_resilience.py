@@ -17,7 +17,7 @@ from kith.signaling import (
     PresenceGone,
     PresenceValue,
 )
-from kith_testkit.signal_clients import new_topic
+from kith_testkit.signal_clients import new_token, new_topic
 from kith_testkit.signal_server import WAIT, SignalServer
 from kith_testkit.signaling_client import Running
 from kith_testkit.tls import self_signed
@@ -30,9 +30,9 @@ async def test_restart_resubscribes_and_republishes() -> None:
     try:
         alice = await Running.connected(server.url)
         bob = await Running.connected(server.url)
-        topic = new_topic()
+        token, topic = new_token()
         alice.client.set_subscriptions([topic])
-        bob.client.publish(topic, b"online")
+        bob.client.publish(token, b"online")
         await alice.expect(PresenceValue, lambda v: v.payload == b"online")
 
         server = server.restart()
@@ -54,14 +54,14 @@ async def test_calls_never_block_while_the_server_is_down() -> None:
     try:
         alice = await Running.connected(server.url)
         bob = await Running.connected(server.url)
-        topic = new_topic()
+        token, topic = new_token()
         alice.client.set_subscriptions([topic])
         server.kill()
         await bob.expect(Disconnected)
         assert bob.client.state is not ConnectionState.CONNECTED
 
         started = time.perf_counter()
-        bob.client.publish(topic, b"busy")
+        bob.client.publish(token, b"busy")
         bob.client.set_subscriptions([new_topic()])
         bob.client.retract([new_topic()])
         assert time.perf_counter() - started < 0.25  # no network wait (that takes seconds)
@@ -96,10 +96,10 @@ async def test_frozen_server_is_detected_by_heartbeat_timeout() -> None:
         alice = await Running.connected(
             server.url, heartbeat_interval=0.3, heartbeat_timeout=0.3, open_timeout=1.0
         )
-        topic = new_topic()
+        token, topic = new_token()
         watcher = await Running.connected(server.url)
         watcher.client.set_subscriptions([topic])
-        alice.client.publish(topic, b"online")
+        alice.client.publish(token, b"online")
         await watcher.expect(PresenceValue)
 
         server.send(signal.SIGSTOP)
@@ -124,9 +124,9 @@ async def test_lost_publisher_is_announced_gone_to_subscriber() -> None:
     try:
         alice = await Running.connected(server.url)
         bob = await Running.connected(server.url)
-        topic = new_topic()
+        token, topic = new_token()
         alice.client.set_subscriptions([topic])
-        bob.client.publish(topic, b"online")
+        bob.client.publish(token, b"online")
         await alice.expect(PresenceValue)
         await bob.close()
         gone = await alice.expect(PresenceGone)

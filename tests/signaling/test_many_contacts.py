@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from kith.signaling import PresenceGone, PresenceValue, ServerProblem
-from kith_testkit.signal_clients import new_topic
+from kith_testkit.signal_clients import new_token, new_topic
 from kith_testkit.signal_server import SignalServer
 from kith_testkit.signaling_client import Running
 
@@ -33,19 +33,20 @@ async def test_a_status_change_reaches_1500_contacts_within_seconds(
 ) -> None:
     alice = await Running.connected(server.url)
     contacts = await Running.connected(server.url)  # stands in for every contact
-    presence_out = [new_topic() for _ in range(CONTACTS)]
+    tokens = [new_token() for _ in range(CONTACTS)]
+    presence_out = [topic for _, topic in tokens]
     presence_in_and_inboxes = [new_topic() for _ in range(2 * CONTACTS)]
     contacts.client.set_subscriptions(presence_out)
     alice.client.set_subscriptions(presence_in_and_inboxes)
     started = time.monotonic()
-    for topic in presence_out:
-        alice.client.publish(topic, os.urandom(ENVELOPE))
+    for token, _ in tokens:
+        alice.client.publish(token, os.urandom(ENVELOPE))
     received: set[bytes] = set()
     while len(received) < CONTACTS:
         event = await contacts.expect(PresenceValue, within=WITHIN)
         received.add(event.topic)
     assert time.monotonic() - started < WITHIN
-    alice.client.retract(presence_out)  # turning invisible: every contact sees gone
+    alice.client.retract(token for token, _ in tokens)  # turning invisible: every contact sees gone
     gone: set[bytes] = set()
     while len(gone) < CONTACTS:
         gone.add((await contacts.expect(PresenceGone, within=WITHIN)).topic)
@@ -57,11 +58,12 @@ async def test_a_status_change_reaches_1500_contacts_within_seconds(
 async def test_repeated_changes_collapse_into_the_latest_value(server: SignalServer) -> None:
     alice = await Running.connected(server.url)
     bob = await Running.connected(server.url)
-    topics = [new_topic() for _ in range(300)]
+    tokens = [new_token() for _ in range(300)]
+    topics = [topic for _, topic in tokens]
     bob.client.set_subscriptions(topics)
     for round_ in range(5):
-        for topic in topics:
-            alice.client.publish(topic, b"status %d" % round_)
+        for token, _ in tokens:
+            alice.client.publish(token, b"status %d" % round_)
     latest: dict[bytes, bytes] = {}
     while len(latest) < len(topics) or set(latest.values()) != {b"status 4"}:
         event = await bob.expect(PresenceValue, within=WITHIN)

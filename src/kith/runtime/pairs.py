@@ -9,6 +9,7 @@ one per contact instead of deriving their own.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from kith.contacts import contact_label
 from kith.models import Contact
@@ -24,11 +25,17 @@ class PairChannels:
     Args:
         keys: Our identity keys.
         log: Where an unusable contact key is reported (once per contact).
+        floors: Each contact's presence replay floor, as stored
+            (``PairChannel.floor_to_keep``): each channel's replay guard starts
+            from it, so an old record is refused after a restart too.
     """
 
-    def __init__(self, keys: IdentityKeys, log: logging.Logger) -> None:
+    def __init__(
+        self, keys: IdentityKeys, log: logging.Logger, floors: Mapping[str, int] | None = None
+    ) -> None:
         self._keys = keys
         self._log = log
+        self._floors = dict(floors or {})
         self._made: dict[str, PairChannel] = {}
         self._unusable: set[str] = set()
 
@@ -39,7 +46,8 @@ class PairChannels:
         if made is not None or contact.kith_id in self._unusable:
             return made
         try:
-            made = PairChannel(self._keys, contact.public_key)
+            floor = self._floors.pop(contact.kith_id, None)
+            made = PairChannel(self._keys, contact.public_key, floor)
         except PairError as exc:
             self._unusable.add(contact.kith_id)
             self._log.warning(

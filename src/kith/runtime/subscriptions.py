@@ -16,8 +16,8 @@ __all__ = ["SubscriptionMux"]
 
 class _Signaling(Protocol):
     def set_subscriptions(self, topics: Iterable[bytes]) -> None: ...
-    def publish(self, topic: bytes, payload: bytes) -> None: ...
-    def retract(self, topics: Iterable[bytes]) -> None: ...
+    def publish(self, token: bytes, payload: bytes) -> None: ...
+    def retract(self, tokens: Iterable[bytes]) -> None: ...
 
 
 class SubscriptionMux:
@@ -40,13 +40,13 @@ class SubscriptionMux:
             self._relay = relay
             self._apply()
 
-    def publish(self, topic: bytes, payload: bytes) -> None:
-        """Pass a publication through."""
-        self._client.publish(topic, payload)
+    def publish(self, token: bytes, payload: bytes) -> None:
+        """Pass a publication (by publish token) through."""
+        self._client.publish(token, payload)
 
-    def retract(self, topics: Iterable[bytes]) -> None:
-        """Pass a retraction through."""
-        self._client.retract(topics)
+    def retract(self, tokens: Iterable[bytes]) -> None:
+        """Pass a retraction (by publish tokens) through."""
+        self._client.retract(tokens)
 
     def _apply(self) -> None:
         self._client.set_subscriptions(self._presence | self._relay)

@@ -160,21 +160,27 @@ class SignalingClient:
         if change.added:
             link.enqueue(SubscribeOp(change.added))
 
-    def publish(self, topic: bytes, payload: bytes) -> None:
-        """Set ``topic``'s value; kept and re-published after every reconnect.
+    def publish(self, token: bytes, payload: bytes) -> None:
+        """Set the value of the topic ``token`` opens (``wire.token_topic``);
+        kept and re-published after every reconnect.
+
+        Args:
+            token: The 32-byte publish token (a secret: never logged).
+            payload: The value.
 
         Raises:
             PayloadTooLarge: Beyond the limit the server announced.
         """
         self._check_payload(payload)
-        self._desired.publish(topic, payload)
+        self._desired.publish(token, payload)
         link = self._ready_link()
         if link is not None:
-            link.enqueue(PublishOp(topic))
+            link.enqueue(PublishOp(token))
 
-    def retract(self, topics: Iterable[bytes]) -> None:
-        """Forget publications; subscribers get ``gone`` if we are connected."""
-        checked = self._desired.retract(topics)
+    def retract(self, tokens: Iterable[bytes]) -> None:
+        """Forget the publications made with ``tokens``; subscribers get
+        ``gone`` if we are connected."""
+        checked = self._desired.retract(tokens)
         link = self._ready_link()
         if link is not None and checked:
             link.enqueue(RetractOp(checked))

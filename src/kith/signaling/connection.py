@@ -83,8 +83,8 @@ class ServerConnection:
         self._ops: deque[Op] = deque()
         self._wake = asyncio.Event()
         self._waiters: dict[int, RequestOp] = {}
-        self._sent: dict[bytes, bytes] = {}
-        self._publishing: dict[int, tuple[bytes, ...]] = {}
+        self._sent: dict[bytes, bytes] = {}  # publish token -> payload the server has
+        self._publishing: dict[int, tuple[bytes, ...]] = {}  # ref -> publish tokens
         self._bucket: TokenBucket | None = None
         self._ending: Ending | None = None
         self._authenticated = False
@@ -184,8 +184,8 @@ class ServerConnection:
         subscriptions = tuple(sorted(self._desired.subscriptions))
         if subscriptions:
             self.enqueue(SubscribeOp(subscriptions))
-        for topic in self._desired.publications:
-            self.enqueue(PublishOp(topic))
+        for token in self._desired.publications:
+            self.enqueue(PublishOp(token))
         self._emit(Connected())
 
     def _deliver(self, event: PresenceValue | PresenceGone | RelayMessage | IntroMessage) -> None:
@@ -197,9 +197,9 @@ class ServerConnection:
             if error is not None:
                 self._emit(ServerProblem(*error))
             return
-        topics = self._publishing.pop(ref, None)
-        if topics is not None:
-            self._publish_answered(topics, error)
+        tokens = self._publishing.pop(ref, None)
+        if tokens is not None:
+            self._publish_answered(tokens, error)
             return
         op = self._waiters.pop(ref, None)
         if op is None:
@@ -213,16 +213,16 @@ class ServerConnection:
         else:
             op.future.set_exception(refusal(op.kind, *error))
 
-    def _publish_answered(self, topics: tuple[bytes, ...], error: tuple[str, str] | None) -> None:
+    def _publish_answered(self, tokens: tuple[bytes, ...], error: tuple[str, str] | None) -> None:
         if error is None:
             return
         # The server kept none of them: forget they were sent, so they go out again.
-        for topic in topics:
-            self._sent.pop(topic, None)
+        for token in tokens:
+            self._sent.pop(token, None)
         self._emit(ServerProblem(*error))
         if error[0] == wire.ErrorCode.RATE_LIMITED:
-            for topic in topics:
-                self.enqueue(PublishOp(topic))
+            for token in tokens:
+                self.enqueue(PublishOp(token))
 
     def _end(self, reason: str, reconnect: bool, detail: str) -> None:
         if self._ending is None:
@@ -297,31 +297,31 @@ class ServerConnection:
 
     def _take_publishes(self) -> list[tuple[bytes, bytes]]:
         """Pop the consecutive publishes at the head of the queue; keep those
-        whose latest value the server does not have yet (each topic once)."""
+        whose latest value the server does not have yet (each token once)."""
         items: dict[bytes, bytes] = {}
         while self._ops and isinstance(self._ops[0], PublishOp):
-            topic = self._ops.popleft().topic  # type: ignore[union-attr]
-            payload = self._desired.payload(topic)
-            if payload is not None and self._sent.get(topic) != payload:
-                items[topic] = payload
+            token = self._ops.popleft().token  # type: ignore[union-attr]
+            payload = self._desired.payload(token)
+            if payload is not None and self._sent.get(token) != payload:
+                items[token] = payload
         return list(items.items())
 
-    def _send_publishes(self, topics: list[bytes]) -> None:
-        """Publish the latest values of ``topics`` (read now) in one frame."""
-        items = [(t, p) for t in topics if (p := self._desired.payload(t)) is not None]
+    def _send_publishes(self, tokens: list[bytes]) -> None:
+        """Publish the latest values of ``tokens`` (read now) in one frame."""
+        items = [(t, p) for t in tokens if (p := self._desired.payload(t)) is not None]
         if len(items) <= 1:
-            for topic, _ in items:
-                self._publish(topic)
+            for token, _ in items:
+                self._publish(token)
             return
         try:
             ref = self._core.publish_batch(items)
         except PayloadTooLargeError:  # limits changed: let each item say which
-            for topic, _ in items:
-                self._publish(topic)
+            for token, _ in items:
+                self._publish(token)
             return
-        for topic, payload in items:
-            self._sent[topic] = payload
-        self._publishing[ref] = tuple(topic for topic, _ in items)
+        for token, payload in items:
+            self._sent[token] = payload
+        self._publishing[ref] = tuple(token for token, _ in items)
 
     async def _flush(self) -> None:
         for frame in self._core.data_to_send():
@@ -341,26 +341,26 @@ class ServerConnection:
                 core.subscribe(topics)
             case SubscribeOp(topics=topics):
                 core.unsubscribe(topics)
-            case RetractOp(topics=topics):
-                core.retract(topics)
-                for topic in topics:
-                    self._sent.pop(topic, None)
-            case PublishOp(topic=topic):
-                self._publish(topic)
+            case RetractOp(tokens=tokens):
+                core.retract(tokens)
+                for token in tokens:
+                    self._sent.pop(token, None)
+            case PublishOp(token=token):
+                self._publish(token)
             case RequestOp():
                 self._request(op)
 
-    def _publish(self, topic: bytes) -> None:
-        payload = self._desired.payload(topic)
-        if payload is None or self._sent.get(topic) == payload:
+    def _publish(self, token: bytes) -> None:
+        payload = self._desired.payload(token)
+        if payload is None or self._sent.get(token) == payload:
             return
         try:
-            ref = self._core.publish(topic, payload)
+            ref = self._core.publish(token, payload)
         except PayloadTooLargeError as exc:
             self._emit(ServerProblem(wire.ErrorCode.PAYLOAD_TOO_LARGE, str(exc)))
             return
-        self._sent[topic] = payload
-        self._publishing[ref] = (topic,)
+        self._sent[token] = payload
+        self._publishing[ref] = (token,)
 
     def _request(self, op: RequestOp) -> None:
         if op.future.done():

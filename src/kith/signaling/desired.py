@@ -1,8 +1,9 @@
 """What the node wants from the server, independent of any connection.
 
-Pure bookkeeping: the subscriptions and the latest publication per topic the
-node asked for. The adapter applies changes while connected and re-applies the
-whole state after every reconnect, so callers never wait for the network.
+Pure bookkeeping: the subscriptions and the latest publication per publish
+token the node asked for (a token opens one topic: ``wire.token_topic``).
+The adapter applies changes while connected and re-applies the whole state
+after every reconnect, so callers never wait for the network.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ __all__ = ["DesiredState", "SubscriptionChange", "check_topic"]
 
 
 def check_topic(topic: bytes) -> bytes:
-    """Return ``topic`` if it is a 32-byte topic, else raise ``ValueError``."""
+    """Return ``topic`` if it is 32 bytes (a topic or a publish token), else
+    raise ``ValueError``."""
     if not isinstance(topic, bytes) or len(topic) != wire.TOPIC_SIZE:
         raise ValueError(f"a topic is {wire.TOPIC_SIZE} bytes")
     return topic
@@ -44,16 +46,16 @@ class DesiredState:
 
     @property
     def publications(self) -> dict[bytes, bytes]:
-        """A copy of the latest payload per published topic, oldest first."""
+        """A copy of the latest payload per publish token, oldest first."""
         return dict(self._publications)
 
     def is_subscribed(self, topic: bytes) -> bool:
         """Whether the node wants events for ``topic``."""
         return topic in self._subscriptions
 
-    def payload(self, topic: bytes) -> bytes | None:
-        """The latest payload the node published on ``topic``, if any."""
-        return self._publications.get(topic)
+    def payload(self, token: bytes) -> bytes | None:
+        """The latest payload the node published with ``token``, if any."""
+        return self._publications.get(token)
 
     def set_subscriptions(self, topics: Iterable[bytes]) -> SubscriptionChange:
         """Replace the subscription set; return what changed."""
@@ -65,14 +67,14 @@ class DesiredState:
         self._subscriptions = wanted
         return change
 
-    def publish(self, topic: bytes, payload: bytes) -> None:
-        """Remember ``payload`` as the latest value of ``topic``."""
-        self._publications.pop(check_topic(topic), None)
-        self._publications[topic] = bytes(payload)
+    def publish(self, token: bytes, payload: bytes) -> None:
+        """Remember ``payload`` as the latest value published with ``token``."""
+        self._publications.pop(check_topic(token), None)
+        self._publications[token] = bytes(payload)
 
-    def retract(self, topics: Iterable[bytes]) -> tuple[bytes, ...]:
-        """Forget publications; return the topics given (validated)."""
-        checked = tuple(check_topic(t) for t in topics)
-        for topic in checked:
-            self._publications.pop(topic, None)
+    def retract(self, tokens: Iterable[bytes]) -> tuple[bytes, ...]:
+        """Forget publications; return the tokens given (validated)."""
+        checked = tuple(check_topic(t) for t in tokens)
+        for token in checked:
+            self._publications.pop(token, None)
         return checked

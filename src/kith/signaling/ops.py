@@ -27,11 +27,11 @@ __all__ = [
 
 BATCH_OVERHEAD: Final = 96
 """Bytes of a ``publish_batch`` frame around its items (type, ref, brackets)."""
-BATCH_ITEM_OVERHEAD: Final = 32 + 43
-"""Bytes of one item besides its payload: keys, quotes and the topic."""
+BATCH_ITEM_OVERHEAD: Final = 44 + 43 + 43
+"""Bytes of one item besides its payload: keys, quotes, the topic and the token."""
 SUBSCRIBE_CHUNK: Final = 256
-"""Topics per ``subscribe``/``unsubscribe``/``retract`` frame (12 KiB: far
-below the size limit)."""
+"""Topics (or tokens) per ``subscribe``/``unsubscribe``/``retract`` frame
+(12 KiB; 24 KiB for a ``retract``, which carries both: far below the size limit)."""
 
 
 @dataclass(frozen=True)
@@ -44,16 +44,16 @@ class SubscribeOp:
 
 @dataclass(frozen=True)
 class PublishOp:
-    """Send the latest desired value of ``topic`` (read when sent)."""
+    """Send the latest value desired for the publish token ``token`` (read when sent)."""
 
-    topic: bytes
+    token: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
 class RetractOp:
-    """Retract ``topics``."""
+    """Retract the topics that the publish tokens ``tokens`` open."""
 
-    topics: tuple[bytes, ...]
+    tokens: tuple[bytes, ...] = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,13 @@ def split_batch(
 
 
 def chunked(op: Op) -> list[Op]:
-    """``op`` as sent: topic lists go out ``SUBSCRIBE_CHUNK`` per frame."""
-    if not isinstance(op, SubscribeOp | RetractOp) or len(op.topics) <= SUBSCRIBE_CHUNK:
+    """``op`` as sent: topic and token lists go out ``SUBSCRIBE_CHUNK`` per frame."""
+    if isinstance(op, RetractOp) and len(op.tokens) > SUBSCRIBE_CHUNK:
+        return [
+            RetractOp(op.tokens[start : start + SUBSCRIBE_CHUNK])
+            for start in range(0, len(op.tokens), SUBSCRIBE_CHUNK)
+        ]
+    if not isinstance(op, SubscribeOp) or len(op.topics) <= SUBSCRIBE_CHUNK:
         return [op]
     return [
         dataclasses.replace(op, topics=op.topics[start : start + SUBSCRIBE_CHUNK])

@@ -95,6 +95,22 @@ class ContactRepository:
             kith_id, "UPDATE contacts SET verified = ? WHERE id = ?", (int(verified),)
         )
 
+    def presence_seqs(self) -> dict[str, int]:
+        """Each contact's presence replay floor: the lowest sequence number
+        still accepted from them (contacts without one are absent)."""
+        rows = self._conn.execute(
+            "SELECT id, presence_seq FROM contacts WHERE presence_seq IS NOT NULL"
+        )
+        return {str(row[0]): int(row[1]) for row in rows}
+
+    def set_presence_seq(self, kith_id: str, seq: int) -> None:
+        """Raise the stored presence replay floor of ``kith_id`` to ``seq``
+        (never lowers it; a removed contact is ignored)."""
+        self._conn.execute(
+            "UPDATE contacts SET presence_seq = max(coalesce(presence_seq, -1), ?) WHERE id = ?",
+            (seq, kith_id),
+        )
+
     def update_presence(
         self, kith_id: str, status: str, status_text: str, last_seen: float | None
     ) -> Contact:

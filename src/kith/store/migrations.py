@@ -115,12 +115,18 @@ def _v5_messaging(conn: Connection) -> None:
     )
 
 
+def _v6_presence_replay_floor(conn: Connection) -> None:
+    # Each contact's presence replay floor (lowest seq still accepted): NULL until the first.
+    conn.execute("ALTER TABLE contacts ADD COLUMN presence_seq INTEGER")
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
     _v3_contact_presence,
     _v4_node_state,
     _v5_messaging,
+    _v6_presence_replay_floor,
 )
 LATEST_VERSION: Final = len(STEPS)
 

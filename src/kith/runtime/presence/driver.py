@@ -64,12 +64,12 @@ class SignalingPort(Protocol):
         """Make the subscribed set exactly ``topics`` (kept across reconnects)."""
         ...
 
-    def publish(self, topic: bytes, payload: bytes) -> None:
-        """Set our retained value on ``topic``."""
+    def publish(self, token: bytes, payload: bytes) -> None:
+        """Set our retained value on the topic the publish ``token`` opens."""
         ...
 
-    def retract(self, topics: Iterable[bytes]) -> None:
-        """Withdraw our values on ``topics``."""
+    def retract(self, tokens: Iterable[bytes]) -> None:
+        """Withdraw our values on the topics the publish ``tokens`` open."""
         ...
 
 
@@ -131,6 +131,7 @@ class PresenceDriver:
         self._publications = PublicationQueue(signaling, log)
         self._published: PresenceRecord | None = None
         self._seq_floor = manager.last_seq
+        self._floors: dict[str, int] = {}
 
     # -- snapshot ---------------------------------------------------------
 
@@ -240,7 +241,7 @@ class PresenceDriver:
         so they leave its desired state too. ``connected`` publishes afresh.
         """
         self._publications.clear()
-        self._signaling.retract(c.publish_topic.raw for c in self._channels.values())
+        self._signaling.retract(c.publish_token for c in self._channels.values())
         self._published = None
         self._apply(self._manager.disconnected(self._clock()))
 
@@ -254,6 +255,7 @@ class PresenceDriver:
             return
         record = self._open(contact_id, payload)
         if record is not None:
+            self._save_replay_floor(contact_id)
             self._apply(self._manager.contact_record(contact_id, record, self._clock()))
 
     def presence_gone(self, topic: bytes) -> None:
@@ -264,11 +266,13 @@ class PresenceDriver:
         if self._manager.connection is ConnectionState.DISCONNECTED:
             self._early[topic] = None
             return
+        self._channels[contact_id].ended()
+        self._save_replay_floor(contact_id)
         self._apply(self._manager.contact_gone(contact_id, self._clock()))
 
     def _open(self, contact_id: str, payload: bytes) -> PresenceRecord | None:
         try:
-            return self._channels[contact_id].open(payload)
+            return self._channels[contact_id].open(payload, self._clock())
         except ReplayedEnvelopeError:
             self._log.debug("dropped a replayed presence record from %s", contact_label(contact_id))
         except EnvelopeError as exc:
@@ -383,8 +387,8 @@ class PresenceDriver:
         record = self._stamp(record)
         channels = self._targets(recipients)
         items = [(channel, record) for channel in channels]
-        topics = [channel.publish_topic.raw for channel in channels]
-        self._publications.submit(Publication(items, topics))
+        tokens = [channel.publish_token for channel in channels]
+        self._publications.submit(Publication(items, tokens))
         if recipients is None:
             self._published = None
         self._save_seq()
@@ -392,6 +396,21 @@ class PresenceDriver:
     def _save_seq(self) -> None:
         seq = max(self._manager.last_seq, self._seq_floor)
         self._writer.submit(lambda s: s.state.set_int(PRESENCE_SEQ, seq), "the presence sequence")
+
+    def _save_replay_floor(self, contact_id: str) -> None:
+        """Keep the contact's replay floor, so that the guard restored at the
+        next start refuses what this one refuses now. Changes arriving
+        together (a reconnect brings one per contact) make one write."""
+        floor = self._channels[contact_id].floor_to_keep
+        if floor is None:
+            return
+        if not self._floors:
+            self._schedule(0.0, self._write_replay_floors)
+        self._floors[contact_id] = floor
+
+    def _write_replay_floors(self) -> None:
+        floors, self._floors = self._floors, {}
+        self._writer.submit(_floors_writer(floors), "contacts' presence sequences")
 
     def _own_changed(self, event: OwnStatusChanged) -> None:
         self._hub.publish(
@@ -411,6 +430,15 @@ def _status_writer(event: OwnStatusChanged, now: float) -> Callable[[Store], Non
         with store.transaction():
             store.settings.set("user_status", event.status.value, now)
             store.settings.set("status_text", event.text, now)
+
+    return write
+
+
+def _floors_writer(floors: dict[str, int]) -> Callable[[Store], None]:
+    def write(store: Store) -> None:
+        with store.transaction():
+            for contact_id, seq in floors.items():
+                store.contacts.set_presence_seq(contact_id, seq)
 
     return write
 

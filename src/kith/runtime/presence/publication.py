@@ -29,22 +29,23 @@ CHUNK: Final = 256
 class PublishPort(Protocol):
     """What publishing needs from the signaling client."""
 
-    def publish(self, topic: bytes, payload: bytes) -> None:
-        """Set our retained value on ``topic``."""
+    def publish(self, token: bytes, payload: bytes) -> None:
+        """Set our retained value on the topic the publish ``token`` opens."""
         ...
 
-    def retract(self, topics: Iterable[bytes]) -> None:
-        """Withdraw our values on ``topics``."""
+    def retract(self, tokens: Iterable[bytes]) -> None:
+        """Withdraw our values on the topics the publish ``tokens`` open."""
         ...
 
 
 @dataclass(frozen=True, slots=True)
 class Publication:
-    """Records to seal for their channels, then topics to retract.
+    """Records to seal for their channels, then topics to retract (by token).
 
     Attributes:
         items: Each channel with the record sealed for it.
-        retract: Topics whose values are withdrawn after the items are out.
+        retract: Publish tokens whose topics' values are withdrawn after the
+            items are out.
     """
 
     items: Sequence[tuple[PairChannel, PresenceRecord]]
@@ -96,7 +97,7 @@ class PublicationQueue:
 
     def _run_now(self, publication: Publication) -> None:
         for channel, record in publication.items:
-            self._signaling.publish(channel.publish_topic.raw, channel.seal(record))
+            self._signaling.publish(channel.publish_token, channel.seal(record))
         if publication.retract:
             self._signaling.retract(publication.retract)
 
