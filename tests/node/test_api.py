@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -411,3 +412,31 @@ async def node_contacts(node: Node) -> list[Any]:
             backend.close()
 
     return await asyncio.to_thread(read)
+
+
+async def _raw_request(node: Node, request: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection(node.runtime.host, node.runtime.port)
+    writer.write(request)
+    await writer.drain()
+    async with asyncio.timeout(10):
+        answer = await reader.read(200)
+    writer.close()
+    return answer
+
+
+async def test_an_oversized_header_is_refused_and_its_bytes_are_not_logged(
+    node: Node, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = b"HEADERBYTES" * 2000
+    answer = await _raw_request(
+        node, b"GET /api/status HTTP/1.1\r\nX-Junk: " + secret + b"\r\n\r\n"
+    )
+    assert answer.startswith(b"HTTP/1.0 400") or answer.startswith(b"HTTP/1.1 400")
+    async with asyncio.timeout(5):
+        while "malformed HTTP request" not in caplog.text:  # noqa: ASYNC110 (aiohttp logs after answering)
+            await asyncio.sleep(0.01)
+    assert "HEADERBYTES" not in caplog.text
+    assert "Traceback" not in caplog.text
+    ok = await _raw_request(node, b"GET /api/status HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert ok.startswith(b"HTTP/1.1")  # the server goes on

@@ -19,6 +19,7 @@ from kith.api.access import AccessPolicy, Credential, Verdict
 from kith.api.account_routes import AccountAccess, add_account_routes
 from kith.api.errors import error_response, status_for
 from kith.api.events_ws import EventsEndpoint
+from kith.api.http_log import http_logger
 from kith.api.message_routes import add_message_routes
 from kith.api.routes import add_routes
 from kith.api.session_routes import (
@@ -102,7 +103,12 @@ class ApiServer:
 
     async def start(self) -> int:
         """Bind and serve; return the port."""
-        runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
+        runner = web.AppRunner(
+            self.build_app(),
+            access_log=None,
+            handle_signals=False,
+            logger=http_logger(self._log),
+        )
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._port, reuse_address=False)
         await site.start()
