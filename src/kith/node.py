@@ -20,6 +20,7 @@ from typing import Final
 from kith.api.access import SESSION_IDLE_TIMEOUT, AccessPolicy
 from kith.api.account_routes import AccountAccess
 from kith.api.server import ApiServer
+from kith.chat import INBOUND_BURST, INBOUND_RATE
 from kith.datadir import DataDir
 from kith.errors import KithError
 from kith.models import Contact
@@ -66,6 +67,8 @@ class NodeOptions:
     api_port: int = 0
     chat_idle_timeout: float = 300.0
     session_idle_timeout: float = SESSION_IDLE_TIMEOUT
+    inbound_rate: float = INBOUND_RATE
+    inbound_burst: int = INBOUND_BURST
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,8 @@ def _build(loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: loggin
             ice_servers=loaded.stun_servers,
             idle_timeout=options.chat_idle_timeout,
             read_receipts=loaded.read_receipts,
+            inbound_rate=options.inbound_rate,
+            inbound_burst=options.inbound_burst,
         ),
         clock=time.time,
         log=log,

@@ -29,9 +29,10 @@ class ChatWorld:
                     add_contact(self.dirs[n], self.ids[other], other)
         self.nodes: dict[str, NodeProcess] = {}
 
-    def start(self, *names: str) -> list[NodeProcess]:
+    def start(self, *names: str, flags: tuple[str, ...] = ()) -> list[NodeProcess]:
+        """Start the named nodes (``flags`` added to each one's ``kith run``)."""
         for name in names:
-            self.nodes[name] = NodeProcess(self.dirs[name], *NODE_FLAGS)
+            self.nodes[name] = NodeProcess(self.dirs[name], *NODE_FLAGS, *flags)
         return [self.nodes[n] for n in names]
 
     def online(self, a: str, b: str) -> None:

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow
 HISTORY = 10_000
 TEXT_CHARS = 2_000  # 20 MB of text: held whole, it would show plainly in RSS
 RSS_BOUND_MIB = 15.0
+LIMIT = ("--inbound-rate", "20", "--inbound-burst", "200")  # small, so the test is quick
 BURST = 400  # twice the inbound burst allowance
 
 
@@ -81,7 +82,7 @@ def test_a_burst_over_the_rate_limit_arrives_once_with_a_notice(world: ChatWorld
     texts = [f"burst {i:03d}" for i in range(BURST)]
     for text in texts:  # queued: bob is not running
         a.api.send_message(world.ids["b"], text)
-    (b,) = world.start("b")
+    (b,) = world.start("b", flags=LIMIT)
     watcher = EventWatcher(b)
     try:
         notice = watcher.wait(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -55,3 +56,28 @@ def test_os_errors_are_reported_without_traceback(
     blocker.write_text("not a directory")
     assert main(["--data-dir", str(blocker / "sub"), "init"]) == 1
     assert capsys.readouterr().err.startswith("kith: ")
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "says"),
+    [
+        ("--inbound-rate", "0", "must be > 0"),
+        ("--inbound-rate", "fast", "not a number"),
+        ("--inbound-burst", "0", "must be from 1"),
+        ("--inbound-burst", "1.5", "not a whole number"),
+    ],
+)
+def test_run_refuses_an_unusable_inbound_limit(
+    flag: str, value: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["run", flag, value])
+    assert exited.value.code == 2
+    assert says in capsys.readouterr().err
+
+
+def test_run_takes_a_usable_inbound_limit_and_leaves_the_rest_to_the_node() -> None:
+    from kith.cli import run
+
+    args = argparse.Namespace(inbound_rate=run._positive("50"), inbound_burst=None)
+    assert run._inbound(args) == {"inbound_rate": 50.0}

@@ -16,9 +16,9 @@ from typing import Final
 
 __all__ = ["INBOUND_BURST", "INBOUND_RATE", "NOTICE_INTERVAL", "InboundLimit", "RateDecision"]
 
-INBOUND_RATE: Final = 20.0
+INBOUND_RATE: Final = 200.0
 """Chat frames per second a contact may send, sustained."""
-INBOUND_BURST: Final = 200
+INBOUND_BURST: Final = 1000
 """Chat frames a contact may send at once (after a quiet spell)."""
 NOTICE_INTERVAL: Final = 60.0
 """Seconds between two notices to the user about the same contact."""

@@ -25,6 +25,32 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 1_000_000:
+        raise argparse.ArgumentTypeError("must be > 0 and <= 1000000")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError("must be from 1 to 1000000")
+    return value
+
+
+def _inbound(args: argparse.Namespace) -> dict[str, Any]:
+    """The inbound limit flags given (the node's defaults otherwise)."""
+    given = {"inbound_rate": args.inbound_rate, "inbound_burst": args.inbound_burst}
+    return {key: value for key, value in given.items() if value is not None}
+
+
 def _minutes(text: str) -> float:
     try:
         value = float(text)
@@ -67,6 +93,19 @@ def register(commands: Any) -> None:
         help=f"minutes without a request after which a browser session ends "
         f"(default {SESSION_IDLE_MINUTES:g}, 12 hours)",
     )
+    parser.add_argument(
+        "--inbound-rate",
+        type=_positive,
+        metavar="N",
+        help="chat messages per second one contact may send, sustained (default 200; "
+        "what comes faster is taken later, nothing is lost)",
+    )
+    parser.add_argument(
+        "--inbound-burst",
+        type=_count,
+        metavar="N",
+        help="chat messages one contact may send at once (default 1000)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log presence details")
     parser.set_defaults(handler=run)
 
@@ -83,6 +122,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         heartbeat_interval=args.heartbeat_interval,
         heartbeat_timeout=args.heartbeat_timeout,
         session_idle_timeout=args.session_idle_minutes * 60,
+        **_inbound(args),
     )
     show_ui = partial(_show_ui, data_dir=ctx.data_dir.path, browser=not args.no_browser)
     try:

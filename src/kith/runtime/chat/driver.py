@@ -18,12 +18,11 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from kith.chat import (
-    INBOUND_BURST,
-    INBOUND_RATE,
     Conversation,
     ConversationEvent,
     DropOutbox,
     FrameRejected,
+    InboundLimit,
     Message,
     OpenLink,
     SendFrame,
@@ -193,6 +192,7 @@ class ChatDriver:
             clock=self._clock,
             log=self._log,
             key_changed=blocked,
+            limit=InboundLimit(self._options.inbound_rate, self._options.inbound_burst),
         )
         self._peers.add(peer)
         if peer.state.flagged:
@@ -421,8 +421,8 @@ class ChatDriver:
             self._notice(
                 peer,
                 "rate_limited",
-                f"this contact sends more than {INBOUND_RATE:g} messages a second "
-                f"(bursts of {INBOUND_BURST}); the rest arrive as they slow down",
+                f"this contact sends more than {self._options.inbound_rate:g} messages a second "
+                f"(bursts of {self._options.inbound_burst}); the rest arrive as they slow down",
             )
 
     # -- acting after commit ----------------------------------------------------

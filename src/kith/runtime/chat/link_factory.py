@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from kith.chat import INBOUND_BURST, INBOUND_RATE
 from kith.p2p import PeerLink
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import PairChannel
@@ -34,12 +35,16 @@ class ChatOptions:
         idle_timeout: Seconds without a frame before a link closes.
         connect_timeout: Seconds from offer to open channel.
         read_receipts: Whether to tell contacts when we read their messages.
+        inbound_rate: Chat frames per second one contact may send, sustained.
+        inbound_burst: Chat frames one contact may send at once.
     """
 
     ice_servers: tuple[str, ...] = ()
     idle_timeout: float = 300.0
     connect_timeout: float = 20.0
     read_receipts: bool = False
+    inbound_rate: float = INBOUND_RATE
+    inbound_burst: int = INBOUND_BURST
 
 
 def make_peer_link(
