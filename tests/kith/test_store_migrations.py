@@ -141,3 +141,13 @@ def test_every_commit_is_synced_to_disk(tmp_path: Path) -> None:
     reopened = connect(path, KEY)
     assert reopened.execute("PRAGMA synchronous").fetchone()[0] == 2
     reopened.close()
+
+
+@pytest.mark.parametrize("start", range(1, LATEST_VERSION))
+def test_upgrade_adds_contact_requests_blocks_and_own_names(tmp_path: Path, start: int) -> None:
+    path = tmp_path / "k.db"
+    _database_at(path, start)
+    Store.open(path, KEY).close()
+    assert {"id", "public_key", "name", "received_at"} <= _columns(path, "contact_requests")
+    assert {"id", "blocked_at"} <= _columns(path, "blocked_ids")
+    assert "own_name" in _columns(path, "contacts")

@@ -120,6 +120,25 @@ def _v6_presence_replay_floor(conn: Connection) -> None:
     conn.execute("ALTER TABLE contacts ADD COLUMN presence_seq INTEGER")
 
 
+def _v7_contact_requests(conn: Connection) -> None:
+    # The name a contact chose for themselves (from their presence records).
+    conn.execute("ALTER TABLE contacts ADD COLUMN own_name TEXT NOT NULL DEFAULT ''")
+    conn.execute(
+        """CREATE TABLE contact_requests (
+            id TEXT PRIMARY KEY,
+            public_key BLOB NOT NULL UNIQUE CHECK (length(public_key) = 32),
+            name TEXT NOT NULL DEFAULT '',
+            received_at REAL NOT NULL
+        )"""
+    )
+    conn.execute(
+        """CREATE TABLE blocked_ids (
+            id TEXT PRIMARY KEY,
+            blocked_at REAL NOT NULL
+        )"""
+    )
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
@@ -127,6 +146,7 @@ STEPS: Final[Sequence[Step]] = (
     _v4_node_state,
     _v5_messaging,
     _v6_presence_replay_floor,
+    _v7_contact_requests,
 )
 LATEST_VERSION: Final = len(STEPS)
 
