@@ -11,7 +11,12 @@ Argon2id parameters for the start-up case), headless Debian Chromium.
   records, with a MutationObserver, when alice's row shows the new status.
   Both clocks are this machine's wall clock (``performance.timeOrigin +
   performance.now()`` in the page, ``time.time()`` here).
-- *page load*: bytes of every asset the app page loads (HTML, CSS, JS, icon).
+- *page load*: bytes and requests of every asset the app page loads (HTML, CSS,
+  JS, icon), and time to interactive: from a reload of the signed-in page to
+  ``body[data-ready='true']`` (contacts, status and settings loaded).
+
+``--page-load`` runs only the page-load case (to compare the UI before and
+after a change to its files).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from benchlib import report, summary_ms
+from benchlib import percentile, report, summary_ms
 from kith.account import create_account
 from kith.datadir import DataDir
 from kith.keyprotect import Protection
@@ -42,6 +47,7 @@ from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
 
 STARTS = 5
 CHANGES = 40
+LOADS = 10
 PASSPHRASE = "benchmark passphrase"
 LINK = re.compile(r"^\s+(http://127\.0\.0\.1:\d+/login#code=\S+)$")
 
@@ -164,12 +170,13 @@ def bench_page_size(root: Path, server: SignalProcess, browser: Any) -> dict[str
     node = NodeProcess(root / "size", *HEARTBEAT_FLAGS)
     sizes: dict[str, int] = {}
     lock = threading.Lock()
+    counting = [True]
     try:
         context = new_context(browser)
 
         def seen(response: Any) -> None:
             path = urlsplit(response.url).path
-            if path == "/" or path.startswith("/static/"):
+            if counting[0] and (path == "/" or path.startswith("/static/")):
                 body = response.body()
                 with lock:
                     sizes[path] = len(body)
@@ -177,6 +184,8 @@ def bench_page_size(root: Path, server: SignalProcess, browser: Any) -> dict[str
         context.on("response", seen)
         page = sign_in(context, node)
         page.wait_for_load_state("networkidle")
+        counting[0] = False
+        interactive = [_time_to_interactive(page) for _ in range(LOADS)]
     finally:
         node.kill()
     on_disk = sum(p.stat().st_size for p in STATIC_DIR.rglob("*") if p.is_file())
@@ -185,12 +194,25 @@ def bench_page_size(root: Path, server: SignalProcess, browser: Any) -> dict[str
         "bytes": sum(sizes.values()),
         "requests": len(sizes),
         "static_dir_bytes": on_disk,
+        "interactive_p50_ms": percentile(interactive, 50) * 1000,
+        "interactive_p99_ms": percentile(interactive, 99) * 1000,
     }
+
+
+def _time_to_interactive(page: Any) -> float:
+    """Seconds from reloading the signed-in page to its ``data-ready`` mark."""
+    start = time.perf_counter()
+    page.reload(wait_until="commit")
+    page.wait_for_selector("body[data-ready='true']", timeout=10_000)
+    return time.perf_counter() - start
 
 
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
+    if "--page-load" in sys.argv[1:]:
+        _page_load_only(sync_playwright)
+        return
     with tempfile.TemporaryDirectory(prefix="kith-bench-ui-") as tmp:
         root = Path(tmp)
         server = SignalProcess(*HEARTBEAT_FLAGS)
@@ -204,6 +226,19 @@ def main() -> None:
         finally:
             server.stop()
     report("ui", rows, {"targets": {"startup_ms": 1500}})
+
+
+def _page_load_only(sync_playwright: Any) -> None:
+    with tempfile.TemporaryDirectory(prefix="kith-bench-ui-") as tmp:
+        server = SignalProcess(*HEARTBEAT_FLAGS)
+        try:
+            with sync_playwright() as playwright:
+                browser = launch_chromium(playwright)
+                rows = [bench_page_size(Path(tmp), server, browser)]
+                browser.close()
+        finally:
+            server.stop()
+    report("ui_page_load", rows)
 
 
 if __name__ == "__main__":
