@@ -14,7 +14,7 @@ from typing import Any
 from kith.chat.model import Message, MessageState, Party
 from kith.store.connection import Connection
 
-__all__ = ["MessageRepository"]
+__all__ = ["MessageRepository", "message_from_row"]
 
 _COLUMNS = "contact_id, id, sender, text, sent_at, state, seq, edited_at, deleted, reactions"
 _CHUNK = 500
@@ -37,6 +37,10 @@ def _message(row: Sequence[Any]) -> Message:
         deleted=bool(row[8]),
         reactions=_reactions(str(row[9])),
     )
+
+
+message_from_row = _message
+"""A :class:`Message` from a row of ``contact_id`` and the message columns, in that order."""
 
 
 def _row(contact_id: str, m: Message) -> tuple[Any, ...]:

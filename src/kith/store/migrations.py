@@ -139,6 +139,34 @@ def _v7_contact_requests(conn: Connection) -> None:
     )
 
 
+def _v8_message_search(conn: Connection) -> None:
+    # A full-text index of the live messages' text, inside the encrypted file; contentless
+    # (the text stays in ``messages`` only), kept in step by triggers on every write.
+    conn.execute(
+        "CREATE VIRTUAL TABLE message_search USING fts5(text, content='', "
+        "contentless_delete=1, tokenize='unicode61 remove_diacritics 2')"
+    )
+    conn.execute(
+        "INSERT INTO message_search (rowid, text) SELECT n, text FROM messages WHERE deleted = 0"
+    )
+    conn.execute(
+        """CREATE TRIGGER message_search_insert AFTER INSERT ON messages WHEN new.deleted = 0
+        BEGIN INSERT INTO message_search (rowid, text) VALUES (new.n, new.text); END"""
+    )
+    conn.execute(
+        """CREATE TRIGGER message_search_update AFTER UPDATE OF text, deleted ON messages
+        WHEN old.text IS NOT new.text OR old.deleted IS NOT new.deleted
+        BEGIN
+            DELETE FROM message_search WHERE rowid = old.n;
+            INSERT INTO message_search (rowid, text) SELECT new.n, new.text WHERE new.deleted = 0;
+        END"""
+    )
+    conn.execute(
+        """CREATE TRIGGER message_search_delete AFTER DELETE ON messages
+        BEGIN DELETE FROM message_search WHERE rowid = old.n; END"""
+    )
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
@@ -147,6 +175,7 @@ STEPS: Final[Sequence[Step]] = (
     _v5_messaging,
     _v6_presence_replay_floor,
     _v7_contact_requests,
+    _v8_message_search,
 )
 LATEST_VERSION: Final = len(STEPS)
 

@@ -18,6 +18,7 @@ from kith.store.contacts import ContactRepository
 from kith.store.cursors import CursorRepository
 from kith.store.identity import IdentityRepository
 from kith.store.key_warnings import KeyWarningRepository
+from kith.store.message_search import SearchRepository
 from kith.store.messages import MessageRepository
 from kith.store.migrations import migrate
 from kith.store.outbox import OutboxRepository
@@ -40,6 +41,7 @@ class Store:
         self.settings = SettingsRepository(conn)
         self.state = StateRepository(conn)
         self.messages = MessageRepository(conn)
+        self.search = SearchRepository(conn)
         self.outbox = OutboxRepository(conn)
         self.cursors = CursorRepository(conn)
         self.sessions = SessionRepository(conn)

@@ -1,0 +1,146 @@
+"""Full-text search over history (schema version 8) on real SQLCipher files."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from kith.chat import Message, MessageState, Party
+from kith.errors import KithError
+from kith.store import LATEST_VERSION, Store, migrate
+from kith.store.connection import create
+from kith.store.message_search import match_expression
+from kith_proto.keys import IdentityKeys
+
+KEY = os.urandom(32)
+BOB = IdentityKeys(bytes(range(32))).kith_id
+CAROL = IdentityKeys(bytes(range(1, 33))).kith_id
+
+
+def _message(mid: str, text: str, **changes: object) -> Message:
+    base = Message(mid, Party.PEER, text, 1_700_000_000_000, MessageState.RECEIVED, 1)
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.create(tmp_path / "k.db", KEY)
+
+
+def _found(store: Store, text: str) -> list[str]:
+    return [hit.message.id for hit in store.search.search(text)]
+
+
+@pytest.mark.parametrize("start", range(5, 8))
+def test_upgrade_indexes_the_messages_already_stored(tmp_path: Path, start: int) -> None:
+    path = tmp_path / "k.db"
+    conn = create(path, KEY)
+    migrate(conn, target=start, allow_empty=True)
+    conn.execute("INSERT INTO identity VALUES (1, 'x', ?, 'alice', 1.0)", (bytes(32),))
+    for n, (text, deleted) in enumerate([("the blue boat", 0), ("", 1), ("a red kite", 0)]):
+        conn.execute(
+            "INSERT INTO messages (contact_id, id, sender, text, sent_at, state, seq, deleted) "
+            "VALUES (?, ?, 'peer', ?, 1, 'received', ?, ?)",
+            (BOB, f"m{n}", text, n + 1, deleted),
+        )
+    conn.close()
+    with Store.open(path, KEY) as store:
+        assert _found(store, "boat") == ["m0"]
+        assert _found(store, "kite") == ["m2"]
+        assert _found(store, "BLUE") == ["m0"]
+    assert LATEST_VERSION >= 8
+
+
+@pytest.mark.parametrize("start", range(1, 5))
+def test_upgrade_from_before_messaging_searches_an_empty_history(
+    tmp_path: Path, start: int
+) -> None:
+    path = tmp_path / "k.db"
+    conn = create(path, KEY)
+    migrate(conn, target=start, allow_empty=True)
+    conn.execute("INSERT INTO identity VALUES (1, 'x', ?, 'alice', 1.0)", (bytes(32),))
+    conn.close()
+    with Store.open(path, KEY) as store:
+        assert store.search.search("anything") == []
+        store.messages.put(BOB, _message("m1", "anything at all"))
+        assert _found(store, "anything") == ["m1"]
+
+
+def test_search_finds_a_message_among_five_thousand_quickly(store: Store) -> None:
+    with store.transaction():
+        for n in range(5000):
+            store.messages.put(BOB, _message(f"m{n}", f"routine note number {n} about lunch"))
+        store.messages.put(CAROL, _message("needle", "the zeppelin lands at noon"))
+    started = time.perf_counter()
+    hits = store.search.search("zeppelin noon")
+    elapsed = time.perf_counter() - started
+    assert [(h.contact_id, h.message.id) for h in hits] == [(CAROL, "needle")]
+    assert hits[0].message.text == "the zeppelin lands at noon"
+    assert elapsed < 0.5
+
+
+def test_every_word_must_match_and_the_last_is_a_prefix(store: Store) -> None:
+    store.messages.put(BOB, _message("a", "meet at the station"))
+    store.messages.put(BOB, _message("b", "meet at the harbour"))
+    assert _found(store, "meet stat") == ["a"]
+    assert _found(store, "meet") == ["b", "a"]
+    assert _found(store, "station harbour") == []
+
+
+def test_accents_and_case_do_not_matter(store: Store) -> None:
+    store.messages.put(BOB, _message("a", "Crème brûlée tonight"))
+    assert _found(store, "creme brulee") == ["a"]
+
+
+def test_an_edit_is_reflected(store: Store) -> None:
+    store.messages.put(BOB, _message("a", "see you at eight"))
+    store.messages.put(BOB, _message("a", "see you at nine", edited_at=5))
+    assert _found(store, "eight") == []
+    assert _found(store, "nine") == ["a"]
+
+
+def test_a_state_change_keeps_the_message_findable(store: Store) -> None:
+    store.messages.put(BOB, _message("a", "parcel sent", state=MessageState.QUEUED))
+    store.messages.put(BOB, _message("a", "parcel sent", state=MessageState.DELIVERED))
+    assert _found(store, "parcel") == ["a"]
+
+
+def test_a_deleted_message_is_not_found(store: Store) -> None:
+    store.messages.put(BOB, _message("a", "secret plan"))
+    store.messages.put(BOB, _message("a", "", deleted=True))
+    assert _found(store, "secret") == []
+
+
+def test_search_can_keep_to_one_conversation(store: Store) -> None:
+    store.messages.put(BOB, _message("a", "hello bob"))
+    store.messages.put(CAROL, _message("b", "hello carol"))
+    hits = store.search.search("hello", contact_id=CAROL)
+    assert [h.message.id for h in hits] == ["b"]
+
+
+@pytest.mark.parametrize(
+    "typed", ['"unbalanced', "a OR b", "NOT x", "(paren", "col:umn", "x*", "NEAR(a b)", "^start"]
+)
+def test_query_syntax_in_user_text_is_searched_as_text(store: Store, typed: str) -> None:
+    store.messages.put(BOB, _message("a", "unbalanced a OR b NOT x paren col umn start near"))
+    store.search.search(typed)  # never an FTS5 syntax error
+
+
+def test_quotes_in_user_text_are_escaped() -> None:
+    assert match_expression('say "hi"') == '"say" AND """hi"""*'
+
+
+@pytest.mark.parametrize("typed", ["", "   ", "!!! ---", "x" * 201, " ".join(["w"] * 17)])
+def test_unusable_search_text_gets_a_clear_error(store: Store, typed: str) -> None:
+    with pytest.raises(KithError) as caught:
+        store.search.search(typed)
+    assert caught.value.code == "bad_search"
+
+
+def test_an_out_of_range_limit_is_refused(store: Store) -> None:
+    with pytest.raises(KithError, match="limit"):
+        store.search.search("x", limit=0)
