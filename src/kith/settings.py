@@ -16,15 +16,18 @@ from typing import Final
 
 from kith.errors import SettingError
 from kith.terminal_text import first_unsafe
+from kith_proto.ids import InvalidIdError, format_id, parse_id
 from kith_proto.wire import DEFAULT_SIGNAL_PORT
 
 __all__ = [
     "MAX_AUTO_AWAY_MINUTES",
+    "MAX_ID_LIST_ENTRIES",
     "MAX_LIST_ENTRIES",
     "MAX_URL_LENGTH",
     "SETTINGS",
     "BoolSetting",
     "ChoiceSetting",
+    "IdListSetting",
     "IntSetting",
     "Setting",
     "SettingValue",
@@ -43,6 +46,8 @@ _FALSE: Final = frozenset({"false", "no", "off", "0"})
 MAX_URL_LENGTH: Final = 2048
 #: The most entries a list setting accepts.
 MAX_LIST_ENTRIES: Final = 16
+#: The most Kith IDs an ID list setting (such as ``muted_contacts``) accepts.
+MAX_ID_LIST_ENTRIES: Final = 1000
 #: One week: the largest ``auto_away_minutes``.
 MAX_AUTO_AWAY_MINUTES: Final = 7 * 24 * 60
 
@@ -193,6 +198,39 @@ class UrlListSetting(Setting):
 
 
 @dataclass(frozen=True)
+class IdListSetting(Setting):
+    """Comma-separated Kith IDs (any case, spaces and dashes ignored), stored canonical."""
+
+    @property
+    def default(self) -> SettingValue:
+        return []
+
+    @property
+    def allowed(self) -> str:
+        return f"up to {MAX_ID_LIST_ENTRIES} Kith IDs separated by commas"
+
+    def parse(self, text: str) -> SettingValue:
+        if len(text) > 80 * MAX_ID_LIST_ENTRIES:
+            raise _invalid(self.key, text, self.allowed)
+        return self.validate([part for part in text.split(",") if part.strip()])
+
+    def validate(self, value: object) -> SettingValue:
+        if not isinstance(value, list) or len(value) > MAX_ID_LIST_ENTRIES:
+            raise _invalid(self.key, value, self.allowed)
+        ids: list[str] = []
+        for item in value:
+            try:
+                canonical = format_id(parse_id(item)) if isinstance(item, str) else None
+            except InvalidIdError:
+                canonical = None
+            if canonical is None:
+                raise _invalid(self.key, item, self.allowed)
+            if canonical not in ids:
+                ids.append(canonical)
+        return ids
+
+
+@dataclass(frozen=True)
 class IntSetting(Setting):
     """A whole number from ``minimum`` to ``maximum``."""
 
@@ -279,6 +317,10 @@ _DEFINITIONS: Final[tuple[Setting, ...]] = (
     ),
     UrlListSetting("stun_servers", "STUN servers for NAT traversal", schemes=("stun", "stuns")),
     BoolSetting("notifications", "show desktop notifications", default_bool=True),
+    BoolSetting(
+        "notifications_private", "notifications name the sender but show no message text", False
+    ),
+    IdListSetting("muted_contacts", "contacts whose messages never show a notification"),
     BoolSetting("read_receipts", "tell contacts when you have read their messages", False),
 )
 

@@ -6,6 +6,7 @@ import pytest
 
 from kith.errors import SettingError
 from kith.settings import SETTINGS, definition, format_value
+from kith_proto.ids import format_id
 
 
 def test_defaults_match_the_brief() -> None:
@@ -17,8 +18,32 @@ def test_defaults_match_the_brief() -> None:
         "auto_away_minutes": 10,
         "stun_servers": [],
         "notifications": True,
+        "notifications_private": False,
+        "muted_contacts": [],
         "read_receipts": False,
     }
+
+
+def _an_id(seed: int) -> str:
+    return format_id(bytes([seed]) * 32)
+
+
+def test_muted_contacts_parse_ids_in_any_case_to_canonical_ids() -> None:
+    first, second = _an_id(1), _an_id(2)
+    typed = f" {first.upper()} , {second[:8]}-{second[8:]},{first}"
+    assert definition("muted_contacts").parse(typed) == [first, second]
+
+
+def test_muted_contacts_refuse_a_mistyped_id_and_name_it() -> None:
+    typo = _an_id(1)[:-1] + ("a" if _an_id(1)[-1] != "a" else "b")
+    with pytest.raises(SettingError, match="Kith IDs separated by commas") as info:
+        definition("muted_contacts").parse(f"{_an_id(2)},{typo}")
+    assert info.value.code == "invalid_value"
+
+
+def test_muted_contacts_refuse_a_stored_value_that_is_not_a_list_of_ids() -> None:
+    with pytest.raises(SettingError):
+        definition("muted_contacts").validate([_an_id(1), 7])
 
 
 def test_unknown_key_names_the_known_keys() -> None:
