@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 from kith_proto import wire
 from signal_rawws import Inbound, RawClient
 
-ENVELOPE_BYTES: Final = 677  # kith_proto.pair.ENVELOPE_SIZE: real presence payload size
+ENVELOPE_BYTES: Final = 933  # kith_proto.pair.ENVELOPE_SIZE: real presence payload size
 _FILLER: Final = os.urandom(ENVELOPE_BYTES - 8)
 
 

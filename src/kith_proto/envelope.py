@@ -24,6 +24,7 @@ __all__ = [
     "ENVELOPE_VERSION",
     "KEY_CHECK_SIZE",
     "MAX_AHEAD_MS",
+    "MAX_DISPLAY_NAME",
     "MAX_STATUS_TEXT",
     "NONCE_SIZE",
     "DirectionKey",
@@ -45,15 +46,19 @@ __all__ = [
 MAX_STATUS_TEXT: Final = 140
 """Longest status text, in characters (Unicode code points)."""
 
+MAX_DISPLAY_NAME: Final = 64
+"""Longest display name a person may choose, in characters (code points)."""
+
 ENVELOPE_VERSION: Final = 1
 KEY_CHECK_SIZE: Final = 8
 NONCE_SIZE: Final = 12
 TAG_SIZE: Final = 16
-PADDED_SIZE: Final = 640
-"""Size of every padded plaintext: a length prefix, the record, zeros."""
+PADDED_SIZE: Final = 896
+"""Size of every padded plaintext: a length prefix, the record, zeros (room
+for the longest status text and display name in four-byte characters)."""
 HEADER_SIZE: Final = 1 + KEY_CHECK_SIZE + NONCE_SIZE
 ENVELOPE_SIZE: Final = HEADER_SIZE + PADDED_SIZE + TAG_SIZE
-"""Every presence envelope is exactly this many bytes (677)."""
+"""Every presence envelope is exactly this many bytes (933)."""
 
 MAX_AHEAD_MS: Final = 24 * 3600 * 1000
 """How far a record's ``seq`` may run ahead of the receiver's clock (ms)."""
@@ -134,7 +139,14 @@ class PresenceStatus(enum.StrEnum):
 class PresenceRecord(
     msgspec.Struct,
     frozen=True,
-    rename={"status": "s", "text": "t", "seq": "q", "sent_at": "at", "has_messages": "m"},
+    rename={
+        "status": "s",
+        "text": "t",
+        "seq": "q",
+        "sent_at": "at",
+        "has_messages": "m",
+        "name": "n",
+    },
 ):
     """One presence value, as sealed in an envelope.
 
@@ -145,6 +157,8 @@ class PresenceRecord(
         sent_at: Sender's wall clock in milliseconds since the Unix epoch.
         has_messages: Flag reserved for the offline outbox: the sender has
             queued messages for the receiver.
+        name: The display name the sender chose, at most 64 characters
+            (empty: none chosen).
     """
 
     status: PresenceStatus
@@ -152,14 +166,18 @@ class PresenceRecord(
     seq: int
     sent_at: int
     has_messages: bool = False
+    name: str = ""
 
     def __post_init__(self) -> None:
         if len(self.text) > MAX_STATUS_TEXT:
             raise ValueError(f"status text is longer than {MAX_STATUS_TEXT} characters")
+        if len(self.name) > MAX_DISPLAY_NAME:
+            raise ValueError(f"display name is longer than {MAX_DISPLAY_NAME} characters")
         try:
             self.text.encode("utf-8")
+            self.name.encode("utf-8")
         except UnicodeEncodeError:
-            raise ValueError("status text is not valid Unicode") from None
+            raise ValueError("status text or display name is not valid Unicode") from None
         if not (0 <= self.seq < _MAX_U63 and 0 <= self.sent_at < _MAX_U63):
             raise ValueError("seq and sent_at must be in [0, 2**63)")
 

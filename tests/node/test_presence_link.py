@@ -29,7 +29,7 @@ from kith.store.state import PRESENCE_SEQ
 from kith.store.store import Store
 from kith_proto import wire
 from kith_proto.keys import IdentityKeys
-from kith_proto.pair import PairChannel, PresenceRecord, PresenceStatus
+from kith_proto.pair import ENVELOPE_SIZE, PairChannel, PresenceRecord, PresenceStatus
 
 NOW = 1_800_000_000.0
 
@@ -248,7 +248,7 @@ async def test_a_value_that_does_not_open_keeps_the_last_good_status(
     alice.clock.advance(0.2)
     _deliver(alice, bob)
     topic, _ = alice.signaling.published[-1]
-    bob.link.presence_value(topic, os.urandom(677))  # what a foreign writer would send
+    bob.link.presence_value(topic, os.urandom(ENVELOPE_SIZE))  # what a foreign writer would send
     await bob.writer.flush()
     seen = bob.store.contacts.get(ALICE.kith_id)
     assert (seen.status, seen.status_text) == ("busy", "in a meeting")
@@ -271,7 +271,7 @@ async def test_a_replayed_older_record_is_dropped(make_side: Callable[..., Side]
 async def test_an_envelope_on_an_unknown_topic_is_ignored(make_side: Callable[..., Side]) -> None:
     bob = make_side(BOB, [ALICE])
     bob.link.connected()
-    bob.link.presence_value(os.urandom(32), os.urandom(677))
+    bob.link.presence_value(os.urandom(32), os.urandom(ENVELOPE_SIZE))
     assert not [e for e in bob.events if isinstance(e, ContactPresenceEvent)]
 
 

@@ -468,3 +468,19 @@ def test_docs_carry_the_current_test_vectors() -> None:
     ]
     text = DOCS.read_text(encoding="utf-8")
     assert [value for value in expected if value not in text] == []
+
+
+def test_the_longest_text_and_name_in_four_byte_characters_fit_one_envelope() -> None:
+    from kith_proto.envelope import MAX_DISPLAY_NAME
+
+    longest = PresenceRecord(
+        PresenceStatus.BUSY, "𝔸" * MAX_STATUS_TEXT, 2**62, 2**62, True, "𝔹" * MAX_DISPLAY_NAME
+    )
+    alice, bob = channels()
+    assert len(alice.seal(longest)) == ENVELOPE_SIZE
+    assert bob.open(alice.seal(longest)).name == "𝔹" * MAX_DISPLAY_NAME
+
+
+def test_a_display_name_longer_than_the_limit_is_refused() -> None:
+    with pytest.raises(ValueError, match="display name"):
+        PresenceRecord(PresenceStatus.ONLINE, "", 1, 1, name="x" * 65)

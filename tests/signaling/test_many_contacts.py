@@ -17,7 +17,7 @@ from kith_testkit.signal_server import SignalServer
 from kith_testkit.signaling_client import Running
 
 CONTACTS = 1500
-ENVELOPE = 677  # kith_proto.pair.ENVELOPE_SIZE: a real presence payload
+ENVELOPE = 933  # kith_proto.pair.ENVELOPE_SIZE: a real presence payload
 WITHIN = 15.0  # ~4 s on an idle machine; one at a time it took over a minute
 
 
