@@ -188,7 +188,7 @@ def _build(loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: loggin
         log=log,
     )
     dispatcher = Dispatcher(bus, presence, chat, log)
-    pump = SignalPump(presence, chat, log)
+    pump = SignalPump(presence, chat, log, problems=hub)
     return _Parts(client, presence, chat, dispatcher, pump, writer, hub)
 
 

@@ -92,3 +92,39 @@ def test_a_repeated_server_problem_is_logged_once_a_minute(
     now[0] = 61.0
     pump.dispatch(ServerProblem("too_many_topics", "at most 1024 topics"))
     assert caplog.text.count("too_many_topics") == 2
+
+
+class RecordingProblems:
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def publish(self, event: Any) -> None:
+        self.events.append(event)
+
+
+def test_a_refused_sign_in_is_a_warning_naming_both_urls_and_a_ui_notice(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    link, problems = RecordingLink(), RecordingProblems()
+    pump = SignalPump(link, link, logging.getLogger("test"), problems=problems)
+    detail = (
+        "wrong_server: signature names another server; this one is ws://0.0.0.0:8765 "
+        "(we dialled ws://10.0.0.5:8765)"
+    )
+    with caplog.at_level(logging.DEBUG):
+        pump.dispatch(Disconnected("auth_failed", 2.0, detail))
+        pump.dispatch(Disconnected("auth_failed", 4.0, detail))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "ws://0.0.0.0:8765" in warnings[0]
+    assert "ws://10.0.0.5:8765" in warnings[0]
+    assert [e.to_json()["type"] for e in problems.events] == ["connection_problem"] * 2
+    assert problems.events[0].to_json()["detail"] == detail
+    assert link.calls == [("disconnected",), ("disconnected",)]
+
+
+def test_an_ordinary_disconnect_is_not_shown_as_a_problem() -> None:
+    link, problems = RecordingLink(), RecordingProblems()
+    pump = SignalPump(link, link, logging.getLogger("test"), problems=problems)
+    pump.dispatch(Disconnected("connect_failed", 1.0, "refused"))
+    assert problems.events == []

@@ -2,8 +2,8 @@
 
 The first messages describe the current state (own status, connection);
 then every :mod:`kith.runtime.live` event follows as one JSON text frame
-(``{"type": "status" | "presence" | "connection" | "contacts" | "message" |
-"message_state" | "typing" | "chat_notice", ...}``; ``docs/node.md`` and
+(``{"type": "status" | "presence" | "connection" | "connection_problem" |
+"contacts" | "message" | "message_state" | "typing" | "chat_notice", ...}``; ``docs/node.md`` and
 ``docs/ui.md`` describe each).
 The socket is read-only: anything the client sends is ignored. A browser
 offers the subprotocols ``kith.events`` and ``kith.session.<secret>`` (its

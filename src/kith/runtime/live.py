@@ -16,6 +16,7 @@ from kith.runtime.chat.live import ChatEvent
 
 __all__ = [
     "ConnectionEvent",
+    "ConnectionProblemEvent",
     "ContactPresenceEvent",
     "ContactsChangedEvent",
     "EventHub",
@@ -79,6 +80,26 @@ class ConnectionEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectionProblemEvent:
+    """An attempt to reach the signaling server failed for a reason the user can fix
+    (a refused sign-in: ``detail`` names the URL dialled and the one the server expects).
+    """
+
+    reason: str
+    detail: str
+    retry_in: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The WebSocket message."""
+        return {
+            "type": "connection_problem",
+            "reason": self.reason,
+            "detail": self.detail,
+            "retry_in": self.retry_in,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class ContactsChangedEvent:
     """A contact was added, removed, renamed or verified, or a list was
     imported (``contact_id`` empty: one event for the whole list)."""
@@ -92,7 +113,12 @@ class ContactsChangedEvent:
 
 
 NodeEvent: TypeAlias = (
-    OwnStatusEvent | ContactPresenceEvent | ConnectionEvent | ContactsChangedEvent | ChatEvent
+    OwnStatusEvent
+    | ContactPresenceEvent
+    | ConnectionEvent
+    | ConnectionProblemEvent
+    | ContactsChangedEvent
+    | ChatEvent
 )
 
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Final, Protocol
 
+from kith.runtime.live import ConnectionProblemEvent
 from kith.signaling.events import (
     Connected,
     Disconnected,
@@ -24,7 +25,7 @@ from kith.signaling.events import (
     SignalingEvent,
 )
 
-__all__ = ["PresenceInputs", "RelayConsumer", "SignalPump"]
+__all__ = ["PresenceInputs", "ProblemSink", "RelayConsumer", "SignalPump"]
 
 PROBLEM_LOG_INTERVAL: Final = 60.0
 """Seconds during which a repeated server problem code is not logged again."""
@@ -58,6 +59,18 @@ class RelayConsumer(Protocol):
         ...
 
 
+class ProblemSink(Protocol):
+    """Where a connection problem the user can fix is shown (the live events)."""
+
+    def publish(self, event: ConnectionProblemEvent) -> None:
+        """Show ``event``."""
+        ...
+
+
+_USER_FIXABLE: Final = frozenset({"auth_failed"})
+"""Disconnect reasons logged as warnings and shown in the UI: a setting is wrong."""
+
+
 class SignalPump:
     """Dispatches signaling events to the drivers, logging connection changes.
 
@@ -69,6 +82,7 @@ class SignalPump:
         relay: The chat driver (relayed offers and answers).
         log: Where connection changes and server problems go.
         clock: Monotonic seconds (to quieten repeated server problems).
+        problems: Where a refused sign-in is shown (the UI's live events).
     """
 
     def __init__(
@@ -77,10 +91,14 @@ class SignalPump:
         relay: RelayConsumer,
         log: logging.Logger,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        problems: ProblemSink | None = None,
     ) -> None:
         self._presence = presence
         self._relay = relay
         self._log = log
+        self._problems = problems
+        self._last_problem = ""
         self._clock = clock
         self._logged: dict[str, float] = {}
         self._down = False
@@ -102,10 +120,14 @@ class SignalPump:
         match event:
             case Connected():
                 self._down = False
+                self._last_problem = ""
                 self._log.info("connected to the signaling server")
                 self._presence.connected()
-            case Disconnected(reason=reason, retry_in=retry_in):
-                self._log_disconnect(reason, retry_in)
+            case Disconnected(reason=reason, retry_in=retry_in, detail=detail):
+                if reason in _USER_FIXABLE:
+                    self._fixable(reason, detail, retry_in)
+                else:
+                    self._log_disconnect(reason, retry_in)
                 self._presence.disconnected()
             case PresenceValue(topic=topic, payload=payload):
                 self._presence.presence_value(topic, payload)
@@ -126,6 +148,18 @@ class SignalPump:
         else:
             message = "signaling connection down (%s); retrying in %.1f s"
             self._log.log(level, message, reason, retry_in)
+
+    def _fixable(self, reason: str, detail: str, retry_in: float | None) -> None:
+        """A refused sign-in: a warning (once per distinct detail) and a UI notice."""
+        self._down = True
+        if detail != self._last_problem:
+            self._last_problem = detail
+            again = "" if retry_in is None else "; retrying with backoff"
+            self._log.warning("signaling server refused our sign-in: %s%s", detail, again)
+        else:
+            self._log.debug("signaling sign-in refused again (%s)", reason)
+        if self._problems is not None:
+            self._problems.publish(ConnectionProblemEvent(reason, detail, retry_in))
 
     def _problem(self, code: str, message: str) -> None:
         now, last = self._clock(), self._logged.get(code)

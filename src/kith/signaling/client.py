@@ -4,10 +4,11 @@
 (:mod:`kith_proto.client_core`). It keeps the node's *desired* state
 (subscriptions, the latest publication per topic) so that calls never wait
 for the network: while connected, changes go out at once; after every
-reconnect, the whole state is applied again. Lost connections are retried
-with exponential backoff and full jitter, except when the server says
-retrying is pointless (another login of the same identity replaced us, or
-authentication failed).
+reconnect, the whole state is applied again. Every lost connection and
+every failed attempt, a refused authentication included (the server may be
+restarted with the right ``--public-url``), is retried with exponential
+backoff and full jitter; only a newer login of the same identity elsewhere
+(``replaced``) ends the client, so that two logins never fight.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ from kith_proto.keys import IdentityKeys
 __all__ = ["EventStream", "SignalingClient"]
 
 T = TypeVar("T")
+
+FINAL_REASONS: Final = frozenset({"replaced"})
+"""Endings after which the client stops instead of retrying."""
 
 MAX_INBOUND_FRAME: Final = 16 * 2**20
 CLOSE_TIMEOUT: Final = 2.0
@@ -268,12 +272,13 @@ class SignalingClient:
                 return
             if ending.authenticated:
                 attempt = 0
-            if not ending.reconnect:
-                self._emit(Disconnected(ending.reason, None, ending.detail))
+            detail = self._detail(ending)
+            if ending.reason in FINAL_REASONS:
+                self._emit(Disconnected(ending.reason, None, detail))
                 return
             delay = self._policy.delay(attempt)
             attempt += 1
-            self._emit(Disconnected(ending.reason, delay, ending.detail))
+            self._emit(Disconnected(ending.reason, delay, detail))
             await self._until_closed(asyncio.sleep(delay))
 
     async def _connect_once(self) -> Ending | None:
@@ -331,6 +336,12 @@ class SignalingClient:
         return None
 
     # -- helpers --
+
+    def _detail(self, ending: Ending) -> str:
+        """The ending's detail; a refused sign-in also names the URL we dialled."""
+        if ending.reason != "auth_failed":
+            return ending.detail
+        return f"{ending.detail} (we dialled {self._url})"
 
     def _ready_link(self) -> ServerConnection | None:
         link = self._link

@@ -12,13 +12,14 @@ import { Sidebar } from "./sidebar.js";
 import { OwnStatus } from "./status.js";
 
 const banner = $("#banner");
-const bannerState = { node: true, server: true, signedOut: false };
+const bannerState = { node: true, server: true, signedOut: false, problem: "" };
 let events = null;
 
 function paintBanner() {
   let text = "";
   if (bannerState.signedOut) text = "Not signed in (signed out, or the session expired): run `kith open` in a terminal for a new sign-in link.";
   else if (!bannerState.node) text = "Lost contact with your Kith node: is `kith run` still running? Reconnecting…";
+  else if (!bannerState.server && bannerState.problem) text = `The signaling server refused the sign-in: ${bannerState.problem}. Check server_url (kith settings) or the server's --public-url. Retrying…`;
   else if (!bannerState.server) text = "Disconnected from the signaling server: contacts show as offline until it is back. Reconnecting…";
   banner.textContent = text;
   banner.hidden = !text;
@@ -113,7 +114,12 @@ async function start() {
           break;
         case "connection":
           bannerState.server = event.state === "connected";
+          if (bannerState.server) bannerState.problem = "";
           ownStatus.setConnected(bannerState.server);
+          paintBanner();
+          break;
+        case "connection_problem":
+          bannerState.problem = event.detail;
           paintBanner();
           break;
         case "presence":
