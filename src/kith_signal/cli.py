@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from kith_proto.help_format import DefaultsHelpFormatter
 from kith_proto.server_core import ServerConfig
 from kith_proto.wire import DEFAULT_SIGNAL_PORT
 from kith_signal.addresses import Address
@@ -17,6 +18,7 @@ from kith_signal.gc_policy import GcPolicy, GcSettings
 from kith_signal.logfmt import configure, log_event
 from kith_signal.memory_broker import DEFAULT_MAX_RETAINED_BYTES, InProcessBroker
 from kith_signal.metrics import Metrics
+from kith_signal.public_url import is_wildcard, wildcard_message
 from kith_signal.server import ServerOptions, SignalServer
 
 __all__ = ["main", "parse_args"]
@@ -126,7 +128,11 @@ def _read_token(p: argparse.ArgumentParser, path: str | None) -> str | None:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
-    p = argparse.ArgumentParser(prog="kith-signal", description="Kith's signaling server.")
+    p = argparse.ArgumentParser(
+        prog="kith-signal",
+        description="Kith's signaling server.",
+        formatter_class=DefaultsHelpFormatter,
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument(
         "--port",
@@ -134,7 +140,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_SIGNAL_PORT,
         help=f"port to bind (default {DEFAULT_SIGNAL_PORT}); 0 picks a free one",
     )
-    p.add_argument("--public-url", help="URL clients sign for (default ws[s]://HOST:PORT)")
+    p.add_argument(
+        "--public-url",
+        help="the URL clients dial, exactly (they sign it; default ws[s]://HOST:PORT); "
+        "needed with a wildcard --host such as 0.0.0.0 (see docs/deploy.md)",
+    )
     p.add_argument("--tls-cert", help="PEM certificate chain (enables TLS)")
     p.add_argument("--tls-key", help="PEM private key for --tls-cert")
     p.add_argument("--max-connections", type=_positive_int, default=10000)
@@ -180,6 +190,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         p.error("--heartbeat-timeout must be <= 30 s")
     if args.max_batch < 0:
         p.error("--max-batch must be >= 0")
+    if is_wildcard(args.host) and not args.public_url:
+        p.error(wildcard_message(args.host, args.port))
     return args
 
 

@@ -19,7 +19,7 @@ function paintBanner() {
   let text = "";
   if (bannerState.signedOut) text = "Not signed in (signed out, or the session expired): run `kith open` in a terminal for a new sign-in link.";
   else if (!bannerState.node) text = "Lost contact with your Kith node: is `kith run` still running? Reconnecting…";
-  else if (!bannerState.server && bannerState.problem) text = `The signaling server refused the sign-in: ${bannerState.problem}. Check server_url (kith settings) or the server's --public-url. Retrying…`;
+  else if (!bannerState.server && bannerState.problem) text = `The signaling server refused the sign-in: ${bannerState.problem}. Check signaling_url (kith settings) or the server's --public-url. Retrying…`;
   else if (!bannerState.server) text = "Disconnected from the signaling server: contacts show as offline until it is back. Reconnecting…";
   banner.textContent = text;
   banner.hidden = !text;
