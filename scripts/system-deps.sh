@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs (headless Chromium for the
-# UI tests), idempotently: nothing happens when they are already there.
+# UI tests, coturn for the TURN relay tests), idempotently: nothing happens
+# when they are already there.
 set -euo pipefail
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+[ -x /usr/bin/turnserver ] || need+=(coturn)
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi

@@ -83,6 +83,7 @@ class _Loaded:
     stun_servers: tuple[str, ...] = ()
     presence_seqs: dict[str, int] = field(default_factory=dict)
     read_receipts: bool = False
+    relay_only: bool = False
     invalid_settings: tuple[str, ...] = ()
 
 
@@ -110,6 +111,7 @@ def _load(store: Store) -> _Loaded:
         presence_seqs=store.contacts.presence_seqs(),
         stun_servers=tuple(str(u) for u in _list(settings.get("stun_servers"))),
         read_receipts=settings.get("read_receipts") is True,
+        relay_only=settings.get("relay_only") is True,
         invalid_settings=tuple(settings.invalid()),
     )
 
@@ -179,6 +181,7 @@ def _build(loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: loggin
         events=bus,
         options=ChatOptions(
             ice_servers=loaded.stun_servers,
+            relay_only=loaded.relay_only,
             idle_timeout=options.chat_idle_timeout,
             read_receipts=loaded.read_receipts,
             inbound_rate=options.inbound_rate,
@@ -186,6 +189,7 @@ def _build(loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: loggin
         ),
         clock=time.time,
         log=log,
+        turn=client,
     )
     dispatcher = Dispatcher(bus, presence, chat, log)
     pump = SignalPump(presence, chat, log, problems=hub)

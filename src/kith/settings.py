@@ -322,6 +322,12 @@ _DEFINITIONS: Final[tuple[Setting, ...]] = (
     ),
     IdListSetting("muted_contacts", "contacts whose messages never show a notification"),
     BoolSetting("read_receipts", "tell contacts when you have read their messages", False),
+    BoolSetting(
+        "relay_only",
+        "connect to contacts only through the server's TURN relay, so they never learn "
+        "your IP address (applies from the next kith run)",
+        False,
+    ),
 )
 
 SETTINGS: Final[Mapping[str, Setting]] = {s.key: s for s in _DEFINITIONS}

@@ -143,6 +143,7 @@ class ClientConnection:
         self._outgoing: list[str] = []
         self._next_ref = 1
         self._limits: wire.Limits | None = None
+        self._turn: tuple[wire.TurnServer, ...] = ()
         self._goodbye: ServerGoodbye | None = None
         self._auth_error: str | None = None
         self.last_received: float | None = None
@@ -156,6 +157,11 @@ class ClientConnection:
     def limits(self) -> wire.Limits | None:
         """The server's limits, known once authenticated."""
         return self._limits
+
+    @property
+    def turn(self) -> tuple[wire.TurnServer, ...]:
+        """The TURN relays and credentials the server handed over (``welcome``)."""
+        return self._turn
 
     def data_to_send(self) -> list[str]:
         """Take the frames waiting to be sent, oldest first."""
@@ -209,8 +215,8 @@ class ClientConnection:
         match message:
             case wire.Challenge():
                 return self._on_challenge(message)
-            case wire.Welcome(heartbeat_interval=interval, limits=limits):
-                self._limits = limits
+            case wire.Welcome(heartbeat_interval=interval, limits=limits, turn=turn):
+                self._limits, self._turn = limits, tuple(turn)
                 return [Authenticated(heartbeat_interval=interval, limits=limits)]
             case wire.Error(code=code, message=text, ref=ref):
                 if self._state is ClientState.READY:

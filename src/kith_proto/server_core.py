@@ -135,6 +135,7 @@ class ServerConnection:
         nonce: A fresh random challenge (``CHALLENGE_SIZE`` bytes).
         tag_key: The per-process key of :func:`identity_tag`.
         now: The time of connection, on the caller's monotonic clock.
+        turn: TURN relays and credentials to hand over in ``welcome``.
     """
 
     # Plain numbers, not bucket objects: thousands of connections live for
@@ -149,9 +150,18 @@ class ServerConnection:
         "_state",
         "_strikes",
         "_tag_key",
+        "_turn",
     )
 
-    def __init__(self, config: ServerConfig, *, nonce: bytes, tag_key: bytes, now: float) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        nonce: bytes,
+        tag_key: bytes,
+        now: float,
+        turn: tuple[wire.TurnServer, ...] = (),
+    ) -> None:
         if len(nonce) != CHALLENGE_SIZE:
             raise ValueError(f"challenge nonce must be {CHALLENGE_SIZE} bytes")
         self._config = config
@@ -163,6 +173,7 @@ class ServerConnection:
         self._messages = float(config.burst)
         self._intros = float(config.intro_burst)
         self._strikes = float(config.max_strikes)
+        self._turn = turn
 
     @property
     def state(self) -> ServerState:
@@ -298,8 +309,11 @@ class ServerConnection:
             return self._fail_auth(ErrorCode.BAD_SIGNATURE, "signature does not verify")
         self._state = ServerState.READY
         welcome = wire.Welcome(
-            heartbeat_interval=self._config.heartbeat_interval, limits=self._config.limits
+            heartbeat_interval=self._config.heartbeat_interval,
+            limits=self._config.limits,
+            turn=list(self._turn),
         )
+        self._turn = ()
         return [Login(identity_tag(self._tag_key, public_key)), Send(welcome)]
 
     def _fail_auth(

@@ -46,6 +46,7 @@ __all__ = [
     "ServerMessage",
     "Subscribe",
     "Subscribed",
+    "TurnServer",
     "Unsubscribe",
     "Welcome",
     "WireFormatError",
@@ -255,11 +256,27 @@ class Limits(msgspec.Struct, frozen=True, gc=False):
     reply_bytes_per_token: int = 0
 
 
+class TurnServer(msgspec.Struct, frozen=True, gc=False):
+    """A TURN relay and short-lived credentials for it (inside ``welcome``).
+
+    ``username`` is ``"<expiry unix time>:<random>"`` and ``credential`` its
+    HMAC under the operator's shared secret (coturn's ``use-auth-secret``).
+    """
+
+    urls: list[str]
+    username: str
+    credential: str
+
+
 class Welcome(_Frame, frozen=True, tag="welcome"):
-    """Authentication succeeded; routing messages may follow."""
+    """Authentication succeeded; routing messages may follow.
+
+    ``turn`` lists the TURN relays the node may use (empty: none).
+    """
 
     heartbeat_interval: float
     limits: Limits
+    turn: list[TurnServer] = []
 
 
 class Retained(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):

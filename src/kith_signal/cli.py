@@ -20,6 +20,7 @@ from kith_signal.memory_broker import DEFAULT_MAX_RETAINED_BYTES, InProcessBroke
 from kith_signal.metrics import Metrics
 from kith_signal.public_url import is_wildcard, wildcard_message
 from kith_signal.server import ServerOptions, SignalServer
+from kith_signal.turn import DEFAULT_TURN_TTL, TurnConfigError, issuer_from_flags, turn_url
 
 __all__ = ["main", "parse_args"]
 
@@ -113,6 +114,35 @@ def _add_exposure_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _turn_url(text: str) -> str:
+    try:
+        return turn_url(text)
+    except TurnConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_turn_flags(p: argparse.ArgumentParser) -> None:
+    """Flags that hand nodes TURN credentials (coturn's use-auth-secret)."""
+    p.add_argument(
+        "--turn-url",
+        type=_turn_url,
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a TURN relay, turn:HOST:PORT[?transport=udp|tcp] (repeatable)",
+    )
+    p.add_argument(
+        "--turn-secret-file",
+        help="file holding coturn's static-auth-secret (needed with --turn-url)",
+    )
+    p.add_argument(
+        "--turn-ttl",
+        type=_positive_int,
+        default=DEFAULT_TURN_TTL,
+        help=f"seconds a TURN credential stays valid (default {DEFAULT_TURN_TTL})",
+    )
+
+
 def _read_token(p: argparse.ArgumentParser, path: str | None) -> str | None:
     if path is None:
         return None
@@ -182,7 +212,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="serve GET /debug/snapshot (broker state; for tests only)",
     )
     _add_exposure_flags(p)
+    _add_turn_flags(p)
     args = p.parse_args(argv)
+    try:
+        args.turn = issuer_from_flags(args.turn_url, args.turn_secret_file, args.turn_ttl)
+    except TurnConfigError as exc:
+        p.error(str(exc))
     args.metrics_token = _read_token(p, args.metrics_token_file)
     if bool(args.tls_cert) != bool(args.tls_key):
         p.error("--tls-cert and --tls-key go together")
@@ -238,6 +273,7 @@ def build(args: argparse.Namespace) -> SignalServer:
         log=log,
         clock=time.monotonic,
         gc_policy=gc_policy,
+        turn=args.turn,
     )
 
 

@@ -34,6 +34,7 @@ from kith_signal.keepalive import JitteredConnection
 from kith_signal.logfmt import log_event
 from kith_signal.metrics import Metrics
 from kith_signal.session import MAX_PENDING, Session
+from kith_signal.turn import TurnIssuer
 
 __all__ = ["ServerOptions", "SignalServer"]
 
@@ -93,6 +94,8 @@ class SignalServer:
         clock: Monotonic clock in seconds.
         gc_policy: When to collect garbage (``None``: CPython's default, as
             an embedding process may prefer); the CLI passes the managed one.
+        turn: Mints the TURN credentials each connection gets in ``welcome``
+            (``None``: no TURN relay is offered).
     """
 
     def __init__(
@@ -105,8 +108,10 @@ class SignalServer:
         log: logging.Logger,
         clock: Callable[[], float],
         gc_policy: GcPolicy | None = None,
+        turn: TurnIssuer | None = None,
     ) -> None:
         self._options = options
+        self._turn = turn
         self._gc = gc_policy
         self._protocol = protocol
         self._broker = broker
@@ -297,6 +302,7 @@ class SignalServer:
             nonce=secrets.token_bytes(CHALLENGE_SIZE),
             tag_key=self._tag_key,
             now=now,
+            turn=self._turn.issue() if self._turn is not None else (),
         )
         session = Session(
             ws,

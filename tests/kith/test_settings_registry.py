@@ -21,6 +21,7 @@ def test_defaults_match_the_brief() -> None:
         "notifications_private": False,
         "muted_contacts": [],
         "read_receipts": False,
+        "relay_only": False,
     }
 
 

@@ -131,6 +131,11 @@ async def accept_key(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def link(request: web.Request) -> web.Response:
+    """``GET /api/contacts/{id}/link``: ``{"state", "path"}`` of the peer link."""
+    return web.json_response(_chat(request).link(request.match_info["id"]))
+
+
 def add_message_routes(app: web.Application, chat: ChatService | None) -> None:
     """Register the message endpoints on ``app`` (none without messaging)."""
     if chat is None:
@@ -143,6 +148,7 @@ def add_message_routes(app: web.Application, chat: ChatService | None) -> None:
     router.add_post("/api/contacts/{id}/typing", typing)
     router.add_post("/api/contacts/{id}/read", mark_read)
     router.add_post("/api/contacts/{id}/key-accept", accept_key)
+    router.add_get("/api/contacts/{id}/link", link)
     router.add_patch("/api/messages/{mid}", edit_message)
     router.add_delete("/api/messages/{mid}", delete_message)
     router.add_post("/api/messages/{mid}/reactions", add_reaction)

@@ -4,6 +4,7 @@
 * :mod:`~kith.p2p.signals` — offers and answers sealed under the pair key (pure).
 * :mod:`~kith.p2p.tiebreak` — who stays offerer when offers cross (pure).
 * :mod:`~kith.p2p.secure` — the session handshake and encryption over a channel (pure).
+* :mod:`~kith.p2p.ice` — STUN, TURN relays, relay-only and the path a connection took.
 * :mod:`~kith.p2p.link` — ``PeerLink``, the thin aiortc adapter, one per contact.
 
 See ``docs/p2p.md``.
@@ -40,6 +41,7 @@ from kith.p2p.framing import (
     pack_frame,
     unpack_frame,
 )
+from kith.p2p.ice import NO_TURN, IcePath, TurnCredentials, TurnSource
 from kith.p2p.link import DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT, LinkState, PeerLink
 from kith.p2p.secure import (
     MAX_MESSAGE_SIZE,
@@ -59,6 +61,7 @@ __all__ = [
     "DEFAULT_IDLE_TIMEOUT",
     "MAX_FRAME_SIZE",
     "MAX_MESSAGE_SIZE",
+    "NO_TURN",
     "ChannelClosed",
     "ChannelFrame",
     "ChannelNotOpen",
@@ -71,6 +74,7 @@ __all__ = [
     "FrameTooLarge",
     "FrameType",
     "GlareAction",
+    "IcePath",
     "LinkEvent",
     "LinkState",
     "LinkStateError",
@@ -93,6 +97,8 @@ __all__ = [
     "SignalKind",
     "StaleSignal",
     "TamperedSignal",
+    "TurnCredentials",
+    "TurnSource",
     "WrongDirectionSignal",
     "keeps_offer",
     "on_crossed_offer",

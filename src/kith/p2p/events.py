@@ -28,6 +28,8 @@ class FailureReason(enum.StrEnum):
     """No open channel within the connect timeout (e.g. the peer never answered)."""
     BAD_SIGNAL = "bad_signal"
     """The peer's authenticated offer or answer is not a usable description."""
+    NO_RELAY = "no_relay"
+    """``relay_only`` is on and the signaling server offers no TURN relay."""
 
 
 class CloseCause(enum.StrEnum):

@@ -29,9 +29,7 @@ from typing import Final
 
 from aiortc import (
     InvalidStateError,
-    RTCConfiguration,
     RTCDataChannel,
-    RTCIceServer,
     RTCPeerConnection,
     RTCSessionDescription,
 )
@@ -47,6 +45,14 @@ from kith.p2p.events import (
     LinkEvent,
 )
 from kith.p2p.framing import MAX_FRAME_SIZE
+from kith.p2p.ice import (
+    NO_TURN,
+    IcePath,
+    TurnSource,
+    ice_configuration,
+    relay_candidates_only,
+    selected_path,
+)
 from kith.p2p.signals import ATTEMPT_SIZE, Signal, SignalBox, SignalKind
 from kith.p2p.tiebreak import GlareAction, on_crossed_offer
 from kith_proto.keys import IdentityKeys
@@ -117,6 +123,10 @@ class PeerLink:
         peer_public: the contact's Ed25519 public key.
         send_signal: delivers a sealed signal to the contact (the relay).
         ice_servers: STUN URLs (empty on loopback or a LAN).
+        turn: The TURN relays to use, asked afresh for every attempt.
+        relay_only: Gather and accept only relayed candidates, so the contact
+            never learns our address; without a relay, no attempt is made
+            (``ConnectFailed(NO_RELAY)``).
         connect_timeout: seconds from offer or answer to an open channel.
         idle_timeout: seconds without a frame either way before closing.
         clock: wall clock (seconds) for signal freshness.
@@ -129,6 +139,8 @@ class PeerLink:
         send_signal: SendSignal,
         *,
         ice_servers: Sequence[str] = (),
+        turn: TurnSource = NO_TURN,
+        relay_only: bool = False,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         clock: Callable[[], float] = time.time,
@@ -137,7 +149,9 @@ class PeerLink:
         self._peer = peer_public
         self._box = SignalBox(own, peer_public)
         self._send_signal = send_signal
-        self._ice = [RTCIceServer(urls=url) for url in ice_servers]
+        self._stun = tuple(ice_servers)
+        self._turn = turn
+        self._relay_only = relay_only
         self._connect_timeout = connect_timeout
         self._idle_timeout = idle_timeout
         self._clock = clock
@@ -158,6 +172,13 @@ class PeerLink:
     def state(self) -> LinkState:
         """The current state."""
         return self._state
+
+    @property
+    def path(self) -> IcePath | None:
+        """Whether the open connection runs through a TURN relay (``None``: not open)."""
+        if self._state is not LinkState.OPEN or self._pc is None:
+            return None
+        return selected_path(self._pc)
 
     @property
     def offerer(self) -> bool:
@@ -182,7 +203,7 @@ class PeerLink:
             Exception: whatever ``send_signal`` raised (e.g. the relay says the
                 contact is offline); the link is then idle again.
         """
-        if self._state is not LinkState.IDLE:
+        if self._state is not LinkState.IDLE or self._relay_missing():
             return
         pc = self._begin(os.urandom(ATTEMPT_SIZE), offerer=True, state=LinkState.OFFERING)
         try:
@@ -241,6 +262,8 @@ class PeerLink:
             await self._teardown()
             if was_open:
                 self._emit(ChannelClosed(CloseCause.REPLACED))
+        if self._relay_missing():
+            return
         pc = self._begin(signal.attempt, offerer=False, state=LinkState.CONNECTING)
         try:
             await self._describe(pc, signal.sdp, "offer")
@@ -262,6 +285,8 @@ class PeerLink:
             self._raise_if_current(pc, exc)
 
     async def _describe(self, pc: RTCPeerConnection, sdp: str, kind: str) -> None:
+        if self._relay_only:
+            sdp = relay_candidates_only(sdp)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
         except InvalidStateError:
@@ -292,9 +317,17 @@ class PeerLink:
 
     # -- connection lifetime ------------------------------------------------
 
+    def _relay_missing(self) -> bool:
+        """Relay-only without a relay: report it instead of connecting directly."""
+        if not self._relay_only or self._turn.turn_servers():
+            return False
+        self._emit(ConnectFailed(FailureReason.NO_RELAY))
+        return True
+
     def _begin(self, attempt: bytes, *, offerer: bool, state: LinkState) -> RTCPeerConnection:
         self._move(state)
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice))
+        turn = self._turn.turn_servers()
+        pc = RTCPeerConnection(ice_configuration(self._stun, turn, relay_only=self._relay_only))
         channel = pc.createDataChannel(CHANNEL_LABEL, negotiated=True, id=0)
         self._pc, self._channel = pc, channel
         self._attempt, self._offerer = attempt, offerer

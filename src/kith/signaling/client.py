@@ -123,6 +123,7 @@ class SignalingClient:
         self._state = ConnectionState.DISCONNECTED
         self._link: ServerConnection | None = None
         self._max_payload: int | None = None
+        self._turn: tuple[wire.TurnServer, ...] = ()
         self._events: asyncio.Queue[SignalingEvent | None] = asyncio.Queue()
         self._connected = asyncio.Event()
         self._close_requested = asyncio.Event()
@@ -299,6 +300,7 @@ class SignalingClient:
             return await self._link.serve(self._open_timeout)
         finally:
             self._max_payload = self._link.max_payload or self._max_payload
+            self._turn = self._link.turn or self._turn
             self._link = None
             self._set_state(ConnectionState.DISCONNECTED)
 
@@ -334,6 +336,15 @@ class SignalingClient:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         return None
+
+    def turn_servers(self) -> tuple[wire.TurnServer, ...]:
+        """The TURN relays and credentials of the latest ``welcome`` (none: empty).
+
+        Fresh ones arrive with every connection; between connections the last
+        ones stay (they remain valid until their expiry).
+        """
+        link = self._link
+        return (link.turn if link is not None else ()) or self._turn
 
     # -- helpers --
 

@@ -100,6 +100,11 @@ class ServerConnection:
         limits = self._core.limits
         return None if limits is None else limits.max_payload_bytes
 
+    @property
+    def turn(self) -> tuple[wire.TurnServer, ...]:
+        """The TURN relays and credentials this server handed over."""
+        return self._core.turn
+
     def enqueue(self, op: Op) -> None:
         """Queue a request; it is sent in order, paced under the rate limit
         (lists of topics in chunks, see :func:`~kith.signaling.ops.chunked`)."""

@@ -41,7 +41,7 @@ from kith.conversation_store import (
     write_events,
 )
 from kith.models import Contact
-from kith.p2p import LinkState, PeerLink, SecureChannel
+from kith.p2p import NO_TURN, LinkState, PeerLink, SecureChannel, TurnSource
 from kith.presence import (
     ConnectionChanged,
     ConnectionState,
@@ -89,6 +89,7 @@ class ChatDriver:
         options: Link settings.
         clock: Wall-clock seconds.
         log: Where problems go (never message text or keys).
+        turn: The TURN relays the signaling server offers (none by default).
     """
 
     def __init__(
@@ -105,8 +106,10 @@ class ChatDriver:
         options: ChatOptions,
         clock: Callable[[], float],
         log: logging.Logger,
+        turn: TurnSource = NO_TURN,
     ) -> None:
         self._keys = keys
+        self._turn = turn
         self._own_id = keys.kith_id
         self._pairs = pairs
         self._store = store
@@ -211,7 +214,7 @@ class ChatDriver:
         await peer.stop()
 
     def _make_link(self, pair: PairChannel) -> PeerLink:
-        return make_peer_link(self._keys, pair, self._relay, self._options, self._clock)
+        return make_peer_link(self._keys, pair, self._relay, self._options, self._clock, self._turn)
 
     def peer(self, contact: str) -> ChatPeer:
         """The peer of a contact named by ID (as typed); ``ContactError`` if none."""

@@ -1,7 +1,8 @@
 """How the node makes the peer link of a contact.
 
 The link's signals go out on the pair's relay topic through the signaling
-client; STUN servers, timeouts and receipts come from :class:`ChatOptions`.
+client, which also hands over the TURN relays; STUN servers, relay-only,
+timeouts and receipts come from :class:`ChatOptions`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from kith.chat import INBOUND_BURST, INBOUND_RATE
-from kith.p2p import PeerLink
+from kith.p2p import PeerLink, TurnSource
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import PairChannel
 
@@ -32,6 +33,7 @@ class ChatOptions:
 
     Attributes:
         ice_servers: STUN URLs (the ``stun_servers`` setting).
+        relay_only: Only relayed candidates (the ``relay_only`` setting).
         idle_timeout: Seconds without a frame before a link closes.
         connect_timeout: Seconds from offer to open channel.
         read_receipts: Whether to tell contacts when we read their messages.
@@ -40,6 +42,7 @@ class ChatOptions:
     """
 
     ice_servers: tuple[str, ...] = ()
+    relay_only: bool = False
     idle_timeout: float = 300.0
     connect_timeout: float = 20.0
     read_receipts: bool = False
@@ -53,6 +56,7 @@ def make_peer_link(
     relay: RelayPort,
     options: ChatOptions,
     clock: Callable[[], float],
+    turn: TurnSource,
 ) -> PeerLink:
     """The link to ``pair``'s contact, signalling on the pair's relay topic."""
     topic = pair.relay_out_topic.raw
@@ -65,6 +69,8 @@ def make_peer_link(
         pair.peer_public,
         send_signal,
         ice_servers=options.ice_servers,
+        turn=turn,
+        relay_only=options.relay_only,
         connect_timeout=options.connect_timeout,
         idle_timeout=options.idle_timeout,
         clock=clock,

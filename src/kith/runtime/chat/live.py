@@ -106,6 +106,8 @@ def failure_text(reason: str) -> str:
         "dtls_failed": "the secure connection could not be set up",
         "timeout": "the contact did not answer in time",
         "bad_signal": "the contact's connection offer was unusable",
+        "no_relay": "relay_only is on but the signaling server offers no TURN relay, "
+        "so Kith does not connect directly",
     }
     return texts.get(reason, "the connection failed") + "; retrying later"
 

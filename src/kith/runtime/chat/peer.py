@@ -35,6 +35,7 @@ from kith.p2p import (
     ChannelOpen,
     ConnectFailed,
     FrameReceived,
+    IcePath,
     LinkEvent,
     LinkState,
     MessageReceived,
@@ -192,6 +193,11 @@ class ChatPeer:
     def link_state(self) -> LinkState:
         """The link's state (idle before the first use)."""
         return LinkState.IDLE if self._link is None else self._link.state
+
+    @property
+    def path(self) -> IcePath | None:
+        """Whether the open link runs through a TURN relay (``None``: not open)."""
+        return None if self._link is None else self._link.path
 
     @property
     def secure(self) -> SecureChannel | None:

@@ -76,6 +76,18 @@ class ChatService:
         """The user accepted the contact's changed identity key: sending resumes."""
         await self._chat.accepted_key(self._chat.peer(contact))
 
+    def link(self, contact: str) -> dict[str, str | None]:
+        """The link to ``contact``: its state and, once open, its path.
+
+        ``path`` is ``"relay"`` when our side sends through a TURN relay (the
+        contact cannot see our address), ``"direct"`` otherwise, ``None``
+        while no channel is open. It is read from the connection's
+        nominated candidate pair, not from the settings.
+        """
+        peer = self._chat.peer(contact)
+        path = peer.path
+        return {"state": peer.link_state.value, "path": None if path is None else path.value}
+
     async def history(self, contact: str, limit: int, before: str | None) -> list[ChatMessage]:
         """A page of the conversation, oldest first."""
         return await self._chat.history(self._chat.peer(contact), limit, before)
