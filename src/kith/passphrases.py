@@ -65,7 +65,10 @@ class EnvOrPrompt:
 def _prompt(prompt: str, confirm: bool) -> str:
     import getpass
 
-    first = getpass.getpass(f"{prompt}: ")
-    if confirm and getpass.getpass("Repeat it: ") != first:
-        raise PassphraseError("the two passphrases do not match")
+    try:
+        first = getpass.getpass(f"{prompt}: ")
+        if confirm and getpass.getpass("Repeat it: ") != first:
+            raise PassphraseError("the two passphrases do not match")
+    except EOFError:
+        raise PassphraseError("no passphrase given (input ended): nothing was changed") from None
     return first

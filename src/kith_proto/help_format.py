@@ -36,4 +36,4 @@ def _worth_showing(action: argparse.Action) -> bool:
     default = action.default
     if not action.option_strings or default is argparse.SUPPRESS:
         return False
-    return default not in (None, False, [], ())
+    return default not in (None, False, "", [], ())

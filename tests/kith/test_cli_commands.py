@@ -146,9 +146,10 @@ def test_init_with_an_empty_passphrase_is_refused(tmp_path: Path) -> None:
 
 
 def test_passphrase_change_takes_the_new_one(home: Path) -> None:
-    ok(run(home, "passphrase", "change", KITH_NEW_PASSPHRASE="brand new"))
+    ok(run(home, "passphrase", "change", KITH_NEW_PASSPHRASE="brand new harbour lantern"))
     fails(run(home, "id"), "wrong passphrase")
-    assert as_json(run(home, "id", "--json", passphrase="brand new"))["name"] == "alice"
+    renamed = run(home, "id", "--json", passphrase="brand new harbour lantern")
+    assert as_json(renamed)["name"] == "alice"
 
 
 def test_passphrase_change_with_wrong_old_passphrase(home: Path) -> None:

@@ -24,6 +24,11 @@ def register(commands: Any) -> None:
         action="store_true",
         help="protect the database key with a passphrase even if an OS key store exists",
     )
+    parser.add_argument(
+        "--allow-weak",
+        action="store_true",
+        help="accept a passphrase that is easy to guess (refused otherwise)",
+    )
     parser.add_argument("--json", action="store_true", help="print machine-readable output")
     parser.set_defaults(handler=run)
 
@@ -48,9 +53,12 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
 
     name = clean_name(args.name) if args.name else ""
     protection = protection_for(args.passphrase)
-    info = create_account(
-        ctx.data_dir, name=name, protection=protection, passphrases=ctx.passphrases()
-    )
+    passphrases = ctx.passphrases()
+    if not args.allow_weak:
+        from kith.passphrase_strength import StrengthChecked
+
+        passphrases = StrengthChecked(passphrases, user_inputs=(name, "kith"))
+    info = create_account(ctx.data_dir, name=name, protection=protection, passphrases=passphrases)
     if args.json:
         print_json({**info.to_json(), "data_dir": str(ctx.data_dir.path)})
         return 0

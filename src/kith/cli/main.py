@@ -1,7 +1,8 @@
 """Entry point of the ``kith`` command: global options, dispatch, error reporting.
 
 Exit codes: 0 success, 1 a clear error on stderr (``kith: <message>``, no
-traceback), 2 usage error (from argparse).
+traceback; also when input ends at a prompt, Ctrl-D), 2 usage error (from
+argparse), 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from kith import __version__
 from kith.cli import backup as backup_cli
@@ -22,6 +24,7 @@ from kith.cli import passphrase as passphrase_cli
 from kith.cli import run as run_cli
 from kith.cli import settings as settings_cli
 from kith.cli import status as status_cli
+from kith_proto.help_format import DefaultsHelpFormatter
 
 __all__ = ["build_parser", "main"]
 
@@ -40,9 +43,17 @@ _GROUPS = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose ``--help`` shows defaults, subcommands' too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", DefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kith",
         description="Kith: a private, end-to-end encrypted, peer-to-peer messenger.",
         epilog="KITH_HOME sets the data directory; KITH_PASSPHRASE supplies the passphrase.",
@@ -76,7 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KithError as exc:
         return _fail(exc.message)
     except KeyboardInterrupt:
-        return _fail("interrupted")
+        _fail("interrupted (Ctrl-C): nothing more was done")
+        return 130
+    except EOFError:
+        return _fail("no input (Ctrl-D or a closed stdin): nothing more was done")
     except BrokenPipeError:
         return 1
     except OSError as exc:

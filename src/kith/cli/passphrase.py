@@ -19,14 +19,23 @@ def register(commands: Any) -> None:
         help="set a new passphrase (old: KITH_PASSPHRASE or prompt; "
         "new: KITH_NEW_PASSPHRASE or prompt)",
     )
+    change.add_argument(
+        "--allow-weak",
+        action="store_true",
+        help="accept a new passphrase that is easy to guess (refused otherwise)",
+    )
     change.set_defaults(handler=run_change)
 
 
 def run_change(args: argparse.Namespace, ctx: CliContext) -> int:
     """Rewrap the key; the database itself is not re-encrypted."""
     from kith.account import change_passphrase
-    from kith.passphrases import ENV_NEW_PASSPHRASE, EnvOrPrompt
+    from kith.passphrase_strength import StrengthChecked
+    from kith.passphrases import ENV_NEW_PASSPHRASE, EnvOrPrompt, PassphraseSource
 
-    change_passphrase(ctx.data_dir, ctx.passphrases(), EnvOrPrompt(ENV_NEW_PASSPHRASE))
+    new: PassphraseSource = EnvOrPrompt(ENV_NEW_PASSPHRASE)
+    if not args.allow_weak:
+        new = StrengthChecked(new, user_inputs=("kith",))
+    change_passphrase(ctx.data_dir, ctx.passphrases(), new)
     print("Passphrase changed")
     return 0
