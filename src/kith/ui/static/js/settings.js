@@ -125,6 +125,7 @@ export class SettingsPanel {
       h("h3", {}, "Notifications and privacy"),
       box("notifications", "Notifications (never while you are busy)"),
       box("read_receipts", "Send read receipts"),
+      box("relay_only", "Hide my IP address from contacts: connect only through the server's TURN relay (from the next start)"),
       out,
     );
   }
