@@ -33,6 +33,7 @@ from kith_proto.client_events import (
     ClientEvent,
     Disconnected,
     IntroductionReceived,
+    MailboxFetched,
     RelayReceived,
     RequestAcked,
     ServerError,
@@ -54,6 +55,7 @@ __all__ = [
     "ClientStateError",
     "Disconnected",
     "IntroductionReceived",
+    "MailboxFetched",
     "PayloadTooLargeError",
     "RelayReceived",
     "RequestAcked",
@@ -83,6 +85,7 @@ _ROUTED: Final = (
     wire.Gone,
     wire.Relayed,
     wire.IntroReceived,
+    wire.MailboxItems,
     wire.Error,
 )
 
@@ -311,6 +314,30 @@ class ClientConnection:
         )
         return ref
 
+    def mailbox_deposit(self, topic: bytes, item: bytes) -> int:
+        """Leave a sealed item in the mailbox ``topic``; acknowledged once stored."""
+        ref = self._take_ref()
+        self._send(
+            wire.MailboxDeposit(
+                topic=wire.encode_topic(topic), payload=self._payload(item), ref=ref
+            )
+        )
+        return ref
+
+    def mailbox_fetch(self, token: bytes) -> int:
+        """Read the oldest items of the mailbox ``token`` opens (:class:`MailboxFetched`)."""
+        ref = self._take_ref()
+        topic, token_text = _token_pair(token)
+        self._send(wire.MailboxFetch(topic=topic, token=token_text, ref=ref))
+        return ref
+
+    def mailbox_ack(self, token: bytes, ids: Sequence[int]) -> int:
+        """Delete fetched items (we stored them); answered by :class:`RequestAcked`."""
+        ref = self._take_ref()
+        topic, token_text = _token_pair(token)
+        self._send(wire.MailboxAck(topic=topic, token=token_text, ids=list(ids), ref=ref))
+        return ref
+
     def _take_ref(self) -> int:
         if self._state is not ClientState.READY:
             raise ClientStateError(f"cannot send requests while {self._state.value}")
@@ -358,4 +385,7 @@ def _routed_event(message: wire.ServerMessage) -> ClientEvent:
             return RelayReceived(wire.decode_topic(topic), wire.decode_payload(payload))
         case wire.IntroReceived(topic=topic, payload=payload):
             return IntroductionReceived(wire.decode_topic(topic), wire.decode_payload(payload))
+        case wire.MailboxItems(topic=topic, items=items, more=more, ref=ref):
+            pairs = tuple((item.id, wire.decode_payload(item.payload)) for item in items)
+            return MailboxFetched(ref, wire.decode_topic(topic), pairs, more)
     raise AssertionError(f"unrouted message {type(message).__name__}")  # pragma: no cover

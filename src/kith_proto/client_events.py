@@ -16,6 +16,7 @@ __all__ = [
     "ClientEvent",
     "Disconnected",
     "IntroductionReceived",
+    "MailboxFetched",
     "RelayReceived",
     "RequestAcked",
     "ServerError",
@@ -96,6 +97,17 @@ class IntroductionReceived:
 
 
 @dataclass(frozen=True)
+class MailboxFetched:
+    """Reply to :meth:`ClientConnection.mailbox_fetch`: ``(id, item)`` pairs,
+    oldest first; ``more`` when others wait (acknowledge, then fetch again)."""
+
+    ref: int | None
+    topic: bytes
+    items: tuple[tuple[int, bytes], ...]
+    more: bool
+
+
+@dataclass(frozen=True)
 class ServerError:
     """The server reported an error; ``ref`` names our request when it has one."""
 
@@ -138,6 +150,7 @@ ClientEvent: TypeAlias = (
     | TopicGone
     | RelayReceived
     | IntroductionReceived
+    | MailboxFetched
     | ServerError
     | ServerGoodbye
     | ServerProtocolViolation

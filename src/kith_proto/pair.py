@@ -46,7 +46,8 @@ from kith_proto.envelope import (
     open_envelope,
     seal_envelope,
 )
-from kith_proto.keys import IdentityKeys
+from kith_proto.keys import IdentityKeys, x25519_public_from_ed25519
+from kith_proto.mailbox_seal import open_item, seal_item
 from kith_proto.wire import token_topic
 
 __all__ = [
@@ -68,6 +69,8 @@ __all__ = [
     "WrongKeyError",
     "derive_pair_key",
     "intro_topic",
+    "mailbox_auth_key",
+    "mailbox_token",
     "presence_token",
     "presence_topic",
     "relay_topic",
@@ -174,6 +177,18 @@ def relay_topic(pair_key: bytes, sender_public: bytes, receiver_public: bytes) -
     return Topic(_expand(pair_key, b"relay-topic", sender_public, receiver_public))
 
 
+def mailbox_token(pair_key: bytes, sender_public: bytes, receiver_public: bytes) -> bytes:
+    """The secret that lets its owner fetch and acknowledge ``receiver``'s mailbox
+    for items from ``sender``; the mailbox topic is its hash (``wire.token_topic``)."""
+    return _expand(pair_key, b"mailbox-token", sender_public, receiver_public)
+
+
+def mailbox_auth_key(pair_key: bytes, sender_public: bytes, receiver_public: bytes) -> bytes:
+    """The key in every mailbox item's HPKE ``info`` from ``sender`` to ``receiver``:
+    only the pair can seal an item that opens (``kith_proto.mailbox_seal``)."""
+    return _expand(pair_key, b"mailbox-auth", sender_public, receiver_public)
+
+
 def _direction_key(pair_key: bytes, sender: bytes, receiver: bytes) -> DirectionKey:
     key = _expand(pair_key, b"presence-key", sender, receiver)
     check = _expand(pair_key, b"presence-key-check", sender, receiver)[:KEY_CHECK_SIZE]
@@ -213,6 +228,13 @@ class PairChannel:
         self.subscribe_topic: Final = presence_topic(pair_key, peer_public, me)
         self.relay_out_topic: Final = relay_topic(pair_key, me, peer_public)
         self.relay_in_topic: Final = relay_topic(pair_key, peer_public, me)
+        self.mailbox_in_token: Final = mailbox_token(pair_key, peer_public, me)
+        self.mailbox_in_topic: Final = Topic(token_topic(self.mailbox_in_token))
+        self.mailbox_out_topic: Final = Topic(token_topic(mailbox_token(pair_key, me, peer_public)))
+        self._mailbox_out_key = mailbox_auth_key(pair_key, me, peer_public)
+        self._mailbox_in_key = mailbox_auth_key(pair_key, peer_public, me)
+        self._own_x25519 = own.x25519_private()
+        self._peer_x25519 = x25519_public_from_ed25519(peer_public)
         self._out_key = _direction_key(pair_key, me, peer_public)
         self._in_key = _direction_key(pair_key, peer_public, me)
         self._guard = ReplayGuard(floor)
@@ -266,3 +288,31 @@ class PairChannel:
         record = open_envelope(self._in_key, self.subscribe_topic.raw, payload)
         self._guard.accept(record, None if now is None else int(now * 1000))
         return record
+
+    def seal_mailbox_item(self, frame: bytes, now_ms: int) -> bytes:
+        """Seal ``frame`` for the contact's mailbox (``mailbox_out_topic``).
+
+        Raises:
+            ItemTooLargeError: The frame does not fit the largest bucket.
+        """
+        return seal_item(
+            frame,
+            recipient_x25519=self._peer_x25519,
+            auth_key=self._mailbox_out_key,
+            topic=self.mailbox_out_topic.raw,
+            now_ms=now_ms,
+        )
+
+    def open_mailbox_item(self, item: bytes, not_before_ms: int | None = None) -> bytes:
+        """Open an item fetched from our mailbox for this contact (``mailbox_in_topic``).
+
+        Raises:
+            MailboxItemError: Malformed, tampered, or older than ``not_before_ms``.
+        """
+        return open_item(
+            item,
+            own_x25519_private=self._own_x25519,
+            auth_key=self._mailbox_in_key,
+            topic=self.mailbox_in_topic.raw,
+            not_before_ms=not_before_ms,
+        )

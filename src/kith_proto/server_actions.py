@@ -16,6 +16,10 @@ __all__ = [
     "Close",
     "IntroRequest",
     "Login",
+    "MailboxAckRequest",
+    "MailboxDepositRequest",
+    "MailboxFetchRequest",
+    "MailboxRequest",
     "PublishBatchRequest",
     "PublishRequest",
     "RelayRequest",
@@ -145,6 +149,39 @@ class IntroRequest(_Request):
         return self.ack()
 
 
+@dataclass(frozen=True)
+class MailboxDepositRequest(_Request):
+    """Store the sealed ``payload`` in the mailbox ``topic`` (durably, then ack)."""
+
+    topic: str
+    payload: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class MailboxFetchRequest(_Request):
+    """Read the oldest items of the mailbox ``topic`` (the owner proved its token).
+
+    ``max_reply_bytes``: most payload bytes (as sent) the reply may carry.
+    """
+
+    topic: str
+    max_reply_bytes: int
+
+    def reply(self, items: Sequence[wire.MailboxItem], more: bool) -> Send:
+        """The items, oldest first; ``more`` when others wait."""
+        return Send(wire.MailboxItems(topic=self.topic, items=list(items), more=more, ref=self.ref))
+
+
+@dataclass(frozen=True)
+class MailboxAckRequest(_Request):
+    """Delete the items ``ids`` of the mailbox ``topic`` (the owner stored them)."""
+
+    topic: str
+    ids: tuple[int, ...]
+
+
+MailboxRequest: TypeAlias = MailboxDepositRequest | MailboxFetchRequest | MailboxAckRequest
+
 Request: TypeAlias = (
     SubscribeRequest
     | UnsubscribeRequest
@@ -153,5 +190,6 @@ Request: TypeAlias = (
     | RetractRequest
     | RelayRequest
     | IntroRequest
+    | MailboxRequest
 )
 Action: TypeAlias = Send | Close | Login | Request

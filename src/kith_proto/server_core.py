@@ -26,11 +26,16 @@ from typing import Final
 from kith_proto import wire
 from kith_proto.auth import CHALLENGE_SIZE, KEY_TYPE, verify_auth
 from kith_proto.limits import ServerConfig, refill
+from kith_proto.mailbox_seal import BUCKETS
 from kith_proto.server_actions import (
     Action,
     Close,
     IntroRequest,
     Login,
+    MailboxAckRequest,
+    MailboxDepositRequest,
+    MailboxFetchRequest,
+    MailboxRequest,
     PublishBatchRequest,
     PublishRequest,
     RelayRequest,
@@ -48,6 +53,10 @@ __all__ = [
     "Close",
     "IntroRequest",
     "Login",
+    "MailboxAckRequest",
+    "MailboxDepositRequest",
+    "MailboxFetchRequest",
+    "MailboxRequest",
     "PublishBatchRequest",
     "PublishRequest",
     "RelayRequest",
@@ -95,6 +104,9 @@ _ROUTING: Final = (
     wire.Retract,
     wire.Relay,
     wire.Intro,
+    wire.MailboxDeposit,
+    wire.MailboxFetch,
+    wire.MailboxAck,
 )
 
 # (state, client frame type) -> state after a successful handling. Pairs not
@@ -346,6 +358,8 @@ class ServerConnection:
                 if not self._take_intro(now):
                     return self._fault(ErrorCode.RATE_LIMITED, "too many introductions", ref, now)
                 return self._payload_request(IntroRequest(ref, topic, payload), now)
+            case wire.MailboxDeposit() | wire.MailboxFetch() | wire.MailboxAck():
+                return self._mailbox_request(message, now)
         raise AssertionError(f"unroutable {type(message).__name__}")  # pragma: no cover
 
     def _topics_request(
@@ -388,6 +402,33 @@ class ServerConnection:
             return self._bad_token(ref, now)
         pairs = tuple((item.topic, item.payload) for item in items)
         return [PublishBatchRequest(ref, pairs)]
+
+    def _mailbox_request(
+        self, message: wire.MailboxDeposit | wire.MailboxFetch | wire.MailboxAck, now: float
+    ) -> list[Action]:
+        """Check a mailbox frame: the item's size bucket, or the owner's token."""
+        request: MailboxRequest
+        match message:
+            case wire.MailboxDeposit(topic=topic, payload=payload, ref=ref):
+                size = wire.payload_size(payload)
+                if size > min(BUCKETS[-1], self._config.max_payload_bytes):
+                    text = f"mailbox items are limited to {BUCKETS[-1]} bytes"
+                    return self._fault(ErrorCode.PAYLOAD_TOO_LARGE, text, ref, now)
+                if size not in BUCKETS:
+                    sizes = ", ".join(map(str, BUCKETS))
+                    text = f"a mailbox item is padded to one of {sizes} bytes"
+                    return self._fault(ErrorCode.BAD_ITEM_SIZE, text, ref, now)
+                request = MailboxDepositRequest(ref, topic, payload)
+            case wire.MailboxFetch(topic=topic, token=token, ref=ref):
+                if not _token_opens(topic, token):
+                    return self._bad_token(ref, now)
+                budget = self._config.reply_bytes_per_token
+                request = MailboxFetchRequest(ref, topic, max_reply_bytes=budget)
+            case wire.MailboxAck(topic=topic, token=token, ids=ids, ref=ref):
+                if not _token_opens(topic, token):
+                    return self._bad_token(ref, now)
+                request = MailboxAckRequest(ref, topic, tuple(ids))
+        return [request]
 
     def _bad_token(self, ref: int | None, now: float) -> list[Action]:
         message = "a token does not match its topic: only the topic's owner may write it"

@@ -36,6 +36,11 @@ __all__ = [
     "Intro",
     "IntroReceived",
     "Limits",
+    "MailboxAck",
+    "MailboxDeposit",
+    "MailboxFetch",
+    "MailboxItem",
+    "MailboxItems",
     "Publish",
     "PublishBatch",
     "PublishItem",
@@ -120,6 +125,10 @@ class ErrorCode(enum.StrEnum):
     INTERNAL = "internal"
     RETAINED_FULL = "retained_full"
     TOO_MANY_CONNECTIONS = "too_many_connections"
+    MAILBOX_UNAVAILABLE = "mailbox_unavailable"
+    MAILBOX_FULL = "mailbox_full"
+    MAILBOX_STORE_FULL = "mailbox_store_full"
+    BAD_ITEM_SIZE = "bad_item_size"
 
 
 class CloseCode(enum.IntEnum):
@@ -228,6 +237,39 @@ class Intro(_Frame, frozen=True, tag="intro"):
     ref: Ref | None = None
 
 
+class MailboxDeposit(_Frame, frozen=True, tag="mailbox_deposit"):
+    """Store a sealed item in a mailbox topic until its owner acknowledges it.
+
+    Anyone who knows the topic may deposit; ``payload`` is one of the padded
+    sizes of ``kith_proto.mailbox_seal.BUCKETS``. Acknowledged (``ack``) only
+    once the item is durably stored.
+    """
+
+    topic: Topic
+    payload: Payload
+    ref: Ref | None = None
+
+
+class MailboxFetch(_Frame, frozen=True, tag="mailbox_fetch"):
+    """Read the oldest stored items of a mailbox topic (``mailbox_items``).
+
+    ``token`` proves ownership: ``token_topic(token)`` must be ``topic``.
+    """
+
+    topic: Topic
+    token: Token
+    ref: Ref | None = None
+
+
+class MailboxAck(_Frame, frozen=True, tag="mailbox_ack"):
+    """Delete fetched items: the owner stored them. Ids not held are ignored."""
+
+    topic: Topic
+    token: Token
+    ids: Annotated[list[Ref], msgspec.Meta(max_length=1024)]
+    ref: Ref | None = None
+
+
 # -- server -> client -------------------------------------------------------
 
 
@@ -327,6 +369,25 @@ class IntroReceived(_Frame, frozen=True, tag="intro_received"):
     payload: Payload
 
 
+class MailboxItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
+    """One stored item of a mailbox (inside ``mailbox_items``)."""
+
+    id: Ref
+    payload: Payload
+
+
+class MailboxItems(_Frame, frozen=True, tag="mailbox_items"):
+    """Reply to ``mailbox_fetch``: the oldest items, oldest first.
+
+    ``more``: further items wait (acknowledge these, then fetch again).
+    """
+
+    topic: Topic
+    items: list[MailboxItem]
+    more: bool
+    ref: Ref | None = None
+
+
 class Error(_Frame, frozen=True, tag="error"):
     """A request failed, or the last frame broke the protocol."""
 
@@ -344,10 +405,30 @@ class Bye(_Frame, frozen=True, tag="bye"):
 
 
 ClientMessage: TypeAlias = (
-    Auth | Subscribe | Unsubscribe | Publish | PublishBatch | Retract | Relay | Intro
+    Auth
+    | Subscribe
+    | Unsubscribe
+    | Publish
+    | PublishBatch
+    | Retract
+    | Relay
+    | Intro
+    | MailboxDeposit
+    | MailboxFetch
+    | MailboxAck
 )
 ServerMessage: TypeAlias = (
-    Challenge | Welcome | Subscribed | Ack | Event | Gone | Relayed | IntroReceived | Error | Bye
+    Challenge
+    | Welcome
+    | Subscribed
+    | Ack
+    | Event
+    | Gone
+    | Relayed
+    | IntroReceived
+    | MailboxItems
+    | Error
+    | Bye
 )
 
 _encoder: Final = msgspec.json.Encoder()

@@ -9,6 +9,7 @@ import re
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from kith_proto.help_format import DefaultsHelpFormatter
 from kith_proto.server_core import ServerConfig
@@ -16,6 +17,8 @@ from kith_proto.wire import DEFAULT_SIGNAL_PORT
 from kith_signal.addresses import Address
 from kith_signal.gc_policy import GcPolicy, GcSettings
 from kith_signal.logfmt import configure, log_event
+from kith_signal.mailbox import Mailbox
+from kith_signal.mailbox_store import MailboxLimits
 from kith_signal.memory_broker import DEFAULT_MAX_RETAINED_BYTES, InProcessBroker
 from kith_signal.metrics import Metrics
 from kith_signal.public_url import is_wildcard, wildcard_message
@@ -143,6 +146,51 @@ def _add_turn_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_mailbox_flags(p: argparse.ArgumentParser) -> None:
+    """Flags of the offline mailbox (kept only with ``--data-dir``)."""
+    p.add_argument(
+        "--data-dir",
+        help="directory of the offline mailbox's SQLite file (without it: no mailbox)",
+    )
+    p.add_argument(
+        "--mailbox-ttl",
+        type=_positive_float,
+        default=14.0,
+        metavar="DAYS",
+        help="days an unfetched mailbox item is kept (default 14; fractions allowed)",
+    )
+    p.add_argument(
+        "--mailbox-topic-items",
+        type=_positive_int,
+        default=10_000,
+        help="items one mailbox holds (default 10000)",
+    )
+    p.add_argument(
+        "--mailbox-topic-bytes",
+        type=_byte_size,
+        default=64 * 1024 * 1024,
+        help="bytes one mailbox holds (default 64MiB); K/M/G suffixes",
+    )
+    p.add_argument(
+        "--mailbox-bytes",
+        type=_byte_size,
+        default=1024**3,
+        help="bytes all mailboxes hold together (default 1GiB); K/M/G suffixes",
+    )
+
+
+def _mailbox(args: argparse.Namespace, metrics: Metrics) -> Mailbox | None:
+    if args.data_dir is None:
+        return None
+    limits = MailboxLimits(
+        ttl=args.mailbox_ttl * 86400.0,
+        topic_items=args.mailbox_topic_items,
+        topic_bytes=args.mailbox_topic_bytes,
+        total_bytes=args.mailbox_bytes,
+    )
+    return Mailbox(Path(args.data_dir), limits, metrics=metrics, clock=time.time)
+
+
 def _read_token(p: argparse.ArgumentParser, path: str | None) -> str | None:
     if path is None:
         return None
@@ -212,6 +260,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="serve GET /debug/snapshot (broker state; for tests only)",
     )
     _add_exposure_flags(p)
+    _add_mailbox_flags(p)
     _add_turn_flags(p)
     args = p.parse_args(argv)
     try:
@@ -262,6 +311,7 @@ def build(args: argparse.Namespace) -> SignalServer:
         debug_snapshot=args.debug_snapshot,
     )
     log = configure()
+    metrics = Metrics()
     gc_policy = None
     if args.gc == "managed":
         gc_policy = GcPolicy(GcSettings(interval=args.gc_interval), log, time.monotonic)
@@ -269,7 +319,8 @@ def build(args: argparse.Namespace) -> SignalServer:
         options,
         protocol,
         InProcessBroker(max_topics=args.max_topics, max_retained_bytes=args.max_retained_bytes),
-        metrics=Metrics(),
+        metrics=metrics,
+        mailbox=_mailbox(args, metrics),
         log=log,
         clock=time.monotonic,
         gc_policy=gc_policy,

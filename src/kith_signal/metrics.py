@@ -48,6 +48,25 @@ class Metrics:
         self.intros = Counter("kith_signal_intros", "Introduction requests", registry=r)
         self.errors = Counter("kith_signal_errors", "Error frames sent", ["code"], registry=r)
         self.closes = Counter("kith_signal_closes", "Closes by the server", ["code"], registry=r)
+        self.mailbox_items = Gauge("kith_signal_mailbox_items", "Mailbox items held", registry=r)
+        self.mailbox_bytes = Gauge(
+            "kith_signal_mailbox_bytes", "Bytes of sealed mailbox items held", registry=r
+        )
+        self.mailbox_deposits = Counter(
+            "kith_signal_mailbox_deposits", "Mailbox items deposited", registry=r
+        )
+        self.mailbox_fetched = Counter(
+            "kith_signal_mailbox_fetched", "Mailbox items sent to their owner", registry=r
+        )
+        self.mailbox_acked = Counter(
+            "kith_signal_mailbox_acked", "Mailbox items deleted on acknowledgement", registry=r
+        )
+        self.mailbox_expired = Counter(
+            "kith_signal_mailbox_expired", "Mailbox items deleted unread after the TTL", registry=r
+        )
+        self.mailbox_refused = Counter(
+            "kith_signal_mailbox_refused", "Deposits refused by a quota", ["code"], registry=r
+        )
         self.frame_seconds = Histogram(
             "kith_signal_frame_seconds",
             "Time to handle one inbound frame, by the core's first action",

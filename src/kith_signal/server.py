@@ -32,6 +32,7 @@ from kith_signal.broker import Broker
 from kith_signal.gc_policy import GcPolicy
 from kith_signal.keepalive import JitteredConnection
 from kith_signal.logfmt import log_event
+from kith_signal.mailbox import Mailbox
 from kith_signal.metrics import Metrics
 from kith_signal.session import MAX_PENDING, Session
 from kith_signal.turn import TurnIssuer
@@ -92,6 +93,8 @@ class SignalServer:
         metrics: Where counters go.
         log: Structured logger.
         clock: Monotonic clock in seconds.
+        mailbox: The offline mailbox (``None``: ``mailbox_*`` requests get
+            ``mailbox_unavailable``).
         gc_policy: When to collect garbage (``None``: CPython's default, as
             an embedding process may prefer); the CLI passes the managed one.
         turn: Mints the TURN credentials each connection gets in ``welcome``
@@ -107,11 +110,13 @@ class SignalServer:
         metrics: Metrics,
         log: logging.Logger,
         clock: Callable[[], float],
+        mailbox: Mailbox | None = None,
         gc_policy: GcPolicy | None = None,
         turn: TurnIssuer | None = None,
     ) -> None:
         self._options = options
         self._turn = turn
+        self._mailbox = mailbox
         self._gc = gc_policy
         self._protocol = protocol
         self._broker = broker
@@ -312,6 +317,7 @@ class SignalServer:
             metrics=self._metrics,
             log=self._log,
             clock=self._clock,
+            mailbox=self._mailbox,
             max_pending=self._options.max_pending,
         )
         self._sessions[conn_id] = session

@@ -20,6 +20,7 @@ from kith_proto.server_core import (
     Close,
     IntroRequest,
     Login,
+    MailboxRequest,
     PublishBatchRequest,
     PublishRequest,
     RelayRequest,
@@ -42,6 +43,7 @@ from kith_signal.broker import (
     TopicLimitError,
 )
 from kith_signal.logfmt import log_event
+from kith_signal.mailbox import Mailbox, unavailable
 from kith_signal.metrics import Metrics
 from kith_signal.outbox import CloseFrame, Outbox
 
@@ -67,6 +69,7 @@ class Session:
         "_clock",
         "_core",
         "_log",
+        "_mailbox",
         "_max_pending",
         "_metrics",
         "_outbox",
@@ -85,6 +88,7 @@ class Session:
         metrics: Metrics,
         log: logging.Logger,
         clock: Callable[[], float],
+        mailbox: Mailbox | None = None,
         max_pending: int = MAX_PENDING,
     ) -> None:
         self._ws = ws
@@ -93,6 +97,7 @@ class Session:
         self.conn_id = conn_id
         self._broker = broker
         self._metrics = metrics
+        self._mailbox = mailbox
         self._log = log
         self._clock = clock
         self._started = clock()
@@ -258,6 +263,10 @@ class Session:
             case IntroRequest(topic=topic, payload=payload):
                 self._metrics.intros.inc()
                 return request.reply(await broker.intro(conn, topic, payload))
+            case _ if isinstance(request, MailboxRequest):
+                if self._mailbox is None:
+                    return unavailable(request)
+                return await self._mailbox.handle(request)
         raise AssertionError(f"unknown request {request!r}")  # pragma: no cover
 
     # -- closing --
