@@ -2,6 +2,7 @@
 // delivery state, typing indicator, edit, delete, reactions. Degrades to a notice when
 // the node has no message endpoints.
 
+import { Composer } from "./composer.js";
 import { $ } from "./dom.js";
 import { STATUS_LABEL, displayName, presenceLine } from "./format.js";
 import { MessageList } from "./messages.js";
@@ -34,15 +35,31 @@ export class ChatPanel {
     this.lastTypingSent = 0;
     this.typingTimer = null;
     const nameOf = (id) => (id === this.me.id ? this.me.name || "You" : displayName(this.contactOf(id) || { id }));
+    const jump = $("#jump-newest");
     this.list = new MessageList($("#messages"), {
       me: me.id,
       nameOf,
+      onUnseen: (count) => {
+        jump.hidden = !count;
+        $("#jump-count").textContent = count ? String(count) : "";
+      },
       actions: {
         edit: (mid, text) => this.guard(() => this.api.edit(mid, text).then((m) => m && this.list.upsert(m))),
         remove: (mid) => window.confirm("Delete this message for both of you?") &&
           this.guard(() => this.api.remove(mid).then(() => this.list.upsert({ id: mid, deleted: true, text: "" }))),
         react: (mid, emoji) => this.guard(() => this.api.react(mid, emoji).then((m) => m && this.list.upsert(m))),
         unreact: (mid, emoji) => this.guard(() => this.api.unreact(mid, emoji).then((m) => m && this.list.upsert(m))),
+      },
+    });
+    jump.addEventListener("click", () => {
+      this.list.scrollToBottom();
+      this.list.setUnseen(0);
+    });
+    this.composer = new Composer(this.input, {
+      onEditLast: () => {
+        const last = this.list.lastMine();
+        if (last) this.list.startEdit(last);
+        return Boolean(last);
       },
     });
     $("#chat-details").addEventListener("click", () => onDetails(this.contactId));
@@ -58,7 +75,10 @@ export class ChatPanel {
         this.send();
       }
     });
-    this.input.addEventListener("input", () => this.typed());
+    this.input.addEventListener("input", () => {
+      this.composer.changed(this.contactId);
+      this.typed();
+    });
     new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) this.loadOlder();
     }, { root: $("#messages"), rootMargin: "400px 0px 0px 0px" }).observe($("#messages-top"));
@@ -101,6 +121,7 @@ export class ChatPanel {
   }
 
   async open(id) {
+    if (this.contactId) this.composer.keepDraft(this.contactId);
     this.contactId = id;
     this.unread.clear();
     this.complete = false;
@@ -109,7 +130,7 @@ export class ChatPanel {
     this.showNotice(id);
     this.paintHeader();
     this.root.hidden = false;
-    this.input.value = "";
+    this.composer.showDraft(id);
     if (!this.available) return this.unavailable();
     this.input.disabled = false;
     this.sendButton.disabled = false;
@@ -189,13 +210,13 @@ export class ChatPanel {
   async send() {
     const text = this.input.value.trim();
     if (!text || !this.contactId) return;
-    this.input.value = "";
+    this.composer.set(this.contactId, "");
     this.lastTypingSent = 0; // the next keystroke starts a new typing notice
     const sent = await this.guard(async () => {
       const message = await this.api.send(this.contactId, text);
       if (message && message.id) this.list.upsert(message);
     });
-    if (!sent && this.available) this.input.value = text;
+    if (!sent && this.available) this.composer.set(this.contactId, text);
   }
 
   typed() {

@@ -6,6 +6,9 @@ import { ChatPanel } from "./chat.js";
 import { AddContactDialog, ContactDetailsDialog } from "./dialogs.js";
 import { $ } from "./dom.js";
 import { connectEvents } from "./events.js";
+import { displayName } from "./format.js";
+import { MuteButton } from "./mute.js";
+import { Notifier } from "./notifier.js";
 import { clearSession, loadSession } from "./session.js";
 import { SettingsPanel } from "./settings.js";
 import { Sidebar } from "./sidebar.js";
@@ -48,12 +51,17 @@ function showPanel(name) {
   $("#welcome").hidden = name !== "welcome";
   $("#chat").hidden = name !== "chat";
   $("#settings").hidden = name !== "settings";
+  $("#settings-back").hidden = name !== "settings";
+  // Below 700 px one pane shows at a time (app.css): the list, or the open panel.
+  document.body.dataset.pane = name === "welcome" ? "list" : "main";
 }
 
 async function start() {
   if (!loadSession()) return showSignedOut();
   onSignedOut(showSignedOut);
-  const [identity, status, contacts] = await Promise.all([api.identity(), api.status(), api.contacts()]);
+  const [identity, status, contacts, settingList] = await Promise.all([
+    api.identity(), api.status(), api.contacts(), api.settings().catch(() => []),
+  ]);
   const me = { id: identity.id, name: identity.name };
   $("#me-name").textContent = identity.name || "You";
 
@@ -63,8 +71,16 @@ async function start() {
   ownStatus.setConnected(bannerState.server);
   paintBanner();
 
-  const settings = new SettingsPanel(api);
   let sidebar = null;
+  const notifier = new Notifier({
+    ownStatus: () => ownStatus.current?.status,
+    nameOf: (id) => displayName(sidebar.get(id) || { id }),
+    onClick: (id) => sidebar.onSelect(id),
+  });
+  const applySettings = async () => notifier.configure(await api.settings());
+  notifier.configure(settingList);
+  const settings = new SettingsPanel(api, { onSaved: () => applySettings().catch(() => {}) });
+  const mute = new MuteButton(api, notifier);
   const refreshContacts = async () => sidebar.setAll(await api.contacts());
   const details = new ContactDetailsDialog(api, {
     onRemoved: async () => {
@@ -81,6 +97,7 @@ async function start() {
   sidebar = new Sidebar(async (id) => {
     sidebar.select(id);
     showPanel("chat");
+    mute.show(id);
     await chat.open(id);
     $("#composer-text").focus();
   });
@@ -97,6 +114,18 @@ async function start() {
   });
 
   $("#sign-out").addEventListener("click", signOut);
+  const back = () => {
+    sidebar.select(null);
+    chat.contactId = null;
+    showPanel("welcome");
+  };
+  $("#chat-back").addEventListener("click", back);
+  $("#settings-back").addEventListener("click", back);
+  showPanel("welcome");
+  sidebar.setQuiet(status.status === "busy");
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && sidebar.selected) sidebar.select(sidebar.selected);
+  });
 
   events = connectEvents({
     onLink: (up) => {
@@ -111,6 +140,7 @@ async function start() {
       switch (event.type) {
         case "status":
           ownStatus.show({ ...ownStatus.current, ...event });
+          sidebar.setQuiet(ownStatus.current.status === "busy");
           break;
         case "connection":
           bannerState.server = event.state === "connected";
@@ -129,8 +159,12 @@ async function start() {
         case "contacts":
           refreshContacts().catch(() => {});
           break;
-        default:
-          if (chat.onEvent(event)) sidebar.bumpUnread(event.contact);
+        default: {
+          const elsewhere = chat.onEvent(event);
+          if (event.type !== "message" || !notifier.isNew(event.message, me.id)) break;
+          if (elsewhere || document.hidden) sidebar.bumpUnread(event.contact);
+          notifier.message(event.contact, event.message);
+        }
       }
     },
   });

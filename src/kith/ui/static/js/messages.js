@@ -2,7 +2,9 @@
 // (content-visibility), and the per-message actions (edit, delete, react).
 
 import { h } from "./dom.js";
-import { clockTime, fullTime, shortWhen } from "./format.js";
+import { emojiPicker } from "./emoji.js";
+import { clockTime, dayLabel, fullTime, shortWhen } from "./format.js";
+import { renderText } from "./richtext.js";
 
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 const STATE_LABEL = {
@@ -16,6 +18,8 @@ const STATE_LABEL = {
 // A reply can arrive after a later event (the POST answer after the delivery
 // receipt): a state never moves back down this order.
 const STATE_RANK = { queued: 0, failed: 0, sent: 1, delivered: 2, read: 3 };
+// Consecutive messages of one author within this many seconds form a group.
+const GROUP_SECONDS = 5 * 60;
 
 function mergeState(known, next) {
   if (!known || !next) return next || known;
@@ -27,8 +31,10 @@ export class MessageList {
    * @param {HTMLElement} root the scrolling container
    * @param {{me: string, nameOf: (id: string) => string, actions: object}} options
    */
-  constructor(root, { me, nameOf, actions }) {
+  constructor(root, { me, nameOf, actions, onUnseen = () => {} }) {
     this.root = root;
+    this.onUnseen = onUnseen;
+    this.unseen = 0;
     this.top = root.firstElementChild;
     this.me = me;
     this.nameOf = nameOf;
@@ -36,6 +42,43 @@ export class MessageList {
     this.rows = new Map();
     this.messages = new Map();
     root.addEventListener("keydown", (event) => this.arrowKeys(event));
+    root.addEventListener("scroll", () => {
+      if (this.unseen && this.nearBottom()) this.setUnseen(0);
+    }, { passive: true });
+  }
+
+  setUnseen(count) {
+    this.unseen = count;
+    this.onUnseen(count);
+  }
+
+  /** The last loaded message of mine that can still be edited, or null. */
+  lastMine() {
+    const mine = [...this.messages.values()].filter((m) => m.from === this.me && !m.deleted);
+    return mine.length ? mine[mine.length - 1] : null;
+  }
+
+  /** Date separator and grouping of `row` against the message row before it. */
+  decorate(row) {
+    if (!row || !row.classList.contains("msg")) return;
+    const message = this.messages.get(row.dataset.id);
+    let previous = row.previousElementSibling;
+    while (previous && !previous.classList.contains("msg")) previous = previous.previousElementSibling;
+    const before = previous ? this.messages.get(previous.dataset.id) : null;
+    const day = dayLabel(message.sent_at);
+    const newDay = !before || dayLabel(before.sent_at) !== day;
+    if (newDay) row.dataset.day = day;
+    else delete row.dataset.day;
+    const grouped = !newDay && before.from === message.from && message.sent_at - before.sent_at < GROUP_SECONDS;
+    row.classList.toggle("grouped", grouped);
+  }
+
+  /** Decorate `row` and the message row after it (whose "before" changed). */
+  decorateAround(row) {
+    this.decorate(row);
+    let next = row.nextElementSibling;
+    while (next && !next.classList.contains("msg")) next = next.nextElementSibling;
+    this.decorate(next);
   }
 
   /** ↑/↓ move between messages (Home/End: first/last loaded); Tab then reaches its actions. */
@@ -57,6 +100,8 @@ export class MessageList {
 
   clear() {
     for (const row of this.rows.values()) row.remove();
+    this.root.querySelectorAll(".new-marker").forEach((marker) => marker.remove());
+    this.setUnseen(0);
     this.rows.clear();
     this.messages.clear();
   }
@@ -83,7 +128,10 @@ export class MessageList {
       this.messages.set(message.id, message);
       fragment.append(this.makeRow(message));
     }
+    const boundary = this.top.nextElementSibling;
     this.top.after(fragment);
+    for (let row = this.top.nextElementSibling; row && row !== boundary; row = row.nextElementSibling) this.decorate(row);
+    this.decorate(boundary);
     this.root.scrollTop += this.root.scrollHeight - before;
   }
 
@@ -97,11 +145,23 @@ export class MessageList {
     const row = this.makeRow(merged);
     if (old) {
       this.replaceRow(old, row);
+      this.decorateAround(row);
       return;
     }
     const stick = this.nearBottom();
+    if (!stick && merged.from !== this.me) this.markUnseen();
     this.root.append(row);
+    this.decorate(row);
     if (stick || merged.from === this.me) this.scrollToBottom();
+  }
+
+  /** An incoming message arrived while scrolled up: a marker before the first, and a count. */
+  markUnseen() {
+    if (!this.unseen) {
+      this.root.querySelectorAll(".new-marker").forEach((marker) => marker.remove());
+      this.root.append(h("div", { class: "new-marker", role: "separator" }, "New messages"));
+    }
+    this.setUnseen(this.unseen + 1);
   }
 
   /** Swap in a re-rendered row, carrying over an open edit box or reaction picker. */
@@ -142,7 +202,7 @@ export class MessageList {
         message.edited && !message.deleted ? h("span", { class: "edited" }, "(edited)") : null,
         mine && !message.deleted ? h("span", { class: `state ${message.state}` }, STATE_LABEL[message.state] || message.state) : null,
       ),
-      h("div", { class: "text" }, message.deleted ? "This message was deleted." : message.text),
+      h("div", { class: "text" }, message.deleted ? "This message was deleted." : renderText(message.text)),
       this.reactions(message),
       message.deleted ? null : this.actionBar(message, mine),
     );
@@ -192,12 +252,22 @@ export class MessageList {
       picker.remove();
       this.rows.get(message.id)?.querySelector(".actions button")?.focus();
     };
+    const pick = (emoji) => {
+      picker.remove();
+      this.actions.react(message.id, emoji);
+    };
+    const more = () => {
+      const full = emojiPicker({ label: "All reactions", onPick: pick, onClose: close });
+      picker.replaceChildren(full);
+      full.querySelector("input").focus();
+    };
     const picker = h(
       "div",
       { class: "picker", role: "group", "aria-label": "Pick a reaction", onkeydown: (e) => e.key === "Escape" && close() },
       QUICK_REACTIONS.map((emoji) =>
-        h("button", { type: "button", "aria-label": `React with ${emoji}`, onclick: () => { picker.remove(); this.actions.react(message.id, emoji); } }, emoji),
+        h("button", { type: "button", "aria-label": `React with ${emoji}`, onclick: () => pick(emoji) }, emoji),
       ),
+      h("button", { type: "button", class: "more", "aria-label": "More reactions", onclick: more }, "＋"),
     );
     row.append(picker);
     picker.firstChild.focus();

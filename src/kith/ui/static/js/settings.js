@@ -2,6 +2,7 @@
 
 import { $, h, say } from "./dom.js";
 import { groupedId, groupedSafety } from "./format.js";
+import { Notifier } from "./notifier.js";
 
 let fieldCount = 0;
 
@@ -40,8 +41,9 @@ function savingForm(title, label, input, help, save) {
 }
 
 export class SettingsPanel {
-  constructor(api) {
+  constructor(api, { onSaved = () => {} } = {}) {
     this.api = api;
+    this.onSaved = onSaved;
     this.root = $("#settings");
   }
 
@@ -111,8 +113,14 @@ export class SettingsPanel {
       input.checked = Boolean(value[key]);
       input.addEventListener("change", async () => {
         try {
+          // Ask the browser while the click still counts as a user gesture.
+          const permission = key === "notifications" && input.checked ? Notifier.requestPermission() : null;
           await this.api.setSetting(key, input.checked ? "true" : "false");
-          say(out, "Saved.", "ok");
+          this.onSaved(key);
+          const answer = await permission;
+          if (answer === "denied") say(out, "Saved, but the browser blocks notifications for this page: allow them in its site settings.");
+          else if (answer === "unsupported") say(out, "Saved, but this browser has no desktop notifications.");
+          else say(out, "Saved.", "ok");
         } catch (error) {
           say(out, error.message);
         }
@@ -123,9 +131,10 @@ export class SettingsPanel {
       "section",
       { "aria-label": "Notifications and privacy" },
       h("h3", {}, "Notifications and privacy"),
-      box("notifications", "Notifications (never while you are busy)"),
+      box("notifications", "Desktop notifications while this tab is hidden (never while you are busy)"),
+      box("notifications_private", "Private notifications: show who wrote, not what"),
+      h("p", { class: "muted small" }, "Mute one contact with the Mute button in their chat."),
       box("read_receipts", "Send read receipts"),
-      box("relay_only", "Hide my IP address from contacts: connect only through the server's TURN relay (from the next start)"),
       out,
     );
   }

@@ -1,5 +1,6 @@
 // The contacts sidebar: live presence dots, status text or last seen, unread counts.
 
+import { showUnread } from "./badge.js";
 import { $, h } from "./dom.js";
 import { STATUS_LABEL, displayName, presenceLine } from "./format.js";
 
@@ -13,6 +14,13 @@ export class Sidebar {
     this.rows = new Map();
     this.unread = new Map();
     this.selected = null;
+    this.quiet = false;
+  }
+
+  /** While busy the unread badge is quiet (grey). */
+  setQuiet(quiet) {
+    this.quiet = quiet;
+    this.paintTitle();
   }
 
   /** Replace the whole list (after a load or a contacts change). */
@@ -67,7 +75,7 @@ export class Sidebar {
 
   paintTitle() {
     const total = [...this.unread.values()].reduce((a, b) => a + b, 0);
-    document.title = total ? `(${total}) Kith` : "Kith";
+    showUnread(total, { quiet: this.quiet });
   }
 
   /** Refresh the relative "last seen" texts. */

@@ -1,0 +1,64 @@
+// Desktop notifications for incoming messages (the browser's Notification API).
+// Shown only while the tab is hidden, never while the user is busy (then the unread
+// badge turns quiet instead), never for a muted contact; with `notifications_private`
+// a notification names the sender but shows no text.
+
+const SEEN_LIMIT = 2000;
+
+export class Notifier {
+  /**
+   * @param {{ownStatus: () => string, nameOf: (id: string) => string, onClick: (id: string) => void}} options
+   */
+  constructor({ ownStatus, nameOf, onClick }) {
+    this.ownStatus = ownStatus;
+    this.nameOf = nameOf;
+    this.onClick = onClick;
+    this.enabled = false;
+    this.private = false;
+    this.muted = new Set();
+    this.seen = new Set();
+  }
+
+  /** Apply the settings list from `GET /api/settings`. */
+  configure(settings) {
+    const value = Object.fromEntries(settings.map((s) => [s.key, s.value]));
+    this.enabled = value.notifications === true;
+    this.private = value.notifications_private === true;
+    this.muted = new Set(value.muted_contacts || []);
+  }
+
+  /** Ask the browser for permission (call from a user gesture, when the setting is turned on). */
+  static async requestPermission() {
+    if (!("Notification" in window)) return "unsupported";
+    if (Notification.permission !== "default") return Notification.permission;
+    return Notification.requestPermission();
+  }
+
+  /** True the first time a message id is seen as a new incoming message. */
+  isNew(message, me) {
+    if (message.from === me || message.edited || message.deleted || this.seen.has(message.id)) return false;
+    if (Object.values(message.reactions || {}).some((who) => who.length)) return false;
+    if (this.seen.size >= SEEN_LIMIT) this.seen.clear();
+    this.seen.add(message.id);
+    return true;
+  }
+
+  /** Remember ids already on screen (loaded history) so that a later update is not "new". */
+  know(messages) {
+    for (const m of messages) this.seen.add(m.id);
+  }
+
+  /** A new incoming message from `contact`: show a notification when allowed. */
+  message(contact, message) {
+    if (!this.enabled || !document.hidden || this.ownStatus() === "busy" || this.muted.has(contact)) return null;
+    if (!("Notification" in window) || Notification.permission !== "granted") return null;
+    const body = this.private ? "New message" : message.text.slice(0, 200);
+    const note = new Notification(this.nameOf(contact), { body, tag: `kith-${contact}`, silent: false });
+    note.addEventListener("click", () => {
+      window.focus();
+      this.onClick(contact);
+      note.close();
+    });
+    return note;
+  }
+}
