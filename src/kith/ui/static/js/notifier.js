@@ -43,11 +43,6 @@ export class Notifier {
     return true;
   }
 
-  /** Remember ids already on screen (loaded history) so that a later update is not "new". */
-  know(messages) {
-    for (const m of messages) this.seen.add(m.id);
-  }
-
   /** A new incoming message from `contact`: show a notification when allowed. */
   message(contact, message) {
     if (!this.enabled || !document.hidden || this.ownStatus() === "busy" || this.muted.has(contact)) return null;
