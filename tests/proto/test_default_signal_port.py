@@ -29,7 +29,8 @@ MENTIONS: Final = (
     re.compile(r"\bwss?://[^\s/`'\"]+:(\d+)"),  # a WebSocket URL with a port
     re.compile(r"\bhttps?://[^\s/`'\"]+:(\d+)/(?:healthz|metrics)\b"),  # its HTTP endpoints
     re.compile(r"--port[ =](\d+)"),  # a kith-signal command line
-    re.compile(r"\bport[ =](\d+)"),  # a listening log line, or prose ("port 8765")
+    # a listening log line, or prose ("port 8765"); not coturn's "listening-port=3478"
+    re.compile(r"(?<![-\w])port[ =](\d+)"),
 )
 # Ports that deliberately differ from the default, and why.
 OTHER_PORTS: Final = {
