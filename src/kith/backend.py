@@ -174,6 +174,10 @@ class Backend(Protocol):
         """Add (or remove) our reaction to a message."""
         ...
 
+    def search(self, text: str, limit: int = 50) -> list[ChatMessage]:
+        """The newest messages of any conversation holding every word of ``text``."""
+        ...
+
     def close(self) -> None:
         """Release resources."""
         ...

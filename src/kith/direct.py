@@ -131,6 +131,12 @@ class DirectBackend:
     def react(self, message_id: str, emoji: str, add: bool = True) -> ChatMessage:
         return self._messages().react(message_id, emoji, add)
 
+    def search(self, text: str, limit: int = 50) -> list[ChatMessage]:
+        from kith.history_search import search_history
+
+        own_id = self.identity().kith_id
+        return self._store.call(lambda s: search_history(s, own_id, text, limit))
+
     def close(self) -> None:
         self._store.close()
 

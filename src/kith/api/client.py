@@ -202,6 +202,10 @@ class NodeBackend:
             return _chat_message(self._call("POST", path, {"emoji": emoji}))
         return _chat_message(self._call("DELETE", f"{path}/{_part(emoji)}"))
 
+    def search(self, text: str, limit: int = 50) -> list[ChatMessage]:
+        reply = self._call("GET", "/api/search?" + urlencode({"q": text, "limit": str(limit)}))
+        return [_chat_message(r["message"], r["contact"]) for r in reply["results"]]
+
     def close(self) -> None:
         self._conn.close()
 

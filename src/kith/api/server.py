@@ -22,6 +22,7 @@ from kith.api.events_ws import EventsEndpoint
 from kith.api.http_log import http_logger
 from kith.api.message_routes import add_message_routes
 from kith.api.routes import add_routes
+from kith.api.search_routes import add_search_routes
 from kith.api.session_routes import (
     CREDENTIAL,
     OPEN_PATHS,
@@ -94,6 +95,7 @@ class ApiServer:
         app = web.Application(middlewares=[self._guard], client_max_size=MAX_BODY)
         add_routes(app, self._service)
         add_message_routes(app, self._service.chat)
+        add_search_routes(app, self._service.chat)
         app.router.add_get("/api/events", self._events.handle)
         add_session_routes(app, self._policy)
         if self._account is not None:

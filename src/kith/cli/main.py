@@ -22,6 +22,7 @@ from kith.cli import messages as messages_cli
 from kith.cli import open as open_cli
 from kith.cli import passphrase as passphrase_cli
 from kith.cli import run as run_cli
+from kith.cli import search as search_cli
 from kith.cli import settings as settings_cli
 from kith.cli import status as status_cli
 from kith_proto.help_format import DefaultsHelpFormatter
@@ -36,6 +37,7 @@ _GROUPS = (
     status_cli,
     contacts_cli,
     messages_cli,
+    search_cli,
     settings_cli,
     backup_cli,
     passphrase_cli,

@@ -507,6 +507,17 @@ class ChatDriver:
         )
         return page
 
+    async def search(self, text: str, limit: int) -> list[ChatMessage]:
+        """The newest stored messages holding every word of ``text`` (``bad_search``
+        for text that cannot be searched)."""
+        from kith.history_search import search_history
+
+        own_id = self._own_id
+        found: list[ChatMessage] = await self._store.run(
+            lambda store: search_history(store, own_id, text, limit)
+        )
+        return found
+
     # -- lifecycle -------------------------------------------------------------
 
     async def flush(self) -> None:

@@ -91,3 +91,7 @@ class ChatService:
     async def history(self, contact: str, limit: int, before: str | None) -> list[ChatMessage]:
         """A page of the conversation, oldest first."""
         return await self._chat.history(self._chat.peer(contact), limit, before)
+
+    async def search(self, text: str, limit: int) -> list[ChatMessage]:
+        """The newest stored messages of any conversation holding every word of ``text``."""
+        return await self._chat.search(text, limit)

@@ -100,4 +100,5 @@ export const api = {
   typing: (id) => request("POST", `/api/contacts/${part(id)}/typing`),
   markRead: (id, ids) => request("POST", `/api/contacts/${part(id)}/read`, { ids }),
   acceptKey: (id) => request("POST", `/api/contacts/${part(id)}/key-accept`),
+  search: (q, limit) => request("GET", `/api/search?${new URLSearchParams({ q, limit: String(limit) })}`),
 };

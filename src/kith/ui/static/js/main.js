@@ -9,6 +9,7 @@ import { connectEvents } from "./events.js";
 import { displayName } from "./format.js";
 import { MuteButton } from "./mute.js";
 import { Notifier } from "./notifier.js";
+import { SearchBox } from "./search.js";
 import { clearSession, loadSession } from "./session.js";
 import { SettingsPanel } from "./settings.js";
 import { Sidebar } from "./sidebar.js";
@@ -102,6 +103,7 @@ async function start() {
     $("#composer-text").focus();
   });
   sidebar.setAll(contacts);
+  new SearchBox(api, { nameOf: (id) => displayName(sidebar.get(id) || { id }), onOpen: (id) => sidebar.onSelect(id) });
   const adder = new AddContactDialog(api, details);
 
   $("#add-contact-open").addEventListener("click", () => adder.open());
