@@ -138,6 +138,22 @@ class Backend(Protocol):
         """Mark the safety number as compared (or not)."""
         ...
 
+    def requests(self) -> list[dict[str, Any]]:
+        """The contact requests waiting, each with the pair's safety number."""
+        ...
+
+    def accept_request(self, kith_id: str) -> Contact:
+        """Accept a contact request: the sender becomes a contact."""
+        ...
+
+    def decline_request(self, kith_id: str) -> None:
+        """Decline a contact request (the sender is not told)."""
+        ...
+
+    def block(self, kith_id: str) -> None:
+        """Block an ID: its requests are dropped unseen; a contact is removed."""
+        ...
+
     def settings(self) -> list[SettingState]:
         """Every setting."""
         ...

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from kith.backend import ContactDetails, ImportResult, OwnStatus
 from kith.contact_list import CheckedEntry, ContactEntry, check_entries
+from kith.contact_requests import accept_request, block_id, decline_request, listed_requests
 from kith.contacts import canonical_id, clean_name, new_contact_id
 from kith.conversation_store import ChatMessage
 from kith.direct_messages import DirectMessages
@@ -71,7 +73,9 @@ class DirectBackend:
 
         def add(s: Store) -> Contact:
             canonical, public_key = new_contact_id(kith_id, s.identity.info().kith_id)
-            return s.contacts.add(canonical, public_key, nick, self._clock())
+            with s.transaction():
+                s.requests.remove(canonical)  # adding answers their request
+                return s.contacts.add(canonical, public_key, nick, self._clock())
 
         return self._store.call(add)
 
@@ -95,6 +99,18 @@ class DirectBackend:
     def verify_contact(self, kith_id: str, verified: bool = True) -> Contact:
         canonical, _ = canonical_id(kith_id)
         return self._store.call(lambda s: s.contacts.set_verified(canonical, verified))
+
+    def requests(self) -> list[dict[str, Any]]:
+        return self._store.call(listed_requests)
+
+    def accept_request(self, kith_id: str) -> Contact:
+        return self._store.call(lambda s: accept_request(s, kith_id, self._clock()))
+
+    def decline_request(self, kith_id: str) -> None:
+        self._store.call(lambda s: decline_request(s, kith_id))
+
+    def block(self, kith_id: str) -> None:
+        self._store.call(lambda s: block_id(s, kith_id, self._clock()))
 
     def settings(self) -> list[SettingState]:
         return self._store.call(lambda s: s.settings.all())

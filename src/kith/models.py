@@ -8,7 +8,7 @@ from typing import Any
 from kith.safety import fingerprint
 from kith.settings import SettingValue
 
-__all__ = ["Contact", "IdentityInfo", "SettingState"]
+__all__ = ["Contact", "ContactRequest", "IdentityInfo", "SettingState"]
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,12 @@ class Contact:
     status: str = "offline"
     status_text: str = ""
     last_seen: float | None = None
+    own_name: str = ""
 
     @property
     def display_name(self) -> str:
-        """The nickname, or the start of the ID when there is none."""
-        return self.name or self.kith_id[:12] + "…"
+        """The nickname, else the name the contact chose, else the start of the ID."""
+        return self.name or self.own_name or self.kith_id[:12] + "…"
 
     def to_json(self) -> dict[str, Any]:
         """The object printed by ``kith contacts list --json``."""
@@ -63,6 +64,34 @@ class Contact:
             "status": self.status,
             "status_text": self.status_text,
             "last_seen": self.last_seen,
+            "own_name": self.own_name,
+            "display_name": self.display_name,
+        }
+
+
+@dataclass(frozen=True)
+class ContactRequest:
+    """A contact request received and not answered yet.
+
+    Attributes:
+        kith_id: The sender's ID.
+        public_key: The sender's identity key.
+        name: The display name the sender chose (may be empty).
+        received_at: When the (latest) request arrived, epoch seconds.
+    """
+
+    kith_id: str
+    public_key: bytes = field(repr=False)
+    name: str
+    received_at: float
+
+    def to_json(self, safety_number: str) -> dict[str, Any]:
+        """The object printed by ``kith contacts requests --json``."""
+        return {
+            "id": self.kith_id,
+            "name": self.name,
+            "received_at": self.received_at,
+            "safety_number": safety_number,
         }
 
 

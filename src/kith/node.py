@@ -32,6 +32,7 @@ from kith.runtime.dispatch import Dispatcher, EventBus
 from kith.runtime.live import EventHub
 from kith.runtime.pairs import PairChannels
 from kith.runtime.presence.driver import PresenceDriver
+from kith.runtime.requests import ContactRequests
 from kith.runtime.runtime_file import RuntimeInfo, new_token, remove_runtime, write_runtime
 from kith.runtime.service import NodeService
 from kith.runtime.signal_pump import SignalPump
@@ -85,6 +86,7 @@ class _Loaded:
     read_receipts: bool = False
     relay_only: bool = False
     invalid_settings: tuple[str, ...] = ()
+    name: str = ""
 
 
 def _load(store: Store) -> _Loaded:
@@ -113,6 +115,7 @@ def _load(store: Store) -> _Loaded:
         read_receipts=settings.get("read_receipts") is True,
         relay_only=settings.get("relay_only") is True,
         invalid_settings=tuple(settings.invalid()),
+        name=store.identity.info().name,
     )
 
 
@@ -146,6 +149,7 @@ class _Parts:
     pump: SignalPump
     writer: StoreWriter
     hub: EventHub
+    requests: ContactRequests
 
 
 def _build(loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: logging.Logger) -> _Parts:
@@ -157,7 +161,16 @@ def _build(loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: loggin
     """
     client = _client(loaded, options)
     bus, hub, writer = EventBus(), EventHub(), StoreWriter(store, log)
-    subscriptions = SubscriptionMux(client)
+    requests = ContactRequests(
+        keys=loaded.keys,
+        name=loaded.name,
+        store=store,
+        signaling=client,
+        hub=hub,
+        clock=time.time,
+        log=log,
+    )
+    subscriptions = SubscriptionMux(client, always=[requests.topic])
     pairs = PairChannels(loaded.keys, log, loaded.presence_seqs)
     presence = PresenceDriver(
         pairs=pairs,
@@ -169,6 +182,8 @@ def _build(loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: loggin
         schedule=asyncio.get_running_loop().call_later,
         log=log,
         events=bus,
+        name=loaded.name,
+        names={c.kith_id: c.own_name for c in loaded.contacts},
     )
     chat = ChatDriver(
         keys=loaded.keys,
@@ -192,8 +207,8 @@ def _build(loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: loggin
         turn=client,
     )
     dispatcher = Dispatcher(bus, presence, chat, log)
-    pump = SignalPump(presence, chat, log, problems=hub)
-    return _Parts(client, presence, chat, dispatcher, pump, writer, hub)
+    pump = SignalPump(presence, chat, log, problems=hub, intros=requests)
+    return _Parts(client, presence, chat, dispatcher, pump, writer, hub, requests)
 
 
 def _manager(loaded: _Loaded) -> PresenceManager:
@@ -272,6 +287,7 @@ class Node:
             presence=parts.presence,
             hub=parts.hub,
             chat=parts.chat,
+            requests=parts.requests,
         )
         token = new_token()
         policy = AccessPolicy(
@@ -298,6 +314,7 @@ class Node:
         if self._api is not None:
             await self._api.stop()
         await parts.chat.stop()
+        await parts.requests.stop()
         parts.presence.stop()
         await parts.presence.flush()
         await self._drain()

@@ -238,6 +238,8 @@ def test_contacts_add_list_show(home: Path) -> None:
             "status": "offline",
             "status_text": "",
             "last_seen": None,
+            "own_name": "",
+            "display_name": "bob",
         }
     ]
     shown = as_json(run(home, "contacts", "show", PEER, "--json"))

@@ -55,6 +55,7 @@ def _contact(value: dict[str, Any]) -> Contact:
         status=value["status"],
         status_text=value["status_text"],
         last_seen=value["last_seen"],
+        own_name=value.get("own_name", ""),
     )
 
 
@@ -166,6 +167,18 @@ class NodeBackend:
     def verify_contact(self, kith_id: str, verified: bool = True) -> Contact:
         body = {"verified": verified}
         return _contact(self._call("PATCH", f"/api/contacts/{_part(kith_id)}", body))
+
+    def requests(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/api/requests"))
+
+    def accept_request(self, kith_id: str) -> Contact:
+        return _contact(self._call("POST", f"/api/requests/{_part(kith_id)}/accept"))
+
+    def decline_request(self, kith_id: str) -> None:
+        self._call("POST", f"/api/requests/{_part(kith_id)}/decline")
+
+    def block(self, kith_id: str) -> None:
+        self._call("POST", "/api/blocked", {"id": kith_id})
 
     def settings(self) -> list[SettingState]:
         return [_setting(s) for s in self._call("GET", "/api/settings")]

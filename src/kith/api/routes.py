@@ -141,6 +141,31 @@ async def change_contact(request: web.Request) -> web.Response:
     return web.json_response(contact.to_json())
 
 
+async def list_requests(request: web.Request) -> web.Response:
+    """``GET /api/requests``: the contact requests waiting, with safety numbers."""
+    return web.json_response(await _service(request).requests())
+
+
+async def accept_request(request: web.Request) -> web.Response:
+    """``POST /api/requests/{id}/accept``: the sender becomes a contact."""
+    contact = await _service(request).accept_request(request.match_info["id"])
+    return web.json_response(contact.to_json())
+
+
+async def decline_request(request: web.Request) -> web.Response:
+    """``POST /api/requests/{id}/decline``."""
+    await _service(request).decline_request(request.match_info["id"])
+    return web.Response(status=204)
+
+
+async def block_id(request: web.Request) -> web.Response:
+    """``POST /api/blocked`` with ``{"id": ...}``."""
+    kith_id = _text(await _body(request), "id")
+    assert kith_id is not None
+    await _service(request).block(kith_id)
+    return web.Response(status=204)
+
+
 async def list_settings(request: web.Request) -> web.Response:
     """``GET /api/settings``."""
     return web.json_response([s.to_json() for s in await _service(request).settings()])
@@ -180,6 +205,10 @@ def add_routes(app: web.Application, service: NodeService) -> None:
     app.router.add_get("/api/contacts/{id}", show_contact)
     app.router.add_delete("/api/contacts/{id}", remove_contact)
     app.router.add_patch("/api/contacts/{id}", change_contact)
+    app.router.add_get("/api/requests", list_requests)
+    app.router.add_post("/api/requests/{id}/accept", accept_request)
+    app.router.add_post("/api/requests/{id}/decline", decline_request)
+    app.router.add_post("/api/blocked", block_id)
     app.router.add_get("/api/settings", list_settings)
     app.router.add_get("/api/settings/{key}", get_setting)
     app.router.add_put("/api/settings/{key}", put_setting)

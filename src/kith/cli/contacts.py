@@ -1,4 +1,5 @@
-"""``kith contacts``: add, remove, rename, verify, list, show, import and export contacts."""
+"""``kith contacts``: add, remove, rename, verify, list, show, import and export contacts
+(and answer contact requests: :mod:`kith.cli.contact_requests`)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,10 @@ def register(commands: Any) -> None:
     export.add_argument("--json", action="store_true", help='write a JSON array of {"id", "name"}')
     export.set_defaults(handler=run_export)
 
+    from kith.cli.contact_requests import register_requests
+
+    register_requests(actions)
+
 
 def _when(timestamp: float | None) -> str:
     if timestamp is None:
@@ -79,6 +84,7 @@ def run_add(args: argparse.Namespace, ctx: CliContext) -> int:
 
     contact: Contact = ctx.with_backend(lambda b: b.add_contact(args.id, args.name))
     print_line(f"Added {contact.display_name} ({contact.kith_id})")
+    print("They get a contact request; their presence shows once they accept it")
     print(f"Compare safety numbers with `kith contacts show {contact.kith_id}`")
     return 0
 
@@ -122,7 +128,13 @@ def run_list(args: argparse.Namespace, ctx: CliContext) -> int:
         print("No contacts yet: add one with `kith contacts add ID`")
         return 0
     rows = [
-        [c.name or "-", c.status, "yes" if c.verified else "no", _when(c.last_seen), c.kith_id]
+        [
+            c.name or c.own_name or "-",
+            c.status,
+            "yes" if c.verified else "no",
+            _when(c.last_seen),
+            c.kith_id,
+        ]
         for c in contacts
     ]
     print_table(["NAME", "STATUS", "VERIFIED", "LAST SEEN", "ID"], rows)

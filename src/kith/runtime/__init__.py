@@ -8,6 +8,8 @@
 - :mod:`kith.runtime.dispatch`: the event bus and the dispatcher that carry
   presence news to chat and "messages queued" back;
 - :mod:`kith.runtime.pairs`: each contact's pair channel, derived once;
+- :mod:`kith.runtime.requests`: contact requests, sent sealed through
+  ``intro`` and received on our intro topic;
 - :mod:`kith.runtime.signal_pump`: signaling events into the drivers;
 - :mod:`kith.runtime.subscriptions`: presence topics and relay inboxes on one
   signaling client;

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from kith.backend import ContactDetails, ImportResult
 from kith.backend import OwnStatus as OwnStatusView
@@ -24,6 +24,7 @@ from kith.runtime.chat.driver import ChatDriver
 from kith.runtime.chat.service import ChatService
 from kith.runtime.live import ContactsChangedEvent, EventHub, OwnStatusEvent
 from kith.runtime.presence.driver import PresenceDriver
+from kith.runtime.requests import ContactRequests
 from kith.runtime.store_writer import StoreRunner, StoreWriter
 from kith.settings import definition
 from kith.store.store import Store
@@ -43,6 +44,7 @@ class NodeService:
         hub: Live events (contact list changes).
         clock: Wall-clock epoch seconds.
         chat: The conversations (messaging endpoints), if the node has them.
+        requests: Contact requests (a new contact is sent one), if the node has them.
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class NodeService:
         hub: EventHub,
         clock: Callable[[], float] = time.time,
         chat: ChatDriver | None = None,
+        requests: ContactRequests | None = None,
     ) -> None:
         self._store = store
         self._writer = writer
@@ -61,6 +64,7 @@ class NodeService:
         self._hub = hub
         self._clock = clock
         self._chat = chat
+        self._requests = requests
         self.chat = None if chat is None else ChatService(chat, clock)
 
     async def _direct(self, action: Callable[[DirectBackend], T]) -> T:
@@ -84,8 +88,12 @@ class NodeService:
         return await self._direct(lambda b: b.identity())
 
     async def set_name(self, name: str) -> IdentityInfo:
-        """Change the display name."""
-        return await self._direct(lambda b: b.set_name(name))
+        """Change the display name; contacts see it with our next presence record."""
+        info = await self._direct(lambda b: b.set_name(name))
+        self._presence.set_name(info.name)
+        if self._requests is not None:
+            self._requests.set_name(info.name)
+        return info
 
     def status(self) -> OwnStatusView:
         """The live own status with the connection state."""
@@ -118,13 +126,52 @@ class NodeService:
         return await self._direct(lambda b: b.contact(kith_id))
 
     async def add_contact(self, kith_id: str, name: str | None) -> Contact:
-        """Add a contact and subscribe to their presence at once."""
+        """Add a contact, subscribe to their presence at once and send them a request."""
         contact = await self._direct(lambda b: b.add_contact(kith_id, name))
+        await self._track(contact, "added")
+        if self._requests is not None:
+            await self._requests.introduce(contact)
+        return contact
+
+    async def _track(self, contact: Contact, change: str) -> None:
         self._presence.add_contact(contact)
         if self._chat is not None:
             await self._chat.add_contact(contact)
-        self._hub.publish(ContactsChangedEvent(contact.kith_id, "added"))
+        self._hub.publish(ContactsChangedEvent(contact.kith_id, change))
+
+    async def _untrack(self, kith_id: str, change: str) -> None:
+        self._presence.remove_contact(kith_id)
+        if self._chat is not None:
+            await self._chat.remove_contact(kith_id)
+        self._hub.publish(ContactsChangedEvent(kith_id, change))
+
+    # -- contact requests -----------------------------------------------------
+
+    async def requests(self) -> list[dict[str, Any]]:
+        """The contact requests waiting, with each pair's safety number."""
+        return await self._direct(lambda b: b.requests())
+
+    async def accept_request(self, kith_id: str) -> Contact:
+        """Accept a request: the sender becomes a contact and presence flows both ways."""
+        contact = await self._direct(lambda b: b.accept_request(kith_id))
+        await self._track(contact, "accepted")
         return contact
+
+    async def decline_request(self, kith_id: str) -> None:
+        """Forget a request; the sender learns nothing."""
+        canonical, _ = canonical_id(kith_id)
+        await self._direct(lambda b: b.decline_request(canonical))
+        self._hub.publish(ContactsChangedEvent(canonical, "declined"))
+
+    async def block(self, kith_id: str) -> None:
+        """Block an ID: its request goes, later ones are dropped unseen; a contact is removed."""
+        canonical, _ = canonical_id(kith_id)
+        was_contact = canonical in self._presence.contact_ids()
+        await self._direct(lambda b: b.block(canonical))
+        if was_contact:
+            await self._untrack(canonical, "blocked")
+        else:
+            self._hub.publish(ContactsChangedEvent(canonical, "blocked"))
 
     async def import_contacts(self, entries: Sequence[ContactEntry]) -> ImportResult:
         """Import a contact list (one transaction), then subscribe to all new ones at once."""
@@ -143,10 +190,7 @@ class NodeService:
         """Remove a contact: they see us go offline and learn nothing more."""
         canonical, _ = canonical_id(kith_id)
         await self._direct(lambda b: b.remove_contact(canonical))
-        self._presence.remove_contact(canonical)
-        if self._chat is not None:
-            await self._chat.remove_contact(canonical)
-        self._hub.publish(ContactsChangedEvent(canonical, "removed"))
+        await self._untrack(canonical, "removed")
 
     async def rename_contact(self, kith_id: str, name: str | None) -> Contact:
         """Set or clear a nickname."""

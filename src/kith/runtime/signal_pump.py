@@ -18,6 +18,7 @@ from kith.runtime.live import ConnectionProblemEvent
 from kith.signaling.events import (
     Connected,
     Disconnected,
+    IntroMessage,
     PresenceGone,
     PresenceValue,
     RelayMessage,
@@ -25,7 +26,7 @@ from kith.signaling.events import (
     SignalingEvent,
 )
 
-__all__ = ["PresenceInputs", "ProblemSink", "RelayConsumer", "SignalPump"]
+__all__ = ["IntroConsumer", "PresenceInputs", "ProblemSink", "RelayConsumer", "SignalPump"]
 
 PROBLEM_LOG_INTERVAL: Final = 60.0
 """Seconds during which a repeated server problem code is not logged again."""
@@ -59,6 +60,18 @@ class RelayConsumer(Protocol):
         ...
 
 
+class IntroConsumer(Protocol):
+    """What takes contact requests (the request driver)."""
+
+    def connected(self) -> None:
+        """The client is connected (requests not sent yet can go)."""
+        ...
+
+    def intro_message(self, topic: bytes, payload: bytes) -> None:
+        """A sealed contact request arrived on our intro topic."""
+        ...
+
+
 class ProblemSink(Protocol):
     """Where a connection problem the user can fix is shown (the live events)."""
 
@@ -83,6 +96,7 @@ class SignalPump:
         log: Where connection changes and server problems go.
         clock: Monotonic seconds (to quieten repeated server problems).
         problems: Where a refused sign-in is shown (the UI's live events).
+        intros: Where contact requests go (the request driver).
     """
 
     def __init__(
@@ -93,11 +107,13 @@ class SignalPump:
         clock: Callable[[], float] = time.monotonic,
         *,
         problems: ProblemSink | None = None,
+        intros: IntroConsumer | None = None,
     ) -> None:
         self._presence = presence
         self._relay = relay
         self._log = log
         self._problems = problems
+        self._intros = intros
         self._last_problem = ""
         self._clock = clock
         self._logged: dict[str, float] = {}
@@ -123,6 +139,8 @@ class SignalPump:
                 self._last_problem = ""
                 self._log.info("connected to the signaling server")
                 self._presence.connected()
+                if self._intros is not None:
+                    self._intros.connected()
             case Disconnected(reason=reason, retry_in=retry_in, detail=detail):
                 if reason in _USER_FIXABLE:
                     self._fixable(reason, detail, retry_in)
@@ -135,6 +153,9 @@ class SignalPump:
                 self._presence.presence_gone(topic)
             case RelayMessage(topic=topic, payload=payload):
                 self._relay.relay_message(topic, payload)
+            case IntroMessage(topic=topic, payload=payload):
+                if self._intros is not None:
+                    self._intros.intro_message(topic, payload)
             case ServerProblem(code=code, message=message):
                 self._problem(code, message)
             case _:

@@ -21,12 +21,20 @@ class _Signaling(Protocol):
 
 
 class SubscriptionMux:
-    """Merges presence and relay subscriptions onto one signaling client."""
+    """Merges presence and relay subscriptions onto one signaling client.
 
-    def __init__(self, client: _Signaling) -> None:
+    Args:
+        client: The signaling client.
+        always: Topics subscribed for the whole run (our intro topic).
+    """
+
+    def __init__(self, client: _Signaling, always: Iterable[bytes] = ()) -> None:
         self._client = client
+        self._always = frozenset(always)
         self._presence: frozenset[bytes] = frozenset()
         self._relay: frozenset[bytes] = frozenset()
+        if self._always:
+            self._apply()
 
     def set_subscriptions(self, topics: Iterable[bytes]) -> None:
         """The presence driver's topics (the :class:`PresenceDriver` port)."""
@@ -49,4 +57,4 @@ class SubscriptionMux:
         self._client.retract(tokens)
 
     def _apply(self) -> None:
-        self._client.set_subscriptions(self._presence | self._relay)
+        self._client.set_subscriptions(self._always | self._presence | self._relay)

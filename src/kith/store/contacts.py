@@ -11,7 +11,7 @@ from kith.store.connection import Connection, IntegrityError
 
 __all__ = ["ContactRepository"]
 
-_COLUMNS = "id, public_key, name, verified, added_at, status, status_text, last_seen"
+_COLUMNS = "id, public_key, name, verified, added_at, status, status_text, last_seen, own_name"
 
 
 def _contact(row: Sequence[Any]) -> Contact:
@@ -24,6 +24,7 @@ def _contact(row: Sequence[Any]) -> Contact:
         status=str(row[5]),
         status_text=str(row[6]),
         last_seen=None if row[7] is None else float(row[7]),
+        own_name=str(row[8]),
     )
 
 
@@ -88,6 +89,10 @@ class ContactRepository:
     def rename(self, kith_id: str, name: str | None) -> Contact:
         """Set (or clear, with None) the contact's nickname."""
         return self._update(kith_id, "UPDATE contacts SET name = ? WHERE id = ?", (name,))
+
+    def set_own_name(self, kith_id: str, name: str) -> None:
+        """Record the display name the contact chose (a removed contact is ignored)."""
+        self._conn.execute("UPDATE contacts SET own_name = ? WHERE id = ?", (name, kith_id))
 
     def set_verified(self, kith_id: str, verified: bool) -> Contact:
         """Mark the contact's safety number as compared (or not)."""

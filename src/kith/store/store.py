@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from kith.errors import DatabaseDamagedError, KithError
+from kith.store.blocked import BlockedRepository
 from kith.store.connection import Connection, DatabaseError, connect, create
 from kith.store.contacts import ContactRepository
 from kith.store.cursors import CursorRepository
@@ -22,6 +23,7 @@ from kith.store.message_search import SearchRepository
 from kith.store.messages import MessageRepository
 from kith.store.migrations import migrate
 from kith.store.outbox import OutboxRepository
+from kith.store.requests import RequestRepository
 from kith.store.sessions import SessionRepository
 from kith.store.settings import SettingsRepository
 from kith.store.state import StateRepository
@@ -38,6 +40,8 @@ class Store:
         self._conn = conn
         self.identity = IdentityRepository(conn)
         self.contacts = ContactRepository(conn)
+        self.requests = RequestRepository(conn)
+        self.blocked = BlockedRepository(conn)
         self.settings = SettingsRepository(conn)
         self.state = StateRepository(conn)
         self.messages = MessageRepository(conn)

@@ -44,6 +44,7 @@ from kith.runtime.dispatch import EventSink
 from kith.runtime.live import (
     ConnectionEvent,
     ContactPresenceEvent,
+    ContactsChangedEvent,
     EventHub,
     OwnStatusEvent,
 )
@@ -98,6 +99,8 @@ class PresenceDriver:
         schedule: Timer for ``next_deadline()`` (``loop.call_later``).
         log: Where warnings go (never with key material).
         events: Where presence news goes (the node's event bus).
+        name: Our display name, sealed into every record.
+        names: The names contacts chose, as stored (to notice a change).
     """
 
     def __init__(
@@ -112,6 +115,8 @@ class PresenceDriver:
         schedule: Scheduler,
         log: logging.Logger,
         events: EventSink,
+        name: str = "",
+        names: dict[str, str] | None = None,
     ) -> None:
         self._pairs = pairs
         self._manager = manager
@@ -132,6 +137,8 @@ class PresenceDriver:
         self._published: PresenceRecord | None = None
         self._seq_floor = manager.last_seq
         self._floors: dict[str, int] = {}
+        self._name = name
+        self._names: dict[str, str] = dict(names or {})
 
     # -- snapshot ---------------------------------------------------------
 
@@ -213,6 +220,19 @@ class PresenceDriver:
         self._apply(self._manager.set_status(status, chosen, self._clock()))
         return self.own_status()
 
+    def set_name(self, name: str) -> None:
+        """Our display name changed: re-publish our record with it to every contact."""
+        if name == self._name:
+            return
+        self._name = name
+        if self._published is None:
+            return
+        now_ms = int(self._clock() * 1000)
+        record = msgspec.structs.replace(self._published, seq=now_ms, sent_at=now_ms)
+        self._published = self._stamp(record)
+        self._publications.submit(Publication(self._addressed(self._channels, self._published)))
+        self._save_seq()
+
     def set_auto_away_minutes(self, minutes: int) -> None:
         """Apply a new ``auto_away_minutes`` at once."""
         self._apply(self._manager.set_auto_away_minutes(minutes, self._clock()))
@@ -256,6 +276,7 @@ class PresenceDriver:
         record = self._open(contact_id, payload)
         if record is not None:
             self._save_replay_floor(contact_id)
+            self._note_name(contact_id, record.name)
             self._apply(self._manager.contact_record(contact_id, record, self._clock()))
 
     def presence_gone(self, topic: bytes) -> None:
@@ -269,6 +290,15 @@ class PresenceDriver:
         self._channels[contact_id].ended()
         self._save_replay_floor(contact_id)
         self._apply(self._manager.contact_gone(contact_id, self._clock()))
+
+    def _note_name(self, contact_id: str, name: str) -> None:
+        """The contact's record names them: store and announce a new name."""
+        shown = name.strip() if name.strip().isprintable() else ""
+        if self._names.get(contact_id, "") == shown:
+            return
+        self._names[contact_id] = shown
+        self._writer.submit(_name_writer(contact_id, shown), "a contact's name")
+        self._hub.publish(ContactsChangedEvent(contact_id, "named"))
 
     def _open(self, contact_id: str, payload: bytes) -> PresenceRecord | None:
         try:
@@ -377,7 +407,10 @@ class PresenceDriver:
         self._save_seq()
 
     def _stamp(self, record: PresenceRecord) -> PresenceRecord:
-        """Keep sequence numbers increasing across manager and flag records."""
+        """Keep sequence numbers increasing across manager and flag records;
+        every record carries our display name."""
+        if record.name != self._name:
+            record = msgspec.structs.replace(record, name=self._name)
         if record.seq <= self._seq_floor:
             record = msgspec.structs.replace(record, seq=self._seq_floor + 1)
         self._seq_floor = record.seq
@@ -430,6 +463,13 @@ def _status_writer(event: OwnStatusChanged, now: float) -> Callable[[Store], Non
         with store.transaction():
             store.settings.set("user_status", event.status.value, now)
             store.settings.set("status_text", event.text, now)
+
+    return write
+
+
+def _name_writer(contact_id: str, name: str) -> Callable[[Store], None]:
+    def write(store: Store) -> None:
+        store.contacts.set_own_name(contact_id, name)
 
     return write
 
