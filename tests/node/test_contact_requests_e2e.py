@@ -104,6 +104,18 @@ def test_a_declined_request_is_forgotten_and_nothing_flows(world: World) -> None
     assert (contact.status, contact.last_seen, contact.own_name) == ("offline", None, "")
 
 
+def test_answering_a_request_that_does_not_wait_is_a_clear_error(world: World) -> None:
+    bob, ida = world.nodes["bob"], world.ids["alice"]
+    status, body = call(bob, "POST", f"/api/requests/{ida}/accept")
+    assert (status, body["error"]["code"]) == (404, "unknown_request")
+    status, body = call(bob, "POST", "/api/blocked", {"id": "not-an-id"})
+    assert (status, body["error"]["code"]) == (400, "malformed_id")
+    result = kith(world.dirs["bob"], "contacts", "decline", ida)
+    assert result.returncode == 1
+    assert "no contact request" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_blocked_id_is_refused_silently(world: World) -> None:
     ida, idb = world.ids["alice"], world.ids["bob"]
     world.cli("bob", "contacts", "block", ida)
