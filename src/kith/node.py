@@ -57,7 +57,9 @@ class NodeOptions:
         heartbeat_interval: Seconds between pings to the signaling server.
         heartbeat_timeout: Seconds without a pong before reconnecting.
         api_host: Loopback address of the local API.
-        api_port: Port of the local API; 0 picks a free one.
+        api_port: Port of the local API; 0 picks a free one; ``None`` (the default)
+            takes the ``ui_port`` setting, remembers the first port chosen there,
+            and falls back to a free port when that one is taken.
         session_idle_timeout: Seconds without a request after which a
             browser session of the UI ends.
     """
@@ -65,7 +67,7 @@ class NodeOptions:
     heartbeat_interval: float = 10.0
     heartbeat_timeout: float = 10.0
     api_host: str = "127.0.0.1"
-    api_port: int = 0
+    api_port: int | None = None
     chat_idle_timeout: float = 300.0
     session_idle_timeout: float = SESSION_IDLE_TIMEOUT
     inbound_rate: float = INBOUND_RATE
@@ -211,6 +213,12 @@ def _build(loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: loggin
     return _Parts(client, presence, chat, dispatcher, pump, writer, hub, requests)
 
 
+def _ui_port(store: Store) -> int:
+    """The ``ui_port`` setting (0: none chosen yet)."""
+    value = store.settings.get("ui_port")
+    return value if isinstance(value, int) else 0
+
+
 def _manager(loaded: _Loaded) -> PresenceManager:
     return PresenceManager(
         status=OwnStatus(loaded.status),
@@ -293,16 +301,22 @@ class Node:
         policy = AccessPolicy(
             token=token, clock=time.monotonic, idle_timeout=options.session_idle_timeout
         )
+        wanted = options.api_port
+        if wanted is None:
+            wanted = await self._store.run(_ui_port)
         self._api = ApiServer(
             service,
             parts.hub,
             policy,
             self._log,
             host=options.api_host,
-            port=options.api_port,
+            port=wanted,
+            fallback=options.api_port is None,
             account=AccountAccess(self._store, self._data_dir),
         )
         port = await self._api.start()
+        if options.api_port is None and wanted == 0:
+            await self._store.run(lambda s: s.settings.set("ui_port", port, time.time()))
         self._runtime = RuntimeInfo(os.getpid(), options.api_host, port, token, time.time())
         write_runtime(self._data_dir.path, self._runtime)
 

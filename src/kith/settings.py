@@ -322,6 +322,14 @@ _DEFINITIONS: Final[tuple[Setting, ...]] = (
     ),
     IdListSetting("muted_contacts", "contacts whose messages never show a notification"),
     BoolSetting("read_receipts", "tell contacts when you have read their messages", False),
+    IntSetting(
+        "ui_port",
+        "port of the web UI on 127.0.0.1, kept across restarts (0: a free one, chosen at the "
+        "next kith run and kept; when taken, a free one for that run); from the next kith run",
+        minimum=0,
+        maximum=65535,
+        default_int=0,
+    ),
     BoolSetting(
         "relay_only",
         "connect to contacts only through the server's TURN relay, so they never learn "

@@ -22,6 +22,7 @@ def test_defaults_match_the_brief() -> None:
         "muted_contacts": [],
         "read_receipts": False,
         "relay_only": False,
+        "ui_port": 0,
     }
 
 

@@ -10,6 +10,7 @@ Errors raised by operations become JSON errors with a code; the node goes on.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeAlias
 
@@ -57,6 +58,7 @@ class ApiServer:
         log: Where unexpected errors are logged.
         host: Loopback address to bind.
         port: Port to bind; 0 picks a free one.
+        fallback: When ``port`` is taken, bind a free one instead (logged as a warning).
         account: Store and data directory for the account endpoints (backup,
             passphrase change, QR code); without it they are not served.
     """
@@ -70,6 +72,7 @@ class ApiServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        fallback: bool = False,
         account: AccountAccess | None = None,
     ) -> None:
         self._service = service
@@ -77,6 +80,7 @@ class ApiServer:
         self._log = log
         self._host = host
         self._port = port
+        self._fallback = fallback
         self._account = account
         self._events = EventsEndpoint(hub, self._snapshot)
         self._runner: web.AppRunner | None = None
@@ -112,11 +116,33 @@ class ApiServer:
             logger=http_logger(self._log),
         )
         await runner.setup()
-        site = web.TCPSite(runner, self._host, self._port, reuse_address=False)
-        await site.start()
+        try:
+            await self._bind(runner)
+        except BaseException:
+            await runner.cleanup()
+            raise
         self._runner = runner
         self._policy.port = int(runner.addresses[0][1])
         return self._policy.port
+
+    async def _bind(self, runner: web.AppRunner) -> None:
+        # SO_REUSEADDR on POSIX only lets a restarted node re-bind its port while old
+        # connections linger in TIME_WAIT; it never shares a port another process listens on.
+        reuse = sys.platform != "win32"
+        try:
+            await web.TCPSite(runner, self._host, self._port, reuse_address=reuse).start()
+        except OSError as exc:
+            if not self._fallback or self._port == 0:
+                raise
+            await web.TCPSite(runner, self._host, 0, reuse_address=reuse).start()
+            bound = int(runner.addresses[0][1])
+            self._log.warning(
+                "the UI port %d is taken (%s); serving the UI on %d for this run "
+                "(set another with: kith settings set ui_port N)",
+                self._port,
+                exc.strerror or exc,
+                bound,
+            )
 
     async def stop(self) -> None:
         """Close sockets and stop serving."""
