@@ -8,9 +8,9 @@ export const STATUS_LABEL = {
   offline: "Offline",
 };
 
-/** A contact's shown name: nickname, else a short form of the ID. */
+/** A contact's shown name: nickname, else the name they chose, else a short form of the ID. */
 export function displayName(contact) {
-  return contact.name || shortId(contact.id);
+  return contact.name || contact.own_name || shortId(contact.id);
 }
 
 export function shortId(id) {

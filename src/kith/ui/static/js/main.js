@@ -13,6 +13,7 @@ import { SearchBox } from "./search.js";
 import { clearSession, loadSession } from "./session.js";
 import { SettingsPanel } from "./settings.js";
 import { Sidebar } from "./sidebar.js";
+import { RequestList } from "./requests.js";
 import { OwnStatus } from "./status.js";
 
 const banner = $("#banner");
@@ -103,6 +104,8 @@ async function start() {
     $("#composer-text").focus();
   });
   sidebar.setAll(contacts);
+  const requests = new RequestList(api, { onAnswered: refreshContacts });
+  requests.refresh().catch(() => {});
   new SearchBox(api, { nameOf: (id) => displayName(sidebar.get(id) || { id }), onOpen: (id) => sidebar.onSelect(id) });
   const adder = new AddContactDialog(api, details);
 
@@ -135,6 +138,7 @@ async function start() {
       paintBanner();
       if (up) {
         refreshContacts().catch(() => {});
+        requests.refresh().catch(() => {});
         chat.reload().catch(() => {});
       } else api.status().catch(() => {}); // a 401 here means the session is gone
     },
@@ -160,6 +164,7 @@ async function start() {
           break;
         case "contacts":
           refreshContacts().catch(() => {});
+          requests.refresh().catch(() => {});
           break;
         default: {
           const elsewhere = chat.onEvent(event);
