@@ -22,7 +22,8 @@ let events = null;
 
 function paintBanner() {
   let text = "";
-  if (bannerState.signedOut) text = "Not signed in (signed out, or the session expired): run `kith open` in a terminal for a new sign-in link.";
+  if (bannerState.signedOut && bannerState.restarted) text = "Your Kith node restarted, and a restart ends every browser session (sessions live only in the node's memory): run `kith open` in a terminal to sign in again.";
+  else if (bannerState.signedOut) text = "Not signed in (signed out, or the session expired): run `kith open` in a terminal for a new sign-in link.";
   else if (!bannerState.node) text = "Lost contact with your Kith node: is `kith run` still running? Reconnecting…";
   else if (!bannerState.server && bannerState.problem) text = `The signaling server refused the sign-in: ${bannerState.problem}. Check signaling_url (kith settings) or the server's --public-url. Retrying…`;
   else if (!bannerState.server) text = "Disconnected from the signaling server: contacts show as offline until it is back. Reconnecting…";
@@ -34,8 +35,9 @@ function paintBanner() {
 /** The sign-in needed state: no session in this tab, or the node refused it. */
 function showSignedOut() {
   clearSession();
+  bannerState.restarted = bannerState.unreachable; // the node went away, then refused the session
   bannerState.signedOut = true;
-  document.body.dataset.signedOut = "true";
+  document.body.dataset.signedOut = bannerState.restarted ? "restarted" : "true";
   if (events) events.close();
   paintBanner();
 }
@@ -135,12 +137,19 @@ async function start() {
   events = connectEvents({
     onLink: (up) => {
       bannerState.node = up;
+      document.body.dataset.nodeLost = String(!up); // presence shown is stale until it is back
       paintBanner();
       if (up) {
+        bannerState.unreachable = false;
         refreshContacts().catch(() => {});
         requests.refresh().catch(() => {});
         chat.reload().catch(() => {});
-      } else api.status().catch(() => {}); // a 401 here means the session is gone
+      } else {
+        // a 401 here means the session is gone; no answer at all, that the node is down
+        api.status().catch((error) => {
+          if (error.code === "node_unreachable") bannerState.unreachable = true;
+        });
+      }
     },
     onEvent: (event) => {
       switch (event.type) {

@@ -1,0 +1,82 @@
+"""Time from a node restart to an open page showing the state that follows.
+
+Run: ``.venv/bin/python bench/bench_ui_restart.py`` (or ``make bench``).
+A real ``kith-signal``, a real ``kith run`` and headless Chromium: the page is
+signed in, the node is stopped (SIGTERM) and started again on the same data
+directory. Measured per cycle: the node's start-up (process spawned to local
+API ready, on the same port thanks to ``ui_port``), and process spawned to
+the open page showing "Your Kith node restarted … kith open" (sessions end
+with the node; docs/ui.md), then to a fresh page from a new sign-in link
+showing the contacts.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import expect, sync_playwright
+
+from benchlib import report, summary_ms
+from kith_testkit.browser import launch_chromium, new_context, sign_in
+from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
+from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
+
+CYCLES = 5
+WAIT_MS = 20_000
+BOB = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4f4ked"
+
+
+def _cycle(home: Path, context: Any, node: NodeProcess) -> tuple[NodeProcess, dict[str, float]]:
+    page = sign_in(context, node)
+    expect(page.locator("#contacts li")).to_have_count(1, timeout=WAIT_MS)
+    node.stop()
+    expect(page.locator("body")).to_have_attribute("data-node-lost", "true", timeout=WAIT_MS)
+    started = time.perf_counter()
+    again = NodeProcess(home, *HEARTBEAT_FLAGS)
+    ready = time.perf_counter() - started
+    assert again.info.port == node.info.port
+    body = page.locator("body")
+    expect(body).to_have_attribute("data-signed-out", "restarted", timeout=WAIT_MS)
+    shown = time.perf_counter() - started
+    fresh = sign_in(context, again)
+    expect(fresh.locator("#contacts li")).to_have_count(1, timeout=WAIT_MS)
+    signed_in = time.perf_counter() - started
+    page.close()
+    fresh.close()
+    return again, {"ready": ready, "shown": shown, "fresh": signed_in}
+
+
+def main() -> None:
+    samples: dict[str, list[float]] = {"ready": [], "shown": [], "fresh": []}
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+        home = Path(tmp) / "alice"
+        server = SignalProcess(*HEARTBEAT_FLAGS)
+        make_identity(home, "alice", server.url)
+        ok(kith(home, "contacts", "add", BOB, "--name", "bob"))
+        browser = launch_chromium(playwright)
+        context = new_context(browser)
+        node = NodeProcess(home, *HEARTBEAT_FLAGS)
+        try:
+            for _ in range(CYCLES):
+                node, times = _cycle(home, context, node)
+                for key, value in times.items():
+                    samples[key].append(value)
+        finally:
+            node.stop()
+            context.close()
+            browser.close()
+            server.stop()
+    labels = {
+        "ready": "restart to local API ready (same port)",
+        "shown": "restart to open page showing 'sign in again'",
+        "fresh": "restart to a new sign-in's page with contacts",
+    }
+    rows = [{"measure": labels[k], **summary_ms(v)} for k, v in samples.items()]
+    report("ui_restart", rows, {"cycles": CYCLES})
+
+
+if __name__ == "__main__":
+    main()

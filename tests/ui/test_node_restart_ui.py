@@ -1,0 +1,84 @@
+"""An open page across its node's restart: stale presence is dimmed while the node is
+gone; after the restart the node serves the same port and the page says a new sign-in
+is needed (sessions live only in the node's memory; docs/ui.md)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
+from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
+from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
+
+pytestmark = pytest.mark.slow
+WAIT_MS = 15_000
+BOB = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4f4ked"
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[Path, SignalProcess, Any]]:
+    server = SignalProcess(*HEARTBEAT_FLAGS)
+    make_identity(tmp_path / "alice", "alice", server.url)
+    ok(kith(tmp_path / "alice", "contacts", "add", BOB, "--name", "bob"))
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield tmp_path / "alice", server, browser
+        browser.close()
+    server.stop()
+
+
+def test_a_page_across_a_node_restart_asks_for_a_new_sign_in(
+    world: tuple[Path, SignalProcess, Any],
+) -> None:
+    home, _, browser = world
+    node = NodeProcess(home, *HEARTBEAT_FLAGS)
+    context = new_context(browser)
+    page = sign_in(context, node)
+    expect(page.locator("#contacts li")).to_have_count(1, timeout=WAIT_MS)
+    port = node.info.port
+
+    node.stop()
+    expect(page.locator("body")).to_have_attribute("data-node-lost", "true", timeout=WAIT_MS)
+    expect(page.locator("#banner")).to_contain_text("Lost contact with your Kith node")
+
+    started = time.monotonic()
+    again = NodeProcess(home, *HEARTBEAT_FLAGS)
+    try:
+        assert again.info.port == port  # the same address: the open tab finds it
+        body = page.locator("body")
+        expect(body).to_have_attribute("data-signed-out", "restarted", timeout=WAIT_MS)
+        elapsed = time.monotonic() - started
+        expect(page.locator("#banner")).to_contain_text("Your Kith node restarted")
+        expect(page.locator("#banner")).to_contain_text("kith open")
+        page.screenshot(path=str(ARTIFACTS / "node-restarted-1280.png"))
+        assert elapsed < 15
+
+        fresh = sign_in(context, again)  # what `kith open` gives: a new sign-in link
+        expect(fresh.locator("#contacts li")).to_have_count(1, timeout=WAIT_MS)
+        expect(fresh.locator("#banner")).to_be_hidden()
+    finally:
+        context.close()
+        again.stop()
+
+
+def test_an_expired_session_without_a_restart_still_says_not_signed_in(
+    world: tuple[Path, SignalProcess, Any],
+) -> None:
+    home, _, browser = world
+    node = NodeProcess(home, *HEARTBEAT_FLAGS)
+    context = new_context(browser)
+    try:
+        page = sign_in(context, node)
+        page.evaluate("sessionStorage.clear()")
+        page.reload()
+        expect(page.locator("body")).to_have_attribute("data-signed-out", "true", timeout=WAIT_MS)
+        expect(page.locator("#banner")).to_contain_text("Not signed in")
+    finally:
+        context.close()
+        node.stop()
