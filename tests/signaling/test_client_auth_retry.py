@@ -47,3 +47,18 @@ async def test_auth_failed_names_the_url_dialled_and_the_one_expected(
     assert f"this one is {server.url}" in ended.detail
     assert f"we dialled {wrong}" in ended.detail
     await running.close()
+
+
+async def test_localhost_for_a_server_on_127_0_0_1_is_refused_naming_both(
+    server: SignalServer,
+) -> None:
+    # The URL is signed and compared exactly (docs/deploy.md says why aliases are not taken).
+    assert server.url.startswith("ws://127.0.0.1:")
+    dialled = server.url.replace("127.0.0.1", "localhost")
+    running = Running(SignalingClient(IdentityKeys.generate(), dialled, policy=FAST_BACKOFF))
+    ended = await running.expect(Disconnected)
+    assert ended.reason == "auth_failed"
+    assert f"this one is {server.url}" in ended.detail
+    assert f"we dialled {dialled}" in ended.detail
+    assert ended.retry_in is not None
+    await running.close()
