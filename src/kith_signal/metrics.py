@@ -44,6 +44,16 @@ class Metrics:
         self.deliveries = Counter(
             "kith_signal_deliveries", "Frames delivered to subscribers", ["kind"], registry=r
         )
+        self.pending_bytes = Gauge(
+            "kith_signal_pending_bytes",
+            "Bytes of frames queued for connections that are behind",
+            registry=r,
+        )
+        self.collapsed = Counter(
+            "kith_signal_collapsed_events",
+            "Presence frames replaced, unsent, by a newer value of their topic",
+            registry=r,
+        )
         self.relays = Counter("kith_signal_relays", "Relay requests", ["result"], registry=r)
         self.intros = Counter("kith_signal_intros", "Introduction requests", registry=r)
         self.errors = Counter("kith_signal_errors", "Error frames sent", ["code"], registry=r)

@@ -1,8 +1,16 @@
 """Frames waiting to go out on one WebSocket.
 
-An idle connection holds no queue and no task: the deque and the writer task
-exist only while frames are waiting, which keeps per-connection memory small
-when thousands of connections sit idle between presence changes.
+An idle connection holds no queue and no task: a frame for a connection
+whose socket takes it is written at once, in the caller's turn of the loop
+(no task, no queue). Only when the socket pushes back does a deque and a
+writer task exist, which keeps per-connection memory and per-delivery CPU
+small when thousands of connections sit idle between presence changes.
+
+While frames wait, a presence frame (``event`` or ``gone``) for a topic
+that already has one waiting *replaces* it in place: a topic holds a latest
+value, so a subscriber that falls behind gets the newest value of each topic
+instead of every intermediate one, and what waits for it is bounded by the
+number of topics it subscribes to.
 """
 
 from __future__ import annotations
@@ -10,10 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from websockets.asyncio.server import ServerConnection as WebSocket
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 __all__ = ["CloseFrame", "Outbox"]
 
@@ -26,26 +36,74 @@ class CloseFrame:
     reason: str
 
 
+class _Latest:
+    """A waiting presence frame that a newer one for its topic replaces."""
+
+    __slots__ = ("frame", "key")
+
+    def __init__(self, key: str, frame: str) -> None:
+        self.key = key
+        self.frame = frame
+
+
 class Outbox:
-    """Sends queued frames in order; never blocks the caller of :meth:`put`."""
+    """Sends queued frames in order; never blocks the caller of :meth:`put`.
 
-    __slots__ = ("_frames", "_writer", "_ws")
+    Args:
+        ws: The connection.
+        stall_timeout: Longest a queued frame may wait for the peer to read.
+        on_stall: Called (once, with the queue dropped) when a frame waited
+            longer: the peer stopped reading.
+    """
 
-    def __init__(self, ws: WebSocket) -> None:
+    __slots__ = ("_bytes", "_frames", "_latest", "_on_stall", "_stall_timeout", "_writer", "_ws")
+
+    def __init__(self, ws: WebSocket, stall_timeout: float, on_stall: Callable[[], None]) -> None:
         self._ws = ws
-        self._frames: deque[str | CloseFrame] | None = None
+        self._stall_timeout = stall_timeout
+        self._on_stall = on_stall
+        self._frames: deque[str | _Latest | CloseFrame] | None = None
+        self._latest: dict[str, _Latest] | None = None
+        self._bytes = 0
         self._writer: asyncio.Task[None] | None = None
 
     def __len__(self) -> int:
         return len(self._frames) if self._frames is not None else 0
 
+    @property
+    def ordered(self) -> int:
+        """Frames waiting that no newer value replaces (replies, relays, ...)."""
+        return len(self) - (len(self._latest) if self._latest is not None else 0)
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes of frame text waiting to be written."""
+        return self._bytes
+
     def put(self, item: str | CloseFrame) -> None:
-        """Queue a frame (or a close) and make sure a writer is running."""
-        if self._frames is None:
-            self._frames = deque()
-        self._frames.append(item)
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._drain())
+        """Send a frame now if the socket takes it, else queue it (or a close)."""
+        if isinstance(item, str) and self._write_now(item):
+            return
+        self._queue(item)
+        if isinstance(item, str):
+            self._bytes += len(item)
+
+    def put_latest(self, key: str, frame: str) -> bool:
+        """Send or queue a presence frame for topic ``key``; True when it
+        replaced a waiting frame of the same topic (collapsed)."""
+        waiting = self._latest.get(key) if self._latest is not None else None
+        if waiting is not None:
+            self._bytes += len(frame) - len(waiting.frame)
+            waiting.frame = frame
+            return True
+        if self._write_now(frame):
+            return False
+        if self._latest is None:
+            self._latest = {}
+        self._latest[key] = slot = _Latest(key, frame)
+        self._queue(slot)
+        self._bytes += len(frame)
+        return False
 
     async def send(self, frame: str) -> None:
         """Send from the connection's own reader: directly when nothing is queued.
@@ -74,20 +132,57 @@ class Outbox:
         """Stop writing (the connection is gone)."""
         if self._writer is not None:
             self._writer.cancel()
-        self._frames = None
+        self._frames = self._latest = None
+        self._bytes = 0
+
+    def _write_now(self, frame: str) -> bool:
+        """Write ``frame`` in this turn if nothing waits and the socket is not
+        pushing back (what ``ws.send`` of a whole text frame would do, with no
+        task to await it; this server never sends fragmented messages)."""
+        ws = self._ws
+        if self._writer is not None or ws.paused or ws.protocol.state is not State.OPEN:
+            return False
+        ws.protocol.send_text(frame.encode())
+        ws.send_data()
+        return True
+
+    def _queue(self, item: str | _Latest | CloseFrame) -> None:
+        if self._frames is None:
+            self._frames = deque()
+        self._frames.append(item)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain())
+
+    def _next(self) -> str | CloseFrame:
+        assert self._frames is not None
+        item = self._frames.popleft()
+        if isinstance(item, _Latest):
+            assert self._latest is not None
+            del self._latest[item.key]
+            item = item.frame
+        if isinstance(item, str):
+            self._bytes -= len(item)
+        return item
 
     async def _drain(self) -> None:
         try:
             while self._frames:
-                item = self._frames.popleft()
+                item = self._next()
                 if isinstance(item, CloseFrame):
                     self._frames.clear()
+                    self._latest, self._bytes = None, 0
                     await self._ws.close(item.code, item.reason)
                 else:
-                    await self._ws.send(item)
+                    async with asyncio.timeout(self._stall_timeout):
+                        await self._ws.send(item)
         except ConnectionClosed:
             pass
+        except TimeoutError:
+            self._frames = self._latest = None
+            self._bytes = 0
+            self._on_stall()
         finally:
             self._writer = None
             if not self._frames:
-                self._frames = None
+                self._frames = self._latest = None
+                self._bytes = 0

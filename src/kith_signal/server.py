@@ -34,7 +34,7 @@ from kith_signal.keepalive import JitteredConnection
 from kith_signal.logfmt import log_event
 from kith_signal.mailbox import Mailbox
 from kith_signal.metrics import Metrics
-from kith_signal.session import MAX_PENDING, Session
+from kith_signal.session import MAX_PENDING, MAX_PENDING_BYTES, STALL_TIMEOUT, Session
 from kith_signal.turn import TurnIssuer
 
 __all__ = ["ServerOptions", "SignalServer"]
@@ -72,6 +72,8 @@ class ServerOptions:
     heartbeat_timeout: float = 10.0
     debug_snapshot: bool = False
     max_pending: int = MAX_PENDING
+    max_pending_bytes: int = MAX_PENDING_BYTES
+    stall_timeout: float = STALL_TIMEOUT
 
 
 def _select_subprotocol(
@@ -128,6 +130,7 @@ class SignalServer:
         self._addresses = AddressLimit(options.max_connections_per_address, options.trusted_proxies)
         self._stopping = False
         metrics.retained_bytes.set_function(broker.retained_bytes)
+        metrics.pending_bytes.set_function(self._pending_bytes)
 
     @property
     def public_url(self) -> str:
@@ -167,6 +170,9 @@ class SignalServer:
             finally:
                 if self._gc is not None:
                     self._gc.stop()
+
+    def _pending_bytes(self) -> int:
+        return sum(session.pending_bytes for session in self._sessions.values())
 
     def _live(self) -> int:
         return len(self._sessions)
@@ -319,6 +325,8 @@ class SignalServer:
             clock=self._clock,
             mailbox=self._mailbox,
             max_pending=self._options.max_pending,
+            max_pending_bytes=self._options.max_pending_bytes,
+            stall_timeout=self._options.stall_timeout,
         )
         self._sessions[conn_id] = session
         self._metrics.connections.inc()

@@ -32,7 +32,7 @@ from kith_proto.server_core import (
     SubscribeRequest,
     UnsubscribeRequest,
 )
-from kith_proto.wire import ErrorCode
+from kith_proto.wire import CloseCode, ErrorCode
 from kith_signal.broker import (
     Broker,
     BrokerError,
@@ -50,6 +50,8 @@ from kith_signal.outbox import CloseFrame, Outbox
 __all__ = ["Session"]
 
 MAX_PENDING: Final = 1024
+MAX_PENDING_BYTES: Final = 4 * 1024 * 1024
+STALL_TIMEOUT: Final = 20.0
 SLOW_CONSUMER_GRACE: Final = 2.0
 _DELIVERY_KIND: Final = {
     wire.Event: "event",
@@ -58,6 +60,7 @@ _DELIVERY_KIND: Final = {
     wire.IntroReceived: "intro_received",
 }
 _encode: Final = wire.encode
+_LATEST_VALUE: Final = (wire.Event, wire.Gone)
 
 
 class Session:
@@ -71,6 +74,7 @@ class Session:
         "_log",
         "_mailbox",
         "_max_pending",
+        "_max_pending_bytes",
         "_metrics",
         "_outbox",
         "_started",
@@ -90,9 +94,12 @@ class Session:
         clock: Callable[[], float],
         mailbox: Mailbox | None = None,
         max_pending: int = MAX_PENDING,
+        max_pending_bytes: int = MAX_PENDING_BYTES,
+        stall_timeout: float = STALL_TIMEOUT,
     ) -> None:
         self._ws = ws
         self._max_pending = max_pending
+        self._max_pending_bytes = max_pending_bytes
         self._core = core
         self.conn_id = conn_id
         self._broker = broker
@@ -101,7 +108,7 @@ class Session:
         self._log = log
         self._clock = clock
         self._started = clock()
-        self._outbox = Outbox(ws)
+        self._outbox = Outbox(ws, stall_timeout, self._stalled)
         self._authenticated = False
 
     async def run(self) -> None:
@@ -117,6 +124,11 @@ class Session:
                 self._metrics.authenticated.dec()
             await self._finish()
 
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes of frames queued for this connection (the peer is behind)."""
+        return self._outbox.pending_bytes
+
     def __call__(self, delivery: Delivery) -> None:
         """Broker sink: queue a delivery without blocking."""
         self.deliver(delivery)
@@ -127,14 +139,28 @@ class Session:
             log_event(self._log, "replaced", conn=self.conn_id)
             self._apply_local(self._core.replaced())
             return
-        if len(self._outbox) >= self._max_pending:
+        outbox = self._outbox
+        if outbox.ordered >= self._max_pending or outbox.pending_bytes > self._max_pending_bytes:
             # Say goodbye in case it catches up, but a peer that does not read
             # at all would block the close handshake too: cut it after a grace.
             self._apply_local(self._core.slow_consumer())
             asyncio.get_running_loop().call_later(SLOW_CONSUMER_GRACE, self.abort)
             return
         self._metrics.delivered[_DELIVERY_KIND[type(delivery)]].inc()
-        self._outbox.put(_encode(delivery))
+        if isinstance(delivery, _LATEST_VALUE):
+            # A topic holds a latest value: a newer one replaces a waiting one.
+            if outbox.put_latest(delivery.topic, _encode(delivery)):
+                self._metrics.collapsed.inc()
+            return
+        outbox.put(_encode(delivery))
+
+    def _stalled(self) -> None:
+        """A queued frame waited ``stall_timeout`` for the peer to read: it
+        will not read a goodbye either, so close as a slow consumer at once."""
+        self._core.slow_consumer()
+        self._metrics.closes.labels(str(int(CloseCode.SLOW_CONSUMER))).inc()
+        log_event(self._log, "stalled", conn=self.conn_id)
+        self.abort()
 
     def abort(self) -> None:
         """Drop the TCP connection at once (for peers that stopped reading)."""

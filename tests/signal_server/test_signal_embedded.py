@@ -8,7 +8,9 @@ import logging
 import time
 
 from kith_proto.client_core import (
+    Disconnected,
     RequestAcked,
+    ServerError,
     ServerGoodbye,
     SubscriptionConfirmed,
     TopicGone,
@@ -19,6 +21,7 @@ from kith_proto.wire import CloseCode
 from kith_signal.memory_broker import InProcessBroker
 from kith_signal.metrics import Metrics
 from kith_signal.server import ServerOptions, SignalServer
+from kith_signal.session import MAX_PENDING_BYTES
 from kith_testkit.signal_clients import Client, new_topic, token_for
 from kith_testkit.signal_server import WAIT
 
@@ -95,11 +98,74 @@ async def test_client_that_stops_reading_is_closed_as_slow_consumer() -> None:
     await fast.expect(SubscriptionConfirmed)
     await slow.call(slow.core.publish, token_for(presence), b"slow-online")
     await fast.expect(TopicValue)
+    # Relayed frames are messages, not values: none replaces another.
     async with asyncio.timeout(20):
         while not embedded.sample("kith_signal_closes_total", code="4009"):
-            await fast.call(fast.core.publish, token_for(topic), payload)
+            await fast.call(fast.core.relay, topic, payload)
             await fast.expect(RequestAcked)
+            assert embedded.sample("kith_signal_pending_bytes") <= MAX_PENDING_BYTES
     # The stalled peer is cut off and announced gone; the server stays healthy.
     assert await fast.expect(TopicGone) == TopicGone(presence)
     await fast.close()
+    await embedded.close()
+
+
+async def test_presence_to_a_stalled_reader_collapses_then_it_is_closed() -> None:
+    embedded = Embedded(
+        ServerOptions(port=0, max_pending=8, stall_timeout=1.0),
+        ServerConfig(public_url="", rate=100000, burst=100000),
+    )
+    url = await embedded.url()
+    slow, fast = await Client.ready(url), await Client.ready(url)
+    topic = new_topic()
+    await slow.call(slow.core.subscribe, [topic])
+    await slow.expect(SubscriptionConfirmed)
+    await fast.call(fast.core.subscribe, [presence := new_topic()])
+    await fast.expect(SubscriptionConfirmed)
+    await slow.call(slow.core.publish, token_for(presence), b"slow-online")
+    await fast.expect(TopicValue)
+    assert slow.reader is not None
+    slow.reader.cancel()
+    payload = b"v" * 30000
+    for _ in range(200):  # far more than max_pending frames, all on one topic
+        await fast.call(fast.core.publish, token_for(topic), payload)
+    await fast.call(fast.core.relay, new_topic(), b"x")  # a request after them all
+    await fast.expect(ServerError)  # peer_offline: every publish was handled
+    assert embedded.sample("kith_signal_collapsed_events_total") > 0
+    # What waits is one value for the one topic, not 200.
+    assert embedded.sample("kith_signal_pending_bytes") <= 2 * len(payload)
+    # Nothing is read for stall_timeout: cut off (4009) and announced gone.
+    assert await fast.expect(TopicGone) == TopicGone(presence)
+    assert embedded.sample("kith_signal_closes_total", code="4009") == 1
+    assert embedded.sample("kith_signal_pending_bytes") == 0
+    await fast.close()
+    await embedded.close()
+
+
+async def test_reader_under_a_publish_storm_stays_and_ends_with_every_latest_value() -> None:
+    embedded = Embedded(
+        ServerOptions(port=0),
+        ServerConfig(public_url="", rate=100000, burst=100000),
+    )
+    url = await embedded.url()
+    reader = await Client.ready(url)
+    publishers = [await Client.ready(url) for _ in range(4)]
+    topics = [new_topic() for _ in range(48)]
+    await reader.call(reader.core.subscribe, topics)
+    await reader.expect(SubscriptionConfirmed)
+    owned = [(p, topics[i::4]) for i, p in enumerate(publishers)]
+    for round_ in range(150):  # sent without waiting for anything: a storm
+        for publisher, mine in owned:
+            items = [(token_for(t), b"%d:%d" % (round_, i)) for i, t in enumerate(mine)]
+            await publisher.call(publisher.core.publish_batch, items)
+    final = {t: b"149:%d" % (i // 4) for i, t in enumerate(topics)}
+    latest: dict[bytes, bytes] = {}
+    async with asyncio.timeout(WAIT):
+        while latest != final:
+            value = await reader.expect(TopicValue)
+            latest[value.topic] = value.payload
+    assert not any(isinstance(event, Disconnected) for event in reader.history)
+    assert embedded.sample("kith_signal_closes_total", code="4009") == 0
+    for client in (reader, *publishers):
+        await client.close()
     await embedded.close()
