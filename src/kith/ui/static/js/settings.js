@@ -135,6 +135,7 @@ export class SettingsPanel {
       box("notifications_private", "Private notifications: show who wrote, not what"),
       h("p", { class: "muted small" }, "Mute one contact with the Mute button in their chat."),
       box("read_receipts", "Send read receipts"),
+      box("relay_only", "Hide my IP address from contacts: connect only through the server's TURN relay (from the next start)"),
       out,
     );
   }
