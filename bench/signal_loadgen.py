@@ -37,6 +37,7 @@ from signal_rawws import Inbound, RawClient
 
 ENVELOPE_BYTES: Final = 933  # kith_proto.pair.ENVELOPE_SIZE: real presence payload size
 _FILLER: Final = os.urandom(ENVELOPE_BYTES - 8)
+MAX_FRAME_BYTES: Final = 65536  # the server's default; the node splits its batches to fit
 
 
 def token(source: int, target: int) -> bytes:
@@ -82,7 +83,7 @@ class User:
         topics = b",".join(b'"' + topic(c, index) + b'"' for c in mine)
         self.subscribe_frame = b'{"type":"subscribe","topics":[' + topics + b'],"ref":1}'
         self.publish_prefixes = [
-            b'{"type":"publish","topic":"'
+            b'{"topic":"'
             + topic(index, c)
             + b'","token":"'
             + _b64(token(index, c))
@@ -92,10 +93,21 @@ class User:
         self.client: RawClient | None = None
 
     def publish(self, payload: bytes) -> int:
-        """Publish ``payload`` on all of this user's topics; return the count."""
+        """Publish ``payload`` on all of this user's topics in one
+        ``publish_batch``, as the node sends a status change; return the count."""
         assert self.client is not None
-        self.client.send_many([p + payload + b'"}' for p in self.publish_prefixes])
-        return len(self.publish_prefixes)
+        head, tail = b'{"type":"publish_batch","items":[', b"]}"
+        items = [p + payload + b'"}' for p in self.publish_prefixes]
+        batch: list[bytes] = []
+        size = len(head) + len(tail)
+        for item in items:
+            if batch and size + len(item) + 1 > MAX_FRAME_BYTES:
+                self.client.send(head + b",".join(batch) + tail)
+                batch, size = [], len(head) + len(tail)
+            batch.append(item)
+            size += len(item) + 1
+        self.client.send(head + b",".join(batch) + tail)
+        return len(items)
 
 
 class Worker:
