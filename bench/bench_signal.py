@@ -12,6 +12,8 @@ bounded durations, timeouts on every wait.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import functools
 import gc
 import json
 import os
@@ -27,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import benchlib
+import signal_bare_relay
+import signal_loadgen
 from benchlib import percentile, report
 
 HERE = Path(__file__).resolve().parent
@@ -299,6 +303,7 @@ def fan_out(server: Server, workers: Workers, args: argparse.Namespace) -> dict[
         server.wait_for_log("event=gc_frozen")
     changes, seconds = args.changes, args.seconds
     server_cpu, gen_cpu = CpuMeter([server.pid]).start(), CpuMeter(workers.pids).start()
+    cpu_before = cpu_seconds(server.pid)
     busy_before = machine_busy()
     pauses_before = len(server.gc_pauses_ms)
     young_before = len(server.young_pauses_ms)
@@ -309,6 +314,7 @@ def fan_out(server: Server, workers: Workers, args: argparse.Namespace) -> dict[
     machine = 100 * (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
     churned = sum(a["publishes"] for a in answers)
     received = wait_events(workers, expected + churned, timeout=15) - expected
+    churn_cpu_s = cpu_seconds(server.pid) - cpu_before
     # Until every churn event arrived: a pause logged after the senders stopped
     # still delayed some of them.
     churn_pauses = server.gc_pauses_ms[pauses_before:]
@@ -332,6 +338,7 @@ def fan_out(server: Server, workers: Workers, args: argparse.Namespace) -> dict[
         "max_ms": round(max(latencies) * 1000, 2) if latencies else None,
         "errors": errors,
         "churn_server_cpu_pct": cpu[0],
+        "churn_server_cpu_us_per_delivery": round(1e6 * churn_cpu_s / max(1, received), 1),
         "churn_generator_cpu_pct": cpu[1],
         "churn_machine_busy_pct_of_all_cores": round(machine, 1),
         "p99_ms_by_second": timeline,
@@ -356,6 +363,36 @@ def per_second_p99(arrivals: list[float], latencies: list[float]) -> list[float]
     for at, latency in zip(arrivals, latencies, strict=True):
         buckets.setdefault(int(at - start), []).append(latency)
     return [round(percentile(buckets[s], 99) * 1000, 1) for s in sorted(buckets)]
+
+
+def bare_anchors(users: int, args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The bare relays, same run, same connection count, same deliveries per
+    second and frame sizes as the churn: server CPU per delivery."""
+    payload = signal_loadgen.stamped_payload()
+    rate = args.changes * args.contacts
+    results: dict[str, dict[str, Any]] = {}
+    for kind in signal_bare_relay.KINDS:
+        if not signal_bare_relay.available(kind):
+            continue
+        proc = subprocess.Popen(
+            [sys.executable, str(HERE / "signal_bare_relay.py"), "serve", kind],
+            stdout=subprocess.PIPE,
+            text=True,
+            preexec_fn=_raise_nofile,
+        )
+        try:
+            assert proc.stdout is not None
+            port = int(proc.stdout.readline().split()[1])
+            cpu = functools.partial(cpu_seconds, proc.pid)
+            run = signal_bare_relay.drive(port, users, rate, args.seconds, payload, cpu)
+            result = asyncio.run(run)
+        finally:
+            proc.kill()
+            proc.wait(10)
+        delivered = max(1, result["delivered"])
+        result["server_cpu_us_per_delivery"] = round(1e6 * result["server_cpu_s"] / delivered, 1)
+        results[kind] = result
+    return results
 
 
 # -- main --------------------------------------------------------------------
@@ -421,13 +458,16 @@ def main() -> int:
         if workers is not None:
             workers.stop()
         server.stop()
-    rows = summary_rows(ramp_rows, churn, args)
+    _raise_nofile()
+    anchors = bare_anchors(users, args)
+    rows = summary_rows(ramp_rows, churn, args) + anchor_rows(churn, anchors, ramp_rows)
     report(
         "signal_quick" if args.quick else "signal",
         rows,
         extra={
             "ramp": ramp_rows,
             "fan_out": churn,
+            "bare_relays": anchors,
             "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
             | {"users": users, "server_log_lines": server.lines},
         },
@@ -458,6 +498,25 @@ def summary_rows(
         _row("server gen-2 GC pauses in churn (max)", _pauses(churn), "ms", ""),
         _row("server young GC pauses > 10 ms in churn (max)", _young(churn), "ms", ""),
     ]
+    return rows
+
+
+def anchor_rows(
+    churn: dict[str, Any], anchors: dict[str, dict[str, Any]], ramp_rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Kith's server CPU per delivery beside each bare relay's, and the ratio."""
+    kith = churn["churn_server_cpu_us_per_delivery"]
+    rows = [_row("server CPU per delivery, kith-signal", kith, "µs", "")]
+    for kind, a in anchors.items():
+        bare = a["server_cpu_us_per_delivery"]
+        ratio = round(kith / bare, 2) if bare else None
+        target = "<= 0.5" if kind == "websockets" else ""
+        rows += [
+            _row(f"server CPU per delivery, bare {kind} relay", bare, "µs", ""),
+            _row(f"kith-signal / bare {kind} per delivery", ratio, "x", target),
+            _row(f"bare {kind} deliveries lost", a["sent"] - a["delivered"], "", "0"),
+            _row(f"bare {kind} handshakes (no auth)", a["handshakes_per_s"], "/s", ""),
+        ]
     return rows
 
 
