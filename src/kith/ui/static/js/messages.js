@@ -54,8 +54,13 @@ export class MessageList {
 
   /** The last loaded message of mine that can still be edited, or null. */
   lastMine() {
-    const mine = [...this.messages.values()].filter((m) => m.from === this.me && !m.deleted);
-    return mine.length ? mine[mine.length - 1] : null;
+    // in the order shown (an update to an older message must not make it "last")
+    const rows = [...this.root.querySelectorAll(".msg")].reverse();
+    for (const row of rows) {
+      const message = this.messages.get(row.dataset.id);
+      if (message && message.from === this.me && !message.deleted) return message;
+    }
+    return null;
   }
 
   /** Date separator and grouping of `row` against the message row before it. */
