@@ -151,3 +151,11 @@ def test_upgrade_adds_contact_requests_blocks_and_own_names(tmp_path: Path, star
     assert {"id", "public_key", "name", "received_at"} <= _columns(path, "contact_requests")
     assert {"id", "blocked_at"} <= _columns(path, "blocked_ids")
     assert "own_name" in _columns(path, "contacts")
+
+
+@pytest.mark.parametrize("start", range(1, LATEST_VERSION))
+def test_upgrade_adds_the_reply_column_to_messages(tmp_path: Path, start: int) -> None:
+    path = tmp_path / "k.db"
+    _database_at(path, start)
+    Store.open(path, KEY).close()
+    assert "reply_to" in _columns(path, "messages")

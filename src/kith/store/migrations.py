@@ -167,6 +167,11 @@ def _v8_message_search(conn: Connection) -> None:
     )
 
 
+def _v9_message_replies(conn: Connection) -> None:
+    # The ID of the message a message replies to (same conversation), NULL for none.
+    conn.execute("ALTER TABLE messages ADD COLUMN reply_to TEXT")
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
@@ -176,6 +181,7 @@ STEPS: Final[Sequence[Step]] = (
     _v6_presence_replay_floor,
     _v7_contact_requests,
     _v8_message_search,
+    _v9_message_replies,
 )
 LATEST_VERSION: Final = len(STEPS)
 
