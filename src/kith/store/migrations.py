@@ -172,6 +172,11 @@ def _v9_message_replies(conn: Connection) -> None:
     conn.execute("ALTER TABLE messages ADD COLUMN reply_to TEXT")
 
 
+def _v10_message_via(conn: Connection) -> None:
+    # How a received message reached us: 'direct' (data channel) or 'mailbox'.
+    conn.execute("ALTER TABLE messages ADD COLUMN via TEXT NOT NULL DEFAULT 'direct'")
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
@@ -182,6 +187,7 @@ STEPS: Final[Sequence[Step]] = (
     _v7_contact_requests,
     _v8_message_search,
     _v9_message_replies,
+    _v10_message_via,
 )
 LATEST_VERSION: Final = len(STEPS)
 
