@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs (headless Chromium for the
-# UI tests, coturn for the TURN relay tests), idempotently: nothing happens
+# UI tests, coturn for the TURN relay tests, iproute2 and nftables for the
+# test that builds NATs in network namespaces), idempotently: nothing happens
 # when they are already there.
 set -euo pipefail
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 [ -x /usr/bin/turnserver ] || need+=(coturn)
+[ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
+[ -x /usr/sbin/nft ] || need+=(nftables)
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi
