@@ -4,6 +4,7 @@ from kith.signaling.backoff import BackoffPolicy
 from kith.signaling.client import EventStream, SignalingClient
 from kith.signaling.errors import (
     IntroRefused,
+    MailboxRefused,
     NotConnected,
     PayloadTooLarge,
     PeerOffline,
@@ -23,6 +24,7 @@ from kith.signaling.events import (
     ServerProblem,
     SignalingEvent,
 )
+from kith.signaling.ops import MailboxBatch
 
 __all__ = [
     "BackoffPolicy",
@@ -32,6 +34,8 @@ __all__ = [
     "EventStream",
     "IntroMessage",
     "IntroRefused",
+    "MailboxBatch",
+    "MailboxRefused",
     "NotConnected",
     "PayloadTooLarge",
     "PeerOffline",

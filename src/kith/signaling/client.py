@@ -43,6 +43,7 @@ from kith.signaling.events import (
     Disconnected,
     SignalingEvent,
 )
+from kith.signaling.ops import MailboxBatch, MailboxOp
 from kith_proto import wire
 from kith_proto.client_core import ClientConnection
 from kith_proto.keys import IdentityKeys
@@ -214,6 +215,56 @@ class SignalingClient:
             NotConnected, IntroRefused, ReplyTimeout, PayloadTooLarge.
         """
         await self._request("intro", topic, payload, timeout)
+
+    # -- the sealed mailbox (docs/p2p.md, "Offline mailbox") --
+
+    async def mailbox_deposit(self, topic: bytes, item: bytes, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Leave a sealed item in the mailbox ``topic``; returns once the
+        server has stored it.
+
+        Raises:
+            NotConnected, ReplyTimeout, PayloadTooLarge.
+            MailboxRefused: ``mailbox_full``, ``mailbox_store_full``,
+                ``mailbox_unavailable``, a size that is not a bucket, ...
+        """
+        check_topic(topic)
+        self._check_payload(item)
+        await self._mailbox(MailboxOp("deposit", topic, self._future(), item=bytes(item)), timeout)
+
+    async def mailbox_fetch(self, token: bytes, timeout: float = 10.0) -> MailboxBatch:  # noqa: ASYNC109
+        """The oldest items of the mailbox that ``token`` (a secret) opens.
+
+        Raises:
+            NotConnected, ReplyTimeout.
+            MailboxRefused: ``bad_token``, ``mailbox_unavailable``, ...
+        """
+        check_topic(token)
+        batch = await self._mailbox(MailboxOp("fetch", token, self._future()), timeout)
+        assert batch is not None
+        return batch
+
+    async def mailbox_ack(self, token: bytes, ids: Iterable[int], timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Delete fetched items of the mailbox ``token`` opens (we stored them).
+
+        Raises:
+            NotConnected, ReplyTimeout, MailboxRefused.
+        """
+        check_topic(token)
+        await self._mailbox(MailboxOp("ack", token, self._future(), ids=tuple(ids)), timeout)
+
+    def _future(self) -> asyncio.Future[MailboxBatch | None]:
+        return asyncio.get_running_loop().create_future()
+
+    async def _mailbox(self, op: MailboxOp, timeout: float) -> MailboxBatch | None:  # noqa: ASYNC109
+        link = self._ready_link()
+        if link is None:
+            raise NotConnected(f"cannot {op.kind} mailbox items: not connected")
+        link.enqueue(op)
+        try:
+            async with asyncio.timeout(timeout):
+                return await op.future
+        except TimeoutError:
+            raise ReplyTimeout(f"no reply to mailbox {op.kind} within {timeout} s") from None
 
     async def _request(self, kind: str, topic: bytes, payload: bytes, timeout: float) -> None:  # noqa: ASYNC109
         check_topic(topic)

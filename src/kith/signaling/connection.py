@@ -32,6 +32,8 @@ from kith.signaling.events import (
 )
 from kith.signaling.ops import (
     Ending,
+    MailboxBatch,
+    MailboxOp,
     Op,
     PublishOp,
     RequestOp,
@@ -82,7 +84,7 @@ class ServerConnection:
         self._clock = clock
         self._ops: deque[Op] = deque()
         self._wake = asyncio.Event()
-        self._waiters: dict[int, RequestOp] = {}
+        self._waiters: dict[int, RequestOp | MailboxOp] = {}
         self._sent: dict[bytes, bytes] = {}  # publish token -> payload the server has
         self._publishing: dict[int, tuple[bytes, ...]] = {}  # ref -> publish tokens
         self._bucket: TokenBucket | None = None
@@ -161,6 +163,8 @@ class ServerConnection:
                 self._resolve(ref, None)
             case core_events.ServerError(code=code, message=message, ref=ref):
                 self._resolve(ref, (code, message))
+            case core_events.MailboxFetched(ref=ref, items=items, more=more):
+                self._fetched(ref, MailboxBatch(items, more))
             case _:
                 self._on_other(event)
 
@@ -217,6 +221,11 @@ class ServerConnection:
             op.future.set_result(None)
         else:
             op.future.set_exception(refusal(op.kind, *error))
+
+    def _fetched(self, ref: int | None, batch: MailboxBatch) -> None:
+        op = self._waiters.pop(ref, None) if ref is not None else None
+        if isinstance(op, MailboxOp) and not op.future.done():
+            op.future.set_result(batch)
 
     def _publish_answered(self, tokens: tuple[bytes, ...], error: tuple[str, str] | None) -> None:
         if error is None:
@@ -354,6 +363,8 @@ class ServerConnection:
                 self._publish(token)
             case RequestOp():
                 self._request(op)
+            case MailboxOp():
+                self._mailbox(op)
 
     def _publish(self, token: bytes) -> None:
         payload = self._desired.payload(token)
@@ -378,8 +389,25 @@ class ServerConnection:
             return
         self._waiters[ref] = op
 
+    def _mailbox(self, op: MailboxOp) -> None:
+        if op.future.done():
+            return
+        core = self._core
+        try:
+            if op.kind == "deposit":
+                ref = core.mailbox_deposit(op.key, op.item)
+            elif op.kind == "fetch":
+                ref = core.mailbox_fetch(op.key)
+            else:
+                ref = core.mailbox_ack(op.key, op.ids)
+        except PayloadTooLargeError as exc:
+            op.future.set_exception(PayloadTooLarge(str(exc)))
+            return
+        self._waiters[ref] = op
+
     def _fail_pending(self) -> None:
-        pending = [*self._waiters.values(), *(op for op in self._ops if isinstance(op, RequestOp))]
+        queued = (op for op in self._ops if isinstance(op, RequestOp | MailboxOp))
+        pending = [*self._waiters.values(), *queued]
         self._waiters.clear()
         self._ops.clear()
         for op in pending:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "IntroRefused",
+    "MailboxRefused",
     "NotConnected",
     "PayloadTooLarge",
     "PeerOffline",
@@ -57,14 +58,22 @@ class IntroRefused(RequestRefused):
     """The server refused an introduction (e.g. ``rate_limited``)."""
 
 
+class MailboxRefused(RequestRefused):
+    """The server refused a mailbox request (``mailbox_full``,
+    ``mailbox_store_full``, ``bad_token``, ``mailbox_unavailable``, ...)."""
+
+
 class PayloadTooLarge(ValueError):
     """The payload exceeds the limit the server announced."""
 
 
 def refusal(kind: str, code: str, message: str) -> RequestRefused:
-    """The typed error for the server's refusal of a ``relay`` or ``intro``."""
+    """The typed error for the server's refusal of a ``relay``, an ``intro``
+    or a mailbox request (``deposit``, ``fetch``, ``ack``)."""
     if kind == "intro":
         return IntroRefused(code, message)
+    if kind in ("deposit", "fetch", "ack"):
+        return MailboxRefused(code, message)
     if code == "peer_offline":
         return PeerOffline(code, message)
     return RelayRefused(code, message)

@@ -13,6 +13,8 @@ __all__ = [
     "BATCH_ITEM_OVERHEAD",
     "BATCH_OVERHEAD",
     "Ending",
+    "MailboxBatch",
+    "MailboxOp",
     "Op",
     "PublishOp",
     "RequestOp",
@@ -66,7 +68,33 @@ class RequestOp:
     future: asyncio.Future[None] = field(repr=False, compare=False)
 
 
-Op: TypeAlias = SubscribeOp | PublishOp | RetractOp | RequestOp
+@dataclass(frozen=True)
+class MailboxBatch:
+    """Items fetched from one mailbox: ``(id, sealed item)`` pairs, oldest
+    first; ``more`` when others wait (acknowledge these, then fetch again)."""
+
+    items: tuple[tuple[int, bytes], ...] = field(repr=False)
+    more: bool
+
+
+@dataclass(frozen=True)
+class MailboxOp:
+    """A mailbox request whose reply resolves ``future``.
+
+    ``kind`` is ``deposit`` (``key`` is the mailbox topic, ``item`` the sealed
+    item), ``fetch`` or ``ack`` (``key`` is the mailbox token, a secret;
+    ``ids`` the items to delete). A fetch resolves to a :class:`MailboxBatch`,
+    the others to None.
+    """
+
+    kind: str
+    key: bytes = field(repr=False)
+    future: asyncio.Future[MailboxBatch | None] = field(repr=False, compare=False)
+    item: bytes = field(default=b"", repr=False)
+    ids: tuple[int, ...] = ()
+
+
+Op: TypeAlias = SubscribeOp | PublishOp | RetractOp | RequestOp | MailboxOp
 
 
 @dataclass(frozen=True)
