@@ -170,8 +170,9 @@ class Backend(Protocol):
         """Return a setting to its default."""
         ...
 
-    def send_message(self, contact: str, text: str) -> ChatMessage:
-        """Write a message to a contact (queued until it can go out)."""
+    def send_message(self, contact: str, text: str, reply_to: str | None = None) -> ChatMessage:
+        """Write a message to a contact (queued until it can go out), replying to
+        the message ``reply_to`` of that conversation if given."""
         ...
 
     def messages(self, contact: str, limit: int, before: str | None = None) -> list[ChatMessage]:

@@ -57,6 +57,7 @@ class ChatMessage:
         deleted: whether the sender deleted it.
         reactions: emoji to the IDs that reacted with it.
         contact: the contact of the conversation.
+        reply_to: the ID of the message this one replies to, or None.
     """
 
     id: str
@@ -68,6 +69,7 @@ class ChatMessage:
     deleted: bool
     reactions: dict[str, list[str]] = field(default_factory=dict)
     contact: str = ""
+    reply_to: str | None = None
 
     @classmethod
     def of(cls, message: Message, own_id: str, contact_id: str) -> ChatMessage:
@@ -86,6 +88,7 @@ class ChatMessage:
             deleted=message.deleted,
             reactions=reactions,
             contact=contact_id,
+            reply_to=message.reply_to,
         )
 
     @classmethod
@@ -101,6 +104,7 @@ class ChatMessage:
             deleted=bool(value["deleted"]),
             reactions={str(k): [str(i) for i in v] for k, v in value["reactions"].items()},
             contact=contact,
+            reply_to=None if value.get("reply_to") is None else str(value["reply_to"]),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -114,6 +118,7 @@ class ChatMessage:
             "edited": self.edited,
             "deleted": self.deleted,
             "reactions": self.reactions,
+            "reply_to": self.reply_to,
         }
 
 

@@ -132,8 +132,8 @@ class DirectBackend:
     def _messages(self) -> DirectMessages:
         return DirectMessages(self._store, self._clock)
 
-    def send_message(self, contact: str, text: str) -> ChatMessage:
-        return self._messages().send(contact, text)
+    def send_message(self, contact: str, text: str, reply_to: str | None = None) -> ChatMessage:
+        return self._messages().send(contact, text, reply_to)
 
     def messages(self, contact: str, limit: int, before: str | None = None) -> list[ChatMessage]:
         return self._messages().page(contact, limit, before)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kith.chat import Conversation, ConversationEvent, UnknownMessage, new_message_id
+from kith.chat.frames import check_id
 from kith.contacts import canonical_id
 from kith.conversation_store import ChatMessage, load_conversation, message_owner, write_events
 from kith.store.store import Store
@@ -24,15 +25,18 @@ class DirectMessages:
         self._store = store
         self._clock = clock
 
-    def send(self, contact: str, text: str) -> ChatMessage:
-        """Queue a new message to ``contact``."""
+    def send(self, contact: str, text: str, reply_to: str | None = None) -> ChatMessage:
+        """Queue a new message to ``contact`` (a reply to ``reply_to`` if given)."""
         kith_id, _ = canonical_id(contact)
         message_id = new_message_id()
+        if reply_to is not None:
+            check_id(reply_to)
 
         def send(store: Store) -> ChatMessage:
             store.contacts.get(kith_id)
-            conversation = load_conversation(store, kith_id, read_receipts=False)
-            events = conversation.send_text(message_id, text, self._clock())
+            named = store.messages.some(kith_id, [reply_to] if reply_to else [])
+            conversation = load_conversation(store, kith_id, read_receipts=False, messages=named)
+            events = conversation.send_text(message_id, text, self._clock(), reply_to)
             return self._commit(store, kith_id, conversation, events, message_id)
 
         return self._store.call(send)

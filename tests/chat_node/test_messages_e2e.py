@@ -212,3 +212,24 @@ def test_a_queued_message_survives_a_crash_of_the_sender(world: ChatWorld) -> No
     world.start("a", "b")
     got = world.wait_history("b", "a", lambda ms: len(ms) == 1, "bob to get it")
     assert (got[0].id, got[0].text) == (queued.id, "kept through a crash")
+
+
+def test_a_reply_arrives_naming_the_original_and_a_bad_one_is_refused(
+    world: ChatWorld,
+) -> None:
+    a, b = world.start("a", "b")
+    world.online("a", "b")
+    original = a.api.send_message(world.ids["b"], "lunch?").id
+    world.wait_history("b", "a", lambda ms: len(ms) == 1, "bob to receive")
+    out = json.loads(ok(kith(b.data_dir, "send", "a", "yes", "--reply-to", original, "--json")))
+    assert out["reply_to"] == original
+    world.wait_history("a", "b", lambda ms: len(ms) == 2, "alice to receive the reply")
+    shown = json.loads(ok(kith(a.data_dir, "messages", "b", "--json")))
+    assert [(m["text"], m["reply_to"]) for m in shown] == [("lunch?", None), ("yes", original)]
+    unknown = kith(b.data_dir, "send", "a", "re", "--reply-to", "e" * 32)
+    assert (unknown.returncode, "Traceback" in unknown.stderr) == (1, False)
+    assert "no message" in unknown.stderr
+    malformed = kith(b.data_dir, "send", "a", "re", "--reply-to", "nope")
+    assert malformed.returncode == 1
+    assert "32 lowercase hex" in malformed.stderr
+    assert len(world.history("b", "a")) == 2

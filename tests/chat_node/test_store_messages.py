@@ -106,3 +106,28 @@ def test_sessions_an_older_version_stored_are_cleared(tmp_path: Path) -> None:
     with Store.open(path, KEY) as store:
         assert store.sessions.clear() == 2
         assert store.sessions.clear() == 0
+
+
+def test_a_reply_round_trips_with_the_id_it_names(store: Store) -> None:
+    original, reply = "a" * 32, "b" * 32
+    store.messages.put(BOB, _message(original))
+    store.messages.put(BOB, _message(reply, seq=2, reply_to=original))
+    assert [m.reply_to for m in store.messages.all(BOB)] == [None, original]
+    assert store.messages.get(BOB, reply) == _message(reply, seq=2, reply_to=original)
+
+
+@pytest.mark.parametrize("start", range(5, LATEST_VERSION))
+def test_messages_stored_before_replies_read_back_as_no_reply(tmp_path: Path, start: int) -> None:
+    path = tmp_path / "k.db"
+    conn = create(path, KEY)
+    migrate(conn, target=start, allow_empty=True)
+    conn.execute("INSERT INTO identity VALUES (1, 'x', ?, 'alice', 1.0)", (bytes(32),))
+    conn.execute(
+        "INSERT INTO messages (contact_id, id, sender, text, sent_at, state, seq) "
+        "VALUES (?, ?, 'peer', 'old', 1, 'received', 1)",
+        (BOB, "c" * 32),
+    )
+    conn.close()
+    with Store.open(path, KEY) as store:
+        (message,) = store.messages.all(BOB)
+    assert (message.text, message.reply_to) == ("old", None)

@@ -90,3 +90,19 @@ def test_set_name_validates(backend: Backend) -> None:
     assert backend.set_name(" Alice ").name == "Alice"
     with pytest.raises(KithError):
         backend.set_name("")
+
+
+def test_a_reply_with_no_node_running_names_the_original(backend: Backend) -> None:
+    backend.add_contact(PEER.kith_id)
+    original = backend.send_message(PEER.kith_id, "lunch?")
+    reply = backend.send_message(PEER.kith_id, "or dinner?", original.id)
+    assert reply.reply_to == original.id
+    assert [m.reply_to for m in backend.messages(PEER.kith_id, 10)] == [None, original.id]
+
+
+def test_a_reply_to_an_unknown_message_with_no_node_running_is_refused(backend: Backend) -> None:
+    backend.add_contact(PEER.kith_id)
+    with pytest.raises(KithError) as refused:
+        backend.send_message(PEER.kith_id, "re", "e" * 32)
+    assert refused.value.code == "unknown_message"
+    assert backend.messages(PEER.kith_id, 10) == []

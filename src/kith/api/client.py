@@ -192,9 +192,10 @@ class NodeBackend:
     def reset_setting(self, key: str) -> SettingState:
         return _setting(self._call("DELETE", f"/api/settings/{_part(key)}"))
 
-    def send_message(self, contact: str, text: str) -> ChatMessage:
+    def send_message(self, contact: str, text: str, reply_to: str | None = None) -> ChatMessage:
         path = f"/api/contacts/{_part(contact)}/messages"
-        return _chat_message(self._call("POST", path, {"text": text}), contact)
+        body = {"text": text, **({"reply_to": reply_to} if reply_to is not None else {})}
+        return _chat_message(self._call("POST", path, body), contact)
 
     def messages(self, contact: str, limit: int, before: str | None = None) -> list[ChatMessage]:
         query = {"limit": str(limit), **({"before": before} if before else {})}

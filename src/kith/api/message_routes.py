@@ -72,10 +72,25 @@ async def list_messages(request: web.Request) -> web.Response:
     return web.json_response({"messages": [m.to_json() for m in messages]})
 
 
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json(loads=json.loads)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the request body must be JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return body
+
+
 async def send_message(request: web.Request) -> web.Response:
-    """``POST /api/contacts/{id}/messages`` with ``{"text"}``: 201, the message."""
-    text = await _field(request, "text")
-    message = await _chat(request).send_text(request.match_info["id"], text)
+    """``POST /api/contacts/{id}/messages`` with ``{"text", "reply_to"?}``: 201, the message."""
+    body = await _body(request)
+    text, reply_to = body.get("text"), body.get("reply_to")
+    if not isinstance(text, str):
+        raise BadRequest("the request body must be a JSON object with a string 'text'")
+    if reply_to is not None and not isinstance(reply_to, str):
+        raise BadRequest("'reply_to' must be a message ID (a string) or null")
+    message = await _chat(request).send_text(request.match_info["id"], text, reply_to)
     return web.json_response(message.to_json(), status=201)
 
 

@@ -41,7 +41,9 @@ def _text(frame: Text, sender: Party, existing: Message | None) -> Message | Non
     if existing is not None:
         raise Refused("the message ID is already in use")
     state = MessageState.RECEIVED if sender is Party.PEER else MessageState.QUEUED
-    return Message(frame.id, sender, frame.text, frame.sent_at, state, frame.q)
+    return Message(
+        frame.id, sender, frame.text, frame.sent_at, state, frame.q, reply_to=frame.reply_to
+    )
 
 
 def _own(sender: Party, target: Message) -> None:

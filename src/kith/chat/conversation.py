@@ -158,18 +158,32 @@ class Conversation:
 
     # -- local actions ------------------------------------------------------
 
-    def send_text(self, message_id: str, text: str, now: float) -> Events:
-        """Write a new message (queued if the channel is not open).
+    def send_text(
+        self, message_id: str, text: str, now: float, reply_to: str | None = None
+    ) -> Events:
+        """Write a new message (queued if the channel is not open), replying to
+        the message ``reply_to`` of this conversation if given.
 
         Raises:
             InvalidMessage: bad ID or text.
+            UnknownMessage: ``reply_to`` names no message of this conversation.
         """
         check_id(message_id)
         check_text(text)
+        if reply_to is not None and not self._messages.knows(reply_to):
+            raise UnknownMessage("there is no message with that ID in this conversation")
         if self._messages.knows(message_id) or message_id in self._outbox:
             raise InvalidMessage("that message ID is already in use")
-        frame = Text(message_id, self._take_seq(), text, _ms(now))
-        message = Message(message_id, Party.ME, text, frame.sent_at, MessageState.QUEUED, frame.q)
+        frame = Text(message_id, self._take_seq(), text, _ms(now), reply_to)
+        message = Message(
+            message_id,
+            Party.ME,
+            text,
+            frame.sent_at,
+            MessageState.QUEUED,
+            frame.q,
+            reply_to=reply_to,
+        )
         self._messages.put(message)
         events = [StoreMessage(message), *self._enqueue(frame, now)]
         self._messages.trim()

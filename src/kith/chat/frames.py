@@ -43,13 +43,15 @@ MAX_SEQ: Final = 2**63 - 1
 _ID = re.compile(r"[0-9a-f]{32}")
 
 
-class Text(msgspec.Struct, frozen=True, tag_field="t", tag="text"):
-    """A new message."""
+class Text(msgspec.Struct, frozen=True, tag_field="t", tag="text", omit_defaults=True):
+    """A new message; ``reply_to`` names the message it answers (absent for none, so
+    a frame without a reply is the same bytes as before replies existed)."""
 
     id: str
     q: int
     text: str
     sent_at: int
+    reply_to: str | None = None
 
 
 class Edit(msgspec.Struct, frozen=True, tag_field="t", tag="edit"):
@@ -141,6 +143,8 @@ def _validate(frame: ChatFrame) -> None:
         raise InvalidMessage("sequence number out of range")
     if isinstance(frame, Text | Edit):
         check_text(frame.text)
+    if isinstance(frame, Text) and frame.reply_to is not None:
+        check_id(frame.reply_to)
     if isinstance(frame, Edit | Delete | Reaction):
         check_id(frame.target)
     if isinstance(frame, Reaction):

@@ -81,6 +81,8 @@ class Message:
         edited_at: ms of the last edit, or None.
         deleted: whether the sender deleted it.
         reactions: (who, emoji) pairs.
+        reply_to: the ID of the message this one replies to, or None; it may
+            name a message this node never had.
     """
 
     id: str
@@ -92,6 +94,7 @@ class Message:
     edited_at: int | None = None
     deleted: bool = False
     reactions: frozenset[tuple[Party, str]] = field(default_factory=frozenset)
+    reply_to: str | None = None
 
     @property
     def edited(self) -> bool:

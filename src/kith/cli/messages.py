@@ -28,6 +28,9 @@ def register(commands: Any) -> None:
     send = commands.add_parser("send", help="send a message to a contact")
     send.add_argument("contact", help="the contact's Kith ID or name")
     send.add_argument("text", help="the message")
+    send.add_argument(
+        "--reply-to", metavar="MSGID", help="reply to this message of the conversation"
+    )
     send.add_argument("--json", action="store_true", help="print the message as JSON")
     send.set_defaults(handler=run_send)
 
@@ -93,7 +96,7 @@ def run_send(args: argparse.Namespace, ctx: CliContext) -> int:
 
     def send(backend: Backend) -> tuple[Contact, ChatMessage, bool]:
         contact = resolve_contact(backend, args.contact)
-        message = backend.send_message(contact.kith_id, args.text)
+        message = backend.send_message(contact.kith_id, args.text, args.reply_to)
         return contact, message, backend.status().status == "invisible"
 
     contact, message, invisible = ctx.with_backend(send)
@@ -142,6 +145,7 @@ def _line(message: ChatMessage, who: str) -> str:
     text = "(deleted)" if message.deleted else message.text
     extra = [message.state] + (["edited"] if message.edited else [])
     extra += [f"{emoji}×{len(ids)}" for emoji, ids in message.reactions.items()]
+    extra += [f"reply to {message.reply_to}"] if message.reply_to else []
     return f"[{when}] {who}: {text}  ({', '.join(extra)}; {message.id})"
 
 

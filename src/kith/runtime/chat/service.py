@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from kith.chat import new_message_id
+from kith.chat.frames import check_id
 from kith.conversation_store import ChatMessage
 from kith.runtime.chat.driver import ChatDriver
 
@@ -30,11 +31,15 @@ class ChatService:
         self._chat = chat
         self._clock = clock
 
-    async def send_text(self, contact: str, text: str) -> ChatMessage:
-        """Write a message; answered once it is stored (queued if not connected)."""
+    async def send_text(self, contact: str, text: str, reply_to: str | None = None) -> ChatMessage:
+        """Write a message, replying to ``reply_to`` if given; answered once it is
+        stored (queued if not connected). Raises UnknownMessage for a ``reply_to``
+        that is not a message of the conversation."""
         peer = self._chat.peer(contact)
         message_id = new_message_id()
-        events = peer.conversation.send_text(message_id, text, self._clock())
+        if reply_to is not None:
+            check_id(reply_to)
+        events = peer.conversation.send_text(message_id, text, self._clock(), reply_to)
         await self._chat.execute(peer, events)
         return self._chat.view(peer, message_id)
 
