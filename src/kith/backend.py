@@ -154,6 +154,10 @@ class Backend(Protocol):
         """Block an ID: its requests are dropped unseen; a contact is removed."""
         ...
 
+    def unblock(self, kith_id: str) -> None:
+        """Unblock an ID: its requests arrive again (``not_blocked`` if it was not)."""
+        ...
+
     def settings(self) -> list[SettingState]:
         """Every setting."""
         ...

@@ -123,3 +123,15 @@ def block_id(store: Store, text: str, now: float) -> tuple[str, bool]:
         if was_contact:
             store.contacts.remove(kith_id)
     return kith_id, was_contact
+
+
+def unblock_id(store: Store, text: str) -> str:
+    """Unblock an ID: its requests are received again. Returns the canonical ID.
+
+    Raises:
+        ContactError: ``malformed_id``/``id_checksum``, or ``not_blocked``.
+    """
+    kith_id, _ = canonical_id(text)
+    if not store.blocked.remove(kith_id):
+        raise ContactError(f"{kith_id} is not blocked", code="not_blocked")
+    return kith_id

@@ -8,7 +8,13 @@ from typing import Any
 
 from kith.backend import ContactDetails, ImportResult, OwnStatus
 from kith.contact_list import CheckedEntry, ContactEntry, check_entries
-from kith.contact_requests import accept_request, block_id, decline_request, listed_requests
+from kith.contact_requests import (
+    accept_request,
+    block_id,
+    decline_request,
+    listed_requests,
+    unblock_id,
+)
 from kith.contacts import canonical_id, clean_name, new_contact_id
 from kith.conversation_store import ChatMessage
 from kith.direct_messages import DirectMessages
@@ -111,6 +117,9 @@ class DirectBackend:
 
     def block(self, kith_id: str) -> None:
         self._store.call(lambda s: block_id(s, kith_id, self._clock()))
+
+    def unblock(self, kith_id: str) -> None:
+        self._store.call(lambda s: unblock_id(s, kith_id))
 
     def settings(self) -> list[SettingState]:
         return self._store.call(lambda s: s.settings.all())

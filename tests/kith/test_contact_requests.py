@@ -15,6 +15,7 @@ from kith.contact_requests import (
     decline_request,
     listed_requests,
     receive_request,
+    unblock_id,
 )
 from kith.direct import DirectBackend
 from kith.errors import ContactError
@@ -130,3 +131,20 @@ def test_adding_a_contact_answers_their_request(store: Store) -> None:
     receive_request(store, ALICE.public_key, "Alice", 10.0)
     DirectBackend(store).add_contact(ALICE.kith_id)
     assert store.requests.list() == []
+
+
+def test_unblocking_lets_requests_in_again(store: Store) -> None:
+    block_id(store, ALICE.kith_id, 20.0)
+    assert unblock_id(store, ALICE.kith_id.upper()) == ALICE.kith_id
+    assert store.blocked.list() == []
+    assert receive_request(store, ALICE.public_key, "Alice", 30.0) is not None
+
+
+def test_unblocking_an_id_that_is_not_blocked_is_an_error(store: Store) -> None:
+    block_id(store, CAROL.kith_id, 20.0)
+    with pytest.raises(ContactError) as refused:
+        unblock_id(store, ALICE.kith_id)
+    assert refused.value.code == "not_blocked"
+    with pytest.raises(ContactError):
+        unblock_id(store, "not-an-id")
+    assert store.blocked.list() == [CAROL.kith_id]

@@ -127,6 +127,22 @@ def test_a_blocked_id_is_refused_silently(world: World) -> None:
     assert world.nodes["alice"].contact(idb).last_seen is None
 
 
+def test_after_unblocking_a_new_request_arrives(world: World) -> None:
+    ida, idb, idc = world.ids["alice"], world.ids["bob"], world.ids["carol"]
+    world.cli("bob", "contacts", "block", ida)
+    not_blocked = kith(world.dirs["bob"], "contacts", "unblock", idc)
+    assert (not_blocked.returncode, "Traceback" in not_blocked.stderr) == (1, False)
+    assert "not blocked" in not_blocked.stderr
+    status, body = call(world.nodes["bob"], "DELETE", "/api/blocked/not-an-id")
+    assert (status, body["error"]["code"]) == (400, "malformed_id")
+
+    assert "Unblocked" in world.cli("bob", "contacts", "unblock", ida)
+    world.cli("alice", "contacts", "add", idb)
+    assert world.request_from("bob", "alice")["name"] == "Alice"
+    status, body = call(world.nodes["bob"], "DELETE", f"/api/blocked/{ida}")
+    assert (status, body["error"]["code"]) == (404, "not_blocked")
+
+
 def test_undecodable_and_forged_intros_are_dropped_and_the_node_carries_on(
     world: World,
 ) -> None:

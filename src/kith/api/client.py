@@ -180,6 +180,9 @@ class NodeBackend:
     def block(self, kith_id: str) -> None:
         self._call("POST", "/api/blocked", {"id": kith_id})
 
+    def unblock(self, kith_id: str) -> None:
+        self._call("DELETE", f"/api/blocked/{_part(kith_id)}")
+
     def settings(self) -> list[SettingState]:
         return [_setting(s) for s in self._call("GET", "/api/settings")]
 

@@ -19,6 +19,7 @@ _STATUS_BY_CODE: Final = {
     "unknown_contact": 404,
     "unknown_setting": 404,
     "unknown_request": 404,
+    "not_blocked": 404,
     "not_found": 404,
     "duplicate_contact": 409,
     "database_busy": 503,

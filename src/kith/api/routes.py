@@ -166,6 +166,12 @@ async def block_id(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def unblock_id(request: web.Request) -> web.Response:
+    """``DELETE /api/blocked/{id}``: 204; 404 ``not_blocked`` if it was not blocked."""
+    await _service(request).unblock(request.match_info["id"])
+    return web.Response(status=204)
+
+
 async def list_settings(request: web.Request) -> web.Response:
     """``GET /api/settings``."""
     return web.json_response([s.to_json() for s in await _service(request).settings()])
@@ -209,6 +215,7 @@ def add_routes(app: web.Application, service: NodeService) -> None:
     app.router.add_post("/api/requests/{id}/accept", accept_request)
     app.router.add_post("/api/requests/{id}/decline", decline_request)
     app.router.add_post("/api/blocked", block_id)
+    app.router.add_delete("/api/blocked/{id}", unblock_id)
     app.router.add_get("/api/settings", list_settings)
     app.router.add_get("/api/settings/{key}", get_setting)
     app.router.add_put("/api/settings/{key}", put_setting)

@@ -1,4 +1,4 @@
-"""``kith contacts requests|accept|decline|block``: answer contact requests."""
+"""``kith contacts requests|accept|decline|block|unblock``: answer contact requests."""
 
 from __future__ import annotations
 
@@ -35,6 +35,10 @@ def register_requests(actions: Any) -> None:
     )
     block.add_argument("id", help="the Kith ID to block")
     block.set_defaults(handler=run_block)
+
+    unblock = actions.add_parser("unblock", help="unblock an ID: its requests arrive again")
+    unblock.add_argument("id", help="the Kith ID to unblock")
+    unblock.set_defaults(handler=run_unblock)
 
 
 def run_requests(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -83,4 +87,11 @@ def run_block(args: argparse.Namespace, ctx: CliContext) -> int:
     """Block an ID."""
     ctx.with_backend(lambda b: b.block(args.id))
     print("Blocked: requests from this ID are dropped unseen")
+    return 0
+
+
+def run_unblock(args: argparse.Namespace, ctx: CliContext) -> int:
+    """Unblock an ID."""
+    ctx.with_backend(lambda b: b.unblock(args.id))
+    print("Unblocked: requests from this ID arrive again")
     return 0

@@ -173,6 +173,12 @@ class NodeService:
         else:
             self._hub.publish(ContactsChangedEvent(canonical, "blocked"))
 
+    async def unblock(self, kith_id: str) -> None:
+        """Unblock an ID: its requests are received again."""
+        canonical, _ = canonical_id(kith_id)
+        await self._direct(lambda b: b.unblock(canonical))
+        self._hub.publish(ContactsChangedEvent(canonical, "unblocked"))
+
     async def import_contacts(self, entries: Sequence[ContactEntry]) -> ImportResult:
         """Import a contact list (one transaction), then subscribe to all new ones at once."""
         result = await self._direct(lambda b: b.import_contacts(entries))
