@@ -107,7 +107,10 @@ async function start() {
   });
   sidebar.setAll(contacts);
   const requests = new RequestList(api, { onAnswered: refreshContacts });
-  requests.refresh().catch(() => {});
+  requests
+    .refresh()
+    .then((waiting) => waiting.forEach((r) => notifier.seen.add(`request:${r.id}`))) // no alert for old ones
+    .catch(() => {});
   new SearchBox(api, { nameOf: (id) => displayName(sidebar.get(id) || { id }), onOpen: (id) => sidebar.onSelect(id) });
   const adder = new AddContactDialog(api, details);
 
@@ -173,7 +176,12 @@ async function start() {
           break;
         case "contacts":
           refreshContacts().catch(() => {});
-          requests.refresh().catch(() => {});
+          requests
+            .refresh()
+            .then((waiting) => {
+              if (event.change === "request") waiting.filter((r) => r.id === event.id).forEach((r) => notifier.request(r));
+            })
+            .catch(() => {});
           break;
         default: {
           const elsewhere = chat.onEvent(event);

@@ -1,7 +1,9 @@
-// Desktop notifications for incoming messages (the browser's Notification API).
+// Desktop notifications for incoming messages and contact requests (the browser's
+// Notification API).
 // Shown only while the tab is hidden, never while the user is busy (then the unread
 // badge turns quiet instead), never for a muted contact; with `notifications_private`
-// a notification names the sender but shows no text.
+// a notification names the sender but shows no text (a request then names nobody:
+// the name is the stranger's own choice).
 
 const SEEN_LIMIT = 2000;
 
@@ -43,10 +45,30 @@ export class Notifier {
     return true;
   }
 
+  /** Whether a notification may be shown now (enabled, tab hidden, not busy, permitted). */
+  allowed() {
+    if (!this.enabled || !document.hidden || this.ownStatus() === "busy") return false;
+    return "Notification" in window && Notification.permission === "granted";
+  }
+
+  /** A contact request that arrived: show a notification when allowed (once per sender). */
+  request(request) {
+    if (this.seen.has(`request:${request.id}`)) return null;
+    if (this.seen.size >= SEEN_LIMIT) this.seen.clear();
+    this.seen.add(`request:${request.id}`);
+    if (!this.allowed()) return null;
+    const body = this.private ? "Open Kith to answer it" : `${request.name || "Someone"} wants to add you`;
+    const note = new Notification("Contact request", { body, tag: `kith-request-${request.id}`, silent: false });
+    note.addEventListener("click", () => {
+      window.focus();
+      note.close();
+    });
+    return note;
+  }
+
   /** A new incoming message from `contact`: show a notification when allowed. */
   message(contact, message) {
-    if (!this.enabled || !document.hidden || this.ownStatus() === "busy" || this.muted.has(contact)) return null;
-    if (!("Notification" in window) || Notification.permission !== "granted") return null;
+    if (this.muted.has(contact) || !this.allowed()) return null;
     const body = this.private ? "New message" : message.text.slice(0, 200);
     const note = new Notification(this.nameOf(contact), { body, tag: `kith-${contact}`, silent: false });
     note.addEventListener("click", () => {

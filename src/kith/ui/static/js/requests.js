@@ -18,9 +18,11 @@ export class RequestList {
     this.note = $("#requests-note");
   }
 
-  /** Re-read the waiting requests from the node and show them. */
+  /** Re-read the waiting requests from the node and show them; returns them. */
   async refresh() {
-    this.render(await this.api.requests());
+    const requests = await this.api.requests();
+    this.render(requests);
+    return requests;
   }
 
   render(requests) {
