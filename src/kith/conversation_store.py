@@ -58,6 +58,8 @@ class ChatMessage:
         reactions: emoji to the IDs that reacted with it.
         contact: the contact of the conversation.
         reply_to: the ID of the message this one replies to, or None.
+        via: ``direct`` or ``mailbox``: how a received message reached us
+            (``direct`` for our own).
     """
 
     id: str
@@ -70,6 +72,7 @@ class ChatMessage:
     reactions: dict[str, list[str]] = field(default_factory=dict)
     contact: str = ""
     reply_to: str | None = None
+    via: str = "direct"
 
     @classmethod
     def of(cls, message: Message, own_id: str, contact_id: str) -> ChatMessage:
@@ -89,6 +92,7 @@ class ChatMessage:
             reactions=reactions,
             contact=contact_id,
             reply_to=message.reply_to,
+            via=message.via,
         )
 
     @classmethod
@@ -105,6 +109,7 @@ class ChatMessage:
             reactions={str(k): [str(i) for i in v] for k, v in value["reactions"].items()},
             contact=contact,
             reply_to=None if value.get("reply_to") is None else str(value["reply_to"]),
+            via=str(value.get("via", "direct")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -119,6 +124,7 @@ class ChatMessage:
             "deleted": self.deleted,
             "reactions": self.reactions,
             "reply_to": self.reply_to,
+            "via": self.via,
         }
 
 

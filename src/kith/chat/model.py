@@ -83,6 +83,9 @@ class Message:
         reactions: (who, emoji) pairs.
         reply_to: the ID of the message this one replies to, or None; it may
             name a message this node never had.
+        via: how a received message reached us: ``direct`` (the data
+            channel) or ``mailbox`` (the signaling server's sealed mailbox);
+            ``direct`` for our own.
     """
 
     id: str
@@ -95,6 +98,7 @@ class Message:
     deleted: bool = False
     reactions: frozenset[tuple[Party, str]] = field(default_factory=frozenset)
     reply_to: str | None = None
+    via: str = "direct"
 
     @property
     def edited(self) -> bool:

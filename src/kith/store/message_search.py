@@ -79,7 +79,7 @@ class SearchRepository:
             where, params = "AND m.contact_id = ?", [*params, contact_id]
         rows = self._conn.execute(
             "SELECT m.contact_id, m.id, m.sender, m.text, m.sent_at, m.state, m.seq, "
-            "m.edited_at, m.deleted, m.reactions, m.reply_to FROM message_search s "
+            "m.edited_at, m.deleted, m.reactions, m.reply_to, m.via FROM message_search s "
             f"JOIN messages m ON m.n = s.rowid WHERE message_search MATCH ? {where} "
             "ORDER BY s.rowid DESC LIMIT ?",
             (*params, limit),

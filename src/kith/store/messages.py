@@ -17,7 +17,8 @@ from kith.store.connection import Connection
 __all__ = ["MessageRepository", "message_from_row"]
 
 _COLUMNS = (
-    "contact_id, id, sender, text, sent_at, state, seq, edited_at, deleted, reactions, reply_to"
+    "contact_id, id, sender, text, sent_at, state, seq, edited_at, deleted, reactions, reply_to, "
+    "via"
 )
 _CHUNK = 500
 """IDs per ``IN (...)`` query (SQLite allows a bounded number of parameters)."""
@@ -39,6 +40,7 @@ def _message(row: Sequence[Any]) -> Message:
         deleted=bool(row[8]),
         reactions=_reactions(str(row[9])),
         reply_to=None if row[10] is None else str(row[10]),
+        via=str(row[11]),
     )
 
 
@@ -50,7 +52,7 @@ def _row(contact_id: str, m: Message) -> tuple[Any, ...]:
     reactions = json.dumps(sorted([who.value, emoji] for who, emoji in m.reactions))
     return (
         contact_id, m.id, m.sender.value, m.text, m.sent_at, m.state.value, m.seq,
-        m.edited_at, int(m.deleted), reactions, m.reply_to,
+        m.edited_at, int(m.deleted), reactions, m.reply_to, m.via,
     )  # fmt: skip
 
 
@@ -63,7 +65,7 @@ class MessageRepository:
     def put(self, contact_id: str, message: Message) -> None:
         """Insert a message or replace the stored one with the same ID."""
         self._conn.execute(
-            f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (contact_id, id) DO UPDATE SET text = excluded.text, "
             "state = excluded.state, edited_at = excluded.edited_at, "
             "deleted = excluded.deleted, reactions = excluded.reactions",
@@ -102,7 +104,7 @@ class MessageRepository:
                 f"SELECT {_COLUMNS}, n FROM messages WHERE contact_id = ? AND id IN ({marks})",
                 (contact_id, *chunk),
             ).fetchall()
-        return [_message(r) for r in sorted(rows, key=lambda r: int(r[11]))]
+        return [_message(r) for r in sorted(rows, key=lambda r: int(r[12]))]
 
     def all(self, contact_id: str) -> list[Message]:
         """The whole conversation, oldest first."""
