@@ -96,7 +96,8 @@ export const api = {
     if (before) query.set("before", before);
     return request("GET", `/api/contacts/${part(id)}/messages?${query}`);
   },
-  send: (id, text) => request("POST", `/api/contacts/${part(id)}/messages`, { text }),
+  send: (id, text, replyTo) =>
+    request("POST", `/api/contacts/${part(id)}/messages`, replyTo ? { text, reply_to: replyTo } : { text }),
   edit: (mid, text) => request("PATCH", `/api/messages/${part(mid)}`, { text }),
   remove: (mid) => request("DELETE", `/api/messages/${part(mid)}`),
   react: (mid, emoji) => request("POST", `/api/messages/${part(mid)}/reactions`, { emoji }),

@@ -5,7 +5,7 @@
 import { Composer } from "./composer.js";
 import { $ } from "./dom.js";
 import { STATUS_LABEL, displayName, presenceLine } from "./format.js";
-import { MessageList } from "./messages.js";
+import { MessageList, snippet } from "./messages.js";
 
 const PAGE = 50;
 const TYPING_SEND_MS = 3000;
@@ -29,6 +29,7 @@ export class ChatPanel {
     this.input = $("#composer-text");
     this.sendButton = $("#composer-send");
     this.contactId = null;
+    this.replyTo = null; // the id of the message being replied to
     this.available = true;
     this.loading = false;
     this.complete = false;
@@ -49,6 +50,7 @@ export class ChatPanel {
           this.guard(() => this.api.remove(mid).then(() => this.list.upsert({ id: mid, deleted: true, text: "" }))),
         react: (mid, emoji) => this.guard(() => this.api.react(mid, emoji).then((m) => m && this.list.upsert(m))),
         unreact: (mid, emoji) => this.guard(() => this.api.unreact(mid, emoji).then((m) => m && this.list.upsert(m))),
+        reply: (mid) => this.startReply(mid),
       },
     });
     jump.addEventListener("click", () => {
@@ -62,6 +64,10 @@ export class ChatPanel {
         return Boolean(last);
       },
     });
+    $("#reply-cancel").addEventListener("click", () => {
+      this.setReply(null);
+      this.input.focus();
+    });
     $("#chat-details").addEventListener("click", () => onDetails(this.contactId));
     this.acceptButton.addEventListener("click", () => this.acceptKey());
     document.addEventListener("visibilitychange", () => this.scheduleRead());
@@ -70,6 +76,7 @@ export class ChatPanel {
       this.send();
     });
     this.input.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.replyTo) this.setReply(null);
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.send();
@@ -82,6 +89,20 @@ export class ChatPanel {
     new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) this.loadOlder();
     }, { root: $("#messages"), rootMargin: "400px 0px 0px 0px" }).observe($("#messages-top"));
+  }
+
+  /** Reply to a loaded message: its quote shows above the composer until sent or cancelled. */
+  startReply(mid) {
+    if (!this.list.messages.has(mid)) return;
+    this.setReply(mid);
+    this.input.focus();
+  }
+
+  setReply(mid) {
+    this.replyTo = mid;
+    const original = mid ? this.list.messages.get(mid) : null;
+    $("#reply-bar").hidden = !original;
+    $("#reply-bar-text").textContent = original ? `Replying to ${this.list.nameOf(original.from)}: ${snippet(original)}` : "";
   }
 
   /** Show `text` above the messages (empty hides it); `accept` offers the key button. */
@@ -123,6 +144,7 @@ export class ChatPanel {
   async open(id) {
     if (this.contactId) this.composer.keepDraft(this.contactId);
     this.contactId = id;
+    this.setReply(null);
     this.unread.clear();
     this.complete = false;
     this.list.clear();
@@ -210,13 +232,18 @@ export class ChatPanel {
   async send() {
     const text = this.input.value.trim();
     if (!text || !this.contactId) return;
+    const replyTo = this.replyTo;
     this.composer.set(this.contactId, "");
+    this.setReply(null);
     this.lastTypingSent = 0; // the next keystroke starts a new typing notice
     const sent = await this.guard(async () => {
-      const message = await this.api.send(this.contactId, text);
+      const message = await this.api.send(this.contactId, text, replyTo);
       if (message && message.id) this.list.upsert(message);
     });
-    if (!sent && this.available) this.composer.set(this.contactId, text);
+    if (!sent && this.available) {
+      this.composer.set(this.contactId, text);
+      this.setReply(replyTo);
+    }
   }
 
   typed() {

@@ -1,5 +1,6 @@
 // The message list: keyed rows, incremental loading of older pages, cheap off-screen rows
-// (content-visibility), and the per-message actions (edit, delete, react).
+// (content-visibility), the per-message actions (reply, edit, delete, react), and the
+// quote above a reply (click it to jump to the original).
 
 import { h } from "./dom.js";
 import { emojiPicker } from "./emoji.js";
@@ -20,6 +21,14 @@ const STATE_LABEL = {
 const STATE_RANK = { queued: 0, failed: 0, sent: 1, delivered: 2, read: 3 };
 // Consecutive messages of one author within this many seconds form a group.
 const GROUP_SECONDS = 5 * 60;
+const QUOTE_CHARS = 140;
+
+/** A one-line snippet of a message's text for a quote. */
+export function snippet(message) {
+  if (message.deleted) return "This message was deleted.";
+  const line = message.text.replace(/\s+/g, " ").trim();
+  return line.length > QUOTE_CHARS ? `${line.slice(0, QUOTE_CHARS - 1)}…` : line;
+}
 
 function mergeState(known, next) {
   if (!known || !next) return next || known;
@@ -137,7 +146,53 @@ export class MessageList {
     this.top.after(fragment);
     for (let row = this.top.nextElementSibling; row && row !== boundary; row = row.nextElementSibling) this.decorate(row);
     this.decorate(boundary);
+    this.requote(messages.map((m) => m.id));
     this.root.scrollTop += this.root.scrollHeight - before;
+  }
+
+  /** Re-render the replies quoting any of `ids` (the originals were loaded or changed). */
+  requote(ids) {
+    const changed = new Set(ids);
+    for (const reply of this.messages.values()) {
+      const row = this.rows.get(reply.id);
+      if (!reply.reply_to || !changed.has(reply.reply_to) || !row) continue;
+      row.querySelector(".quote")?.replaceWith(this.quote(reply));
+    }
+  }
+
+  /** Scroll to a loaded message and highlight it briefly; false if it is not loaded. */
+  jumpTo(id) {
+    const row = this.rows.get(id);
+    if (!row || !row.isConnected) return false;
+    row.scrollIntoView({ block: "center" });
+    row.classList.remove("highlight");
+    void row.offsetWidth; // restart the animation on a second click
+    row.classList.add("highlight");
+    row.addEventListener("animationend", () => row.classList.remove("highlight"), { once: true });
+    row.focus({ preventScroll: true });
+    return true;
+  }
+
+  /** The quote of the original above a reply (not clickable when it is not available). */
+  quote(message) {
+    const original = this.messages.get(message.reply_to);
+    if (!original) {
+      return h("div", { class: "quote missing", dataset: { replyTo: message.reply_to } }, "↪ Original not available");
+    }
+    return h(
+      "button",
+      {
+        type: "button",
+        class: "quote",
+        dataset: { replyTo: message.reply_to },
+        title: "Jump to the original",
+        "aria-label": `Quoted from ${this.nameOf(original.from)}: ${snippet(original)} (jump to the original)`,
+        onclick: () => this.jumpTo(original.id),
+      },
+      h("span", { class: "quote-author" }, `↪ ${this.nameOf(original.from)}`),
+      " ",
+      h("span", { class: "quote-text" }, snippet(original)),
+    );
   }
 
   /** Insert or update one message (from a send, an event or an edit). */
@@ -151,12 +206,14 @@ export class MessageList {
     if (old) {
       this.replaceRow(old, row);
       this.decorateAround(row);
+      this.requote([message.id]);
       return;
     }
     const stick = this.nearBottom();
     if (!stick && merged.from !== this.me) this.markUnseen();
     this.root.append(row);
     this.decorate(row);
+    this.requote([message.id]);
     if (stick || merged.from === this.me) this.scrollToBottom();
   }
 
@@ -207,6 +264,7 @@ export class MessageList {
         message.edited && !message.deleted ? h("span", { class: "edited" }, "(edited)") : null,
         mine && !message.deleted ? h("span", { class: `state ${message.state}` }, STATE_LABEL[message.state] || message.state) : null,
       ),
+      message.reply_to ? this.quote(message) : null,
       h("div", { class: "text" }, message.deleted ? "This message was deleted." : renderText(message.text)),
       this.reactions(message),
       message.deleted ? null : this.actionBar(message, mine),
@@ -245,6 +303,7 @@ export class MessageList {
       "div",
       { class: "actions" },
       h("button", { type: "button", "aria-label": "Add reaction", onclick: () => this.openPicker(message) }, "☺ React"),
+      h("button", { type: "button", onclick: () => this.actions.reply(message.id) }, "Reply"),
       mine ? h("button", { type: "button", onclick: () => this.startEdit(message) }, "Edit") : null,
       mine ? h("button", { type: "button", onclick: () => this.actions.remove(message.id) }, "Delete") : null,
     );
