@@ -167,3 +167,11 @@ def test_upgrade_adds_the_via_column_to_messages(tmp_path: Path, start: int) -> 
     _database_at(path, start)
     Store.open(path, KEY).close()
     assert "via" in _columns(path, "messages")
+
+
+@pytest.mark.parametrize("start", range(1, LATEST_VERSION))
+def test_upgrade_adds_the_browser_sessions_table(tmp_path: Path, start: int) -> None:
+    path = tmp_path / "k.db"
+    _database_at(path, start)
+    Store.open(path, KEY).close()
+    assert _columns(path, "browser_sessions") == {"secret_hash", "last_used"}

@@ -177,6 +177,14 @@ def _v10_message_via(conn: Connection) -> None:
     conn.execute("ALTER TABLE messages ADD COLUMN via TEXT NOT NULL DEFAULT 'direct'")
 
 
+def _v11_browser_sessions(conn: Connection) -> None:
+    # Browser sessions kept across a clean restart: only a hash of each secret.
+    conn.execute(
+        "CREATE TABLE browser_sessions ("
+        " secret_hash BLOB PRIMARY KEY, last_used REAL NOT NULL) WITHOUT ROWID"
+    )
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
@@ -188,6 +196,7 @@ STEPS: Final[Sequence[Step]] = (
     _v8_message_search,
     _v9_message_replies,
     _v10_message_via,
+    _v11_browser_sessions,
 )
 LATEST_VERSION: Final = len(STEPS)
 

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from kith.errors import DatabaseDamagedError, KithError
 from kith.store.blocked import BlockedRepository
+from kith.store.browser_sessions import BrowserSessionRepository
 from kith.store.connection import Connection, DatabaseError, connect, create
 from kith.store.contacts import ContactRepository
 from kith.store.cursors import CursorRepository
@@ -50,6 +51,7 @@ class Store:
         self.cursors = CursorRepository(conn)
         self.sessions = SessionRepository(conn)
         self.key_warnings = KeyWarningRepository(conn)
+        self.browser_sessions = BrowserSessionRepository(conn)
 
     @classmethod
     def open(cls, path: Path, key: bytes) -> Store:
