@@ -28,6 +28,7 @@ from kith.passphrases import PassphraseSource
 from kith.presence import ConnectionState, OwnStatus, PresenceManager
 from kith.runtime.chat.driver import ChatDriver
 from kith.runtime.chat.link_factory import ChatOptions
+from kith.runtime.chat.mailbox import MailboxCourier
 from kith.runtime.dispatch import Dispatcher, EventBus
 from kith.runtime.live import EventHub
 from kith.runtime.pairs import PairChannels
@@ -62,6 +63,8 @@ class NodeOptions:
             and falls back to a free port when that one is taken.
         session_idle_timeout: Seconds without a request after which a
             browser session of the UI ends.
+        mailbox_poll: Seconds between fetches of the mailboxes of contacts
+            who look offline (``docs/p2p.md``, "Offline mailbox").
     """
 
     heartbeat_interval: float = 10.0
@@ -72,6 +75,7 @@ class NodeOptions:
     session_idle_timeout: float = SESSION_IDLE_TIMEOUT
     inbound_rate: float = INBOUND_RATE
     inbound_burst: int = INBOUND_BURST
+    mailbox_poll: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -203,10 +207,12 @@ def _build(loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: loggin
             read_receipts=loaded.read_receipts,
             inbound_rate=options.inbound_rate,
             inbound_burst=options.inbound_burst,
+            mailbox_poll=options.mailbox_poll,
         ),
         clock=time.time,
         log=log,
         turn=client,
+        mailbox=MailboxCourier(client, time.time, log),
     )
     dispatcher = Dispatcher(bus, presence, chat, log)
     pump = SignalPump(presence, chat, log, problems=hub, intros=requests)

@@ -19,8 +19,8 @@ NODE_FLAGS = SERVER_FLAGS
 class ChatWorld:
     """A server and the data directories of users who are mutual contacts."""
 
-    def __init__(self, root: Path, names: str = "ab") -> None:
-        self.server = SignalProcess(*SERVER_FLAGS)
+    def __init__(self, root: Path, names: str = "ab", server_flags: tuple[str, ...] = ()) -> None:
+        self.server = SignalProcess(*SERVER_FLAGS, *server_flags)
         self.dirs = {n: root / n for n in names}
         self.ids = {n: make_identity(p, n, self.server.url) for n, p in self.dirs.items()}
         for n in names:

@@ -233,7 +233,7 @@ def test_events_follow_the_ui_contract() -> None:
         "message": {
             "id": "a" * 32, "from": BOB.kith_id, "text": "hi", "sent_at": 1.5,
             "state": "received", "edited": False, "deleted": False,
-            "reactions": {"👍": [ME.kith_id]},
+            "reactions": {"👍": [ME.kith_id]}, "reply_to": None, "via": "direct",
         },
     }  # fmt: skip
     assert MessageStateEvent("c", "m", "delivered").to_json()["state"] == "delivered"

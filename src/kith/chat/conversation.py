@@ -146,6 +146,11 @@ class Conversation:
         message is newer than the store's and is kept)."""
         self._messages.recall(messages)
 
+    def outbox_frames(self) -> list[tuple[str, bytes]]:
+        """Every outbox entry as ``(id, encoded frame)``, in order (what the
+        offline mailbox carries while the contact cannot be reached)."""
+        return [(entry.id, entry.frame) for entry in self._outbox]
+
     @property
     def has_outbox(self) -> bool:
         """Whether something waits for the contact."""

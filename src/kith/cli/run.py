@@ -106,6 +106,14 @@ def register(commands: Any) -> None:
         metavar="N",
         help="chat messages one contact may send at once (default 1000)",
     )
+    parser.add_argument(
+        "--mailbox-poll",
+        type=_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="how often to fetch the mailboxes of contacts who look offline (an invisible "
+        "contact's messages arrive within this; default 60)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log presence details")
     parser.set_defaults(handler=run)
 
@@ -122,6 +130,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         heartbeat_interval=args.heartbeat_interval,
         heartbeat_timeout=args.heartbeat_timeout,
         session_idle_timeout=args.session_idle_minutes * 60,
+        mailbox_poll=args.mailbox_poll,
         **_inbound(args),
     )
     show_ui = partial(_show_ui, data_dir=ctx.data_dir.path, browser=not args.no_browser)

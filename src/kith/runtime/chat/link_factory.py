@@ -39,6 +39,8 @@ class ChatOptions:
         read_receipts: Whether to tell contacts when we read their messages.
         inbound_rate: Chat frames per second one contact may send, sustained.
         inbound_burst: Chat frames one contact may send at once.
+        mailbox_poll: Seconds between sweeps of the mailboxes of contacts who
+            look offline (one of them may be invisible and have written).
     """
 
     ice_servers: tuple[str, ...] = ()
@@ -48,6 +50,7 @@ class ChatOptions:
     read_receipts: bool = False
     inbound_rate: float = INBOUND_RATE
     inbound_burst: int = INBOUND_BURST
+    mailbox_poll: float = 60.0
 
 
 def make_peer_link(

@@ -1,0 +1,153 @@
+"""The node's side of the sealed offline mailbox (``docs/p2p.md``, "Offline mailbox").
+
+:class:`MailboxCourier` seals chat frames for a contact who cannot be reached
+and deposits them on the pair's outbound mailbox topic (each outbox entry once
+per run: the receiver deduplicates by message ID, so a deposit repeated after a
+restart is harmless), fetches our inbound mailbox of a contact and opens its
+items, and acknowledges what the caller has stored. It decides nothing about
+conversations: the chat driver feeds the opened frames to them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Final, Protocol
+
+from kith.contacts import contact_label
+from kith.signaling import MailboxBatch, PayloadTooLarge, SignalingError
+from kith_proto.mailbox_seal import MailboxItemError
+from kith_proto.pair import PairChannel
+
+__all__ = ["MAILBOX_MAX_AGE", "MailboxCourier", "MailboxPort", "OpenedBatch"]
+
+MAILBOX_MAX_AGE: Final = 14 * 24 * 3600.0
+"""Items sent longer ago than this (the server's default TTL) are stale: replayed."""
+
+
+class MailboxPort(Protocol):
+    """The signaling client's mailbox requests."""
+
+    async def mailbox_deposit(self, topic: bytes, item: bytes, timeout: float = ...) -> None:  # noqa: ASYNC109
+        """Store a sealed item on ``topic``."""
+        ...
+
+    async def mailbox_fetch(self, token: bytes, timeout: float = ...) -> MailboxBatch:  # noqa: ASYNC109
+        """The oldest items of the mailbox ``token`` opens."""
+        ...
+
+    async def mailbox_ack(self, token: bytes, ids: Iterable[int], timeout: float = ...) -> None:  # noqa: ASYNC109
+        """Delete these items."""
+        ...
+
+
+@dataclass(frozen=True)
+class OpenedBatch:
+    """A fetched batch, opened: ``frames`` as ``(id, chat frame)`` pairs in
+    order, and ``dropped``, the IDs of items that did not open (to acknowledge
+    away); ``more`` when the server holds more."""
+
+    frames: list[tuple[int, bytes]] = field(repr=False)
+    dropped: list[int]
+    more: bool
+
+
+class MailboxCourier:
+    """Deposits, fetches and acknowledges mailbox items.
+
+    Args:
+        port: The signaling client.
+        clock: Wall-clock seconds.
+        log: Where problems go (codes and contacts' labels, never content).
+        max_age: Seconds after which an item is refused as stale.
+    """
+
+    def __init__(
+        self,
+        port: MailboxPort,
+        clock: Callable[[], float],
+        log: logging.Logger,
+        max_age: float = MAILBOX_MAX_AGE,
+    ) -> None:
+        self._port = port
+        self._clock = clock
+        self._log = log
+        self._max_age = max_age
+        self._deposited: set[tuple[str, str]] = set()
+
+    def was_deposited(self, contact_id: str, entry_id: str) -> bool:
+        """Whether this run deposited the outbox entry ``entry_id`` already."""
+        return (contact_id, entry_id) in self._deposited
+
+    async def deposit(
+        self, contact_id: str, pair: PairChannel, frame: bytes, entry_id: str | None = None
+    ) -> bool:
+        """Seal ``frame`` and leave it in the contact's mailbox; False if it
+        could not be (logged; the outbox keeps the frame). An ``entry_id``
+        already deposited is not deposited again."""
+        key = (contact_id, entry_id) if entry_id is not None else None
+        if key is not None:
+            if key in self._deposited:
+                return True
+            self._deposited.add(key)
+        try:
+            item = pair.seal_mailbox_item(frame, int(self._clock() * 1000))
+            await self._port.mailbox_deposit(pair.mailbox_out_topic.raw, item)
+        except (SignalingError, MailboxItemError, PayloadTooLarge) as exc:
+            if key is not None:
+                self._deposited.discard(key)
+            self._log.info(
+                "could not leave a mailbox item for %s (%s)", contact_label(contact_id), _code(exc)
+            )
+            return False
+        return True
+
+    def forget(self, contact_id: str, entry_ids: Iterable[str]) -> None:
+        """These entries left the outbox (receipted): nothing more to remember."""
+        for entry_id in entry_ids:
+            self._deposited.discard((contact_id, entry_id))
+
+    async def fetch(self, contact_id: str, pair: PairChannel) -> OpenedBatch:
+        """The oldest items the contact left for us, opened.
+
+        Raises:
+            SignalingError: The fetch failed (try again at the next chance).
+        """
+        batch = await self._port.mailbox_fetch(pair.mailbox_in_token)
+        return self.open(contact_id, pair, batch)
+
+    def open(self, contact_id: str, pair: PairChannel, batch: MailboxBatch) -> OpenedBatch:
+        """Open every item of ``batch``; one that fails is logged with its code
+        and listed in ``dropped``."""
+        floor = int((self._clock() - self._max_age) * 1000)
+        frames: list[tuple[int, bytes]] = []
+        dropped: list[int] = []
+        for item_id, item in batch.items:
+            try:
+                frames.append((item_id, pair.open_mailbox_item(item, floor)))
+            except MailboxItemError as exc:
+                dropped.append(item_id)
+                self._log.warning(
+                    "dropped a mailbox item from %s (%s)", contact_label(contact_id), _code(exc)
+                )
+        return OpenedBatch(frames, dropped, batch.more)
+
+    async def ack(self, pair: PairChannel, ids: Iterable[int]) -> None:
+        """Delete these items from our mailbox (stored or unreadable).
+
+        Raises:
+            SignalingError: The acknowledgement failed (they come again).
+        """
+        ids = list(ids)
+        if ids:
+            await self._port.mailbox_ack(pair.mailbox_in_token, ids)
+
+
+def _code(exc: Exception) -> str:
+    """A short code for a failure: the server's code, or the error's kind."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, str):
+        return code
+    name = type(exc).__name__.removesuffix("Error")
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
