@@ -44,6 +44,7 @@ class FakeMessages:
             "edited": False,
             "deleted": False,
             "reactions": {},
+            "via": "direct",
         }
         self.conversations.setdefault(contact, []).append(message)
         return message

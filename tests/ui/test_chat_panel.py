@@ -119,6 +119,18 @@ def test_typing_indicator_then_incoming_message(chat: ChatWorld) -> None:
     expect(page.locator("#typing")).to_have_text("")
 
 
+def test_a_message_that_came_through_the_mailbox_says_so(chat: ChatWorld) -> None:
+    direct = chat.fake.add(chat.bob_id, chat.bob_id, "said directly", time.time())
+    chat.inject({"type": "message", "contact": chat.bob_id, "message": direct})
+    boxed = chat.fake.add(chat.bob_id, chat.bob_id, "left while apart", time.time())
+    boxed["via"] = "mailbox"
+    chat.inject({"type": "message", "contact": chat.bob_id, "message": boxed})
+    expect(rows(chat).last).to_contain_text("left while apart", timeout=WAIT_MS)
+    expect(rows(chat).last.locator(".via")).to_have_text("via mailbox")
+    said = chat.page.locator("#messages .msg", has_text="said directly")
+    expect(said.locator(".via")).to_have_count(0)
+
+
 def test_typing_in_the_composer_tells_the_node(chat: ChatWorld) -> None:
     page = chat.page
     page.fill("#composer-text", "")

@@ -262,6 +262,9 @@ export class MessageList {
         h("time", { datetime: new Date(message.sent_at * 1000).toISOString(), title: fullTime(message.sent_at) },
           shortWhen(message.sent_at)),
         message.edited && !message.deleted ? h("span", { class: "edited" }, "(edited)") : null,
+        message.via === "mailbox"
+          ? h("span", { class: "via", title: "came through the server's sealed mailbox while you were apart" }, "via mailbox")
+          : null,
         mine && !message.deleted ? h("span", { class: `state ${message.state}` }, STATE_LABEL[message.state] || message.state) : null,
       ),
       message.reply_to ? this.quote(message) : null,
