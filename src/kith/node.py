@@ -248,6 +248,7 @@ class Node:
         self._log = log
         self._tasks: list[asyncio.Task[None]] = []
         self._api: ApiServer | None = None
+        self._policy: AccessPolicy | None = None
         self._runtime: RuntimeInfo | None = None
 
     @property
@@ -307,6 +308,9 @@ class Node:
         policy = AccessPolicy(
             token=token, clock=time.monotonic, idle_timeout=options.session_idle_timeout
         )
+        kept = await self._store.run(_take_browser_sessions)
+        policy.restore_sessions(kept, time.time())
+        self._policy = policy
         wanted = options.api_port
         if wanted is None:
             wanted = await self._store.run(_ui_port)
@@ -346,7 +350,16 @@ class Node:
                 await task
         parts.hub.close()
         await parts.writer.flush()
+        await self._keep_browser_sessions()
         await self._store.close()
+
+    async def _keep_browser_sessions(self) -> None:
+        """A clean stop keeps the live browser sessions (hashes only), so an
+        open page carries on after a restart; a crash keeps none."""
+        if self._policy is None:
+            return
+        sessions = self._policy.export_sessions(time.time())
+        await self._store.run(lambda store: store.browser_sessions.replace_all(sessions))
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -363,6 +376,11 @@ class Node:
             return
         with contextlib.suppress(SignalingError, TimeoutError):
             await self._parts.client.relay(os.urandom(32), b"\x00", timeout=DRAIN_TIMEOUT)
+
+
+def _take_browser_sessions(store: Store) -> list[tuple[bytes, float]]:
+    with store.transaction():
+        return store.browser_sessions.take_all()
 
 
 def _client(loaded: _Loaded, options: NodeOptions) -> SignalingClient:

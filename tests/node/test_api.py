@@ -440,3 +440,37 @@ async def test_an_oversized_header_is_refused_and_its_bytes_are_not_logged(
     assert "Traceback" not in caplog.text
     ok = await _raw_request(node, b"GET /api/status HTTP/1.1\r\nHost: x\r\n\r\n")
     assert ok.startswith(b"HTTP/1.1")  # the server goes on
+
+
+async def _restart(node: Node, tmp_path: Path) -> Node:
+    await node.stop()
+    return await Node.start(
+        DataDir(tmp_path / "node"),
+        FixedPassphrase(PASSPHRASE),
+        NodeOptions(),
+        logging.getLogger("test"),
+    )
+
+
+async def test_a_browser_session_survives_a_clean_restart_but_not_a_sign_out(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    path = tmp_path / "node"
+    make_identity(path, "alice", UNREACHABLE)
+    node = await Node.start(
+        DataDir(path), FixedPassphrase(PASSPHRASE), NodeOptions(), logging.getLogger("test")
+    )
+    kept = {"X-Kith-Session": await _session(http, node)}
+    ended = {"X-Kith-Session": await _session(http, node)}
+    assert (await _call(http, node, "DELETE", "/api/session", headers=ended))[0] == 204
+    node = await _restart(node, tmp_path)
+    try:
+        assert (await _call(http, node, "GET", "/api/status", headers=kept))[0] == 200
+        status, body = await _call(http, node, "GET", "/api/status", headers=ended)
+        assert (status, _error_code(body)) == (401, "unauthenticated")
+        secret = kept["X-Kith-Session"].encode()
+        for stored in DataDir(path).path.iterdir():
+            if stored.is_file():
+                assert secret not in stored.read_bytes(), stored.name  # only a hash, encrypted
+    finally:
+        await node.stop()

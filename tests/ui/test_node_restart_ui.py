@@ -1,6 +1,7 @@
 """An open page across its node's restart: stale presence is dimmed while the node is
-gone; after the restart the node serves the same port and the page says a new sign-in
-is needed (sessions live only in the node's memory; docs/ui.md)."""
+gone; the node comes back on the same port; after a clean stop the session was kept
+(its hash) and the page carries on with fresh state; after a crash it says a new
+sign-in is needed (docs/ui.md)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def world(tmp_path: Path) -> Iterator[tuple[Path, SignalProcess, Any]]:
     server.stop()
 
 
-def test_a_page_across_a_node_restart_asks_for_a_new_sign_in(
+def test_a_page_across_a_clean_restart_carries_on_with_fresh_state(
     world: tuple[Path, SignalProcess, Any],
 ) -> None:
     home, _, browser = world
@@ -43,22 +44,43 @@ def test_a_page_across_a_node_restart_asks_for_a_new_sign_in(
     expect(page.locator("#contacts li")).to_have_count(1, timeout=WAIT_MS)
     port = node.info.port
 
-    node.stop()
+    node.stop()  # SIGTERM: a clean stop keeps the session (only its hash)
     expect(page.locator("body")).to_have_attribute("data-node-lost", "true", timeout=WAIT_MS)
     expect(page.locator("#banner")).to_contain_text("Lost contact with your Kith node")
+    ok(kith(home, "contacts", "rename", BOB, "robert"))  # changed while the node was down
 
     started = time.monotonic()
     again = NodeProcess(home, *HEARTBEAT_FLAGS)
     try:
         assert again.info.port == port  # the same address: the open tab finds it
-        body = page.locator("body")
-        expect(body).to_have_attribute("data-signed-out", "restarted", timeout=WAIT_MS)
+        expect(page.locator("#contacts li")).to_contain_text("robert", timeout=WAIT_MS)
         elapsed = time.monotonic() - started
-        expect(page.locator("#banner")).to_contain_text("Your Kith node restarted")
-        expect(page.locator("#banner")).to_contain_text("kith open")
+        expect(page.locator("body")).to_have_attribute("data-node-lost", "false")
+        expect(page.locator("#banner")).to_be_hidden()
         page.screenshot(path=str(ARTIFACTS / "node-restarted-1280.png"))
         assert elapsed < 15
+    finally:
+        context.close()
+        again.stop()
 
+
+def test_a_page_across_a_crash_asks_for_a_new_sign_in(
+    world: tuple[Path, SignalProcess, Any],
+) -> None:
+    home, _, browser = world
+    node = NodeProcess(home, *HEARTBEAT_FLAGS)
+    context = new_context(browser)
+    page = sign_in(context, node)
+    expect(page.locator("#contacts li")).to_have_count(1, timeout=WAIT_MS)
+
+    node.kill()  # no clean stop: no session is kept
+    expect(page.locator("body")).to_have_attribute("data-node-lost", "true", timeout=WAIT_MS)
+    again = NodeProcess(home, *HEARTBEAT_FLAGS)
+    try:
+        body = page.locator("body")
+        expect(body).to_have_attribute("data-signed-out", "restarted", timeout=WAIT_MS)
+        expect(page.locator("#banner")).to_contain_text("Your Kith node restarted")
+        expect(page.locator("#banner")).to_contain_text("kith open")
         fresh = sign_in(context, again)  # what `kith open` gives: a new sign-in link
         expect(fresh.locator("#contacts li")).to_have_count(1, timeout=WAIT_MS)
         expect(fresh.locator("#banner")).to_be_hidden()

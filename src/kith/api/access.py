@@ -22,9 +22,10 @@ Pure rules (no aiohttp here) so they can be tested without a server.
 from __future__ import annotations
 
 import enum
+import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -99,7 +100,8 @@ class AccessPolicy:
     clock: Callable[[], float]
     port: int = 0
     idle_timeout: float = SESSION_IDLE_TIMEOUT
-    _sessions: dict[str, float] = field(default_factory=dict, repr=False)
+    _sessions: dict[bytes, float] = field(default_factory=dict, repr=False)
+    """Live sessions: SHA-256 of the secret → when last used (``clock`` seconds)."""
     _codes: dict[str, float] = field(default_factory=dict, repr=False)
 
     def check_origin(self, host: str | None, origin: str | None) -> Verdict:
@@ -123,8 +125,8 @@ class AccessPolicy:
         return self._check_session(session)
 
     def _check_session(self, session: str) -> Verdict:
-        match = self._find(self._sessions, session)
-        if match is None:
+        match = _hash(session)
+        if match not in self._sessions:
             return Verdict(401, "unauthenticated", "this browser is not signed in")
         now = self.clock()
         if now - self._sessions[match] > self.idle_timeout:
@@ -148,16 +150,29 @@ class AccessPolicy:
             return None
         del self._codes[match]
         session = secrets.token_urlsafe(32)
-        self._sessions[session] = self.clock()
+        self._sessions[_hash(session)] = self.clock()
         return session
 
     def end_session(self, session: str) -> bool:
         """Sign a session out; False when there was no such session."""
-        match = self._find(self._sessions, session)
-        if match is None:
-            return False
-        del self._sessions[match]
-        return True
+        return self._sessions.pop(_hash(session), None) is not None
+
+    def export_sessions(self, wall_now: float) -> list[tuple[bytes, float]]:
+        """The live sessions as ``(secret_hash, last_used)`` with wall-clock times,
+        for keeping across a clean restart (only hashes: no secret leaves memory)."""
+        self._expire()
+        now = self.clock()
+        return [(digest, wall_now - (now - used)) for digest, used in self._sessions.items()]
+
+    def restore_sessions(self, kept: Iterable[tuple[bytes, float]], wall_now: float) -> int:
+        """Take back sessions an earlier run kept (the time the node was down
+        counts as idle); return how many are still live."""
+        now = self.clock()
+        for digest, last_used in kept:
+            idle = max(0.0, wall_now - last_used)
+            if idle <= self.idle_timeout:
+                self._sessions[digest] = now - idle
+        return len(self._sessions)
 
     @staticmethod
     def _find(secrets_: dict[str, float], given: str) -> str | None:
@@ -170,6 +185,12 @@ class AccessPolicy:
         idle = [s for s, used in self._sessions.items() if now - used > self.idle_timeout]
         for session in idle:
             del self._sessions[session]
+
+
+def _hash(secret: str) -> bytes:
+    """How a session secret is known once issued: its SHA-256 (a lookup by
+    hash reveals nothing about the secret to a timing observer)."""
+    return hashlib.sha256(secret.encode("utf-8")).digest()
 
 
 def _same(given: str, expected: str) -> bool:

@@ -22,7 +22,7 @@ let events = null;
 
 function paintBanner() {
   let text = "";
-  if (bannerState.signedOut && bannerState.restarted) text = "Your Kith node restarted, and a restart ends every browser session (sessions live only in the node's memory): run `kith open` in a terminal to sign in again.";
+  if (bannerState.signedOut && bannerState.restarted) text = "Your Kith node restarted without keeping this session (it did not stop cleanly, or the session had expired): run `kith open` in a terminal to sign in again.";
   else if (bannerState.signedOut) text = "Not signed in (signed out, or the session expired): run `kith open` in a terminal for a new sign-in link.";
   else if (!bannerState.node) text = "Lost contact with your Kith node: is `kith run` still running? Reconnecting…";
   else if (!bannerState.server && bannerState.problem) text = `The signaling server refused the sign-in: ${bannerState.problem}. Check signaling_url (kith settings) or the server's --public-url. Retrying…`;
