@@ -117,6 +117,19 @@ async def test_topic_limit_counts_subscriptions_and_publications_apart(
     assert await broker.subscribe("a", [topics[4]]) == []
 
 
+async def test_a_value_taken_over_frees_its_slot_for_the_previous_holder(
+    broker: InProcessBroker,
+) -> None:
+    await Inboxes().attach(broker, "a", "a2")
+    topics = [wire.encode_topic(bytes([i]) * 32) for i in range(5)]
+    await broker.publish_batch("a", [(t, "eA") for t in topics[:4]])
+    await broker.publish("a2", topics[0], "bmV3")  # a2 now holds topics[0]
+    assert await broker.publish("a", topics[4], "eA") == 0
+    assert (await broker.snapshot())["published"]["a"] == sorted(topics[1:])
+    assert await broker.retract("a", [topics[0]]) == 0  # not a's to retract
+    assert (await broker.snapshot())["retained"][topics[0]] == ["a2", "bmV3"]
+
+
 async def test_a_batch_beyond_the_limit_changes_nothing(broker: InProcessBroker) -> None:
     boxes = Inboxes()
     await boxes.attach(broker, "a", "b")
