@@ -15,6 +15,7 @@ from kith_proto.help_format import DefaultsHelpFormatter
 from kith_proto.server_core import ServerConfig
 from kith_proto.wire import DEFAULT_SIGNAL_PORT
 from kith_signal.addresses import Address
+from kith_signal.event_loop import LOOP_CHOICES, LoopUnavailableError, choose_loop
 from kith_signal.gc_policy import GcPolicy, GcSettings
 from kith_signal.logfmt import configure, log_event
 from kith_signal.mailbox import Mailbox
@@ -252,6 +253,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="garbage collection: freeze the stable heap and sweep (default), or CPython's own",
     )
     p.add_argument(
+        "--loop",
+        choices=LOOP_CHOICES,
+        default="auto",
+        help="event loop: uvloop when it can be imported (auto), or the one asked for",
+    )
+    p.add_argument(
         "--gc-interval", type=_positive_float, default=60.0, help="seconds between light sweeps"
     )
     p.add_argument(
@@ -268,6 +275,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     except TurnConfigError as exc:
         p.error(str(exc))
     args.metrics_token = _read_token(p, args.metrics_token_file)
+    try:
+        args.event_loop = choose_loop(args.loop)
+    except LoopUnavailableError as exc:
+        p.error(str(exc))
     if bool(args.tls_cert) != bool(args.tls_key):
         p.error("--tls-cert and --tls-key go together")
     if args.heartbeat_timeout > 30:
@@ -332,8 +343,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``kith-signal``."""
     args = parse_args(argv)
     server = build(args)
+    log_event(configure(), "event_loop", name=args.event_loop.name)
     try:
-        asyncio.run(server.run())
+        with asyncio.Runner(loop_factory=args.event_loop.factory) as runner:
+            runner.run(server.run())
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
         print(f"kith-signal: {exc.strerror or exc}{where}", file=sys.stderr)

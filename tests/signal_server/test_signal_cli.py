@@ -23,6 +23,7 @@ def test_defaults_bind_loopback_with_justified_heartbeats() -> None:
         ["--max-batch", "-1"],
         ["--gc", "sometimes"],
         ["--gc-interval", "0"],
+        ["--loop", "trio"],
     ],
 )
 def test_invalid_flags_are_usage_errors(argv: list[str]) -> None:
@@ -40,6 +41,12 @@ def test_defaults_manage_the_collector_and_take_batches() -> None:
     args = parse_args([])
     assert (args.gc, args.gc_interval) == ("managed", 60.0)
     assert (args.max_topics, args.max_batch) == (4096, 256)
+
+
+def test_loop_defaults_to_auto_and_asyncio_can_be_forced() -> None:
+    assert parse_args([]).loop == "auto"
+    forced = parse_args(["--loop", "asyncio"]).event_loop
+    assert (forced.name, forced.factory) == ("asyncio", None)
 
 
 def test_missing_tls_file_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
