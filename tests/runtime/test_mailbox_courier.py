@@ -104,3 +104,21 @@ async def test_an_item_for_another_pair_does_not_open() -> None:
     await _courier(port).deposit(carol.kith_id, PairChannel(ALICE, carol.public_key), b"x")
     opened = await _courier(port).fetch(ALICE.kith_id, FROM_ALICE)
     assert opened.dropped == [1]
+
+
+async def test_a_server_without_a_mailbox_is_said_once_until_the_next_connection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+
+    class NoMailbox(MemoryPort):
+        async def mailbox_deposit(self, topic: bytes, item: bytes, timeout: float = 1) -> None:  # noqa: ASYNC109
+            raise MailboxRefused("mailbox_unavailable", "no --data-dir")
+
+    courier = _courier(NoMailbox())
+    for n in range(3):
+        assert not await courier.deposit(BOB.kith_id, TO_BOB, b"frame", f"e{n}")
+    assert not courier.available
+    assert caplog.text.count("keeps no mailbox") == 1
+    courier.connected()
+    assert courier.available

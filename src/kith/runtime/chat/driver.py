@@ -515,6 +515,8 @@ class ChatDriver:
     def _server_connected(self) -> None:
         """Fetch every mailbox, and deposit what waits for contacts who look
         offline; then sweep the mailboxes of offline contacts now and then."""
+        if self._mailbox is not None:
+            self._mailbox.connected()
         for peer in self._peers:
             self._deposit_outbox(peer)
             self._fetch_soon(peer)
@@ -528,7 +530,7 @@ class ChatDriver:
         """Leave every outbox entry not yet deposited in the mailbox of a
         contact who looks offline (deposits are queued in outbox order)."""
         mailbox = self._mailbox
-        if mailbox is None or peer.online or peer.is_open or peer.blocked:
+        if mailbox is None or not mailbox.available or peer.online or peer.is_open or peer.blocked:
             return
         for entry_id, frame in peer.conversation.outbox_frames():
             if not mailbox.was_deposited(peer.contact_id, entry_id):
@@ -539,7 +541,7 @@ class ChatDriver:
         await self._mailbox.deposit(peer.contact_id, peer.pair, frame, entry_id)
 
     def _fetch_soon(self, peer: ChatPeer) -> None:
-        if self._mailbox is None or self._stopped or peer.blocked:
+        if self._mailbox is None or not self._mailbox.available or self._stopped or peer.blocked:
             return
         if peer.contact_id not in self._fetching:
             self._fetching.add(peer.contact_id)
@@ -558,7 +560,8 @@ class ChatDriver:
                 if not opened.more or not (stored or opened.dropped):
                     break
         except SignalingError as exc:
-            self._log.info("could not fetch the mailbox of %s (%r)", peer, exc)
+            if mailbox.available:
+                self._log.info("could not fetch the mailbox of %s (%r)", peer, exc)
         finally:
             self._fetching.discard(peer.contact_id)
 

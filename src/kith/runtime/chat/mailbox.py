@@ -17,6 +17,7 @@ from typing import Final, Protocol
 
 from kith.contacts import contact_label
 from kith.signaling import MailboxBatch, PayloadTooLarge, SignalingError
+from kith_proto import wire
 from kith_proto.mailbox_seal import MailboxItemError
 from kith_proto.pair import PairChannel
 
@@ -75,6 +76,28 @@ class MailboxCourier:
         self._log = log
         self._max_age = max_age
         self._deposited: set[tuple[str, str]] = set()
+        self._available = True
+
+    @property
+    def available(self) -> bool:
+        """False once the server said it keeps no mailbox (until :meth:`connected`)."""
+        return self._available
+
+    def connected(self) -> None:
+        """A new connection: the server may keep a mailbox now."""
+        self._available = True
+
+    def _refused(self, exc: Exception) -> bool:
+        """Note a server without a mailbox (said once); whether that was it."""
+        if getattr(exc, "code", None) != wire.ErrorCode.MAILBOX_UNAVAILABLE:
+            return False
+        if self._available:
+            self._available = False
+            self._log.info(
+                "the signaling server keeps no mailbox (kith-signal --data-dir): "
+                "messages for offline contacts wait until both are online"
+            )
+        return True
 
     def was_deposited(self, contact_id: str, entry_id: str) -> bool:
         """Whether this run deposited the outbox entry ``entry_id`` already."""
@@ -86,6 +109,8 @@ class MailboxCourier:
         """Seal ``frame`` and leave it in the contact's mailbox; False if it
         could not be (logged; the outbox keeps the frame). An ``entry_id``
         already deposited is not deposited again."""
+        if not self._available:
+            return False
         key = (contact_id, entry_id) if entry_id is not None else None
         if key is not None:
             if key in self._deposited:
@@ -97,6 +122,8 @@ class MailboxCourier:
         except (SignalingError, MailboxItemError, PayloadTooLarge) as exc:
             if key is not None:
                 self._deposited.discard(key)
+            if self._refused(exc):
+                return False
             self._log.info(
                 "could not leave a mailbox item for %s (%s)", contact_label(contact_id), _code(exc)
             )
@@ -114,7 +141,11 @@ class MailboxCourier:
         Raises:
             SignalingError: The fetch failed (try again at the next chance).
         """
-        batch = await self._port.mailbox_fetch(pair.mailbox_in_token)
+        try:
+            batch = await self._port.mailbox_fetch(pair.mailbox_in_token)
+        except SignalingError as exc:
+            self._refused(exc)
+            raise
         return self.open(contact_id, pair, batch)
 
     def open(self, contact_id: str, pair: PairChannel, batch: MailboxBatch) -> OpenedBatch:
