@@ -7,6 +7,11 @@ worker processes (``signal_loadgen.py``; each raises its own open-file soft
 limit). The server's RSS and CPU come from ``/proc/PID``, reported apart from
 the generator's. Everything stops by itself: bounded connection counts,
 bounded durations, timeouts on every wait.
+
+By default the server runs twice, on uvloop and on asyncio's loop
+(``--loops``), and the CPU per delivery of each is reported. ``--capacity``
+searches the highest change rate one process sustains instead of one churn
+(``signal_capacity.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any
 
 import benchlib
 import signal_bare_relay
+import signal_capacity
 import signal_loadgen
 from benchlib import percentile, report
 
@@ -125,6 +131,7 @@ class Server:
         self.gc_pauses_ms: list[float] = []
         self.young_pauses_ms: list[float] = []
         self.tail: list[str] = []
+        self.loop = "unknown"
         self._url: str | None = None
         self._listening = threading.Event()
         threading.Thread(target=self._drain, daemon=True).start()
@@ -143,6 +150,8 @@ class Server:
                 self.gc_pauses_ms.append(float(line.rsplit("ms=", 1)[1]))
             elif line.startswith("event=gc_young_pause"):
                 self.young_pauses_ms.append(float(line.rsplit("ms=", 1)[1]))
+            if line.startswith("ts=") and "event=event_loop" in line:
+                self.loop = line.rsplit("name=", 1)[1].strip()
             if self._url is None and "event=listening" in line:
                 match = re.search(r" public_url=(\S+)", line)
                 self._url = match.group(1) if match else None
@@ -282,6 +291,15 @@ def wait_events(workers: Workers, expected: int, timeout: float) -> int:
 
 def fan_out(server: Server, workers: Workers, args: argparse.Namespace) -> dict[str, Any]:
     """Subscribe everyone, publish everyone's presence, then churn statuses."""
+    setup = retain_presence(server, workers)
+    if args.gc_freeze:
+        server.proc.send_signal(signal.SIGUSR1)
+        server.wait_for_log("event=gc_frozen")
+    return setup | churn(server, workers, args.changes, args.seconds, setup["initial_events"])
+
+
+def retain_presence(server: Server, workers: Workers) -> dict[str, Any]:
+    """Everyone subscribes to their contacts and publishes their presence."""
     setup: dict[str, Any] = {}
     started = time.monotonic()
     workers.all("subscribe")
@@ -291,17 +309,20 @@ def fan_out(server: Server, workers: Workers, args: argparse.Namespace) -> dict[
     published = sum(a["publishes"] for a in workers.all("publish_all"))
     expected = wait_events(workers, published, timeout=120)
     wall = time.monotonic() - started
-    setup |= {
+    return setup | {
         "initial_publishes": published,
         "initial_events": expected,
         "bulk_publish_per_s": round(published / wall, 1),
         "bulk_server_cpu_pct": server_cpu.percent(),
         "retained_rss_mib": round(settle_rss(server.pid) / 1024, 1),
     }
-    if args.gc_freeze:
-        server.proc.send_signal(signal.SIGUSR1)
-        server.wait_for_log("event=gc_frozen")
-    changes, seconds = args.changes, args.seconds
+
+
+def churn(
+    server: Server, workers: Workers, changes: float, seconds: float, expected: int
+) -> dict[str, Any]:
+    """Random status changes at ``changes``/s for ``seconds``; ``expected`` is
+    the count of events the workers received before."""
     server_cpu, gen_cpu = CpuMeter([server.pid]).start(), CpuMeter(workers.pids).start()
     cpu_before = cpu_seconds(server.pid)
     busy_before = machine_busy()
@@ -328,10 +349,10 @@ def fan_out(server: Server, workers: Workers, args: argparse.Namespace) -> dict[
             counts[k] = counts.get(k, 0) + v
     errors = {k: v for k, v in counts.items() if k.startswith(("error", "bye", "lost"))}
     return {
-        **setup,
         "status_changes": sum(a["changes"] for a in answers),
         "churn_publishes": churned,
         "churn_events": received,
+        "events_received_total": expected + received,
         "missing_events": max(0, churned - received),
         "p50_ms": round(percentile(latencies, 50) * 1000, 2) if latencies else None,
         "p99_ms": round(percentile(latencies, 99) * 1000, 2) if latencies else None,
@@ -351,6 +372,52 @@ def fan_out(server: Server, workers: Workers, args: argparse.Namespace) -> dict[
         "server_gc_threshold_env": os.environ.get("KITH_GC_THRESHOLD", "default"),
         "generator_gc_pauses_ms_in_churn": [p for a in collected for p in a["gc_pauses_ms"]],
         "churn_server_rss_mib": round(rss_kib(server.pid) / 1024, 1),
+    }
+
+
+def capacity(server: Server, workers: Workers, args: argparse.Namespace) -> dict[str, Any]:
+    """Churn at growing rates until one process no longer keeps up (bounded
+    by ``--capacity-steps`` steps of ``--capacity-seconds`` each)."""
+    setup = retain_presence(server, workers)
+    expected, lost_before = setup["initial_events"], 0
+    steps: list[signal_capacity.Step] = []
+    details: list[dict[str, Any]] = []
+    while (rate := _next_rate(steps, args)) is not None:
+        result = churn(server, workers, rate, args.capacity_seconds, expected)
+        expected = result["events_received_total"]
+        lost = sum(v for k, v in result["errors"].items() if k in ("lost", "bye:slow_consumer"))
+        step = signal_capacity.Step(
+            changes_per_s=rate,
+            deliveries_per_s=round(result["churn_events"] / args.capacity_seconds, 1),
+            p99_ms=result["p99_ms"],
+            missing=result["missing_events"],
+            lost=lost - lost_before,
+            server_cpu_pct=result["churn_server_cpu_pct"],
+            generator_cpu_pct=result["churn_generator_cpu_pct"],
+            machine_busy_pct=result["churn_machine_busy_pct_of_all_cores"],
+        )
+        lost_before = lost
+        steps.append(step)
+        details.append(vars(step) | {"passed": step.passed, "detail": result})
+        print(
+            f"capacity step {rate:g} changes/s: passed={step.passed} p99={step.p99_ms} ms "
+            f"lost={step.lost} missing={step.missing} server={step.server_cpu_pct} %",
+            file=sys.stderr,
+            flush=True,
+        )
+    return setup | {"steps": details, "found": _verdict(steps)}
+
+
+def _next_rate(steps: list[signal_capacity.Step], args: argparse.Namespace) -> float | None:
+    return signal_capacity.next_rate(steps, args.changes, args.capacity_factor, args.capacity_steps)
+
+
+def _verdict(steps: list[signal_capacity.Step]) -> dict[str, Any]:
+    best, failed = signal_capacity.best(steps), signal_capacity.first_failure(steps)
+    return {
+        "best": None if best is None else vars(best),
+        "first_failure": None if failed is None else vars(failed),
+        "saturates": None if failed is None else signal_capacity.saturation(failed),
     }
 
 
@@ -407,6 +474,21 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=12.0, help="duration of the churn")
     p.add_argument("--concurrency", type=int, default=50, help="handshakes in flight per worker")
     p.add_argument(
+        "--loops",
+        help="kith-signal --loop values to run one after the other, the first one's "
+        "figures in full (default: uvloop,asyncio when uvloop is installed; auto "
+        "with --quick or --capacity)",
+    )
+    p.add_argument(
+        "--capacity",
+        action="store_true",
+        help="search the highest change rate one process sustains (p99 < 100 ms, no "
+        "loss), starting at --changes",
+    )
+    p.add_argument("--capacity-steps", type=int, default=8, help="most churn steps to try")
+    p.add_argument("--capacity-seconds", type=float, default=8.0, help="duration of a step")
+    p.add_argument("--capacity-factor", type=float, default=1.5, help="rate growth per step")
+    p.add_argument(
         "--gc-freeze",
         action="store_true",
         help="diagnostic: gc.freeze() in the server before the churn",
@@ -416,6 +498,10 @@ def parse_args() -> argparse.Namespace:
     args = p.parse_args()
     if args.quick:
         args.steps, args.seconds, args.changes = "1000", 3.0, 20.0
+    if args.loops is None:
+        both = signal_bare_relay.available("picows") and not (args.quick or args.capacity)
+        args.loops = "uvloop,asyncio" if both else "auto"
+    args.loops = args.loops.split(",")
     return args
 
 
@@ -447,32 +533,48 @@ def main() -> int:
         benchlib.RESULTS_DIR = args.results_dir
     steps = [int(s) for s in args.steps.split(",")]
     users = steps[-1]
-    server = Server(server_flags(users, args))
+    phase = capacity if args.capacity else fan_out
+    runs = {loop: run_server(loop, steps, args, phase) for loop in args.loops}
+    ramp_rows, result, log_lines = runs[args.loops[0]]
+    _raise_nofile()
+    anchors = bare_anchors(users, args)
+    if args.capacity:
+        rows = capacity_rows(result, anchors, args)
+    else:
+        rows = summary_rows(ramp_rows, result, args) + anchor_rows(result, anchors, ramp_rows)
+        rows += loop_rows({loop: run[1] for loop, run in runs.items()}, anchors)
+    report(
+        "signal_capacity" if args.capacity else "signal_quick" if args.quick else "signal",
+        rows,
+        extra={
+            "ramp": ramp_rows,
+            "capacity" if args.capacity else "fan_out": result,
+            "by_loop": {loop: {"ramp": r, "result": c} for loop, (r, c, _) in runs.items()},
+            "bare_relays": anchors,
+            "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+            | {"users": users, "server_log_lines": log_lines},
+        },
+    )
+    return 0
+
+
+def run_server(
+    loop: str, steps: list[int], args: argparse.Namespace, phase: Any
+) -> tuple[list[dict[str, Any]], dict[str, Any], int]:
+    """One ``kith-signal`` on ``loop``: the ramp, then ``phase``; the ramp's
+    rows, the phase's result and the server's log line count."""
+    server = Server([*server_flags(steps[-1], args), "--loop", loop])
     workers: Workers | None = None
     try:
-        workers = Workers(server.url, users, args.contacts)
+        workers = Workers(server.url, steps[-1], args.contacts)
         gc.collect()
         ramp_rows = ramp(server, workers, steps, args.concurrency)
-        churn = fan_out(server, workers, args)
+        result: dict[str, Any] = phase(server, workers, args)
     finally:
         if workers is not None:
             workers.stop()
         server.stop()
-    _raise_nofile()
-    anchors = bare_anchors(users, args)
-    rows = summary_rows(ramp_rows, churn, args) + anchor_rows(churn, anchors, ramp_rows)
-    report(
-        "signal_quick" if args.quick else "signal",
-        rows,
-        extra={
-            "ramp": ramp_rows,
-            "fan_out": churn,
-            "bare_relays": anchors,
-            "config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
-            | {"users": users, "server_log_lines": server.lines},
-        },
-    )
-    return 0
+    return ramp_rows, result | {"loop": server.loop}, server.lines
 
 
 def summary_rows(
@@ -491,6 +593,18 @@ def summary_rows(
     rows += [
         _row("bulk publish (initial presence)", churn["bulk_publish_per_s"], "/s", ""),
         _row("server RSS with retained presence", churn["retained_rss_mib"], "MiB", ""),
+        _row(
+            f"RSS per user with retained presence ({args.contacts} contacts)",
+            _per_user(churn["retained_rss_mib"], ramp_rows[0]["baseline_rss_mib"], ramp_rows),
+            "KiB",
+            "<= 45",
+        ),
+        _row(
+            "  of which retained presence and subscriptions",
+            _per_user(churn["retained_rss_mib"], ramp_rows[-1]["server_rss_mib"], ramp_rows),
+            "KiB",
+            "",
+        ),
         _row(f"fan-out p50 ({label})", churn["p50_ms"], "ms", ""),
         _row(f"fan-out p99 ({label})", churn["p99_ms"], "ms", "< 100"),
         _row("fan-out missing events / errors", _errors(churn), "", "0"),
@@ -518,6 +632,81 @@ def anchor_rows(
             _row(f"bare {kind} handshakes (no auth)", a["handshakes_per_s"], "/s", ""),
         ]
     return rows
+
+
+def loop_rows(
+    results: dict[str, dict[str, Any]], anchors: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """kith-signal's CPU per delivery and p99 on each event loop of the run."""
+    if len(results) < 2:
+        return []
+    bare = anchors.get("websockets", {}).get("server_cpu_us_per_delivery")
+    rows: list[dict[str, Any]] = []
+    for result in results.values():
+        us, loop = result["churn_server_cpu_us_per_delivery"], result["loop"]
+        ratio = f" ({us / bare:.2f}x bare websockets)" if bare else ""
+        rows += [
+            _row(f"server CPU per delivery on {loop}", f"{us}{ratio}", "µs", ""),
+            _row(f"fan-out p99 on {loop}", result["p99_ms"], "ms", "< 100"),
+            _row(f"missing events / errors on {loop}", _errors(result), "", "0"),
+        ]
+    return rows
+
+
+def capacity_rows(
+    result: dict[str, Any], anchors: dict[str, dict[str, Any]], args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """The search's steps, the best one, where it saturates, and the bare
+    relays' deliveries per second of server CPU."""
+    rows = [
+        _row(
+            f"step {s['changes_per_s']:g} changes/s x {args.contacts}",
+            f"{s['deliveries_per_s']:g}/s p99 {s['p99_ms']} ms lost {s['lost']} "
+            f"missing {s['missing']} server {s['server_cpu_pct']} % "
+            f"machine {s['machine_busy_pct']} %",
+            "",
+            "pass" if s["passed"] else "FAIL",
+        )
+        for s in result["steps"]
+    ]
+    found = result["found"]
+    best = found["best"]
+    rows += [
+        _row(
+            f"capacity on {result['loop']} (p99 < 100 ms, no loss), deliveries",
+            None if best is None else best["deliveries_per_s"],
+            "/s",
+            "",
+        ),
+        _row(
+            "  at change rate / server CPU",
+            None if best is None else f"{best['changes_per_s']:g} /s, {best['server_cpu_pct']} %",
+            "",
+            "",
+        ),
+        _row(
+            "  first failure saturates",
+            found["saturates"] or f"no failure within {args.capacity_steps} steps",
+            "",
+            "",
+        ),
+    ]
+    for kind, a in anchors.items():
+        us = a["server_cpu_us_per_delivery"]
+        rows.append(
+            _row(
+                f"bare {kind} relay at 100 % of a core (1 / CPU per delivery)",
+                round(1e6 / us) if us else None,
+                "/s",
+                "",
+            )
+        )
+    return rows
+
+
+def _per_user(rss_mib: float, before_mib: float, ramp_rows: list[dict[str, Any]]) -> float:
+    users: int = max(1, ramp_rows[-1]["connections"])
+    return round((rss_mib - before_mib) * 1024 / users, 1)
 
 
 def _row(metric: str, value: Any, unit: str, target: str) -> dict[str, Any]:
