@@ -23,6 +23,7 @@ from kith_proto.client_core import (
     ServerError,
     ServerGoodbye,
     SubscriptionConfirmed,
+    TopicValue,
 )
 from kith_proto.wire import CloseCode
 from kith_testkit.signal_clients import Client
@@ -129,6 +130,29 @@ async def test_retained_cap_makes_room_when_a_publisher_leaves(
     await server_has_no_retained_values(server)
     assert await publish(second, os.urandom(32), b"r" * 30_000) is None
     await second.close()
+
+
+async def test_a_server_at_its_retained_cap_keeps_serving_everyone(
+    start_server: Callable[..., SignalProcess],
+) -> None:
+    server = start_server("--max-retained-bytes", "100K", *FAST)
+    holder, refused = await Client.ready(server.url), await Client.ready(server.url)
+    keys = [os.urandom(32) for _ in range(3)]
+    for key in keys:  # 90,000 of 102,400 bytes
+        assert await publish(holder, key, b"h" * 30_000) is None
+    assert await publish(refused, os.urandom(32), b"r" * 30_000) == "retained_full"
+    # The refused client is still connected and served: what fits is taken.
+    small = os.urandom(32)
+    assert await publish(refused, small, b"s" * 1_000) is None
+    watcher = await Client.ready(server.url)
+    reply = await subscribed(watcher, [topic_of(keys[0]), topic_of(small)])
+    assert sorted(len(payload) for _, payload in reply.retained) == [1_000, 30_000]
+    # A new value in place of an old one of the same size goes through, live.
+    assert await publish(holder, keys[0], b"n" * 30_000) is None
+    update = await watcher.expect(TopicValue)
+    assert update == TopicValue(topic_of(keys[0]), b"n" * 30_000)
+    for client in (holder, refused, watcher):
+        await client.close()
 
 
 async def server_has_no_retained_values(server: SignalProcess) -> None:
