@@ -106,6 +106,8 @@ async def test_the_api_searches_the_history(node: Node) -> None:
                     "edited": False,
                     "deleted": False,
                     "reactions": {},
+                    "reply_to": None,
+                    "via": "direct",
                 },
             }
         ]
