@@ -10,7 +10,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = ROOT / "tests"
 BENCH = ROOT / "bench"
-PATH_EDITS = (b"sys.path.insert", b"sys.path.append")
+# spelled in two parts, so this file is checked like every other
+PATH_EDITS = tuple(b"sys.path." + verb for verb in (b"insert", b"append"))
 
 
 def test_no_test_folder_is_named_like_a_standard_library_module() -> None:
@@ -20,11 +21,10 @@ def test_no_test_folder_is_named_like_a_standard_library_module() -> None:
 
 
 def test_nothing_under_tests_or_bench_edits_sys_path() -> None:
-    this = Path(__file__).resolve()  # it names them
     files = [
         f
         for f in [*TESTS.rglob("*"), *BENCH.rglob("*")]
-        if f.is_file() and "__pycache__" not in f.parts and f != this
+        if f.is_file() and "__pycache__" not in f.parts
     ]
     editing = sorted(
         str(f.relative_to(ROOT)) for f in files if any(e in f.read_bytes() for e in PATH_EDITS)
