@@ -22,34 +22,19 @@ from playwright.sync_api import expect, sync_playwright
 from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
 from kith_testkit.node_api import call
 from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
-from kith_testkit.polling import wait_for
+from kith_testkit.page_controls import (
+    VISIBILITY_AND_SPY,
+    WAIT_MS,
+    new_note,
+    notes,
+    set_hidden,
+    set_setting,
+)
 from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
-WAIT_MS = 15_000
 
-VISIBILITY_AND_SPY = """
-window.__hidden = false;
-Object.defineProperty(Document.prototype, "hidden", {
-  configurable: true, get: () => window.__hidden });
-Object.defineProperty(Document.prototype, "visibilityState", {
-  configurable: true, get: () => (window.__hidden ? "hidden" : "visible") });
-window.__setHidden = (value) => {
-  window.__hidden = value;
-  document.dispatchEvent(new Event("visibilitychange"));
-};
-window.__notes = [];
-if (window.Notification) {
-  const Real = window.Notification;
-  window.Notification = class extends Real {
-    constructor(title, options) {
-      super(title, options);
-      window.__notes.push({ title, body: options ? options.body : "" });
-    }
-  };
-}
-window.__xss = 0;
-"""
+PAGE_SCRIPT = VISIBILITY_AND_SPY + "window.__xss = 0;\n"
 
 
 class World:
@@ -67,7 +52,7 @@ class World:
         for name, node in self.nodes.items():
             context = new_context(browser)
             context.grant_permissions(["notifications"])
-            context.add_init_script(VISIBILITY_AND_SPY)
+            context.add_init_script(PAGE_SCRIPT)
             self.pages[name] = sign_in(context, node)
 
     def open_chat(self, who: str, other: str) -> Any:
@@ -107,31 +92,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield built
         built.close()
         browser.close()
-
-
-def notes(page: Any) -> list[dict[str, str]]:
-    return list(page.evaluate("window.__notes"))
-
-
-def new_note(page: Any, before: int) -> dict[str, str]:
-    """Wait (bounded) until the page has shown more than ``before`` notifications."""
-    found = wait_for(lambda: notes(page)[before:] or None, "a notification", WAIT_MS / 1000)
-    return found[-1]
-
-
-def set_hidden(page: Any, hidden: bool) -> None:
-    page.evaluate("(value) => window.__setHidden(value)", hidden)
-
-
-def set_setting(page: Any, key: str, on: bool) -> None:
-    page.locator("#settings-open").click()
-    box = page.locator(f"#setting-{key}")
-    expect(box).to_be_visible(timeout=WAIT_MS)
-    if box.is_checked() != on:
-        box.click()
-    expect(page.locator("#settings [role='status']", has_text="Saved").first).to_be_visible(
-        timeout=WAIT_MS
-    )
 
 
 def test_a_hidden_tab_shows_a_notification_for_a_message(world: World) -> None:

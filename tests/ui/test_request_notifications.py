@@ -12,52 +12,17 @@ from playwright.sync_api import expect, sync_playwright
 
 from kith_testkit.browser import launch_chromium, new_context, sign_in
 from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
+from kith_testkit.page_controls import (
+    VISIBILITY_AND_SPY,
+    WAIT_MS,
+    notes,
+    set_hidden,
+    set_setting,
+)
 from kith_testkit.polling import wait_for
 from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
-WAIT_MS = 15_000
-
-# The tab's visibility under the test's control, and every notification recorded.
-VISIBILITY_AND_SPY = """
-window.__hidden = false;
-Object.defineProperty(Document.prototype, "hidden", {
-  configurable: true, get: () => window.__hidden });
-Object.defineProperty(Document.prototype, "visibilityState", {
-  configurable: true, get: () => (window.__hidden ? "hidden" : "visible") });
-window.__setHidden = (value) => {
-  window.__hidden = value;
-  document.dispatchEvent(new Event("visibilitychange"));
-};
-window.__notes = [];
-if (window.Notification) {
-  const Real = window.Notification;
-  window.Notification = class extends Real {
-    constructor(title, options) {
-      super(title, options);
-      window.__notes.push({ title, body: options ? options.body : "" });
-    }
-  };
-}
-"""
-
-
-def notes(page: Any) -> list[dict[str, str]]:
-    return list(page.evaluate("window.__notes"))
-
-
-def set_hidden(page: Any, hidden: bool) -> None:
-    page.evaluate("(value) => window.__setHidden(value)", hidden)
-
-
-def set_setting(page: Any, key: str, on: bool) -> None:
-    page.locator("#settings-open").click()
-    box = page.locator(f"#setting-{key}")
-    expect(box).to_be_visible(timeout=WAIT_MS)
-    if box.is_checked() != on:
-        box.click()
-    saved = page.locator("#settings [role='status']", has_text="Saved").first
-    expect(saved).to_be_visible(timeout=WAIT_MS)
 
 
 class World:

@@ -1,0 +1,68 @@
+"""Controls over a signed-in page for UI tests: its visibility, the
+notifications it shows, and its settings panel.
+
+Headless Chromium has no window to hide, so :data:`VISIBILITY_AND_SPY` (an
+init script) puts ``document.hidden`` under the test's control and records
+every notification the page creates through the real Notification API.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from playwright.sync_api import expect
+
+from kith_testkit.polling import wait_for
+
+__all__ = ["VISIBILITY_AND_SPY", "WAIT_MS", "new_note", "notes", "set_hidden", "set_setting"]
+
+WAIT_MS: Final = 15_000
+
+VISIBILITY_AND_SPY: Final = """
+window.__hidden = false;
+Object.defineProperty(Document.prototype, "hidden", {
+  configurable: true, get: () => window.__hidden });
+Object.defineProperty(Document.prototype, "visibilityState", {
+  configurable: true, get: () => (window.__hidden ? "hidden" : "visible") });
+window.__setHidden = (value) => {
+  window.__hidden = value;
+  document.dispatchEvent(new Event("visibilitychange"));
+};
+window.__notes = [];
+if (window.Notification) {
+  const Real = window.Notification;
+  window.Notification = class extends Real {
+    constructor(title, options) {
+      super(title, options);
+      window.__notes.push({ title, body: options ? options.body : "" });
+    }
+  };
+}
+"""
+
+
+def notes(page: Any) -> list[dict[str, str]]:
+    """Every notification the page has shown, oldest first."""
+    return list(page.evaluate("window.__notes"))
+
+
+def new_note(page: Any, before: int) -> dict[str, str]:
+    """Wait (bounded) until the page has shown more than ``before`` notifications."""
+    found = wait_for(lambda: notes(page)[before:] or None, "a notification", WAIT_MS / 1000)
+    return found[-1]
+
+
+def set_hidden(page: Any, hidden: bool) -> None:
+    """Hide or show the tab (as switching away from it would)."""
+    page.evaluate("(value) => window.__setHidden(value)", hidden)
+
+
+def set_setting(page: Any, key: str, on: bool) -> None:
+    """Tick or untick a setting's box in the settings panel and wait until it is saved."""
+    page.locator("#settings-open").click()
+    box = page.locator(f"#setting-{key}")
+    expect(box).to_be_visible(timeout=WAIT_MS)
+    if box.is_checked() != on:
+        box.click()
+    saved = page.locator("#settings [role='status']", has_text="Saved").first
+    expect(saved).to_be_visible(timeout=WAIT_MS)
