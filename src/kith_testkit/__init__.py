@@ -14,6 +14,8 @@ One concept per module:
 - :mod:`kith_testkit.node_api`: raw requests and the events socket of a node's local API.
 - :mod:`kith_testkit.chat_world`: a server and users who are mutual contacts.
 - :mod:`kith_testkit.browser`: headless Chromium signed in to a node's UI.
+- :mod:`kith_testkit.server_sessions`: signed-in connections of the sans-I/O
+  server core, for protocol tests.
 - :mod:`kith_testkit.page_controls`: a page's visibility, the notifications it
   shows and its settings panel, under a UI test's control.
 - :mod:`kith_testkit.message_contract`: the message API contract as a fake for the browser.

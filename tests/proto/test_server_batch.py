@@ -6,8 +6,7 @@ import os
 
 import pytest
 
-from kith_proto import IdentityKeys, wire
-from kith_proto.auth import sign_auth
+from kith_proto import wire
 from kith_proto.server_core import (
     Action,
     PublishBatchRequest,
@@ -15,30 +14,17 @@ from kith_proto.server_core import (
     Send,
     ServerConfig,
     ServerConnection,
-    ServerState,
 )
 from kith_proto.wire import ErrorCode
+from kith_testkit.server_sessions import URL, signed_in
 
-URL = "ws://127.0.0.1:9000"
 TOKEN = wire.encode_topic(b"k" * 32)
 TOPIC = wire.encode_topic(wire.token_topic(b"k" * 32))
-NONCE = b"n" * 32
 
 
 def ready(**limits: float) -> ServerConnection:
     config = ServerConfig(public_url=URL, **limits)  # type: ignore[arg-type]
-    conn = ServerConnection(config, nonce=NONCE, tag_key=b"k" * 32, now=0.0)
-    keys = IdentityKeys.generate()
-    auth = wire.Auth(
-        key_type="ed25519",
-        key=wire.encode_payload(keys.public_key),
-        challenge=wire.encode_payload(NONCE),
-        server=URL,
-        signature=wire.encode_payload(sign_auth(keys, NONCE, URL)),
-    )
-    conn.receive(wire.encode(auth), 0.0)
-    assert conn.state is ServerState.READY
-    return conn
+    return signed_in(config, tag_key=b"k" * 32)
 
 
 def sent(actions: list[Action]) -> list[wire.ServerMessage]:

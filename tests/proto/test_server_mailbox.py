@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import os
 
-from kith_proto import IdentityKeys, wire
-from kith_proto.auth import sign_auth
+from kith_proto import wire
 from kith_proto.mailbox_seal import BUCKETS
 from kith_proto.server_core import (
-    Action,
     MailboxAckRequest,
     MailboxDepositRequest,
     MailboxFetchRequest,
-    Send,
     ServerConfig,
     ServerConnection,
-    ServerState,
 )
 from kith_proto.wire import ErrorCode
+from kith_testkit.server_sessions import NONCE, URL, refusal, signed_in
 
-URL = "ws://127.0.0.1:9000"
-NONCE = b"n" * 32
 RAW_TOKEN = b"m" * 32
 TOKEN = wire.encode_topic(RAW_TOKEN)
 TOPIC = wire.encode_topic(wire.token_topic(RAW_TOKEN))
@@ -28,25 +23,7 @@ OTHER_TOKEN = wire.encode_topic(os.urandom(32))
 
 
 def ready() -> ServerConnection:
-    conn = ServerConnection(ServerConfig(public_url=URL), nonce=NONCE, tag_key=NONCE, now=0.0)
-    keys = IdentityKeys.generate()
-    auth = wire.Auth(
-        key_type="ed25519",
-        key=wire.encode_payload(keys.public_key),
-        challenge=wire.encode_payload(NONCE),
-        server=URL,
-        signature=wire.encode_payload(sign_auth(keys, NONCE, URL)),
-    )
-    conn.receive(wire.encode(auth), 0.0)
-    assert conn.state is ServerState.READY
-    return conn
-
-
-def refusal(actions: list[Action]) -> wire.Error:
-    action = actions[0]
-    assert isinstance(action, Send)
-    assert isinstance(action.message, wire.Error)
-    return action.message
+    return signed_in(ServerConfig(public_url=URL))
 
 
 def deposit(size: int) -> str:

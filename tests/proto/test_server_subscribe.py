@@ -5,40 +5,26 @@ from __future__ import annotations
 
 import pytest
 
-from kith_proto import IdentityKeys, wire
-from kith_proto.auth import sign_auth
+from kith_proto import wire
 from kith_proto.limits import ServerConfig, retained_size
 from kith_proto.server_core import (
     Action,
     Close,
     Send,
     ServerConnection,
-    ServerState,
     SubscribeRequest,
     address_full,
 )
 from kith_proto.wire import CloseCode, ErrorCode
+from kith_testkit.server_sessions import URL, signed_in
 
-URL = "ws://127.0.0.1:9000"
-NONCE = b"n" * 32
 TOPIC = wire.encode_topic(b"t" * 32)
 PER_TOKEN = 1000
 
 
 def ready(burst: int = 10, rate: float = 1.0) -> ServerConnection:
     config = ServerConfig(public_url=URL, burst=burst, rate=rate, reply_bytes_per_token=PER_TOKEN)
-    conn = ServerConnection(config, nonce=NONCE, tag_key=b"k" * 32, now=0.0)
-    keys = IdentityKeys.generate()
-    auth = wire.Auth(
-        key_type="ed25519",
-        key=wire.encode_payload(keys.public_key),
-        challenge=wire.encode_payload(NONCE),
-        server=URL,
-        signature=wire.encode_payload(sign_auth(keys, NONCE, URL)),
-    )
-    conn.receive(wire.encode(auth), 0.0)
-    assert conn.state is ServerState.READY
-    return conn
+    return signed_in(config, tag_key=b"k" * 32)
 
 
 def subscribe(conn: ServerConnection, ref: int = 1, now: float = 0.0) -> SubscribeRequest:
