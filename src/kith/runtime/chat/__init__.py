@@ -9,6 +9,9 @@
 - :mod:`~kith.runtime.chat.connector`: when to connect, the invisible rules;
 - :mod:`~kith.runtime.chat.committer`: persist, then act;
 - :mod:`~kith.runtime.chat.recovery`: rebuilding after a failed save;
+- :mod:`~kith.runtime.chat.mailbox_sync`: when the sealed offline mailbox is
+  used (deposit, fetch, sweep, receipts owed);
+- :mod:`~kith.runtime.chat.mailbox`: the mailbox courier (sealing, requests);
 - :mod:`~kith.runtime.chat.link_factory`: how a peer link is made;
 - :mod:`~kith.runtime.chat.live`: chat events for the UI stream;
 - :mod:`~kith.runtime.chat.service`: the user's chat operations.

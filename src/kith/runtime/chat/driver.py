@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
-from functools import partial
 
 from kith.chat import (
     Conversation,
@@ -25,21 +23,14 @@ from kith.chat import (
     DropOutbox,
     FrameRejected,
     InboundLimit,
-    MalformedChatFrame,
     Message,
     OpenLink,
-    Receipt,
     SendFrame,
     StoreCursor,
     StoreMessage,
     StoreOutbox,
-    Text,
-    Typing,
     UnknownMessage,
-    decode_chat_frame,
-    encode_chat_frame,
 )
-from kith.chat.frames import MAX_RECEIPT_IDS
 from kith.contacts import contact_label
 from kith.conversation_store import (
     ChatMessage,
@@ -66,6 +57,7 @@ from kith.runtime.chat.directory import PeerDirectory
 from kith.runtime.chat.link_factory import ChatOptions, RelayPort, make_peer_link
 from kith.runtime.chat.live import ChatNoticeEvent, failure_text, live_events
 from kith.runtime.chat.mailbox import MailboxCourier
+from kith.runtime.chat.mailbox_sync import MailboxSync
 from kith.runtime.chat.peer import ChatPeer, is_delivery_receipt
 from kith.runtime.chat.peer_state import GateInput
 from kith.runtime.chat.recovery import ConversationRecovery, refused
@@ -74,7 +66,6 @@ from kith.runtime.live import EventHub
 from kith.runtime.pairs import PairChannels
 from kith.runtime.store_writer import StoreRunner
 from kith.runtime.subscriptions import SubscriptionMux
-from kith.signaling import SignalingError
 from kith.store.store import Store
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import PairChannel
@@ -122,10 +113,6 @@ class ChatDriver:
         mailbox: MailboxCourier | None = None,
     ) -> None:
         self._keys = keys
-        self._mailbox = mailbox
-        self._mailbox_receipts: dict[ChatPeer, list[str]] = {}
-        self._fetching: set[str] = set()
-        self._sweeper: asyncio.TimerHandle | None = None
         self._turn = turn
         self._own_id = keys.kith_id
         self._pairs = pairs
@@ -162,6 +149,16 @@ class ChatDriver:
         self._peers = PeerDirectory()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = False
+        self._mailbox = MailboxSync(
+            courier=mailbox,
+            peers=lambda: self._peers,
+            call=self.call,
+            spawn=self._spawn,
+            stopped=lambda: self._stopped,
+            poll=options.mailbox_poll,
+            clock=clock,
+            log=log,
+        )
 
     # -- contacts ------------------------------------------------------------
 
@@ -302,16 +299,16 @@ class ChatDriver:
                 peer = self._peers.get(contact_id)
                 if peer is not None:
                     self._set_online(peer, status is not PresenceStatus.OFFLINE)
-                    self._deposit_outbox(peer)
+                    self._mailbox.deposit_outbox(peer)
             case MessagesWaiting(contact_id=contact_id, waiting=waiting):
                 self._messages_waiting(contact_id, waiting)
             case OwnStatusChanged(status=status):
                 self._set_invisible(status is OwnStatus.INVISIBLE)
             case ConnectionChanged(state=ConnectionState.DISCONNECTED):
-                self._stop_sweeping()
+                self._mailbox.stop_sweeping()
                 self._disconnected()
             case ConnectionChanged(state=ConnectionState.CONNECTED):
-                self._server_connected()
+                self._mailbox.connected()
             case ConnectionChanged():
                 pass
 
@@ -320,7 +317,7 @@ class ChatDriver:
         if peer is None:
             return
         if waiting:
-            self._fetch_soon(peer)
+            self._mailbox.fetch_soon(peer)
         if waiting and peer.online and self._invisible:
             self._connector.pull(peer)
 
@@ -464,8 +461,8 @@ class ChatDriver:
                     peer.send_frame(secure, data)
                 case OpenLink():
                     self._spawn(self._connector.open(peer))
-                case DropOutbox(id=entry_id) if self._mailbox is not None:
-                    self._mailbox.forget(peer.contact_id, [entry_id])
+                case DropOutbox(id=entry_id):
+                    self._mailbox.forget(peer, entry_id)
                 case FrameRejected(reason=reason):
                     self._log.warning(
                         "%s sent a refused change: %s", contact_label(peer.contact_id), reason
@@ -473,7 +470,7 @@ class ChatDriver:
         for live in live_events(events, self._own_id, peer.contact_id):
             self._hub.publish(live)
         if any(isinstance(event, StoreOutbox) for event in events):
-            self._deposit_outbox(peer)
+            self._mailbox.deposit_outbox(peer)
         self._sync_flag(peer)
 
     def _sync_flag(self, peer: ChatPeer) -> None:
@@ -489,136 +486,17 @@ class ChatDriver:
         peers, self._receipting = self._receipting, set()
         for peer in peers:
             peer.flush_receipts()
-        owed, self._mailbox_receipts = self._mailbox_receipts, {}
-        for peer, ids in owed.items():
-            for start in range(0, len(ids), MAX_RECEIPT_IDS):
-                frame = encode_chat_frame(
-                    Receipt("delivered", ids[start : start + MAX_RECEIPT_IDS])
-                )
-                self._spawn(self._deposit(peer, frame))
+        self._mailbox.send_owed_receipts()
 
     def _receipt(self, peer: ChatPeer, secure: SecureChannel | None, data: bytes) -> None:
         """A delivery receipt goes on the channel it came from, else on the open
         one, else (a frame from the mailbox) into the contact's mailbox."""
         if secure is None and peer.is_open:
             secure = peer.secure
-        if secure is None and self._mailbox is not None:
-            frame = decode_chat_frame(data)
-            assert isinstance(frame, Receipt)
-            self._mailbox_receipts.setdefault(peer, []).extend(frame.ids)
+        if secure is None and self._mailbox.owe_receipt(peer, data):
             return
         peer.queue_receipt(secure, data)
         self._receipting.add(peer)
-
-    # -- the sealed offline mailbox (kith.runtime.chat.mailbox) ------------------
-
-    def _server_connected(self) -> None:
-        """Fetch every mailbox, and deposit what waits for contacts who look
-        offline; then sweep the mailboxes of offline contacts now and then."""
-        if self._mailbox is not None:
-            self._mailbox.connected()
-        for peer in self._peers:
-            self._deposit_outbox(peer)
-            self._fetch_soon(peer)
-        self._stop_sweeping()
-        if self._mailbox is not None:
-            self._sweeper = asyncio.get_running_loop().call_later(
-                self._options.mailbox_poll, self._sweep
-            )
-
-    def _deposit_outbox(self, peer: ChatPeer) -> None:
-        """Leave every outbox entry not yet deposited in the mailbox of a
-        contact who looks offline (deposits are queued in outbox order)."""
-        mailbox = self._mailbox
-        if mailbox is None or not mailbox.available or peer.online or peer.is_open or peer.blocked:
-            return
-        for entry_id, frame in peer.conversation.outbox_frames():
-            if not mailbox.was_deposited(peer.contact_id, entry_id):
-                self._spawn(self._deposit(peer, frame, entry_id))
-
-    async def _deposit(self, peer: ChatPeer, frame: bytes, entry_id: str | None = None) -> None:
-        assert self._mailbox is not None
-        await self._mailbox.deposit(peer.contact_id, peer.pair, frame, entry_id)
-
-    def _fetch_soon(self, peer: ChatPeer) -> None:
-        if self._mailbox is None or not self._mailbox.available or self._stopped or peer.blocked:
-            return
-        if peer.contact_id not in self._fetching:
-            self._fetching.add(peer.contact_id)
-            self._spawn(self._fetch(peer))
-
-    async def _fetch(self, peer: ChatPeer) -> None:
-        """Fetch, store and acknowledge a contact's items until none are left;
-        then poll again later while items may still come."""
-        mailbox = self._mailbox
-        assert mailbox is not None
-        try:
-            while not self._stopped:
-                opened = await mailbox.fetch(peer.contact_id, peer.pair)
-                stored = await self._take(peer, opened.frames)
-                await mailbox.ack(peer.pair, [*opened.dropped, *stored])
-                if not opened.more or not (stored or opened.dropped):
-                    break
-        except SignalingError as exc:
-            if mailbox.available:
-                self._log.info("could not fetch the mailbox of %s (%r)", peer, exc)
-        finally:
-            self._fetching.discard(peer.contact_id)
-
-    def _sweep(self) -> None:
-        """Every ``mailbox_poll`` seconds while connected: fetch the mailbox of
-        every contact who looks offline (an invisible one may have written)."""
-        self._sweeper = None
-        if self._mailbox is None or self._stopped:
-            return
-        for peer in self._peers:
-            if not peer.online and not peer.is_open:
-                self._fetch_soon(peer)
-        self._sweeper = asyncio.get_running_loop().call_later(
-            self._options.mailbox_poll, self._sweep
-        )
-
-    def _stop_sweeping(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            self._sweeper = None
-
-    async def _take(self, peer: ChatPeer, frames: list[tuple[int, bytes]]) -> list[int]:
-        """Hand mailbox frames to the conversation as frames from the channel;
-        the IDs of the items now stored (or unusable), to acknowledge."""
-        held: set[int] = set()
-        taken = [
-            (item_id, self._receive_mailbox(peer, frame, partial(held.add, item_id)))
-            for item_id, frame in frames
-        ]
-        done: list[int] = []
-        for item_id, future in taken:
-            try:
-                await future
-            except MalformedChatFrame as exc:
-                self._log.warning("dropped a mailbox frame from %s (%s)", peer, exc.code)
-            except Exception as exc:  # a failed commit: not acknowledged, fetched again
-                self._log.info("a mailbox frame from %s was not stored (%r)", peer, exc)
-                continue
-            if item_id not in held:
-                done.append(item_id)
-        return done
-
-    def _receive_mailbox(
-        self, peer: ChatPeer, frame: bytes, held: Callable[[], None]
-    ) -> asyncio.Future[None]:
-        """Receive one mailbox frame; ``held`` is called if the conversation
-        only holds it (an earlier one is missing): it is not stored yet, so its
-        item stays on the server."""
-        now = self._clock()
-
-        def receive(conversation: Conversation) -> list[ConversationEvent]:
-            events = conversation.receive(frame, now)
-            if not events and not isinstance(decode_chat_frame(frame), Receipt | Typing):
-                held()
-            return _via_mailbox(events, frame)
-
-        return self.call(peer, peer.conversation.needs(frame), receive)
 
     # -- a failed commit (see kith.runtime.chat.recovery) -------------------
 
@@ -684,29 +562,13 @@ class ChatDriver:
         """Close every link and finish pending writes; later events find no peer."""
         peers = self._peers.clear()
         self._stopped = True
-        self._stop_sweeping()
+        self._mailbox.stop_sweeping()
         for peer in peers:
             await peer.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._committer.flush()
-
-
-def _via_mailbox(events: list[ConversationEvent], frame: bytes) -> list[ConversationEvent]:
-    """Mark the message a mailbox ``Text`` frame stored as come ``via`` the mailbox."""
-    try:
-        text = decode_chat_frame(frame)
-    except MalformedChatFrame:
-        return events
-    if not isinstance(text, Text):
-        return events
-    return [
-        StoreMessage(replace(e.message, via="mailbox"))
-        if isinstance(e, StoreMessage) and e.message.id == text.id
-        else e
-        for e in events
-    ]
 
 
 def _chain(

@@ -1,0 +1,241 @@
+"""When the chat side uses the sealed offline mailbox (``docs/p2p.md``, "Offline mailbox").
+
+:class:`MailboxSync` decides *when*: it deposits what waits for a contact who
+looks offline, fetches a contact's mailbox when the server connection comes
+up, when the contact says messages wait and every ``mailbox_poll`` seconds for
+contacts who look offline (how two invisible users reach each other), hands
+fetched frames to the conversation exactly like frames from a channel, and
+acknowledges only what is stored. Delivery receipts owed for mailbox frames go
+back through the contact's mailbox. The :class:`MailboxCourier` does the
+sealing and the requests; the chat driver owns the conversations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import replace
+from functools import partial
+
+from kith.chat import (
+    Conversation,
+    ConversationEvent,
+    MalformedChatFrame,
+    Receipt,
+    StoreMessage,
+    Text,
+    Typing,
+    decode_chat_frame,
+    encode_chat_frame,
+)
+from kith.chat.frames import MAX_RECEIPT_IDS
+from kith.runtime.chat.mailbox import MailboxCourier
+from kith.runtime.chat.peer import ChatPeer
+from kith.signaling import SignalingError
+
+__all__ = ["ConversationCall", "MailboxSync"]
+
+ConversationCall = Callable[
+    [ChatPeer, Sequence[str], Callable[[Conversation], list[ConversationEvent]]],
+    asyncio.Future[None],
+]
+"""The chat driver's ``call``: run a conversation call with the messages it
+needs loaded, persist its events, then act on them."""
+
+
+class MailboxSync:
+    """The chat side's use of the mailbox; every method is a no-op without one.
+
+    Args:
+        courier: Seals, deposits, fetches and acknowledges (None: no mailbox).
+        peers: The chat peers, as they are now.
+        call: Feeds a frame to a conversation (the chat driver's ``call``).
+        spawn: Runs a background task of the chat driver.
+        stopped: Whether the chat driver has stopped.
+        poll: Seconds between sweeps of the mailboxes of offline contacts.
+        clock: Wall-clock seconds.
+        log: Where problems go.
+    """
+
+    def __init__(
+        self,
+        *,
+        courier: MailboxCourier | None,
+        peers: Callable[[], Iterable[ChatPeer]],
+        call: ConversationCall,
+        spawn: Callable[[Awaitable[None]], None],
+        stopped: Callable[[], bool],
+        poll: float,
+        clock: Callable[[], float],
+        log: logging.Logger,
+    ) -> None:
+        self._courier = courier
+        self._peers = peers
+        self._call = call
+        self._spawn = spawn
+        self._stopped = stopped
+        self._poll = poll
+        self._clock = clock
+        self._log = log
+        self._owed: dict[ChatPeer, list[str]] = {}
+        self._fetching: set[str] = set()
+        self._sweeper: asyncio.TimerHandle | None = None
+
+    @property
+    def present(self) -> bool:
+        """Whether the node has a mailbox to use at all."""
+        return self._courier is not None
+
+    # -- the server connection ---------------------------------------------
+
+    def connected(self) -> None:
+        """Fetch every mailbox and deposit what waits for contacts who look
+        offline; then sweep the mailboxes of offline contacts now and then."""
+        if self._courier is None:
+            return
+        self._courier.connected()
+        for peer in self._peers():
+            self.deposit_outbox(peer)
+            self.fetch_soon(peer)
+        self.stop_sweeping()
+        self._sweeper = asyncio.get_running_loop().call_later(self._poll, self._sweep)
+
+    def stop_sweeping(self) -> None:
+        """The connection dropped, or the node stops."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        if self._courier is None or self._stopped():
+            return
+        for peer in self._peers():
+            if not peer.online and not peer.is_open:
+                self.fetch_soon(peer)
+        self._sweeper = asyncio.get_running_loop().call_later(self._poll, self._sweep)
+
+    # -- sending -------------------------------------------------------------
+
+    def deposit_outbox(self, peer: ChatPeer) -> None:
+        """Leave every outbox entry not yet deposited in the mailbox of a
+        contact who looks offline (deposits are queued in outbox order)."""
+        courier = self._courier
+        if courier is None or not courier.available:
+            return
+        if peer.online or peer.is_open or peer.blocked:
+            return
+        for entry_id, frame in peer.conversation.outbox_frames():
+            if not courier.was_deposited(peer.contact_id, entry_id):
+                self._spawn(self._deposit(peer, frame, entry_id))
+
+    def forget(self, peer: ChatPeer, entry_id: str) -> None:
+        """An outbox entry was receipted: it needs no deposit any more."""
+        if self._courier is not None:
+            self._courier.forget(peer.contact_id, [entry_id])
+
+    def owe_receipt(self, peer: ChatPeer, data: bytes) -> bool:
+        """Take a delivery receipt for frames that came through the mailbox
+        (False: there is no mailbox, send it another way)."""
+        if self._courier is None:
+            return False
+        frame = decode_chat_frame(data)
+        assert isinstance(frame, Receipt)
+        self._owed.setdefault(peer, []).extend(frame.ids)
+        return True
+
+    def send_owed_receipts(self) -> None:
+        """Deposit the receipts taken since the last committed batch."""
+        owed, self._owed = self._owed, {}
+        for peer, ids in owed.items():
+            for start in range(0, len(ids), MAX_RECEIPT_IDS):
+                frame = encode_chat_frame(
+                    Receipt("delivered", ids[start : start + MAX_RECEIPT_IDS])
+                )
+                self._spawn(self._deposit(peer, frame))
+
+    async def _deposit(self, peer: ChatPeer, frame: bytes, entry_id: str | None = None) -> None:
+        assert self._courier is not None
+        await self._courier.deposit(peer.contact_id, peer.pair, frame, entry_id)
+
+    # -- receiving -----------------------------------------------------------
+
+    def fetch_soon(self, peer: ChatPeer) -> None:
+        """Fetch the contact's mailbox unless a fetch is under way."""
+        courier = self._courier
+        if courier is None or not courier.available or self._stopped() or peer.blocked:
+            return
+        if peer.contact_id not in self._fetching:
+            self._fetching.add(peer.contact_id)
+            self._spawn(self._fetch(peer))
+
+    async def _fetch(self, peer: ChatPeer) -> None:
+        """Fetch, store and acknowledge a contact's items until none are left."""
+        courier = self._courier
+        assert courier is not None
+        try:
+            while not self._stopped():
+                opened = await courier.fetch(peer.contact_id, peer.pair)
+                stored = await self._take(peer, opened.frames)
+                await courier.ack(peer.pair, [*opened.dropped, *stored])
+                if not opened.more or not (stored or opened.dropped):
+                    break
+        except SignalingError as exc:
+            if courier.available:
+                self._log.info("could not fetch the mailbox of %s (%r)", peer, exc)
+        finally:
+            self._fetching.discard(peer.contact_id)
+
+    async def _take(self, peer: ChatPeer, frames: list[tuple[int, bytes]]) -> list[int]:
+        """Hand mailbox frames to the conversation as frames from the channel;
+        the IDs of the items now stored (or unusable), to acknowledge."""
+        held: set[int] = set()
+        taken = [
+            (item_id, self._receive(peer, frame, partial(held.add, item_id)))
+            for item_id, frame in frames
+        ]
+        done: list[int] = []
+        for item_id, future in taken:
+            try:
+                await future
+            except MalformedChatFrame as exc:
+                self._log.warning("dropped a mailbox frame from %s (%s)", peer, exc.code)
+            except Exception as exc:  # a failed commit: not acknowledged, fetched again
+                self._log.info("a mailbox frame from %s was not stored (%r)", peer, exc)
+                continue
+            if item_id not in held:
+                done.append(item_id)
+        return done
+
+    def _receive(
+        self, peer: ChatPeer, frame: bytes, held: Callable[[], None]
+    ) -> asyncio.Future[None]:
+        """Receive one mailbox frame; ``held`` is called if the conversation
+        only holds it (an earlier one is missing): it is not stored yet, so its
+        item stays on the server."""
+        now = self._clock()
+
+        def receive(conversation: Conversation) -> list[ConversationEvent]:
+            events = conversation.receive(frame, now)
+            if not events and not isinstance(decode_chat_frame(frame), Receipt | Typing):
+                held()
+            return _via_mailbox(events, frame)
+
+        return self._call(peer, peer.conversation.needs(frame), receive)
+
+
+def _via_mailbox(events: list[ConversationEvent], frame: bytes) -> list[ConversationEvent]:
+    """Mark the message a mailbox ``Text`` frame stored as come ``via`` the mailbox."""
+    try:
+        text = decode_chat_frame(frame)
+    except MalformedChatFrame:
+        return events
+    if not isinstance(text, Text):
+        return events
+    return [
+        StoreMessage(replace(e.message, via="mailbox"))
+        if isinstance(e, StoreMessage) and e.message.id == text.id
+        else e
+        for e in events
+    ]
