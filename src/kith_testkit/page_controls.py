@@ -14,7 +14,16 @@ from playwright.sync_api import expect
 
 from kith_testkit.polling import wait_for
 
-__all__ = ["VISIBILITY_AND_SPY", "WAIT_MS", "new_note", "notes", "set_hidden", "set_setting"]
+__all__ = [
+    "VISIBILITY_AND_SPY",
+    "WAIT_MS",
+    "back_to_list",
+    "new_note",
+    "notes",
+    "open_chat",
+    "set_hidden",
+    "set_setting",
+]
 
 WAIT_MS: Final = 15_000
 
@@ -66,3 +75,19 @@ def set_setting(page: Any, key: str, on: bool) -> None:
         box.click()
     saved = page.locator("#settings [role='status']", has_text="Saved").first
     expect(saved).to_be_visible(timeout=WAIT_MS)
+
+
+def back_to_list(page: Any) -> None:
+    """In the narrow layout (one pane at a time), go back from whatever pane is
+    showing to the contact list; in the wide layout the list is always shown."""
+    back = page.locator("#chat-back:visible, #settings-back:visible")
+    if back.count():
+        back.first.click()
+
+
+def open_chat(page: Any, contact_id: str, title: str) -> Any:
+    """Open the chat with ``contact_id`` (whose header reads ``title``)."""
+    back_to_list(page)
+    page.locator(f"#contacts li[data-id='{contact_id}'] button").click()
+    expect(page.locator("#chat-title")).to_have_text(title, timeout=WAIT_MS)
+    return page

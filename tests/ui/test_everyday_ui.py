@@ -25,8 +25,10 @@ from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
 from kith_testkit.page_controls import (
     VISIBILITY_AND_SPY,
     WAIT_MS,
+    back_to_list,
     new_note,
     notes,
+    open_chat,
     set_hidden,
     set_setting,
 )
@@ -56,13 +58,7 @@ class World:
             self.pages[name] = sign_in(context, node)
 
     def open_chat(self, who: str, other: str) -> Any:
-        page = self.pages[who]
-        back = page.locator("#chat-back:visible, #settings-back:visible")
-        if back.count():  # the narrow layout shows one pane: go back to the list
-            back.first.click()
-        page.locator(f"#contacts li[data-id='{self.ids[other]}'] button").click()
-        expect(page.locator("#chat-title")).to_have_text(other, timeout=WAIT_MS)
-        return page
+        return open_chat(self.pages[who], self.ids[other], other)
 
     def send(self, sender: str, to: str, text: str) -> str:
         status, body = call(
@@ -302,9 +298,7 @@ def test_screenshots_of_each_main_screen(world: World, width: int) -> None:
     alice.set_viewport_size({"width": width, "height": 800})
     ARTIFACTS.mkdir(exist_ok=True)
     try:
-        back = alice.locator("#chat-back:visible, #settings-back:visible")
-        if back.count():
-            back.first.click()
+        back_to_list(alice)
         expect(alice.locator("#contacts")).to_be_visible(timeout=WAIT_MS)
         alice.screenshot(path=str(ARTIFACTS / f"everyday-contacts-{width}.png"))
         world.open_chat("alice", "bob")

@@ -34,14 +34,20 @@ def world(tmp_path: Path) -> Iterator[tuple[Path, SignalProcess, Any]]:
     server.stop()
 
 
-def test_a_page_across_a_clean_restart_carries_on_with_fresh_state(
-    world: tuple[Path, SignalProcess, Any],
-) -> None:
-    home, _, browser = world
+def _signed_in(home: Path, browser: Any) -> tuple[NodeProcess, Any, Any]:
+    """A running node and a page signed in to it, showing its one contact."""
     node = NodeProcess(home, *HEARTBEAT_FLAGS)
     context = new_context(browser)
     page = sign_in(context, node)
     expect(page.locator("#contacts li")).to_have_count(1, timeout=WAIT_MS)
+    return node, context, page
+
+
+def test_a_page_across_a_clean_restart_carries_on_with_fresh_state(
+    world: tuple[Path, SignalProcess, Any],
+) -> None:
+    home, _, browser = world
+    node, context, page = _signed_in(home, browser)
     port = node.info.port
 
     node.stop()  # SIGTERM: a clean stop keeps the session (only its hash)
@@ -68,10 +74,7 @@ def test_a_page_across_a_crash_asks_for_a_new_sign_in(
     world: tuple[Path, SignalProcess, Any],
 ) -> None:
     home, _, browser = world
-    node = NodeProcess(home, *HEARTBEAT_FLAGS)
-    context = new_context(browser)
-    page = sign_in(context, node)
-    expect(page.locator("#contacts li")).to_have_count(1, timeout=WAIT_MS)
+    node, context, page = _signed_in(home, browser)
 
     node.kill()  # no clean stop: no session is kept
     expect(page.locator("body")).to_have_attribute("data-node-lost", "true", timeout=WAIT_MS)

@@ -16,10 +16,10 @@ from playwright.sync_api import expect, sync_playwright
 from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
 from kith_testkit.node_api import call
 from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
+from kith_testkit.page_controls import WAIT_MS, back_to_list, open_chat
 from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
-WAIT_MS = 15_000
 FILLER = 40
 
 
@@ -47,13 +47,7 @@ class World:
         self.sockets.append(ws)
 
     def open_chat(self, who: str, other: str) -> Any:
-        page = self.pages[who]
-        back = page.locator("#chat-back:visible, #settings-back:visible")
-        if back.count():
-            back.first.click()
-        page.locator(f"#contacts li[data-id='{self.ids[other]}'] button").click()
-        expect(page.locator("#chat-title")).to_have_text(other, timeout=WAIT_MS)
-        return page
+        return open_chat(self.pages[who], self.ids[other], other)
 
     def send(self, sender: str, to: str, text: str, reply_to: object = None) -> tuple[int, Any]:
         body: dict[str, Any] = {"text": text}
@@ -175,9 +169,7 @@ def test_screenshots_of_each_main_screen(world: World, width: int) -> None:
         assert path.stat().st_size > 0
 
     try:
-        back = alice.locator("#chat-back:visible, #settings-back:visible")
-        if back.count():
-            back.first.click()
+        back_to_list(alice)
         expect(alice.locator("#requests li").first).to_be_visible(timeout=WAIT_MS)
         shot("requests")
         alice.locator("#search").fill("noon")
