@@ -213,8 +213,13 @@ async def test_an_invisible_user_pulls_only_when_the_contact_says_messages_wait(
     await chat.load([Contact(BOB.kith_id, BOB.public_key, "bob", False, NOW)])
     chat.presence_changed(_invisible())
     _bob_online(chat)
-    await asyncio.sleep(0.05)
-    assert signaling.relayed == []  # invisible: online alone connects to nobody
+    peer = chat.peer(BOB.kith_id)
+    await chat.flush()  # what coming online implied is stored and acted on
+    await asyncio.sleep(0)  # one turn: a connection spawned by it would have started
+    assert not peer.opening  # invisible: online alone connects to nobody
+    assert signaling.relayed == []
     chat.presence_changed(MessagesWaiting(BOB.kith_id, True))
-    await asyncio.wait_for(signaling.offered.wait(), 10)  # the pull: an offer goes out
+    await asyncio.sleep(0)
+    assert peer.opening  # the pull starts at once ...
+    await asyncio.wait_for(signaling.offered.wait(), 10)  # ... and an offer goes out
     await chat.stop()
