@@ -75,6 +75,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         browser.close()
 
 
+def reveal(row: Any) -> None:
+    """Scroll ``row`` into view at once. Playwright's own scrolling first waits
+    for the row to stand still, which it may never do while the list keeps
+    scrolling smoothly to the newest message."""
+    expect(row).to_be_attached(timeout=WAIT_MS)
+    row.evaluate("(e) => e.scrollIntoView({block: 'center', behavior: 'instant'})")
+
+
 def row_of(page: Any, mid: str) -> Any:
     return page.locator(f"#messages .msg[data-id='{mid}']")
 
@@ -90,7 +98,7 @@ def test_a_reply_shows_quoted_and_its_quote_jumps_to_the_original(world: World) 
     )
 
     target = row_of(bob, original["id"])
-    target.scroll_into_view_if_needed()
+    reveal(target)
     target.hover()
     target.get_by_role("button", name="Reply", exact=True).click()
     expect(bob.locator("#reply-bar")).to_be_visible()
@@ -180,7 +188,7 @@ def test_screenshots_of_each_main_screen(world: World, width: int) -> None:
         expect(alice.locator("#contacts")).to_be_visible(timeout=WAIT_MS)
         shot("contacts")
         world.open_chat("alice", "bob")
-        alice.locator("#messages .msg", has_text="Yes, noon works").scroll_into_view_if_needed()
+        reveal(alice.locator("#messages .msg", has_text="Yes, noon works"))
         shot("chat-reply")
         if width < 700:
             alice.locator("#chat-back").click()
