@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs (headless Chromium for the
 # UI tests, coturn for the TURN relay tests, iproute2 and nftables for the
-# test that builds NATs in network namespaces), idempotently: nothing happens
-# when they are already there.
+# test that builds NATs in network namespaces, redis-server for the signaling
+# cluster tests), idempotently: nothing happens when they are already there.
+# The tests start their own redis-server on a free loopback port; whether
+# Debian's redis-server service runs too does not matter to them.
 set -euo pipefail
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
@@ -10,6 +12,7 @@ need=()
 [ -x /usr/bin/turnserver ] || need+=(coturn)
 [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
 [ -x /usr/sbin/nft ] || need+=(nftables)
+[ -x /usr/bin/redis-server ] || need+=(redis-server)
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi
