@@ -150,7 +150,11 @@ ADDED_COLUMNS = {
     "messages": {"reply_to", "via"},  # v9, v10
 }
 """Columns later versions added to a table; an upgrade from anywhere must end with them."""
-NEW_TABLES = {"browser_sessions": {"secret_hash", "last_used"}}  # v11, exactly these
+NEW_TABLES = {
+    "browser_sessions": {"secret_hash", "last_used"},  # v11
+    "mailbox_own_keys": {"contact_id", "key_id", "private", "created_at", "retired_at"},  # v12
+    "mailbox_peer_keys": {"contact_id", "key_id", "public", "received_at"},  # v12
+}  # exactly these columns
 """Tables later versions created, with exactly their columns."""
 
 

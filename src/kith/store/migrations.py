@@ -185,6 +185,30 @@ def _v11_browser_sessions(conn: Connection) -> None:
     )
 
 
+def _v12_mailbox_keys(conn: Connection) -> None:
+    # Rotating mailbox keys (docs/p2p.md, "Offline mailbox"): our X-Wing key pairs, one
+    # current per contact (retired_at NULL), kept until the mailbox TTL + grace after
+    # retirement; and the newest public key each contact announced to us.
+    conn.execute(
+        """CREATE TABLE mailbox_own_keys (
+            contact_id TEXT NOT NULL,
+            key_id BLOB NOT NULL CHECK (length(key_id) = 8),
+            private BLOB NOT NULL CHECK (length(private) = 96),
+            created_at REAL NOT NULL,
+            retired_at REAL,
+            PRIMARY KEY (contact_id, key_id)
+        ) WITHOUT ROWID"""
+    )
+    conn.execute(
+        """CREATE TABLE mailbox_peer_keys (
+            contact_id TEXT PRIMARY KEY,
+            key_id BLOB NOT NULL CHECK (length(key_id) = 8),
+            public BLOB NOT NULL CHECK (length(public) = 1216),
+            received_at REAL NOT NULL
+        )"""
+    )
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
@@ -197,6 +221,7 @@ STEPS: Final[Sequence[Step]] = (
     _v9_message_replies,
     _v10_message_via,
     _v11_browser_sessions,
+    _v12_mailbox_keys,
 )
 LATEST_VERSION: Final = len(STEPS)
 
