@@ -19,7 +19,8 @@ from kith_signal.event_loop import LOOP_CHOICES, LoopUnavailableError, choose_lo
 from kith_signal.gc_policy import GcPolicy, GcSettings
 from kith_signal.logfmt import configure, log_event
 from kith_signal.mailbox import Mailbox
-from kith_signal.mailbox_store import MailboxLimits
+from kith_signal.mailbox_backend import MailboxLimits
+from kith_signal.mailbox_store import MailboxFile
 from kith_signal.memory_broker import DEFAULT_MAX_RETAINED_BYTES, InProcessBroker
 from kith_signal.metrics import Metrics
 from kith_signal.public_url import is_wildcard, wildcard_message
@@ -189,7 +190,7 @@ def _mailbox(args: argparse.Namespace, metrics: Metrics) -> Mailbox | None:
         topic_bytes=args.mailbox_topic_bytes,
         total_bytes=args.mailbox_bytes,
     )
-    return Mailbox(Path(args.data_dir), limits, metrics=metrics, clock=time.time)
+    return Mailbox(MailboxFile(Path(args.data_dir), limits), metrics=metrics, clock=time.time)
 
 
 def _read_token(p: argparse.ArgumentParser, path: str | None) -> str | None:

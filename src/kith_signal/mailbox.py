@@ -1,17 +1,17 @@
-"""The offline mailbox: answers ``mailbox_*`` requests from its SQLite file.
+"""The offline mailbox: answers ``mailbox_*`` requests from its backend
+(:class:`~kith_signal.mailbox_backend.MailboxBackend`: the SQLite file of one
+process, or Redis shared by a cluster).
 
-Blocking SQLite work runs on one worker thread (the executor boundary);
-each request's reply is sent only after its write committed. Expired items
-are swept at most once per ``sweep_interval``, and never returned before.
+Each request's reply is sent only after its write is durable in the backend.
+Expired items are swept at most once per ``sweep_interval``, and never
+returned before. A backend that cannot be reached (Redis down) makes the
+request fail with ``mailbox_unavailable``; nothing is stored or deleted.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Final, TypeVar
+from typing import Final
 
 from kith_proto import wire
 from kith_proto.server_actions import (
@@ -22,19 +22,18 @@ from kith_proto.server_actions import (
     Send,
 )
 from kith_proto.wire import ErrorCode
-from kith_signal.mailbox_store import (
+from kith_signal.mailbox_backend import (
+    BackendUnavailableError,
+    MailboxBackend,
     MailboxFullError,
-    MailboxLimits,
-    MailboxStore,
     StoreFullError,
 )
+from kith_signal.mailbox_store import MAILBOX_FILE
 from kith_signal.metrics import Metrics
 
 __all__ = ["MAILBOX_FILE", "Mailbox", "unavailable"]
 
-MAILBOX_FILE: Final = "mailbox.sqlite3"
 SWEEP_INTERVAL: Final = 60.0
-_T = TypeVar("_T")
 
 
 def unavailable(request: MailboxRequest) -> Send:
@@ -48,47 +47,46 @@ class Mailbox:
     """The mailbox of one server process.
 
     Args:
-        data_dir: The directory holding :data:`MAILBOX_FILE`.
-        limits: Quotas and TTL.
+        store: Where the items are kept (it holds the quotas and TTL).
         metrics: Where the item, byte and expiry figures go.
         clock: Wall-clock seconds (item ages survive restarts).
     """
 
     def __init__(
         self,
-        data_dir: Path,
-        limits: MailboxLimits,
+        store: MailboxBackend,
         *,
         metrics: Metrics,
         clock: Callable[[], float],
     ) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailbox")
-        self._store = MailboxStore(data_dir / MAILBOX_FILE, limits)
+        self._store = store
         self._metrics = metrics
         self._clock = clock
         self._swept = float("-inf")
-        metrics.mailbox_items.set_function(lambda: self._store.items)
-        metrics.mailbox_bytes.set_function(lambda: self._store.bytes)
+        metrics.mailbox_items.set_function(lambda: self._store.held_items)
+        metrics.mailbox_bytes.set_function(lambda: self._store.held_bytes)
 
     async def handle(self, request: MailboxRequest) -> Send:
         """Answer one request (after its write is durable)."""
-        await self._sweep()
-        match request:
-            case MailboxDepositRequest():
-                return await self._deposit(request)
-            case MailboxFetchRequest():
-                return await self._fetch(request)
-            case MailboxAckRequest(topic=topic, ids=ids):
-                acked = await self._run(self._store.ack, wire.decode_topic(topic), ids)
-                self._metrics.mailbox_acked.inc(acked)
-                return request.ack()
+        try:
+            await self._sweep()
+            match request:
+                case MailboxDepositRequest():
+                    return await self._deposit(request)
+                case MailboxFetchRequest():
+                    return await self._fetch(request)
+                case MailboxAckRequest(topic=topic, ids=ids):
+                    acked = await self._store.ack(wire.decode_topic(topic), ids)
+                    self._metrics.mailbox_acked.inc(acked)
+                    return request.ack()
+        except BackendUnavailableError as exc:
+            return request.refuse(ErrorCode.MAILBOX_UNAVAILABLE, str(exc))
         raise AssertionError(f"unknown mailbox request {request!r}")  # pragma: no cover
 
     async def _deposit(self, request: MailboxDepositRequest) -> Send:
         topic, payload = wire.decode_topic(request.topic), wire.decode_payload(request.payload)
         try:
-            await self._run(self._store.deposit, topic, payload, self._clock())
+            await self._store.deposit(topic, payload, self._clock())
         except MailboxFullError as exc:
             self._metrics.mailbox_refused.labels(ErrorCode.MAILBOX_FULL).inc()
             return request.refuse(ErrorCode.MAILBOX_FULL, str(exc))
@@ -100,8 +98,8 @@ class Mailbox:
 
     async def _fetch(self, request: MailboxFetchRequest) -> Send:
         topic = wire.decode_topic(request.topic)
-        items, more = await self._run(
-            self._store.fetch, topic, self._clock(), request.max_reply_bytes * 3 // 4
+        items, more = await self._store.fetch(
+            topic, self._clock(), request.max_reply_bytes * 3 // 4
         )
         self._metrics.mailbox_fetched.inc(len(items))
         sent = [wire.MailboxItem(id=i.id, payload=wire.encode_payload(i.payload)) for i in items]
@@ -112,13 +110,9 @@ class Mailbox:
         if now - self._swept < SWEEP_INTERVAL:
             return
         self._swept = now
-        count, _ = await self._run(self._store.expire, now)
+        count, _ = await self._store.expire(now)
         self._metrics.mailbox_expired.inc(count)
 
-    async def _run(self, work: Callable[..., _T], *args: object) -> _T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
-
-    def close(self) -> None:
-        """Finish pending work and close the file."""
-        self._executor.shutdown(wait=True)
-        self._store.close()
+    async def aclose(self) -> None:
+        """Finish pending work and let go of the backend."""
+        await self._store.aclose()

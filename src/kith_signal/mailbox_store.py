@@ -1,6 +1,7 @@
 """The mailbox's SQLite file: sealed items by topic, kept until acknowledged
-or expired. Synchronous and single-threaded: :class:`~kith_signal.mailbox.Mailbox`
-calls it from its one worker thread.
+or expired. :class:`MailboxStore` is synchronous and single-threaded;
+:class:`MailboxFile` runs it on its one worker thread as a
+:class:`~kith_signal.mailbox_backend.MailboxBackend` (the executor boundary).
 
 Every write commits before it returns (WAL, ``synchronous=FULL``), so an
 acknowledged deposit survives a crash of the process or the machine. The
@@ -10,15 +11,25 @@ buckets) and the time each was stored: no identity, key or address.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import sqlite3
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
-__all__ = ["MailboxFullError", "MailboxLimits", "MailboxStore", "StoreFullError", "StoredItem"]
+from kith_signal.mailbox_backend import (
+    STORE_FULL_MESSAGE,
+    MailboxFullError,
+    MailboxLimits,
+    StoredItem,
+    StoreFullError,
+)
 
+__all__ = ["MAILBOX_FILE", "MailboxFile", "MailboxStore"]
+
+MAILBOX_FILE: Final = "mailbox.sqlite3"
 SCHEMA_VERSION: Final = 1
 _SCHEMA: Final = """
 CREATE TABLE items (
@@ -31,36 +42,7 @@ CREATE TABLE items (
 );
 CREATE INDEX items_by_age ON items (stored_at);
 """
-
-
-class MailboxFullError(Exception):
-    """The topic holds its quota of items or bytes."""
-
-
-class StoreFullError(Exception):
-    """The whole mailbox holds its quota of bytes."""
-
-
-@dataclass(frozen=True)
-class MailboxLimits:
-    """Quotas and time to live of the mailbox (defaults as documented)."""
-
-    ttl: float = 14 * 86400.0
-    topic_items: int = 10_000
-    topic_bytes: int = 64 * 1024 * 1024
-    total_bytes: int = 1024 * 1024 * 1024
-
-    def __post_init__(self) -> None:
-        if min(self.ttl, self.topic_items, self.topic_bytes, self.total_bytes) <= 0:
-            raise ValueError("mailbox limits must be positive")
-
-
-@dataclass(frozen=True)
-class StoredItem:
-    """One item as stored: its id and sealed bytes."""
-
-    id: int
-    payload: bytes
+_T = TypeVar("_T")
 
 
 class MailboxStore:
@@ -125,16 +107,13 @@ class MailboxStore:
     def _check_quota(self, topic: bytes, size: int) -> None:
         limits = self._limits
         if self.bytes + size > limits.total_bytes:
-            raise StoreFullError("the mailbox server is full; try again later")
+            raise StoreFullError(STORE_FULL_MESSAGE)
         count, held = self._db.execute(
             "SELECT count(*), coalesce(sum(length(payload)), 0) FROM items WHERE topic = ?",
             (topic,),
         ).fetchone()
         if count >= limits.topic_items or held + size > limits.topic_bytes:
-            raise MailboxFullError(
-                f"this mailbox holds its quota ({limits.topic_items} items, "
-                f"{limits.topic_bytes} bytes) until its owner fetches"
-            )
+            raise MailboxFullError(limits.topic_full_message())
 
     def fetch(self, topic: bytes, now: float, max_bytes: int) -> tuple[list[StoredItem], bool]:
         """The oldest live items of ``topic`` within ``max_bytes`` (at least one),
@@ -181,6 +160,50 @@ class MailboxStore:
         self.items -= count
         self.bytes -= size
         return count, size
+
+
+class MailboxFile:
+    """The SQLite file of one process as a mailbox backend: every call runs on
+    one worker thread, so the event loop never waits on the disk.
+
+    Args:
+        data_dir: The directory holding :data:`MAILBOX_FILE` (made if missing).
+        limits: Quotas and TTL.
+    """
+
+    def __init__(self, data_dir: Path, limits: MailboxLimits) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailbox")
+        self._store = MailboxStore(data_dir / MAILBOX_FILE, limits)
+
+    @property
+    def held_items(self) -> int:
+        return self._store.items
+
+    @property
+    def held_bytes(self) -> int:
+        return self._store.bytes
+
+    async def deposit(self, topic: bytes, payload: bytes, now: float) -> int:
+        return await self._run(self._store.deposit, topic, payload, now)
+
+    async def fetch(
+        self, topic: bytes, now: float, max_bytes: int
+    ) -> tuple[list[StoredItem], bool]:
+        return await self._run(self._store.fetch, topic, now, max_bytes)
+
+    async def ack(self, topic: bytes, ids: Sequence[int]) -> int:
+        return await self._run(self._store.ack, topic, ids)
+
+    async def expire(self, now: float) -> tuple[int, int]:
+        return await self._run(self._store.expire, now)
+
+    async def aclose(self) -> None:
+        await self._run(self._store.close)
+        self._executor.shutdown(wait=True)
+
+    async def _run(self, work: Callable[..., _T], *args: object) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
 
 
 class _Transaction:

@@ -7,12 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kith_signal.mailbox_store import (
-    MailboxFullError,
-    MailboxLimits,
-    MailboxStore,
-    StoreFullError,
-)
+from kith_signal.mailbox_backend import MailboxFullError, MailboxLimits, StoreFullError
+from kith_signal.mailbox_store import MailboxStore
 
 TOPIC = b"t" * 32
 OTHER = b"o" * 32
