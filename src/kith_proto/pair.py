@@ -18,6 +18,7 @@ import base64
 import binascii
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -47,7 +48,7 @@ from kith_proto.envelope import (
     seal_envelope,
 )
 from kith_proto.keys import IdentityKeys, x25519_public_from_ed25519
-from kith_proto.mailbox_seal import open_item, seal_item
+from kith_proto.mailbox_seal import RotatingKeyPair, RotatingPublicKey, open_item, seal_item
 from kith_proto.wire import token_topic
 
 __all__ = [
@@ -289,29 +290,42 @@ class PairChannel:
         self._guard.accept(record, None if now is None else int(now * 1000))
         return record
 
-    def seal_mailbox_item(self, frame: bytes, now_ms: int) -> bytes:
-        """Seal ``frame`` for the contact's mailbox (``mailbox_out_topic``).
+    def seal_mailbox_item(
+        self, frame: bytes, now_ms: int, recipient: RotatingPublicKey | None = None
+    ) -> bytes:
+        """Seal ``frame`` for the contact's mailbox (``mailbox_out_topic``), to
+        their rotating mailbox key ``recipient``, or without one to the key
+        derived from their identity (no forward secrecy).
 
         Raises:
             ItemTooLargeError: The frame does not fit the largest bucket.
         """
         return seal_item(
             frame,
-            recipient_x25519=self._peer_x25519,
+            recipient=self._peer_x25519 if recipient is None else recipient,
             auth_key=self._mailbox_out_key,
             topic=self.mailbox_out_topic.raw,
             now_ms=now_ms,
         )
 
-    def open_mailbox_item(self, item: bytes, not_before_ms: int | None = None) -> bytes:
-        """Open an item fetched from our mailbox for this contact (``mailbox_in_topic``).
+    def open_mailbox_item(
+        self,
+        item: bytes,
+        not_before_ms: int | None = None,
+        rotating: Mapping[bytes, RotatingKeyPair] | None = None,
+    ) -> bytes:
+        """Open an item fetched from our mailbox for this contact
+        (``mailbox_in_topic``), with our rotating mailbox keys for them
+        (``rotating``, by key ID) or the identity-derived key.
 
         Raises:
-            MailboxItemError: Malformed, tampered, or older than ``not_before_ms``.
+            MailboxItemError: Malformed, tampered, sealed to a key not in
+                ``rotating``, or older than ``not_before_ms``.
         """
         return open_item(
             item,
             own_x25519_private=self._own_x25519,
+            rotating={} if rotating is None else rotating,
             auth_key=self._mailbox_in_key,
             topic=self.mailbox_in_topic.raw,
             not_before_ms=not_before_ms,
