@@ -154,6 +154,21 @@ NEW_TABLES = {
     "browser_sessions": {"secret_hash", "last_used"},  # v11
     "mailbox_own_keys": {"contact_id", "key_id", "private", "created_at", "retired_at"},  # v12
     "mailbox_peer_keys": {"contact_id", "key_id", "public", "received_at"},  # v12
+    "file_transfers": {
+        "id",
+        "contact_id",
+        "direction",
+        "name",
+        "size",
+        "sha256",
+        "caption",
+        "state",
+        "reason",
+        "have",
+        "sent_at",
+        "updated_at",
+    },  # v13
+    "file_vault": {"slot", "key"},  # v13
 }  # exactly these columns
 """Tables later versions created, with exactly their columns."""
 

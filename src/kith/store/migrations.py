@@ -209,6 +209,35 @@ def _v12_mailbox_keys(conn: Connection) -> None:
     )
 
 
+def _v13_file_transfers(conn: Connection) -> None:
+    # File transfers (kith.files): metadata only; the bytes are encrypted files under the
+    # data directory, under a key kept here (file_vault) so they are as safe as the database.
+    # `have` is how many leading chunks the receiver holds, as far as this node knows.
+    conn.execute(
+        """CREATE TABLE file_transfers (
+            id TEXT PRIMARY KEY,
+            contact_id TEXT NOT NULL,
+            direction TEXT NOT NULL CHECK (direction IN ('out', 'in')),
+            name TEXT NOT NULL,
+            size INTEGER NOT NULL CHECK (size >= 0),
+            sha256 TEXT NOT NULL,
+            caption TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL,
+            reason TEXT,
+            have INTEGER NOT NULL DEFAULT 0,
+            sent_at INTEGER NOT NULL,
+            updated_at REAL NOT NULL
+        )"""
+    )
+    conn.execute("CREATE INDEX file_transfers_by_contact ON file_transfers (contact_id)")
+    conn.execute(
+        """CREATE TABLE file_vault (
+            slot INTEGER PRIMARY KEY CHECK (slot = 1),
+            key BLOB NOT NULL CHECK (length(key) = 32)
+        )"""
+    )
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
@@ -222,6 +251,7 @@ STEPS: Final[Sequence[Step]] = (
     _v10_message_via,
     _v11_browser_sessions,
     _v12_mailbox_keys,
+    _v13_file_transfers,
 )
 LATEST_VERSION: Final = len(STEPS)
 
