@@ -20,6 +20,7 @@ from kith.store.contacts import ContactRepository
 from kith.store.cursors import CursorRepository
 from kith.store.identity import IdentityRepository
 from kith.store.key_warnings import KeyWarningRepository
+from kith.store.mailbox_keys import MailboxKeyRepository
 from kith.store.message_search import SearchRepository
 from kith.store.messages import MessageRepository
 from kith.store.migrations import migrate
@@ -52,6 +53,7 @@ class Store:
         self.sessions = SessionRepository(conn)
         self.key_warnings = KeyWarningRepository(conn)
         self.browser_sessions = BrowserSessionRepository(conn)
+        self.mailbox_keys = MailboxKeyRepository(conn)
 
     @classmethod
     def open(cls, path: Path, key: bytes) -> Store:
