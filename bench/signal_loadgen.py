@@ -33,9 +33,10 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from kith_proto import wire
+from kith_proto.envelope import ENVELOPE_SIZE
 from signal_rawws import Inbound, RawClient
 
-ENVELOPE_BYTES: Final = 933  # kith_proto.pair.ENVELOPE_SIZE: real presence payload size
+ENVELOPE_BYTES: Final = ENVELOPE_SIZE  # a real presence payload size
 _FILLER: Final = os.urandom(ENVELOPE_BYTES - 8)
 MAX_FRAME_BYTES: Final = 65536  # the server's default; the node splits its batches to fit
 

@@ -25,7 +25,9 @@ __all__ = [
     "KEY_CHECK_SIZE",
     "MAX_AHEAD_MS",
     "MAX_DISPLAY_NAME",
+    "MAX_DISPLAY_NAME_BYTES",
     "MAX_STATUS_TEXT",
+    "MAX_STATUS_TEXT_BYTES",
     "NONCE_SIZE",
     "DirectionKey",
     "EnvelopeError",
@@ -39,6 +41,7 @@ __all__ = [
     "ReplayedEnvelopeError",
     "TamperedEnvelopeError",
     "WrongKeyError",
+    "fit_utf8",
     "open_envelope",
     "seal_envelope",
 ]
@@ -46,19 +49,29 @@ __all__ = [
 MAX_STATUS_TEXT: Final = 140
 """Longest status text, in characters (Unicode code points)."""
 
+MAX_STATUS_TEXT_BYTES: Final = 200
+"""Longest status text in UTF-8 bytes: all 140 characters of a Latin-script
+text, 100 of a Cyrillic or Greek one, 66 of a CJK one, 50 emoji."""
+
 MAX_DISPLAY_NAME: Final = 64
 """Longest display name a person may choose, in characters (code points)."""
 
-ENVELOPE_VERSION: Final = 1
+MAX_DISPLAY_NAME_BYTES: Final = 96
+"""Longest display name in UTF-8 bytes (sealed into every presence record):
+64 Latin characters, 48 Cyrillic, 32 CJK, 24 emoji."""
+
+ENVELOPE_VERSION: Final = 2
+"""Version 2: records bounded in bytes, encoded as a msgpack array, 367-byte
+envelopes (version 1 bounded them in characters only: 933 bytes)."""
 KEY_CHECK_SIZE: Final = 8
 NONCE_SIZE: Final = 12
 TAG_SIZE: Final = 16
-PADDED_SIZE: Final = 896
+PADDED_SIZE: Final = 330
 """Size of every padded plaintext: a length prefix, the record, zeros (room
-for the longest status text and display name in four-byte characters)."""
+for the longest record: ``_LONGEST_RECORD`` bytes)."""
 HEADER_SIZE: Final = 1 + KEY_CHECK_SIZE + NONCE_SIZE
 ENVELOPE_SIZE: Final = HEADER_SIZE + PADDED_SIZE + TAG_SIZE
-"""Every presence envelope is exactly this many bytes (933)."""
+"""Every presence envelope is exactly this many bytes (367)."""
 
 MAX_AHEAD_MS: Final = 24 * 3600 * 1000
 """How far a record's ``seq`` may run ahead of the receiver's clock (ms)."""
@@ -136,29 +149,35 @@ class PresenceStatus(enum.StrEnum):
     OFFLINE = "offline"
 
 
-class PresenceRecord(
-    msgspec.Struct,
-    frozen=True,
-    rename={
-        "status": "s",
-        "text": "t",
-        "seq": "q",
-        "sent_at": "at",
-        "has_messages": "m",
-        "name": "n",
-    },
-):
-    """One presence value, as sealed in an envelope.
+def fit_utf8(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` of UTF-8 at a character boundary
+    (for values stored before a byte limit existed; new ones are refused)."""
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded) <= max_bytes:
+        return text
+    return encoded[:max_bytes].decode("utf-8", "ignore")
+
+
+def _utf8_size(text: str) -> int:
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValueError("status text or display name is not valid Unicode") from None
+
+
+class PresenceRecord(msgspec.Struct, frozen=True, array_like=True):
+    """One presence value, as sealed in an envelope (a msgpack array, in
+    field order; a later field may be appended within the padding).
 
     Attributes:
         status: The sender's effective status.
-        text: Status text, at most 140 characters.
+        text: Status text, at most 140 characters and 200 bytes of UTF-8.
         seq: Sender's sequence number; receivers accept only increasing values.
         sent_at: Sender's wall clock in milliseconds since the Unix epoch.
         has_messages: Flag reserved for the offline outbox: the sender has
             queued messages for the receiver.
-        name: The display name the sender chose, at most 64 characters
-            (empty: none chosen).
+        name: The display name the sender chose, at most 64 characters and
+            96 bytes of UTF-8 (empty: none chosen).
     """
 
     status: PresenceStatus
@@ -173,15 +192,23 @@ class PresenceRecord(
             raise ValueError(f"status text is longer than {MAX_STATUS_TEXT} characters")
         if len(self.name) > MAX_DISPLAY_NAME:
             raise ValueError(f"display name is longer than {MAX_DISPLAY_NAME} characters")
-        try:
-            self.text.encode("utf-8")
-            self.name.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("status text or display name is not valid Unicode") from None
+        if _utf8_size(self.text) > MAX_STATUS_TEXT_BYTES:
+            raise ValueError(f"status text is longer than {MAX_STATUS_TEXT_BYTES} bytes of UTF-8")
+        if _utf8_size(self.name) > MAX_DISPLAY_NAME_BYTES:
+            raise ValueError(f"display name is longer than {MAX_DISPLAY_NAME_BYTES} bytes of UTF-8")
         if not (0 <= self.seq < _MAX_U63 and 0 <= self.sent_at < _MAX_U63):
             raise ValueError("seq and sent_at must be in [0, 2**63)")
 
 
+_LONGEST_RECORD: Final = (
+    1  # array header
+    + 1 + len(max(PresenceStatus, key=len))  # status
+    + 2 + MAX_STATUS_TEXT_BYTES  # str8 header and text
+    + 9 + 9  # seq and sent_at as uint64
+    + 1  # has_messages
+    + 2 + MAX_DISPLAY_NAME_BYTES  # str8 header and name
+)  # fmt: skip
+assert PADDED_SIZE == 2 + _LONGEST_RECORD
 _ENCODER: Final = msgspec.msgpack.Encoder()
 _DECODER: Final = msgspec.msgpack.Decoder(PresenceRecord)
 # What msgspec raises on garbage: DecodeError (ValidationError included),
@@ -241,7 +268,7 @@ def open_envelope(key: DirectionKey, topic: bytes, payload: bytes) -> PresenceRe
         MalformedEnvelopeError, WrongKeyError, TamperedEnvelopeError.
     """
     if len(payload) != ENVELOPE_SIZE or payload[0] != ENVELOPE_VERSION:
-        raise MalformedEnvelopeError("not a version 1 presence envelope")
+        raise MalformedEnvelopeError(f"not a version {ENVELOPE_VERSION} presence envelope")
     if payload[1 : 1 + KEY_CHECK_SIZE] != key.check:
         raise WrongKeyError("presence envelope was not sealed for this channel")
     nonce = payload[1 + KEY_CHECK_SIZE : HEADER_SIZE]

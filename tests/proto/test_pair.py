@@ -14,7 +14,15 @@ from hypothesis import strategies as st
 from kith_proto import IdentityKeys
 from kith_proto import envelope as envelope_module
 from kith_proto import pair as pair_module
-from kith_proto.envelope import MAX_AHEAD_MS
+from kith_proto.envelope import (
+    ENVELOPE_VERSION,
+    MAX_AHEAD_MS,
+    MAX_DISPLAY_NAME,
+    MAX_DISPLAY_NAME_BYTES,
+    MAX_STATUS_TEXT_BYTES,
+    PADDED_SIZE,
+    fit_utf8,
+)
 from kith_proto.pair import (
     ENVELOPE_SIZE,
     MAX_STATUS_TEXT,
@@ -163,7 +171,9 @@ def test_sealed_record_round_trips() -> None:
     assert bob.open(alice.seal(sent)) == sent
 
 
-@pytest.mark.parametrize("text", ["", "a", "x" * MAX_STATUS_TEXT, "😀" * MAX_STATUS_TEXT])
+@pytest.mark.parametrize(
+    "text", ["", "a", "x" * MAX_STATUS_TEXT, "é" * 100, "😀" * (MAX_STATUS_TEXT_BYTES // 4)]
+)
 def test_envelope_length_does_not_depend_on_text(text: str) -> None:
     alice, _ = channels()
     assert len(alice.seal(record(text=text))) == ENVELOPE_SIZE
@@ -234,9 +244,16 @@ def test_wrong_length_is_malformed(cut: int) -> None:
     assert err.value.code == "malformed"
 
 
-def test_unknown_version_is_malformed() -> None:
+def test_envelopes_are_version_2_of_367_bytes() -> None:
+    alice, _ = channels()
+    envelope = alice.seal(record())
+    assert (envelope[0], len(envelope), ENVELOPE_SIZE) == (2, 367, 367)
+
+
+@pytest.mark.parametrize("version", [0, 1, 3])
+def test_unknown_version_is_malformed(version: int) -> None:
     alice, bob = channels()
-    envelope = b"\x02" + alice.seal(record())[1:]
+    envelope = bytes([version]) + alice.seal(record())[1:]
     with pytest.raises(MalformedEnvelopeError):
         bob.open(envelope)
 
@@ -250,20 +267,42 @@ def _seal_plaintext(plain: bytes) -> bytes:
     sealed = ChaCha20Poly1305(key.key).encrypt(
         nonce, plain, envelope_module._aad(key.check, topic.raw)
     )
-    return b"\x01" + key.check + nonce + sealed
+    sealed_envelope = bytes([ENVELOPE_VERSION]) + key.check + nonce + sealed
+    assert len(sealed_envelope) == ENVELOPE_SIZE  # so only the content can be wrong
+    return sealed_envelope
+
+
+def _padded(body: bytes) -> bytes:
+    plain = len(body).to_bytes(2, "big") + body
+    return plain + bytes(PADDED_SIZE - len(plain))
+
+
+def test_sealed_plaintext_helper_opens_a_valid_record() -> None:
+    body = envelope_module._ENCODER.encode(["online", "hi", 1, 1, False, "Al"])
+    _, bob = channels()
+    assert bob.open(_seal_plaintext(_padded(body))).name == "Al"
 
 
 @pytest.mark.parametrize(
     "plain",
     [
-        b"\xff\xff" + bytes(638),
-        b"\x00\x01\xc1" + bytes(637),
-        b"\x00\x01\x80" + b"\x01" + bytes(636),
-        b"\x00\x04\x81\xa1s\x01" + bytes(634),
-        b"\x00\x05\x81\xa1t\xa1\xff" + bytes(633),
-        b"\x00\x05\x81\xa1s\xa1\xff" + bytes(633),
+        b"\xff\xff" + bytes(PADDED_SIZE - 2),
+        b"\x00\x01\xc1" + bytes(PADDED_SIZE - 3),
+        b"\x00\x01\x90" + b"\x01" + bytes(PADDED_SIZE - 4),
+        _padded(b"\x94\x01\xa0\x01\x01"),
+        _padded(b"\x94\xa6online\xa1\xff\x01\x01"),
+        _padded(b"\x94\xa1\xff\xa0\x01\x01"),
+        _padded(b"\x84\xa1s\xa6online\xa1t\xa0\xa1q\x01\xa2at\x01"),
     ],
-    ids=["bad-length", "bad-msgpack", "nonzero-padding", "bad-schema", "bad-utf8", "bad-utf8-tag"],
+    ids=[
+        "bad-length",
+        "bad-msgpack",
+        "nonzero-padding",
+        "bad-schema",
+        "bad-utf8",
+        "bad-utf8-status",
+        "version-1-map",
+    ],
 )
 def test_authentic_but_undecodable_content_is_malformed(plain: bytes) -> None:
     _, bob = channels()
@@ -271,14 +310,22 @@ def test_authentic_but_undecodable_content_is_malformed(plain: bytes) -> None:
         bob.open(_seal_plaintext(plain))
 
 
-def test_authentic_record_with_overlong_text_is_malformed() -> None:
-    body = envelope_module._ENCODER.encode(
-        {"s": "online", "t": "x" * (MAX_STATUS_TEXT + 1), "q": 1, "at": 1}
-    )
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("x" * (MAX_STATUS_TEXT + 1), ""),
+        ("é" * 101, ""),
+        ("", "x" * (MAX_DISPLAY_NAME + 1)),
+        ("", "é" * 49),
+    ],
+    ids=["text-characters", "text-bytes", "name-characters", "name-bytes"],
+)
+def test_authentic_record_over_a_limit_is_malformed(text: str, name: str) -> None:
+    body = envelope_module._ENCODER.encode(["online", text, 1, 1, False, name])
     plain = len(body).to_bytes(2, "big") + body
     _, bob = channels()
     with pytest.raises(MalformedEnvelopeError):
-        bob.open(_seal_plaintext(plain + bytes(640 - len(plain))))
+        bob.open(_seal_plaintext(plain[:PADDED_SIZE] + bytes(max(0, PADDED_SIZE - len(plain)))))
 
 
 def test_error_messages_carry_no_key_material() -> None:
@@ -387,12 +434,32 @@ def test_failed_open_does_not_move_the_guard() -> None:
 
 @pytest.mark.parametrize(
     ("text", "seq", "sent_at"),
-    [("x" * (MAX_STATUS_TEXT + 1), 1, 1), ("\ud800", 1, 1), ("", -1, 1), ("", 1, 2**63)],
-    ids=["long-text", "surrogate", "negative-seq", "huge-sent-at"],
+    [
+        ("x" * (MAX_STATUS_TEXT + 1), 1, 1),
+        ("é" * (MAX_STATUS_TEXT_BYTES // 2 + 1), 1, 1),
+        ("\ud800", 1, 1),
+        ("", -1, 1),
+        ("", 1, 2**63),
+    ],
+    ids=["long-text", "text-over-byte-limit", "surrogate", "negative-seq", "huge-sent-at"],
 )
 def test_invalid_record_is_refused(text: str, seq: int, sent_at: int) -> None:
     with pytest.raises(ValueError, match=r"status text|seq"):
         PresenceRecord(PresenceStatus.ONLINE, text, seq, sent_at)
+
+
+def test_text_and_name_at_their_byte_limits_are_accepted() -> None:
+    sent = PresenceRecord(PresenceStatus.ONLINE, "é" * 100, 1, 1, name="é" * 48)
+    alice, bob = channels()
+    assert bob.open(alice.seal(sent)) == sent
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "fitted"),
+    [("abc", 3, "abc"), ("abcd", 3, "abc"), ("aé", 2, "a"), ("😀😀", 7, "😀"), ("", 0, "")],
+)
+def test_fit_utf8_cuts_at_a_character_boundary(text: str, limit: int, fitted: str) -> None:
+    assert fit_utf8(text, limit) == fitted
 
 
 # -- properties -------------------------------------------------------------
@@ -400,10 +467,11 @@ def test_invalid_record_is_refused(text: str, seq: int, sent_at: int) -> None:
 records = st.builds(
     PresenceRecord,
     status=st.sampled_from(PresenceStatus),
-    text=st.text(max_size=MAX_STATUS_TEXT),
+    text=st.text(max_size=MAX_STATUS_TEXT).map(lambda t: fit_utf8(t, MAX_STATUS_TEXT_BYTES)),
     seq=st.integers(0, 2**63 - 1),
     sent_at=st.integers(0, 2**63 - 1),
     has_messages=st.booleans(),
+    name=st.text(max_size=MAX_DISPLAY_NAME).map(lambda t: fit_utf8(t, MAX_DISPLAY_NAME_BYTES)),
 )
 
 
@@ -422,16 +490,14 @@ def test_random_bytes_raise_only_envelope_errors(payload: bytes) -> None:
         bob.open(payload)
 
 
-record_starts = st.sampled_from([b"", b"\x84\xa1s", b"\x84\xa1t", b"\x85\xa1s\xa6online\xa1t"])
+record_starts = st.sampled_from([b"", b"\x94", b"\x96\xa4busy", b"\x96\xa6online\xa1t"])
 
 
-@given(record_starts, st.binary(max_size=600))
+@given(record_starts, st.binary(max_size=PADDED_SIZE - 12))
 def test_random_authentic_content_opens_or_is_malformed(start: bytes, rest: bytes) -> None:
-    body = start + rest
-    plain = len(body).to_bytes(2, "big") + body
     _, bob = channels()
     with contextlib.suppress(MalformedEnvelopeError):
-        bob.open(_seal_plaintext(plain + bytes(640 - len(plain))))
+        bob.open(_seal_plaintext(_padded(start + rest)))
 
 
 @given(st.binary(min_size=ENVELOPE_SIZE - 9, max_size=ENVELOPE_SIZE - 9))
@@ -470,17 +536,25 @@ def test_docs_carry_the_current_test_vectors() -> None:
     assert [value for value in expected if value not in text] == []
 
 
-def test_the_longest_text_and_name_in_four_byte_characters_fit_one_envelope() -> None:
-    from kith_proto.envelope import MAX_DISPLAY_NAME
-
+def test_the_longest_record_fills_the_padding_exactly() -> None:
     longest = PresenceRecord(
-        PresenceStatus.BUSY, "𝔸" * MAX_STATUS_TEXT, 2**62, 2**62, True, "𝔹" * MAX_DISPLAY_NAME
+        PresenceStatus.OFFLINE,
+        "𝔸" * (MAX_STATUS_TEXT_BYTES // 4),
+        2**63 - 1,
+        2**63 - 1,
+        True,
+        "𝔹" * (MAX_DISPLAY_NAME_BYTES // 4),
     )
+    assert len(envelope_module._pad(longest)) == PADDED_SIZE
+    assert envelope_module._pad(longest)[-1] != 0  # no zero byte of padding left
     alice, bob = channels()
     assert len(alice.seal(longest)) == ENVELOPE_SIZE
-    assert bob.open(alice.seal(longest)).name == "𝔹" * MAX_DISPLAY_NAME
+    assert bob.open(alice.seal(longest)) == longest
 
 
-def test_a_display_name_longer_than_the_limit_is_refused() -> None:
+@pytest.mark.parametrize(
+    "name", ["x" * (MAX_DISPLAY_NAME + 1), "é" * (MAX_DISPLAY_NAME_BYTES // 2 + 1)]
+)
+def test_a_display_name_longer_than_the_limit_is_refused(name: str) -> None:
     with pytest.raises(ValueError, match="display name"):
-        PresenceRecord(PresenceStatus.ONLINE, "", 1, 1, name="x" * 65)
+        PresenceRecord(PresenceStatus.ONLINE, "", 1, 1, name=name)
