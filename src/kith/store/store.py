@@ -18,6 +18,7 @@ from kith.store.browser_sessions import BrowserSessionRepository
 from kith.store.connection import Connection, DatabaseError, connect, create
 from kith.store.contacts import ContactRepository
 from kith.store.cursors import CursorRepository
+from kith.store.files import FileRepository
 from kith.store.identity import IdentityRepository
 from kith.store.key_warnings import KeyWarningRepository
 from kith.store.mailbox_keys import MailboxKeyRepository
@@ -53,6 +54,7 @@ class Store:
         self.sessions = SessionRepository(conn)
         self.key_warnings = KeyWarningRepository(conn)
         self.browser_sessions = BrowserSessionRepository(conn)
+        self.files = FileRepository(conn)
         self.mailbox_keys = MailboxKeyRepository(conn)
 
     @classmethod
