@@ -5,6 +5,10 @@ A msgpack map tagged by ``t``. *Sequenced* frames (``Text``, ``Edit``,
 ``q`` and an ID chosen by the sender; they wait in the outbox until a
 ``Receipt(delivered)`` names their ID, and the receiver applies them exactly
 once, in ``q`` order. ``Receipt`` and ``Typing`` are ephemeral.
+
+``MailboxKey`` is not a chat frame: it announces the sender's current
+mailbox key for this contact (``docs/p2p.md``, "Offline mailbox"); the node
+stores it and never hands it to the conversation (:func:`is_mailbox_key_frame`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ __all__ = [
     "ChatFrame",
     "Delete",
     "Edit",
+    "MailboxKey",
     "Reaction",
     "Receipt",
     "SequencedFrame",
@@ -32,7 +37,10 @@ __all__ = [
     "check_id",
     "check_text",
     "decode_chat_frame",
+    "decode_mailbox_key",
     "encode_chat_frame",
+    "encode_mailbox_key",
+    "is_mailbox_key_frame",
 ]
 
 MAX_TEXT_LENGTH: Final = 16_000
@@ -96,6 +104,13 @@ class Typing(msgspec.Struct, frozen=True, tag_field="t", tag="typing"):
     active: bool
 
 
+class MailboxKey(msgspec.Struct, frozen=True, tag_field="t", tag="mailbox_key"):
+    """The sender's current mailbox public key for the receiver (an X-Wing key,
+    checked by the node): seal mailbox items for the sender to it."""
+
+    key: bytes
+
+
 SequencedFrame: TypeAlias = Text | Edit | Delete | Reaction
 ChatFrame: TypeAlias = Text | Edit | Delete | Reaction | Receipt | Typing
 
@@ -123,6 +138,33 @@ def decode_chat_frame(data: bytes) -> ChatFrame:
     except (*_UNDECODABLE, InvalidMessage) as exc:
         raise MalformedChatFrame(f"the chat frame is invalid: {_reason(exc)}") from None
     return frame
+
+
+_MAILBOX_KEY_DECODER: Final = msgspec.msgpack.Decoder(MailboxKey)
+_MAILBOX_KEY_PREFIX: Final = _ENCODER.encode(MailboxKey(b""))[:-2]  # up to the key's bytes
+
+
+def encode_mailbox_key(public: bytes) -> bytes:
+    """Encode a mailbox key announcement for the secure channel."""
+    return _ENCODER.encode(MailboxKey(public))
+
+
+def is_mailbox_key_frame(data: bytes) -> bool:
+    """Whether a decrypted frame is a mailbox key announcement (as we encode
+    them), not a chat frame."""
+    return data.startswith(_MAILBOX_KEY_PREFIX)
+
+
+def decode_mailbox_key(data: bytes) -> MailboxKey:
+    """Decode a mailbox key announcement (the key itself is checked by the node).
+
+    Raises:
+        MalformedChatFrame: undecodable.
+    """
+    try:
+        return _MAILBOX_KEY_DECODER.decode(data)
+    except _UNDECODABLE:
+        raise MalformedChatFrame("the mailbox key announcement does not decode") from None
 
 
 def _reason(exc: Exception) -> str:
