@@ -9,6 +9,7 @@ from nacl.bindings import crypto_scalarmult
 from nacl.exceptions import CryptoError
 
 from kith.errors import ContactError, KithError
+from kith_proto.envelope import MAX_DISPLAY_NAME_BYTES
 from kith_proto.ids import InvalidIdError, format_id, parse_id
 from kith_proto.keys import x25519_public_from_ed25519
 
@@ -16,6 +17,7 @@ __all__ = [
     "LABEL_LENGTH",
     "MAX_NAME_LENGTH",
     "canonical_id",
+    "clean_display_name",
     "clean_name",
     "contact_label",
     "new_contact_id",
@@ -89,4 +91,18 @@ def clean_name(name: str, what: str = "name") -> str:
         )
     if not trimmed.isprintable():
         raise KithError(f"the {what} must not contain control characters", code="invalid_name")
+    return trimmed
+
+
+def clean_display_name(name: str) -> str:
+    """:func:`clean_name` for the name the user shows contacts: it is sealed
+    into every presence envelope, so it is also at most 96 bytes of UTF-8."""
+    trimmed = clean_name(name)
+    size = len(trimmed.encode("utf-8"))
+    if size > MAX_DISPLAY_NAME_BYTES:
+        raise KithError(
+            f"the name is too long ({size} bytes of UTF-8, at most {MAX_DISPLAY_NAME_BYTES}: "
+            "64 Latin, 48 Cyrillic or Greek, 32 CJK characters or 24 emoji)",
+            code="invalid_name",
+        )
     return trimmed

@@ -15,7 +15,7 @@ from kith.contact_requests import (
     listed_requests,
     unblock_id,
 )
-from kith.contacts import canonical_id, clean_name, new_contact_id
+from kith.contacts import canonical_id, clean_display_name, clean_name, new_contact_id
 from kith.conversation_store import ChatMessage
 from kith.direct_messages import DirectMessages
 from kith.models import Contact, IdentityInfo, SettingState
@@ -37,7 +37,7 @@ class DirectBackend:
         return self._store.call(lambda s: s.identity.info())
 
     def set_name(self, name: str) -> IdentityInfo:
-        cleaned = clean_name(name)
+        cleaned = clean_display_name(name)
         return self._store.call(lambda s: s.identity.set_name(cleaned))
 
     def status(self) -> OwnStatus:

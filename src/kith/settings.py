@@ -16,6 +16,7 @@ from typing import Final
 
 from kith.errors import SettingError
 from kith.terminal_text import first_unsafe
+from kith_proto.envelope import MAX_STATUS_TEXT, MAX_STATUS_TEXT_BYTES
 from kith_proto.ids import InvalidIdError, format_id, parse_id
 from kith_proto.wire import DEFAULT_SIGNAL_PORT
 
@@ -105,10 +106,12 @@ class ChoiceSetting(Setting):
 
 @dataclass(frozen=True)
 class TextSetting(Setting):
-    """Free text up to ``max_length`` characters, one line, no control or bidi characters."""
+    """Free text up to ``max_length`` characters (and ``max_bytes`` bytes of
+    UTF-8 when set), one line, no control or bidi characters."""
 
     max_length: int
     default_text: str = ""
+    max_bytes: int | None = None
 
     @property
     def default(self) -> SettingValue:
@@ -116,13 +119,22 @@ class TextSetting(Setting):
 
     @property
     def allowed(self) -> str:
+        size = "" if self.max_bytes is None else f" and {self.max_bytes} bytes of UTF-8"
         return (
-            f"text of at most {self.max_length} characters on one line, "
+            f"text of at most {self.max_length} characters{size} on one line, "
             "without control characters or bidi controls"
         )
 
     def validate(self, value: object) -> SettingValue:
-        if isinstance(value, str) and len(value) <= self.max_length and first_unsafe(value) is None:
+        if (
+            isinstance(value, str)
+            and len(value) <= self.max_length
+            and first_unsafe(value) is None
+            and (
+                self.max_bytes is None
+                or len(value.encode("utf-8", "surrogatepass")) <= self.max_bytes
+            )
+        ):
             return value
         raise _invalid(self.key, value, self.allowed)
 
@@ -301,7 +313,12 @@ _DEFINITIONS: Final[tuple[Setting, ...]] = (
         choices=("online", "away", "busy", "invisible"),
         default_choice="online",
     ),
-    TextSetting("status_text", "a short message shown with your status", max_length=140),
+    TextSetting(
+        "status_text",
+        "a short message shown with your status",
+        max_length=MAX_STATUS_TEXT,
+        max_bytes=MAX_STATUS_TEXT_BYTES,
+    ),
     UrlSetting(
         "signaling_url",
         "the signaling server to connect to",

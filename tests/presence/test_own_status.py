@@ -86,11 +86,37 @@ def test_setting_the_same_status_reports_nothing() -> None:
     assert manager().set_status(OwnStatus.ONLINE, "", T0 + 1) == []
 
 
-@pytest.mark.parametrize("text", ["x" * 141, "\ud800"], ids=["too-long", "surrogate"])
+@pytest.mark.parametrize(
+    "text", ["x" * 140, "é" * 100, "中" * 66, "😀" * 50], ids=["latin", "2-byte", "cjk", "emoji"]
+)
+def test_status_text_at_the_limits_is_published(text: str) -> None:
+    presence = connected()
+    events = presence.set_status(OwnStatus.BUSY, text, T0 + 1)
+    assert any(isinstance(e, OwnStatusChanged) for e in events)
+    assert presence.text == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x" * 141, "é" * 101, "中" * 67, "😀" * 51, "\ud800"],
+    ids=["too-long", "2-byte-over", "cjk-over", "emoji-over", "surrogate"],
+)
 def test_invalid_status_text_is_refused(text: str) -> None:
+    presence = manager()
     with pytest.raises(InvalidStatusTextError) as err:
-        manager().set_status(OwnStatus.BUSY, text, T0 + 1)
+        presence.set_status(OwnStatus.BUSY, text, T0 + 1)
     assert err.value.code == "invalid_status_text"
+    assert presence.text == ""
+
+
+def test_status_text_over_the_byte_limit_names_it() -> None:
+    with pytest.raises(InvalidStatusTextError, match="202 bytes of UTF-8, at most 200"):
+        manager().set_status(OwnStatus.BUSY, "é" * 101, T0 + 1)
+
+
+def test_restored_text_stored_before_the_byte_limit_is_cut_to_fit() -> None:
+    presence = PresenceManager(status=OwnStatus.ONLINE, text="é" * 140, auto_away_minutes=0, now=T0)
+    assert presence.text == "é" * 100
 
 
 def test_overlong_restored_text_is_refused() -> None:

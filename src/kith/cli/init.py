@@ -48,10 +48,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     """Create the identity and print its ID."""
     from kith.account import create_account
     from kith.cli.output import print_json, print_pairs
-    from kith.contacts import clean_name
+    from kith.contacts import clean_display_name
     from kith.safety import format_digits
 
-    name = clean_name(args.name) if args.name else ""
+    name = clean_display_name(args.name) if args.name else ""
     protection = protection_for(args.passphrase)
     passphrases = ctx.passphrases()
     if not args.allow_weak:

@@ -23,7 +23,10 @@ def register(commands: Any) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     set_ = actions.add_parser("set", help="set your status: online, away, busy or invisible")
     set_.add_argument("status", help="online, away, busy or invisible")
-    set_.add_argument("--text", help="a short status message (max 140 characters)")
+    set_.add_argument(
+        "--text",
+        help="a short status message (at most 140 characters and 200 bytes of UTF-8)",
+    )
     set_.add_argument("--json", action="store_true", help="print machine-readable output")
     set_.set_defaults(handler=run_set)
 

@@ -9,6 +9,7 @@ from kith.presence.coalescer import COALESCE_WINDOW
 from kith.presence.manager import PresenceManager
 from kith.presence.model import (
     MAX_STATUS_TEXT,
+    MAX_STATUS_TEXT_BYTES,
     ConnectionChanged,
     ConnectionState,
     ContactPresence,
@@ -28,6 +29,7 @@ from kith_proto.pair import PresenceRecord
 __all__ = [
     "COALESCE_WINDOW",
     "MAX_STATUS_TEXT",
+    "MAX_STATUS_TEXT_BYTES",
     "ConnectionChanged",
     "ConnectionState",
     "ContactPresence",

@@ -30,6 +30,7 @@ from kith.presence.model import (
     PresenceStatus,
     PublishPresence,
     check_status_text,
+    fit_stored_status_text,
 )
 from kith.presence.own_status import OwnStatusMachine
 from kith_proto.pair import PresenceRecord
@@ -58,7 +59,8 @@ class PresenceManager:
 
     Args:
         status: The chosen status restored from settings (``user_status``).
-        text: The status text restored from settings (``status_text``).
+        text: The status text restored from settings (``status_text``); one
+            stored before the 200-byte limit existed is cut to fit it.
         auto_away_minutes: Idle minutes before online becomes away; 0 disables.
         now: Current time, epoch seconds; counts as the last user activity.
         contacts: Kith IDs of the current contacts.
@@ -82,7 +84,8 @@ class PresenceManager:
         coalesce_window: float = COALESCE_WINDOW,
     ) -> None:
         _check_minutes(auto_away_minutes)
-        self._own = OwnStatusMachine(status, check_status_text(text), auto_away_minutes, now)
+        restored = check_status_text(fit_stored_status_text(text))
+        self._own = OwnStatusMachine(status, restored, auto_away_minutes, now)
         self._contacts = ContactPresenceMap(contacts)
         self._out = Coalescer(coalesce_window, last_seq)
         self._connection = ConnectionState.DISCONNECTED

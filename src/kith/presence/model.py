@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Final, TypeAlias
 
 from kith.terminal_text import first_unsafe
+from kith_proto.envelope import MAX_STATUS_TEXT_BYTES, fit_utf8
 from kith_proto.pair import MAX_STATUS_TEXT, PresenceRecord, PresenceStatus
 
 __all__ = [
     "MAX_STATUS_TEXT",
+    "MAX_STATUS_TEXT_BYTES",
     "ConnectionChanged",
     "ConnectionState",
     "ContactPresence",
@@ -29,6 +31,7 @@ __all__ = [
     "PublishPresence",
     "RetractPresence",
     "check_status_text",
+    "fit_stored_status_text",
 ]
 
 Recipients: TypeAlias = tuple[str, ...] | None
@@ -67,16 +70,23 @@ def check_status_text(text: str) -> str:
     """Return ``text`` if it can be a status text.
 
     Raises:
-        InvalidStatusTextError: Longer than 140 characters, not encodable, or
-            holding a control character (NUL, BEL, ESC, a line break...) or a
-            bidi control (such as U+202E), which could forge what others read.
+        InvalidStatusTextError: Longer than 140 characters or 200 bytes of
+            UTF-8 (every presence envelope has one size, sized for that), not
+            encodable, or holding a control character (NUL, BEL, ESC, a line
+            break...) or a bidi control (such as U+202E), which could forge
+            what others read.
     """
     if len(text) > MAX_STATUS_TEXT:
         raise InvalidStatusTextError(f"status text is longer than {MAX_STATUS_TEXT} characters")
     try:
-        text.encode("utf-8")
+        size = len(text.encode("utf-8"))
     except UnicodeEncodeError:
         raise InvalidStatusTextError("status text is not valid Unicode") from None
+    if size > MAX_STATUS_TEXT_BYTES:
+        raise InvalidStatusTextError(
+            f"status text is {size} bytes of UTF-8, at most {MAX_STATUS_TEXT_BYTES} fit "
+            f"(140 Latin, 100 Cyrillic or Greek, 66 CJK characters or 50 emoji)"
+        )
     unsafe = first_unsafe(text)
     if unsafe is not None:
         raise InvalidStatusTextError(
@@ -84,6 +94,12 @@ def check_status_text(text: str) -> str:
             f"(found U+{ord(unsafe):04X})"
         )
     return text
+
+
+def fit_stored_status_text(text: str) -> str:
+    """A status text restored from settings, cut at a character boundary to
+    the byte limit if it was stored before that limit existed."""
+    return fit_utf8(text, MAX_STATUS_TEXT_BYTES)
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,7 @@ from kith.runtime.presence.publication import Publication, PublicationQueue
 from kith.runtime.store_writer import StoreWriter
 from kith.store.state import PRESENCE_SEQ
 from kith.store.store import Store
+from kith_proto.envelope import MAX_DISPLAY_NAME_BYTES, fit_utf8
 from kith_proto.pair import EnvelopeError, PairChannel, ReplayedEnvelopeError
 
 __all__ = ["Cancellable", "PresenceDriver", "Scheduler", "SignalingPort"]
@@ -137,7 +138,7 @@ class PresenceDriver:
         self._published: PresenceRecord | None = None
         self._seq_floor = manager.last_seq
         self._floors: dict[str, int] = {}
-        self._name = name
+        self._name = _sealable(name)
         self._names: dict[str, str] = dict(names or {})
 
     # -- snapshot ---------------------------------------------------------
@@ -222,6 +223,7 @@ class PresenceDriver:
 
     def set_name(self, name: str) -> None:
         """Our display name changed: re-publish our record with it to every contact."""
+        name = _sealable(name)
         if name == self._name:
             return
         self._name = name
@@ -465,6 +467,12 @@ def _status_writer(event: OwnStatusChanged, now: float) -> Callable[[Store], Non
             store.settings.set("status_text", event.text, now)
 
     return write
+
+
+def _sealable(name: str) -> str:
+    """Our display name as records carry it: a name stored before the byte
+    limit of records existed is cut to fit (new ones are refused when set)."""
+    return fit_utf8(name, MAX_DISPLAY_NAME_BYTES)
 
 
 def _name_writer(contact_id: str, name: str) -> Callable[[Store], None]:
