@@ -29,6 +29,7 @@ from kith.presence import ConnectionState, OwnStatus, PresenceManager
 from kith.runtime.chat.driver import ChatDriver
 from kith.runtime.chat.link_factory import ChatOptions
 from kith.runtime.chat.mailbox import MailboxCourier
+from kith.runtime.chat.mailbox_keyring import MailboxKeyring
 from kith.runtime.dispatch import Dispatcher, EventBus
 from kith.runtime.live import EventHub
 from kith.runtime.pairs import PairChannels
@@ -212,7 +213,7 @@ def _build(loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: loggin
         clock=time.time,
         log=log,
         turn=client,
-        mailbox=MailboxCourier(client, time.time, log),
+        mailbox=MailboxCourier(client, MailboxKeyring(store, time.time), time.time, log),
     )
     dispatcher = Dispatcher(bus, presence, chat, log)
     pump = SignalPump(presence, chat, log, problems=hub, intros=requests)

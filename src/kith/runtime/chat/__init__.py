@@ -12,6 +12,8 @@
 - :mod:`~kith.runtime.chat.mailbox_sync`: when the sealed offline mailbox is
   used (deposit, fetch, sweep, receipts owed);
 - :mod:`~kith.runtime.chat.mailbox`: the mailbox courier (sealing, requests);
+- :mod:`~kith.runtime.chat.mailbox_keyring`: our rotating mailbox keys per
+  contact and the ones contacts announced;
 - :mod:`~kith.runtime.chat.link_factory`: how a peer link is made;
 - :mod:`~kith.runtime.chat.live`: chat events for the UI stream;
 - :mod:`~kith.runtime.chat.service`: the user's chat operations.

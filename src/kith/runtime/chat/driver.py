@@ -448,6 +448,14 @@ class ChatDriver:
                 f"(bursts of {self._options.inbound_burst}); the rest arrive as they slow down",
             )
 
+    def session_open(self, peer: ChatPeer, secure: SecureChannel) -> None:
+        """Announce our mailbox key for the contact on the new session."""
+        self._mailbox.announce(peer, secure)
+
+    def mailbox_key(self, peer: ChatPeer, data: bytes) -> None:
+        """The contact announced their mailbox key: the mailbox side takes it."""
+        self._mailbox.key_announced(peer, data)
+
     # -- acting after commit ----------------------------------------------------
 
     def _act(

@@ -1,7 +1,9 @@
 """The node's side of the sealed offline mailbox (``docs/p2p.md``, "Offline mailbox").
 
 :class:`MailboxCourier` seals chat frames for a contact who cannot be reached
-and deposits them on the pair's outbound mailbox topic (each outbox entry once
+(to the mailbox key they announced, else to their identity key: see
+:mod:`kith.runtime.chat.mailbox_keyring`) and deposits them on the pair's
+outbound mailbox topic (each outbox entry once
 per run: the receiver deduplicates by message ID, so a deposit repeated after a
 restart is harmless), fetches our inbound mailbox of a contact and opens its
 items, and acknowledges what the caller has stored. It decides nothing about
@@ -11,20 +13,19 @@ conversations: the chat driver feeds the opened frames to them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Final, Protocol
+from typing import Protocol
 
 from kith.contacts import contact_label
+from kith.runtime.chat.mailbox_keyring import MAILBOX_MAX_AGE, MailboxKeyring
 from kith.signaling import MailboxBatch, PayloadTooLarge, SignalingError
 from kith_proto import wire
-from kith_proto.mailbox_seal import MailboxItemError
+from kith_proto.mailbox_seal import MailboxItemError, RotatingKeyPair
 from kith_proto.pair import PairChannel
 
 __all__ = ["MAILBOX_MAX_AGE", "MailboxCourier", "MailboxPort", "OpenedBatch"]
-
-MAILBOX_MAX_AGE: Final = 14 * 24 * 3600.0
-"""Items sent longer ago than this (the server's default TTL) are stale: replayed."""
 
 
 class MailboxPort(Protocol):
@@ -59,6 +60,7 @@ class MailboxCourier:
 
     Args:
         port: The signaling client.
+        keys: Our rotating mailbox keys and the contacts' announced ones.
         clock: Wall-clock seconds.
         log: Where problems go (codes and contacts' labels, never content).
         max_age: Seconds after which an item is refused as stale.
@@ -67,11 +69,16 @@ class MailboxCourier:
     def __init__(
         self,
         port: MailboxPort,
+        keys: MailboxKeyring,
         clock: Callable[[], float],
         log: logging.Logger,
         max_age: float = MAILBOX_MAX_AGE,
     ) -> None:
         self._port = port
+        self.keys = keys
+        """The mailbox keys (announcing and taking announcements is :class:`MailboxSync`'s)."""
+        self.dropped: Counter[str] = Counter()
+        """Items that did not open since the start, by code (``unknown_key``, ``tampered``, …)."""
         self._clock = clock
         self._log = log
         self._max_age = max_age
@@ -117,7 +124,8 @@ class MailboxCourier:
                 return True
             self._deposited.add(key)
         try:
-            item = pair.seal_mailbox_item(frame, int(self._clock() * 1000))
+            recipient = await self.keys.recipient(contact_id)
+            item = pair.seal_mailbox_item(frame, int(self._clock() * 1000), recipient)
             await self._port.mailbox_deposit(pair.mailbox_out_topic.raw, item)
         except (SignalingError, MailboxItemError, PayloadTooLarge) as exc:
             if key is not None:
@@ -146,21 +154,35 @@ class MailboxCourier:
         except SignalingError as exc:
             self._refused(exc)
             raise
-        return self.open(contact_id, pair, batch)
+        own = await self.keys.own(contact_id) if batch.items else {}
+        return self.open(contact_id, pair, batch, own)
 
-    def open(self, contact_id: str, pair: PairChannel, batch: MailboxBatch) -> OpenedBatch:
-        """Open every item of ``batch``; one that fails is logged with its code
-        and listed in ``dropped``."""
+    def open(
+        self,
+        contact_id: str,
+        pair: PairChannel,
+        batch: MailboxBatch,
+        own: Mapping[bytes, RotatingKeyPair],
+    ) -> OpenedBatch:
+        """Open every item of ``batch`` with our mailbox keys for the contact
+        (``own``, by key ID) or our identity key; one that fails is counted,
+        logged with its code and listed in ``dropped``."""
         floor = int((self._clock() - self._max_age) * 1000)
         frames: list[tuple[int, bytes]] = []
         dropped: list[int] = []
         for item_id, item in batch.items:
             try:
-                frames.append((item_id, pair.open_mailbox_item(item, floor)))
+                frames.append((item_id, pair.open_mailbox_item(item, floor, own)))
             except MailboxItemError as exc:
                 dropped.append(item_id)
+                code = _code(exc)
+                self.dropped[code] += 1
                 self._log.warning(
-                    "dropped a mailbox item from %s (%s)", contact_label(contact_id), _code(exc)
+                    "dropped a mailbox item from %s (%s; %d so far): %s",
+                    contact_label(contact_id),
+                    code,
+                    self.dropped[code],
+                    exc,
                 )
         return OpenedBatch(frames, dropped, batch.more)
 

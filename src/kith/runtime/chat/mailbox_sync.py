@@ -6,8 +6,11 @@ up, when the contact says messages wait and every ``mailbox_poll`` seconds for
 contacts who look offline (how two invisible users reach each other), hands
 fetched frames to the conversation exactly like frames from a channel, and
 acknowledges only what is stored. Delivery receipts owed for mailbox frames go
-back through the contact's mailbox. The :class:`MailboxCourier` does the
-sealing and the requests; the chat driver owns the conversations.
+back through the contact's mailbox. It announces our mailbox key for a
+contact on each new session with them, takes the key they announce, and
+deletes expired private keys (when the server connection comes up, then at
+most hourly). The :class:`MailboxCourier` does the sealing and the requests;
+the chat driver owns the conversations.
 """
 
 from __future__ import annotations
@@ -29,10 +32,13 @@ from kith.chat import (
     decode_chat_frame,
     encode_chat_frame,
 )
-from kith.chat.frames import MAX_RECEIPT_IDS
+from kith.chat.frames import MAX_RECEIPT_IDS, decode_mailbox_key, encode_mailbox_key
+from kith.contacts import contact_label
+from kith.p2p import SecureChannel
 from kith.runtime.chat.mailbox import MailboxCourier
 from kith.runtime.chat.peer import ChatPeer
 from kith.signaling import SignalingError
+from kith_proto.mailbox_seal import BadMailboxKeyError
 
 __all__ = ["ConversationCall", "MailboxSync"]
 
@@ -78,6 +84,8 @@ class MailboxSync:
         self._poll = poll
         self._clock = clock
         self._log = log
+        self.refused_keys = 0
+        """Mailbox key announcements refused since the start (not X-Wing keys)."""
         self._owed: dict[ChatPeer, list[str]] = {}
         self._fetching: set[str] = set()
         self._sweeper: asyncio.TimerHandle | None = None
@@ -95,6 +103,7 @@ class MailboxSync:
         if self._courier is None:
             return
         self._courier.connected()
+        self._spawn(self._purge(force=True))
         for peer in self._peers():
             self.deposit_outbox(peer)
             self.fetch_soon(peer)
@@ -111,10 +120,59 @@ class MailboxSync:
         self._sweeper = None
         if self._courier is None or self._stopped():
             return
+        self._spawn(self._purge())
         for peer in self._peers():
             if not peer.online and not peer.is_open:
                 self.fetch_soon(peer)
         self._sweeper = asyncio.get_running_loop().call_later(self._poll, self._sweep)
+
+    async def _purge(self, *, force: bool = False) -> None:
+        assert self._courier is not None
+        deleted = await self._courier.keys.purge(force=force)
+        if deleted:
+            self._log.info("deleted %d expired mailbox private keys", deleted)
+
+    # -- mailbox keys ----------------------------------------------------------
+
+    def announce(self, peer: ChatPeer, secure: SecureChannel) -> None:
+        """A session with the contact is up: tell them our mailbox key for them
+        (a new one if it is due)."""
+        if self._courier is not None:
+            self._spawn(self._announce(peer, secure))
+
+    async def _announce(self, peer: ChatPeer, secure: SecureChannel) -> None:
+        assert self._courier is not None
+        public = await self._courier.keys.current(peer.contact_id)
+        peer.send_frame(secure, encode_mailbox_key(public.public))
+
+    def key_announced(self, peer: ChatPeer, data: bytes) -> None:
+        """The contact announced their mailbox key (``data``: the frame):
+        seal their items to it from now on. A bad one is refused (logged,
+        counted) and changes nothing."""
+        courier = self._courier
+        if courier is None:
+            return
+        try:
+            public = decode_mailbox_key(data).key
+        except MalformedChatFrame as exc:
+            self._refuse_key(peer, exc)
+            return
+        self._spawn(self._take_key(courier, peer, public))
+
+    async def _take_key(self, courier: MailboxCourier, peer: ChatPeer, public: bytes) -> None:
+        try:
+            await courier.keys.announced(peer.contact_id, public)
+        except BadMailboxKeyError as exc:
+            self._refuse_key(peer, exc)
+
+    def _refuse_key(self, peer: ChatPeer, exc: Exception) -> None:
+        self.refused_keys += 1
+        self._log.warning(
+            "refused a mailbox key from %s (bad_mailbox_key; %d so far): %s",
+            contact_label(peer.contact_id),
+            self.refused_keys,
+            exc,
+        )
 
     # -- sending -------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from kith.chat import (
     decode_chat_frame,
     encode_chat_frame,
 )
-from kith.chat.frames import MAX_RECEIPT_IDS
+from kith.chat.frames import MAX_RECEIPT_IDS, is_mailbox_key_frame
 from kith.contacts import contact_label
 from kith.p2p import (
     ChannelClosed,
@@ -85,6 +85,14 @@ class PeerHost(Protocol):
 
     def rate_limited(self, peer: ChatPeer, notify: bool) -> None:
         """A frame over the contact's inbound limit was dropped (tell the user if ``notify``)."""
+        ...
+
+    def session_open(self, peer: ChatPeer, secure: SecureChannel) -> None:
+        """A session is established on ``secure`` (announce our mailbox key on it)."""
+        ...
+
+    def mailbox_key(self, peer: ChatPeer, data: bytes) -> None:
+        """The contact announced their mailbox key (``data``: the frame, unchecked)."""
         ...
 
 
@@ -326,6 +334,7 @@ class ChatPeer:
                 # the session lives only in memory, for this channel: never stored
                 if not self.blocked:
                     self._host.execute(self, self.conversation.channel_open(now))
+                    self._host.session_open(self, secure)
             case MessageReceived(plaintext=plaintext):
                 self._on_chat(plaintext, now)
             case PeerClosing():
@@ -341,6 +350,9 @@ class ChatPeer:
         if decision is not RateDecision.ACCEPT:
             self._host.rate_limited(self, decision is RateDecision.DROP_AND_NOTIFY)
             return  # not applied, not receipted: the sender resends it
+        if is_mailbox_key_frame(plaintext):
+            self._host.mailbox_key(self, plaintext)  # not a chat frame: never shown
+            return
         self._inbound.append(plaintext)
         if not self._recalling:
             self._drain_inbound()
