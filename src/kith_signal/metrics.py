@@ -77,6 +77,31 @@ class Metrics:
         self.mailbox_refused = Counter(
             "kith_signal_mailbox_refused", "Deposits refused by a quota", ["code"], registry=r
         )
+        self.redis_up = Gauge(
+            "kith_signal_redis_up",
+            "Whether a Redis shard is reachable (1) or not",
+            ["shard"],
+            registry=r,
+        )
+        self.redis_errors = Counter(
+            "kith_signal_redis_errors",
+            "Redis failures (each marks its shard down)",
+            ["shard"],
+            registry=r,
+        )
+        self.redis_seconds = Histogram(
+            "kith_signal_redis_seconds",
+            "Round trip of one Redis pipeline (one per shard per broker operation)",
+            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0),
+            registry=r,
+        )
+        self.redis_commands = Counter(
+            "kith_signal_redis_commands",
+            "Redis commands sent, by broker operation; commands per status change is"
+            " redis_commands{op=publish} / publishes",
+            ["op"],
+            registry=r,
+        )
         self.frame_seconds = Histogram(
             "kith_signal_frame_seconds",
             "Time to handle one inbound frame, by the core's first action",
