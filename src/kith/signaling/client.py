@@ -7,7 +7,9 @@ for the network: while connected, changes go out at once; after every
 reconnect, the whole state is applied again. Every lost connection and
 every failed attempt, a refused authentication included (the server may be
 restarted with the right ``--public-url``), is retried with exponential
-backoff and full jitter; only a newer login of the same identity elsewhere
+backoff and full jitter, on the next of the servers it knows (a cluster's
+processes, tried in a shuffled order: :mod:`kith.signaling.dial_order`);
+only a newer login of the same identity elsewhere
 (``replaced``) ends the client, so that two logins never fight.
 """
 
@@ -15,9 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Final, TypeVar
 
 from websockets.asyncio.client import ClientConnection as WebSocket
@@ -36,6 +39,7 @@ from kith.signaling.connection import (
     SubscribeOp,
 )
 from kith.signaling.desired import DesiredState, check_topic
+from kith.signaling.dial_order import DialOrder, Shuffler
 from kith.signaling.errors import NotConnected, PayloadTooLarge, ReplyTimeout
 from kith.signaling.events import (
     Connected,
@@ -77,7 +81,7 @@ class EventStream:
 
 
 class SignalingClient:
-    """A persistent, self-healing connection to one ``kith-signal`` server.
+    """A persistent, self-healing connection to a ``kith-signal`` server.
 
     Events are read with ``async for event in client.events()`` by one
     consumer; they are queued (unbounded) until read.
@@ -85,7 +89,8 @@ class SignalingClient:
     Args:
         keys: The identity that authenticates.
         url: The server's URL (``ws://`` or ``wss://``), exactly as the server
-            announces it: the signature binds it.
+            announces it: the signature binds it. Or several (the processes
+            of a cluster): each attempt dials the next in a shuffled order.
         policy: Reconnect backoff (default: 0.5 s base, 30 s cap, full jitter).
         heartbeat_interval: Seconds between our pings.
         heartbeat_timeout: Seconds without a pong before the connection is
@@ -94,12 +99,17 @@ class SignalingClient:
             the authentication that follows.
         ssl_context: TLS settings for ``wss://`` (default: system trust store).
         clock: Monotonic clock in seconds.
+        shuffler: Where the order of several URLs comes from.
+
+    Raises:
+        InvalidURI: A URL is not a WebSocket URL (the message names it).
+        ValueError: No URL, or ``ssl_context`` with a ``ws://`` URL.
     """
 
     def __init__(
         self,
         keys: IdentityKeys,
-        url: str,
+        url: str | Sequence[str],
         *,
         policy: BackoffPolicy | None = None,
         heartbeat_interval: float = 10.0,
@@ -107,14 +117,16 @@ class SignalingClient:
         open_timeout: float = 10.0,
         ssl_context: ssl.SSLContext | None = None,
         clock: Callable[[], float] = time.monotonic,
+        shuffler: Shuffler | None = None,
     ) -> None:
-        secure = parse_uri(url).secure  # raises InvalidURI for a bad URL
-        if ssl_context is not None and not secure:
-            raise ValueError("ssl_context needs a wss:// URL")
+        urls = [url] if isinstance(url, str) else list(url)
+        secure = [parse_uri(u).secure for u in urls]  # raises InvalidURI naming a bad URL
+        if ssl_context is not None and not all(secure):
+            raise ValueError("ssl_context needs wss:// URLs")
         if min(heartbeat_interval, heartbeat_timeout, open_timeout) <= 0:
             raise ValueError("timeouts must be > 0")
         self._keys = keys
-        self._url = url
+        self._order = DialOrder(urls, shuffler or random.Random())
         self._policy = policy or BackoffPolicy()
         self._heartbeat = (heartbeat_interval, heartbeat_timeout)
         self._open_timeout = open_timeout
@@ -138,6 +150,11 @@ class SignalingClient:
     def state(self) -> ConnectionState:
         """Whether the client is disconnected, connecting or connected."""
         return self._state
+
+    @property
+    def url(self) -> str:
+        """The server being dialled or connected to (or the next one to dial)."""
+        return self._order.current
 
     def events(self) -> EventStream:
         """The event stream: ``async for event in client.events()``.
@@ -325,6 +342,7 @@ class SignalingClient:
             if ending.authenticated:
                 attempt = 0
             detail = self._detail(ending)
+            self._order.advance()
             if ending.reason in FINAL_REASONS:
                 self._emit(Disconnected(ending.reason, None, detail))
                 return
@@ -345,7 +363,7 @@ class SignalingClient:
         if self._close_requested.is_set():
             await ws.close()
             return None
-        core = ClientConnection(self._keys, self._url)
+        core = ClientConnection(self._keys, self._order.current)
         self._link = ServerConnection(ws, core, self._desired, self._emit, self._clock)
         try:
             return await self._link.serve(self._open_timeout)
@@ -360,7 +378,7 @@ class SignalingClient:
         tls: dict[str, Any] = {} if self._ssl is None else {"ssl": self._ssl}
         async with asyncio.timeout(self._open_timeout):
             return await connect(
-                self._url,
+                self._order.current,
                 subprotocols=[Subprotocol(wire.SUBPROTOCOL)],
                 compression=None,
                 open_timeout=None,
@@ -400,10 +418,11 @@ class SignalingClient:
     # -- helpers --
 
     def _detail(self, ending: Ending) -> str:
-        """The ending's detail; a refused sign-in also names the URL we dialled."""
-        if ending.reason != "auth_failed":
+        """The ending's detail; a refused sign-in, or any ending when there
+        are several servers, also names the URL we dialled."""
+        if ending.reason != "auth_failed" and len(self._order.urls) == 1:
             return ending.detail
-        return f"{ending.detail} (we dialled {self._url})"
+        return f"{ending.detail} (we dialled {self._order.current})"
 
     def _ready_link(self) -> ServerConnection | None:
         link = self._link
