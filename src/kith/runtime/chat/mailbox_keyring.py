@@ -126,15 +126,16 @@ class MailboxKeyring:
                 )
         return self._recipients[contact_id]
 
-    async def announced(self, contact_id: str, public: bytes) -> RotatingPublicKey:
+    async def announced(self, contact_id: str, public: bytes) -> RotatingPublicKey | None:
         """The contact announced ``public``: seal their items to it from now on.
+        The key if it is new (None: the key already held).
 
         Raises:
             BadMailboxKeyError: Not an X-Wing public key (nothing is changed).
         """
         key = RotatingPublicKey.parse(public)
-        if self._recipients.get(contact_id) == key:
-            return key
+        if await self.recipient(contact_id) == key:
+            return None
         now = self._clock()
         await self._run(
             lambda store: store.mailbox_keys.set_peer(contact_id, key.key_id, key.public, now)

@@ -161,9 +161,16 @@ class MailboxSync:
 
     async def _take_key(self, courier: MailboxCourier, peer: ChatPeer, public: bytes) -> None:
         try:
-            await courier.keys.announced(peer.contact_id, public)
+            new = await courier.keys.announced(peer.contact_id, public)
         except BadMailboxKeyError as exc:
             self._refuse_key(peer, exc)
+            return
+        if new:
+            self._log.info(
+                "took a new mailbox key from %s (key %s)",
+                contact_label(peer.contact_id),
+                new.key_id.hex(),
+            )
 
     def _refuse_key(self, peer: ChatPeer, exc: Exception) -> None:
         self.refused_keys += 1
