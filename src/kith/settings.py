@@ -34,7 +34,7 @@ __all__ = [
     "SettingValue",
     "TextSetting",
     "UrlListSetting",
-    "UrlSetting",
+    "UrlsSetting",
     "definition",
     "format_value",
 ]
@@ -154,8 +154,10 @@ def _scheme_list(schemes: tuple[str, ...]) -> str:
 
 
 @dataclass(frozen=True)
-class UrlSetting(Setting):
-    """A URL with one of the given schemes."""
+class UrlsSetting(Setting):
+    """One URL with one of the given schemes, or several separated by spaces
+    (the processes of a cluster); kept as text, one space between URLs, each
+    URL once. A bad one is named in the error."""
 
     schemes: tuple[str, ...]
     default_url: str
@@ -168,13 +170,20 @@ class UrlSetting(Setting):
     def allowed(self) -> str:
         return (
             f"a URL starting with {_scheme_list(self.schemes)} "
-            f"(at most {MAX_URL_LENGTH} characters)"
+            f"(at most {MAX_URL_LENGTH} characters), or up to {MAX_LIST_ENTRIES} "
+            "such URLs separated by spaces"
         )
 
     def validate(self, value: object) -> SettingValue:
-        if isinstance(value, str) and _has_scheme(value.strip(), self.schemes):
-            return value.strip()
-        raise _invalid(self.key, value, self.allowed)
+        if not isinstance(value, str) or len(value) > (MAX_URL_LENGTH + 1) * MAX_LIST_ENTRIES:
+            raise _invalid(self.key, value, self.allowed)
+        urls = list(dict.fromkeys(value.split()))
+        if not urls or len(urls) > MAX_LIST_ENTRIES:
+            raise _invalid(self.key, value, self.allowed)
+        for url in urls:
+            if not _has_scheme(url, self.schemes):
+                raise _invalid(self.key, url, self.allowed)
+        return " ".join(urls)
 
 
 @dataclass(frozen=True)
@@ -319,9 +328,10 @@ _DEFINITIONS: Final[tuple[Setting, ...]] = (
         max_length=MAX_STATUS_TEXT,
         max_bytes=MAX_STATUS_TEXT_BYTES,
     ),
-    UrlSetting(
+    UrlsSetting(
         "signaling_url",
-        "the signaling server to connect to",
+        "the signaling server to connect to; several separated by spaces (the processes "
+        "of one cluster) are tried in random order",
         schemes=("ws", "wss"),
         default_url=f"ws://127.0.0.1:{DEFAULT_SIGNAL_PORT}",
     ),

@@ -126,6 +126,36 @@ def test_status_text_keeps_emoji_and_other_scripts() -> None:
     assert definition("status_text").parse(text) == text
 
 
+def test_signaling_url_takes_several_urls_separated_by_spaces() -> None:
+    spec = definition("signaling_url")
+    typed = "  ws://a.example:8765   wss://b.example/ws\tws://a.example:8765 "
+    assert spec.parse(typed) == "ws://a.example:8765 wss://b.example/ws"
+    assert spec.validate("ws://a.example:8765 wss://b.example/ws") == (
+        "ws://a.example:8765 wss://b.example/ws"
+    )
+
+
+@pytest.mark.parametrize("bad", ["http://b.example", "b.example", "ws://", "wss://x\x07"])
+def test_signaling_url_names_the_bad_one_among_several(bad: str) -> None:
+    with pytest.raises(SettingError, match="ws:// or wss://") as info:
+        definition("signaling_url").parse(f"ws://a.example:8765 {bad} wss://c.example")
+    assert repr(bad) in str(info.value)
+    assert "a.example" not in str(info.value)
+    assert info.value.code == "invalid_value"
+
+
+def test_signaling_url_takes_at_most_sixteen_urls() -> None:
+    spec = definition("signaling_url")
+    urls = [f"ws://s{n}.example" for n in range(17)]
+    assert spec.parse(" ".join(urls[:16])) == " ".join(urls[:16])
+    with pytest.raises(SettingError, match="up to 16"):
+        spec.parse(" ".join(urls))
+    with pytest.raises(SettingError):
+        spec.validate(["ws://a.example"])
+    with pytest.raises(SettingError):
+        spec.parse("   ")
+
+
 def test_signaling_url_is_bounded_in_length() -> None:
     with pytest.raises(SettingError, match="at most 2048 characters"):
         definition("signaling_url").parse("wss://" + "a" * 2048)
