@@ -385,10 +385,12 @@ def _take_browser_sessions(store: Store) -> list[tuple[bytes, float]]:
 
 
 def _client(loaded: _Loaded, options: NodeOptions) -> SignalingClient:
+    """The signaling client, on the server(s) ``signaling_url`` names (one URL,
+    or several separated by spaces, tried in random order)."""
     try:
         return SignalingClient(
             loaded.keys,
-            loaded.signaling_url,
+            loaded.signaling_url.split(),
             heartbeat_interval=options.heartbeat_interval,
             heartbeat_timeout=options.heartbeat_timeout,
         )

@@ -25,7 +25,7 @@ from typing import Any, Final, TypeVar
 
 from websockets.asyncio.client import ClientConnection as WebSocket
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidHandshake
+from websockets.exceptions import InvalidHandshake, InvalidURI
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
@@ -102,8 +102,8 @@ class SignalingClient:
         shuffler: Where the order of several URLs comes from.
 
     Raises:
-        InvalidURI: A URL is not a WebSocket URL (the message names it).
-        ValueError: No URL, or ``ssl_context`` with a ``ws://`` URL.
+        ValueError: No URL, a URL that is not a WebSocket URL (the message
+            names it), or ``ssl_context`` with a ``ws://`` URL.
     """
 
     def __init__(
@@ -120,7 +120,10 @@ class SignalingClient:
         shuffler: Shuffler | None = None,
     ) -> None:
         urls = [url] if isinstance(url, str) else list(url)
-        secure = [parse_uri(u).secure for u in urls]  # raises InvalidURI naming a bad URL
+        try:
+            secure = [parse_uri(u).secure for u in urls]
+        except InvalidURI as exc:
+            raise ValueError(str(exc)) from None  # names the bad URL
         if ssl_context is not None and not all(secure):
             raise ValueError("ssl_context needs wss:// URLs")
         if min(heartbeat_interval, heartbeat_timeout, open_timeout) <= 0:
