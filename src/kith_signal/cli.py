@@ -8,6 +8,7 @@ import ipaddress
 import re
 import sys
 import time
+import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from kith_proto.help_format import DefaultsHelpFormatter
 from kith_proto.server_core import ServerConfig
 from kith_proto.wire import DEFAULT_SIGNAL_PORT
 from kith_signal.addresses import Address
+from kith_signal.broker import Broker
+from kith_signal.cluster.registry import DEFAULT_INTERVAL, DEFAULT_TTL
+from kith_signal.cluster.secret import ClusterSecretError, read_secret, tag_key
 from kith_signal.event_loop import LOOP_CHOICES, LoopUnavailableError, choose_loop
 from kith_signal.gc_policy import GcPolicy, GcSettings
 from kith_signal.logfmt import configure, log_event
@@ -117,6 +121,70 @@ def _add_exposure_flags(p: argparse.ArgumentParser) -> None:
         "--metrics-token-file",
         help="file holding a token that /metrics requires as 'Authorization: Bearer TOKEN'",
     )
+
+
+def _redis_url(text: str) -> str:
+    """``redis://HOST:PORT/DB`` (or ``rediss://`` for TLS); checked, not dialled."""
+    try:
+        url = urllib.parse.urlsplit(text)
+        port = url.port
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected redis://HOST:PORT/DB") from None
+    if url.scheme not in ("redis", "rediss") or not url.hostname:
+        raise argparse.ArgumentTypeError("expected redis://HOST:PORT/DB (or rediss://)")
+    if url.path not in ("", "/") and not url.path[1:].isdigit():
+        raise argparse.ArgumentTypeError("the database is a number: redis://HOST:PORT/0")
+    del port
+    return text
+
+
+def _add_cluster_flags(p: argparse.ArgumentParser) -> None:
+    """Flags that join several processes into one cluster through Redis."""
+    p.add_argument(
+        "--redis",
+        type=_redis_url,
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a Redis instance, redis://HOST:PORT/DB (repeatable: topics are sharded over "
+        "them); without it the process routes alone, in memory",
+    )
+    p.add_argument(
+        "--cluster-secret-file",
+        help="file holding the secret the cluster's processes share (needed with --redis; "
+        "at least 32 bytes, e.g. openssl rand -hex 32)",
+    )
+    p.add_argument(
+        "--cluster-ttl",
+        type=_positive_float,
+        default=DEFAULT_TTL,
+        help="seconds a process's liveness key lives unrefreshed; its users are announced "
+        "gone within this plus --cluster-beat after it dies",
+    )
+    p.add_argument(
+        "--cluster-beat",
+        type=_positive_float,
+        default=DEFAULT_INTERVAL,
+        help="seconds between refreshes of the liveness key (and checks of the others)",
+    )
+
+
+def _check_cluster(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    args.cluster_secret = None
+    if not args.redis:
+        if args.cluster_secret_file:
+            p.error("--cluster-secret-file goes with --redis")
+        return
+    if len(set(args.redis)) != len(args.redis):
+        p.error("--redis: the same instance is given twice")
+    if not args.cluster_secret_file:
+        p.error("--redis needs --cluster-secret-file (the secret the cluster shares)")
+    try:
+        args.cluster_secret = read_secret(args.cluster_secret_file)
+    except ClusterSecretError as exc:
+        p.error(f"--cluster-secret-file {args.cluster_secret_file}: {exc}")
+    if args.cluster_beat >= args.cluster_ttl:
+        p.error("--cluster-beat must be shorter than --cluster-ttl")
 
 
 def _turn_url(text: str) -> str:
@@ -270,7 +338,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     _add_exposure_flags(p)
     _add_mailbox_flags(p)
     _add_turn_flags(p)
+    _add_cluster_flags(p)
     args = p.parse_args(argv)
+    _check_cluster(p, args)
     try:
         args.turn = issuer_from_flags(args.turn_url, args.turn_secret_file, args.turn_ttl)
     except TurnConfigError as exc:
@@ -327,10 +397,30 @@ def build(args: argparse.Namespace) -> SignalServer:
     gc_policy = None
     if args.gc == "managed":
         gc_policy = GcPolicy(GcSettings(interval=args.gc_interval), log, time.monotonic)
+    broker: Broker
+    cluster = None
+    if args.redis:
+        from kith_signal.cluster.redis_broker import RedisBroker
+
+        broker = cluster = RedisBroker(
+            args.redis,
+            metrics=metrics,
+            log=log,
+            max_topics=args.max_topics,
+            max_retained_bytes=args.max_retained_bytes,
+            process_ttl=args.cluster_ttl,
+            beat_interval=args.cluster_beat,
+        )
+    else:
+        broker = InProcessBroker(
+            max_topics=args.max_topics, max_retained_bytes=args.max_retained_bytes
+        )
     return SignalServer(
         options,
         protocol,
-        InProcessBroker(max_topics=args.max_topics, max_retained_bytes=args.max_retained_bytes),
+        broker,
+        cluster=cluster,
+        tag_key=tag_key(args.cluster_secret) if args.cluster_secret is not None else None,
         metrics=metrics,
         mailbox=_mailbox(args, metrics),
         log=log,

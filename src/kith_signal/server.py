@@ -16,6 +16,7 @@ import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import Protocol
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -37,7 +38,7 @@ from kith_signal.metrics import Metrics
 from kith_signal.session import MAX_PENDING, MAX_PENDING_BYTES, STALL_TIMEOUT, Session
 from kith_signal.turn import TurnIssuer
 
-__all__ = ["ServerOptions", "SignalServer"]
+__all__ = ["Cluster", "ServerOptions", "SignalServer"]
 
 SHUTDOWN_GRACE = 5.0
 # Wait for a peer's closing handshake at most this long: a dead peer never answers,
@@ -76,6 +77,19 @@ class ServerOptions:
     stall_timeout: float = STALL_TIMEOUT
 
 
+class Cluster(Protocol):
+    """What the server needs of a shared broker besides routing (the Redis one)."""
+
+    async def start(self) -> None:
+        """Start connecting (in the background: the server listens meanwhile)."""
+
+    async def close(self) -> None:
+        """Stop, after every connection has been detached."""
+
+    def unhealthy_reason(self) -> str | None:
+        """Why ``/healthz`` should fail now; ``None`` when healthy."""
+
+
 def _select_subprotocol(
     connection: ServerConnection, subprotocols: Sequence[Subprotocol]
 ) -> Subprotocol | None:
@@ -101,6 +115,10 @@ class SignalServer:
             an embedding process may prefer); the CLI passes the managed one.
         turn: Mints the TURN credentials each connection gets in ``welcome``
             (``None``: no TURN relay is offered).
+        cluster: The broker's lifecycle and health when it is shared by
+            several processes (``None``: the in-process broker).
+        tag_key: The key of the identity tag behind the one-login rule; a
+            cluster's processes share it (``None``: a random one per process).
     """
 
     def __init__(
@@ -115,8 +133,11 @@ class SignalServer:
         mailbox: Mailbox | None = None,
         gc_policy: GcPolicy | None = None,
         turn: TurnIssuer | None = None,
+        cluster: Cluster | None = None,
+        tag_key: bytes | None = None,
     ) -> None:
         self._options = options
+        self._cluster = cluster
         self._turn = turn
         self._mailbox = mailbox
         self._gc = gc_policy
@@ -125,7 +146,7 @@ class SignalServer:
         self._metrics = metrics
         self._log = log
         self._clock = clock
-        self._tag_key = secrets.token_bytes(32)
+        self._tag_key = tag_key if tag_key is not None else secrets.token_bytes(32)
         self._sessions: dict[str, Session] = {}
         self._addresses = AddressLimit(options.max_connections_per_address, options.trusted_proxies)
         self._stopping = False
@@ -156,7 +177,11 @@ class SignalServer:
         if handle_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, _resolve, stop)
-        async with self._serve() as server, contextlib.AsyncExitStack() as stack:
+        async with contextlib.AsyncExitStack() as stack:
+            if self._cluster is not None:
+                await self._cluster.start()
+                stack.push_async_callback(self._cluster.close)
+            server = await stack.enter_async_context(self._serve())
             self._announce(server)
             if self._options.metrics_port is not None:
                 self._announce_metrics(await stack.enter_async_context(self._serve_metrics()))
@@ -261,7 +286,7 @@ class SignalServer:
     ) -> Response | None:
         path = request.path.split("?", 1)[0]
         if path == "/healthz":
-            return _text(connection, HTTPStatus.OK, "ok\n")
+            return self._health(connection)
         if path == "/metrics" and self._options.metrics_port is None:
             return self._serve_metrics_page(connection, request)
         if path == "/debug/snapshot" and self._options.debug_snapshot:
@@ -276,10 +301,16 @@ class SignalServer:
     ) -> Response:
         path = request.path.split("?", 1)[0]
         if path == "/healthz":
-            return _text(connection, HTTPStatus.OK, "ok\n")
+            return self._health(connection)
         if path == "/metrics":
             return self._serve_metrics_page(connection, request)
         return _text(connection, HTTPStatus.NOT_FOUND, "not found\n")
+
+    def _health(self, connection: ServerConnection) -> Response:
+        reason = self._cluster.unhealthy_reason() if self._cluster is not None else None
+        if reason is None:
+            return _text(connection, HTTPStatus.OK, "ok\n")
+        return _text(connection, HTTPStatus.SERVICE_UNAVAILABLE, f"unhealthy: {reason}\n")
 
     def _serve_metrics_page(self, connection: ServerConnection, request: Request) -> Response:
         token = self._options.metrics_token
