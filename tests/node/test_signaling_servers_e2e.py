@@ -1,0 +1,94 @@
+"""A real ``kith run`` node given several signaling servers (``signaling_url``
+holding a space-separated list) and real ``kith-signal`` processes: a dead
+server in the list is passed over, and when the connected server is killed
+the node reconnects to the other and publishes its status there.
+
+Without Redis the two servers are independent: each test's contact connects
+to the server the node is on, to see what the node published there.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kith_testkit.nodes import NodeProcess, add_contact, kith, make_identity, ok
+from kith_testkit.polling import wait_for
+from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def started() -> Iterator[list[SignalProcess | NodeProcess]]:
+    """Processes to stop at the end (nodes first)."""
+    processes: list[SignalProcess | NodeProcess] = []
+    yield processes
+    for process in reversed(processes):
+        if isinstance(process, NodeProcess):
+            process.kill()
+        else:
+            process.stop()
+
+
+def dead_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"ws://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def holder(servers: list[SignalProcess]) -> SignalProcess:
+    """The one server where a node has signed in (the log says so)."""
+
+    def probe() -> SignalProcess | None:
+        signed_in = [s for s in servers if "event=authenticated" in s.log_text()]
+        return signed_in[0] if len(signed_in) == 1 else None
+
+    return wait_for(probe, "the node to sign in on one server")
+
+
+def pair(root: Path, a_urls: str, b_url: str) -> tuple[Path, Path, str, str]:
+    a, b = root / "a", root / "b"
+    ida, idb = make_identity(a, "a", a_urls), make_identity(b, "b", b_url)
+    add_contact(a, idb, "b")
+    add_contact(b, ida, "a")
+    return a, b, ida, idb
+
+
+def test_a_dead_server_in_the_list_is_passed_over(
+    tmp_path: Path, started: list[SignalProcess | NodeProcess]
+) -> None:
+    server = SignalProcess(*HEARTBEAT_FLAGS)
+    started.append(server)
+    a_dir, b_dir, ida, idb = pair(tmp_path, f"{dead_url()} {server.url}", server.url)
+    a = NodeProcess(a_dir, *HEARTBEAT_FLAGS)
+    started.append(a)
+    b = NodeProcess(b_dir, *HEARTBEAT_FLAGS)
+    started.append(b)
+    a.connection_is("connected", timeout=15)
+    b.sees(ida, "online", timeout=15)
+    a.sees(idb, "online", timeout=15)
+
+
+def test_killing_the_connected_server_moves_the_node_to_the_other(
+    tmp_path: Path, started: list[SignalProcess | NodeProcess]
+) -> None:
+    servers = [SignalProcess(*HEARTBEAT_FLAGS), SignalProcess(*HEARTBEAT_FLAGS)]
+    started.extend(servers)
+    a_dir, b_dir, ida, _ = pair(tmp_path, " ".join(s.url for s in servers), "ws://unused:1")
+    a = NodeProcess(a_dir, *HEARTBEAT_FLAGS)
+    started.append(a)
+    a.connection_is("connected", timeout=15)
+    ok(kith(a_dir, "status", "set", "busy", "--text", "moving house"))
+    first = holder(servers)
+    (other,) = (s for s in servers if s is not first)
+    first.stop()  # kill -9
+    other.wait_for_log("event=authenticated", timeout=15)
+    a.connection_is("connected", timeout=15)
+    ok(kith(b_dir, "settings", "set", "signaling_url", other.url))
+    b = NodeProcess(b_dir, *HEARTBEAT_FLAGS)
+    started.append(b)
+    b.sees(ida, "busy", timeout=15, status_text="moving house")
