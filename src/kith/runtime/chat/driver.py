@@ -58,7 +58,7 @@ from kith.runtime.chat.link_factory import ChatOptions, RelayPort, make_peer_lin
 from kith.runtime.chat.live import ChatNoticeEvent, failure_text, live_events
 from kith.runtime.chat.mailbox import MailboxCourier
 from kith.runtime.chat.mailbox_sync import MailboxSync
-from kith.runtime.chat.peer import ChatPeer, is_delivery_receipt
+from kith.runtime.chat.peer import ChatPeer, FileHost, is_delivery_receipt
 from kith.runtime.chat.peer_state import GateInput
 from kith.runtime.chat.recovery import ConversationRecovery, refused
 from kith.runtime.dispatch import EventSink, MessagesQueued, PresenceNews
@@ -93,6 +93,7 @@ class ChatDriver:
         log: Where problems go (never message text or keys).
         turn: The TURN relays the signaling server offers (none by default).
         mailbox: The sealed offline mailbox (none: frames wait for a channel).
+        files: The file transfers, given to every peer (none: no files).
     """
 
     def __init__(
@@ -111,8 +112,10 @@ class ChatDriver:
         log: logging.Logger,
         turn: TurnSource = NO_TURN,
         mailbox: MailboxCourier | None = None,
+        files: FileHost | None = None,
     ) -> None:
         self._keys = keys
+        self._files = files
         self._turn = turn
         self._own_id = keys.kith_id
         self._pairs = pairs
@@ -210,6 +213,7 @@ class ChatDriver:
             log=self._log,
             key_changed=blocked,
             limit=InboundLimit(self._options.inbound_rate, self._options.inbound_burst),
+            files=self._files,
         )
         self._peers.add(peer)
         if peer.state.flagged:

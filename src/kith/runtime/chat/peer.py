@@ -29,6 +29,7 @@ from kith.chat import (
 )
 from kith.chat.frames import MAX_RECEIPT_IDS, is_mailbox_key_frame
 from kith.contacts import contact_label
+from kith.files.frames import is_file_frame
 from kith.p2p import (
     ChannelClosed,
     ChannelNotOpen,
@@ -54,7 +55,7 @@ from kith_proto.ids import parse_id
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import PairChannel
 
-__all__ = ["ChatPeer", "LinkFactory", "PeerHost", "is_delivery_receipt"]
+__all__ = ["ChatPeer", "FileHost", "LinkFactory", "PeerHost", "is_delivery_receipt"]
 
 
 class PeerHost(Protocol):
@@ -96,6 +97,22 @@ class PeerHost(Protocol):
         ...
 
 
+class FileHost(Protocol):
+    """Where a peer's file frames and channel news go: :class:`kith.runtime.files.FileTransfers`."""
+
+    def channel_open(self, peer: ChatPeer) -> None:
+        """A session was established on the peer's channel."""
+        ...
+
+    def channel_closed(self, peer: ChatPeer) -> None:
+        """The peer's channel closed or failed."""
+        ...
+
+    def receive(self, peer: ChatPeer, plaintext: bytes) -> None:
+        """A file frame (``kith.files.frames``) from the contact."""
+        ...
+
+
 LinkFactory = Callable[[PairChannel], PeerLink]
 """Makes the peer link of a contact (the relay topics come from the channel)."""
 
@@ -134,6 +151,7 @@ class ChatPeer:
         log: Where peer errors go (never message content).
         key_changed: The store holds a key warning for the contact.
         limit: The contact's inbound rate limit.
+        files: Where file frames and channel news go (none: file frames are dropped).
     """
 
     def __init__(
@@ -149,6 +167,7 @@ class ChatPeer:
         log: logging.Logger,
         key_changed: bool = False,
         limit: InboundLimit | None = None,
+        files: FileHost | None = None,
     ) -> None:
         self.contact_id = contact_id
         self.public_key = parse_id(contact_id)
@@ -170,6 +189,7 @@ class ChatPeer:
         self._receipts: list[str] = []
         self._receipt_channel: SecureChannel | None = None
         self._limit = limit if limit is not None else InboundLimit()
+        self._files = files
         self._inbound: deque[bytes] = deque()
         self._recalling = False
 
@@ -300,6 +320,8 @@ class ChatPeer:
                 self._on_frame(data, now)
             case ChannelClosed():
                 self._secure = None
+                if self._files is not None:
+                    self._files.channel_closed(self)
                 self._host.execute(self, self.conversation.channel_closed(now))
                 self._host.link_changed(self)
             case ConnectFailed(reason=reason):
@@ -335,6 +357,8 @@ class ChatPeer:
                 if not self.blocked:
                     self._host.execute(self, self.conversation.channel_open(now))
                     self._host.session_open(self, secure)
+                    if self._files is not None:
+                        self._files.channel_open(self)
             case MessageReceived(plaintext=plaintext):
                 self._on_chat(plaintext, now)
             case PeerClosing():
@@ -346,6 +370,10 @@ class ChatPeer:
         host has read them back."""
         if self.recovering:
             return  # not applied, not receipted: the sender resends it
+        if is_file_frame(plaintext):
+            if self._files is not None and not self.blocked:
+                self._files.receive(self, plaintext)  # paced by its own window, not the limit
+            return
         decision = self._limit.admit(now)
         if decision is not RateDecision.ACCEPT:
             self._host.rate_limited(self, decision is RateDecision.DROP_AND_NOTIFY)
