@@ -18,7 +18,7 @@ from kith.conversation_store import ChatMessage
 from kith.direct import DirectBackend
 from kith.errors import KithError
 from kith.presence import OwnStatus, PresenceManager
-from kith.runtime.chat.committer import Committer
+from kith.runtime.chat.committer import GATHER_TURNS, Committer
 from kith.runtime.chat.live import (
     ChatNoticeEvent,
     MessageEvent,
@@ -58,13 +58,19 @@ class Runner:
 
 
 class FailsOnce(Runner):
-    """The first transaction fails (decided when it starts)."""
+    """The first transaction fails: it starts, waits for ``release``, then fails."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
 
     async def run(self, fn: Callable[[Store], Any]) -> Any:
-        fail, self.fail = self.calls == 0, False
+        first = self.calls == 0
         self.calls += 1
-        await asyncio.sleep(0)
-        if fail:
+        if first:
+            self.started.set()
+            await self.release.wait()
             raise KithError("disk full", code="database_damaged")
         return fn(self.store)
 
@@ -96,6 +102,48 @@ async def test_actions_run_in_order_after_their_writes_commit(store: Store) -> N
     assert runner.calls <= 2  # batched: the first alone, the rest together
 
 
+async def test_a_burst_arriving_over_several_turns_is_one_transaction(store: Store) -> None:
+    """Group commit: submissions keep arriving, one a loop turn (a burst of
+    frames read a datagram at a time); they share one transaction, and every
+    action runs after it."""
+    runner, seen = Runner(store), list[tuple[int, int]]()
+    committer: Committer[str] = Committer(runner, logging.getLogger("test"))
+
+    def submit(n: int) -> asyncio.Future[None]:
+        return committer.submit(
+            [lambda s: s.state.set_int(f"k{n}", n + 1)],
+            lambda: seen.append((n, runner.calls)),
+        )
+
+    futures = [submit(0)]
+    for n in range(1, GATHER_TURNS):
+        await asyncio.sleep(0)
+        futures.append(submit(n))
+    await asyncio.gather(*futures)
+    assert runner.calls == 1
+    assert seen == [(n, 1) for n in range(GATHER_TURNS)]
+    assert [store.state.get_int(f"k{n}") for n in range(GATHER_TURNS)] == [
+        n + 1 for n in range(GATHER_TURNS)
+    ]
+
+
+async def test_a_steady_trickle_does_not_hold_a_batch_back(store: Store) -> None:
+    """A submission every turn, for ever: a batch still commits after at most
+    ``GATHER_TURNS`` turns of waiting for more."""
+    runner = Runner(store)
+    committer: Committer[str] = Committer(runner, logging.getLogger("test"))
+    first = committer.submit([lambda s: s.state.set_int("first", 1)], lambda: None)
+    turns = 0
+    while not first.done():
+        assert turns < 4 * GATHER_TURNS, "the first batch waited for the trickle to end"
+        committer.submit([lambda s: s.state.set_int("more", 1)], lambda: None)
+        await asyncio.sleep(0)
+        turns += 1
+    assert store.state.get_int("first") == 1
+    assert turns >= GATHER_TURNS  # it did gather while submissions kept coming
+    await committer.flush()
+
+
 async def test_a_failed_transaction_skips_its_actions(store: Store) -> None:
     runner, seen = Runner(store), []
     runner.fail = True
@@ -119,9 +167,10 @@ async def test_a_failed_batch_fails_what_its_owners_queued_since(store: Store) -
 
     first = committer.submit([write("a1")], lambda: seen.append("a1"), "a")
     other = committer.submit([write("c1")], lambda: seen.append("c1"), "c")
-    await asyncio.sleep(0)  # the first transaction is running
+    await asyncio.wait_for(runner.started.wait(), 5)  # the first transaction is running
     later = committer.submit([write("a2")], lambda: seen.append("a2"), "a")
     unrelated = committer.submit([write("b1")], lambda: seen.append("b1"), "b")
+    runner.release.set()
     for future in (first, other, later):
         with pytest.raises(KithError):
             await future

@@ -2,10 +2,14 @@
 
 Every conversation call hands its writes and the actions that depend on them
 (sending frames, acknowledging, live events) to :meth:`Committer.submit`.
-Writes submitted while a transaction is running wait for the next one, so a
-busy channel commits many calls in one transaction; the actions of a batch
-run, in submission order, only after its transaction committed. That is what
-makes "stored before acknowledged" hold without a transaction per frame.
+This is group commit: writes submitted while a transaction is running wait
+for the next one, and before a transaction starts the loop is let run for as
+long as new submissions keep arriving (at most ``GATHER_TURNS`` turns: the
+data channel hands over about one datagram a turn), so a busy channel commits
+many calls in one transaction and batches grow with the load, while a lone
+call waits one turn. The actions of a batch run, in submission order, only
+after its transaction committed (``synchronous = FULL``: on disk). That is
+what makes "stored before acknowledged" hold without a transaction per frame.
 
 A failed transaction skips its actions, and its owners' (the conversations
 that submitted to it) in-memory state is now ahead of the database: every
@@ -30,6 +34,9 @@ __all__ = ["Committer"]
 Write = Callable[[Store], None]
 Action = Callable[[], None]
 K = TypeVar("K", bound=Hashable)
+GATHER_TURNS = 8
+"""Loop turns a batch may wait for more submissions before its transaction
+starts (each turn must bring one, else it starts at once)."""
 
 
 @dataclass(slots=True)
@@ -92,6 +99,7 @@ class Committer(Generic[K]):
     async def _drain(self) -> None:
         try:
             while self._pending:
+                await self._gather()
                 batch, self._pending = self._pending, []
                 error = await self._commit([w for s in batch for w in s.writes])
                 if error is not None:
@@ -102,6 +110,15 @@ class Committer(Generic[K]):
                 self._on_batch()
         finally:
             self._task = None
+
+    async def _gather(self) -> None:
+        """Let the loop run while submissions keep arriving (a burst of frames
+        is read about one datagram a turn), for at most ``GATHER_TURNS`` turns."""
+        for _ in range(GATHER_TURNS):
+            before = len(self._pending)
+            await asyncio.sleep(0)
+            if len(self._pending) == before:
+                return
 
     async def _commit(self, writes: list[Write]) -> BaseException | None:
         if not writes:
