@@ -23,7 +23,8 @@ from kith_signal.event_loop import LOOP_CHOICES, LoopUnavailableError, choose_lo
 from kith_signal.gc_policy import GcPolicy, GcSettings
 from kith_signal.logfmt import configure, log_event
 from kith_signal.mailbox import Mailbox
-from kith_signal.mailbox_backend import MailboxLimits
+from kith_signal.mailbox_backend import MailboxBackend, MailboxLimits
+from kith_signal.mailbox_redis import RedisMailboxStore
 from kith_signal.mailbox_store import MailboxFile
 from kith_signal.memory_broker import DEFAULT_MAX_RETAINED_BYTES, InProcessBroker
 from kith_signal.metrics import Metrics
@@ -217,10 +218,11 @@ def _add_turn_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _add_mailbox_flags(p: argparse.ArgumentParser) -> None:
-    """Flags of the offline mailbox (kept only with ``--data-dir``)."""
+    """Flags of the offline mailbox (kept with ``--data-dir``, or in Redis with ``--redis``)."""
     p.add_argument(
         "--data-dir",
-        help="directory of the offline mailbox's SQLite file (without it: no mailbox)",
+        help="directory of the offline mailbox's SQLite file (without it or --redis: no "
+        "mailbox; with --redis the mailbox is in the first Redis instead)",
     )
     p.add_argument(
         "--mailbox-ttl",
@@ -250,7 +252,9 @@ def _add_mailbox_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _mailbox(args: argparse.Namespace, metrics: Metrics) -> Mailbox | None:
-    if args.data_dir is None:
+    """The mailbox: in Redis with ``--redis`` (the first instance, shared by the
+    cluster), else in ``--data-dir``'s SQLite file, else none."""
+    if not args.redis and args.data_dir is None:
         return None
     limits = MailboxLimits(
         ttl=args.mailbox_ttl * 86400.0,
@@ -258,7 +262,12 @@ def _mailbox(args: argparse.Namespace, metrics: Metrics) -> Mailbox | None:
         topic_bytes=args.mailbox_topic_bytes,
         total_bytes=args.mailbox_bytes,
     )
-    return Mailbox(MailboxFile(Path(args.data_dir), limits), metrics=metrics, clock=time.time)
+    store: MailboxBackend
+    if args.redis:
+        store = RedisMailboxStore.from_url(args.redis[0], limits)
+    else:
+        store = MailboxFile(Path(args.data_dir), limits)
+    return Mailbox(store, metrics=metrics, clock=time.time)
 
 
 def _read_token(p: argparse.ArgumentParser, path: str | None) -> str | None:

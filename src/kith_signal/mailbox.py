@@ -39,7 +39,8 @@ SWEEP_INTERVAL: Final = 60.0
 def unavailable(request: MailboxRequest) -> Send:
     """The reply of a server started without ``--data-dir``."""
     return request.refuse(
-        ErrorCode.MAILBOX_UNAVAILABLE, "this server keeps no mailbox (started without --data-dir)"
+        ErrorCode.MAILBOX_UNAVAILABLE,
+        "this server keeps no mailbox (started without --data-dir or --redis)",
     )
 
 
