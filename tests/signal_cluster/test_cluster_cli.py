@@ -3,6 +3,7 @@ refused at start with a clear message."""
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,7 @@ def test_missing_secret_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFi
 
 @pytest.mark.parametrize(
     ("content", "reason"),
-    [(b"short-secret\n", "needs at least 32"), (b"ab" * 40, "distinct bytes")],
+    [(b"short-secret\n", "needs at least 32"), (b"ab" * 40, "repeats itself")],
 )
 def test_weak_secret_is_refused_without_quoting_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, reason: str
@@ -89,6 +90,13 @@ def test_same_shard_twice_and_secret_without_redis_are_refused(
         capsys, "--redis", url, "--redis", url, "--cluster-secret-file", path
     )
     assert "goes with --redis" in refused(capsys, "--cluster-secret-file", path)
+
+
+def test_random_secrets_of_the_documented_kinds_pass() -> None:
+    for _ in range(50):
+        check_secret(secrets.token_hex(32).encode())
+        check_secret(secrets.token_urlsafe(32).encode())
+        check_secret(secrets.token_bytes(32))
 
 
 def test_tag_key_is_shared_by_equal_secrets_only() -> None:
