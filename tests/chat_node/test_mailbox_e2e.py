@@ -82,7 +82,7 @@ def test_a_tampered_item_is_dropped_and_the_rest_arrive(world: ChatWorld, tmp_pa
     assert a.stop() == 0
     with sqlite3.connect(tmp_path / "server" / "mailbox.sqlite3") as db:
         last, item = db.execute("SELECT id, payload FROM items ORDER BY id DESC").fetchone()
-        flipped = bytes([item[0], item[1] ^ 1, *item[2:]])
+        flipped = bytes([*item[:50], item[50] ^ 1, *item[51:]])  # in the sealed body
         db.execute("UPDATE items SET payload = ? WHERE id = ?", (flipped, last))
     (b,) = world.start("b")
     got = world.wait_history("b", "a", lambda ms: len(ms) >= 2, "bob to get the rest")
