@@ -31,6 +31,7 @@ from kith.runtime.chat.link_factory import ChatOptions
 from kith.runtime.chat.mailbox import MailboxCourier
 from kith.runtime.chat.mailbox_keyring import MailboxKeyring
 from kith.runtime.dispatch import Dispatcher, EventBus
+from kith.runtime.files import FileService, FileTransfers
 from kith.runtime.live import EventHub
 from kith.runtime.pairs import PairChannels
 from kith.runtime.presence.driver import PresenceDriver
@@ -42,6 +43,7 @@ from kith.runtime.store_writer import StoreWriter
 from kith.runtime.subscriptions import SubscriptionMux
 from kith.signaling import SignalingClient, SignalingError
 from kith.store.async_store import AsyncStore
+from kith.store.file_vault import VAULT_DIR
 from kith.store.state import PRESENCE_SEQ
 from kith.store.store import Store
 from kith_proto.keys import IdentityKeys
@@ -157,9 +159,12 @@ class _Parts:
     writer: StoreWriter
     hub: EventHub
     requests: ContactRequests
+    files: FileTransfers
 
 
-def _build(loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: logging.Logger) -> _Parts:
+def _build(
+    loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: logging.Logger, data_dir: DataDir
+) -> _Parts:
     """Build every component, each from the ones before it.
 
     The event bus comes first: presence and chat emit on it and never hold
@@ -192,6 +197,7 @@ def _build(loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: loggin
         name=loaded.name,
         names={c.kith_id: c.own_name for c in loaded.contacts},
     )
+    files = FileTransfers(store=store, directory=data_dir.path / VAULT_DIR, log=log)
     chat = ChatDriver(
         keys=loaded.keys,
         pairs=pairs,
@@ -214,10 +220,11 @@ def _build(loaded: _Loaded, options: NodeOptions, store: AsyncStore, log: loggin
         log=log,
         turn=client,
         mailbox=MailboxCourier(client, MailboxKeyring(store, time.time), time.time, log),
+        files=files,
     )
     dispatcher = Dispatcher(bus, presence, chat, log)
     pump = SignalPump(presence, chat, log, problems=hub, intros=requests)
-    return _Parts(client, presence, chat, dispatcher, pump, writer, hub, requests)
+    return _Parts(client, presence, chat, dispatcher, pump, writer, hub, requests, files)
 
 
 def _ui_port(store: Store) -> int:
@@ -273,7 +280,7 @@ class Node:
         try:
             loaded = await store.run(_load)
             _warn_invalid_settings(loaded, log)
-            parts = _build(loaded, options, store, log)
+            parts = _build(loaded, options, store, log, data_dir)
             parts.presence.load(loaded.contacts)
             await parts.chat.load(loaded.contacts)
             parts.dispatcher.route_pending()  # what waits, before the first publish
@@ -324,6 +331,7 @@ class Node:
             port=wanted,
             fallback=options.api_port is None,
             account=AccountAccess(self._store, self._data_dir),
+            files=FileService(parts.files, parts.chat),
         )
         port = await self._api.start()
         if options.api_port is None and wanted == 0:
@@ -339,6 +347,7 @@ class Node:
         if self._api is not None:
             await self._api.stop()
         await parts.chat.stop()
+        await parts.files.stop()
         await parts.requests.stop()
         parts.presence.stop()
         await parts.presence.flush()

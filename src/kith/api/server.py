@@ -20,6 +20,7 @@ from kith.api.access import AccessPolicy, Credential, Verdict
 from kith.api.account_routes import AccountAccess, add_account_routes
 from kith.api.errors import error_response, status_for
 from kith.api.events_ws import EventsEndpoint
+from kith.api.file_routes import add_file_routes
 from kith.api.http_log import http_logger
 from kith.api.message_routes import add_message_routes
 from kith.api.routes import add_routes
@@ -31,6 +32,7 @@ from kith.api.session_routes import (
     add_session_routes,
     session_of,
 )
+from kith.runtime.files.service import FileService
 from kith.runtime.live import ConnectionEvent, EventHub, NodeEvent
 from kith.runtime.service import NodeService
 from kith.ui import add_ui_routes
@@ -61,6 +63,7 @@ class ApiServer:
         fallback: When ``port`` is taken, bind a free one instead (logged as a warning).
         account: Store and data directory for the account endpoints (backup,
             passphrase change, QR code); without it they are not served.
+        files: File transfers (the file endpoints); without it they are not served.
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class ApiServer:
         port: int = 0,
         fallback: bool = False,
         account: AccountAccess | None = None,
+        files: FileService | None = None,
     ) -> None:
         self._service = service
         self._policy = policy
@@ -82,6 +86,7 @@ class ApiServer:
         self._port = port
         self._fallback = fallback
         self._account = account
+        self._files = files
         self._events = EventsEndpoint(hub, self._snapshot)
         self._runner: web.AppRunner | None = None
 
@@ -100,6 +105,7 @@ class ApiServer:
         add_routes(app, self._service)
         add_message_routes(app, self._service.chat)
         add_search_routes(app, self._service.chat)
+        add_file_routes(app, self._files)
         app.router.add_get("/api/events", self._events.handle)
         add_session_routes(app, self._policy)
         if self._account is not None:

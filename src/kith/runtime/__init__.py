@@ -5,6 +5,9 @@
   chunked publication queue;
 - :mod:`kith.runtime.chat`: the chat driver, one chat peer per contact and
   its state machine, connecting, committing, recovery, the chat service;
+- :mod:`kith.runtime.files`: file transfers over the peers' channels (the
+  pure machines of :mod:`kith.files`, the encrypted vault, one serial lane per
+  contact) and the file service;
 - :mod:`kith.runtime.dispatch`: the event bus and the dispatcher that carry
   presence news to chat and "messages queued" back;
 - :mod:`kith.runtime.pairs`: each contact's pair channel, derived once;

@@ -1,0 +1,114 @@
+"""The file endpoints of the local API.
+
+| endpoint | does |
+|---|---|
+| ``POST /api/contacts/{id}/files`` ``{"path", "caption"?}`` | queue a file: 201, message + file |
+| ``GET /api/contacts/{id}/files`` | ``{"files": [...]}``, oldest first |
+| ``GET /api/files/{fid}`` | one transfer |
+| ``POST /api/files/{fid}/cancel`` | cancel it (the transfer as it is now) |
+| ``POST /api/files/{fid}/save`` ``{"dest"}`` | write a received file to a new file |
+
+``path`` and ``dest`` are absolute paths on the node's machine (the API only
+listens on loopback, for the node's own user).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Final
+
+from aiohttp import web
+
+from kith.api.errors import BadRequest, error_response
+from kith.errors import KithError
+from kith.runtime.files.service import FileService
+
+__all__ = ["add_file_routes"]
+
+_FILES: web.AppKey[FileService] = web.AppKey("files", FileService)
+_STATUS: Final = {"unknown_transfer": 404, "unknown_contact": 404, "destination_exists": 409}
+
+
+def _files(request: web.Request) -> FileService:
+    return request.app[_FILES]
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json(loads=json.loads)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the request body must be JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return body
+
+
+def _path(body: dict[str, Any], key: str) -> Path:
+    value = body.get(key)
+    if not isinstance(value, str) or not value or "\x00" in value:
+        raise BadRequest(f"the request body must be a JSON object with a path {key!r}")
+    return Path(value)
+
+
+@web.middleware
+async def _statuses(request: web.Request, handler: Any) -> web.StreamResponse:
+    """File error codes with the HTTP status they deserve."""
+    try:
+        response: web.StreamResponse = await handler(request)
+    except KithError as exc:
+        if exc.code not in _STATUS or not request.path.startswith("/api/"):
+            raise
+        return error_response(_STATUS[exc.code], exc.code, exc.message)
+    return response
+
+
+async def send_file(request: web.Request) -> web.Response:
+    """Queue a file for a contact."""
+    body = await _body(request)
+    caption = body.get("caption", "")
+    if not isinstance(caption, str):
+        raise BadRequest("'caption' must be a string")
+    message, view = await _files(request).send(
+        request.match_info["id"], _path(body, "path"), caption
+    )
+    return web.json_response({"message": message.to_json(), "file": view.to_json()}, status=201)
+
+
+async def list_files(request: web.Request) -> web.Response:
+    """Every transfer with a contact."""
+    views = await _files(request).list(request.match_info["id"])
+    return web.json_response({"files": [v.to_json() for v in views]})
+
+
+async def get_file(request: web.Request) -> web.Response:
+    """One transfer."""
+    view = await _files(request).get(request.match_info["fid"])
+    return web.json_response(view.to_json())
+
+
+async def cancel_file(request: web.Request) -> web.Response:
+    """Cancel a transfer."""
+    view = await _files(request).cancel(request.match_info["fid"])
+    return web.json_response(view.to_json())
+
+
+async def save_file(request: web.Request) -> web.Response:
+    """Write a received file out."""
+    body = await _body(request)
+    view = await _files(request).save(request.match_info["fid"], _path(body, "dest"))
+    return web.json_response(view.to_json())
+
+
+def add_file_routes(app: web.Application, files: FileService | None) -> None:
+    """Register the file endpoints on ``app`` (none without file transfers)."""
+    if files is None:
+        return
+    app[_FILES] = files
+    app.middlewares.append(_statuses)
+    router = app.router
+    router.add_post("/api/contacts/{id}/files", send_file)
+    router.add_get("/api/contacts/{id}/files", list_files)
+    router.add_get("/api/files/{fid}", get_file)
+    router.add_post("/api/files/{fid}/cancel", cancel_file)
+    router.add_post("/api/files/{fid}/save", save_file)

@@ -1,0 +1,509 @@
+"""The node's file transfers: the pure transfer machines run over the peers' channels.
+
+:class:`FileTransfers` holds one :class:`~kith.files.Outgoing` or
+:class:`~kith.files.Incoming` machine per live transfer and carries out
+what they return: file frames sealed on the contact's open
+:class:`~kith.p2p.SecureChannel` (through the :class:`FilePeer` that
+handed them in), chunks read from and appended to the encrypted
+:class:`~kith.store.file_vault.FileVault` (on a worker thread), metadata in
+the store. Each contact's steps run in order on one :class:`SerialLane`, so a
+chunk is on disk before its acknowledgement leaves, and the sender's window
+(:data:`~kith.files.transfer.DEFAULT_WINDOW` chunks beyond the last
+acknowledgement) bounds what waits in the data channel's buffer.
+
+A chat peer calls :meth:`channel_open` when a session is established (our
+unfinished files for that contact are offered again, which resumes them),
+:meth:`channel_closed` when it closes (transfers pause) and :meth:`receive`
+for every file frame. The user's side (queue, list, cancel, save) is
+:class:`~kith.runtime.files.service.FileService`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+from kith.contacts import contact_label
+from kith.files import (
+    Accept,
+    Ack,
+    Action,
+    Cancel,
+    Chunk,
+    Discard,
+    Done,
+    FileFrame,
+    Incoming,
+    MalformedFileFrame,
+    Offer,
+    Outgoing,
+    SendChunks,
+    SendFrame,
+    StoreChunk,
+    TransferState,
+    UnknownTransfer,
+    Verify,
+    decode_file_frame,
+    encode_file_frame,
+    sanitise_name,
+)
+from kith.files.frames import CHUNK_SIZE
+from kith.files.transfer import DEFAULT_WINDOW
+from kith.p2p import SecureChannel
+from kith.runtime.files.lane import SerialLane
+from kith.runtime.store_writer import StoreRunner
+from kith.store.file_vault import FileVault, VaultDamaged, VaultReader, VaultWriter
+from kith.store.files import FileRecord
+from kith.store.store import Store
+
+__all__ = ["FILE_SPACE_MARGIN", "FilePeer", "FileTransfers", "FileView", "view_of"]
+
+FILE_SPACE_MARGIN: Final = 64 * 1024 * 1024
+"""Free disk space an accepted file must leave behind."""
+_PERSIST_EVERY: Final = 16
+"""Chunks of progress between two writes of ``have`` to the store (1 MiB)."""
+
+
+class FilePeer(Protocol):
+    """What the file side needs of a chat peer (:class:`~kith.runtime.chat.peer.ChatPeer`)."""
+
+    contact_id: str
+
+    @property
+    def secure(self) -> SecureChannel | None:
+        """The secure channel of the open channel, if any."""
+        ...
+
+    def send_frame(self, secure: SecureChannel | None, data: bytes) -> None:
+        """Seal and send ``data`` if ``secure`` is still the open channel."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FileView:
+    """A transfer as the API shows it."""
+
+    id: str
+    contact_id: str
+    direction: str
+    name: str
+    size: int
+    sha256: str
+    caption: str
+    state: str
+    reason: str | None
+    bytes_done: int
+    sent_at: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of the API."""
+        return {
+            "id": self.id,
+            "contact": self.contact_id,
+            "direction": self.direction,
+            "name": self.name,
+            "size": self.size,
+            "sha256": self.sha256,
+            "caption": self.caption,
+            "state": self.state,
+            "reason": self.reason,
+            "bytes_done": self.bytes_done,
+            "sent_at": self.sent_at,
+        }
+
+
+@dataclass(eq=False)
+class _Live:
+    record: FileRecord
+    machine: Outgoing | Incoming
+    writer: VaultWriter | None = None
+    reader: VaultReader | None = None
+    stored: tuple[TransferState, int] = field(default=(TransferState.QUEUED, -1))
+
+    @property
+    def contact_id(self) -> str:
+        return self.record.contact_id
+
+    def view(self) -> FileView:
+        r, m = self.record, self.machine
+        return FileView(
+            r.id, r.contact_id, r.direction, r.name, r.size, r.sha256, r.caption,
+            m.state.value, m.reason, m.bytes_done, r.sent_at,
+        )  # fmt: skip
+
+    def close_files(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+
+
+def view_of(record: FileRecord) -> FileView:
+    """The view of a stored transfer that is not live."""
+    done = record.size if record.state is TransferState.RECEIVED else record.have * CHUNK_SIZE
+    return FileView(
+        record.id, record.contact_id, record.direction, record.name, record.size, record.sha256,
+        record.caption, record.state.value, record.reason, min(done, record.size), record.sent_at,
+    )  # fmt: skip
+
+
+def _offer_of(record: FileRecord) -> Offer:
+    return Offer(
+        record.id, record.name, record.size, record.sha256, CHUNK_SIZE, record.sent_at,
+        record.caption,
+    )  # fmt: skip
+
+
+class FileTransfers:
+    """Every file transfer of the node.
+
+    Args:
+        store: The node's store (metadata and the vault key).
+        directory: The vault folder under the data directory.
+        log: Where problems go (never names, contents or keys).
+        window: Chunks in flight beyond the last acknowledgement.
+        free_space: Free bytes on the disk holding a path (the receiver refuses
+            a file that would not fit).
+    """
+
+    def __init__(
+        self,
+        *,
+        store: StoreRunner,
+        directory: Path,
+        log: logging.Logger,
+        window: int = DEFAULT_WINDOW,
+        free_space: Callable[[Path], int] | None = None,
+    ) -> None:
+        self._store = store
+        self._dir = directory
+        self._log = log
+        self._window = window
+        self._free_space = free_space or _free_space
+        self._vault: FileVault | None = None
+        self._open: dict[str, tuple[FilePeer, SecureChannel | None]] = {}
+        self._lanes: dict[str, SerialLane] = {}
+        self._live: dict[str, _Live] = {}
+        self.chunks_sent = 0
+        """Chunks this node sent since it started (for tests and benchmarks)."""
+
+    # -- the chat peer's side ---------------------------------------------------
+
+    def channel_open(self, peer: FilePeer) -> None:
+        """A session was established with the contact: offer our unfinished files."""
+        self._open[peer.contact_id] = (peer, peer.secure)
+        self._lane(peer.contact_id).submit(lambda: self._resume(peer.contact_id))
+
+    def channel_closed(self, peer: FilePeer) -> None:
+        """The contact's channel closed: their transfers pause."""
+        current = self._open.get(peer.contact_id)
+        if current is None or current[0] is not peer:
+            return
+        del self._open[peer.contact_id]
+        self._lane(peer.contact_id).submit(lambda: self._pause(peer.contact_id))
+
+    def receive(self, peer: FilePeer, plaintext: bytes) -> None:
+        """A file frame from the contact (a malformed one is logged and dropped)."""
+        try:
+            frame = decode_file_frame(plaintext)
+        except MalformedFileFrame as exc:
+            self._log.warning(
+                "dropped a file frame from %s (%s)", contact_label(peer.contact_id), exc.message
+            )
+            return
+        contact = peer.contact_id
+        self._lane(contact).submit(lambda: self._on_frame(contact, frame))
+
+    # -- the user's side ------------------------------------------------------------
+
+    async def vault(self) -> FileVault:
+        """The vault (its key read from the store on first use)."""
+        if self._vault is None:
+            key: bytes = await self._store.run(lambda s: s.files.vault_key())
+            self._vault = FileVault(self._dir, key)
+        return self._vault
+
+    async def add(self, record: FileRecord) -> None:
+        """A new outgoing transfer, already in the vault: store it, offer it if we can."""
+        await self._store.run(lambda s: s.files.add(record))
+        if record.contact_id in self._open:
+            self._lane(record.contact_id).submit(lambda: self._offer_new(record))
+
+    async def get(self, file_id: str) -> FileView:
+        """A transfer, live or stored.
+
+        Raises:
+            UnknownTransfer: no such transfer.
+        """
+        live = self._live.get(file_id)
+        if live is not None:
+            return live.view()
+        return view_of(await self._record(file_id))
+
+    async def for_contact(self, contact_id: str) -> list[FileView]:
+        """Every transfer with a contact, oldest first."""
+        records: list[FileRecord] = await self._store.run(lambda s: s.files.for_contact(contact_id))
+        return [
+            live.view() if (live := self._live.get(r.id)) is not None else view_of(r)
+            for r in records
+        ]
+
+    async def cancel(self, file_id: str) -> FileView:
+        """Cancel a transfer (a finished one is left as it is).
+
+        Raises:
+            UnknownTransfer: no such transfer.
+        """
+        record = await self._record(file_id)
+        lane = self._lane(record.contact_id)
+
+        async def cancel() -> None:
+            live = self._live.get(file_id) or await self._revive(record)
+            await self._act(live, live.machine.cancel())
+
+        lane.submit(cancel)
+        await lane.drain()
+        return await self.get(file_id)
+
+    async def save(self, file_id: str, dest: Path) -> FileView:
+        """Write a received file out to ``dest`` (a new file).
+
+        Raises:
+            UnknownTransfer: no such transfer.
+            InvalidFile: the file is not (yet) received, or ``dest`` exists.
+        """
+        from kith.files import InvalidFile
+
+        view = await self.get(file_id)
+        if view.state != TransferState.RECEIVED.value:
+            raise InvalidFile(f"the file is {view.state}, not received", code="not_received")
+        vault = await self.vault()
+        try:
+            await asyncio.to_thread(vault.export, file_id, view.size, dest)
+        except FileExistsError:
+            raise InvalidFile(f"{dest} exists already", code="destination_exists") from None
+        except IsADirectoryError:
+            raise InvalidFile(f"{dest} is a directory", code="destination_exists") from None
+        except OSError as exc:
+            raise InvalidFile(f"cannot write {dest}: {exc.strerror}", code="cannot_write") from None
+        return view
+
+    async def stop(self) -> None:
+        """Stop every lane and close the open files."""
+        for lane in self._lanes.values():
+            await lane.close()
+        for live in self._live.values():
+            live.close_files()
+
+    # -- steps (each on the contact's lane) ---------------------------------------
+
+    def _lane(self, contact_id: str) -> SerialLane:
+        lane = self._lanes.get(contact_id)
+        if lane is None:
+            lane = self._lanes[contact_id] = SerialLane(self._log, contact_label(contact_id))
+        return lane
+
+    async def _record(self, file_id: str) -> FileRecord:
+        live = self._live.get(file_id)
+        if live is not None:
+            return live.record
+        record: FileRecord | None = await self._store.run(lambda s: s.files.get(file_id))
+        if record is None:
+            raise UnknownTransfer("no file transfer with that ID")
+        return record
+
+    async def _revive(self, record: FileRecord) -> _Live:
+        """The live transfer of a stored one (an incoming one counts what its file holds)."""
+        machine: Outgoing | Incoming
+        if record.direction == "out":
+            machine = Outgoing(
+                _offer_of(record),
+                state=record.state,
+                have=record.have,
+                reason=record.reason,
+                window=self._window,
+            )
+            live = _Live(record, machine, stored=(record.state, record.have))
+        else:
+            writer = None
+            have = record.have
+            if not record.state.final:
+                vault = await self.vault()
+                writer = await asyncio.to_thread(vault.resume, record.id, record.size)
+                have = writer.have
+            machine = Incoming(
+                _offer_of(record), state=record.state, have=have, reason=record.reason
+            )
+            live = _Live(record, machine, writer=writer, stored=(record.state, record.have))
+        self._live[record.id] = live
+        return live
+
+    async def _resume(self, contact_id: str) -> None:
+        records: list[FileRecord] = await self._store.run(lambda s: s.files.unfinished())
+        for record in records:
+            if record.contact_id == contact_id and record.direction == "out":
+                live = self._live.get(record.id) or await self._revive(record)
+                assert isinstance(live.machine, Outgoing)
+                await self._act(live, live.machine.channel_open())
+
+    async def _offer_new(self, record: FileRecord) -> None:
+        if record.id not in self._live:
+            live = await self._revive(record)
+            assert isinstance(live.machine, Outgoing)
+            await self._act(live, live.machine.channel_open())
+
+    async def _pause(self, contact_id: str) -> None:
+        for live in list(self._live.values()):
+            if live.contact_id == contact_id:
+                live.machine.channel_closed()
+                if live.writer is not None:
+                    await asyncio.to_thread(live.writer.sync)
+                await self._persist(live, force=True)
+
+    async def _on_frame(self, contact_id: str, frame: FileFrame) -> None:
+        if isinstance(frame, Offer):
+            await self._on_offer(contact_id, frame)
+            return
+        live = self._live.get(frame.id)
+        if live is None:
+            record: FileRecord | None = await self._store.run(lambda s: s.files.get(frame.id))
+            if record is None or record.contact_id != contact_id:
+                return
+            live = await self._revive(record)
+        wanted = "out" if isinstance(frame, Accept | Ack | Done) else "in"
+        if live.contact_id != contact_id or (
+            live.record.direction != wanted and not isinstance(frame, Cancel)
+        ):
+            return  # not theirs, or a frame for the other direction
+        await self._act(live, live.machine.receive(frame))
+
+    async def _on_offer(self, contact_id: str, offer: Offer) -> None:
+        live = self._live.get(offer.id)
+        if live is None:
+            record: FileRecord | None = await self._store.run(lambda s: s.files.get(offer.id))
+            if record is None:
+                live = await self._accept_new(contact_id, offer)
+                if live is None:
+                    return
+            else:
+                live = await self._revive(record)
+        if live.contact_id != contact_id or not isinstance(live.machine, Incoming):
+            self._send(contact_id, Cancel(offer.id, "refused"))
+            return
+        await self._act(live, live.machine.offered())
+
+    async def _accept_new(self, contact_id: str, offer: Offer) -> _Live | None:
+        vault = await self.vault()
+        record = FileRecord(
+            offer.id, contact_id, "in", sanitise_name(offer.name), offer.size, offer.sha256,
+            offer.caption, TransferState.SENDING, None, 0, offer.sent_at,
+        )  # fmt: skip
+        free = await asyncio.to_thread(self._free_space, self._dir)
+        if offer.size > free - FILE_SPACE_MARGIN:
+            self._log.info("refused a file from %s: too large", contact_label(contact_id))
+            refused = FileRecord(
+                **{**_fields(record), "state": TransferState.FAILED, "reason": "too_large"}
+            )
+            await self._store.run(lambda s: s.files.add(refused))
+            self._send(contact_id, Cancel(offer.id, "too_large"))
+            return None
+        writer = await asyncio.to_thread(vault.create, offer.id)
+        await self._store.run(lambda s: s.files.add(record))
+        live = _Live(
+            record, Incoming(offer, state=TransferState.PAUSED), writer=writer,
+            stored=(TransferState.SENDING, 0),
+        )  # fmt: skip
+        self._live[offer.id] = live
+        return live
+
+    async def _act(self, live: _Live, actions: list[Action]) -> None:
+        for action in actions:
+            match action:
+                case SendFrame(frame=frame):
+                    self._send(live.contact_id, frame)
+                case SendChunks(start=start, stop=stop):
+                    await self._send_chunks(live, start, stop)
+                case StoreChunk(data=data):
+                    assert live.writer is not None
+                    await asyncio.to_thread(live.writer.append, data)
+                case Verify():
+                    await self._verify(live)
+                case Discard():
+                    await self._discard(live)
+        await self._persist(live)
+        if live.machine.state.final:
+            live.close_files()
+            self._live.pop(live.record.id, None)
+
+    async def _send_chunks(self, live: _Live, start: int, stop: int) -> None:
+        if live.reader is None:
+            vault = await self.vault()
+            live.reader = await asyncio.to_thread(vault.open, live.record.id, live.record.size)
+        reader = live.reader
+        try:
+            chunks = await asyncio.to_thread(lambda: [reader.chunk(i) for i in range(start, stop)])
+        except VaultDamaged:
+            self._log.warning("a stored file to send is damaged; the transfer fails")
+            await self._act(live, live.machine.cancel())
+            return
+        for index, data in enumerate(chunks, start):
+            if self._send(live.contact_id, Chunk(live.record.id, index, data)):
+                self.chunks_sent += 1
+
+    async def _verify(self, live: _Live) -> None:
+        assert isinstance(live.machine, Incoming)
+        if live.writer is not None:
+            await asyncio.to_thread(live.writer.sync)
+            live.close_files()
+        vault = await self.vault()
+        try:
+            digest = await asyncio.to_thread(vault.sha256, live.record.id, live.record.size)
+        except VaultDamaged:
+            digest = ""
+        await self._act(live, live.machine.verified(digest == live.record.sha256))
+
+    async def _discard(self, live: _Live) -> None:
+        live.close_files()
+        vault = await self.vault()
+        await asyncio.to_thread(vault.delete, live.record.id)
+
+    async def _persist(self, live: _Live, *, force: bool = False) -> None:
+        state, have = live.machine.state, live.machine.have
+        old_state, old_have = live.stored
+        if (state, have) == live.stored:
+            return
+        if not force and state is old_state and have - old_have < _PERSIST_EVERY:
+            return
+        live.stored = (state, have)
+        file_id, reason = live.record.id, live.machine.reason
+
+        def write(store: Store) -> None:
+            store.files.update(file_id, state, reason, have)
+
+        await self._store.run(write)
+
+    def _send(self, contact_id: str, frame: FileFrame) -> bool:
+        current = self._open.get(contact_id)
+        if current is None:
+            return False
+        peer, secure = current
+        peer.send_frame(secure, encode_file_frame(frame))
+        return True
+
+
+def _fields(record: FileRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in FileRecord.__slots__}
+
+
+def _free_space(path: Path) -> int:
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return shutil.disk_usage(probe).free
