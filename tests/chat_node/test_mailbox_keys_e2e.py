@@ -4,6 +4,8 @@ read from the server's items and the nodes' SQLCipher databases."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import sqlite3
 import time
@@ -14,10 +16,12 @@ from typing import TypeVar
 import pytest
 
 from kith.account import open_store
+from kith.chat.frames import encode_mailbox_key
 from kith.datadir import DataDir
+from kith.node import Node, NodeOptions
 from kith.passphrases import FixedPassphrase
 from kith.store.store import Store
-from kith_proto.mailbox_seal import Kem, item_key
+from kith_proto.mailbox_seal import ROTATING_PUBLIC_SIZE, Kem, item_key
 from kith_testkit.chat_world import ChatWorld
 from kith_testkit.nodes import PASSPHRASE, NodeProcess, kith, ok
 from kith_testkit.polling import wait_for
@@ -160,3 +164,59 @@ def test_a_rotated_key_is_deleted_after_its_window_and_items_sealed_to_it_no_lon
     assert b.stop() == 0
     assert _own_key_ids(world, "b", "a") == [second]
     assert len(_in_db(world, "b", lambda s: s.messages.ids(world.ids["a"]))) == 4
+
+
+async def test_a_bad_key_announcement_is_refused_and_nothing_else_is_lost(
+    world: ChatWorld,
+) -> None:
+    """Alice runs in this process (a real node), so she can send bad
+    announcements on her real channel to Bob's ``kith run``."""
+    (b,) = await asyncio.to_thread(world.start, "b")
+    a = await Node.start(
+        DataDir(world.dirs["a"]),
+        FixedPassphrase(PASSPHRASE),
+        NodeOptions(heartbeat_interval=0.5, heartbeat_timeout=1.0, api_port=0),
+        logging.getLogger("alice"),
+    )
+    try:
+        await asyncio.to_thread(_connect_directly_from, world, a, "hello")
+        await asyncio.to_thread(_took_keys, b, 1)  # alice's good key
+        peer = a._parts.chat.peer(world.ids["b"])
+        good_prefix = encode_mailbox_key(b"")[:-2]
+        for bad in (
+            encode_mailbox_key(b"\x01" * 100),  # bad length
+            encode_mailbox_key(b"\xff" * ROTATING_PUBLIC_SIZE),  # not an ML-KEM key
+            good_prefix + b"\xc1",  # does not decode
+        ):
+            peer.send_frame(peer.secure, bad)
+
+        def refused() -> list[str] | None:
+            lines = [line for line in b.lines if "refused a mailbox key" in line]
+            return lines if len(lines) == 3 else None
+
+        lines = await asyncio.to_thread(wait_for, refused, "three announcements refused")
+        assert ["bad_mailbox_key; 3 so far" in line for line in lines] == [False, False, True]
+        assert "1216 bytes, not 100" in lines[0]
+        assert "not a valid X-Wing public key" in lines[1]
+        assert "does not decode" in lines[2]
+        # the channel still carries messages, none of the frames became one
+        await asyncio.to_thread(lambda: ok(kith(world.dirs["a"], "send", "b", "after")))
+        got = await asyncio.to_thread(
+            world.wait_history, "b", "a", lambda ms: len(ms) == 2, "b to get 'after'"
+        )
+        assert [(m.text, m.via) for m in got] == [("hello", "direct"), ("after", "direct")]
+    finally:
+        await a.stop()
+    assert await asyncio.to_thread(b.stop) == 0
+    # b still seals to a's real key: the one a holds
+    held = _in_db(world, "b", lambda s: s.mailbox_keys.peer(world.ids["a"]))
+    assert held is not None
+    assert [held.key_id] == _own_key_ids(world, "a", "b")
+
+
+def _connect_directly_from(world: ChatWorld, a: Node, text: str) -> None:
+    """Like :func:`_connect_directly` with alice in this process."""
+    world.nodes["b"].sees(world.ids["a"], "online")
+    ok(kith(world.dirs["a"], "send", "b", text))
+    got = world.wait_history("b", "a", lambda ms: any(m.text == text for m in ms), "direct")
+    assert [m.via for m in got if m.text == text] == ["direct"]
