@@ -4,7 +4,9 @@ server in the list is passed over, and when the connected server is killed
 the node reconnects to the other and publishes its status there.
 
 Without Redis the two servers are independent: each test's contact connects
-to the server the node is on, to see what the node published there.
+to the server the node is on, to see what the node published there. With
+Redis (a cluster), contacts on different processes see each other, and a
+kill -9 of one process moves its node to the other.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import pytest
 
 from kith_testkit.nodes import NodeProcess, add_contact, kith, make_identity, ok
 from kith_testkit.polling import wait_for
+from kith_testkit.redis_server import redis_available
+from kith_testkit.signal_cluster import SignalCluster
 from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
@@ -92,3 +96,36 @@ def test_killing_the_connected_server_moves_the_node_to_the_other(
     b = NodeProcess(b_dir, *HEARTBEAT_FLAGS)
     started.append(b)
     b.sees(ida, "busy", timeout=15, status_text="moving house")
+
+
+@pytest.mark.skipif(not redis_available(), reason="redis-server is not installed")
+def test_nodes_on_two_cluster_processes_see_each_other_and_survive_a_kill_9(
+    tmp_path: Path, started: list[SignalProcess | NodeProcess]
+) -> None:
+    cluster = SignalCluster(tmp_path / "cluster")
+    try:
+        servers = [cluster.start(*HEARTBEAT_FLAGS), cluster.start(*HEARTBEAT_FLAGS)]
+        both = " ".join(s.url for s in servers)
+        a_dir, b_dir, ida, idb = pair(tmp_path, both, "ws://unused:1")
+        a = NodeProcess(a_dir, *HEARTBEAT_FLAGS)
+        started.append(a)
+        ok(kith(a_dir, "status", "set", "busy", "--text", "in a meeting"))
+        first = holder(servers)
+        (other,) = (s for s in servers if s is not first)
+        # B on the other process: presence crosses processes through Redis.
+        ok(kith(b_dir, "settings", "set", "signaling_url", other.url))
+        b = NodeProcess(b_dir, *HEARTBEAT_FLAGS)
+        started.append(b)
+        b.sees(ida, "busy", timeout=15, status_text="in a meeting")
+        a.sees(idb, "online", timeout=15)
+        first.stop()  # kill -9: A moves to the process B is on
+        other.wait_for_count("event=authenticated", 2, timeout=15)
+        a.connection_is("connected", timeout=15)
+        ok(kith(a_dir, "status", "set", "away", "--text", "back soon"))
+        b.sees(ida, "away", timeout=15, status_text="back soon")
+        a.sees(idb, "online", timeout=15)
+    finally:
+        for node in [p for p in started if isinstance(p, NodeProcess)]:
+            node.kill()
+        started.clear()
+        cluster.close()
