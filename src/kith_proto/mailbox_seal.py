@@ -41,6 +41,7 @@ import hashlib
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Final
 
 from cryptography.exceptions import InvalidTag
@@ -148,7 +149,8 @@ def _key_id(public: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class RotatingPublicKey:
-    """A contact's rotating mailbox public key (X-Wing), as announced to us."""
+    """A contact's rotating mailbox public key (X-Wing), as announced to us
+    (its key ID and HPKE form are computed once)."""
 
     public: bytes = field(repr=False)
 
@@ -170,11 +172,12 @@ class RotatingPublicKey:
             raise BadMailboxKeyError("the mailbox key is not a valid X-Wing public key") from None
         return cls(public)
 
-    @property
+    @cached_property
     def key_id(self) -> bytes:
         """The short ID items sealed to this key carry."""
         return _key_id(self.public)
 
+    @cached_property
     def _hpke(self) -> hpke.MLKEM768X25519PublicKey:
         return hpke.MLKEM768X25519PublicKey(
             MLKEM768PublicKey.from_public_bytes(self.public[:_MLKEM_PUBLIC]),
@@ -185,7 +188,7 @@ class RotatingPublicKey:
 @dataclass(frozen=True)
 class RotatingKeyPair:
     """One of our rotating mailbox key pairs (X-Wing); ``private`` is its
-    96-byte seed form, as stored."""
+    96-byte seed form, as stored (the expanded key is computed once)."""
 
     private: bytes = field(repr=False)
 
@@ -212,11 +215,12 @@ class RotatingKeyPair:
             mlkem.public_key().public_bytes_raw() + x25519.public_key().public_bytes_raw()
         )
 
-    @property
+    @cached_property
     def key_id(self) -> bytes:
         """The short ID of items sealed to this key."""
         return self.public_key().key_id
 
+    @cached_property
     def _hpke(self) -> hpke.MLKEM768X25519PrivateKey:
         return hpke.MLKEM768X25519PrivateKey(*self._parts())
 
@@ -265,7 +269,7 @@ def seal_item(
         raise ItemTooLargeError(f"a mailbox item carries at most {MAX_FRAME} bytes")
     if isinstance(recipient, RotatingPublicKey):
         kem, key_id = Kem.ROTATING, recipient.key_id
-        public: X25519PublicKey | hpke.MLKEM768X25519PublicKey = recipient._hpke()
+        public: X25519PublicKey | hpke.MLKEM768X25519PublicKey = recipient._hpke
     else:
         kem, key_id = Kem.IDENTITY, _IDENTITY_KEY_ID
         public = X25519PublicKey.from_public_bytes(recipient)
@@ -325,7 +329,7 @@ def open_item(
                 "mailbox item is sealed to a mailbox key this node no longer holds "
                 "(deleted after its window) or never had"
             )
-        private = pair._hpke()
+        private = pair._hpke
     else:
         if key_id != _IDENTITY_KEY_ID:
             raise MalformedItemError("mailbox item names a key ID for the identity key")
