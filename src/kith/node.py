@@ -282,6 +282,7 @@ class Node:
             _warn_invalid_settings(loaded, log)
             parts = _build(loaded, options, store, log, data_dir)
             parts.presence.load(loaded.contacts)
+            await parts.files.load()
             await parts.chat.load(loaded.contacts)
             parts.dispatcher.route_pending()  # what waits, before the first publish
         except BaseException:

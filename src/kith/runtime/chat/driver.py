@@ -357,6 +357,8 @@ class ChatDriver:
         now = self._clock()
         if online:
             self.execute(peer, peer.conversation.contact_online(now))
+            if self._files is not None and self._files.pending(peer.contact_id):
+                self._connector.pull(peer)  # a file transfer to resume
             return
         self.execute(peer, peer.conversation.contact_offline(now))
         if close and peer.link_state is not LinkState.IDLE:

@@ -112,6 +112,10 @@ class FileHost(Protocol):
         """A file frame (``kith.files.frames``) from the contact."""
         ...
 
+    def pending(self, contact_id: str) -> bool:
+        """Whether a transfer with the contact is unfinished (connect when they are online)."""
+        ...
+
 
 LinkFactory = Callable[[PairChannel], PeerLink]
 """Makes the peer link of a contact (the relay topics come from the channel)."""

@@ -62,8 +62,8 @@ class FileService:
         now = self._clock()
         name = sanitise_name(path.name)
         record = FileRecord(
-            file_id, peer.contact_id, "out", name, size, sha256, caption, TransferState.QUEUED, None, 0,
-            int(now),
+            file_id, peer.contact_id, "out", name, size, sha256, caption,
+            TransferState.QUEUED, None, 0, int(now),
         )  # fmt: skip
         await self._files.add(record)
         events = peer.conversation.send_text(file_id, caption or name, now, None)

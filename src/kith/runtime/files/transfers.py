@@ -191,8 +191,20 @@ class FileTransfers:
         self._open: dict[str, tuple[FilePeer, SecureChannel | None]] = {}
         self._lanes: dict[str, SerialLane] = {}
         self._live: dict[str, _Live] = {}
+        self._unfinished: dict[str, set[str]] = {}
+        """Unfinished transfers by contact (connect to them when they come online)."""
         self.chunks_sent = 0
         """Chunks this node sent since it started (for tests and benchmarks)."""
+
+    async def load(self) -> None:
+        """Learn which contacts have unfinished transfers (before the chat side starts)."""
+        records: list[FileRecord] = await self._store.run(lambda s: s.files.unfinished())
+        for record in records:
+            self._unfinished.setdefault(record.contact_id, set()).add(record.id)
+
+    def pending(self, contact_id: str) -> bool:
+        """Whether a transfer with the contact is unfinished."""
+        return bool(self._unfinished.get(contact_id))
 
     # -- the chat peer's side ---------------------------------------------------
 
@@ -233,6 +245,7 @@ class FileTransfers:
     async def add(self, record: FileRecord) -> None:
         """A new outgoing transfer, already in the vault: store it, offer it if we can."""
         await self._store.run(lambda s: s.files.add(record))
+        self._unfinished.setdefault(record.contact_id, set()).add(record.id)
         if record.contact_id in self._open:
             self._lane(record.contact_id).submit(lambda: self._offer_new(record))
 
@@ -382,6 +395,11 @@ class FileTransfers:
             live.record.direction != wanted and not isinstance(frame, Cancel)
         ):
             return  # not theirs, or a frame for the other direction
+        if isinstance(frame, Accept) and frame.have:
+            self._log.info(
+                "file %s for %s resumes at chunk %d of %d",
+                frame.id[:8], contact_label(contact_id), frame.have, live.machine.chunks,
+            )  # fmt: skip
         await self._act(live, live.machine.receive(frame))
 
     async def _on_offer(self, contact_id: str, offer: Offer) -> None:
@@ -416,6 +434,7 @@ class FileTransfers:
             return None
         writer = await asyncio.to_thread(vault.create, offer.id)
         await self._store.run(lambda s: s.files.add(record))
+        self._unfinished.setdefault(contact_id, set()).add(offer.id)
         live = _Live(
             record, Incoming(offer, state=TransferState.PAUSED), writer=writer,
             stored=(TransferState.SENDING, 0),
@@ -441,6 +460,7 @@ class FileTransfers:
         if live.machine.state.final:
             live.close_files()
             self._live.pop(live.record.id, None)
+            self._unfinished.get(live.contact_id, set()).discard(live.record.id)
 
     async def _send_chunks(self, live: _Live, start: int, stop: int) -> None:
         if live.reader is None:

@@ -1,0 +1,173 @@
+"""Files end to end: a real ``kith-signal``, real ``kith run`` nodes, real WebRTC
+on loopback, through the nodes' local APIs."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kith.files import CHUNK_SIZE
+from kith_testkit.chat_world import ChatWorld
+from kith_testkit.node_api import call
+from kith_testkit.nodes import NodeProcess
+from kith_testkit.polling import wait_for
+
+pytestmark = pytest.mark.slow
+
+SIZE = 8 * 1024 * 1024 + 12_345  # 8 MiB and a short last chunk
+CHUNKS = -(-SIZE // CHUNK_SIZE)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[ChatWorld]:
+    w = ChatWorld(tmp_path)
+    yield w
+    w.close()
+
+
+def _source(tmp_path: Path, size: int = SIZE) -> tuple[Path, str]:
+    path = tmp_path / "holiday video.mp4"
+    with path.open("wb") as out:
+        for _ in range(0, size, 1 << 20):
+            out.write(os.urandom(min(1 << 20, size - out.tell())))
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _send(node: NodeProcess, contact: str, path: Path, caption: str = "") -> dict[str, Any]:
+    status, body = call(
+        node, "POST", f"/api/contacts/{contact}/files", {"path": str(path), "caption": caption}
+    )
+    assert status == 201, body
+    return body  # type: ignore[no-any-return]
+
+
+def _file(node: NodeProcess, file_id: str) -> dict[str, Any] | None:
+    status, body = call(node, "GET", f"/api/files/{file_id}")
+    return body if status == 200 else None
+
+
+def _wait_file(
+    node: NodeProcess, file_id: str, check: Any, what: str, timeout: float = 60
+) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        found = _file(node, file_id)
+        return found if found is not None and check(found) else None
+
+    return wait_for(probe, what, timeout)
+
+
+def test_a_file_arrives_byte_identical_and_verified(world: ChatWorld, tmp_path: Path) -> None:
+    a, b = world.start("a", "b")
+    world.online("a", "b")
+    source, digest = _source(tmp_path)
+    sent = _send(a, world.ids["b"], source, "our holiday")
+    file_id = sent["file"]["id"]
+    assert sent["message"]["id"] == file_id
+    assert (sent["file"]["size"], sent["file"]["sha256"]) == (SIZE, digest)
+    assert sent["file"]["name"] == "holiday video.mp4"
+    got = _wait_file(b, file_id, lambda f: f["state"] == "received", "bob to receive the file")
+    assert (got["size"], got["sha256"], got["bytes_done"]) == (SIZE, digest, SIZE)
+    assert (got["name"], got["caption"], got["direction"]) == (
+        "holiday video.mp4",
+        "our holiday",
+        "in",
+    )
+    _wait_file(a, file_id, lambda f: f["state"] == "received", "alice to hear it arrived")
+    message = world.wait_history("b", "a", lambda ms: len(ms) == 1, "bob to get the message")[0]
+    assert (message.id, message.text) == (file_id, "our holiday")
+    # saved out, it is the same bytes; stored, it is not the plaintext
+    dest = tmp_path / "saved.mp4"
+    status, _ = call(b, "POST", f"/api/files/{file_id}/save", {"dest": str(dest)})
+    assert status == 200
+    assert hashlib.sha256(dest.read_bytes()).hexdigest() == digest
+    stored = (world.dirs["b"] / "files" / f"{file_id}.kf").read_bytes()
+    assert source.read_bytes()[:4096] not in stored
+    # saving again never overwrites
+    status, body = call(b, "POST", f"/api/files/{file_id}/save", {"dest": str(dest)})
+    assert (status, body["error"]["code"]) == (409, "destination_exists")
+
+
+def test_the_receiver_killed_halfway_resumes_where_it_stopped(
+    world: ChatWorld, tmp_path: Path
+) -> None:
+    a, b = world.start("a", "b")
+    world.online("a", "b")
+    source, digest = _source(tmp_path)
+    file_id = _send(a, world.ids["b"], source)["file"]["id"]
+    _wait_file(b, file_id, lambda f: f["bytes_done"] >= SIZE // 2, "half the file", timeout=60)
+    b.kill()
+    (b,) = world.start("b")
+    line = wait_for(
+        lambda: next((x for x in a.lines if f"file {file_id[:8]}" in x and "resumes" in x), None),
+        "alice to resume the transfer",
+        timeout=30,
+    )
+    match = re.search(r"resumes at chunk (\d+) of (\d+)", line)
+    assert match is not None
+    have, total = int(match[1]), int(match[2])
+    assert total == CHUNKS
+    assert have >= CHUNKS // 3  # chunks sent after the restart are well under the full size
+    got = _wait_file(b, file_id, lambda f: f["state"] == "received", "bob to finish", 60)
+    assert got["sha256"] == digest
+    dest = tmp_path / "saved.mp4"
+    status, _ = call(b, "POST", f"/api/files/{file_id}/save", {"dest": str(dest)})
+    assert status == 200
+    assert hashlib.sha256(dest.read_bytes()).hexdigest() == digest
+
+
+@pytest.mark.parametrize("side", ["sender", "receiver"])
+def test_either_side_cancels_mid_transfer(world: ChatWorld, tmp_path: Path, side: str) -> None:
+    a, b = world.start("a", "b")
+    world.online("a", "b")
+    source, _ = _source(tmp_path, 64 * 1024 * 1024)
+    file_id = _send(a, world.ids["b"], source)["file"]["id"]
+    _wait_file(b, file_id, lambda f: f["bytes_done"] > 0, "the transfer to start", 30)
+    status, body = call(a if side == "sender" else b, "POST", f"/api/files/{file_id}/cancel")
+    assert status == 200
+    assert body["state"] == "cancelled"
+    for node in (a, b):
+        got = _wait_file(node, file_id, lambda f: f["state"] == "cancelled", "both cancelled", 30)
+        assert got["reason"] == "cancelled"
+    wait_for(
+        lambda: not (world.dirs["b"] / "files" / f"{file_id}.kf").exists() or None,
+        "the partial file to be deleted",
+    )
+    status, body = call(b, "POST", f"/api/files/{file_id}/save", {"dest": str(tmp_path / "x")})
+    assert (status, body["error"]["code"]) == (400, "not_received")
+
+
+def test_bad_paths_queue_nothing(world: ChatWorld, tmp_path: Path) -> None:
+    (a,) = world.start("a")
+    contact = world.ids["b"]
+    cases = {
+        str(tmp_path / "missing.bin"): "file_not_found",
+        str(tmp_path): "is_directory",
+        "relative/path.bin": "relative_path",
+    }
+    for path, code in cases.items():
+        status, body = call(a, "POST", f"/api/contacts/{contact}/files", {"path": path})
+        assert (status, body["error"]["code"]) == (400, code), path
+    status, body = call(a, "GET", f"/api/contacts/{contact}/files")
+    assert (status, body) == (200, {"files": []})
+    assert world.history("a", "b") == []
+    status, body = call(a, "GET", f"/api/files/{'0' * 32}")
+    assert (status, body["error"]["code"]) == (404, "unknown_transfer")
+
+
+def test_a_file_for_an_offline_contact_goes_when_they_come_online(
+    world: ChatWorld, tmp_path: Path
+) -> None:
+    (a,) = world.start("a")
+    source, digest = _source(tmp_path, 300_000)
+    sent = _send(a, world.ids["b"], source)
+    assert sent["file"]["state"] == "queued"
+    assert sent["message"]["state"] == "queued"
+    (b,) = world.start("b")
+    got = _wait_file(b, sent["file"]["id"], lambda f: f["state"] == "received", "bob gets it")
+    assert got["sha256"] == digest
