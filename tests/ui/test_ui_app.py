@@ -220,6 +220,31 @@ def test_backup_with_a_wrong_passphrase_is_refused(world: World, pages: dict[str
     shot(page, "backup-wrong-passphrase")
 
 
+def test_settings_take_several_signaling_urls_and_name_a_bad_one(
+    world: World, pages: dict[str, Any]
+) -> None:
+    page = pages["alice"]
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=WAIT_MS)
+    page.click("#settings-open")
+    section = page.locator("section[aria-label='Signaling server']")
+    field = section.get_by_label("Server URL")
+    try:
+        field.fill("ws://a.example:8765 ws://b.example:8765")
+        section.get_by_role("button", name="Save").click()
+        expect(section.get_by_text("Saved.")).to_be_visible(timeout=WAIT_MS)
+        field.fill("ws://a.example:8765 http://b.example")
+        section.get_by_role("button", name="Save").click()
+        expect(section.get_by_text("'http://b.example'", exact=False)).to_be_visible(
+            timeout=WAIT_MS
+        )
+        assert world.alice.api.get_setting("signaling_url").value == (
+            "ws://a.example:8765 ws://b.example:8765"
+        )
+    finally:
+        world.alice.api.set_setting("signaling_url", world.server.url)
+
+
 def test_requests_without_session_or_from_foreign_origin_are_refused(world: World) -> None:
     info = world.alice.info
     bearer = {"Authorization": f"Bearer {info.token}"}
