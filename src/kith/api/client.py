@@ -223,6 +223,37 @@ class NodeBackend:
         reply = self._call("GET", "/api/search?" + urlencode({"q": text, "limit": str(limit)}))
         return [_chat_message(r["message"], r["contact"]) for r in reply["results"]]
 
+    # -- files (only through a running node) -----------------------------------
+
+    def send_file(self, contact: str, path: Path, caption: str = "") -> dict[str, Any]:
+        """Queue a file: ``{"message", "file"}`` (the file is copied into the vault first)."""
+        body = {"path": str(path), "caption": caption}
+        with self._patience(IMPORT_TIMEOUT):
+            reply: dict[str, Any] = self._call(
+                "POST", f"/api/contacts/{_part(contact)}/files", body
+            )
+        return reply
+
+    def files(self, contact: str) -> list[dict[str, Any]]:
+        """Every transfer with a contact, oldest first."""
+        files: list[dict[str, Any]] = self._call("GET", f"/api/contacts/{_part(contact)}/files")[
+            "files"
+        ]
+        return files
+
+    def cancel_file(self, file_id: str) -> dict[str, Any]:
+        """Cancel a transfer."""
+        reply: dict[str, Any] = self._call("POST", f"/api/files/{_part(file_id)}/cancel")
+        return reply
+
+    def save_file(self, file_id: str, dest: Path) -> dict[str, Any]:
+        """Write a received file to the new file ``dest``."""
+        with self._patience(IMPORT_TIMEOUT):
+            reply: dict[str, Any] = self._call(
+                "POST", f"/api/files/{_part(file_id)}/save", {"dest": str(dest)}
+            )
+        return reply
+
     def close(self) -> None:
         self._conn.close()
 

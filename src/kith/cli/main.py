@@ -16,6 +16,7 @@ from kith import __version__
 from kith.cli import backup as backup_cli
 from kith.cli import contacts as contacts_cli
 from kith.cli import demo as demo_cli
+from kith.cli import files as files_cli
 from kith.cli import identity as identity_cli
 from kith.cli import init as init_cli
 from kith.cli import messages as messages_cli
@@ -37,6 +38,7 @@ _GROUPS = (
     status_cli,
     contacts_cli,
     messages_cli,
+    files_cli,
     search_cli,
     settings_cli,
     backup_cli,

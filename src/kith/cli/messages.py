@@ -25,9 +25,11 @@ DEFAULT_LIMIT = 50
 
 def register(commands: Any) -> None:
     """Add the messaging commands."""
-    send = commands.add_parser("send", help="send a message to a contact")
+    send = commands.add_parser("send", help="send a message or a file to a contact")
     send.add_argument("contact", help="the contact's Kith ID or name")
-    send.add_argument("text", help="the message")
+    send.add_argument("text", nargs="?", help="the message (with --file: its caption)")
+    send.add_argument("--file", metavar="PATH", help="send this file (through the running node)")
+    send.add_argument("--text", dest="caption", metavar="CAPTION", help="the file's caption")
     send.add_argument(
         "--reply-to", metavar="MSGID", help="reply to this message of the conversation"
     )
@@ -92,7 +94,16 @@ def resolve_contact(backend: Backend, text: str) -> Contact:
 
 
 def run_send(args: argparse.Namespace, ctx: CliContext) -> int:
-    """Send (or queue) a message."""
+    """Send (or queue) a message, or a file with ``--file``."""
+    if args.file is not None:
+        from kith.cli.files import run_send_file
+
+        return run_send_file(args, ctx, args.file, args.caption or args.text or "")
+    if args.text is None or args.caption is not None:
+        import sys
+
+        print("kith send: error: give the message text (--text is for --file)", file=sys.stderr)
+        return 2
 
     def send(backend: Backend) -> tuple[Contact, ChatMessage, bool]:
         contact = resolve_contact(backend, args.contact)
@@ -127,9 +138,18 @@ def run_messages(args: argparse.Namespace, ctx: CliContext) -> int:
 
     contact, messages, own_id = ctx.with_backend(read)
     if args.json:
+        from kith.api.client import find_node
+        from kith.cli.files import with_files
         from kith.cli.output import print_json
 
-        print_json([m.to_json() for m in messages])
+        listed = [m.to_json() for m in messages]
+        node = find_node(ctx.data_dir.path)  # files are listed by the running node
+        if node is not None:
+            try:
+                with_files(node, contact.kith_id, listed)
+            finally:
+                node.close()
+        print_json(listed)
         return 0
     from kith.cli.output import print_line
 
