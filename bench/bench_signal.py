@@ -130,6 +130,7 @@ class Server:
         self.lines = 0
         self.gc_pauses_ms: list[float] = []
         self.young_pauses_ms: list[float] = []
+        self.heap_trims: list[dict[str, float]] = []
         self.tail: list[str] = []
         self.loop = "unknown"
         self._url: str | None = None
@@ -150,6 +151,11 @@ class Server:
                 self.gc_pauses_ms.append(float(line.rsplit("ms=", 1)[1]))
             elif line.startswith("event=gc_young_pause"):
                 self.young_pauses_ms.append(float(line.rsplit("ms=", 1)[1]))
+            if line.startswith("ts=") and "event=heap_trim" in line:
+                fields = dict(re.findall(r"(\w+)=(\S+)", line))
+                self.heap_trims.append(
+                    {k: float(fields[k]) for k in ("ms", "free_mib", "in_use_mib") if k in fields}
+                )
             if line.startswith("ts=") and "event=event_loop" in line:
                 self.loop = line.rsplit("name=", 1)[1].strip()
             if self._url is None and "event=listening" in line:
@@ -305,16 +311,26 @@ def retain_presence(server: Server, workers: Workers) -> dict[str, Any]:
     workers.all("subscribe")
     setup["subscribe_s"] = round(time.monotonic() - started, 2)
     server_cpu = CpuMeter([server.pid]).start()
+    trims_before = len(server.heap_trims)
     started = time.monotonic()
     published = sum(a["publishes"] for a in workers.all("publish_all"))
     expected = wait_events(workers, published, timeout=120)
     wall = time.monotonic() - started
+    cpu = server_cpu.percent()
+    settled = settle_rss(server.pid)
+    # The server gives the burst's freed heap back once it settled (glibc,
+    # kith_signal.heap_trim): wait for that (bounded) before measuring.
+    deadline = time.monotonic() + 20
+    while len(server.heap_trims) == trims_before and time.monotonic() < deadline:
+        time.sleep(0.2)
     return setup | {
         "initial_publishes": published,
         "initial_events": expected,
         "bulk_publish_per_s": round(published / wall, 1),
-        "bulk_server_cpu_pct": server_cpu.percent(),
+        "bulk_server_cpu_pct": cpu,
+        "retained_rss_mib_before_trim": round(settled / 1024, 1),
         "retained_rss_mib": round(settle_rss(server.pid) / 1024, 1),
+        "heap_trims_after_bulk": server.heap_trims[trims_before:],
     }
 
 
@@ -605,6 +621,15 @@ def summary_rows(
             "KiB",
             "",
         ),
+        _row(
+            "  the same, 1 s after the bulk publish (trim may not have run)",
+            _per_user(
+                churn["retained_rss_mib_before_trim"], ramp_rows[0]["baseline_rss_mib"], ramp_rows
+            ),
+            "KiB",
+            "",
+        ),
+        _row("heap trim pause after the bulk publish", _trims(churn), "ms", ""),
         _row(f"fan-out p50 ({label})", churn["p50_ms"], "ms", ""),
         _row(f"fan-out p99 ({label})", churn["p99_ms"], "ms", "< 100"),
         _row("fan-out missing events / errors", _errors(churn), "", "0"),
@@ -702,6 +727,13 @@ def capacity_rows(
             )
         )
     return rows
+
+
+def _trims(churn: dict[str, Any]) -> str:
+    trims = churn["heap_trims_after_bulk"]
+    if not trims:
+        return "none"
+    return ", ".join(f"{t['ms']:g} ({t['free_mib']:g} MiB free)" for t in trims)
 
 
 def _per_user(rss_mib: float, before_mib: float, ramp_rows: list[dict[str, Any]]) -> float:

@@ -13,6 +13,9 @@ frozen cyclic garbage is never freed). ``KITH_GC_THRESHOLD=T0,T1,T2`` calls
 ``gc.set_threshold`` (to try tunings). ``KITH_SIGNAL_PROFILE=FILE`` runs the
 server under cProfile and writes the statistics to FILE at exit. SIGUSR2
 logs the number of tracked objects by type (``event=gc_census``).
+``KITH_TRACEMALLOC=FILE`` traces allocations and appends the 25 largest
+allocation sites of what is alive to FILE every 5 seconds (a diagnostic of
+where the memory per connection goes; it slows the server several times).
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ def main() -> int:
         gc.set_threshold(*(int(t) for t in threshold.split(",")))
     signal.signal(signal.SIGUSR1, _freeze)
     signal.signal(signal.SIGUSR2, _census)
+    if trace_to := os.environ.get("KITH_TRACEMALLOC"):
+        _trace_allocations(trace_to)
     profile_to = os.environ.get("KITH_SIGNAL_PROFILE")
     if not profile_to:
         return server_main(sys.argv[1:])
@@ -67,6 +72,27 @@ def main() -> int:
         return profiler.runcall(server_main, sys.argv[1:])
     finally:
         profiler.dump_stats(profile_to)
+
+
+def _trace_allocations(path: str) -> None:
+    """Start tracemalloc and a daemon thread appending the top sites to ``path``."""
+    import threading
+    import tracemalloc
+
+    tracemalloc.start()
+
+    def dump() -> None:
+        while True:
+            time.sleep(5)
+            top = tracemalloc.take_snapshot().statistics("lineno")[:25]
+            total = tracemalloc.get_traced_memory()[0]
+            with open(path, "a") as out:
+                out.write(f"-- t={time.monotonic():.0f} traced_mib={total / 2**20:.1f}\n")
+                out.writelines(
+                    f"{s.size / 2**20:8.2f} MiB {s.count:8d} {s.traceback}\n" for s in top
+                )
+
+    threading.Thread(target=dump, daemon=True).start()
 
 
 def _freeze(signum: int, frame: object) -> None:

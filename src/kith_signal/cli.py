@@ -21,6 +21,7 @@ from kith_signal.cluster.registry import DEFAULT_INTERVAL, DEFAULT_TTL
 from kith_signal.cluster.secret import ClusterSecretError, read_secret, tag_key
 from kith_signal.event_loop import LOOP_CHOICES, LoopUnavailableError, choose_loop
 from kith_signal.gc_policy import GcPolicy, GcSettings
+from kith_signal.heap_trim import GlibcHeap, HeapTrim, TrimSettings
 from kith_signal.logfmt import configure, log_event
 from kith_signal.mailbox import Mailbox
 from kith_signal.mailbox_backend import MailboxBackend, MailboxLimits
@@ -340,6 +341,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--gc-interval", type=_positive_float, default=60.0, help="seconds between light sweeps"
     )
     p.add_argument(
+        "--heap-trim",
+        choices=("auto", "off"),
+        default="auto",
+        help="give freed C heap back to the system once a burst settled (glibc, --gc managed)",
+    )
+    p.add_argument(
         "--debug-snapshot",
         action="store_true",
         help="serve GET /debug/snapshot (broker state; for tests only)",
@@ -405,7 +412,9 @@ def build(args: argparse.Namespace) -> SignalServer:
     metrics = Metrics()
     gc_policy = None
     if args.gc == "managed":
-        gc_policy = GcPolicy(GcSettings(interval=args.gc_interval), log, time.monotonic)
+        heap = GlibcHeap.load() if args.heap_trim == "auto" else None
+        trim = HeapTrim(heap, TrimSettings(), log) if heap is not None else None
+        gc_policy = GcPolicy(GcSettings(interval=args.gc_interval), log, time.monotonic, trim)
     broker: Broker
     cluster = None
     if args.redis:

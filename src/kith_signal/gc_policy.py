@@ -25,6 +25,8 @@ The managed policy (``docs/operations.md``):
   (never while connections only come and stay).
 
 :class:`GcSchedule` decides (pure); :class:`GcPolicy` runs it on the loop.
+On the same timer it asks a :class:`~kith_signal.heap_trim.HeapTrim`, when
+given one, whether to give the C heap's free pages back to the system.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
+from kith_signal.heap_trim import HeapTrim
 from kith_signal.logfmt import log_event
 
 __all__ = ["GcPolicy", "GcSchedule", "GcSettings", "Sweep"]
@@ -123,6 +126,8 @@ class GcPolicy:
         settings: The policy's knobs.
         log: Where ``event=gc_sweep`` lines go.
         clock: Monotonic clock in seconds (the sessions' clock).
+        heap_trim: Checked every ``check_every`` seconds, after any sweep
+            (None: the heap is never trimmed).
     """
 
     def __init__(
@@ -130,8 +135,10 @@ class GcPolicy:
         settings: GcSettings,
         log: logging.Logger,
         clock: Clock,
+        heap_trim: HeapTrim | None = None,
     ) -> None:
         self._settings = settings
+        self._heap_trim = heap_trim
         self._log = log
         self._clock = clock
         self._schedule = GcSchedule(settings, clock())
@@ -188,3 +195,5 @@ class GcPolicy:
             kind = self._schedule.due(self._clock(), count)
             if kind is not None:
                 self.sweep(kind, count)
+            if self._heap_trim is not None:
+                self._heap_trim.check(self._clock())

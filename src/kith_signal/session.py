@@ -190,6 +190,10 @@ class Session:
             except ConnectionClosed:
                 return
             await self._handle(data)
+            # Not held while waiting for the next frame: a connection would
+            # otherwise keep its last frame (a publish_batch of presence for
+            # every contact, ~30 KB) for as long as it stays quiet.
+            del data
 
     def _timeout(self) -> float | None:
         deadline = self._core.deadline
