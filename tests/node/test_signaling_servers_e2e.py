@@ -92,6 +92,10 @@ def test_killing_the_connected_server_moves_the_node_to_the_other(
     first.stop()  # kill -9
     other.wait_for_log("event=authenticated", timeout=15)
     a.connection_is("connected", timeout=15)
+    wait_for(
+        lambda: True if any(f"signaling server {other.url}" in s for s in a.lines) else None,
+        "the node to log the server it moved to",
+    )
     ok(kith(b_dir, "settings", "set", "signaling_url", other.url))
     b = NodeProcess(b_dir, *HEARTBEAT_FLAGS)
     started.append(b)

@@ -43,8 +43,8 @@ async def test_a_dead_first_server_is_skipped_for_the_next() -> None:
         failed = await running.expect(Disconnected)
         assert failed.reason == "connect_failed"
         assert dead in failed.detail
-        await running.expect(Connected)
-        assert running.client.url == server.url
+        connected = await running.expect(Connected)
+        assert connected.url == running.client.url == server.url
     finally:
         await running.close()
         server.kill()
@@ -64,8 +64,8 @@ async def test_losing_the_connected_server_moves_to_the_other_and_publishes_ther
         first.kill()
         lost = await running.expect(Disconnected)
         assert lost.retry_in is not None
-        await running.expect(Connected)
-        assert running.client.url == second.url
+        connected = await running.expect(Connected)
+        assert connected.url == running.client.url == second.url
         seen = await watcher.expect(PresenceValue)
         assert seen.payload == b"busy"
     finally:

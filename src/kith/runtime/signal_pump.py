@@ -134,10 +134,10 @@ class SignalPump:
     def dispatch(self, event: SignalingEvent) -> None:
         """Act on one signaling event."""
         match event:
-            case Connected():
+            case Connected(url=url):
                 self._down = False
                 self._last_problem = ""
-                self._log.info("connected to the signaling server")
+                self._log.info("connected to the signaling server %s", url)
                 self._presence.connected()
                 if self._intros is not None:
                     self._intros.connected()

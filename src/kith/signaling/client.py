@@ -366,8 +366,9 @@ class SignalingClient:
         if self._close_requested.is_set():
             await ws.close()
             return None
-        core = ClientConnection(self._keys, self._order.current)
-        self._link = ServerConnection(ws, core, self._desired, self._emit, self._clock)
+        url = self._order.current
+        core = ClientConnection(self._keys, url)
+        self._link = ServerConnection(ws, core, self._desired, self._emit, self._clock, url)
         try:
             return await self._link.serve(self._open_timeout)
         finally:

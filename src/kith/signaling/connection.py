@@ -67,6 +67,7 @@ class ServerConnection:
         desired: The node's desired state (read, never changed here).
         emit: Where converted events go.
         clock: Monotonic clock in seconds.
+        url: The server's URL, as dialled (named in ``Connected``).
     """
 
     def __init__(
@@ -76,8 +77,10 @@ class ServerConnection:
         desired: DesiredState,
         emit: Emit,
         clock: Callable[[], float],
+        url: str,
     ) -> None:
         self._ws = ws
+        self._url = url
         self._core = core
         self._desired = desired
         self._emit = emit
@@ -195,7 +198,7 @@ class ServerConnection:
             self.enqueue(SubscribeOp(subscriptions))
         for token in self._desired.publications:
             self.enqueue(PublishOp(token))
-        self._emit(Connected())
+        self._emit(Connected(self._url))
 
     def _deliver(self, event: PresenceValue | PresenceGone | RelayMessage | IntroMessage) -> None:
         if self._desired.is_subscribed(event.topic):

@@ -33,7 +33,13 @@ class ConnectionState(enum.Enum):
 
 @dataclass(frozen=True)
 class Connected:
-    """Authenticated; subscriptions and publications are being re-applied."""
+    """Authenticated; subscriptions and publications are being re-applied.
+
+    Attributes:
+        url: The server's URL (one of several when the node knows a cluster).
+    """
+
+    url: str = ""
 
 
 @dataclass(frozen=True)
