@@ -11,14 +11,18 @@ import pytest
 
 from kith.store import Store
 from kith.store.connection import IntegrityError
+from kith_proto.keys import IdentityKeys
 
 KEY = os.urandom(32)
-ALICE, BOB = "a" * 52, "b" * 52
+_A, _B = IdentityKeys.generate(), IdentityKeys.generate()
+ALICE, BOB = _A.kith_id, _B.kith_id
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     with Store.create(tmp_path / "k.db", KEY) as store:
+        for keys in (_A, _B):
+            store.contacts.add(keys.kith_id, keys.public_key, None, 1.0)
         yield store
 
 
@@ -81,3 +85,14 @@ def test_keys_of_the_wrong_size_are_refused_by_the_schema(store: Store) -> None:
     with pytest.raises(IntegrityError), store.transaction():
         store.mailbox_keys.add_own(ALICE, b"\x01" * 7, b"\x01" * 96, 1.0)
     assert store.mailbox_keys.own(ALICE) == []
+
+
+def test_the_keys_of_a_removed_contact_go_at_the_next_purge(store: Store) -> None:
+    _add(store, ALICE, 1, 100.0)
+    _add(store, BOB, 2, 100.0)
+    store.mailbox_keys.set_peer(ALICE, b"\x01" * 8, b"\x01" * 1216, 1.0)
+    store.contacts.remove(ALICE)
+    assert store.mailbox_keys.purge_own(retired_before=0.0) == 1
+    assert store.mailbox_keys.own(ALICE) == []
+    assert store.mailbox_keys.peer(ALICE) is None
+    assert [k.key_id[0] for k in store.mailbox_keys.own(BOB)] == [2]

@@ -49,9 +49,10 @@ class MemoryPort:
 async def stores(tmp_path: Path) -> AsyncIterator[dict[str, AsyncStore]]:
     """Alice's and Bob's node stores."""
     opened = {}
-    for name in ("alice", "bob"):
+    for name, contact in (("alice", BOB), ("bob", ALICE)):
         key = os.urandom(32)
-        Store.create(tmp_path / f"{name}.db", key).close()
+        with Store.create(tmp_path / f"{name}.db", key) as created:
+            created.contacts.add(contact.kith_id, contact.public_key, None, 1.0)
         opened[name] = await AsyncStore.open(tmp_path / f"{name}.db", key)
     yield opened
     for store in opened.values():

@@ -17,9 +17,11 @@ from kith.runtime.chat.mailbox_keyring import (
 )
 from kith.store import Store
 from kith.store.async_store import AsyncStore
+from kith_proto.keys import IdentityKeys
 from kith_proto.mailbox_seal import RotatingKeyPair
 
-ALICE, CAROL = "a" * 52, "c" * 52
+_A, _C = IdentityKeys.generate(), IdentityKeys.generate()
+ALICE, CAROL = _A.kith_id, _C.kith_id
 
 
 class Clock:
@@ -33,7 +35,9 @@ class Clock:
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[AsyncStore]:
     key = os.urandom(32)
-    Store.create(tmp_path / "k.db", key).close()
+    with Store.create(tmp_path / "k.db", key) as created:
+        for contact in (_A, _C):
+            created.contacts.add(contact.kith_id, contact.public_key, None, 1.0)
     opened = await AsyncStore.open(tmp_path / "k.db", key)
     yield opened
     await opened.close()
@@ -88,3 +92,13 @@ async def test_a_bad_announced_key_is_refused_and_changes_nothing(
         await keys.announced(ALICE, bad)
     assert await keys.recipient(ALICE) == good
     assert await MailboxKeyring(store, Clock()).recipient(ALICE) == good
+
+
+async def test_a_removed_contacts_keys_are_deleted(store: AsyncStore) -> None:
+    keys = MailboxKeyring(store, Clock())
+    await keys.current(ALICE)
+    await keys.current(CAROL)
+    await store.run(lambda s: s.contacts.remove(ALICE))
+    assert await keys.purge(force=True) == 1
+    assert await keys.own(ALICE) == {}
+    assert len(await keys.own(CAROL)) == 1

@@ -2,9 +2,10 @@
 
 ``mailbox_own_keys`` holds our X-Wing key pairs, per contact: the current one
 (``retired_at`` NULL), announced to the contact, and the ones it replaced,
-kept until items sealed to them can no longer be fetched, then deleted with
-``PRAGMA secure_delete`` on, so SQLite overwrites the freed cells instead of
-leaving the private key in a free page. ``mailbox_peer_keys`` holds the newest
+kept until items sealed to them can no longer be fetched (or until the
+contact is removed), then deleted with ``PRAGMA secure_delete`` on, so
+SQLite overwrites the freed cells instead of leaving the private key in a
+free page. ``mailbox_peer_keys`` holds the newest
 public key each contact announced to us (what we seal their items to).
 See ``docs/p2p.md``, "Offline mailbox".
 """
@@ -68,14 +69,19 @@ class MailboxKeyRepository:
         )
 
     def purge_own(self, retired_before: float) -> int:
-        """Delete every key pair retired before ``retired_before`` (all
-        contacts), overwriting the freed space; how many were deleted."""
+        """Delete every key pair retired before ``retired_before``, and every
+        key (ours and theirs) of someone who is no longer a contact,
+        overwriting the freed space; how many of our key pairs were deleted."""
         previous = self._conn.execute("PRAGMA secure_delete").fetchone()[0]
         self._conn.execute("PRAGMA secure_delete = ON")
         try:
             cursor = self._conn.execute(
-                "DELETE FROM mailbox_own_keys WHERE retired_at IS NOT NULL AND retired_at < ?",
+                "DELETE FROM mailbox_own_keys WHERE (retired_at IS NOT NULL AND retired_at < ?) "
+                "OR contact_id NOT IN (SELECT id FROM contacts)",
                 (retired_before,),
+            )
+            self._conn.execute(
+                "DELETE FROM mailbox_peer_keys WHERE contact_id NOT IN (SELECT id FROM contacts)"
             )
         finally:
             self._conn.execute(f"PRAGMA secure_delete = {int(previous)}")
