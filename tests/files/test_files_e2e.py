@@ -121,6 +121,30 @@ def test_the_receiver_killed_halfway_resumes_where_it_stopped(
     assert hashlib.sha256(dest.read_bytes()).hexdigest() == digest
 
 
+def test_the_sender_killed_halfway_resumes_where_the_receiver_stopped(
+    world: ChatWorld, tmp_path: Path
+) -> None:
+    a, b = world.start("a", "b")
+    world.online("a", "b")
+    source, digest = _source(tmp_path)
+    file_id = _send(a, world.ids["b"], source)["file"]["id"]
+    _wait_file(b, file_id, lambda f: f["bytes_done"] >= SIZE // 2, "half the file", timeout=60)
+    a.kill()
+    source.unlink()  # what is sent comes from the vault, not from the original
+    (a,) = world.start("a")
+    line = wait_for(
+        lambda: next((x for x in a.lines if f"file {file_id[:8]}" in x and "resumes" in x), None),
+        "alice to resume the transfer",
+        timeout=30,
+    )
+    match = re.search(r"resumes at chunk (\d+) of (\d+)", line)
+    assert match is not None
+    assert int(match[1]) >= CHUNKS // 3
+    got = _wait_file(b, file_id, lambda f: f["state"] == "received", "bob to finish", 60)
+    assert got["sha256"] == digest
+    _wait_file(a, file_id, lambda f: f["state"] == "received", "alice to hear it arrived")
+
+
 @pytest.mark.parametrize("side", ["sender", "receiver"])
 def test_either_side_cancels_mid_transfer(world: ChatWorld, tmp_path: Path, side: str) -> None:
     a, b = world.start("a", "b")
