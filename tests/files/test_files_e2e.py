@@ -195,3 +195,19 @@ def test_a_file_for_an_offline_contact_goes_when_they_come_online(
     (b,) = world.start("b")
     got = _wait_file(b, sent["file"]["id"], lambda f: f["state"] == "received", "bob gets it")
     assert got["sha256"] == digest
+
+
+def test_a_file_is_deleted_with_its_message_on_both_sides(world: ChatWorld, tmp_path: Path) -> None:
+    a, b = world.start("a", "b")
+    world.online("a", "b")
+    source, _ = _source(tmp_path, 300_000)
+    file_id = _send(a, world.ids["b"], source)["file"]["id"]
+    _wait_file(b, file_id, lambda f: f["state"] == "received", "bob to receive the file")
+    stored = [world.dirs[n] / "files" / f"{file_id}.kf" for n in "ab"]
+    assert all(path.exists() for path in stored)
+    status, _ = call(a, "DELETE", f"/api/messages/{file_id}")
+    assert status == 204
+    for node, path in zip((a, b), stored, strict=True):
+        wait_for(lambda p=path: not p.exists() or None, f"{path.parent.parent.name}'s copy gone")
+        wait_for(lambda n=node: _file(n, file_id) is None or None, "the transfer forgotten")
+    assert source.exists()  # the user's own file is never touched

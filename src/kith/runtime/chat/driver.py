@@ -485,6 +485,11 @@ class ChatDriver:
             self._hub.publish(live)
         if any(isinstance(event, StoreOutbox) for event in events):
             self._mailbox.deposit_outbox(peer)
+        deleted = [
+            e.message.id for e in events if isinstance(e, StoreMessage) and e.message.deleted
+        ]
+        if deleted and self._files is not None:
+            self._files.messages_deleted(peer.contact_id, deleted)
         self._sync_flag(peer)
 
     def _sync_flag(self, peer: ChatPeer) -> None:

@@ -116,6 +116,10 @@ class FileHost(Protocol):
         """Whether a transfer with the contact is unfinished (connect when they are online)."""
         ...
 
+    def messages_deleted(self, contact_id: str, message_ids: list[str]) -> None:
+        """These messages were deleted (stored): the files they carry go with them."""
+        ...
+
 
 LinkFactory = Callable[[PairChannel], PeerLink]
 """Makes the peer link of a contact (the relay topics come from the channel)."""

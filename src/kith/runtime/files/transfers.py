@@ -221,6 +221,10 @@ class FileTransfers:
         del self._open[peer.contact_id]
         self._lane(peer.contact_id).submit(lambda: self._pause(peer.contact_id))
 
+    def messages_deleted(self, contact_id: str, message_ids: list[str]) -> None:
+        """Messages were deleted: the files they carry are cancelled and deleted too."""
+        self._lane(contact_id).submit(lambda: self._delete(contact_id, message_ids))
+
     def receive(self, peer: FilePeer, plaintext: bytes) -> None:
         """A file frame from the contact (a malformed one is logged and dropped)."""
         try:
@@ -380,6 +384,25 @@ class FileTransfers:
                     await asyncio.to_thread(live.writer.sync)
                 await self._persist(live, force=True)
 
+    async def _delete(self, contact_id: str, file_ids: list[str]) -> None:
+        for file_id in file_ids:
+            live = self._live.get(file_id)
+            record = live.record if live is not None else await self._stored(file_id)
+            if record is None or record.contact_id != contact_id:
+                continue
+            live = live or await self._revive(record)
+            cancel = live.machine.cancel()
+            await self._act(live, [a for a in cancel if isinstance(a, SendFrame)])
+            live.close_files()
+            self._live.pop(file_id, None)
+            vault = await self.vault()
+            await asyncio.to_thread(vault.delete, file_id)
+            await self._store.run(_deleter(file_id))
+
+    async def _stored(self, file_id: str) -> FileRecord | None:
+        record: FileRecord | None = await self._store.run(lambda s: s.files.get(file_id))
+        return record
+
     async def _on_frame(self, contact_id: str, frame: FileFrame) -> None:
         if isinstance(frame, Offer):
             await self._on_offer(contact_id, frame)
@@ -516,6 +539,13 @@ class FileTransfers:
         peer, secure = current
         peer.send_frame(secure, encode_file_frame(frame))
         return True
+
+
+def _deleter(file_id: str) -> Callable[[Store], None]:
+    def delete(store: Store) -> None:
+        store.files.delete(file_id)
+
+    return delete
 
 
 def _fields(record: FileRecord) -> dict[str, Any]:
