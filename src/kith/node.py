@@ -32,6 +32,7 @@ from kith.runtime.chat.mailbox import MailboxCourier
 from kith.runtime.chat.mailbox_keyring import MailboxKeyring
 from kith.runtime.dispatch import Dispatcher, EventBus
 from kith.runtime.files import FileService, FileTransfers
+from kith.runtime.files.transfers import FILE_SPACE_MARGIN
 from kith.runtime.live import EventHub
 from kith.runtime.pairs import PairChannels
 from kith.runtime.presence.driver import PresenceDriver
@@ -68,6 +69,7 @@ class NodeOptions:
             browser session of the UI ends.
         mailbox_poll: Seconds between fetches of the mailboxes of contacts
             who look offline (``docs/p2p.md``, "Offline mailbox").
+        file_reserve: Free disk bytes a received file must leave (``docs/files.md``).
     """
 
     heartbeat_interval: float = 10.0
@@ -79,6 +81,7 @@ class NodeOptions:
     inbound_rate: float = INBOUND_RATE
     inbound_burst: int = INBOUND_BURST
     mailbox_poll: float = 60.0
+    file_reserve: int = FILE_SPACE_MARGIN
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,9 @@ def _build(
         name=loaded.name,
         names={c.kith_id: c.own_name for c in loaded.contacts},
     )
-    files = FileTransfers(store=store, directory=data_dir.path / VAULT_DIR, log=log)
+    files = FileTransfers(
+        store=store, directory=data_dir.path / VAULT_DIR, log=log, reserve=options.file_reserve
+    )
     chat = ChatDriver(
         keys=loaded.keys,
         pairs=pairs,

@@ -211,3 +211,18 @@ def test_a_file_is_deleted_with_its_message_on_both_sides(world: ChatWorld, tmp_
         wait_for(lambda p=path: not p.exists() or None, f"{path.parent.parent.name}'s copy gone")
         wait_for(lambda n=node: _file(n, file_id) is None or None, "the transfer forgotten")
     assert source.exists()  # the user's own file is never touched
+
+
+def test_a_file_larger_than_the_receivers_free_space_is_refused_before_it_is_sent(
+    world: ChatWorld, tmp_path: Path
+) -> None:
+    (a,) = world.start("a")
+    (b,) = world.start("b", flags=("--file-reserve", "1000000000"))  # ~1 EiB must stay free
+    world.online("a", "b")
+    source, _ = _source(tmp_path, 2 * CHUNK_SIZE)
+    file_id = _send(a, world.ids["b"], source)["file"]["id"]
+    for node in (a, b):
+        got = _wait_file(node, file_id, lambda f: f["state"] == "failed", "refused on both sides")
+        assert (got["reason"], got["bytes_done"]) == ("too_large", 0)
+    assert not (world.dirs["b"] / "files" / f"{file_id}.kf").exists()
+    assert any("refused a file" in line and "too large" in line for line in b.lines)

@@ -35,6 +35,12 @@ def _positive(text: str) -> float:
     return value
 
 
+def _mebibytes(text: str) -> int:
+    if not text.isdigit() or int(text) > 1_000_000_000:
+        raise argparse.ArgumentTypeError("must be a whole number of MiB")
+    return int(text)
+
+
 def _count(text: str) -> int:
     try:
         value = int(text)
@@ -114,6 +120,14 @@ def register(commands: Any) -> None:
         help="how often to fetch the mailboxes of contacts who look offline (an invisible "
         "contact's messages arrive within this; default 60)",
     )
+    parser.add_argument(
+        "--file-reserve",
+        type=_mebibytes,
+        default=64,
+        metavar="MIB",
+        help="free disk space a received file must leave; a larger file is refused before "
+        "it is sent (default 64)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log presence details")
     parser.set_defaults(handler=run)
 
@@ -131,6 +145,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
         heartbeat_timeout=args.heartbeat_timeout,
         session_idle_timeout=args.session_idle_minutes * 60,
         mailbox_poll=args.mailbox_poll,
+        file_reserve=args.file_reserve * 1024 * 1024,
         **_inbound(args),
     )
     show_ui = partial(_show_ui, data_dir=ctx.data_dir.path, browser=not args.no_browser)

@@ -169,6 +169,7 @@ class FileTransfers:
         directory: The vault folder under the data directory.
         log: Where problems go (never names, contents or keys).
         window: Chunks in flight beyond the last acknowledgement.
+        reserve: Free disk bytes an accepted file must leave.
         free_space: Free bytes on the disk holding a path (the receiver refuses
             a file that would not fit).
     """
@@ -180,12 +181,14 @@ class FileTransfers:
         directory: Path,
         log: logging.Logger,
         window: int = DEFAULT_WINDOW,
+        reserve: int = FILE_SPACE_MARGIN,
         free_space: Callable[[Path], int] | None = None,
     ) -> None:
         self._store = store
         self._dir = directory
         self._log = log
         self._window = window
+        self._reserve = reserve
         self._free_space = free_space or _free_space
         self._vault: FileVault | None = None
         self._open: dict[str, tuple[FilePeer, SecureChannel | None]] = {}
@@ -447,7 +450,7 @@ class FileTransfers:
             offer.caption, TransferState.SENDING, None, 0, offer.sent_at,
         )  # fmt: skip
         free = await asyncio.to_thread(self._free_space, self._dir)
-        if offer.size > free - FILE_SPACE_MARGIN:
+        if offer.size > free - self._reserve:
             self._log.info("refused a file from %s: too large", contact_label(contact_id))
             refused = FileRecord(
                 **{**_fields(record), "state": TransferState.FAILED, "reason": "too_large"}
