@@ -226,3 +226,40 @@ def test_a_file_larger_than_the_receivers_free_space_is_refused_before_it_is_sen
         assert (got["reason"], got["bytes_done"]) == ("too_large", 0)
     assert not (world.dirs["b"] / "files" / f"{file_id}.kf").exists()
     assert any("refused a file" in line and "too large" in line for line in b.lines)
+
+
+RSS_FILE_MIB = 64
+RSS_GROWTH_BOUND_MIB = 16.0  # a quarter of the file (measured: about 4 and 1)
+
+
+def _rss_mib(node: NodeProcess) -> float:
+    status = Path(f"/proc/{node.proc.pid}/status").read_text()
+    line = next(line for line in status.splitlines() if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def test_memory_stays_flat_on_both_sides_whatever_the_file_size(
+    world: ChatWorld, tmp_path: Path
+) -> None:
+    a, b = world.start("a", "b")
+    world.online("a", "b")
+    warm, _ = _source(tmp_path, 3 * CHUNK_SIZE)
+    warm_id = _send(a, world.ids["b"], warm)["file"]["id"]
+    _wait_file(a, warm_id, lambda f: f["state"] == "received", "a first file (channel warm)")
+    before = {n: _rss_mib(n) for n in (a, b)}
+    big = tmp_path / "big.bin"
+    with big.open("wb") as out:
+        for _ in range(RSS_FILE_MIB):
+            out.write(os.urandom(1 << 20))
+    file_id = _send(a, world.ids["b"], big)["file"]["id"]
+    peak = dict(before)
+
+    def done() -> bool | None:
+        for node in (a, b):
+            peak[node] = max(peak[node], _rss_mib(node))
+        found = _file(a, file_id)
+        return True if found is not None and found["state"] == "received" else None
+
+    wait_for(done, "the big file to arrive", timeout=120)
+    growth = {("sender" if n is a else "receiver"): peak[n] - before[n] for n in (a, b)}
+    assert all(g < RSS_GROWTH_BOUND_MIB for g in growth.values()), growth
