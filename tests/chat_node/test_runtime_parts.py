@@ -18,7 +18,7 @@ from kith.conversation_store import ChatMessage
 from kith.direct import DirectBackend
 from kith.errors import KithError
 from kith.presence import OwnStatus, PresenceManager
-from kith.runtime.chat.committer import GATHER_TURNS, Committer
+from kith.runtime.chat.committer import GATHER_TURNS, QUIET_TURNS, Committer
 from kith.runtime.chat.live import (
     ChatNoticeEvent,
     MessageEvent,
@@ -115,16 +115,27 @@ async def test_a_burst_arriving_over_several_turns_is_one_transaction(store: Sto
             lambda: seen.append((n, runner.calls)),
         )
 
+    count = GATHER_TURNS // QUIET_TURNS
     futures = [submit(0)]
-    for n in range(1, GATHER_TURNS):
-        await asyncio.sleep(0)
+    for n in range(1, count):
+        for _ in range(QUIET_TURNS - 1):  # a quiet turn between two arrivals
+            await asyncio.sleep(0)
         futures.append(submit(n))
     await asyncio.gather(*futures)
     assert runner.calls == 1
-    assert seen == [(n, 1) for n in range(GATHER_TURNS)]
-    assert [store.state.get_int(f"k{n}") for n in range(GATHER_TURNS)] == [
-        n + 1 for n in range(GATHER_TURNS)
-    ]
+    assert seen == [(n, 1) for n in range(count)]
+    assert [store.state.get_int(f"k{n}") for n in range(count)] == [n + 1 for n in range(count)]
+
+
+async def test_a_lone_submission_commits_after_the_quiet_turns(store: Store) -> None:
+    runner = Runner(store)
+    committer: Committer[str] = Committer(runner, logging.getLogger("test"))
+    committer.submit([lambda s: s.state.set_int("k", 1)], lambda: None)
+    for _ in range(QUIET_TURNS + 1):  # the drain starts, then waits the quiet turns
+        await asyncio.sleep(0)
+    assert runner.calls == 1
+    await committer.flush()
+    assert store.state.get_int("k") == 1
 
 
 async def test_a_steady_trickle_does_not_hold_a_batch_back(store: Store) -> None:

@@ -4,12 +4,13 @@ Every conversation call hands its writes and the actions that depend on them
 (sending frames, acknowledging, live events) to :meth:`Committer.submit`.
 This is group commit: writes submitted while a transaction is running wait
 for the next one, and before a transaction starts the loop is let run for as
-long as new submissions keep arriving (at most ``GATHER_TURNS`` turns: the
-data channel hands over about one datagram a turn), so a busy channel commits
-many calls in one transaction and batches grow with the load, while a lone
-call waits one turn. The actions of a batch run, in submission order, only
-after its transaction committed (``synchronous = FULL``: on disk). That is
-what makes "stored before acknowledged" hold without a transaction per frame.
+long as new submissions keep arriving (until ``QUIET_TURNS`` turns in a row
+bring none, at most ``GATHER_TURNS`` turns: the data channel hands over about
+one datagram a turn), so a busy channel commits many calls in one transaction
+and batches grow with the load, while a lone call waits two turns. The
+actions of a batch run, in submission order, only after its transaction
+committed (``synchronous = FULL``: on disk). That is what makes "stored
+before acknowledged" hold without a transaction per frame.
 
 A failed transaction skips its actions, and its owners' (the conversations
 that submitted to it) in-memory state is now ahead of the database: every
@@ -34,9 +35,11 @@ __all__ = ["Committer"]
 Write = Callable[[Store], None]
 Action = Callable[[], None]
 K = TypeVar("K", bound=Hashable)
-GATHER_TURNS = 8
-"""Loop turns a batch may wait for more submissions before its transaction
-starts (each turn must bring one, else it starts at once)."""
+GATHER_TURNS = 16
+"""Loop turns a batch may wait at most for more submissions before its
+transaction starts."""
+QUIET_TURNS = 2
+"""Turns in a row without a new submission after which the transaction starts."""
 
 
 @dataclass(slots=True)
@@ -114,10 +117,12 @@ class Committer(Generic[K]):
     async def _gather(self) -> None:
         """Let the loop run while submissions keep arriving (a burst of frames
         is read about one datagram a turn), for at most ``GATHER_TURNS`` turns."""
+        quiet = 0
         for _ in range(GATHER_TURNS):
             before = len(self._pending)
             await asyncio.sleep(0)
-            if len(self._pending) == before:
+            quiet = quiet + 1 if len(self._pending) == before else 0
+            if quiet == QUIET_TURNS:
                 return
 
     async def _commit(self, writes: list[Write]) -> BaseException | None:
