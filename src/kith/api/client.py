@@ -241,6 +241,11 @@ class NodeBackend:
         ]
         return files
 
+    def file(self, file_id: str) -> dict[str, Any]:
+        """One transfer."""
+        reply: dict[str, Any] = self._call("GET", f"/api/files/{_part(file_id)}")
+        return reply
+
     def cancel_file(self, file_id: str) -> dict[str, Any]:
         """Cancel a transfer."""
         reply: dict[str, Any] = self._call("POST", f"/api/files/{_part(file_id)}/cancel")

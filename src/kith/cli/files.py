@@ -18,7 +18,7 @@ from kith.cli.context import CliContext
 if TYPE_CHECKING:
     from kith.api.client import NodeBackend
 
-__all__ = ["register", "run_send_file", "with_files"]
+__all__ = ["progress_bar", "register", "run_send_file", "with_files"]
 
 _ACTIONS = ("cancel", "save")
 
@@ -74,14 +74,70 @@ def run_send_file(args: argparse.Namespace, ctx: CliContext, path: str, caption:
         return 0
     file = reply["file"]
     name = contact.display_name
-    if reply["message"]["state"] == "queued":
+    if contact.status == "offline":
         print_line(
             f"Queued {file['name']} ({_size(file['size'])}) for {name}: it goes out when "
             f"they are online ({file['id']})"
         )
-    else:
-        print_line(f"Sending {file['name']} ({_size(file['size'])}) to {name} ({file['id']})")
+        return 0
+    print_line(f"Sending {file['name']} ({_size(file['size'])}) to {name} ({file['id']})")
+    import sys
+
+    if sys.stdout.isatty():
+        return _follow(ctx, file["id"])
     return 0
+
+
+_FINAL = ("received", "failed", "cancelled")
+STALL_SECONDS = 60.0
+"""Stop watching (not sending) a transfer that has not moved for this long."""
+
+
+def _follow(ctx: CliContext, file_id: str) -> int:
+    """Draw a progress bar until the transfer ends (Ctrl-C stops watching, not sending)."""
+    import sys
+    import time
+
+    node = _node(ctx)
+    file: dict[str, Any] = {}
+    seen: tuple[str, int] | None = None
+    moved = time.monotonic()
+    try:
+        while not file or file["state"] not in _FINAL:
+            file = node.file(file_id)
+            sys.stdout.write("\r" + progress_bar(file["bytes_done"], file["size"], file["state"]))
+            sys.stdout.flush()
+            now = (file["state"], file["bytes_done"])
+            if now != seen:
+                seen, moved = now, time.monotonic()
+            elif time.monotonic() - moved > STALL_SECONDS or file["state"] == "paused":
+                print("\nNot moving now: it goes on in the background (see `kith files`)")
+                return 0
+            time.sleep(0.2)  # a person watching: a redraw five times a second
+    except KeyboardInterrupt:
+        print("\nStill sending in the background: see `kith files`")
+        return 0
+    finally:
+        node.close()
+    print()
+    if file["state"] != "received":
+        reason = file["reason"] or file["state"]
+        raise _failed(f"the transfer ended: {reason}")
+    return 0
+
+
+def _failed(message: str) -> Exception:
+    from kith.errors import KithError
+
+    return KithError(message, code="transfer_failed")
+
+
+def progress_bar(done: int, size: int, state: str, width: int = 30) -> str:
+    """``[#####-----]  50%  4.0 MiB of 8.0 MiB  sending`` (fits 80 columns)."""
+    fraction = 1.0 if size == 0 else min(done, size) / size
+    filled = int(fraction * width)
+    bar = "#" * filled + "-" * (width - filled)
+    return f"[{bar}] {fraction * 100:3.0f}%  {_size(done)} of {_size(size)}  {state:<9}"
 
 
 def run_files(args: argparse.Namespace, ctx: CliContext) -> int:
