@@ -201,7 +201,11 @@ def _build(
         names={c.kith_id: c.own_name for c in loaded.contacts},
     )
     files = FileTransfers(
-        store=store, directory=data_dir.path / VAULT_DIR, log=log, reserve=options.file_reserve
+        store=store,
+        directory=data_dir.path / VAULT_DIR,
+        hub=hub,
+        log=log,
+        reserve=options.file_reserve,
     )
     chat = ChatDriver(
         keys=loaded.keys,

@@ -14,7 +14,7 @@ import pytest
 
 from kith.files import CHUNK_SIZE
 from kith_testkit.chat_world import ChatWorld
-from kith_testkit.node_api import call
+from kith_testkit.node_api import EventWatcher, call
 from kith_testkit.nodes import NodeProcess
 from kith_testkit.polling import wait_for
 
@@ -66,6 +66,7 @@ def test_a_file_arrives_byte_identical_and_verified(world: ChatWorld, tmp_path: 
     a, b = world.start("a", "b")
     world.online("a", "b")
     source, digest = _source(tmp_path)
+    watcher = EventWatcher(b)
     sent = _send(a, world.ids["b"], source, "our holiday")
     file_id = sent["file"]["id"]
     assert sent["message"]["id"] == file_id
@@ -79,6 +80,17 @@ def test_a_file_arrives_byte_identical_and_verified(world: ChatWorld, tmp_path: 
         "in",
     )
     _wait_file(a, file_id, lambda f: f["state"] == "received", "alice to hear it arrived")
+    # bob's page sees the transfer move on (about once per MiB) and end
+    watcher.wait(lambda e: e["type"] == "file" and e["file"]["state"] == "received", "the end")
+    progress = [
+        e["file"]["bytes_done"]
+        for e in watcher.events
+        if e["type"] == "file" and e["file"]["id"] == file_id
+    ]
+    watcher.close()
+    assert progress == sorted(progress)
+    assert progress[-1] == SIZE
+    assert 4 <= len(progress) <= 20
     message = world.wait_history("b", "a", lambda ms: len(ms) == 1, "bob to get the message")[0]
     assert (message.id, message.text) == (file_id, "our holiday")
     # saved out, it is the same bytes; stored, it is not the plaintext

@@ -20,6 +20,7 @@ __all__ = [
     "ContactPresenceEvent",
     "ContactsChangedEvent",
     "EventHub",
+    "FileEvent",
     "NodeEvent",
     "OwnStatusEvent",
     "Subscription",
@@ -112,6 +113,18 @@ class ContactsChangedEvent:
         return {"type": "contacts", "id": self.contact_id, "change": self.change}
 
 
+@dataclass(frozen=True, slots=True)
+class FileEvent:
+    """A file transfer changed state or moved on (at most once per MiB; ``docs/files.md``)."""
+
+    file: dict[str, Any]
+    """The transfer as the API shows it (``kith.runtime.files.FileView.to_json``)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The WebSocket message."""
+        return {"type": "file", "file": self.file}
+
+
 NodeEvent: TypeAlias = (
     OwnStatusEvent
     | ContactPresenceEvent
@@ -119,6 +132,7 @@ NodeEvent: TypeAlias = (
     | ConnectionProblemEvent
     | ContactsChangedEvent
     | ChatEvent
+    | FileEvent
 )
 
 

@@ -56,6 +56,7 @@ from kith.files.frames import CHUNK_SIZE
 from kith.files.transfer import DEFAULT_WINDOW
 from kith.p2p import SecureChannel
 from kith.runtime.files.lane import SerialLane
+from kith.runtime.live import EventHub, FileEvent
 from kith.runtime.store_writer import StoreRunner
 from kith.store.file_vault import FileVault, VaultDamaged, VaultReader, VaultWriter
 from kith.store.files import FileRecord
@@ -167,6 +168,7 @@ class FileTransfers:
     Args:
         store: The node's store (metadata and the vault key).
         directory: The vault folder under the data directory.
+        hub: Live events (a ``file`` event when a transfer changes or moves on).
         log: Where problems go (never names, contents or keys).
         window: Chunks in flight beyond the last acknowledgement.
         reserve: Free disk bytes an accepted file must leave.
@@ -179,6 +181,7 @@ class FileTransfers:
         *,
         store: StoreRunner,
         directory: Path,
+        hub: EventHub,
         log: logging.Logger,
         window: int = DEFAULT_WINDOW,
         reserve: int = FILE_SPACE_MARGIN,
@@ -186,6 +189,7 @@ class FileTransfers:
     ) -> None:
         self._store = store
         self._dir = directory
+        self._hub = hub
         self._log = log
         self._window = window
         self._reserve = reserve
@@ -253,6 +257,7 @@ class FileTransfers:
         """A new outgoing transfer, already in the vault: store it, offer it if we can."""
         await self._store.run(lambda s: s.files.add(record))
         self._unfinished.setdefault(record.contact_id, set()).add(record.id)
+        self._hub.publish(FileEvent(view_of(record).to_json()))
         if record.contact_id in self._open:
             self._lane(record.contact_id).submit(lambda: self._offer_new(record))
 
@@ -456,11 +461,13 @@ class FileTransfers:
                 **{**_fields(record), "state": TransferState.FAILED, "reason": "too_large"}
             )
             await self._store.run(lambda s: s.files.add(refused))
+            self._hub.publish(FileEvent(view_of(refused).to_json()))
             self._send(contact_id, Cancel(offer.id, "too_large"))
             return None
         writer = await asyncio.to_thread(vault.create, offer.id)
         await self._store.run(lambda s: s.files.add(record))
         self._unfinished.setdefault(contact_id, set()).add(offer.id)
+        self._hub.publish(FileEvent(view_of(record).to_json()))
         live = _Live(
             record, Incoming(offer, state=TransferState.PAUSED), writer=writer,
             stored=(TransferState.SENDING, 0),
@@ -528,6 +535,7 @@ class FileTransfers:
         if not force and state is old_state and have - old_have < _PERSIST_EVERY:
             return
         live.stored = (state, have)
+        self._hub.publish(FileEvent(live.view().to_json()))
         file_id, reason = live.record.id, live.machine.reason
 
         def write(store: Store) -> None:
