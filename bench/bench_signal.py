@@ -297,14 +297,14 @@ def wait_events(workers: Workers, expected: int, timeout: float) -> int:
 
 def fan_out(server: Server, workers: Workers, args: argparse.Namespace) -> dict[str, Any]:
     """Subscribe everyone, publish everyone's presence, then churn statuses."""
-    setup = retain_presence(server, workers)
+    setup = retain_presence(server, workers, args.heap_trim)
     if args.gc_freeze:
         server.proc.send_signal(signal.SIGUSR1)
         server.wait_for_log("event=gc_frozen")
     return setup | churn(server, workers, args.changes, args.seconds, setup["initial_events"])
 
 
-def retain_presence(server: Server, workers: Workers) -> dict[str, Any]:
+def retain_presence(server: Server, workers: Workers, heap_trim: str) -> dict[str, Any]:
     """Everyone subscribes to their contacts and publishes their presence."""
     setup: dict[str, Any] = {}
     started = time.monotonic()
@@ -320,7 +320,7 @@ def retain_presence(server: Server, workers: Workers) -> dict[str, Any]:
     settled = settle_rss(server.pid)
     # The server gives the burst's freed heap back once it settled (glibc,
     # kith_signal.heap_trim): wait for that (bounded) before measuring.
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + (20 if heap_trim == "auto" else 0)
     while len(server.heap_trims) == trims_before and time.monotonic() < deadline:
         time.sleep(0.2)
     return setup | {
@@ -394,7 +394,7 @@ def churn(
 def capacity(server: Server, workers: Workers, args: argparse.Namespace) -> dict[str, Any]:
     """Churn at growing rates until one process no longer keeps up (bounded
     by ``--capacity-steps`` steps of ``--capacity-seconds`` each)."""
-    setup = retain_presence(server, workers)
+    setup = retain_presence(server, workers, args.heap_trim)
     expected, lost_before = setup["initial_events"], 0
     steps: list[signal_capacity.Step] = []
     details: list[dict[str, Any]] = []
@@ -511,6 +511,12 @@ def parse_args() -> argparse.Namespace:
     )
     p.add_argument("--results-dir", type=Path, help="write the JSON here instead of results/")
     p.add_argument("--heartbeat", type=float, default=10.0, help="server heartbeat interval")
+    p.add_argument(
+        "--heap-trim",
+        choices=("auto", "off"),
+        default="auto",
+        help="kith-signal --heap-trim (off: measure RSS without giving freed heap back)",
+    )
     args = p.parse_args()
     if args.quick:
         args.steps, args.seconds, args.changes = "1000", 3.0, 20.0
@@ -540,6 +546,8 @@ def server_flags(users: int, args: argparse.Namespace) -> list[str]:
         str(args.heartbeat),
         "--heartbeat-timeout",
         str(args.heartbeat),
+        "--heap-trim",
+        args.heap_trim,
     ]
 
 

@@ -107,8 +107,9 @@ class InProcessBroker:
             size = sum(retained_size(len(self._topics[raw]) - _HEAD) for _, raw in values)
             if size > max_reply_bytes:
                 raise ReplyBudgetError(size)
+        waiting = number + _NOBODY  # one object for every new topic without a value
         for topic in new.values():
-            self._add_subscriber(topic, number)
+            self._add_subscriber(topic, number, waiting)
         if new:
             self._subscriptions[conn_id] = mine + b"".join(new.values())
         return [
@@ -156,7 +157,7 @@ class InProcessBroker:
                         self._release(holder, topic)
                         taking.append(topic)
             self._retained_bytes += len(value)
-            topics[topic] = subscriber + number + value
+            topics[topic] = b"".join((subscriber, number, value))
             if subscriber != _NOBODY:
                 delivered += self._fan_out(topic, number, wire.Event(topic=text, payload=payload))
         if taking:
@@ -320,10 +321,12 @@ class InProcessBroker:
             return ()
         return self._crowds[topic] if subscriber == _CROWD else (subscriber,)
 
-    def _add_subscriber(self, topic: bytes, number: bytes) -> None:
+    def _add_subscriber(self, topic: bytes, number: bytes, waiting: bytes) -> None:
+        """Add ``number`` to ``topic``'s subscribers; ``waiting`` is the record
+        of a topic it alone subscribes to and nobody holds (shared)."""
         record = self._topics.get(topic)
         if record is None:
-            self._topics[topic] = number + _NOBODY
+            self._topics[topic] = waiting
             return
         subscriber = record[:_NUMBER]
         if subscriber == _NOBODY:
