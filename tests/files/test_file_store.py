@@ -144,6 +144,15 @@ def test_an_unreadable_file_is_refused(vault: FileVault, tmp_path: Path) -> None
     assert caught.value.code == "file_unreadable"
 
 
+def test_a_file_over_the_size_limit_is_refused(vault: FileVault, tmp_path: Path) -> None:
+    source, _ = _source(tmp_path, 11)
+    with pytest.raises(InvalidFile) as caught:
+        vault.import_file(FILE_ID, source, max_size=10)
+    assert caught.value.code == "file_too_large"
+    assert not vault.exists(FILE_ID)
+    assert vault.import_file(FILE_ID, source, max_size=11)[0] == 11
+
+
 def test_a_path_that_is_not_a_transfer_id_is_refused(vault: FileVault) -> None:
     assert vault.path(FILE_ID).name == f"{FILE_ID}.kf"
     with pytest.raises(ValueError, match="transfer ID"):

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from kith.files.errors import InvalidFile
-from kith.files.frames import CHUNK_SIZE, check_transfer_id, chunk_count
+from kith.files.frames import CHUNK_SIZE, MAX_FILE_SIZE, check_transfer_id, chunk_count
 from kith.files.transfer import chunk_length
 
 __all__ = ["VAULT_DIR", "FileVault", "VaultDamaged", "VaultReader", "VaultWriter"]
@@ -128,11 +128,14 @@ class FileVault:
             raise VaultDamaged("the stored file is damaged")
         return VaultReader(handle, self._aead(file_id, header[len(_MAGIC) :]), size)
 
-    def import_file(self, file_id: str, source: Path) -> tuple[int, str]:
+    def import_file(
+        self, file_id: str, source: Path, max_size: int = MAX_FILE_SIZE
+    ) -> tuple[int, str]:
         """Encrypt ``source`` into the vault, streaming; return its size and SHA-256.
 
         Raises:
-            InvalidFile: ``source`` is missing, a directory, or unreadable.
+            InvalidFile: ``source`` is missing, a directory, unreadable, or
+                larger than ``max_size`` (1 TiB, what an offer may carry).
         """
         try:
             handle = source.open("rb")
@@ -149,6 +152,10 @@ class FileVault:
         with handle:
             if not source.is_file():
                 raise InvalidFile(f"{source} is not a regular file", code="not_a_file")
+            if os.fstat(handle.fileno()).st_size > max_size:
+                raise InvalidFile(
+                    f"{source} is larger than {max_size} bytes", code="file_too_large"
+                )
             try:
                 with self.create(file_id) as writer:
                     while chunk := handle.read(CHUNK_SIZE):
