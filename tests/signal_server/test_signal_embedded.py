@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import tracemalloc
 
 from kith_proto.client_core import (
     Disconnected,
@@ -169,3 +170,29 @@ async def test_reader_under_a_publish_storm_stays_and_ends_with_every_latest_val
     for client in (reader, *publishers):
         await client.close()
     await embedded.close()
+
+
+async def test_a_quiet_connection_does_not_keep_its_last_frame() -> None:
+    tracemalloc.start(25)
+    try:
+        embedded = Embedded(
+            ServerOptions(port=0), ServerConfig(public_url="", rate=100000, burst=100000)
+        )
+        url = await embedded.url()
+        publisher, subscriber = await Client.ready(url), await Client.ready(url)
+        await subscriber.call(subscriber.core.subscribe, [topic := new_topic()])
+        await subscriber.expect(SubscriptionConfirmed)
+        payload = b"p" * 24000  # about a publish_batch of presence for 50 contacts
+        await publisher.call(publisher.core.publish, token_for(topic), payload)
+        await subscriber.expect(TopicValue)  # the publish frame was handled
+        in_sessions = tracemalloc.Filter(True, "*kith_signal/session.py", all_frames=True)
+        retained = tracemalloc.Filter(False, "*kith_signal/memory_broker.py", all_frames=True)
+        snapshot = tracemalloc.take_snapshot().filter_traces([in_sessions, retained])
+        # The publisher is quiet now: its session holds nothing of the frame
+        # it read last (the broker holds the value, counted apart).
+        assert sum(stat.size for stat in snapshot.statistics("filename")) < len(payload)
+        await publisher.close()
+        await subscriber.close()
+        await embedded.close()
+    finally:
+        tracemalloc.stop()
