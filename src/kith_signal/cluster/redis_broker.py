@@ -72,6 +72,7 @@ __all__ = ["RedisBroker"]
 _topic = wire.decode_payload  # the schema already checked the spelling
 _text = wire.encode_payload
 DEFAULT_MAX_RETAINED_BYTES = 256 * 1024 * 1024
+SHUTDOWN_TIMEOUT = 2.0
 _REPLACED = b"R"
 
 
@@ -153,18 +154,20 @@ class RedisBroker:
         self._tasks.append(asyncio.create_task(self._registry.run(self._shards)))
 
     async def close(self) -> None:
-        """Stop, and remove this process's keys from the shards that are up."""
+        """Remove this process's keys from the shards that are up, and stop."""
+        for shard in self._shards:
+            if shard.up:
+                pipe = shard.pipeline()
+                self._registry.unregister(pipe)
+                with contextlib.suppress(ShardUnavailable, TimeoutError):
+                    async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+                        await shard.execute(pipe, "register")
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for shard in self._shards:
-            if shard.up:
-                with contextlib.suppress(ShardUnavailable):
-                    pipe = shard.pipeline()
-                    self._registry.unregister(pipe)
-                    await shard.execute(pipe, "register")
             await shard.close()
 
     def unhealthy_reason(self) -> str | None:

@@ -21,6 +21,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline, PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from kith_signal.logfmt import log_event
@@ -32,6 +34,8 @@ SOCKET_TIMEOUT = 2.0
 BARRIER_TIMEOUT = 2.0
 RETRY_MIN, RETRY_MAX = 0.1, 2.0
 CHUNK = 1000  # keys or channels per command when a shard is rebuilt
+POOL_SIZE = 4  # command connections per shard and process (one writes, others scan)
+MAX_COALESCED = 20_000  # commands sent in one round trip at most
 
 
 class ShardUnavailable(Exception):
@@ -67,12 +71,21 @@ class Shard:
         log: logging.Logger,
     ) -> None:
         self.index = index
-        self.client: aioredis.Redis = aioredis.Redis.from_url(
-            url,
-            socket_timeout=SOCKET_TIMEOUT,
-            socket_connect_timeout=SOCKET_TIMEOUT,
-            retry_on_timeout=False,
+        # Commands share a bounded pool: a burst of requests waits for a
+        # connection rather than opening hundreds (or failing).
+        options: dict[str, Any] = {
+            "socket_timeout": SOCKET_TIMEOUT,
+            "socket_connect_timeout": SOCKET_TIMEOUT,
+            "retry": Retry(NoBackoff(), 0),  # a pipeline retried could publish twice
+        }
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=POOL_SIZE, timeout=SOCKET_TIMEOUT, **options
         )
+        self.client: aioredis.Redis = aioredis.Redis(connection_pool=pool)
+        # The pub/sub connection is held for good: a client of its own.
+        self._listener: aioredis.Redis = aioredis.Redis.from_url(url, **options)
+        self._queue: list[tuple[Pipeline, str, asyncio.Future[list[Any]]]] = []
+        self._queued = asyncio.Event()
         self._notice = notice_channel
         self._on_message = on_message
         self._channels = channels
@@ -94,6 +107,15 @@ class Shard:
 
     async def run(self) -> None:
         """Connect, serve, reconnect: until cancelled."""
+        writer = asyncio.create_task(self._write())
+        try:
+            await self._supervise()
+        finally:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+
+    async def _supervise(self) -> None:
         delay = RETRY_MIN
         while True:
             self._became_up = False
@@ -108,7 +130,7 @@ class Shard:
 
     async def _serve(self) -> None:
         self._failed.clear()
-        pubsub = self.client.pubsub()
+        pubsub = self._listener.pubsub()
         await pubsub.subscribe(self._notice)
         self._pubsub = pubsub  # from now on, new local subscriptions reach Redis too
         reader = asyncio.create_task(self._read(pubsub))
@@ -194,19 +216,61 @@ class Shard:
         return await self.execute_anyway(pipe, op)
 
     async def execute_anyway(self, pipe: Pipeline, op: str) -> list[Any]:
-        """:meth:`execute` without the health check (for ``on_ready``)."""
-        commands = len(pipe)
-        if not commands:
+        """:meth:`execute` without the health check (for ``on_ready``).
+
+        Pipelines are not sent one by one: every pipeline queued while the
+        previous round trip was in flight goes out in the next one, in
+        order (auto-pipelining), so a burst of requests costs a few round
+        trips and one connection, and Redis applies them in the order made.
+        """
+        if not len(pipe):
             return []
+        waiter: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self._queue.append((pipe, op, waiter))
+        self._queued.set()
+        replies = await waiter
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise ShardUnavailable(f"{type(reply).__name__}: {reply}"[:200])
+        return replies
+
+    async def _write(self) -> None:
+        """Send the queued pipelines, merged, one round trip at a time."""
+        while True:
+            await self._queued.wait()
+            self._queued.clear()
+            while self._queue:
+                count = size = 0
+                for pipe, _, _ in self._queue:
+                    count += 1
+                    size += len(pipe)
+                    if size >= MAX_COALESCED:
+                        break
+                batch, self._queue = self._queue[:count], self._queue[count:]
+                await self._send(batch)
+
+    async def _send(self, batch: list[tuple[Pipeline, str, asyncio.Future[list[Any]]]]) -> None:
+        merged = self.client.pipeline(transaction=False)
+        for pipe, op, _ in batch:
+            merged.command_stack.extend(pipe.command_stack)
+            merged.scripts.update(pipe.scripts)
+            self._metrics.redis_commands.labels(op).inc(len(pipe))
         started = time.perf_counter()
         try:
-            replies = await pipe.execute()
+            replies = await merged.execute(raise_on_error=False)
         except (RedisError, OSError) as exc:
             self.fail(exc)
-            raise ShardUnavailable(self.reason) from None
+            for _, _, waiter in batch:
+                if not waiter.done():
+                    waiter.set_exception(ShardUnavailable(self.reason))
+            return
         self._metrics.redis_seconds.observe(time.perf_counter() - started)
-        self._metrics.redis_commands.labels(op).inc(commands)
-        return list(replies)
+        offset = 0
+        for pipe, _, waiter in batch:
+            end = offset + len(pipe)
+            if not waiter.done():
+                waiter.set_result(list(replies[offset:end]))
+            offset = end
 
     def fail(self, exc: BaseException) -> None:
         """Mark the shard down (once per outage is logged as an error)."""
@@ -233,6 +297,12 @@ class Shard:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def close(self) -> None:
+        """Release the connections (after :meth:`run` was cancelled)."""
+        self._up = False
+        for _, _, waiter in self._queue:
+            waiter.cancel()
+        self._queue.clear()
         await self._close_pubsub()
         with contextlib.suppress(RedisError, OSError):
             await self.client.aclose()
+            await self._listener.aclose()
