@@ -1,5 +1,6 @@
-"""Group commit on the receiving side: a burst of frames is stored in one
-transaction and receipted in one frame, only after that transaction.
+"""Group commit: a burst of frames is stored in one transaction and
+receipted in one frame, only after that transaction; messages written at
+once are stored in one transaction and sent only after it.
 
 The chat link with a real store, a fake peer link (the test delivers frames
 into it) and a real secure channel at the contact's end. Frames delivered
@@ -33,6 +34,7 @@ from kith.p2p import (
 from kith.runtime.chat import driver as chat_driver
 from kith.runtime.chat.driver import ChatDriver
 from kith.runtime.chat.link_factory import ChatOptions
+from kith.runtime.chat.service import ChatService
 from kith.runtime.dispatch import EventBus
 from kith.runtime.live import EventHub
 from kith.runtime.pairs import PairChannels
@@ -239,4 +241,34 @@ async def test_bad_frames_in_a_burst_do_not_lose_the_good_ones(
     ]
     assert all({t.id for t in good} <= stored for _, stored in receipts)
     assert store.cursors.get(BOB.kith_id)[1] == 5
+    await chat.stop()
+
+
+async def test_messages_written_at_once_are_one_transaction_and_sent_after_it(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = Runner(store)
+    chat, link, bob = await _open_chat(store, runner, monkeypatch)
+    service = ChatService(chat, lambda: NOW)
+    frames_before, calls_before = len(link.sent), runner.calls
+
+    written = await asyncio.gather(
+        *(service.send_text(BOB.kith_id, f"message {n}") for n in range(BURST))
+    )
+    await chat.flush()
+
+    ids = [m.id for m in written]
+    assert runner.calls - calls_before == 1
+    assert set(store.messages.ids(BOB.kith_id)) == set(ids)
+    assert [e.id for e in store.outbox.entries(BOB.kith_id)] == ids  # until bob receipts
+    sent = []
+    for frame, stored in link.sent[frames_before:]:
+        for event in bob.receive(frame):
+            assert isinstance(event, MessageReceived)
+            text = decode_chat_frame(event.plaintext)
+            assert isinstance(text, Text)
+            assert text.id in stored  # stored before it went out
+            sent.append(text.id)
+    assert sent  # the send window lets some go at once
+    assert sent == ids[: len(sent)]  # in order
     await chat.stop()
