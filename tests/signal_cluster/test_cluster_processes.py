@@ -61,6 +61,15 @@ def health(process: SignalProcess) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+def metric(process: SignalProcess, name: str) -> float:
+    """The value of one sample line of ``/metrics`` (0 when absent)."""
+    with urllib.request.urlopen(process.http + "/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[-1])
+    return 0.0
+
+
 async def health_is(process: SignalProcess, status: int, within: float = 10.0) -> str:
     async with asyncio.timeout(within):
         while True:
@@ -84,6 +93,9 @@ async def test_presence_and_relay_cross_processes(cluster: SignalCluster) -> Non
     assert await bob.expect(RelayReceived) == RelayReceived(inbox, b"sdp-offer")
     await alice.call(alice.core.relay, new_topic(), b"ice")
     assert (await alice.expect(ServerError)).code == "peer_offline"
+
+    assert metric(one, 'kith_signal_redis_commands_total{op="publish"}') >= 4  # 2 x SET+PUBLISH
+    assert metric(one, "kith_signal_redis_seconds_count") >= 1
 
     await alice.close()
     assert await bob.expect(TopicGone) == TopicGone(presence)
@@ -135,12 +147,15 @@ async def test_redis_down_keeps_local_users_and_converges_when_back(
     body = await health_is(one, 503)
     assert "redis shard 0" in body
     one.wait_for_log("event=redis_error")
+    assert metric(one, 'kith_signal_redis_up{shard="0"}') == 0
+    assert metric(one, 'kith_signal_redis_errors_total{shard="0"}') >= 1
     await published(alice, presence, b"v2")  # carol, on the same process, still sees it
     assert await carol.expect(TopicValue) == TopicValue(presence, b"v2")
 
     await asyncio.to_thread(redis.start)
     await health_is(one, 200)
     await health_is(two, 200)
+    assert metric(one, 'kith_signal_redis_up{shard="0"}') == 1
     assert await bob.expect(TopicValue, lambda e: e.payload == b"v2", within=10) == TopicValue(
         presence, b"v2"
     )
