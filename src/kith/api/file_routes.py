@@ -7,9 +7,15 @@
 | ``GET /api/files/{fid}`` | one transfer |
 | ``POST /api/files/{fid}/cancel`` | cancel it (the transfer as it is now) |
 | ``POST /api/files/{fid}/save`` ``{"dest"}`` | write a received file to a new file |
+| ``POST /api/contacts/{id}/files/upload?name=N&caption=C`` | the body is the file: 201 |
+| ``GET /api/files/{fid}/content`` | the file's bytes, as an attachment (never rendered) |
 
 ``path`` and ``dest`` are absolute paths on the node's machine (the API only
-listens on loopback, for the node's own user).
+listens on loopback, for the node's own user). Naming paths is for programs
+with the node's API token (the CLI) only: a browser session gets 403
+``token_required``, so a page can never make the node read or write a path;
+the page uploads and downloads through the last two endpoints, streamed chunk
+by chunk, never held whole.
 """
 
 from __future__ import annotations
@@ -17,17 +23,27 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import quote
 
 from aiohttp import web
 
+from kith.api.access import Credential
 from kith.api.errors import BadRequest, error_response
+from kith.api.session_routes import CREDENTIAL
 from kith.errors import KithError
+from kith.files import CHUNK_SIZE
 from kith.runtime.files.service import FileService
 
 __all__ = ["add_file_routes"]
 
 _FILES: web.AppKey[FileService] = web.AppKey("files", FileService)
-_STATUS: Final = {"unknown_transfer": 404, "unknown_contact": 404, "destination_exists": 409}
+_STATUS: Final = {
+    "unknown_transfer": 404,
+    "unknown_contact": 404,
+    "destination_exists": 409,
+    "not_stored": 410,
+    "token_required": 403,
+}
 
 
 def _files(request: web.Request) -> FileService:
@@ -44,7 +60,12 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _path(body: dict[str, Any], key: str) -> Path:
+def _path(request: web.Request, body: dict[str, Any], key: str) -> Path:
+    if request.get(CREDENTIAL) is not Credential.TOKEN:
+        raise KithError(
+            "only the node's API token may name a path, not a browser session",
+            code="token_required",
+        )
     value = body.get(key)
     if not isinstance(value, str) or not value or "\x00" in value:
         raise BadRequest(f"the request body must be a JSON object with a path {key!r}")
@@ -70,9 +91,39 @@ async def send_file(request: web.Request) -> web.Response:
     if not isinstance(caption, str):
         raise BadRequest("'caption' must be a string")
     message, view = await _files(request).send(
-        request.match_info["id"], _path(body, "path"), caption
+        request.match_info["id"], _path(request, body, "path"), caption
     )
     return web.json_response({"message": message.to_json(), "file": view.to_json()}, status=201)
+
+
+async def upload_file(request: web.Request) -> web.Response:
+    """Queue a file whose bytes are the request body (streamed into the vault)."""
+    name = request.query.get("name", "")
+    caption = request.query.get("caption", "")
+    if not name:
+        raise BadRequest("the query must name the file: ?name=…")
+    body = request.content.iter_chunked(CHUNK_SIZE)
+    message, view = await _files(request).upload(request.match_info["id"], name, caption, body)
+    return web.json_response({"message": message.to_json(), "file": view.to_json()}, status=201)
+
+
+async def file_content(request: web.Request) -> web.StreamResponse:
+    """A file's bytes as a download: never sniffed or shown inline by the browser."""
+    view, chunks = await _files(request).content(request.match_info["fid"])
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(view.name, safe='')}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",
+        }
+    )
+    response.content_length = view.size
+    await response.prepare(request)
+    async for chunk in chunks:
+        await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 async def list_files(request: web.Request) -> web.Response:
@@ -96,7 +147,7 @@ async def cancel_file(request: web.Request) -> web.Response:
 async def save_file(request: web.Request) -> web.Response:
     """Write a received file out."""
     body = await _body(request)
-    view = await _files(request).save(request.match_info["fid"], _path(body, "dest"))
+    view = await _files(request).save(request.match_info["fid"], _path(request, body, "dest"))
     return web.json_response(view.to_json())
 
 
@@ -108,6 +159,8 @@ def add_file_routes(app: web.Application, files: FileService | None) -> None:
     app.middlewares.append(_statuses)
     router = app.router
     router.add_post("/api/contacts/{id}/files", send_file)
+    router.add_post("/api/contacts/{id}/files/upload", upload_file)
+    router.add_get("/api/files/{fid}/content", file_content)
     router.add_get("/api/contacts/{id}/files", list_files)
     router.add_get("/api/files/{fid}", get_file)
     router.add_post("/api/files/{fid}/cancel", cancel_file)

@@ -11,16 +11,20 @@ is online; the open channel then offers the file.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from kith.chat import new_message_id
 from kith.chat.frames import check_text
 from kith.conversation_store import ChatMessage
-from kith.files import InvalidFile, TransferState, sanitise_name
+from kith.files import CHUNK_SIZE, InvalidFile, TransferState, sanitise_name
+from kith.files.frames import MAX_FILE_SIZE
 from kith.runtime.chat.driver import ChatDriver
+from kith.runtime.chat.peer import ChatPeer
 from kith.runtime.files.transfers import FileTransfers, FileView
+from kith.store.file_vault import FileVault
 from kith.store.files import FileRecord
 
 __all__ = ["FileService"]
@@ -59,8 +63,31 @@ class FileService:
         file_id = new_message_id()
         vault = await self._files.vault()
         size, sha256 = await asyncio.to_thread(vault.import_file, file_id, path)
+        return await self._queue(peer, file_id, path.name, size, sha256, caption)
+
+    async def upload(
+        self, contact: str, name: str, caption: str, body: AsyncIterator[bytes]
+    ) -> tuple[ChatMessage, FileView]:
+        """Queue a file whose bytes arrive as ``body`` (the browser's upload),
+        encrypted into the vault as they come, never held whole.
+
+        Raises:
+            InvalidFile: the upload is over 1 TiB.
+            InvalidMessage: the caption is too long.
+        """
+        peer = self._chat.peer(contact)
+        if caption:
+            check_text(caption)
+        file_id = new_message_id()
+        vault = await self._files.vault()
+        size, sha256 = await _store_stream(vault, file_id, body)
+        return await self._queue(peer, file_id, name, size, sha256, caption)
+
+    async def _queue(
+        self, peer: ChatPeer, file_id: str, name: str, size: int, sha256: str, caption: str
+    ) -> tuple[ChatMessage, FileView]:
         now = self._clock()
-        name = sanitise_name(path.name)
+        name = sanitise_name(name)
         record = FileRecord(
             file_id, peer.contact_id, "out", name, size, sha256, caption,
             TransferState.QUEUED, None, 0, int(now),
@@ -79,6 +106,10 @@ class FileService:
         """One transfer."""
         return await self._files.get(file_id)
 
+    async def content(self, file_id: str) -> tuple[FileView, AsyncIterator[bytes]]:
+        """A file's bytes, streamed from the vault (a contact's once received)."""
+        return await self._files.content(file_id)
+
     async def cancel(self, file_id: str) -> FileView:
         """Cancel a transfer (tells the contact if connected)."""
         return await self._files.cancel(file_id)
@@ -88,3 +119,33 @@ class FileService:
         if not dest.is_absolute():
             raise InvalidFile("the destination must be an absolute path", code="relative_path")
         return await self._files.save(file_id, dest)
+
+
+async def _store_stream(
+    vault: FileVault, file_id: str, body: AsyncIterator[bytes]
+) -> tuple[int, str]:
+    """Encrypt a stream into the vault in 64 KiB chunks; its size and SHA-256."""
+    digest = hashlib.sha256()
+    size = 0
+    pending = bytearray()
+    writer = await asyncio.to_thread(vault.create, file_id)
+    try:
+        async for data in body:
+            size += len(data)
+            if size > MAX_FILE_SIZE:
+                raise InvalidFile("a file can be at most 1 TiB", code="file_too_large")
+            digest.update(data)
+            pending += data
+            while len(pending) >= CHUNK_SIZE:
+                chunk = bytes(pending[:CHUNK_SIZE])
+                del pending[:CHUNK_SIZE]
+                await asyncio.to_thread(writer.append, chunk)
+        if pending:
+            await asyncio.to_thread(writer.append, bytes(pending))
+        await asyncio.to_thread(writer.sync)
+    except BaseException:
+        writer.close()
+        await asyncio.to_thread(vault.delete, file_id)
+        raise
+    writer.close()
+    return size, digest.hexdigest()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -320,6 +320,24 @@ class FileTransfers:
             raise InvalidFile(f"cannot write {dest}: {exc.strerror}", code="cannot_write") from None
         return view
 
+    async def content(self, file_id: str) -> tuple[FileView, AsyncIterator[bytes]]:
+        """A whole file's bytes, chunk by chunk, read from the vault as they are
+        taken (ours as sent, or a contact's once received).
+
+        Raises:
+            UnknownTransfer: no such transfer.
+            InvalidFile: a contact's file that is not (yet) received.
+        """
+        from kith.files import InvalidFile
+
+        view = await self.get(file_id)
+        if view.direction == "in" and view.state != TransferState.RECEIVED.value:
+            raise InvalidFile(f"the file is {view.state}, not received", code="not_received")
+        vault = await self.vault()
+        if not await asyncio.to_thread(vault.exists, file_id):
+            raise InvalidFile("the file is no longer stored", code="not_stored")
+        return view, _chunks(vault, file_id, view.size)
+
     async def stop(self) -> None:
         """Stop every lane and close the open files."""
         for lane in self._lanes.values():
@@ -550,6 +568,15 @@ class FileTransfers:
         peer, secure = current
         peer.send_frame(secure, encode_file_frame(frame))
         return True
+
+
+async def _chunks(vault: FileVault, file_id: str, size: int) -> AsyncIterator[bytes]:
+    reader = await asyncio.to_thread(vault.open, file_id, size)
+    try:
+        for index in range(reader.count):
+            yield await asyncio.to_thread(reader.chunk, index)
+    finally:
+        reader.close()
 
 
 def _deleter(file_id: str) -> Callable[[Store], None]:
