@@ -163,3 +163,28 @@ async def test_a_dead_process_is_reaped_by_a_survivor(redis: RedisServer) -> Non
     assert client.keys(b"kl:*") == []
     assert client.smembers(b"kprocs") == {two.broker.process.encode()}
     await two.broker.close()
+
+
+async def test_a_process_whose_key_expired_while_alive_rebuilds(redis: RedisServer) -> None:
+    one = make([redis.url], process_ttl=3.0, beat_interval=1.0)
+    two = make([redis.url], process_ttl=3.0, beat_interval=1.0)
+    for node in (one, two):
+        await node.broker.start()
+    await until(lambda: one.broker.unhealthy_reason() is None, "up")
+    await until(lambda: two.broker.unhealthy_reason() is None, "up")
+    await one.attach("a")
+    await two.attach("b")
+    t = topic()
+    await two.broker.subscribe("b", [t])
+    await one.broker.publish("a", t, "cA")
+    await until(lambda: two.got["b"] == [wire.Event(topic=t, payload="cA")], "the event")
+    client = redis.client()
+    client.delete(b"kp:" + one.broker.process.encode())  # as if one had been starved
+    reaped = await two.broker._registry.reap(two.broker._shards[0])
+    assert reaped == [one.broker.process]
+    await until(lambda: wire.Gone(topic=t) in two.got["b"], "gone")
+    # one's next refresh finds its key gone: it rebuilds, and its user is back
+    await until(lambda: two.got["b"][-1] == wire.Event(topic=t, payload="cA"), "back", 5)
+    assert await two.broker.subscribe("c", [t]) == [wire.Retained(topic=t, payload="cA")]
+    for node in (one, two):
+        await node.broker.close()

@@ -127,12 +127,14 @@ class RedisBroker:
         first = self._shards[0].client
         self._gone_script = first.register_script(scripts.GONE)
         self._unlogin_script = first.register_script(scripts.UNLOGIN)
+        forget = first.register_script(scripts.FORGET)
         self._registry = ProcessRegistry(
             self.process,
             ttl=process_ttl,
             interval=beat_interval,
             gone=self._gone_script,
             unlogin=self._unlogin_script,
+            forget=forget,
             log=log,
         )
         self._synced: set[int] = set()
@@ -546,9 +548,7 @@ class RedisBroker:
     async def _rebuild(self, shard: Shard) -> None:
         """Bring ``shard`` up to date with this process (first connection or return)."""
         returning = shard.index in self._synced
-        pipe = shard.pipeline()
-        self._registry.register(pipe)
-        await shard.execute_anyway(pipe, "register")
+        await self._registry.refresh(shard)
         await self._rebuild_values(shard)
         await self._rebuild_logins(shard)
         if returning:

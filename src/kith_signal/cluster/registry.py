@@ -7,11 +7,17 @@ survivor does it. The bound: a process refreshes its key every ``interval``
 seconds with a ``ttl``; after it dies the key expires within ``ttl`` and a
 survivor notices within one more ``interval``, so its users' contacts see
 them offline within ``ttl + interval`` (20 s with the defaults, 15 + 5).
+
+The refresh goes ahead of the shard's queue of commands (a backlog must not
+delay it). A process so starved that its key expired anyway learns it at its
+next refresh (the key was gone) and rebuilds the shard, as after an outage;
+a reaping stops, script by script, as soon as the key is back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -30,11 +36,15 @@ from kith_signal.cluster.keyspace import (
 from kith_signal.cluster.shard import CHUNK, Shard, ShardUnavailable
 from kith_signal.logfmt import log_event
 
-__all__ = ["DEFAULT_INTERVAL", "DEFAULT_TTL", "ProcessRegistry"]
+__all__ = ["DEFAULT_INTERVAL", "DEFAULT_TTL", "ProcessKeyExpired", "ProcessRegistry"]
 
 DEFAULT_TTL = 15.0
 DEFAULT_INTERVAL = 5.0
 REAP_LOCK_SECONDS = 60.0
+
+
+class ProcessKeyExpired(Exception):
+    """This process's liveness key expired while it ran (it was starved)."""
 
 
 class ProcessRegistry:
@@ -44,7 +54,8 @@ class ProcessRegistry:
         process: This process's id.
         ttl: Seconds the liveness key lives without a refresh.
         interval: Seconds between refreshes (and between checks of the others).
-        gone: The ``GONE`` script; ``unlogin``: the ``UNLOGIN`` script.
+        gone: The ``GONE`` script; ``unlogin``: the ``UNLOGIN`` script;
+            ``forget``: the ``FORGET`` script.
         log: Structured logger.
     """
 
@@ -56,6 +67,7 @@ class ProcessRegistry:
         interval: float,
         gone: AsyncScript,
         unlogin: AsyncScript,
+        forget: AsyncScript,
         log: logging.Logger,
     ) -> None:
         if interval >= ttl:
@@ -65,29 +77,53 @@ class ProcessRegistry:
         self.interval = interval
         self._gone = gone
         self._unlogin = unlogin
+        self._forget = forget
         self._log = log
 
-    def register(self, pipe: Pipeline) -> None:
-        """Queue the refresh of this process's liveness key."""
-        pipe.set(process_key(self.process), b"1", px=int(self.ttl * 1000))
+    async def refresh(self, shard: Shard) -> bool:
+        """Refresh this process's liveness key on ``shard``, at once.
+
+        Returns:
+            Whether the key was still there (False the first time, or when
+            this process was too slow and may have been reaped).
+        """
+        pipe = shard.client.pipeline(transaction=False)
+        pipe.set(process_key(self.process), b"1", px=int(self.ttl * 1000), get=True)
         pipe.sadd(PROCESSES, self.process)
+        previous, _ = await shard.execute_now(pipe, "register")
+        return previous is not None
 
     def unregister(self, pipe: Pipeline) -> None:
-        """Queue the removal of this process's keys (a clean shutdown)."""
+        """Queue the removal of this process's keys (a clean shutdown: queued,
+        so it follows the ``gone`` of its last connections)."""
         pipe.delete(process_key(self.process), held_key(self.process), logins_key(self.process))
         pipe.srem(PROCESSES, self.process)
 
     async def run(self, shards: Sequence[Shard]) -> None:
-        """Refresh and reap every ``interval`` seconds, until cancelled."""
+        """Refresh, and reap, every ``interval`` seconds, until cancelled (two
+        loops: a long reaping never delays this process's own refresh)."""
+        await asyncio.gather(self._refresh_loop(shards), self._reap_loop(shards))
+
+    async def _refresh_loop(self, shards: Sequence[Shard]) -> None:
         while True:
             await asyncio.sleep(self.interval)  # the heartbeat's period
             for shard in shards:
                 if not shard.up:
                     continue
+                with contextlib.suppress(ShardUnavailable):
+                    if not await self.refresh(shard):
+                        log_event(
+                            self._log, "process_key_expired", logging.ERROR, shard=shard.index
+                        )
+                        shard.fail(ProcessKeyExpired("this process's key expired: rebuilding"))
+
+    async def _reap_loop(self, shards: Sequence[Shard]) -> None:
+        while True:
+            await asyncio.sleep(self.interval)  # the period of the checks
+            for shard in shards:
+                if not shard.up:
+                    continue
                 try:
-                    pipe = shard.pipeline()
-                    self.register(pipe)
-                    await shard.execute(pipe, "register")
                     await self.reap(shard)
                 except ShardUnavailable:
                     continue
@@ -119,29 +155,37 @@ class ProcessRegistry:
         return reaped
 
     async def _reap(self, shard: Shard, dead: str) -> None:
-        origin = conn_prefix(dead)
+        origin, alive = conn_prefix(dead), process_key(dead)
         values = logins = 0
         held = [item for pair in await _pairs(shard, held_key(dead)) for item in pair]
         for start in range(0, len(held), 2 * CHUNK):
             pipe = shard.pipeline()
-            await self._gone(
-                keys=[held_key(dead)], args=[origin, *held[start : start + 2 * CHUNK]], client=pipe
-            )
-            values += sum(await shard.execute(pipe, "reap"))
+            chunk = held[start : start + 2 * CHUNK]
+            await self._gone(keys=[held_key(dead), alive], args=[origin, *chunk], client=pipe)
+            (gone,) = await shard.execute(pipe, "reap")
+            if gone < 0:
+                self._came_back(shard, dead)
+                return
+            values += gone
         tags = [item for pair in await _pairs(shard, logins_key(dead)) for item in pair]
         for start in range(0, len(tags), 2 * CHUNK):
             pipe = shard.pipeline()
-            await self._unlogin(
-                keys=[logins_key(dead)], args=tags[start : start + 2 * CHUNK], client=pipe
-            )
-            logins += sum(await shard.execute(pipe, "reap"))
+            chunk = tags[start : start + 2 * CHUNK]
+            await self._unlogin(keys=[logins_key(dead), alive], args=chunk, client=pipe)
+            (dropped,) = await shard.execute(pipe, "reap")
+            if dropped < 0:
+                self._came_back(shard, dead)
+                return
+            logins += dropped
         pipe = shard.pipeline()
-        pipe.delete(held_key(dead), logins_key(dead))
-        pipe.srem(PROCESSES, dead)
+        await self._forget(keys=[alive, held_key(dead), logins_key(dead)], args=[dead], client=pipe)
         await shard.execute(pipe, "reap")
         log_event(
             self._log, "reaped_process", shard=shard.index, process=dead, gone=values, logins=logins
         )
+
+    def _came_back(self, shard: Shard, process: str) -> None:
+        log_event(self._log, "reaping_stopped", shard=shard.index, process=process)
 
 
 async def _pairs(shard: Shard, key: bytes) -> list[tuple[bytes, bytes]]:

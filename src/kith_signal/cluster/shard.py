@@ -234,6 +234,19 @@ class Shard:
                 raise ShardUnavailable(f"{type(reply).__name__}: {reply}"[:200])
         return replies
 
+    async def execute_now(self, pipe: Pipeline, op: str) -> list[Any]:
+        """Run a pipeline at once on a connection of its own, ahead of the
+        queue: for the liveness key, which a backlog must not delay."""
+        started = time.perf_counter()
+        try:
+            replies = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self.fail(exc)
+            raise ShardUnavailable(self.reason) from None
+        self._metrics.redis_seconds.observe(time.perf_counter() - started)
+        self._metrics.redis_commands.labels(op).inc(len(pipe))
+        return list(replies)
+
     async def _write(self) -> None:
         """Send the queued pipelines, merged, one round trip at a time."""
         while True:
