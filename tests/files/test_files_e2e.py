@@ -279,3 +279,24 @@ def test_memory_stays_flat_on_both_sides_whatever_the_file_size(
     wait_for(done, "the big file to arrive", timeout=120)
     growth = {("sender" if n is a else "receiver"): peak[n] - before[n] for n in (a, b)}
     assert all(g < RSS_GROWTH_BOUND_MIB for g in growth.values()), growth
+
+
+def test_a_receiver_away_during_a_cancel_learns_it_when_it_is_back(
+    world: ChatWorld, tmp_path: Path
+) -> None:
+    a, b = world.start("a", "b")
+    world.online("a", "b")
+    source, _ = _source(tmp_path, 64 * 1024 * 1024)
+    file_id = _send(a, world.ids["b"], source)["file"]["id"]
+    _wait_file(b, file_id, lambda f: f["bytes_done"] > 0, "the transfer to start", 30)
+    b.kill()
+    a.sees(world.ids["b"], "offline")
+    status, body = call(a, "POST", f"/api/files/{file_id}/cancel")
+    assert (status, body["state"]) == (200, "cancelled")
+    (b,) = world.start("b")
+    got = _wait_file(b, file_id, lambda f: f["state"] == "cancelled", "bob to learn it", 30)
+    assert got["reason"] == "cancelled"
+    wait_for(
+        lambda: not (world.dirs["b"] / "files" / f"{file_id}.kf").exists() or None,
+        "bob's partial file deleted",
+    )

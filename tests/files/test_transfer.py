@@ -237,7 +237,8 @@ def test_the_receiver_cancels_mid_transfer_and_a_new_offer_is_refused() -> None:
     assert inc.cancel() == [SendFrame(Cancel(ID, "cancelled")), Discard()]
     out.receive(Cancel(ID, "cancelled"))
     assert out.state is TransferState.CANCELLED
-    assert out.receive(Ack(ID, 3)) == []
+    assert out.receive(Chunk(ID, 3, b"x")) == []
+    assert out.receive(Ack(ID, 3)) == [SendFrame(Cancel(ID, "cancelled"))]  # says how it ended
     assert inc.offered() == [SendFrame(Cancel(ID, "cancelled"))]
 
 
@@ -283,3 +284,36 @@ def test_any_sequence_of_channel_drops_ends_with_the_whole_file(
     assert pair.out.state is TransferState.RECEIVED
     assert pair.stored == list(range(chunk_count(size)))
     assert pair.chunks_sent <= chunk_count(size) + len(cuts) * window
+
+
+def test_a_receiver_back_from_away_learns_the_sender_cancelled() -> None:
+    size = 10 * CHUNK_SIZE
+    inc = Incoming(_offer(size), state=TransferState.PAUSED, have=4)
+    out = Outgoing(_offer(size), state=TransferState.CANCELLED, reason="cancelled")
+    probe = inc.probe()
+    assert probe == [SendFrame(Ack(ID, 4))]
+    answer = out.receive(probe[0].frame)  # type: ignore[union-attr]
+    assert answer == [SendFrame(Cancel(ID, "cancelled"))]
+    assert inc.receive(Cancel(ID, "cancelled")) == [Discard()]
+    assert inc.state is TransferState.CANCELLED
+
+
+def test_a_failed_transfer_answers_with_its_reason() -> None:
+    out = Outgoing(_offer(CHUNK_SIZE), state=TransferState.FAILED, reason="too_large")
+    assert out.receive(Accept(ID, 0)) == [SendFrame(Cancel(ID, "too_large"))]
+    assert out.receive(Done(ID)) == []
+
+
+def test_a_probe_is_harmless_to_a_live_sender() -> None:
+    size = 40 * CHUNK_SIZE
+    out = Outgoing(_offer(size), window=4)
+    out.channel_open()
+    assert out.receive(Ack(ID, 3)) == []  # not sending yet: the offer's accept decides
+    assert out.receive(Accept(ID, 3)) == [SendChunks(3, 7)]
+    assert out.receive(Ack(ID, 3)) == []  # the probe arriving late opens nothing new
+    assert out.state is TransferState.SENDING
+
+
+def test_a_finished_receiver_sends_no_probe() -> None:
+    assert Incoming(_offer(1), state=TransferState.RECEIVED, have=1).probe() == []
+    assert Incoming(_offer(1), state=TransferState.CANCELLED).probe() == []

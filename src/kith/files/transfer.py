@@ -23,6 +23,9 @@ Resume: the receiver's ``Accept(have)`` names how many leading chunks it
 already holds (verified on its disk); the sender goes on from there. A chunk
 that does not arrive in order (one the session refused as tampered, say) makes
 the receiver send ``Accept(have)`` again, once per gap, and the sender rewinds.
+On a new channel the receiver also sends ``Ack(have)`` for each unfinished
+transfer: a sender that cancelled meanwhile (or forgot the transfer) answers
+``Cancel``, so a receiver that was away never waits for ever.
 """
 
 from __future__ import annotations
@@ -125,6 +128,13 @@ def chunk_length(size: int, index: int) -> int:
     return min(CHUNK_SIZE, size - index * CHUNK_SIZE)
 
 
+def _reason(reason: str | None) -> CancelReason:
+    """The wire reason for a stored one (``cancelled`` for anything else)."""
+    if reason in ("refused", "too_large", "hash_mismatch", "failed"):
+        return reason  # type: ignore[return-value]
+    return "cancelled"
+
+
 def _end_state(reason: CancelReason) -> TransferState:
     return TransferState.CANCELLED if reason == "cancelled" else TransferState.FAILED
 
@@ -147,6 +157,9 @@ class _Transfer:
     def bytes_done(self) -> int:
         """Bytes the receiver holds."""
         return min(self.have * CHUNK_SIZE, self.offer.size)
+
+    def _cancel_reason(self) -> CancelReason:
+        return _reason(self.reason)
 
     def _end(self, reason: CancelReason) -> None:
         self.state = _end_state(reason)
@@ -200,7 +213,12 @@ class Outgoing(_Transfer):
         return [SendFrame(Cancel(self.id, "cancelled"))]
 
     def receive(self, frame: FileFrame) -> list[Action]:
-        """A frame from the receiver about this transfer."""
+        """A frame from the receiver about this transfer (an ``ack`` or ``accept``
+        for one that ended tells the receiver how it ended: it may have missed it)."""
+        if self.state in (TransferState.CANCELLED, TransferState.FAILED):
+            if isinstance(frame, Accept | Ack):
+                return [SendFrame(Cancel(self.id, self._cancel_reason()))]
+            return []
         if self.state.final:
             return []
         match frame:
@@ -272,6 +290,13 @@ class Incoming(_Transfer):
         self._asked_at = self.have
         return [SendFrame(Accept(self.id, self.have))]
 
+    def probe(self) -> list[Action]:
+        """A channel opened: tell the sender what we hold, so a sender that ended
+        the transfer while we were away says so (a live one offers again anyway)."""
+        if self.state.final:
+            return []
+        return [SendFrame(Ack(self.id, self.have))]
+
     def channel_closed(self) -> None:
         """The channel closed: wait for the sender's next offer."""
         if self.state is TransferState.SENDING:
@@ -320,9 +345,3 @@ class Incoming(_Transfer):
         if self.have == self.chunks:
             actions.append(Verify())
         return actions
-
-    def _cancel_reason(self) -> CancelReason:
-        reason = self.reason
-        if reason in ("refused", "too_large", "hash_mismatch", "failed"):
-            return reason  # type: ignore[return-value]
-        return "cancelled"

@@ -391,10 +391,13 @@ class FileTransfers:
     async def _resume(self, contact_id: str) -> None:
         records: list[FileRecord] = await self._store.run(lambda s: s.files.unfinished())
         for record in records:
-            if record.contact_id == contact_id and record.direction == "out":
-                live = self._live.get(record.id) or await self._revive(record)
-                assert isinstance(live.machine, Outgoing)
+            if record.contact_id != contact_id:
+                continue
+            live = self._live.get(record.id) or await self._revive(record)
+            if isinstance(live.machine, Outgoing):
                 await self._act(live, live.machine.channel_open())
+            else:
+                await self._act(live, live.machine.probe())
 
     async def _offer_new(self, record: FileRecord) -> None:
         if record.id not in self._live:
@@ -436,6 +439,9 @@ class FileTransfers:
         live = self._live.get(frame.id)
         if live is None:
             record: FileRecord | None = await self._store.run(lambda s: s.files.get(frame.id))
+            if record is None and isinstance(frame, Accept | Ack):
+                self._send(contact_id, Cancel(frame.id, "cancelled"))  # we forgot it: it ended
+                return
             if record is None or record.contact_id != contact_id:
                 return
             live = await self._revive(record)
