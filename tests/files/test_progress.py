@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import select
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -60,7 +61,7 @@ def test_send_on_a_terminal_follows_the_transfer_to_the_end(
     )
     os.close(secondary)
     output = b""
-    while True:
+    while select.select([primary], [], [], 60)[0]:  # bounded: a hung CLI fails the test
         try:
             data = os.read(primary, 4096)
         except OSError:  # the terminal closed: the process is done
