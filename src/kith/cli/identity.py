@@ -19,7 +19,9 @@ def register(commands: Any) -> None:
     name = commands.add_parser("name", help="your display name")
     actions = name.add_subparsers(dest="action", metavar="ACTION", required=True)
     set_ = actions.add_parser("set", help="change your display name")
-    set_.add_argument("name", help="the new display name")
+    set_.add_argument(
+        "name", help="the new display name (at most 64 characters and 96 bytes of UTF-8)"
+    )
     set_.set_defaults(handler=run_name_set)
 
 
