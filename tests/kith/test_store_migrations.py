@@ -154,6 +154,17 @@ NEW_TABLES = {
     "browser_sessions": {"secret_hash", "last_used"},  # v11
     "mailbox_own_keys": {"contact_id", "key_id", "private", "created_at", "retired_at"},  # v12
     "mailbox_peer_keys": {"contact_id", "key_id", "public", "received_at"},  # v12
+    "call_log": {
+        "id",
+        "contact_id",
+        "direction",
+        "video",
+        "outcome",
+        "reason",
+        "duration",
+        "started_at",
+        "ended_at",
+    },  # v14
     "file_transfers": {
         "id",
         "contact_id",

@@ -238,6 +238,25 @@ def _v13_file_transfers(conn: Connection) -> None:
     )
 
 
+def _v14_call_log(conn: Connection) -> None:
+    # Calls (kith.calls) as the chat history shows them: one row per ended call. No media,
+    # no session descriptions or candidates: only who, which way, how it ended and how long.
+    conn.execute(
+        """CREATE TABLE call_log (
+            id TEXT PRIMARY KEY,
+            contact_id TEXT NOT NULL,
+            direction TEXT NOT NULL CHECK (direction IN ('out', 'in')),
+            video INTEGER NOT NULL CHECK (video IN (0, 1)),
+            outcome TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            duration REAL NOT NULL CHECK (duration >= 0),
+            started_at REAL NOT NULL,
+            ended_at REAL NOT NULL
+        )"""
+    )
+    conn.execute("CREATE INDEX call_log_by_contact ON call_log (contact_id, started_at)")
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
@@ -252,6 +271,7 @@ STEPS: Final[Sequence[Step]] = (
     _v11_browser_sessions,
     _v12_mailbox_keys,
     _v13_file_transfers,
+    _v14_call_log,
 )
 LATEST_VERSION: Final = len(STEPS)
 
