@@ -154,7 +154,11 @@ class Server:
             if line.startswith("ts=") and "event=heap_trim" in line:
                 fields = dict(re.findall(r"(\w+)=(\S+)", line))
                 self.heap_trims.append(
-                    {k: float(fields[k]) for k in ("ms", "free_mib", "in_use_mib") if k in fields}
+                    {
+                        k: float(fields[k])
+                        for k in ("ms", "rss_before_mib", "rss_after_mib")
+                        if k in fields
+                    }
                 )
             if line.startswith("ts=") and "event=event_loop" in line:
                 self.loop = line.rsplit("name=", 1)[1].strip()
@@ -741,7 +745,9 @@ def _trims(churn: dict[str, Any]) -> str:
     trims = churn["heap_trims_after_bulk"]
     if not trims:
         return "none"
-    return ", ".join(f"{t['ms']:g} ({t['free_mib']:g} MiB free)" for t in trims)
+    return ", ".join(
+        f"{t['ms']:g} (RSS {t['rss_before_mib']:g} -> {t['rss_after_mib']:g} MiB)" for t in trims
+    )
 
 
 def _per_user(rss_mib: float, before_mib: float, ramp_rows: list[dict[str, Any]]) -> float:
