@@ -15,7 +15,7 @@ is kept in flat dictionaries of *untracked* values, measured with
   topics one after the other (no key object per entry: the dictionary's own
   key is the only one).
 
-A topic costs about 220 bytes besides its payload (it was about 300 with a
+A topic costs about 230 bytes besides its payload (it was about 300 with a
 table for subscribers, one for values, and lists of key objects). Wire
 strings are decoded on the way in and written again only for the rare replies
 that need them (retained values on subscribe, ``gone``).
