@@ -15,6 +15,7 @@ from typing import TypeVar
 from kith.errors import DatabaseDamagedError, KithError
 from kith.store.blocked import BlockedRepository
 from kith.store.browser_sessions import BrowserSessionRepository
+from kith.store.call_log import CallLogRepository
 from kith.store.connection import Connection, DatabaseError, connect, create
 from kith.store.contacts import ContactRepository
 from kith.store.cursors import CursorRepository
@@ -56,6 +57,7 @@ class Store:
         self.browser_sessions = BrowserSessionRepository(conn)
         self.files = FileRepository(conn)
         self.mailbox_keys = MailboxKeyRepository(conn)
+        self.call_log = CallLogRepository(conn)
 
     @classmethod
     def open(cls, path: Path, key: bytes) -> Store:
