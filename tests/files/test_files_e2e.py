@@ -173,6 +173,7 @@ def test_either_side_cancels_mid_transfer(world: ChatWorld, tmp_path: Path, side
     wait_for(
         lambda: not (world.dirs["b"] / "files" / f"{file_id}.kf").exists() or None,
         "the partial file to be deleted",
+        timeout=30,
     )
     status, body = call(b, "POST", f"/api/files/{file_id}/save", {"dest": str(tmp_path / "x")})
     assert (status, body["error"]["code"]) == (400, "not_received")
@@ -225,7 +226,7 @@ def test_a_file_is_deleted_with_its_message_on_both_sides(world: ChatWorld, tmp_
         records = any(_file(node, file_id) is not None for node in (a, b))
         return True if not copies and not records else None
 
-    wait_for(gone, "both copies and both records gone")
+    wait_for(gone, "both copies and both records gone", timeout=30)
     assert source.exists()  # the user's own file is never touched
 
 
@@ -299,4 +300,5 @@ def test_a_receiver_away_during_a_cancel_learns_it_when_it_is_back(
     wait_for(
         lambda: not (world.dirs["b"] / "files" / f"{file_id}.kf").exists() or None,
         "bob's partial file deleted",
+        timeout=30,
     )
