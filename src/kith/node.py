@@ -26,6 +26,8 @@ from kith.errors import KithError
 from kith.models import Contact
 from kith.passphrases import PassphraseSource
 from kith.presence import ConnectionState, OwnStatus, PresenceManager
+from kith.runtime.calls.service import CallService
+from kith.runtime.calls.switchboard import CallSwitchboard
 from kith.runtime.chat.driver import ChatDriver
 from kith.runtime.chat.link_factory import ChatOptions
 from kith.runtime.chat.mailbox import MailboxCourier
@@ -163,6 +165,8 @@ class _Parts:
     hub: EventHub
     requests: ContactRequests
     files: FileTransfers
+    calls: CallSwitchboard
+    call_service: CallService
 
 
 def _build(
@@ -207,6 +211,7 @@ def _build(
         log=log,
         reserve=options.file_reserve,
     )
+    calls = CallSwitchboard(store=store, hub=hub, status=presence, clock=time.time, log=log)
     chat = ChatDriver(
         keys=loaded.keys,
         pairs=pairs,
@@ -230,10 +235,16 @@ def _build(
         turn=client,
         mailbox=MailboxCourier(client, MailboxKeyring(store, time.time), time.time, log),
         files=files,
+        calls=calls,
+    )
+    call_service = CallService(
+        calls, chat, turn=client, stun=loaded.stun_servers, relay_only=loaded.relay_only
     )
     dispatcher = Dispatcher(bus, presence, chat, log)
     pump = SignalPump(presence, chat, log, problems=hub, intros=requests)
-    return _Parts(client, presence, chat, dispatcher, pump, writer, hub, requests, files)
+    return _Parts(
+        client, presence, chat, dispatcher, pump, writer, hub, requests, files, calls, call_service
+    )
 
 
 def _ui_port(store: Store) -> int:
@@ -342,6 +353,7 @@ class Node:
             fallback=options.api_port is None,
             account=AccountAccess(self._store, self._data_dir),
             files=FileService(parts.files, parts.chat),
+            calls=parts.call_service,
         )
         port = await self._api.start()
         if options.api_port is None and wanted == 0:
@@ -356,6 +368,7 @@ class Node:
             remove_runtime(self._data_dir.path, self._runtime)
         if self._api is not None:
             await self._api.stop()
+        await parts.calls.stop()  # hang-ups go out while the channels are open
         await parts.chat.stop()
         await parts.files.stop()
         await parts.requests.stop()

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from kith.api.access import AccessPolicy, Credential, Verdict
 from kith.api.account_routes import AccountAccess, add_account_routes
+from kith.api.call_routes import add_call_routes
 from kith.api.errors import error_response, status_for
 from kith.api.events_ws import EventsEndpoint
 from kith.api.file_routes import add_file_routes
@@ -32,6 +33,7 @@ from kith.api.session_routes import (
     add_session_routes,
     session_of,
 )
+from kith.runtime.calls.service import CallService
 from kith.runtime.files.service import FileService
 from kith.runtime.live import ConnectionEvent, EventHub, NodeEvent
 from kith.runtime.service import NodeService
@@ -64,6 +66,7 @@ class ApiServer:
         account: Store and data directory for the account endpoints (backup,
             passphrase change, QR code); without it they are not served.
         files: File transfers (the file endpoints); without it they are not served.
+        calls: Calls (the call endpoints); without it they are not served.
     """
 
     def __init__(
@@ -78,6 +81,7 @@ class ApiServer:
         fallback: bool = False,
         account: AccountAccess | None = None,
         files: FileService | None = None,
+        calls: CallService | None = None,
     ) -> None:
         self._service = service
         self._policy = policy
@@ -87,6 +91,7 @@ class ApiServer:
         self._fallback = fallback
         self._account = account
         self._files = files
+        self._calls = calls
         self._events = EventsEndpoint(hub, self._snapshot)
         self._runner: web.AppRunner | None = None
 
@@ -106,6 +111,7 @@ class ApiServer:
         add_message_routes(app, self._service.chat)
         add_search_routes(app, self._service.chat)
         add_file_routes(app, self._files)
+        add_call_routes(app, self._calls)
         app.router.add_get("/api/events", self._events.handle)
         add_session_routes(app, self._policy)
         if self._account is not None:

@@ -8,6 +8,9 @@
 - :mod:`kith.runtime.files`: file transfers over the peers' channels (the
   pure machines of :mod:`kith.files`, the encrypted vault, one serial lane per
   contact) and the file service;
+- :mod:`kith.runtime.calls`: calls set up over the peers' channels (the pure
+  machines of :mod:`kith.calls`, the call log) and the call service; media
+  flows browser to browser;
 - :mod:`kith.runtime.dispatch`: the event bus and the dispatcher that carry
   presence news to chat and "messages queued" back;
 - :mod:`kith.runtime.pairs`: each contact's pair channel, derived once;

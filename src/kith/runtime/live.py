@@ -12,6 +12,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
+from kith.runtime.calls.events import CallEvent, CallSignalEvent
 from kith.runtime.chat.live import ChatEvent
 
 __all__ = [
@@ -133,6 +134,8 @@ NodeEvent: TypeAlias = (
     | ContactsChangedEvent
     | ChatEvent
     | FileEvent
+    | CallEvent
+    | CallSignalEvent
 )
 
 

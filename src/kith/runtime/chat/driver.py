@@ -58,7 +58,7 @@ from kith.runtime.chat.link_factory import ChatOptions, RelayPort, make_peer_lin
 from kith.runtime.chat.live import ChatNoticeEvent, failure_text, live_events
 from kith.runtime.chat.mailbox import MailboxCourier
 from kith.runtime.chat.mailbox_sync import MailboxSync
-from kith.runtime.chat.peer import ChatPeer, FileHost, is_delivery_receipt
+from kith.runtime.chat.peer import CallHost, ChatPeer, FileHost, is_delivery_receipt
 from kith.runtime.chat.peer_state import GateInput
 from kith.runtime.chat.recovery import ConversationRecovery, refused
 from kith.runtime.dispatch import EventSink, MessagesQueued, PresenceNews
@@ -94,6 +94,7 @@ class ChatDriver:
         turn: The TURN relays the signaling server offers (none by default).
         mailbox: The sealed offline mailbox (none: frames wait for a channel).
         files: The file transfers, given to every peer (none: no files).
+        calls: The call switchboard, given to every peer (none: no calls).
     """
 
     def __init__(
@@ -113,9 +114,11 @@ class ChatDriver:
         turn: TurnSource = NO_TURN,
         mailbox: MailboxCourier | None = None,
         files: FileHost | None = None,
+        calls: CallHost | None = None,
     ) -> None:
         self._keys = keys
         self._files = files
+        self._calls = calls
         self._turn = turn
         self._own_id = keys.kith_id
         self._pairs = pairs
@@ -214,6 +217,7 @@ class ChatDriver:
             key_changed=blocked,
             limit=InboundLimit(self._options.inbound_rate, self._options.inbound_burst),
             files=self._files,
+            calls=self._calls,
         )
         self._peers.add(peer)
         if peer.state.flagged:
@@ -366,6 +370,10 @@ class ChatDriver:
 
     def _update_relay(self) -> None:
         self._connector.update_relay(self._peers)
+
+    def connect(self, peer: ChatPeer) -> None:
+        """Connect to a contact because the user asked to (a call), even while invisible."""
+        self._spawn(self._connector.open(peer))
 
     def connect_for_typing(self, peer: ChatPeer) -> None:
         """Connect to a contact the user is typing to, where the status allows."""

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from kith.calls.frames import is_call_frame
 from kith.chat import (
     Conversation,
     ConversationEvent,
@@ -55,7 +56,14 @@ from kith_proto.ids import parse_id
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import PairChannel
 
-__all__ = ["ChatPeer", "FileHost", "LinkFactory", "PeerHost", "is_delivery_receipt"]
+__all__ = [
+    "CallHost",
+    "ChatPeer",
+    "FileHost",
+    "LinkFactory",
+    "PeerHost",
+    "is_delivery_receipt",
+]
 
 
 class PeerHost(Protocol):
@@ -121,6 +129,23 @@ class FileHost(Protocol):
         ...
 
 
+class CallHost(Protocol):
+    """Where a peer's call frames and channel news go (the call switchboard,
+    :mod:`kith.runtime.calls.switchboard`)."""
+
+    def channel_open(self, peer: ChatPeer) -> None:
+        """A session was established on the peer's channel."""
+        ...
+
+    def channel_closed(self, peer: ChatPeer) -> None:
+        """The peer's channel closed or failed."""
+        ...
+
+    def receive(self, peer: ChatPeer, plaintext: bytes) -> None:
+        """A call frame (``kith.calls.frames``) from the contact."""
+        ...
+
+
 LinkFactory = Callable[[PairChannel], PeerLink]
 """Makes the peer link of a contact (the relay topics come from the channel)."""
 
@@ -160,6 +185,7 @@ class ChatPeer:
         key_changed: The store holds a key warning for the contact.
         limit: The contact's inbound rate limit.
         files: Where file frames and channel news go (none: file frames are dropped).
+        calls: Where call frames and channel news go (none: call frames are dropped).
     """
 
     def __init__(
@@ -176,6 +202,7 @@ class ChatPeer:
         key_changed: bool = False,
         limit: InboundLimit | None = None,
         files: FileHost | None = None,
+        calls: CallHost | None = None,
     ) -> None:
         self.contact_id = contact_id
         self.public_key = parse_id(contact_id)
@@ -198,6 +225,7 @@ class ChatPeer:
         self._receipt_channel: SecureChannel | None = None
         self._limit = limit if limit is not None else InboundLimit()
         self._files = files
+        self._calls = calls
         self._inbound: deque[bytes] = deque()
         self._recalling = False
 
@@ -330,6 +358,8 @@ class ChatPeer:
                 self._secure = None
                 if self._files is not None:
                     self._files.channel_closed(self)
+                if self._calls is not None:
+                    self._calls.channel_closed(self)
                 self._host.execute(self, self.conversation.channel_closed(now))
                 self._host.link_changed(self)
             case ConnectFailed(reason=reason):
@@ -367,6 +397,8 @@ class ChatPeer:
                     self._host.session_open(self, secure)
                     if self._files is not None:
                         self._files.channel_open(self)
+                    if self._calls is not None:
+                        self._calls.channel_open(self)
             case MessageReceived(plaintext=plaintext):
                 self._on_chat(plaintext, now)
             case PeerClosing():
@@ -378,6 +410,10 @@ class ChatPeer:
         host has read them back."""
         if self.recovering:
             return  # not applied, not receipted: the sender resends it
+        if is_call_frame(plaintext):  # before files: a call frame's mark starts with theirs
+            if self._calls is not None and not self.blocked:
+                self._calls.receive(self, plaintext)  # a few per call, never stored
+            return
         if is_file_frame(plaintext):
             if self._files is not None and not self.blocked:
                 self._files.receive(self, plaintext)  # paced by its own window, not the limit
