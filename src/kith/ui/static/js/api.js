@@ -42,7 +42,10 @@ export async function request(method, path, body) {
   const init = { method, credentials: "omit", headers: { Accept: "application/json" } };
   const session = loadSession();
   if (session) init.headers[SESSION_HEADER] = session;
-  if (body !== undefined) {
+  if (body instanceof Blob) {
+    init.headers["Content-Type"] = "application/octet-stream";
+    init.body = body; // a file: the browser streams it
+  } else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
@@ -106,4 +109,10 @@ export const api = {
   markRead: (id, ids) => request("POST", `/api/contacts/${part(id)}/read`, { ids }),
   acceptKey: (id) => request("POST", `/api/contacts/${part(id)}/key-accept`),
   search: (q, limit) => request("GET", `/api/search?${new URLSearchParams({ q, limit: String(limit) })}`),
+  // Files (see docs/files.md): the upload is the request body, the download a blob.
+  files: (id) => request("GET", `/api/contacts/${part(id)}/files`),
+  upload: (id, file) =>
+    request("POST", `/api/contacts/${part(id)}/files/upload?${new URLSearchParams({ name: file.name })}`, file),
+  cancelFile: (fid) => request("POST", `/api/files/${part(fid)}/cancel`),
+  download: (fid) => request("GET", `/api/files/${part(fid)}/content`),
 };

@@ -51,6 +51,8 @@ export class ChatPanel {
         react: (mid, emoji) => this.guard(() => this.api.react(mid, emoji).then((m) => m && this.list.upsert(m))),
         unreact: (mid, emoji) => this.guard(() => this.api.unreact(mid, emoji).then((m) => m && this.list.upsert(m))),
         reply: (mid) => this.startReply(mid),
+        cancelFile: (fid) => this.guard(() => this.api.cancelFile(fid).then((f) => this.list.setFile(f))),
+        download: (file) => this.guard(() => this.download(file)),
       },
     });
     jump.addEventListener("click", () => {
@@ -63,6 +65,13 @@ export class ChatPanel {
         if (last) this.list.startEdit(last);
         return Boolean(last);
       },
+    });
+    const picker = $("#composer-file");
+    $("#composer-attach").addEventListener("click", () => picker.click());
+    picker.addEventListener("change", () => {
+      const chosen = [...picker.files];
+      picker.value = "";
+      chosen.forEach((file) => this.sendFile(file));
     });
     $("#reply-cancel").addEventListener("click", () => {
       this.setReply(null);
@@ -156,8 +165,45 @@ export class ChatPanel {
     if (!this.available) return this.unavailable();
     this.input.disabled = false;
     this.sendButton.disabled = false;
+    await this.loadFiles(id);
     await this.loadOlder();
     this.list.scrollToBottom();
+  }
+
+  /** The conversation's transfers, before its messages are shown (they carry them). */
+  async loadFiles(id) {
+    this.list.files.clear();
+    try {
+      const { files } = await this.api.files(id);
+      if (id === this.contactId) files.forEach((file) => this.list.files.set(file.id, file));
+    } catch (error) {
+      if (!error.missingEndpoint) this.showError(error);
+    }
+  }
+
+  /** Send one file: the node keeps it encrypted and sends it when the contact is reachable. */
+  async sendFile(file) {
+    const id = this.contactId;
+    if (!id) return;
+    await this.guard(async () => {
+      const sent = await this.api.upload(id, file);
+      if (id !== this.contactId) return;
+      this.list.setFile(sent.file);
+      this.list.upsert(sent.message);
+    });
+  }
+
+  /** Save a file: fetched from the node, handed to the browser as a download. */
+  async download(file) {
+    const blob = await this.api.download(file.id);
+    const url = URL.createObjectURL(blob);
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = file.name;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    window.setTimeout(() => URL.revokeObjectURL(url), 60_000);
   }
 
   /** Re-read the open conversation: after the event socket re-opened, events may have been missed. */
@@ -165,6 +211,7 @@ export class ChatPanel {
     if (!this.contactId || !this.available) return;
     this.complete = false;
     this.list.clear();
+    await this.loadFiles(this.contactId);
     await this.loadOlder();
     this.list.scrollToBottom();
   }
@@ -277,6 +324,8 @@ export class ChatPanel {
       if (here) this.showNotice(event.contact);
     } else if (event.type === "message_state") {
       if (here) this.list.setState(event.id, event.state);
+    } else if (event.type === "file") {
+      if (event.file.contact === this.contactId && !this.root.hidden) this.list.setFile(event.file);
     } else if (event.type === "presence") {
       if (event.status !== "offline" && this.notices.get(event.id)?.code === "queued") {
         this.notices.delete(event.id);

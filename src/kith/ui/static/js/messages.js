@@ -19,6 +19,32 @@ const STATE_LABEL = {
 // A reply can arrive after a later event (the POST answer after the delivery
 // receipt): a state never moves back down this order.
 const STATE_RANK = { queued: 0, failed: 0, sent: 1, delivered: 2, read: 3 };
+const FILE_STATE = {
+  queued: "waiting for them to be online",
+  sending: "sending",
+  paused: "paused: resumes when you reconnect",
+  received: "received",
+  failed: "failed",
+  cancelled: "cancelled",
+};
+const FILE_REASON = {
+  too_large: "too large for their free disk space",
+  hash_mismatch: "arrived damaged and was discarded",
+  refused: "refused",
+};
+
+/** A byte count for people: "512 bytes", "4.0 MiB". */
+export function sizeText(bytes) {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit ? `${value.toFixed(1)} ${units[unit]}` : `${bytes} bytes`;
+}
+
 // Consecutive messages of one author within this many seconds form a group.
 const GROUP_SECONDS = 5 * 60;
 const QUOTE_CHARS = 140;
@@ -50,6 +76,7 @@ export class MessageList {
     this.actions = actions;
     this.rows = new Map();
     this.messages = new Map();
+    this.files = new Map(); // the transfers of this conversation, by id (= their message's id)
     root.addEventListener("keydown", (event) => this.arrowKeys(event));
     root.addEventListener("scroll", () => {
       if (this.unseen && this.nearBottom()) this.setUnseen(0);
@@ -249,6 +276,30 @@ export class MessageList {
     if (this.messages.has(id)) this.upsert({ id, state });
   }
 
+  /** A transfer of this conversation changed: its message (if loaded) shows it. */
+  setFile(file) {
+    this.files.set(file.id, file);
+    if (this.messages.has(file.id)) this.upsert({ id: file.id });
+  }
+
+  fileCard(message) {
+    const file = this.files.get(message.id);
+    if (!file || message.deleted) return null;
+    const open = ["queued", "sending", "paused"].includes(file.state);
+    const readable = file.direction === "out" || file.state === "received";
+    const reason = file.state === "failed" || file.state === "cancelled" ? FILE_REASON[file.reason] : null;
+    return h(
+      "div",
+      { class: "file-card", dataset: { state: file.state, file: file.id } },
+      h("span", { class: "file-name" }, file.name),
+      h("span", { class: "file-size muted small" }, sizeText(file.size)),
+      open ? h("progress", { max: String(Math.max(file.size, 1)), value: String(file.bytes_done) }) : null,
+      h("span", { class: "file-state" }, reason || FILE_STATE[file.state] || file.state),
+      readable ? h("button", { type: "button", class: "button secondary small file-download", onclick: () => this.actions.download(file) }, "Download") : null,
+      open ? h("button", { type: "button", class: "button secondary small file-cancel", onclick: () => this.actions.cancelFile(file.id) }, "Cancel") : null,
+    );
+  }
+
   makeRow(message) {
     const mine = message.from === this.me;
     const classes = ["msg", mine ? "mine" : "theirs", message.deleted ? "deleted" : ""].join(" ");
@@ -269,6 +320,7 @@ export class MessageList {
       ),
       message.reply_to ? this.quote(message) : null,
       h("div", { class: "text" }, message.deleted ? "This message was deleted." : renderText(message.text)),
+      this.fileCard(message),
       this.reactions(message),
       message.deleted ? null : this.actionBar(message, mine),
     );

@@ -1,0 +1,98 @@
+"""Files through two browser pages and two real nodes over real WebRTC: the
+attach button sends, both pages show the transfer, the receiver downloads it,
+a cancel shows on both sides."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from kith_testkit.browser import launch_chromium, new_context, sign_in
+from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
+from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
+
+pytestmark = pytest.mark.slow
+WAIT_MS = 30_000
+
+
+class Pair:
+    """A server, alice's and bob's nodes, and a signed-in page for each."""
+
+    def __init__(self, root: Path, browser: Any) -> None:
+        self.root = root
+        self.server = SignalProcess(*HEARTBEAT_FLAGS)
+        self.ids = {n: make_identity(root / n, n, self.server.url) for n in ("alice", "bob")}
+        ok(kith(root / "alice", "contacts", "add", self.ids["bob"], "--name", "bob"))
+        ok(kith(root / "bob", "contacts", "add", self.ids["alice"], "--name", "alice"))
+        self.nodes = {n: NodeProcess(root / n, *HEARTBEAT_FLAGS) for n in ("alice", "bob")}
+        self.pages = {n: sign_in(new_context(browser), node) for n, node in self.nodes.items()}
+
+    def open_chat(self, who: str, other: str) -> Any:
+        page = self.pages[who]
+        row = page.locator(f"#contacts li[data-id='{self.ids[other]}']")
+        expect(row.locator(".sub")).to_have_attribute("data-presence", "online", timeout=WAIT_MS)
+        row.locator("button").click()
+        expect(page.locator("#chat-title")).to_have_text(other, timeout=WAIT_MS)
+        return page
+
+    def close(self) -> None:
+        for node in self.nodes.values():
+            node.kill()
+        self.server.stop()
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[Pair]:
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        world = Pair(tmp_path, browser)
+        yield world
+        world.close()
+        browser.close()
+
+
+def test_a_file_sent_from_the_page_is_received_and_downloaded(pair: Pair, tmp_path: Path) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    source = tmp_path / "photo <1>.jpg"
+    source.write_bytes(data)
+    alice = pair.open_chat("alice", "bob")
+    bob = pair.open_chat("bob", "alice")
+    alice.set_input_files("#composer-file", str(source))
+    sent = alice.locator("#messages .msg.mine .file-card").last
+    expect(sent.locator(".file-name")).to_have_text("photo _1_.jpg", timeout=WAIT_MS)
+    got = bob.locator("#messages .msg.theirs .file-card").last
+    expect(got).to_have_attribute("data-state", "received", timeout=WAIT_MS)
+    expect(got.locator(".file-state")).to_have_text("received")
+    expect(sent).to_have_attribute("data-state", "received", timeout=WAIT_MS)
+    with bob.expect_download() as download:
+        got.locator(".file-download").click()
+    saved = tmp_path / "saved.jpg"
+    download.value.save_as(saved)
+    assert download.value.suggested_filename == "photo _1_.jpg"
+    assert hashlib.sha256(saved.read_bytes()).digest() == hashlib.sha256(data).digest()
+
+
+def test_a_cancel_on_the_page_shows_on_both_sides(pair: Pair, tmp_path: Path) -> None:
+    bob = pair.open_chat("bob", "alice")
+    pair.nodes["alice"].kill()  # alice is away: the file waits, and can be cancelled
+    source = tmp_path / "later.bin"
+    source.write_bytes(os.urandom(1000))
+    bob.set_input_files("#composer-file", str(source))
+    card = bob.locator("#messages .msg.mine .file-card").last
+    expect(card).to_have_attribute("data-state", "queued", timeout=WAIT_MS)
+    card.locator(".file-cancel").click()
+    expect(card).to_have_attribute("data-state", "cancelled", timeout=WAIT_MS)
+    expect(card.locator(".file-cancel")).to_have_count(0)
+    pair.nodes["alice"] = NodeProcess(pair.root / "alice", *HEARTBEAT_FLAGS)
+    alice = sign_in(new_context(pair.pages["bob"].context.browser), pair.nodes["alice"])
+    pair.pages["alice"] = alice
+    pair.open_chat("alice", "bob")
+    message = alice.locator("#messages .msg.theirs").last
+    expect(message).to_contain_text("later.bin", timeout=WAIT_MS)
+    expect(message.locator(".file-card")).to_have_count(0)  # never offered: nothing to show
