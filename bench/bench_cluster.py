@@ -307,6 +307,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
         for processes in (int(c) for c in args.configs.split(",")):
             results.append(run(processes, args, Path(tmp), kill=not args.no_kill))
+            print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     anchor = next((r for r in results if not r["redis"]), None)
     rows = []
     for r in results:

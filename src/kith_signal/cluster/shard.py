@@ -30,12 +30,16 @@ from kith_signal.metrics import Metrics
 
 __all__ = ["CHUNK", "Shard", "ShardUnavailable"]
 
-SOCKET_TIMEOUT = 2.0
-BARRIER_TIMEOUT = 2.0
+# Generous: on a busy event loop a timer also counts the time the loop spent
+# elsewhere, and a timeout costs a full rebuild. A refused or reset connection
+# is noticed at once anyway; only a hung Redis waits this long.
+SOCKET_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 5.0
+BARRIER_TIMEOUT = SOCKET_TIMEOUT
 RETRY_MIN, RETRY_MAX = 0.1, 2.0
 CHUNK = 1000  # keys or channels per command when a shard is rebuilt
 POOL_SIZE = 4  # command connections per shard and process (one writes, others scan)
-MAX_COALESCED = 20_000  # commands sent in one round trip at most
+MAX_COALESCED = 5_000  # commands sent in one round trip at most
 
 
 class ShardUnavailable(Exception):
@@ -75,7 +79,7 @@ class Shard:
         # connection rather than opening hundreds (or failing).
         options: dict[str, Any] = {
             "socket_timeout": SOCKET_TIMEOUT,
-            "socket_connect_timeout": SOCKET_TIMEOUT,
+            "socket_connect_timeout": CONNECT_TIMEOUT,
             "retry": Retry(NoBackoff(), 0),  # a pipeline retried could publish twice
         }
         pool = aioredis.BlockingConnectionPool.from_url(
