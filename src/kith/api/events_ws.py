@@ -72,10 +72,13 @@ class EventsEndpoint:
             if not getter.done():
                 getter.cancel()
                 return
-            event = getter.result()
-            if event is None or ws.closed:
-                return
-            await ws.send_json(event.to_json())
+            events = [getter.result()]
+            while not subscription.queue.empty():  # a burst: no task and wait per event
+                events.append(subscription.queue.get_nowait())
+            for event in events:
+                if event is None or ws.closed:
+                    return
+                await ws.send_json(event.to_json())
 
     @staticmethod
     async def _drain(ws: web.WebSocketResponse) -> None:
