@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,7 @@ def test_a_file_sent_from_the_page_is_received_and_downloaded(pair: Pair, tmp_pa
     got = bob.locator("#messages .msg.theirs .file-card").last
     expect(got).to_have_attribute("data-state", "received", timeout=WAIT_MS)
     expect(got.locator(".file-state")).to_have_text("received")
+    expect(got.locator("img.file-thumb")).to_have_count(0, timeout=WAIT_MS)  # not a picture
     expect(sent).to_have_attribute("data-state", "received", timeout=WAIT_MS)
     with bob.expect_download() as download:
         got.locator(".file-download").click()
@@ -96,3 +98,48 @@ def test_a_cancel_on_the_page_shows_on_both_sides(pair: Pair, tmp_path: Path) ->
     message = alice.locator("#messages .msg.theirs").last
     expect(message).to_contain_text("later.bin", timeout=WAIT_MS)
     expect(message.locator(".file-card")).to_have_count(0)  # never offered: nothing to show
+
+
+def _png(width: int, height: int) -> bytes:
+    """A valid red PNG, made here (no image library needed)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_a_picture_dropped_on_the_chat_shows_inline_on_both_sides(pair: Pair) -> None:
+    alice = pair.open_chat("alice", "bob")
+    bob = pair.open_chat("bob", "alice")
+    png = list(_png(40, 30))
+    alice.evaluate(
+        """(bytes) => {
+            const file = new File([new Uint8Array(bytes)], "red.png", { type: "image/png" });
+            const data = new DataTransfer();
+            data.items.add(file);
+            const target = document.querySelector("#messages");
+            target.dispatchEvent(new DragEvent("dragover", { bubbles: true, dataTransfer: data }));
+            target.dispatchEvent(new DragEvent("drop", { bubbles: true, dataTransfer: data }));
+        }""",
+        png,
+    )
+    for page, side in ((alice, "mine"), (bob, "theirs")):
+        card = page.locator(f"#messages .msg.{side} .file-card").last
+        expect(card).to_have_attribute("data-state", "received", timeout=WAIT_MS)
+        thumb = card.locator("img.file-thumb")
+        expect(thumb).to_have_attribute("src", re.compile(r"^blob:"), timeout=WAIT_MS)
+        page.wait_for_function(
+            "(img) => img.complete && img.naturalWidth === 40", arg=thumb.element_handle()
+        )

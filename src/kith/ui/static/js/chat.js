@@ -53,6 +53,7 @@ export class ChatPanel {
         reply: (mid) => this.startReply(mid),
         cancelFile: (fid) => this.guard(() => this.api.cancelFile(fid).then((f) => this.list.setFile(f))),
         download: (file) => this.guard(() => this.download(file)),
+        preview: (file, img) => this.preview(file, img),
       },
     });
     jump.addEventListener("click", () => {
@@ -65,6 +66,17 @@ export class ChatPanel {
         if (last) this.list.startEdit(last);
         return Boolean(last);
       },
+    });
+    this.previews = new Map(); // file id -> object URL of its image (this conversation's)
+    this.root.addEventListener("dragover", (event) => {
+      if (!this.contactId || !event.dataTransfer?.types.includes("Files")) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "copy";
+    });
+    this.root.addEventListener("drop", (event) => {
+      if (!this.contactId || !event.dataTransfer?.files.length) return;
+      event.preventDefault();
+      [...event.dataTransfer.files].forEach((file) => this.sendFile(file));
     });
     const picker = $("#composer-file");
     $("#composer-attach").addEventListener("click", () => picker.click());
@@ -170,8 +182,22 @@ export class ChatPanel {
     this.list.scrollToBottom();
   }
 
+  /** Show an image file inline: fetched once from the node, kept as an object URL. */
+  async preview(file, img) {
+    let url = this.previews.get(file.id);
+    if (!url) {
+      const blob = await this.api.download(file.id).catch(() => null);
+      if (!blob) return;
+      url = this.previews.get(file.id) || URL.createObjectURL(blob);
+      this.previews.set(file.id, url);
+    }
+    img.src = url;
+  }
+
   /** The conversation's transfers, before its messages are shown (they carry them). */
   async loadFiles(id) {
+    this.previews.forEach((url) => URL.revokeObjectURL(url));
+    this.previews.clear();
     this.list.files.clear();
     try {
       const { files } = await this.api.files(id);

@@ -33,6 +33,10 @@ const FILE_REASON = {
   refused: "refused",
 };
 
+// Images shown inline, made from the local copy only (never a request anywhere else).
+const PREVIEW_TYPES = /\.(png|jpe?g|gif|webp)$/i;
+const PREVIEW_MAX_BYTES = 8 * 1024 * 1024;
+
 /** A byte count for people: "512 bytes", "4.0 MiB". */
 export function sizeText(bytes) {
   const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
@@ -288,9 +292,17 @@ export class MessageList {
     const open = ["queued", "sending", "paused"].includes(file.state);
     const readable = file.direction === "out" || file.state === "received";
     const reason = file.state === "failed" || file.state === "cancelled" ? FILE_REASON[file.reason] : null;
+    const preview = readable && PREVIEW_TYPES.test(file.name) && file.size <= PREVIEW_MAX_BYTES;
+    let thumb = null;
+    if (preview) {
+      // what does not decode as an image (whatever its name says) shows no picture
+      thumb = h("img", { class: "file-thumb", alt: file.name, onerror: (event) => event.target.remove() });
+      this.actions.preview(file, thumb);
+    }
     return h(
       "div",
       { class: "file-card", dataset: { state: file.state, file: file.id } },
+      thumb,
       h("span", { class: "file-name" }, file.name),
       h("span", { class: "file-size muted small" }, sizeText(file.size)),
       open ? h("progress", { max: String(Math.max(file.size, 1)), value: String(file.bytes_done) }) : null,
