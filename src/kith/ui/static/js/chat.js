@@ -177,8 +177,9 @@ export class ChatPanel {
     if (!this.available) return this.unavailable();
     this.input.disabled = false;
     this.sendButton.disabled = false;
-    await this.loadFiles(id);
+    const files = this.loadFiles(id); // beside the first page, not before it
     await this.loadOlder();
+    await files;
     this.list.scrollToBottom();
   }
 
@@ -194,14 +195,14 @@ export class ChatPanel {
     img.src = url;
   }
 
-  /** The conversation's transfers, before its messages are shown (they carry them). */
+  /** The conversation's transfers (the messages that carry them show them as they come). */
   async loadFiles(id) {
     this.previews.forEach((url) => URL.revokeObjectURL(url));
     this.previews.clear();
     this.list.files.clear();
     try {
       const { files } = await this.api.files(id);
-      if (id === this.contactId) files.forEach((file) => this.list.files.set(file.id, file));
+      if (id === this.contactId) files.forEach((file) => this.list.setFile(file));
     } catch (error) {
       if (!error.missingEndpoint) this.showError(error);
     }
@@ -237,8 +238,9 @@ export class ChatPanel {
     if (!this.contactId || !this.available) return;
     this.complete = false;
     this.list.clear();
-    await this.loadFiles(this.contactId);
+    const files = this.loadFiles(this.contactId);
     await this.loadOlder();
+    await files;
     this.list.scrollToBottom();
   }
 
