@@ -23,16 +23,25 @@ CHROMIUM_ARGS: Final = [
     "--disable-component-update",
     "--disable-sync",
 ]
+MEDIA_ARGS: Final = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--auto-select-desktop-capture-source=Entire screen",
+    "--autoplay-policy=no-user-gesture-required",
+]
+"""For calls: a fake camera and microphone (a test pattern and a beep), permission
+prompts granted, and screen capture picking the whole screen without a prompt."""
 ARTIFACTS: Final = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-def launch_chromium(playwright: Any) -> Any:
+def launch_chromium(playwright: Any, *, media: bool = False) -> Any:
     """Headless Debian Chromium (Playwright cannot download its own browser here).
 
     Each user gets a fresh, isolated context from :func:`new_context` (its own
-    cookies and storage, like a fresh profile).
+    cookies and storage, like a fresh profile). ``media`` adds :data:`MEDIA_ARGS`.
     """
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    args = CHROMIUM_ARGS + (MEDIA_ARGS if media else [])
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
 
 
 def new_context(browser: Any) -> Any:

@@ -2,6 +2,7 @@
 
 import { trackActivity } from "./activity.js";
 import { api, onSignedOut } from "./api.js";
+import { CallPanel } from "./calls.js";
 import { ChatPanel } from "./chat.js";
 import { AddContactDialog, ContactDetailsDialog } from "./dialogs.js";
 import { $ } from "./dom.js";
@@ -98,10 +99,15 @@ async function start() {
     contactOf: (id) => sidebar.get(id),
     onDetails: (id) => details.open(id),
   });
+  const calls = new CallPanel({
+    currentContact: () => chat.contactId,
+    nameOf: (id) => displayName(sidebar.get(id) || { id }),
+  });
   sidebar = new Sidebar(async (id) => {
     sidebar.select(id);
     showPanel("chat");
     mute.show(id);
+    calls.showLog(id).catch(() => {});
     await chat.open(id);
     $("#composer-text").focus();
   });
@@ -147,6 +153,7 @@ async function start() {
         refreshContacts().catch(() => {});
         requests.refresh().catch(() => {});
         chat.reload().catch(() => {});
+        calls.resync().catch(() => {});
       } else {
         // a 401 here means the session is gone; no answer at all, that the node is down
         api.status().catch((error) => {
@@ -173,6 +180,10 @@ async function start() {
         case "presence":
           sidebar.presence(event);
           chat.onEvent(event);
+          break;
+        case "call":
+        case "call_signal":
+          calls.onEvent(event).catch(() => {});
           break;
         case "contacts":
           refreshContacts().catch(() => {});

@@ -1,0 +1,165 @@
+"""Calls between two browser pages on real nodes through a real kith-signal: the pages
+exchange their offer, answer and candidates sealed through the nodes' pair channel,
+then media flows browser to browser (Chromium's fake camera and microphone)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
+from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
+from kith_testkit.polling import wait_for
+from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
+
+pytestmark = pytest.mark.slow
+WAIT_MS = 20_000
+
+STATS = """async () => {
+  const pc = window.kithCall;
+  if (!pc || pc.connectionState === "closed") return null;
+  const out = {};
+  (await pc.getStats()).forEach((r) => {
+    if (r.type === "inbound-rtp") out["in_" + r.kind] = r.bytesReceived;
+    if (r.type === "outbound-rtp") out["out_" + r.kind] = r.bytesSent;
+  });
+  return out;
+}"""
+
+
+class World:
+    """A server, alice's and bob's nodes with a signed-in page each; carol never runs."""
+
+    def __init__(self, root: Path, browser: Any) -> None:
+        self.server = SignalProcess(*HEARTBEAT_FLAGS)
+        self.ids = {
+            n: make_identity(root / n, n, self.server.url) for n in ("alice", "bob", "carol")
+        }
+        ok(kith(root / "alice", "contacts", "add", self.ids["bob"], "--name", "bob"))
+        ok(kith(root / "alice", "contacts", "add", self.ids["carol"], "--name", "carol"))
+        ok(kith(root / "bob", "contacts", "add", self.ids["alice"], "--name", "alice"))
+        self.nodes = {n: NodeProcess(root / n, *HEARTBEAT_FLAGS) for n in ("alice", "bob")}
+        self.pages = {n: sign_in(new_context(browser), node) for n, node in self.nodes.items()}
+
+    def open_chat(self, who: str, other: str) -> Any:
+        page = self.pages[who]
+        page.locator(f"#contacts li[data-id='{self.ids[other]}'] button").click()
+        expect(page.locator("#chat-title")).to_have_text(other, timeout=WAIT_MS)
+        return page
+
+    def close(self) -> None:
+        for node in self.nodes.values():
+            node.kill()
+        self.server.stop()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright, media=True)
+        w = World(tmp_path_factory.mktemp("calls-ui"), browser)
+        for who, other in (("alice", "bob"), ("bob", "alice")):
+            row = w.pages[who].locator(f"#contacts li[data-id='{w.ids[other]}'] .sub")
+            expect(row).to_have_attribute("data-presence", "online", timeout=WAIT_MS)
+        yield w
+        w.close()
+        browser.close()
+
+
+def stats(page: Any) -> dict[str, int]:
+    found: dict[str, int] | None = page.evaluate(STATS)
+    return found or {}
+
+
+def growing(page: Any, key: str, what: str) -> None:
+    """Wait until ``key`` of the page's RTP stats has grown past a first reading."""
+    first = wait_for(lambda: stats(page).get(key), f"{what}: {key} reported", 20)
+    wait_for(lambda: stats(page).get(key, 0) > first or None, f"{what}: {key} growing", 20)
+
+
+def standing_still(page: Any, key: str) -> bool:
+    """Whether ``key`` stays put over half a second (a measurement window, not a wait)."""
+    before = stats(page).get(key)
+    page.wait_for_timeout(500)
+    return stats(page).get(key) == before
+
+
+def test_a_video_call_flows_both_ways_mutes_shares_and_hangs_up(world: World) -> None:
+    alice = world.open_chat("alice", "bob")
+    bob = world.open_chat("bob", "alice")
+    alice.get_by_role("button", name="Video call", exact=True).click()
+    expect(alice.locator("#call-state")).to_have_text("Ringing…", timeout=WAIT_MS)
+    banner = bob.get_by_role("alertdialog")
+    expect(banner).to_contain_text("alice is calling (video)", timeout=WAIT_MS)
+    banner.get_by_role("button", name="Accept").click()
+    for page in (alice, bob):
+        expect(page.locator("#call-state")).to_have_text("Connected", timeout=WAIT_MS)
+    for page, who in ((alice, "alice"), (bob, "bob")):
+        growing(page, "in_audio", who)
+        growing(page, "in_video", who)
+    expect(alice.locator("#call-timer")).to_have_text("0:01", timeout=WAIT_MS)
+
+    call = alice.get_by_role("region", name="Call")
+    call.get_by_role("button", name="Mute microphone").click()
+    unmute = call.get_by_role("button", name="Unmute microphone")
+    expect(unmute).to_have_attribute("aria-pressed", "true")
+    wait_for(lambda: standing_still(alice, "out_audio") or None, "alice's audio to stop", 10)
+    growing(alice, "out_video", "alice while muted")  # only the microphone stopped
+    unmute.click()
+    growing(alice, "out_audio", "alice unmuted")
+
+    camera = alice.evaluate(
+        "() => window.kithCall.getSenders().find((s) => s.track && s.track.kind === 'video')"
+        ".track.label"
+    )
+    alice.get_by_role("button", name="Share screen").click()
+    expect(alice.get_by_role("button", name="Stop sharing")).to_be_visible(timeout=WAIT_MS)
+    shared = alice.evaluate(
+        "() => window.kithCall.getSenders().find((s) => s.track && s.track.kind === 'video')"
+        ".track.label"
+    )
+    assert shared != camera
+    growing(bob, "in_video", "bob sees the screen")
+    ARTIFACTS.mkdir(exist_ok=True)
+    alice.screenshot(path=str(ARTIFACTS / "ui-call-alice.png"))
+
+    bob.get_by_role("button", name="Hang up").click()
+    expect(bob.locator("#call-state")).to_have_text("Call ended: you hung up", timeout=WAIT_MS)
+    expect(alice.locator("#call-state")).to_have_text("Call ended: they hung up", timeout=WAIT_MS)
+    expect(alice.get_by_role("list", name="Calls")).to_contain_text(
+        "Outgoing video call, 0:0", timeout=WAIT_MS
+    )
+    expect(bob.get_by_role("list", name="Calls")).to_contain_text(
+        "Incoming video call", timeout=WAIT_MS
+    )
+
+
+def test_decline_then_busy_suppresses_the_ring(world: World) -> None:
+    alice = world.open_chat("alice", "bob")
+    bob = world.open_chat("bob", "alice")
+    alice.get_by_role("button", name="Call", exact=True).click()
+    bob.get_by_role("alertdialog").get_by_role("button", name="Decline").click()
+    expect(alice.locator("#call-state")).to_have_text("Call ended: declined", timeout=WAIT_MS)
+    expect(bob.get_by_role("alertdialog")).to_be_hidden()
+
+    bob.select_option("#own-status", "busy")
+    expect(bob.locator("#me-effective")).to_contain_text("Busy", timeout=WAIT_MS)
+    alice.get_by_role("button", name="Call", exact=True).click()
+    expect(alice.locator("#call-state")).to_have_text("Call ended: they are busy", timeout=WAIT_MS)
+    expect(bob.get_by_role("list", name="Calls")).to_contain_text("Missed call", timeout=WAIT_MS)
+    expect(bob.get_by_role("alertdialog")).to_be_hidden()
+    bob.select_option("#own-status", "online")
+
+
+def test_a_call_to_an_offline_contact_fails_fast(world: World) -> None:
+    alice = world.open_chat("alice", "carol")
+    started = time.monotonic()
+    alice.get_by_role("button", name="Call", exact=True).click()
+    expect(alice.locator("#call-error")).to_contain_text("carol is not reachable", timeout=5_000)
+    assert time.monotonic() - started < 3.0
+    expect(alice.locator("#call")).not_to_have_attribute("data-state", "ringing_out")
