@@ -255,8 +255,11 @@ def run(processes: int, args: argparse.Namespace, root: Path, *, kill: bool) -> 
             result |= recovery(servers, workers, count)
     finally:
         result["server_redis_log"] = [
-            line for server in servers for line in server.lines if "event=redis" in line
-        ][:50]
+            line
+            for server in servers
+            for line in server.lines
+            if any(f"event={e}" in line for e in ("redis", "refresh_late", "process_key", "reap"))
+        ][:80]
         workers.stop()
         for server in servers:
             server.stop()

@@ -41,6 +41,7 @@ __all__ = ["DEFAULT_INTERVAL", "DEFAULT_TTL", "ProcessKeyExpired", "ProcessRegis
 DEFAULT_TTL = 15.0
 DEFAULT_INTERVAL = 5.0
 REAP_LOCK_SECONDS = 60.0
+LATE_REFRESH = 1.0  # seconds a refresh may be late before it is logged
 
 
 class ProcessKeyExpired(Exception):
@@ -105,13 +106,18 @@ class ProcessRegistry:
         await asyncio.gather(self._refresh_loop(shards), self._reap_loop(shards))
 
     async def _refresh_loop(self, shards: Sequence[Shard]) -> None:
+        loop = asyncio.get_running_loop()
         while True:
+            due = loop.time() + self.interval
             await asyncio.sleep(self.interval)  # the heartbeat's period
+            late = loop.time() - due
+            if late > LATE_REFRESH:
+                log_event(self._log, "refresh_late", logging.WARNING, seconds=round(late, 2))
             for shard in shards:
-                if not shard.up:
-                    continue
+                # Also while a shard is being rebuilt (not up yet): a rebuild
+                # longer than the TTL must not get this process reaped.
                 with contextlib.suppress(ShardUnavailable):
-                    if not await self.refresh(shard):
+                    if not await self.refresh(shard) and shard.up:
                         log_event(
                             self._log, "process_key_expired", logging.ERROR, shard=shard.index
                         )
