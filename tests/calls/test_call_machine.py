@@ -98,3 +98,13 @@ def test_the_table_never_leaves_ended_and_every_live_state_can_end() -> None:
             continue
         ends = [k for k, v in TRANSITIONS.items() if k[0] is state and v[0] is CallState.ENDED]
         assert ends, state
+
+
+def test_a_call_that_reached_nobody_ends_before_ringing() -> None:
+    c = Call(ID, "bob", outgoing=True, video=True, created=100.0)
+    c.step(CallInput.UNREACHABLE, 100.0)
+    assert (c.state, c.reason, c.outcome()) == (
+        CallState.ENDED, EndReason.NOT_REACHABLE, CallOutcome.UNANSWERED,
+    )  # fmt: skip
+    with pytest.raises(IllegalTransition):
+        call().step(CallInput.UNREACHABLE, 101.0)  # only before it rang

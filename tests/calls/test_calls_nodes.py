@@ -128,10 +128,17 @@ def test_a_declined_call_and_a_busy_callee(world: ChatWorld) -> None:
         wb.close()
 
 
-def test_a_call_to_an_offline_contact_fails_at_once(world: ChatWorld) -> None:
+def test_a_call_to_an_offline_contact_fails_at_once_and_shows_missed_there_later(
+    world: ChatWorld,
+) -> None:
     started = time.monotonic()
     status, body = call(world.nodes["a"], "POST", f"/api/contacts/{world.ids['c']}/calls", {})
     assert (status, body["error"]["code"]) == (409, "not_reachable")
     assert time.monotonic() - started < 2.0
+    [mine] = _log(world, "a", "c", 1)
+    assert (mine["outcome"], mine["reason"]) == ("unanswered", "not_reachable")
+    world.start("c")
+    [theirs] = _log(world, "c", "a", 1)
+    assert (theirs["id"], theirs["direction"], theirs["outcome"]) == (mine["id"], "in", "missed")
     status, body = call(world.nodes["a"], "POST", f"/api/contacts/{'d' * 56}/calls", {})
     assert status in (400, 404)

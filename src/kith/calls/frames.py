@@ -15,6 +15,7 @@ the rest is a msgpack map tagged by ``t``:
 | ``Hangup`` | either | the call ends (``reason``: hangup, cancelled, timeout, failed) |
 | ``Sdp`` | either | the page's session description (``kind``: offer or answer) |
 | ``Ice`` | either | one ICE candidate of the page (JSON of ``RTCIceCandidateInit``) |
+| ``Missed`` | caller | we called at ``sent_at`` and could not reach you (on the next channel) |
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "Decline",
     "Hangup",
     "Ice",
+    "Missed",
     "Ring",
     "Sdp",
     "check_call_id",
@@ -98,7 +100,15 @@ class Ice(msgspec.Struct, frozen=True, tag_field="t", tag="ice"):
     candidate: str
 
 
-CallFrame: TypeAlias = Ring | Answer | Decline | Hangup | Sdp | Ice
+class Missed(msgspec.Struct, frozen=True, tag_field="t", tag="missed"):
+    """The caller tried call ``id`` at ``sent_at`` while we were not reachable."""
+
+    id: str
+    video: bool
+    sent_at: int
+
+
+CallFrame: TypeAlias = Ring | Answer | Decline | Hangup | Sdp | Ice | Missed
 
 _ENCODER: Final = msgspec.msgpack.Encoder()
 _DECODER: Final = msgspec.msgpack.Decoder(CallFrame)

@@ -69,6 +69,7 @@ class CallInput(enum.Enum):
     MEDIA_DOWN = "media_down"
     TIMEOUT = "timeout"
     CHANNEL_LOST = "channel_lost"
+    UNREACHABLE = "unreachable"
 
 
 class EndReason(enum.Enum):
@@ -83,6 +84,8 @@ class EndReason(enum.Enum):
     NO_ANSWER = "no_answer"
     CANCELLED = "cancelled"
     FAILED = "failed"
+    NOT_REACHABLE = "not_reachable"
+    """No channel to the contact: the call never rang (the callee logs it as missed)."""
 
 
 S, In, R = CallState, CallInput, EndReason
@@ -91,6 +94,7 @@ _LIVE: Final = (S.RINGING_OUT, S.RINGING_IN, S.CONNECTING, S.CONNECTED, S.RECONN
 TRANSITIONS: Final[dict[tuple[CallState, CallInput], tuple[CallState, EndReason | None]]] = {
     (S.IDLE, In.START): (S.RINGING_OUT, None),
     (S.IDLE, In.RING): (S.RINGING_IN, None),
+    (S.IDLE, In.UNREACHABLE): (S.ENDED, R.NOT_REACHABLE),
     (S.RINGING_OUT, In.REMOTE_ACCEPT): (S.CONNECTING, None),
     (S.RINGING_OUT, In.REMOTE_DECLINE): (S.ENDED, R.REMOTE_DECLINED),
     (S.RINGING_OUT, In.REMOTE_BUSY): (S.ENDED, R.BUSY),
@@ -140,7 +144,7 @@ def outcome(reason: EndReason, connected: bool) -> CallOutcome:
         return CallOutcome.MISSED
     if reason in (R.DECLINED, R.REMOTE_DECLINED):
         return CallOutcome.DECLINED
-    if reason in (R.NO_ANSWER, R.CANCELLED, R.BUSY):
+    if reason in (R.NO_ANSWER, R.CANCELLED, R.BUSY, R.NOT_REACHABLE):
         return CallOutcome.UNANSWERED
     return CallOutcome.FAILED
 

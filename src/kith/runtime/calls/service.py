@@ -4,7 +4,8 @@ signals, the ICE servers the page should use, and the call log.
 A call starts only on an open channel with the contact: if none is open, the
 node connects (as for a message) and waits at most :data:`REACH_TIMEOUT`
 seconds; a contact that presence shows offline, or that does not answer
-within that bound, is ``not_reachable`` at once rather than ringing forever.
+within that bound, is ``not_reachable`` at once rather than ringing forever
+(and their node logs a missed call once it can be told).
 """
 
 from __future__ import annotations
@@ -65,11 +66,14 @@ class CallService:
         if peer.blocked:
             raise NotReachable("the contact's key changed: accept or verify it first")
         if not peer.is_open:
-            if not peer.online:
-                raise NotReachable("the contact is offline")
-            self._chat.connect(peer)
-            if not await self._calls.wait_open(peer, self._reach_timeout):
-                raise NotReachable("the contact did not answer the connection")
+            reason = "the contact is offline"
+            if peer.online:
+                self._chat.connect(peer)
+                if await self._calls.wait_open(peer, self._reach_timeout):
+                    return self._calls.start(peer, video)
+                reason = "the contact did not answer the connection"
+            self._calls.unreachable(peer.contact_id, video)
+            raise NotReachable(reason)
         return self._calls.start(peer, video)
 
     def accept(self, call_id: str) -> CallView:

@@ -15,6 +15,11 @@ signals) is :class:`~kith.runtime.calls.service.CallService`.
 
 One call at a time: a ring while another call is live, or while the user's
 status is busy, is answered ``busy`` without ringing and logged as missed.
+
+A call to a contact who cannot be reached is logged as unanswered here and
+leaves a ``Missed`` notice, sent on the next channel to that contact (the chat
+driver connects when they come online while one waits): their node then logs a
+missed call. Notices wait in memory only: a restart of our node drops them.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from kith.calls import (
     Ice,
     IllegalTransition,
     MalformedCallFrame,
+    Missed,
     Ring,
     Sdp,
     UnknownCall,
@@ -162,12 +168,15 @@ class CallSwitchboard:
         self._log = log
         self._calls: dict[str, _Live] = {}
         self._waiting: dict[str, list[asyncio.Future[None]]] = {}
+        self._notices: dict[str, list[Missed]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- the peers' side (CallHost) -------------------------------------------
 
     def channel_open(self, peer: CallPeer) -> None:
-        """A session was established on the peer's channel."""
+        """A session was established on the peer's channel: missed-call notices go out."""
+        for notice in self._notices.pop(peer.contact_id, []):
+            peer.send_frame(peer.secure, encode_call_frame(notice))
         for waiter in self._waiting.pop(peer.contact_id, []):
             if not waiter.done():
                 waiter.set_result(None)
@@ -176,6 +185,10 @@ class CallSwitchboard:
         """The peer's channel closed: calls still ringing or connecting with them fail."""
         for live in [c for c in self._calls.values() if c.call.contact_id == peer.contact_id]:
             self._step(live, CallInput.CHANNEL_LOST)
+
+    def pending(self, contact_id: str) -> bool:
+        """Whether a missed-call notice waits for a channel to the contact."""
+        return contact_id in self._notices
 
     def receive(self, peer: CallPeer, plaintext: bytes) -> None:
         """A call frame (``kith.calls.frames``) from the contact."""
@@ -190,6 +203,9 @@ class CallSwitchboard:
     def _on_frame(self, peer: CallPeer, frame: CallFrame) -> None:
         if isinstance(frame, Ring):
             self._ring(peer, frame)
+            return
+        if isinstance(frame, Missed):
+            self._missed(peer, frame)
             return
         live = self._calls.get(frame.id)
         if live is None or live.call.contact_id != peer.contact_id:
@@ -222,7 +238,26 @@ class CallSwitchboard:
         else:
             self._step(live, CallInput.RING)
 
+    def _missed(self, peer: CallPeer, notice: Missed) -> None:
+        now = self._now()
+        at = float(min(max(notice.sent_at, 0), now))  # the caller's clock, never in our future
+        call = Call(notice.id, peer.contact_id, outgoing=False, video=notice.video, created=at)
+        call.step(CallInput.RING, at)
+        call.step(CallInput.REMOTE_HANGUP, now)
+        self._hub.publish(CallEvent(view_of(call).to_json()))
+        self._keep(call)
+
     # -- the user's side ----------------------------------------------------
+
+    def unreachable(self, contact_id: str, video: bool) -> None:
+        """A call to the contact could not reach them: log it as unanswered here, and
+        leave a notice for their node (a missed call there)."""
+        now = self._now()
+        call = Call(os.urandom(16).hex(), contact_id, outgoing=True, video=video, created=now)
+        call.step(CallInput.UNREACHABLE, now)
+        self._notices.setdefault(contact_id, []).append(Missed(call.id, video, int(now)))
+        self._hub.publish(CallEvent(view_of(call).to_json()))
+        self._keep(call)
 
     def start(self, peer: CallPeer, video: bool) -> CallView:
         """Ring the contact on its open channel.

@@ -363,6 +363,8 @@ class ChatDriver:
             self.execute(peer, peer.conversation.contact_online(now))
             if self._files is not None and self._files.pending(peer.contact_id):
                 self._connector.pull(peer)  # a file transfer to resume
+            elif self._calls is not None and self._calls.pending(peer.contact_id):
+                self._connector.pull(peer)  # a missed-call notice to deliver
             return
         self.execute(peer, peer.conversation.contact_offline(now))
         if close and peer.link_state is not LinkState.IDLE:

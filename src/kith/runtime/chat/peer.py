@@ -145,6 +145,10 @@ class CallHost(Protocol):
         """A call frame (``kith.calls.frames``) from the contact."""
         ...
 
+    def pending(self, contact_id: str) -> bool:
+        """Whether a missed-call notice waits for the contact (connect when they are online)."""
+        ...
+
 
 LinkFactory = Callable[[PairChannel], PeerLink]
 """Makes the peer link of a contact (the relay topics come from the channel)."""

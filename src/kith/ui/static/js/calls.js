@@ -340,10 +340,13 @@ export class CallPanel {
   }
 
   async changed(call) {
-    if (this.call && call.id !== this.call.id) {
-      if (call.state === "ended") this.refreshLog(call.contact);
-      return; // another call (the node answered it busy)
+    const known = this.call && call.id === this.call.id;
+    if (!known && call.state === "ended" && (call.direction === "in" || call.reason === "not_reachable")) {
+      this.ended.add(call.id);
+      this.refreshLog(call.contact); // answered busy, or a missed-call notice: the log shows it
+      return;
     }
+    if (this.call && !known) return;
     const was = this.call ? this.call.state : null;
     this.show(call);
     if (call.state === "connecting" && was === "ringing_out") {
