@@ -302,3 +302,29 @@ def test_a_receiver_away_during_a_cancel_learns_it_when_it_is_back(
         "bob's partial file deleted",
         timeout=30,
     )
+
+
+@pytest.mark.parametrize("side", ["sender", "receiver"])
+def test_a_transfer_held_by_either_side_stays_held_across_a_restart_and_resumes(
+    world: ChatWorld, tmp_path: Path, side: str
+) -> None:
+    a, b = world.start("a", "b")
+    world.online("a", "b")
+    source, digest = _source(tmp_path, 32 * 1024 * 1024)
+    file_id = _send(a, world.ids["b"], source)["file"]["id"]
+    _wait_file(b, file_id, lambda f: f["bytes_done"] > 0, "the transfer to start", 30)
+    name = "a" if side == "sender" else "b"
+    holder = world.nodes[name]
+    status, body = call(holder, "POST", f"/api/files/{file_id}/pause")
+    assert (status, body["state"], body["reason"]) == (200, "paused", "held")
+    holder.kill()
+    (holder,) = world.start(name)
+    world.online("a", "b")
+    held = _file(holder, file_id)
+    assert held is not None
+    assert (held["state"], held["reason"]) == ("paused", "held")
+    status, body = call(holder, "POST", f"/api/files/{file_id}/resume")
+    assert (status, body["reason"]) == (200, None)
+    for node in (world.nodes["a"], world.nodes["b"]):
+        got = _wait_file(node, file_id, lambda f: f["state"] == "received", "both received", 90)
+        assert got["sha256"] == digest

@@ -317,3 +317,40 @@ def test_a_probe_is_harmless_to_a_live_sender() -> None:
 def test_a_finished_receiver_sends_no_probe() -> None:
     assert Incoming(_offer(1), state=TransferState.RECEIVED, have=1).probe() == []
     assert Incoming(_offer(1), state=TransferState.CANCELLED).probe() == []
+
+
+def test_a_held_sender_stops_and_resumes_from_the_receivers_count() -> None:
+    size = 40 * CHUNK_SIZE
+    out = Outgoing(_offer(size), window=4)
+    out.channel_open()
+    out.receive(Accept(ID, 0))
+    assert out.pause() == []
+    assert (out.state, out.reason, out.held) == (TransferState.PAUSED, "held", True)
+    assert out.receive(Ack(ID, 2)) == []  # in flight before the pause: nothing more goes
+    assert out.channel_open() == []  # a new channel does not offer a held file
+    assert out.receive(Accept(ID, 3)) == []  # nor does the receiver's accept start it
+    assert out.resume() == [SendFrame(out.offer)]
+    assert (out.state, out.reason) == (TransferState.QUEUED, None)
+    assert out.receive(Accept(ID, 3)) == [SendChunks(3, 7)]
+    assert out.resume() == []  # not held
+
+
+def test_a_held_receiver_refuses_chunks_then_asks_for_the_rest() -> None:
+    size = 10 * CHUNK_SIZE
+    inc = Incoming(_offer(size))
+    inc.offered()
+    inc.receive(Chunk(ID, 0, _data(size, 0)))
+    assert inc.pause() == []
+    assert inc.receive(Chunk(ID, 1, _data(size, 1))) == []  # not stored, not acknowledged
+    assert inc.offered() == []  # a new offer waits for the user
+    assert inc.resume() == [SendFrame(Accept(ID, 1))]
+    assert inc.receive(Chunk(ID, 1, _data(size, 1)))[0] == StoreChunk(1, _data(size, 1))
+
+
+def test_a_finished_transfer_cannot_be_held() -> None:
+    out = Outgoing(_offer(1), state=TransferState.RECEIVED, have=1)
+    assert out.pause() == []
+    assert out.state is TransferState.RECEIVED
+    inc = Incoming(_offer(1), state=TransferState.CANCELLED)
+    assert inc.pause() == []
+    assert inc.resume() == []

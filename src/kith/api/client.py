@@ -251,6 +251,12 @@ class NodeBackend:
         reply: dict[str, Any] = self._call("POST", f"/api/files/{_part(file_id)}/cancel")
         return reply
 
+    def pause_file(self, file_id: str, pause: bool = True) -> dict[str, Any]:
+        """Hold a transfer (``pause``) or go on with it."""
+        action = "pause" if pause else "resume"
+        reply: dict[str, Any] = self._call("POST", f"/api/files/{_part(file_id)}/{action}")
+        return reply
+
     def save_file(self, file_id: str, dest: Path) -> dict[str, Any]:
         """Write a received file to the new file ``dest``."""
         with self._patience(IMPORT_TIMEOUT):

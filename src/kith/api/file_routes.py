@@ -6,6 +6,7 @@
 | ``GET /api/contacts/{id}/files`` | ``{"files": [...]}``, oldest first |
 | ``GET /api/files/{fid}`` | one transfer |
 | ``POST /api/files/{fid}/cancel`` | cancel it (the transfer as it is now) |
+| ``POST /api/files/{fid}/pause``, ``…/resume`` | hold it (``paused``, reason ``held``), go on |
 | ``POST /api/files/{fid}/save`` ``{"dest"}`` | write a received file to a new file |
 | ``POST /api/contacts/{id}/files/upload?name=N&caption=C`` | the body is the file: 201 |
 | ``GET /api/files/{fid}/content`` | the file's bytes, as an attachment (never rendered) |
@@ -144,6 +145,18 @@ async def cancel_file(request: web.Request) -> web.Response:
     return web.json_response(view.to_json())
 
 
+async def pause_file(request: web.Request) -> web.Response:
+    """Hold a transfer."""
+    view = await _files(request).pause(request.match_info["fid"])
+    return web.json_response(view.to_json())
+
+
+async def resume_file(request: web.Request) -> web.Response:
+    """Go on with a held transfer."""
+    view = await _files(request).resume(request.match_info["fid"])
+    return web.json_response(view.to_json())
+
+
 async def save_file(request: web.Request) -> web.Response:
     """Write a received file out."""
     body = await _body(request)
@@ -164,4 +177,6 @@ def add_file_routes(app: web.Application, files: FileService | None) -> None:
     router.add_get("/api/contacts/{id}/files", list_files)
     router.add_get("/api/files/{fid}", get_file)
     router.add_post("/api/files/{fid}/cancel", cancel_file)
+    router.add_post("/api/files/{fid}/pause", pause_file)
+    router.add_post("/api/files/{fid}/resume", resume_file)
     router.add_post("/api/files/{fid}/save", save_file)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["progress_bar", "register", "run_send_file", "with_files"]
 
-_ACTIONS = ("cancel", "save")
+_ACTIONS = ("cancel", "pause", "resume", "save")
 
 
 def register(commands: Any) -> None:
@@ -30,11 +30,13 @@ def register(commands: Any) -> None:
         help="list file transfers with a contact, or cancel or save one",
         description=(
             "kith files CONTACT [--json]: the transfers with a contact; "
-            "kith files cancel ID: cancel one; kith files save ID DEST: write a received "
-            "file to the new file DEST"
+            "kith files cancel|pause|resume ID: cancel, hold or go on with one; "
+            "kith files save ID DEST: write a received file to the new file DEST"
         ),
     )
-    files.add_argument("words", nargs="+", metavar="CONTACT | cancel ID | save ID DEST")
+    files.add_argument(
+        "words", nargs="+", metavar="CONTACT | cancel|pause|resume ID | save ID DEST"
+    )
     files.add_argument("--json", action="store_true", help="print machine-readable output")
     files.set_defaults(handler=run_files)
 
@@ -146,7 +148,7 @@ def run_files(args: argparse.Namespace, ctx: CliContext) -> int:
 
     words: list[str] = args.words
     action = words[0] if words[0] in _ACTIONS and len(words) > 1 else None
-    wanted = {"cancel": 2, "save": 3}.get(action or "", 1)
+    wanted = {"cancel": 2, "pause": 2, "resume": 2, "save": 3}.get(action or "", 1)
     if len(words) != wanted:
         import sys
 
@@ -154,10 +156,14 @@ def run_files(args: argparse.Namespace, ctx: CliContext) -> int:
         return 2
     node = _node(ctx)
     try:
-        if action == "cancel":
-            file = node.cancel_file(words[1])
+        if action in ("cancel", "pause", "resume"):
+            if action == "cancel":
+                file = node.cancel_file(words[1])
+            else:
+                file = node.pause_file(words[1], action == "pause")
             result: Any = file
-            text = f"{file['name']}: {file['state']}"
+            held = " (held: `kith files resume ID` goes on)" if file["reason"] == "held" else ""
+            text = f"{file['name']}: {file['state']}{held}"
         elif action == "save":
             dest = Path(words[2]).expanduser().resolve()
             file = node.save_file(words[1], dest)
@@ -185,7 +191,10 @@ def run_files(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _usage() -> str:
-    return "usage: kith files CONTACT [--json] | kith files cancel ID | kith files save ID DEST"
+    return (
+        "usage: kith files CONTACT [--json] | kith files cancel|pause|resume ID | "
+        "kith files save ID DEST"
+    )
 
 
 def _line(file: dict[str, Any]) -> str:
@@ -193,6 +202,7 @@ def _line(file: dict[str, Any]) -> str:
     size = file["size"]
     done = 100 if size == 0 else file["bytes_done"] * 100 // size
     state = file["state"] if file["reason"] in (None, "cancelled") else file["reason"]
+    state = "paused by you" if file["reason"] == "held" else state
     return (
         f"{arrow} {file['name']}  {_size(size)}  {state} {done}%  "
         f"sha256 {file['sha256'][:16]}…  ({file['id']})"

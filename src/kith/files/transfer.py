@@ -12,10 +12,15 @@ States (the same words on both sides):
 |---|---|
 | ``queued`` | waiting for the contact (not offered on this channel yet) |
 | ``sending`` | chunks are moving |
-| ``paused`` | the channel closed mid-transfer; it resumes on the next one |
+| ``paused`` | the channel closed (resumes on the next one), or ``held`` by the user |
 | ``received`` | the receiver stored the whole file and its SHA-256 matched |
 | ``failed`` | refused, or the hash did not match (``reason`` says which) |
 | ``cancelled`` | either side cancelled |
+
+A transfer the user paused has ``reason`` ``held``: a held sender sends no
+chunks and offers nothing until the user resumes it (then it offers again);
+a held receiver refuses chunks (so the sender's window fills and it stops)
+and accepts no offer until the user resumes it (then it sends ``Accept``).
 
 Flow control: the sender keeps at most ``window`` chunks beyond the last
 ``Ack``, so the data channel's buffer stays bounded whatever the file size.
@@ -49,6 +54,7 @@ from kith.files.frames import (
 
 __all__ = [
     "DEFAULT_WINDOW",
+    "HELD",
     "Action",
     "Discard",
     "Incoming",
@@ -63,6 +69,8 @@ __all__ = [
 
 DEFAULT_WINDOW: Final = 32
 """Chunks in flight beyond the last acknowledgement (2 MiB at 64 KiB)."""
+HELD: Final = "held"
+"""The ``reason`` of a transfer the user paused."""
 
 
 class TransferState(enum.StrEnum):
@@ -154,6 +162,18 @@ class _Transfer:
         return self.offer.id
 
     @property
+    def held(self) -> bool:
+        """Whether the user paused the transfer (it waits for :meth:`resume`)."""
+        return self.state is TransferState.PAUSED and self.reason == HELD
+
+    def _hold(self) -> list[Action]:
+        if self.state.final:
+            return []
+        self.state = TransferState.PAUSED
+        self.reason = HELD
+        return []
+
+    @property
     def bytes_done(self) -> int:
         """Bytes the receiver holds."""
         return min(self.have * CHUNK_SIZE, self.offer.size)
@@ -194,9 +214,23 @@ class Outgoing(_Transfer):
         """The next chunk to send on this channel."""
 
     def channel_open(self) -> list[Action]:
-        """A channel with an established session opened: offer (again)."""
-        if self.state.final:
+        """A channel with an established session opened: offer (again), unless held."""
+        if self.state.final or self.held:
             return []
+        self.state = TransferState.QUEUED
+        return [SendFrame(self.offer)]
+
+    def pause(self) -> list[Action]:
+        """The user pauses: no more chunks until :meth:`resume` (the receiver keeps
+        what it has; what is in flight arrives or is sent again)."""
+        return self._hold()
+
+    def resume(self) -> list[Action]:
+        """The user resumes a paused transfer: offer it again (the receiver's accept
+        says where to go on from)."""
+        if not self.held:
+            return []
+        self.reason = None
         self.state = TransferState.QUEUED
         return [SendFrame(self.offer)]
 
@@ -225,6 +259,9 @@ class Outgoing(_Transfer):
             case Accept(have=have):
                 if have > self.chunks:
                     return self._fail()
+                if self.held:
+                    self.have = self._next = have
+                    return []
                 self.state = TransferState.SENDING
                 self.have = have
                 self._next = have
@@ -277,8 +314,25 @@ class Incoming(_Transfer):
         self._asked_at: int | None = None
         """``have`` when we last sent ``Accept`` (one rewind per gap)."""
 
+    def pause(self) -> list[Action]:
+        """The user pauses: chunks are refused (so the sender's window fills and it
+        stops) until :meth:`resume`."""
+        return self._hold()
+
+    def resume(self) -> list[Action]:
+        """The user resumes: ask the sender for the rest."""
+        if not self.held:
+            return []
+        self.reason = None
+        self.state = TransferState.SENDING
+        self._asked_at = self.have
+        return [SendFrame(Accept(self.id, self.have))]
+
     def offered(self) -> list[Action]:
-        """The contact offered this file (first time or after a reconnect)."""
+        """The contact offered this file (first time or after a reconnect; a held
+        transfer is not accepted until the user resumes it)."""
+        if self.held:
+            return []
         if self.state is TransferState.RECEIVED:
             return [SendFrame(Done(self.id))]
         if self.state.final:
@@ -301,6 +355,7 @@ class Incoming(_Transfer):
         """The channel closed: wait for the sender's next offer."""
         if self.state is TransferState.SENDING:
             self.state = TransferState.PAUSED
+            self.reason = None
 
     def cancel(self, reason: CancelReason = "cancelled") -> list[Action]:
         """We cancel (the user, or a refusal such as too little disk space)."""

@@ -114,6 +114,14 @@ class FileService:
         """Cancel a transfer (tells the contact if connected)."""
         return await self._files.cancel(file_id)
 
+    async def pause(self, file_id: str) -> FileView:
+        """Hold a transfer until it is resumed."""
+        return await self._files.pause(file_id)
+
+    async def resume(self, file_id: str) -> FileView:
+        """Go on with a held transfer."""
+        return await self._files.resume(file_id)
+
     async def save(self, file_id: str, dest: Path) -> FileView:
         """Write a received file out to the new file ``dest``."""
         if not dest.is_absolute():

@@ -124,7 +124,8 @@ class _Live:
     machine: Outgoing | Incoming
     writer: VaultWriter | None = None
     reader: VaultReader | None = None
-    stored: tuple[TransferState, int] = field(default=(TransferState.QUEUED, -1))
+    stored: tuple[TransferState, int, str | None] = field(default=(TransferState.QUEUED, -1, None))
+    """What the store holds: state, chunks held, reason."""
 
     @property
     def contact_id(self) -> str:
@@ -284,14 +285,28 @@ class FileTransfers:
         Raises:
             UnknownTransfer: no such transfer.
         """
+        return await self._user(file_id, lambda machine: machine.cancel())
+
+    async def pause(self, file_id: str) -> FileView:
+        """Hold a transfer until :meth:`resume` (a finished one is left as it is)."""
+        return await self._user(file_id, lambda machine: machine.pause())
+
+    async def resume(self, file_id: str) -> FileView:
+        """Go on with a held transfer (from what the receiver holds)."""
+        return await self._user(file_id, lambda machine: machine.resume())
+
+    async def _user(
+        self, file_id: str, step: Callable[[Outgoing | Incoming], list[Action]]
+    ) -> FileView:
+        """Run a user's step on a transfer, in its contact's lane; the transfer after it."""
         record = await self._record(file_id)
         lane = self._lane(record.contact_id)
 
-        async def cancel() -> None:
+        async def run() -> None:
             live = self._live.get(file_id) or await self._revive(record)
-            await self._act(live, live.machine.cancel())
+            await self._act(live, step(live.machine))
 
-        lane.submit(cancel)
+        lane.submit(run)
         await lane.drain()
         return await self.get(file_id)
 
@@ -371,7 +386,7 @@ class FileTransfers:
                 reason=record.reason,
                 window=self._window,
             )
-            live = _Live(record, machine, stored=(record.state, record.have))
+            live = _Live(record, machine, stored=(record.state, record.have, record.reason))
         else:
             writer = None
             have = record.have
@@ -382,7 +397,8 @@ class FileTransfers:
             machine = Incoming(
                 _offer_of(record), state=record.state, have=have, reason=record.reason
             )
-            live = _Live(record, machine, writer=writer, stored=(record.state, record.have))
+            stored = (record.state, record.have, record.reason)
+            live = _Live(record, machine, writer=writer, stored=stored)
         self._live[record.id] = live
         return live
 
@@ -492,7 +508,7 @@ class FileTransfers:
         self._hub.publish(FileEvent(view_of(record).to_json()))
         live = _Live(
             record, Incoming(offer, state=TransferState.PAUSED), writer=writer,
-            stored=(TransferState.SENDING, 0),
+            stored=(TransferState.SENDING, 0, None),
         )  # fmt: skip
         self._live[offer.id] = live
         return live
@@ -549,15 +565,16 @@ class FileTransfers:
         await asyncio.to_thread(vault.delete, live.record.id)
 
     async def _persist(self, live: _Live, *, force: bool = False) -> None:
-        state, have = live.machine.state, live.machine.have
-        old_state, old_have = live.stored
-        if (state, have) == live.stored:
+        state, have, reason = live.machine.state, live.machine.have, live.machine.reason
+        old_state, old_have, old_reason = live.stored
+        if (state, have, reason) == live.stored:
             return
-        if not force and state is old_state and have - old_have < _PERSIST_EVERY:
+        moved_only = state is old_state and reason == old_reason
+        if not force and moved_only and have - old_have < _PERSIST_EVERY:
             return
-        live.stored = (state, have)
+        live.stored = (state, have, reason)
         self._hub.publish(FileEvent(live.view().to_json()))
-        file_id, reason = live.record.id, live.machine.reason
+        file_id = live.record.id
 
         def write(store: Store) -> None:
             store.files.update(file_id, state, reason, have)
