@@ -88,6 +88,11 @@ def test_a_cancel_on_the_page_shows_on_both_sides(pair: Pair, tmp_path: Path) ->
     bob.set_input_files("#composer-file", str(source))
     card = bob.locator("#messages .msg.mine .file-card").last
     expect(card).to_have_attribute("data-state", "queued", timeout=WAIT_MS)
+    card.locator(".file-pause").click()
+    expect(card).to_have_attribute("data-state", "paused", timeout=WAIT_MS)
+    expect(card.locator(".file-state")).to_have_text("paused by you")
+    card.locator(".file-resume").click()
+    expect(card).to_have_attribute("data-state", "queued", timeout=WAIT_MS)
     card.locator(".file-cancel").click()
     expect(card).to_have_attribute("data-state", "cancelled", timeout=WAIT_MS)
     expect(card.locator(".file-cancel")).to_have_count(0)

@@ -114,5 +114,7 @@ export const api = {
   upload: (id, file) =>
     request("POST", `/api/contacts/${part(id)}/files/upload?${new URLSearchParams({ name: file.name })}`, file),
   cancelFile: (fid) => request("POST", `/api/files/${part(fid)}/cancel`),
+  pauseFile: (fid) => request("POST", `/api/files/${part(fid)}/pause`),
+  resumeFile: (fid) => request("POST", `/api/files/${part(fid)}/resume`),
   download: (fid) => request("GET", `/api/files/${part(fid)}/content`),
 };

@@ -52,6 +52,8 @@ export class ChatPanel {
         unreact: (mid, emoji) => this.guard(() => this.api.unreact(mid, emoji).then((m) => m && this.list.upsert(m))),
         reply: (mid) => this.startReply(mid),
         cancelFile: (fid) => this.guard(() => this.api.cancelFile(fid).then((f) => this.list.setFile(f))),
+        pauseFile: (fid) => this.guard(() => this.api.pauseFile(fid).then((f) => this.list.setFile(f))),
+        resumeFile: (fid) => this.guard(() => this.api.resumeFile(fid).then((f) => this.list.setFile(f))),
         download: (file) => this.guard(() => this.download(file)),
         preview: (file, img) => this.preview(file, img),
       },

@@ -291,7 +291,9 @@ export class MessageList {
     if (!file || message.deleted) return null;
     const open = ["queued", "sending", "paused"].includes(file.state);
     const readable = file.direction === "out" || file.state === "received";
-    const reason = file.state === "failed" || file.state === "cancelled" ? FILE_REASON[file.reason] : null;
+    const held = file.state === "paused" && file.reason === "held";
+    const ended = file.state === "failed" || file.state === "cancelled";
+    const reason = held ? "paused by you" : ended ? FILE_REASON[file.reason] : null;
     const preview = readable && PREVIEW_TYPES.test(file.name) && file.size <= PREVIEW_MAX_BYTES;
     let thumb = null;
     if (preview) {
@@ -308,6 +310,8 @@ export class MessageList {
       open ? h("progress", { max: String(Math.max(file.size, 1)), value: String(file.bytes_done) }) : null,
       h("span", { class: "file-state" }, reason || FILE_STATE[file.state] || file.state),
       readable ? h("button", { type: "button", class: "button secondary small file-download", onclick: () => this.actions.download(file) }, "Download") : null,
+      open && !held ? h("button", { type: "button", class: "button secondary small file-pause", onclick: () => this.actions.pauseFile(file.id) }, "Pause") : null,
+      held ? h("button", { type: "button", class: "button secondary small file-resume", onclick: () => this.actions.resumeFile(file.id) }, "Resume") : null,
       open ? h("button", { type: "button", class: "button secondary small file-cancel", onclick: () => this.actions.cancelFile(file.id) }, "Cancel") : null,
     );
   }
