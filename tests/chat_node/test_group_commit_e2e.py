@@ -19,7 +19,7 @@ from kith_testkit.nodes import kith, ok
 pytestmark = pytest.mark.slow
 
 SENDERS = 4
-EACH = 60
+EACH = 100
 
 
 @pytest.fixture
