@@ -142,3 +142,34 @@ def test_a_call_to_an_offline_contact_fails_at_once_and_shows_missed_there_later
     assert (theirs["id"], theirs["direction"], theirs["outcome"]) == (mine["id"], "in", "missed")
     status, body = call(world.nodes["a"], "POST", f"/api/contacts/{'d' * 56}/calls", {})
     assert status in (400, 404)
+
+
+def test_a_contact_ringing_too_fast_is_dropped_beyond_the_burst(world: ChatWorld) -> None:
+    a, b = world.nodes["a"], world.nodes["b"]
+    wb = EventWatcher(b)
+    rings = 14
+    try:
+        ids = []
+        for _ in range(rings):
+            cid = call(a, "POST", f"/api/contacts/{world.ids['b']}/calls", {})[1]["id"]
+            assert call(a, "POST", f"/api/calls/{cid}/hangup")[1]["reason"] == "cancelled"
+            ids.append(cid)
+
+        def ended() -> set[str]:
+            return {
+                e["call"]["id"] for e in list(wb.events)
+                if e["type"] == "call" and e["call"]["state"] == "ended"
+            }  # fmt: skip
+
+        def refused() -> int:  # the hang-up of a dropped ring names a call b never had
+            return sum(
+                "refused a call frame" in line and "unknown_call" in line for line in b.lines
+            )
+
+        wait_for(lambda: len(ended() & set(ids)) + refused() == rings or None, "every ring handled")
+        assert 0 < len(ended() & set(ids)) < rings
+        assert any(
+            "refused a call frame" in line and "illegal_transition" in line for line in b.lines
+        )
+    finally:
+        wb.close()

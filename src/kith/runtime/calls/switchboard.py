@@ -15,6 +15,8 @@ signals) is :class:`~kith.runtime.calls.service.CallService`.
 
 One call at a time: a ring while another call is live, or while the user's
 status is busy, is answered ``busy`` without ringing and logged as missed.
+Every ring is logged, so a contact's rings are rate limited
+(:data:`RING_BURST`, then one every three seconds); those over it are dropped.
 
 A call to a contact who cannot be reached is logged as unanswered here and
 leaves a ``Missed`` notice, sent on the next channel to that contact (the chat
@@ -52,6 +54,7 @@ from kith.calls import (
     encode_call_frame,
 )
 from kith.calls.frames import MAX_CANDIDATE, MAX_SDP
+from kith.chat import InboundLimit, RateDecision
 from kith.contacts import contact_label
 from kith.p2p import SecureChannel
 from kith.runtime.calls.events import CallEvent, CallSignalEvent
@@ -63,6 +66,10 @@ from kith.store.store import Store
 __all__ = ["CallPeer", "CallSwitchboard", "CallView"]
 
 _MEDIA_STATES: Final = (CallState.CONNECTING, CallState.CONNECTED, CallState.RECONNECTING)
+RING_BURST: Final = 10
+"""Rings (and missed-call notices) a contact may send at once; each one is logged."""
+RING_RATE: Final = 1 / 3
+"""Rings per second a contact may send, sustained (one every three seconds)."""
 
 
 class CallPeer(Protocol):
@@ -169,6 +176,7 @@ class CallSwitchboard:
         self._calls: dict[str, _Live] = {}
         self._waiting: dict[str, list[asyncio.Future[None]]] = {}
         self._notices: dict[str, list[Missed]] = {}
+        self._ring_limits: dict[str, InboundLimit] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- the peers' side (CallHost) -------------------------------------------
@@ -201,6 +209,12 @@ class CallSwitchboard:
             )
 
     def _on_frame(self, peer: CallPeer, frame: CallFrame) -> None:
+        if isinstance(frame, Ring | Missed):
+            limit = self._ring_limits.setdefault(
+                peer.contact_id, InboundLimit(RING_RATE, RING_BURST)
+            )
+            if limit.admit(self._now()) is not RateDecision.ACCEPT:
+                raise IllegalTransition("rings from this contact come too fast: dropped")
         if isinstance(frame, Ring):
             self._ring(peer, frame)
             return
