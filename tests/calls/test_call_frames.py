@@ -32,6 +32,7 @@ ID = "0f" * 16
         Ring(ID, True, 1_700_000_000),
         Answer(ID),
         Decline(ID, "busy"),
+        Decline(ID, "unavailable"),
         Hangup(ID, "cancelled"),
         Missed(ID, False, 1_700_000_000),
         Sdp(ID, "offer", "v=0\r\na=fingerprint:sha-256 AB:CD\r\n"),

@@ -60,6 +60,7 @@ def test_a_step_the_state_does_not_allow_is_refused_and_changes_nothing() -> Non
         (True, [CallInput.REMOTE_DECLINE], EndReason.REMOTE_DECLINED, CallOutcome.DECLINED),
         (False, [CallInput.LOCAL_BUSY], EndReason.MISSED, CallOutcome.MISSED),
         (True, [CallInput.REMOTE_BUSY], EndReason.BUSY, CallOutcome.UNANSWERED),
+        (True, [CallInput.REMOTE_UNAVAILABLE], EndReason.NOT_REACHABLE, CallOutcome.UNANSWERED),
         (False, [CallInput.REMOTE_HANGUP], EndReason.MISSED, CallOutcome.MISSED),
         (False, [CallInput.TIMEOUT], EndReason.MISSED, CallOutcome.MISSED),
         (True, [CallInput.TIMEOUT], EndReason.NO_ANSWER, CallOutcome.UNANSWERED),

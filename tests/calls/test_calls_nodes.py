@@ -144,6 +144,19 @@ def test_a_call_to_an_offline_contact_fails_at_once_and_shows_missed_there_later
     assert status in (400, 404)
 
 
+def test_a_call_with_no_page_open_on_the_other_side_is_not_reachable(world: ChatWorld) -> None:
+    a = world.nodes["a"]
+    wa = EventWatcher(a)  # b has no page (no events socket) open
+    try:
+        cid = call(a, "POST", f"/api/contacts/{world.ids['b']}/calls", {})[1]["id"]
+        ended = _call_events(wa, cid, "ended")["call"]
+        assert (ended["reason"], ended["outcome"]) == ("not_reachable", "unanswered")
+        theirs = _log(world, "b", "a", 4)[-1]
+        assert (theirs["id"], theirs["outcome"]) == (cid, "missed")
+    finally:
+        wa.close()
+
+
 def test_a_contact_ringing_too_fast_is_dropped_beyond_the_burst(world: ChatWorld) -> None:
     a, b = world.nodes["a"], world.nodes["b"]
     wb = EventWatcher(b)

@@ -11,7 +11,7 @@ the rest is a msgpack map tagged by ``t``:
 |---|---|---|
 | ``Ring`` | caller | call ``id`` (audio, or video if ``video``) is ringing |
 | ``Answer`` | callee | the callee accepted: media set-up may start |
-| ``Decline`` | callee | refused (``reason``: declined, or busy: no ring was shown) |
+| ``Decline`` | callee | refused (``reason``: declined; busy or unavailable: never rang) |
 | ``Hangup`` | either | the call ends (``reason``: hangup, cancelled, timeout, failed) |
 | ``Sdp`` | either | the page's session description (``kind``: offer or answer) |
 | ``Ice`` | either | one ICE candidate of the page (JSON of ``RTCIceCandidateInit``) |
@@ -53,7 +53,7 @@ MAX_CANDIDATE: Final = 2_048
 """Longest ICE candidate (its JSON), in characters."""
 _ID: Final = re.compile(r"[0-9a-f]{32}")
 
-DeclineReason: TypeAlias = Literal["declined", "busy"]
+DeclineReason: TypeAlias = Literal["declined", "busy", "unavailable"]
 HangupReason: TypeAlias = Literal["hangup", "cancelled", "timeout", "failed"]
 
 

@@ -62,6 +62,7 @@ class CallInput(enum.Enum):
     LOCAL_DECLINE = "local_decline"
     REMOTE_DECLINE = "remote_decline"
     REMOTE_BUSY = "remote_busy"
+    REMOTE_UNAVAILABLE = "remote_unavailable"
     LOCAL_BUSY = "local_busy"
     LOCAL_HANGUP = "local_hangup"
     REMOTE_HANGUP = "remote_hangup"
@@ -85,7 +86,8 @@ class EndReason(enum.Enum):
     CANCELLED = "cancelled"
     FAILED = "failed"
     NOT_REACHABLE = "not_reachable"
-    """No channel to the contact: the call never rang (the callee logs it as missed)."""
+    """No channel to the contact, or no page of theirs open: the call never rang
+    (the callee logs it as missed)."""
 
 
 S, In, R = CallState, CallInput, EndReason
@@ -98,6 +100,7 @@ TRANSITIONS: Final[dict[tuple[CallState, CallInput], tuple[CallState, EndReason 
     (S.RINGING_OUT, In.REMOTE_ACCEPT): (S.CONNECTING, None),
     (S.RINGING_OUT, In.REMOTE_DECLINE): (S.ENDED, R.REMOTE_DECLINED),
     (S.RINGING_OUT, In.REMOTE_BUSY): (S.ENDED, R.BUSY),
+    (S.RINGING_OUT, In.REMOTE_UNAVAILABLE): (S.ENDED, R.NOT_REACHABLE),
     (S.RINGING_OUT, In.LOCAL_HANGUP): (S.ENDED, R.CANCELLED),
     (S.RINGING_OUT, In.REMOTE_HANGUP): (S.ENDED, R.FAILED),
     (S.RINGING_OUT, In.TIMEOUT): (S.ENDED, R.NO_ANSWER),

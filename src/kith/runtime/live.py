@@ -160,6 +160,11 @@ class EventHub:
         self._queue_size = queue_size
         self._subscriptions: set[Subscription] = set()
 
+    @property
+    def listening(self) -> bool:
+        """Whether anything subscribes (an open page, or a program watching events)."""
+        return bool(self._subscriptions)
+
     def subscribe(self) -> Subscription:
         """A new subscription receiving every later event."""
         subscription = Subscription(self._queue_size)

@@ -14,7 +14,9 @@ frame. The user's side (start, accept, decline, hang up, relay the page's
 signals) is :class:`~kith.runtime.calls.service.CallService`.
 
 One call at a time: a ring while another call is live, or while the user's
-status is busy, is answered ``busy`` without ringing and logged as missed.
+status is busy, is answered ``busy`` without ringing and logged as missed; with
+no page open to ring, it is answered ``unavailable`` (the caller is told the
+contact is not reachable) and logged as missed.
 Every ring is logged, so a contact's rings are rate limited
 (:data:`RING_BURST`, then one every three seconds); those over it are dropped.
 
@@ -66,6 +68,11 @@ from kith.store.store import Store
 __all__ = ["CallPeer", "CallSwitchboard", "CallView"]
 
 _MEDIA_STATES: Final = (CallState.CONNECTING, CallState.CONNECTED, CallState.RECONNECTING)
+_DECLINES: Final = {
+    "declined": CallInput.REMOTE_DECLINE,
+    "busy": CallInput.REMOTE_BUSY,
+    "unavailable": CallInput.REMOTE_UNAVAILABLE,
+}
 RING_BURST: Final = 10
 """Rings (and missed-call notices) a contact may send at once; each one is logged."""
 RING_RATE: Final = 1 / 3
@@ -228,8 +235,7 @@ class CallSwitchboard:
             case Answer() if live.call.outgoing:
                 self._step(live, CallInput.REMOTE_ACCEPT)
             case Decline(reason=reason) if live.call.outgoing:
-                busy = reason == "busy"
-                self._step(live, CallInput.REMOTE_BUSY if busy else CallInput.REMOTE_DECLINE)
+                self._step(live, _DECLINES[reason])
             case Hangup():
                 self._step(live, CallInput.REMOTE_HANGUP)
             case Sdp(kind=kind, sdp=sdp) if live.call.state in _MEDIA_STATES:
@@ -249,6 +255,9 @@ class CallSwitchboard:
         if others or self._status.own_status().status == "busy":
             call.step(CallInput.RING, call.created)  # never shown ringing: no sound, no banner
             self._step(live, CallInput.LOCAL_BUSY, Decline(call.id, "busy"))
+        elif not self._hub.listening:
+            call.step(CallInput.RING, call.created)  # no page open to ring
+            self._step(live, CallInput.LOCAL_BUSY, Decline(call.id, "unavailable"))
         else:
             self._step(live, CallInput.RING)
 

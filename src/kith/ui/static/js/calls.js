@@ -45,6 +45,7 @@ const REASON_TEXT = {
   no_answer: "no answer",
   cancelled: "cancelled",
   failed: "the connection failed",
+  not_reachable: "not reachable",
 };
 
 /** "1:05" from seconds. */
@@ -344,6 +345,7 @@ export class CallPanel {
     if (!known && call.state === "ended" && (call.direction === "in" || call.reason === "not_reachable")) {
       this.ended.add(call.id);
       this.refreshLog(call.contact); // answered busy, or a missed-call notice: the log shows it
+      if (call.direction === "out") say(this.errorEl, `${this.nameOf(call.contact)} is not reachable right now.`);
       return;
     }
     if (this.call && !known) return;
