@@ -12,6 +12,7 @@
 import { request } from "./api.js";
 import { $, h, say } from "./dom.js";
 import { clockTime } from "./format.js";
+import { SESSION_HEADER, loadSession } from "./session.js";
 
 const part = (text) => encodeURIComponent(text);
 
@@ -247,6 +248,7 @@ export class CallPanel {
     this.hideTimer = null;
     this.signals = []; // call_signal events that came before the session existed
     this.ended = new Set(); // IDs of calls that ended: a late answer to a request is stale
+    this.mine = new Set(); // calls this tab started or answered: only it runs their media
     this.root = $("#call");
     this.stateEl = $("#call-state");
     this.timerEl = $("#call-timer");
@@ -262,6 +264,17 @@ export class CallPanel {
     $("#call-mute").addEventListener("click", () => this.toggleMute());
     $("#call-camera").addEventListener("click", () => this.toggleCamera());
     $("#call-share").addEventListener("click", () => this.toggleShare());
+    window.addEventListener("pagehide", () => this.leave());
+  }
+
+  /** The page is closing: end the call rather than leave the other side talking to nobody. */
+  leave() {
+    if (!this.call) return;
+    const headers = { Accept: "application/json" };
+    const session = loadSession();
+    if (session) headers[SESSION_HEADER] = session;
+    const action = this.call.state === "ringing_in" ? "decline" : "hangup";
+    fetch(`/api/calls/${part(this.call.id)}/${action}`, { method: "POST", headers, keepalive: true, credentials: "omit" }).catch(() => {});
   }
 
   /** The chat with `contact` opened: its call log. */
@@ -287,7 +300,9 @@ export class CallPanel {
     if (!contact || this.call) return;
     say(this.errorEl, "");
     try {
-      this.show(await callApi.start(contact, video));
+      const call = await callApi.start(contact, video);
+      this.mine.add(call.id);
+      this.show(call);
     } catch (error) {
       const who = this.nameOf(contact);
       say(this.errorEl, error.code === "not_reachable" ? `${who} is not reachable right now (${error.message}).` : `Could not call ${who}: ${error.message}`);
@@ -299,6 +314,7 @@ export class CallPanel {
     if (!call) return;
     this.stopSound();
     this.incoming.hidden = true;
+    this.mine.add(call.id);
     await this.newSession(call);
     await this.act(callApi.accept);
   }
@@ -351,7 +367,7 @@ export class CallPanel {
     if (this.call && !known) return;
     const was = this.call ? this.call.state : null;
     this.show(call);
-    if (call.state === "connecting" && was === "ringing_out") {
+    if (call.state === "connecting" && was === "ringing_out" && this.mine.has(call.id)) {
       await this.newSession(call);
       await this.session.offer();
     }
@@ -393,6 +409,7 @@ export class CallPanel {
     this.root.hidden = call.state === "ringing_in";
     this.root.dataset.state = call.state;
     this.root.dataset.video = String(call.video);
+    $("#call-camera").hidden = !call.video;
     $("#call-peer").textContent = who;
     this.stateEl.textContent = ended ? `Call ended: ${REASON_TEXT[call.reason] || call.reason}` : STATE_TEXT[call.state] || call.state;
     if (call.state === "connected" && !this.timer) this.startTimer();
