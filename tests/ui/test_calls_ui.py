@@ -156,6 +156,30 @@ def test_decline_then_busy_suppresses_the_ring(world: World) -> None:
     bob.select_option("#own-status", "online")
 
 
+DENY_CAMERA = """() => {
+  const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (wanted) =>
+    wanted.video ? Promise.reject(new DOMException("denied", "NotAllowedError")) : real(wanted);
+}"""
+
+
+def test_a_denied_camera_falls_back_to_audio(world: World) -> None:
+    alice = world.open_chat("alice", "bob")
+    bob = world.open_chat("bob", "alice")
+    bob.evaluate(DENY_CAMERA)
+    alice.get_by_role("button", name="Video call", exact=True).click()
+    bob.get_by_role("alertdialog").get_by_role("button", name="Accept").click()
+    expect(bob.locator("#call-note")).to_have_text(
+        "The camera is not available or was denied: audio only.", timeout=WAIT_MS
+    )
+    for page in (alice, bob):
+        expect(page.locator("#call-state")).to_have_text("Connected", timeout=WAIT_MS)
+    growing(alice, "in_audio", "alice hears bob")
+    growing(bob, "in_video", "bob still sees alice")
+    alice.get_by_role("region", name="Call").get_by_role("button", name="Hang up").click()
+    expect(bob.locator("#call-state")).to_have_text("Call ended: they hung up", timeout=WAIT_MS)
+
+
 def test_a_call_to_an_offline_contact_fails_fast(world: World) -> None:
     alice = world.open_chat("alice", "carol")
     started = time.monotonic()

@@ -405,7 +405,10 @@ export class CallPanel {
       this.stopSound();
     }
     window.clearTimeout(this.hideTimer);
-    if (call.state.startsWith("ringing")) this.timerEl.textContent = "";
+    if (call.state.startsWith("ringing")) {
+      this.timerEl.textContent = "";
+      say(this.noteEl, ""); // the last call's note
+    }
     this.root.hidden = call.state === "ringing_in";
     this.root.dataset.state = call.state;
     this.root.dataset.video = String(call.video);
