@@ -258,7 +258,7 @@ def run(processes: int, args: argparse.Namespace, root: Path, *, kill: bool) -> 
             line
             for server in servers
             for line in server.lines
-            if any(f"event={e}" in line for e in ("redis", "refresh_late", "process_key", "reap"))
+            if any(f"event={e}" in line for e in ("redis", "refresh_late", "reap"))
         ][:80]
         workers.stop()
         for server in servers:

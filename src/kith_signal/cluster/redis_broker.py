@@ -549,6 +549,7 @@ class RedisBroker:
         """Bring ``shard`` up to date with this process (first connection or return)."""
         returning = shard.index in self._synced
         await self._registry.refresh(shard)
+        await self._registry.forget_reaping(shard)
         await self._rebuild_values(shard)
         await self._rebuild_logins(shard)
         if returning:

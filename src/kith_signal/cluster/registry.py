@@ -9,9 +9,10 @@ survivor notices within one more ``interval``, so its users' contacts see
 them offline within ``ttl + interval`` (20 s with the defaults, 15 + 5).
 
 The refresh goes ahead of the shard's queue of commands (a backlog must not
-delay it). A process so starved that its key expired anyway learns it at its
-next refresh (the key was gone) and rebuilds the shard, as after an outage;
-a reaping stops, script by script, as soon as the key is back.
+delay it). A process so starved that its key expired anyway learns at its
+next refresh whether a survivor started reaping it (the lock is there); if
+so it rebuilds the shard, as after an outage (and a reaping stops, script by
+script, as soon as the key is back); if not, nothing was lost.
 """
 
 from __future__ import annotations
@@ -85,14 +86,22 @@ class ProcessRegistry:
         """Refresh this process's liveness key on ``shard``, at once.
 
         Returns:
-            Whether the key was still there (False the first time, or when
-            this process was too slow and may have been reaped).
+            False when this process may have been reaped: its key had expired
+            and a survivor has taken the reaping lock. (A survivor that takes
+            the lock after this refresh finds the key back and stops.)
         """
         pipe = shard.client.pipeline(transaction=False)
         pipe.set(process_key(self.process), b"1", px=int(self.ttl * 1000), get=True)
         pipe.sadd(PROCESSES, self.process)
-        previous, _ = await shard.execute_now(pipe, "register")
-        return previous is not None
+        pipe.exists(reap_key(self.process))
+        previous, _, locked = await shard.execute_now(pipe, "register")
+        return previous is not None or not locked
+
+    async def forget_reaping(self, shard: Shard) -> None:
+        """Drop the reaping lock on this process (it is rebuilding its state)."""
+        pipe = shard.client.pipeline(transaction=False)
+        pipe.delete(reap_key(self.process))
+        await shard.execute_now(pipe, "register")
 
     def unregister(self, pipe: Pipeline) -> None:
         """Queue the removal of this process's keys (a clean shutdown: queued,
@@ -118,10 +127,8 @@ class ProcessRegistry:
                 # longer than the TTL must not get this process reaped.
                 with contextlib.suppress(ShardUnavailable):
                     if not await self.refresh(shard) and shard.up:
-                        log_event(
-                            self._log, "process_key_expired", logging.ERROR, shard=shard.index
-                        )
-                        shard.fail(ProcessKeyExpired("this process's key expired: rebuilding"))
+                        log_event(self._log, "reaped_while_alive", logging.ERROR, shard=shard.index)
+                        shard.fail(ProcessKeyExpired("reaped while alive: rebuilding"))
 
     async def _reap_loop(self, shards: Sequence[Shard]) -> None:
         while True:
