@@ -177,6 +177,7 @@ def main() -> None:
         {"what": "bare: offer → media", **anchor},
         {"what": "kith: accept → media", **kith, "vs_bare": kith["p50_ms"] / anchor["p50_ms"]},
         {"what": "server relays per call", "value": per_call},
+        {"what": "server relays before (channel set-up)", "value": relays_before},
     ]
     rows += [
         {"what": f"{n} CPU % idle / in a video call", "idle": idle[n], "call": busy[n]}
