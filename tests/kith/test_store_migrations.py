@@ -180,6 +180,19 @@ NEW_TABLES = {
         "updated_at",
     },  # v13
     "file_vault": {"slot", "key"},  # v13
+    "groups": {"id", "name", "version", "state", "active", "updated_at"},  # v15
+    "group_sender_keys": {
+        "group_id",
+        "sender_id",
+        "chain_id",
+        "own",
+        "chain_key",
+        "iteration",
+        "signing_key",
+        "skipped",
+        "created_at",
+    },  # v15
+    "group_messages": {"group_id", "id", "sender_id", "body", "sent_at", "received_at"},  # v15
 }  # exactly these columns
 """Tables later versions created, with exactly their columns."""
 

@@ -257,6 +257,49 @@ def _v14_call_log(conn: Connection) -> None:
     conn.execute("CREATE INDEX call_log_by_contact ON call_log (contact_id, started_at)")
 
 
+def _v15_groups(conn: Connection) -> None:
+    # Private groups (kith.groups, docs/groups.md): the signed group state as this node
+    # accepted it (`state` is its canonical encoding), each member's sender chain as far
+    # as we have advanced it, and the group's messages. `own` marks our own chain, whose
+    # `signing_key` is then the private seed instead of the public key.
+    conn.execute(
+        """CREATE TABLE groups (
+            id BLOB PRIMARY KEY CHECK (length(id) = 16),
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL CHECK (version >= 1),
+            state BLOB NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+            updated_at REAL NOT NULL
+        ) WITHOUT ROWID"""
+    )
+    conn.execute(
+        """CREATE TABLE group_sender_keys (
+            group_id BLOB NOT NULL,
+            sender_id TEXT NOT NULL,
+            chain_id BLOB NOT NULL CHECK (length(chain_id) = 8),
+            own INTEGER NOT NULL CHECK (own IN (0, 1)),
+            chain_key BLOB NOT NULL CHECK (length(chain_key) = 32),
+            iteration INTEGER NOT NULL CHECK (iteration >= 0),
+            signing_key BLOB NOT NULL CHECK (length(signing_key) = 32),
+            skipped BLOB NOT NULL DEFAULT x'',
+            created_at REAL NOT NULL,
+            PRIMARY KEY (group_id, sender_id, chain_id)
+        ) WITHOUT ROWID"""
+    )
+    conn.execute(
+        """CREATE TABLE group_messages (
+            group_id BLOB NOT NULL,
+            id TEXT NOT NULL,
+            sender_id TEXT NOT NULL,
+            body TEXT NOT NULL,
+            sent_at INTEGER NOT NULL,
+            received_at REAL NOT NULL,
+            PRIMARY KEY (group_id, id)
+        ) WITHOUT ROWID"""
+    )
+    conn.execute("CREATE INDEX group_messages_by_time ON group_messages (group_id, sent_at)")
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
@@ -272,6 +315,7 @@ STEPS: Final[Sequence[Step]] = (
     _v12_mailbox_keys,
     _v13_file_transfers,
     _v14_call_log,
+    _v15_groups,
 )
 LATEST_VERSION: Final = len(STEPS)
 
