@@ -148,6 +148,7 @@ ADDED_COLUMNS = {
     "blocked_ids": {"id", "blocked_at"},  # v7
     "contacts": {"own_name"},  # v7
     "messages": {"reply_to", "via"},  # v9, v10
+    "file_transfers": {"voice_ms"},  # v16
 }
 """Columns later versions added to a table; an upgrade from anywhere must end with them."""
 NEW_TABLES = {
@@ -178,7 +179,8 @@ NEW_TABLES = {
         "have",
         "sent_at",
         "updated_at",
-    },  # v13
+        "voice_ms",
+    },  # v13, v16
     "file_vault": {"slot", "key"},  # v13
     "groups": {"id", "name", "version", "state", "active", "updated_at"},  # v15
     "group_sender_keys": {

@@ -300,6 +300,12 @@ def _v15_groups(conn: Connection) -> None:
     conn.execute("CREATE INDEX group_messages_by_time ON group_messages (group_id, sent_at)")
 
 
+def _v16_voice_messages(conn: Connection) -> None:
+    # A file transfer that is a voice message carries its length in milliseconds (from the
+    # offer, kith.files.frames.Offer.voice_ms); NULL for any other file.
+    conn.execute("ALTER TABLE file_transfers ADD COLUMN voice_ms INTEGER")
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
@@ -316,6 +322,7 @@ STEPS: Final[Sequence[Step]] = (
     _v13_file_transfers,
     _v14_call_log,
     _v15_groups,
+    _v16_voice_messages,
 )
 LATEST_VERSION: Final = len(STEPS)
 
