@@ -11,7 +11,7 @@ remaining member (and the current one to each added member).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from kith.groups.errors import NotAMember
@@ -27,7 +27,9 @@ class GroupKeyring:
     ``(sender_id, chain_id)`` (a member's older chains stay for messages in flight)."""
 
     own: OwnChain
-    peers: Mapping[tuple[str, bytes], PeerChain] = MappingProxyType({})
+    peers: Mapping[tuple[str, bytes], PeerChain] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     @classmethod
     def start(cls, group_id: bytes, self_id: str) -> GroupKeyring:
