@@ -37,8 +37,9 @@ async def until(probe: Callable[[], bool], what: str, within: float = WAIT) -> N
 class Node:
     """One broker and the deliveries of its connections."""
 
-    def __init__(self, broker: RedisBroker) -> None:
+    def __init__(self, broker: RedisBroker, metrics: Metrics) -> None:
         self.broker = broker
+        self.metrics = metrics
         self.got: dict[str, list[Delivery]] = {}
 
     async def attach(self, *conn_ids: str) -> None:
@@ -48,7 +49,8 @@ class Node:
 
 def make(urls: list[str], **options: float) -> Node:
     log = logging.getLogger("kith_signal.test")
-    return Node(RedisBroker(urls, metrics=Metrics(), log=log, max_topics=8, **options))
+    metrics = Metrics()
+    return Node(RedisBroker(urls, metrics=metrics, log=log, max_topics=8, **options), metrics)
 
 
 @pytest.fixture
@@ -188,3 +190,20 @@ async def test_a_process_whose_key_expired_while_alive_rebuilds(redis: RedisServ
     assert await two.broker.subscribe("c", [t]) == [wire.Retained(topic=t, payload="cA")]
     for node in (one, two):
         await node.broker.close()
+
+
+async def test_a_stalled_process_nobody_reaped_keeps_its_state(redis: RedisServer) -> None:
+    one = make([redis.url], process_ttl=3.0, beat_interval=0.2)
+    await one.broker.start()
+    await until(lambda: one.broker.unhealthy_reason() is None, "up")
+    await one.attach("a")
+    t = topic()
+    await one.broker.publish("a", t, "cA")
+    client = redis.client()
+    alive = b"kp:" + one.broker.process.encode()
+    client.delete(alive)  # as if the process had stalled past its TTL
+    await until(lambda: bool(client.exists(alive)), "refreshed again")
+    assert client.get(b"kr:" + wire.decode_payload(t)) is not None
+    errors = one.metrics.registry.get_sample_value("kith_signal_redis_errors_total", {"shard": "0"})
+    assert not errors  # no rebuild: nothing had been reaped
+    await one.broker.close()
