@@ -20,6 +20,7 @@ from kith.store.connection import Connection, DatabaseError, connect, create
 from kith.store.contacts import ContactRepository
 from kith.store.cursors import CursorRepository
 from kith.store.files import FileRepository
+from kith.store.groups import GroupRepository
 from kith.store.identity import IdentityRepository
 from kith.store.key_warnings import KeyWarningRepository
 from kith.store.mailbox_keys import MailboxKeyRepository
@@ -58,6 +59,7 @@ class Store:
         self.files = FileRepository(conn)
         self.mailbox_keys = MailboxKeyRepository(conn)
         self.call_log = CallLogRepository(conn)
+        self.groups = GroupRepository(conn)
 
     @classmethod
     def open(cls, path: Path, key: bytes) -> Store:

@@ -1,0 +1,173 @@
+"""Repository of private groups (tables ``groups``, ``group_sender_keys``,
+``group_messages``): docs/groups.md.
+
+A group is kept as its log of signed changes (the ``state`` column) and
+verified again from it on every load, so a row edited behind Kith's back is
+refused rather than trusted; ``name`` and ``version`` are copies for listing.
+Sender chains are secrets, as safe as the database (SQLCipher) like the pair
+sessions; the messages are the group's history.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import msgspec
+
+from kith.groups.keyring import GroupKeyring
+from kith.groups.membership import GroupState, decode_change, encode_change, replay
+from kith.groups.sender_keys import OwnChain, PeerChain
+from kith.store.connection import Connection
+
+__all__ = ["GroupMessageRecord", "GroupRecord", "GroupRepository"]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRecord:
+    """A group as this node holds it; ``active`` is false once we left or were removed."""
+
+    state: GroupState
+    active: bool
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMessageRecord:
+    """One message of a group's history (ours or a member's)."""
+
+    group_id: bytes
+    id: str
+    sender_id: str
+    body: str
+    sent_at: int
+    received_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "group": self.group_id.hex(),
+            "id": self.id,
+            "sender": self.sender_id,
+            "body": self.body,
+            "sent_at": self.sent_at,
+            "received_at": self.received_at,
+        }
+
+
+def _encode_log(state: GroupState) -> bytes:
+    return msgspec.msgpack.encode([encode_change(c) for c in state.log])
+
+
+def _decode_log(data: bytes) -> GroupState:
+    return replay(decode_change(c) for c in msgspec.msgpack.decode(data, type=list[bytes]))
+
+
+class GroupRepository:
+    """Groups, their sender chains and their messages."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def save(self, state: GroupState, *, active: bool, now: float) -> None:
+        """Keep ``state`` (a newer version replaces the row, an older one is ignored)."""
+        self._conn.execute(
+            "INSERT INTO groups (id, name, version, state, active, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "name = excluded.name, version = excluded.version, state = excluded.state, "
+            "active = excluded.active, updated_at = excluded.updated_at "
+            "WHERE excluded.version >= groups.version",
+            (state.group_id, state.name, state.version, _encode_log(state), int(active), now),
+        )
+
+    def get(self, group_id: bytes) -> GroupRecord | None:
+        row = self._conn.execute(
+            "SELECT state, active, updated_at FROM groups WHERE id = ?", (group_id,)
+        ).fetchone()
+        return None if row is None else _record(row)
+
+    def list(self) -> list[GroupRecord]:
+        """Every group, by name."""
+        rows = self._conn.execute(
+            "SELECT state, active, updated_at FROM groups ORDER BY name, id"
+        ).fetchall()
+        return [_record(row) for row in rows]
+
+    def ids_named(self, name: str) -> builtins.list[bytes]:
+        """IDs of the groups called ``name`` (case-insensitive)."""
+        rows = self._conn.execute(
+            "SELECT id FROM groups WHERE lower(name) = lower(?) ORDER BY id", (name,)
+        ).fetchall()
+        return [bytes(row[0]) for row in rows]
+
+    def save_keyring(self, group_id: bytes, keyring: GroupKeyring, *, now: float) -> None:
+        """Replace the group's sender chains with ``keyring``'s."""
+        self._conn.execute("DELETE FROM group_sender_keys WHERE group_id = ?", (group_id,))
+        own = keyring.own
+        rows: builtins.list[tuple[Any, ...]] = [
+            (group_id, own.sender_id, own.chain_id, 1, own.chain_key, own.iteration,
+             own.signing_seed, b"", now),
+        ]  # fmt: skip
+        for chain in keyring.peers.values():
+            rows.append(
+                (group_id, chain.sender_id, chain.chain_id, 0, chain.chain_key, chain.iteration,
+                 chain.signing_public, msgspec.msgpack.encode(chain.skipped), now)
+            )  # fmt: skip
+        self._conn.executemany(
+            "INSERT INTO group_sender_keys (group_id, sender_id, chain_id, own, chain_key, "
+            "iteration, signing_key, skipped, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def keyring(self, group_id: bytes) -> GroupKeyring | None:
+        """The group's sender chains (None: we hold no own chain for it)."""
+        rows = self._conn.execute(
+            "SELECT sender_id, chain_id, own, chain_key, iteration, signing_key, skipped "
+            "FROM group_sender_keys WHERE group_id = ?",
+            (group_id,),
+        ).fetchall()
+        own: OwnChain | None = None
+        peers: dict[tuple[str, bytes], PeerChain] = {}
+        for sender, chain_id, is_own, chain_key, iteration, signing, skipped in rows:
+            if is_own:
+                own = OwnChain(
+                    group_id, sender, bytes(chain_id), bytes(chain_key), iteration, bytes(signing)
+                )
+            else:
+                kept = msgspec.msgpack.decode(skipped, type=tuple[tuple[int, bytes], ...])
+                peers[(sender, bytes(chain_id))] = PeerChain(
+                    group_id, sender, bytes(chain_id), bytes(chain_key), iteration,
+                    bytes(signing), kept,
+                )  # fmt: skip
+        return None if own is None else GroupKeyring(own, MappingProxyType(peers))
+
+    def add_message(self, message: GroupMessageRecord) -> bool:
+        """Keep a message; False when one with its ID is kept already."""
+        m = message
+        cur = self._conn.execute(
+            "INSERT INTO group_messages (group_id, id, sender_id, body, sent_at, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (group_id, id) DO NOTHING",
+            (m.group_id, m.id, m.sender_id, m.body, m.sent_at, m.received_at),
+        )
+        return bool(cur.rowcount)
+
+    def messages(self, group_id: bytes, *, limit: int = 200) -> builtins.list[GroupMessageRecord]:
+        """The group's latest ``limit`` messages, oldest first."""
+        rows = self._conn.execute(
+            "SELECT group_id, id, sender_id, body, sent_at, received_at FROM group_messages "
+            "WHERE group_id = ? ORDER BY sent_at DESC, id DESC LIMIT ?",
+            (group_id, limit),
+        ).fetchall()
+        return [_message(row) for row in reversed(rows)]
+
+
+def _record(row: Sequence[Any]) -> GroupRecord:
+    return GroupRecord(_decode_log(bytes(row[0])), bool(row[1]), float(row[2]))
+
+
+def _message(row: Sequence[Any]) -> GroupMessageRecord:
+    return GroupMessageRecord(
+        bytes(row[0]), str(row[1]), str(row[2]), str(row[3]), int(row[4]), float(row[5])
+    )
