@@ -16,7 +16,8 @@ listens on loopback, for the node's own user). Naming paths is for programs
 with the node's API token (the CLI) only: a browser session gets 403
 ``token_required``, so a page can never make the node read or write a path;
 the page uploads and downloads through the last two endpoints, streamed chunk
-by chunk, never held whole.
+by chunk, never held whole. An upload with ``&voice_ms=D`` is a voice message
+of D milliseconds (1 to an hour; anything else is a 400 before a byte is read).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from kith.api.errors import BadRequest, error_response
 from kith.api.session_routes import CREDENTIAL
 from kith.errors import KithError
 from kith.files import CHUNK_SIZE
+from kith.files.frames import check_voice_ms
 from kith.runtime.files.service import FileService
 
 __all__ = ["add_file_routes"]
@@ -103,9 +105,23 @@ async def upload_file(request: web.Request) -> web.Response:
     caption = request.query.get("caption", "")
     if not name:
         raise BadRequest("the query must name the file: ?name=…")
+    voice_ms = _voice_ms(request.query.get("voice_ms"))
     body = request.content.iter_chunked(CHUNK_SIZE)
-    message, view = await _files(request).upload(request.match_info["id"], name, caption, body)
+    message, view = await _files(request).upload(
+        request.match_info["id"], name, caption, body, voice_ms
+    )
     return web.json_response({"message": message.to_json(), "file": view.to_json()}, status=201)
+
+
+def _voice_ms(value: str | None) -> int | None:
+    """The upload's ``voice_ms`` (a voice message's length), checked before any byte is read."""
+    if value is None:
+        return None
+    number = int(value) if value.isascii() and value.isdigit() and len(value) <= 10 else None
+    problem = check_voice_ms(number)
+    if problem is not None:
+        raise BadRequest(f"'voice_ms': {problem}")
+    return number
 
 
 async def file_content(request: web.Request) -> web.StreamResponse:

@@ -219,10 +219,13 @@ def _size(size: int) -> str:
 
 
 def with_files(node: NodeBackend, contact_id: str, messages: list[dict[str, Any]]) -> None:
-    """Add ``file: {id, name, size, sha256, state, bytes_done}`` to the messages that carry one."""
+    """Add ``file: {id, name, size, sha256, state, bytes_done}`` to the messages that carry one
+    (and ``kind: "voice", duration_ms`` to a voice message's)."""
     by_id = {f["id"]: f for f in node.files(contact_id)}
     keys = ("id", "name", "size", "sha256", "state", "bytes_done")
     for message in messages:
         file = by_id.get(message["id"])
         if file is not None:
             message["file"] = {k: file[k] for k in keys}
+            if file.get("kind") == "voice":
+                message["file"] |= {"kind": "voice", "duration_ms": file["duration_ms"]}

@@ -8,12 +8,17 @@ them from chat frames without decoding; the rest is a msgpack map tagged by
 
 | frame | from | meaning |
 |---|---|---|
-| ``Offer`` | sender | the file ``id``: its name (a label only), size, SHA-256, chunk size |
+| ``Offer`` | sender | the file ``id``: name (a label), size, SHA-256, chunk size, ``voice_ms`` |
 | ``Accept`` | receiver | it holds the first ``have`` chunks: send the rest (resume point) |
 | ``Chunk`` | sender | chunk ``index`` of the file |
 | ``Ack`` | receiver | the first ``have`` chunks are stored (opens the sender's window) |
 | ``Done`` | receiver | the whole file is stored and its SHA-256 matches |
 | ``Cancel`` | either | the transfer ends (``reason``: cancelled, refused, hash_mismatch…) |
+
+An offer whose ``voice_ms`` is set is a voice message of that many
+milliseconds (a recording the receiving page plays inline); the field is
+optional, so an older node reads such an offer as an ordinary file, and an
+offer without it is decoded as before.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ __all__ = [
     "FILE_FRAME_MARK",
     "MAX_FILE_SIZE",
     "MAX_NAME_LENGTH",
+    "MAX_VOICE_MS",
     "Accept",
     "Ack",
     "Cancel",
@@ -39,6 +45,7 @@ __all__ = [
     "FileFrame",
     "Offer",
     "check_transfer_id",
+    "check_voice_ms",
     "chunk_count",
     "decode_file_frame",
     "encode_file_frame",
@@ -53,6 +60,8 @@ MAX_FILE_SIZE: Final = 2**40
 """Largest file offered or accepted (1 TiB)."""
 MAX_NAME_LENGTH: Final = 1_024
 """Longest name in an offer, in characters (sanitised further before use)."""
+MAX_VOICE_MS: Final = 3_600_000
+"""Longest voice message, in milliseconds (an hour)."""
 _ID: Final = re.compile(r"[0-9a-f]{32}")
 _SHA256: Final = re.compile(r"[0-9a-f]{64}")
 
@@ -69,6 +78,8 @@ class Offer(msgspec.Struct, frozen=True, tag_field="t", tag="offer"):
     chunk_size: int
     sent_at: int
     caption: str = ""
+    voice_ms: int | None = None
+    """Set for a voice message: its length in milliseconds (1 to :data:`MAX_VOICE_MS`)."""
 
 
 class Accept(msgspec.Struct, frozen=True, tag_field="t", tag="accept"):
@@ -152,6 +163,15 @@ def check_transfer_id(value: str) -> str | None:
     return None if _ID.fullmatch(value) else "a transfer ID is 32 lowercase hex digits"
 
 
+def check_voice_ms(value: object) -> str | None:
+    """Why ``value`` is not a voice message's length in milliseconds, or ``None``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "a voice message's duration is a whole number of milliseconds"
+    if not 1 <= value <= MAX_VOICE_MS:
+        return f"a voice message lasts 1 to {MAX_VOICE_MS} milliseconds"
+    return None
+
+
 def _problem(frame: FileFrame) -> str | None:
     problem = check_transfer_id(frame.id)
     if problem is not None:
@@ -170,6 +190,8 @@ def _problem(frame: FileFrame) -> str | None:
                 return "the caption is too long"
             if frame.sent_at < 0:
                 return "negative time"
+            if frame.voice_ms is not None:
+                return check_voice_ms(frame.voice_ms)
         case Accept() | Ack():
             if not 0 <= frame.have <= chunk_count(MAX_FILE_SIZE):
                 return "chunk count out of range"

@@ -22,7 +22,9 @@ __all__ = ["FileRecord", "FileRepository"]
 
 Direction = Literal["out", "in"]
 
-_COLUMNS = "id, contact_id, direction, name, size, sha256, caption, state, reason, have, sent_at"
+_COLUMNS = (
+    "id, contact_id, direction, name, size, sha256, caption, state, reason, have, sent_at, voice_ms"
+)
 _UNFINISHED = ("queued", "sending", "paused")
 
 
@@ -41,6 +43,8 @@ class FileRecord:
     reason: str | None
     have: int
     sent_at: int
+    voice_ms: int | None = None
+    """A voice message's length in milliseconds; ``None`` for any other file."""
 
 
 def _record(row: Sequence[Any]) -> FileRecord:
@@ -56,6 +60,7 @@ def _record(row: Sequence[Any]) -> FileRecord:
         reason=None if row[8] is None else str(row[8]),
         have=int(row[9]),
         sent_at=int(row[10]),
+        voice_ms=None if row[11] is None else int(row[11]),
     )
 
 
@@ -69,7 +74,7 @@ class FileRepository:
         """Store a new transfer (an existing ID is left as it is)."""
         self._conn.execute(
             f"INSERT OR IGNORE INTO file_transfers ({_COLUMNS}, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.id,
                 record.contact_id,
@@ -82,6 +87,7 @@ class FileRepository:
                 record.reason,
                 record.have,
                 record.sent_at,
+                record.voice_ms,
                 time.time(),
             ),
         )

@@ -20,7 +20,7 @@ from kith.chat import new_message_id
 from kith.chat.frames import check_text
 from kith.conversation_store import ChatMessage
 from kith.files import CHUNK_SIZE, InvalidFile, TransferState, sanitise_name
-from kith.files.frames import MAX_FILE_SIZE
+from kith.files.frames import MAX_FILE_SIZE, check_voice_ms
 from kith.runtime.chat.driver import ChatDriver
 from kith.runtime.chat.peer import ChatPeer
 from kith.runtime.files.transfers import FileTransfers, FileView
@@ -66,31 +66,46 @@ class FileService:
         return await self._queue(peer, file_id, path.name, size, sha256, caption)
 
     async def upload(
-        self, contact: str, name: str, caption: str, body: AsyncIterator[bytes]
+        self,
+        contact: str,
+        name: str,
+        caption: str,
+        body: AsyncIterator[bytes],
+        voice_ms: int | None = None,
     ) -> tuple[ChatMessage, FileView]:
         """Queue a file whose bytes arrive as ``body`` (the browser's upload),
-        encrypted into the vault as they come, never held whole.
+        encrypted into the vault as they come, never held whole; with ``voice_ms``,
+        a voice message of that many milliseconds.
 
         Raises:
-            InvalidFile: the upload is over 1 TiB.
+            InvalidFile: the upload is over 1 TiB, or ``voice_ms`` is out of bounds.
             InvalidMessage: the caption is too long.
         """
         peer = self._chat.peer(contact)
         if caption:
             check_text(caption)
+        if voice_ms is not None and (problem := check_voice_ms(voice_ms)) is not None:
+            raise InvalidFile(problem, code="invalid_voice")
         file_id = new_message_id()
         vault = await self._files.vault()
         size, sha256 = await _store_stream(vault, file_id, body)
-        return await self._queue(peer, file_id, name, size, sha256, caption)
+        return await self._queue(peer, file_id, name, size, sha256, caption, voice_ms)
 
     async def _queue(
-        self, peer: ChatPeer, file_id: str, name: str, size: int, sha256: str, caption: str
+        self,
+        peer: ChatPeer,
+        file_id: str,
+        name: str,
+        size: int,
+        sha256: str,
+        caption: str,
+        voice_ms: int | None = None,
     ) -> tuple[ChatMessage, FileView]:
         now = self._clock()
         name = sanitise_name(name)
         record = FileRecord(
             file_id, peer.contact_id, "out", name, size, sha256, caption,
-            TransferState.QUEUED, None, 0, int(now),
+            TransferState.QUEUED, None, 0, int(now), voice_ms,
         )  # fmt: skip
         await self._files.add(record)
         events = peer.conversation.send_text(file_id, caption or name, now, None)

@@ -100,6 +100,7 @@ class FileView:
     reason: str | None
     bytes_done: int
     sent_at: int
+    voice_ms: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of the API."""
@@ -115,6 +116,8 @@ class FileView:
             "reason": self.reason,
             "bytes_done": self.bytes_done,
             "sent_at": self.sent_at,
+            "kind": "file" if self.voice_ms is None else "voice",
+            "duration_ms": self.voice_ms,
         }
 
 
@@ -135,7 +138,7 @@ class _Live:
         r, m = self.record, self.machine
         return FileView(
             r.id, r.contact_id, r.direction, r.name, r.size, r.sha256, r.caption,
-            m.state.value, m.reason, m.bytes_done, r.sent_at,
+            m.state.value, m.reason, m.bytes_done, r.sent_at, r.voice_ms,
         )  # fmt: skip
 
     def close_files(self) -> None:
@@ -153,13 +156,14 @@ def view_of(record: FileRecord) -> FileView:
     return FileView(
         record.id, record.contact_id, record.direction, record.name, record.size, record.sha256,
         record.caption, record.state.value, record.reason, min(done, record.size), record.sent_at,
+        record.voice_ms,
     )  # fmt: skip
 
 
 def _offer_of(record: FileRecord) -> Offer:
     return Offer(
         record.id, record.name, record.size, record.sha256, CHUNK_SIZE, record.sent_at,
-        record.caption,
+        record.caption, record.voice_ms,
     )  # fmt: skip
 
 
@@ -490,7 +494,7 @@ class FileTransfers:
         vault = await self.vault()
         record = FileRecord(
             offer.id, contact_id, "in", sanitise_name(offer.name), offer.size, offer.sha256,
-            offer.caption, TransferState.SENDING, None, 0, offer.sent_at,
+            offer.caption, TransferState.SENDING, None, 0, offer.sent_at, offer.voice_ms,
         )  # fmt: skip
         free = await asyncio.to_thread(self._free_space, self._dir)
         if offer.size > free - self._reserve:
