@@ -30,6 +30,7 @@ CONTENT_SECURITY_POLICY: Final = "; ".join(
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' blob:",
+        "media-src blob:",  # a voice message plays from its local copy, as a blob: URL
         "connect-src 'self'",
         "base-uri 'none'",
         "form-action 'none'",
