@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import struct
+from collections.abc import Callable
 
 import pytest
 
@@ -39,6 +41,52 @@ def test_any_flipped_byte_after_the_magic_is_detected(offset: int) -> None:
         container.open_sealed(bytes(data), "pw")
 
 
+def test_a_backup_with_files_opens_its_payload_and_its_chunks() -> None:
+    prefix, seal = container.seal_with_files(b"hello", "pw", CHEAP)
+    record = seal.seal(0, "a" * 32, 1, b"chunk")
+    data, opened, start = container.open_prefix(_read(prefix + record), "pw")
+
+    assert (data, start) == (b"hello", len(prefix))
+    assert opened is not None
+    assert opened.open(0, "a" * 32, 1, record) == b"chunk"
+
+
+@pytest.mark.parametrize(
+    ("position", "file_id", "index", "flip"),
+    [
+        (1, "a" * 32, 1, False),
+        (0, "b" * 32, 1, False),
+        (0, "a" * 32, 0, False),
+        (0, "a" * 32, 1, True),
+    ],
+    ids=["other-file-position", "other-file-id", "other-index", "flipped-byte"],
+)
+def test_a_chunk_moved_or_altered_does_not_open(
+    position: int, file_id: str, index: int, flip: bool
+) -> None:
+    prefix, seal = container.seal_with_files(b"hello", "pw", CHEAP)
+    record = bytearray(seal.seal(0, "a" * 32, 1, b"chunk"))
+    if flip:
+        record[2] ^= 0x01
+    _, opened, _ = container.open_prefix(_read(prefix), "pw")
+
+    assert opened is not None
+    assert opened.open(position, file_id, index, bytes(record)) is None
+
+
+def test_a_chunk_of_another_backup_does_not_open() -> None:
+    _, seal = container.seal_with_files(b"hello", "pw", CHEAP)
+    other, _ = container.seal_with_files(b"hello", "pw", CHEAP)
+    _, opened, _ = container.open_prefix(_read(other), "pw")
+
+    assert opened is not None
+    assert opened.open(0, "a" * 32, 0, seal.seal(0, "a" * 32, 0, b"chunk")) is None
+
+
+def _read(data: bytes) -> Callable[[int], bytes]:
+    return io.BytesIO(data).read
+
+
 def test_bad_magic_is_not_a_backup() -> None:
     data = b"NOTABACK" + _sealed()[8:]
     with pytest.raises(BackupError, match="signature") as info:
@@ -54,8 +102,8 @@ def test_truncated_file_is_a_clear_error(size: int) -> None:
 
 def test_newer_format_version_is_refused_clearly() -> None:
     data = bytearray(_sealed())
-    data[8:10] = struct.pack(">H", 2)
-    with pytest.raises(BackupError, match="version 2") as info:
+    data[8:10] = struct.pack(">H", 3)
+    with pytest.raises(BackupError, match="version 3") as info:
         container.open_sealed(bytes(data), "pw")
     assert info.value.code == "backup_version"
 

@@ -1,4 +1,5 @@
-"""``kith backup export|import``: encrypted backups of identity, contacts and settings."""
+"""``kith backup export|import``: encrypted backups of identity, contacts and settings
+(and the finished files with ``--with-files``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ def register(commands: Any) -> None:
 
     export = actions.add_parser("export", help="write an encrypted backup to FILE")
     export.add_argument("file", type=Path)
+    export.add_argument(
+        "--with-files",
+        action="store_true",
+        help="include the files received and sent (without it, no file is in the backup)",
+    )
     _password_option(export)
     export.set_defaults(handler=run_export)
 
@@ -60,16 +66,24 @@ def _password(path: Path | None, confirm: bool) -> str:
 
 
 def run_export(args: argparse.Namespace, ctx: CliContext) -> int:
-    """Export identity, contacts and settings."""
+    """Export identity, contacts and settings (and files with ``--with-files``)."""
     from kith.account import open_store
     from kith.backup import export_backup
+    from kith.cli.output import print_line
+    from kith.store.file_vault import VAULT_DIR
 
     store = open_store(ctx.data_dir, ctx.passphrases())
     try:
-        export_backup(store, args.file, _password(args.password_file, confirm=True))
+        files = export_backup(
+            store,
+            args.file,
+            _password(args.password_file, confirm=True),
+            vault_dir=ctx.data_dir.path / VAULT_DIR if args.with_files else None,
+        )
     finally:
         store.close()
-    print(f"Backup written to {args.file}")
+    count = f" ({files} file{'' if files == 1 else 's'})" if args.with_files else ""
+    print_line(f"Backup written to {args.file}{count}")
     return 0
 
 
@@ -83,14 +97,26 @@ def run_import(args: argparse.Namespace, ctx: CliContext) -> int:
         raise TargetNotEmptyError(
             f"{ctx.data_dir.path} is not empty: restore into a new or empty data directory"
         )
-    info = import_backup(
+    restored = import_backup(
         args.file,
         _password(args.password_file, confirm=False),
         ctx.data_dir,
         protection=protection_for(args.passphrase),
         passphrases=ctx.passphrases(),
     )
-    from kith.cli.output import print_line
+    import sys
 
-    print_line(f"Restored {info.name or 'identity'} ({info.kith_id}) into {ctx.data_dir.path}")
-    return 0
+    from kith.cli.output import print_line
+    from kith.terminal_text import for_terminal
+
+    info = restored.info
+    files = f", {restored.files} file{'' if restored.files == 1 else 's'}" if restored.files else ""
+    print_line(
+        f"Restored {info.name or 'identity'} ({info.kith_id}){files} into {ctx.data_dir.path}"
+    )
+    for refused in restored.refused:
+        sys.stderr.write(
+            for_terminal(f"kith: file {refused.name} ({refused.id}) not restored: {refused.reason}")
+            + "\n"
+        )
+    return 1 if restored.refused else 0
