@@ -106,7 +106,7 @@ def _saved(data_dir: DataDir, file_id: str, dest: Path) -> bytes:
 
 
 def _files_start(backup: bytes) -> int:
-    (length,) = struct.unpack_from(">I", backup, container.HEADER_SIZE)
+    length: int = struct.unpack_from(">I", backup, container.HEADER_SIZE)[0]
     return container.HEADER_SIZE + 4 + length
 
 
