@@ -111,8 +111,8 @@ export const api = {
   search: (q, limit) => request("GET", `/api/search?${new URLSearchParams({ q, limit: String(limit) })}`),
   // Files (see docs/files.md): the upload is the request body, the download a blob.
   files: (id) => request("GET", `/api/contacts/${part(id)}/files`),
-  upload: (id, file) =>
-    request("POST", `/api/contacts/${part(id)}/files/upload?${new URLSearchParams({ name: file.name })}`, file),
+  upload: (id, file, extra = {}) =>
+    request("POST", `/api/contacts/${part(id)}/files/upload?${new URLSearchParams({ name: file.name, ...extra })}`, file),
   cancelFile: (fid) => request("POST", `/api/files/${part(fid)}/cancel`),
   pauseFile: (fid) => request("POST", `/api/files/${part(fid)}/pause`),
   resumeFile: (fid) => request("POST", `/api/files/${part(fid)}/resume`),

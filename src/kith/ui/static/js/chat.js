@@ -6,6 +6,7 @@ import { Composer } from "./composer.js";
 import { $ } from "./dom.js";
 import { STATUS_LABEL, displayName, presenceLine } from "./format.js";
 import { MessageList, snippet } from "./messages.js";
+import { VoiceRecorder, playbackType } from "./voice.js";
 
 const PAGE = 50;
 const TYPING_SEND_MS = 3000;
@@ -56,6 +57,7 @@ export class ChatPanel {
         resumeFile: (fid) => this.guard(() => this.api.resumeFile(fid).then((f) => this.list.setFile(f))),
         download: (file) => this.guard(() => this.download(file)),
         preview: (file, img) => this.preview(file, img),
+        voice: (file) => this.voice(file),
       },
     });
     jump.addEventListener("click", () => {
@@ -86,6 +88,14 @@ export class ChatPanel {
       const chosen = [...picker.files];
       picker.value = "";
       chosen.forEach((file) => this.sendFile(file));
+    });
+    this.recorder = new VoiceRecorder({
+      button: $("#composer-voice"),
+      bar: $("#voice-bar"),
+      time: $("#voice-time"),
+      cancel: $("#voice-cancel"),
+      onRecorded: (file, ms) => this.sendFile(file, ms),
+      onError: (text) => this.notify(text),
     });
     $("#reply-cancel").addEventListener("click", () => {
       this.setReply(null);
@@ -197,11 +207,21 @@ export class ChatPanel {
     img.src = url;
   }
 
+  /** A voice message's recording, fetched once from the node: a blob: URL and its bytes. */
+  async voice(file) {
+    const blob = await this.api.download(file.id);
+    const bytes = await blob.arrayBuffer();
+    const url = URL.createObjectURL(new Blob([bytes], { type: playbackType(file.name) }));
+    this.previews.set(file.id, url);
+    return { url, bytes };
+  }
+
   /** The conversation's transfers (the messages that carry them show them as they come). */
   async loadFiles(id) {
     this.previews.forEach((url) => URL.revokeObjectURL(url));
     this.previews.clear();
     this.list.files.clear();
+    this.list.voicePlayers.clear();
     try {
       const { files } = await this.api.files(id);
       if (id === this.contactId) files.forEach((file) => this.list.setFile(file));
@@ -210,12 +230,13 @@ export class ChatPanel {
     }
   }
 
-  /** Send one file: the node keeps it encrypted and sends it when the contact is reachable. */
-  async sendFile(file) {
+  /** Send one file (with `voiceMs`: a voice message that long): the node keeps it
+   * encrypted and sends it when the contact is reachable. */
+  async sendFile(file, voiceMs = null) {
     const id = this.contactId;
     if (!id) return;
     await this.guard(async () => {
-      const sent = await this.api.upload(id, file);
+      const sent = await this.api.upload(id, file, voiceMs === null ? {} : { voice_ms: String(voiceMs) });
       if (id !== this.contactId) return;
       this.list.setFile(sent.file);
       this.list.upsert(sent.message);

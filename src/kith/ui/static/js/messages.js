@@ -6,6 +6,7 @@ import { h } from "./dom.js";
 import { emojiPicker } from "./emoji.js";
 import { clockTime, dayLabel, fullTime, shortWhen } from "./format.js";
 import { renderText } from "./richtext.js";
+import { voicePlayer } from "./voice.js";
 
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 const STATE_LABEL = {
@@ -81,6 +82,7 @@ export class MessageList {
     this.rows = new Map();
     this.messages = new Map();
     this.files = new Map(); // the transfers of this conversation, by id (= their message's id)
+    this.voicePlayers = new Map(); // file id -> its player, kept across re-renders of the row
     root.addEventListener("keydown", (event) => this.arrowKeys(event));
     root.addEventListener("scroll", () => {
       if (this.unseen && this.nearBottom()) this.setUnseen(0);
@@ -286,6 +288,12 @@ export class MessageList {
     if (this.messages.has(file.id)) this.upsert({ id: file.id });
   }
 
+  /** A voice message without a caption of its own (its text is the file's name). */
+  isVoice(message) {
+    const file = this.files.get(message.id);
+    return !message.deleted && file?.kind === "voice" && message.text === file.name;
+  }
+
   fileCard(message) {
     const file = this.files.get(message.id);
     if (!file || message.deleted) return null;
@@ -294,19 +302,26 @@ export class MessageList {
     const held = file.state === "paused" && file.reason === "held";
     const ended = file.state === "failed" || file.state === "cancelled";
     const reason = held ? "paused by you" : ended ? FILE_REASON[file.reason] : null;
-    const preview = readable && PREVIEW_TYPES.test(file.name) && file.size <= PREVIEW_MAX_BYTES;
+    const voice = file.kind === "voice";
+    const preview = !voice && readable && PREVIEW_TYPES.test(file.name) && file.size <= PREVIEW_MAX_BYTES;
     let thumb = null;
-    if (preview) {
+    if (voice && readable) {
+      thumb = this.voicePlayers.get(file.id);
+      if (!thumb) {
+        thumb = voicePlayer(file, () => this.actions.voice(file));
+        this.voicePlayers.set(file.id, thumb);
+      }
+    } else if (preview) {
       // what does not decode as an image (whatever its name says) shows no picture
       thumb = h("img", { class: "file-thumb", alt: file.name, onerror: (event) => event.target.remove() });
       this.actions.preview(file, thumb);
     }
     return h(
       "div",
-      { class: "file-card", dataset: { state: file.state, file: file.id } },
+      { class: voice ? "file-card voice-card" : "file-card", dataset: { state: file.state, file: file.id } },
       thumb,
-      h("span", { class: "file-name" }, file.name),
-      h("span", { class: "file-size muted small" }, sizeText(file.size)),
+      voice ? null : h("span", { class: "file-name" }, file.name),
+      voice ? null : h("span", { class: "file-size muted small" }, sizeText(file.size)),
       open ? h("progress", { max: String(Math.max(file.size, 1)), value: String(file.bytes_done) }) : null,
       h("span", { class: "file-state" }, reason || FILE_STATE[file.state] || file.state),
       readable ? h("button", { type: "button", class: "button secondary small file-download", onclick: () => this.actions.download(file) }, "Download") : null,
@@ -335,7 +350,8 @@ export class MessageList {
         mine && !message.deleted ? h("span", { class: `state ${message.state}` }, STATE_LABEL[message.state] || message.state) : null,
       ),
       message.reply_to ? this.quote(message) : null,
-      h("div", { class: "text" }, message.deleted ? "This message was deleted." : renderText(message.text)),
+      this.isVoice(message) ? h("div", { class: "text muted small" }, "Voice message")
+        : h("div", { class: "text" }, message.deleted ? "This message was deleted." : renderText(message.text)),
       this.fileCard(message),
       this.reactions(message),
       message.deleted ? null : this.actionBar(message, mine),
