@@ -1,6 +1,6 @@
 """File transfer benchmark: two real ``kith run`` nodes versus a raw aiortc channel.
 
-Run: ``.venv/bin/python bench/bench_files.py [MiB]`` (50 MiB by default).
+Run: ``.venv/bin/python bench/bench_files.py [MiB]`` (200 MiB by default).
 A real ``kith-signal`` and two real ``kith run`` processes on loopback (no
 STUN), driven through their local APIs:
 
@@ -19,6 +19,10 @@ STUN), driven through their local APIs:
   ``vs_raw`` is its bytes per second over the raw channel's mean (target
   0.7); ``cpu_vs_raw`` the raw channel's CPU per MiB over Kith's (both
   sides), steadier than wall-clock rates on a loaded machine.
+  ``sender_rss_MiB`` / ``receiver_rss_MiB``: each node's peak RSS growth
+  during the transfer (``/proc/PID/status`` VmRSS sampled every 20 ms, over
+  the RSS after a small warm-up file): it stays flat whatever the size,
+  since both sides stream from and to disk.
 * ``kith: resume``: the receiver killed halfway and started again; from
   the new process's start until the sender logs where the transfer resumes
   (node start, signaling, presence, a new channel and session).
@@ -34,6 +38,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -129,6 +134,35 @@ async def bench_raw(size: int) -> dict[str, Any]:
     }
 
 
+def rss_mib(pid: int) -> float:
+    """Resident set size of a process in MiB (Linux ``/proc``)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    line = next(line for line in status.splitlines() if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+class PeakRss:
+    """Samples the RSS of some nodes every 20 ms on a thread, from queueing to the end."""
+
+    def __init__(self, *nodes: NodeProcess) -> None:
+        self.peak = {n: rss_mib(n.proc.pid) for n in nodes}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            for node in self.peak:
+                self.peak[node] = max(self.peak[node], rss_mib(node.proc.pid))
+
+    def __enter__(self) -> dict[NodeProcess, float]:
+        self._thread.start()
+        return self.peak
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def _make_file(path: Path, size: int) -> None:
     with path.open("wb") as out:
         while out.tell() < size:
@@ -160,15 +194,17 @@ def bench_nodes(size: int, root: Path) -> list[dict[str, Any]]:
         wait_for(lambda: (_state(a, warm_id) or {}).get("state") == "received" or None, "warm")
 
         cpu_a, cpu_b = cpu_seconds(a.proc.pid), cpu_seconds(b.proc.pid)
-        start = time.perf_counter()
-        file_id = _send(a, world.ids["b"], source)
-        queued = time.perf_counter()
-        wait_for(
-            lambda: (_state(a, file_id) or {}).get("state") == "received" or None,
-            "the file to arrive",
-            timeout=600,
-        )
-        end = time.perf_counter()
+        rss_before = {n: rss_mib(n.proc.pid) for n in (a, b)}
+        with PeakRss(a, b) as peak:
+            start = time.perf_counter()
+            file_id = _send(a, world.ids["b"], source)
+            queued = time.perf_counter()
+            wait_for(
+                lambda: (_state(a, file_id) or {}).get("state") == "received" or None,
+                "the file to arrive",
+                timeout=900,
+            )
+            end = time.perf_counter()
         used_a = cpu_seconds(a.proc.pid) - cpu_a
         used_b = cpu_seconds(b.proc.pid) - cpu_b
         mib = size / MIB
@@ -178,7 +214,7 @@ def bench_nodes(size: int, root: Path) -> list[dict[str, Any]]:
         wait_for(
             lambda: (_state(b, second) or {}).get("bytes_done", 0) >= size // 2 or None,
             "half of the second copy",
-            timeout=600,
+            timeout=900,
         )
         b.kill()
         restart = time.perf_counter()
@@ -198,7 +234,8 @@ def bench_nodes(size: int, root: Path) -> list[dict[str, Any]]:
         {"case": "kith: transfer to verified at the receiver", "MiB_per_s": mib / transfer,
          "cpu_ms_per_MiB": (used_a + used_b) * 1000 / mib,
          "sender_cpu_ms_per_MiB": used_a * 1000 / mib,
-         "receiver_cpu_ms_per_MiB": used_b * 1000 / mib},
+         "receiver_cpu_ms_per_MiB": used_b * 1000 / mib,
+         "sender_rss_MiB": peak[a] - rss_before[a], "receiver_rss_MiB": peak[b] - rss_before[b]},
         {"case": "kith: resume after the receiver restarts", "ms": (resumed - restart) * 1000},
     ]  # fmt: skip
 
@@ -207,7 +244,7 @@ async def main() -> None:
     if sys.argv[1:2] == ["--raw-receiver"]:
         await _raw_receiver(int(sys.argv[2]))
         return
-    size = int(sys.argv[1]) * MIB if len(sys.argv) > 1 else 50 * MIB
+    size = int(sys.argv[1]) * MIB if len(sys.argv) > 1 else 200 * MIB
     load_before = os.getloadavg()[0]
     before = await bench_raw(size)
     with tempfile.TemporaryDirectory() as root:
