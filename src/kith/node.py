@@ -35,6 +35,7 @@ from kith.runtime.chat.mailbox_keyring import MailboxKeyring
 from kith.runtime.dispatch import Dispatcher, EventBus
 from kith.runtime.files import FileService, FileTransfers
 from kith.runtime.files.transfers import FILE_SPACE_MARGIN
+from kith.runtime.groups import GroupHub, GroupService
 from kith.runtime.live import EventHub
 from kith.runtime.pairs import PairChannels
 from kith.runtime.presence.driver import PresenceDriver
@@ -167,6 +168,8 @@ class _Parts:
     files: FileTransfers
     calls: CallSwitchboard
     call_service: CallService
+    groups: GroupHub
+    group_service: GroupService
 
 
 def _build(
@@ -212,6 +215,7 @@ def _build(
         reserve=options.file_reserve,
     )
     calls = CallSwitchboard(store=store, hub=hub, status=presence, clock=time.time, log=log)
+    groups = GroupHub(keys=loaded.keys, store=store, clock=time.time, log=log)
     chat = ChatDriver(
         keys=loaded.keys,
         pairs=pairs,
@@ -236,15 +240,18 @@ def _build(
         mailbox=MailboxCourier(client, MailboxKeyring(store, time.time), time.time, log),
         files=files,
         calls=calls,
+        groups=groups,
     )
     call_service = CallService(
         calls, chat, turn=client, stun=loaded.stun_servers, relay_only=loaded.relay_only
     )
+    group_service = GroupService(groups, chat)
     dispatcher = Dispatcher(bus, presence, chat, log)
     pump = SignalPump(presence, chat, log, problems=hub, intros=requests)
     return _Parts(
-        client, presence, chat, dispatcher, pump, writer, hub, requests, files, calls, call_service
-    )
+        client, presence, chat, dispatcher, pump, writer, hub, requests, files, calls,
+        call_service, groups, group_service,
+    )  # fmt: skip
 
 
 def _ui_port(store: Store) -> int:
@@ -354,6 +361,7 @@ class Node:
             account=AccountAccess(self._store, self._data_dir),
             files=FileService(parts.files, parts.chat),
             calls=parts.call_service,
+            groups=parts.group_service,
         )
         port = await self._api.start()
         if options.api_port is None and wanted == 0:
@@ -370,6 +378,7 @@ class Node:
             await self._api.stop()
         await parts.calls.stop()  # hang-ups go out while the channels are open
         await parts.chat.stop()
+        await parts.groups.stop()
         await parts.files.stop()
         await parts.requests.stop()
         parts.presence.stop()

@@ -22,6 +22,7 @@ from kith.api.call_routes import add_call_routes
 from kith.api.errors import error_response, status_for
 from kith.api.events_ws import EventsEndpoint
 from kith.api.file_routes import add_file_routes
+from kith.api.group_routes import add_group_routes
 from kith.api.http_log import http_logger
 from kith.api.message_routes import add_message_routes
 from kith.api.routes import add_routes
@@ -35,6 +36,7 @@ from kith.api.session_routes import (
 )
 from kith.runtime.calls.service import CallService
 from kith.runtime.files.service import FileService
+from kith.runtime.groups import GroupService
 from kith.runtime.live import ConnectionEvent, EventHub, NodeEvent
 from kith.runtime.service import NodeService
 from kith.ui import add_ui_routes
@@ -67,6 +69,7 @@ class ApiServer:
             passphrase change, QR code); without it they are not served.
         files: File transfers (the file endpoints); without it they are not served.
         calls: Calls (the call endpoints); without it they are not served.
+        groups: Groups (the group endpoints); without it they are not served.
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class ApiServer:
         account: AccountAccess | None = None,
         files: FileService | None = None,
         calls: CallService | None = None,
+        groups: GroupService | None = None,
     ) -> None:
         self._service = service
         self._policy = policy
@@ -92,6 +96,7 @@ class ApiServer:
         self._account = account
         self._files = files
         self._calls = calls
+        self._groups = groups
         self._events = EventsEndpoint(hub, self._snapshot)
         self._runner: web.AppRunner | None = None
 
@@ -112,6 +117,7 @@ class ApiServer:
         add_search_routes(app, self._service.chat)
         add_file_routes(app, self._files)
         add_call_routes(app, self._calls)
+        add_group_routes(app, self._groups)
         app.router.add_get("/api/events", self._events.handle)
         add_session_routes(app, self._policy)
         if self._account is not None:

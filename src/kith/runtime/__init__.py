@@ -11,6 +11,9 @@
 - :mod:`kith.runtime.calls`: calls set up over the peers' channels (the pure
   machines of :mod:`kith.calls`, the call log) and the call service; media
   flows browser to browser;
+- :mod:`kith.runtime.groups`: private groups over the peers' channels (the
+  pure cores of :mod:`kith.groups`: signed membership, Sender Keys) and the
+  group service;
 - :mod:`kith.runtime.dispatch`: the event bus and the dispatcher that carry
   presence news to chat and "messages queued" back;
 - :mod:`kith.runtime.pairs`: each contact's pair channel, derived once;

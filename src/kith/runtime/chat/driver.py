@@ -58,7 +58,7 @@ from kith.runtime.chat.link_factory import ChatOptions, RelayPort, make_peer_lin
 from kith.runtime.chat.live import ChatNoticeEvent, failure_text, live_events
 from kith.runtime.chat.mailbox import MailboxCourier
 from kith.runtime.chat.mailbox_sync import MailboxSync
-from kith.runtime.chat.peer import CallHost, ChatPeer, FileHost, is_delivery_receipt
+from kith.runtime.chat.peer import CallHost, ChatPeer, FileHost, GroupHost, is_delivery_receipt
 from kith.runtime.chat.peer_state import GateInput
 from kith.runtime.chat.recovery import ConversationRecovery, refused
 from kith.runtime.dispatch import EventSink, MessagesQueued, PresenceNews
@@ -95,6 +95,7 @@ class ChatDriver:
         mailbox: The sealed offline mailbox (none: frames wait for a channel).
         files: The file transfers, given to every peer (none: no files).
         calls: The call switchboard, given to every peer (none: no calls).
+        groups: The group hub, given to every peer (none: no groups).
     """
 
     def __init__(
@@ -115,8 +116,10 @@ class ChatDriver:
         mailbox: MailboxCourier | None = None,
         files: FileHost | None = None,
         calls: CallHost | None = None,
+        groups: GroupHost | None = None,
     ) -> None:
         self._keys = keys
+        self._groups = groups
         self._files = files
         self._calls = calls
         self._turn = turn
@@ -218,6 +221,7 @@ class ChatDriver:
             limit=InboundLimit(self._options.inbound_rate, self._options.inbound_burst),
             files=self._files,
             calls=self._calls,
+            groups=self._groups,
         )
         self._peers.add(peer)
         if peer.state.flagged:
@@ -365,6 +369,8 @@ class ChatDriver:
                 self._connector.pull(peer)  # a file transfer to resume
             elif self._calls is not None and self._calls.pending(peer.contact_id):
                 self._connector.pull(peer)  # a missed-call notice to deliver
+            elif self._groups is not None and self._groups.pending(peer.contact_id):
+                self._connector.pull(peer)  # group frames to deliver
             return
         self.execute(peer, peer.conversation.contact_offline(now))
         if close and peer.link_state is not LinkState.IDLE:

@@ -31,6 +31,7 @@ from kith.chat import (
 from kith.chat.frames import MAX_RECEIPT_IDS, is_mailbox_key_frame
 from kith.contacts import contact_label
 from kith.files.frames import is_file_frame
+from kith.groups.frames import is_group_frame
 from kith.p2p import (
     ChannelClosed,
     ChannelNotOpen,
@@ -60,6 +61,7 @@ __all__ = [
     "CallHost",
     "ChatPeer",
     "FileHost",
+    "GroupHost",
     "LinkFactory",
     "PeerHost",
     "is_delivery_receipt",
@@ -150,6 +152,26 @@ class CallHost(Protocol):
         ...
 
 
+class GroupHost(Protocol):
+    """Where a peer's group frames and channel news go (:class:`kith.runtime.groups.GroupHub`)."""
+
+    def channel_open(self, peer: ChatPeer) -> None:
+        """A session was established on the peer's channel (send what waits)."""
+        ...
+
+    def channel_closed(self, peer: ChatPeer) -> None:
+        """The peer's channel closed or failed."""
+        ...
+
+    def receive(self, peer: ChatPeer, plaintext: bytes) -> None:
+        """A group frame (``kith.groups.frames``) from the contact."""
+        ...
+
+    def pending(self, contact_id: str) -> bool:
+        """Whether group frames wait for the contact (connect when they are online)."""
+        ...
+
+
 LinkFactory = Callable[[PairChannel], PeerLink]
 """Makes the peer link of a contact (the relay topics come from the channel)."""
 
@@ -190,6 +212,7 @@ class ChatPeer:
         limit: The contact's inbound rate limit.
         files: Where file frames and channel news go (none: file frames are dropped).
         calls: Where call frames and channel news go (none: call frames are dropped).
+        groups: Where group frames and channel news go (none: group frames are dropped).
     """
 
     def __init__(
@@ -207,6 +230,7 @@ class ChatPeer:
         limit: InboundLimit | None = None,
         files: FileHost | None = None,
         calls: CallHost | None = None,
+        groups: GroupHost | None = None,
     ) -> None:
         self.contact_id = contact_id
         self.public_key = parse_id(contact_id)
@@ -230,6 +254,7 @@ class ChatPeer:
         self._limit = limit if limit is not None else InboundLimit()
         self._files = files
         self._calls = calls
+        self._groups = groups
         self._inbound: deque[bytes] = deque()
         self._recalling = False
 
@@ -364,6 +389,8 @@ class ChatPeer:
                     self._files.channel_closed(self)
                 if self._calls is not None:
                     self._calls.channel_closed(self)
+                if self._groups is not None:
+                    self._groups.channel_closed(self)
                 self._host.execute(self, self.conversation.channel_closed(now))
                 self._host.link_changed(self)
             case ConnectFailed(reason=reason):
@@ -403,6 +430,8 @@ class ChatPeer:
                         self._files.channel_open(self)
                     if self._calls is not None:
                         self._calls.channel_open(self)
+                    if self._groups is not None:
+                        self._groups.channel_open(self)
             case MessageReceived(plaintext=plaintext):
                 self._on_chat(plaintext, now)
             case PeerClosing():
@@ -417,6 +446,10 @@ class ChatPeer:
         if is_call_frame(plaintext):  # before files: a call frame's mark starts with theirs
             if self._calls is not None and not self.blocked:
                 self._calls.receive(self, plaintext)  # a few per call, never stored
+            return
+        if is_group_frame(plaintext):  # before files: a group frame's mark starts with theirs
+            if self._groups is not None and not self.blocked:
+                self._groups.receive(self, plaintext)  # the hub orders and checks them
             return
         if is_file_frame(plaintext):
             if self._files is not None and not self.blocked:

@@ -1,0 +1,208 @@
+"""The group endpoints of the local API (``docs/groups.md``).
+
+``{gid}`` is a group's ID (32 hex digits) or its name (409 ``ambiguous_group``
+when two groups share it).
+
+| endpoint | does |
+|---|---|
+| ``GET /api/groups`` | ``{"groups": [...]}`` |
+| ``POST /api/groups`` ``{"name", "members"?}`` | create: 201, the group |
+| ``GET /api/groups/{gid}`` | the group: members, roles, version |
+| ``POST /api/groups/{gid}/members`` ``{"member"}`` | add a contact (admins) |
+| ``DELETE /api/groups/{gid}/members/{member}`` | remove a member (admins) |
+| ``POST /api/groups/{gid}/promote`` ``{"member"}`` | make a member admin (admins) |
+| ``POST /api/groups/{gid}/rename`` ``{"name"}`` | rename (admins) |
+| ``POST /api/groups/{gid}/leave`` | leave the group |
+| ``GET /api/groups/{gid}/messages`` | ``{"messages": [...]}``, oldest first |
+| ``POST /api/groups/{gid}/messages`` ``{"text"}`` | send: 201 ``{"message", "sealed"}`` |
+| ``POST /api/groups/{gid}/sealed`` ``{"from", "sealed"}`` | open a sealed message as if
+  ``from`` sent it (hex; a check that a removed member cannot read what follows) |
+| ``GET /api/group-rejections`` | the latest refused group frames (sender, code) |
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from aiohttp import web
+
+from kith.api.errors import BadRequest, error_response
+from kith.errors import KithError
+from kith.groups.membership import GroupState, Op
+from kith.runtime.groups import GroupService
+from kith.store.groups import GroupRecord
+
+__all__ = ["add_group_routes", "group_json"]
+
+_GROUPS: web.AppKey[GroupService] = web.AppKey("groups", GroupService)
+_STATUS: Final = {
+    "unknown_group": 404,
+    "ambiguous_group": 409,
+    "not_a_contact": 409,
+    "group_full": 409,
+    "invalid_group_change": 400,
+    "forged_group_change": 403,
+    "replayed_group_change": 409,
+    "stale_group_change": 409,
+    "unknown_group_parent": 409,
+    "not_a_group_member": 403,
+    "tampered_group_message": 400,
+    "group_message_key_unavailable": 409,
+}
+
+
+def group_json(state: GroupState, *, active: bool = True) -> dict[str, Any]:
+    """The JSON object of a group."""
+    return {
+        "id": state.group_id.hex(),
+        "name": state.name,
+        "version": state.version,
+        "active": active,
+        "members": [{"id": m, "role": r} for m, r in sorted(state.members.items())],
+    }
+
+
+def _record_json(record: GroupRecord) -> dict[str, Any]:
+    return group_json(record.state, active=record.active)
+
+
+def _groups(request: web.Request) -> GroupService:
+    return request.app[_GROUPS]
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json(loads=json.loads)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the request body must be JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return body
+
+
+def _string(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f"'{key}' must be a non-empty string")
+    return value
+
+
+async def _gid(request: web.Request) -> bytes:
+    found = await _groups(request).resolve(request.match_info["gid"])
+    if not found:
+        raise KithError("no such group", code="unknown_group")
+    if len(found) > 1:
+        raise KithError(
+            "two or more groups have this name: name the group by its ID", code="ambiguous_group"
+        )
+    return found[0]
+
+
+@web.middleware
+async def _statuses(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Group error codes with the HTTP status they deserve."""
+    try:
+        response: web.StreamResponse = await handler(request)
+    except KithError as exc:
+        if exc.code not in _STATUS or not request.path.startswith("/api/group"):
+            raise
+        return error_response(_STATUS[exc.code], exc.code, exc.message)
+    return response
+
+
+async def list_groups(request: web.Request) -> web.Response:
+    records = await _groups(request).groups()
+    return web.json_response({"groups": [_record_json(r) for r in records]})
+
+
+async def create(request: web.Request) -> web.Response:
+    body = await _body(request)
+    members = body.get("members", [])
+    if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+        raise BadRequest("'members' must be a list of contact IDs")
+    state = await _groups(request).create(_string(body, "name"), members)
+    return web.json_response(group_json(state), status=201)
+
+
+async def show(request: web.Request) -> web.Response:
+    record = await _groups(request).group(await _gid(request))
+    return web.json_response(_record_json(record))
+
+
+async def _change(
+    request: web.Request, op: Op, *, subject: str | None = None, name: str = ""
+) -> web.Response:
+    gid = await _gid(request)
+    state = await _groups(request).change(gid, op, subject=subject, name=name)
+    return web.json_response(group_json(state, active=op != "leave"))
+
+
+async def add_member(request: web.Request) -> web.Response:
+    return await _change(request, "add", subject=_string(await _body(request), "member"))
+
+
+async def remove_member(request: web.Request) -> web.Response:
+    return await _change(request, "remove", subject=request.match_info["member"])
+
+
+async def promote(request: web.Request) -> web.Response:
+    return await _change(request, "promote", subject=_string(await _body(request), "member"))
+
+
+async def rename(request: web.Request) -> web.Response:
+    return await _change(request, "rename", name=_string(await _body(request), "name"))
+
+
+async def leave(request: web.Request) -> web.Response:
+    return await _change(request, "leave")
+
+
+async def messages(request: web.Request) -> web.Response:
+    records = await _groups(request).messages(await _gid(request))
+    return web.json_response({"messages": [r.to_json() for r in records]})
+
+
+async def send(request: web.Request) -> web.Response:
+    text = _string(await _body(request), "text")
+    message, sealed = await _groups(request).send(await _gid(request), text)
+    return web.json_response({"message": message.to_json(), "sealed": sealed.hex()}, status=201)
+
+
+async def open_sealed(request: web.Request) -> web.Response:
+    body = await _body(request)
+    await _gid(request)
+    try:
+        sealed = bytes.fromhex(_string(body, "sealed"))
+    except ValueError:
+        raise BadRequest("'sealed' must be hex") from None
+    await _groups(request).accept_sealed(_string(body, "from"), sealed)
+    return web.json_response({"opened": True})
+
+
+async def rejections(request: web.Request) -> web.Response:
+    items = [{"contact": r.contact_id, "code": r.code} for r in _groups(request).rejections()]
+    return web.json_response({"rejections": items})
+
+
+def add_group_routes(app: web.Application, groups: GroupService | None) -> None:
+    """Register the group endpoints on ``app`` (none without groups)."""
+    if groups is None:
+        return
+    app[_GROUPS] = groups
+    app.middlewares.append(_statuses)
+    router = app.router
+    router.add_get("/api/groups", list_groups)
+    router.add_post("/api/groups", create)
+    router.add_get("/api/groups/{gid}", show)
+    router.add_post("/api/groups/{gid}/members", add_member)
+    router.add_delete("/api/groups/{gid}/members/{member}", remove_member)
+    router.add_post("/api/groups/{gid}/promote", promote)
+    router.add_post("/api/groups/{gid}/rename", rename)
+    router.add_post("/api/groups/{gid}/leave", leave)
+    router.add_get("/api/groups/{gid}/messages", messages)
+    router.add_post("/api/groups/{gid}/messages", send)
+    router.add_post("/api/groups/{gid}/sealed", open_sealed)
+    router.add_get("/api/group-rejections", rejections)

@@ -1,0 +1,429 @@
+"""Groups over the peers' channels: :class:`GroupHub` (docs/groups.md).
+
+The hub runs the pure cores of :mod:`kith.groups` with the store and the chat
+peers. Every group frame goes to one member over the pair session with that
+member (:meth:`ChatPeer.send_frame`), so the server relays nothing it could
+tell from 1:1 traffic. Frames for a member without an open channel wait in
+that member's queue, in order, and go out when a session opens (``pending``
+makes the chat driver connect when the member comes online). Inbound frames
+are handled one at a time, in arrival order, under one lock, so a group's
+state, keys and history change in one place.
+
+A sender key or message that arrives before the change that makes sense of it
+(a new member hears from another member before the admin's log reaches it)
+waits, a bounded number per group, and is tried again after each change or key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from kith.contacts import contact_label
+from kith.groups.errors import GroupError, InvalidChange, NotAMember, ReplayedChange, StaleChange
+from kith.groups.frames import (
+    Changes,
+    Key,
+    Post,
+    Sealed,
+    decode_group_frame,
+    decode_post,
+    encode_group_frame,
+    encode_post,
+)
+from kith.groups.keyring import GroupKeyring
+from kith.groups.membership import (
+    GROUP_ID_SIZE,
+    Applied,
+    GroupState,
+    Op,
+    apply_change,
+    create_group,
+    decode_change,
+    encode_change,
+    next_change,
+    replay,
+)
+from kith.groups.sender_keys import (
+    SenderKey,
+    decode_group_message,
+    decode_sender_key,
+    encode_group_message,
+    encode_sender_key,
+)
+from kith.p2p import SecureChannel
+from kith.store.async_store import AsyncStore
+from kith.store.groups import GroupMessageRecord, GroupRecord
+from kith.store.store import Store
+from kith_proto.keys import IdentityKeys
+
+__all__ = ["MAX_WAITING", "GroupHub", "GroupPeer", "Rejection"]
+
+MAX_WAITING: Final = 256
+"""Most early keys and messages kept per group until what makes sense of them arrives."""
+MAX_REJECTIONS: Final = 100
+
+
+class GroupPeer(Protocol):
+    """What the group side needs of a chat peer (:class:`~kith.runtime.chat.peer.ChatPeer`)."""
+
+    contact_id: str
+
+    @property
+    def secure(self) -> SecureChannel | None: ...
+
+    @property
+    def is_open(self) -> bool: ...
+
+    def send_frame(self, secure: SecureChannel | None, data: bytes) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A member's frame the hub refused: who sent it and the error code (never content)."""
+
+    contact_id: str
+    code: str
+
+
+class GroupHub:
+    """Our groups: their state, keys and history, and their frames to and from members.
+
+    Args:
+        keys: Our identity keys (we sign changes with them).
+        store: The node's store.
+        clock: Wall-clock seconds.
+        log: Where refused frames are noted (codes and contact labels only).
+    """
+
+    def __init__(
+        self,
+        *,
+        keys: IdentityKeys,
+        store: AsyncStore,
+        clock: Callable[[], float],
+        log: logging.Logger,
+    ) -> None:
+        self._keys = keys
+        self._me = keys.kith_id
+        self._store = store
+        self._clock = clock
+        self._log = log
+        self._lock = asyncio.Lock()
+        self._open: dict[str, GroupPeer] = {}
+        self._queues: dict[str, deque[bytes]] = {}
+        self._waiting: dict[bytes, deque[tuple[str, Key | Sealed]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.rejections: deque[Rejection] = deque(maxlen=MAX_REJECTIONS)
+        """The latest refused frames (the API shows them)."""
+
+    # -- the chat peers' side -------------------------------------------------
+
+    def channel_open(self, peer: GroupPeer) -> None:
+        """A session was established with a contact: send what waits for them."""
+        self._open[peer.contact_id] = peer
+        self._flush(peer.contact_id)
+
+    def channel_closed(self, peer: GroupPeer) -> None:
+        if self._open.get(peer.contact_id) is peer:
+            del self._open[peer.contact_id]
+
+    def pending(self, contact_id: str) -> bool:
+        """Whether group frames wait for the contact (connect when they are online)."""
+        return bool(self._queues.get(contact_id))
+
+    def waiting_for(self) -> list[str]:
+        """Contacts group frames wait for."""
+        return [cid for cid, queue in self._queues.items() if queue]
+
+    def receive(self, peer: GroupPeer, plaintext: bytes) -> None:
+        """A group frame from a contact (handled after the ones before it)."""
+        task = asyncio.ensure_future(self._receive(peer.contact_id, plaintext))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- what the user does ---------------------------------------------------
+
+    async def create(self, name: str, members: Iterable[str]) -> GroupState:
+        """Create a group with us as admin and these contacts as members."""
+        ids = list(members)
+        async with self._lock:
+            await self._check_contacts(ids)
+            state, _ = create_group(self._keys, name, ids)
+            keyring = GroupKeyring.start(state.group_id, self._me)
+            await self._save(state, keyring)
+            self._send_log(state, state.members)
+            self._send_key(keyring, state.members)
+            return state
+
+    async def change(
+        self, group_id: bytes, op: Op, *, subject: str | None = None, name: str = ""
+    ) -> GroupState:
+        """Sign and apply a change of ours (add, remove, promote, rename, leave)."""
+        async with self._lock:
+            record = await self._record(group_id)
+            if not record.active:
+                raise InvalidChange("we are no longer a member of this group")
+            if op == "add" and subject is not None:
+                await self._check_contacts([subject])
+            applied, _ = next_change(record.state, self._keys, op, subject=subject, name=name)
+            keyring = await self._store.run(lambda s: s.groups.keyring(group_id))
+            assert keyring is not None
+            # everyone who was or is a member learns the change (a removed member: that it is out)
+            self._send_log(applied.state, [*applied.state.members, *applied.removed])
+            await self._follow(applied, keyring)
+            return applied.state
+
+    async def send(self, group_id: bytes, text: str) -> tuple[GroupMessageRecord, bytes]:
+        """Seal ``text`` with our chain and send it to every other member; return
+        the stored message and the sealed message as it went on the wire."""
+        async with self._lock:
+            record = await self._record(group_id)
+            if not record.active:
+                raise InvalidChange("we are no longer a member of this group")
+            keyring = await self._store.run(lambda s: s.groups.keyring(group_id))
+            assert keyring is not None
+            now = self._clock()
+            post = Post(os.urandom(16).hex(), text, int(now * 1000))
+            keyring, sealed = keyring.seal(encode_post(post))
+            message = GroupMessageRecord(group_id, post.id, self._me, text, post.sent_at, now)
+
+            def write(store: Store) -> None:
+                with store.transaction():
+                    store.groups.save_keyring(group_id, keyring, now=now)
+                    store.groups.add_message(message)
+
+            await self._store.run(write)
+            wire = encode_group_message(sealed)
+            frame = encode_group_frame(Sealed(wire))
+            for member in record.state.members:
+                if member != self._me:
+                    self._enqueue(member, frame)
+            return message, wire
+
+    async def accept_sealed(self, from_id: str, sealed: bytes) -> None:
+        """Handle a sealed message as if ``from_id`` sent it (it must open, or raise)."""
+        async with self._lock:
+            await self._on_sealed(from_id, Sealed(sealed), wait=False)
+
+    async def groups(self) -> list[GroupRecord]:
+        return await self._store.run(lambda s: s.groups.list())
+
+    async def group(self, group_id: bytes) -> GroupRecord:
+        return await self._record(group_id)
+
+    async def messages(self, group_id: bytes, limit: int = 200) -> list[GroupMessageRecord]:
+        await self._record(group_id)
+        return await self._store.run(lambda s: s.groups.messages(group_id, limit=limit))
+
+    async def resolve(self, name: str) -> list[bytes]:
+        """IDs of the groups named ``name`` or whose ID (hex) it is."""
+        if len(name) == 2 * GROUP_ID_SIZE:
+            try:
+                gid = bytes.fromhex(name)
+            except ValueError:
+                pass
+            else:
+                if await self._store.run(lambda s: s.groups.get(gid)) is not None:
+                    return [gid]
+        return await self._store.run(lambda s: s.groups.ids_named(name))
+
+    # -- frames from members --------------------------------------------------
+
+    async def _receive(self, from_id: str, plaintext: bytes) -> None:
+        async with self._lock:
+            try:
+                frame = decode_group_frame(plaintext)
+                if isinstance(frame, Changes):
+                    await self._on_changes(from_id, frame)
+                elif isinstance(frame, Key):
+                    await self._on_key(from_id, frame)
+                else:
+                    await self._on_sealed(from_id, frame)
+            except GroupError as exc:
+                self.rejections.append(Rejection(from_id, exc.code))
+                self._log.warning(
+                    "refused a group frame from %s (%s)", contact_label(from_id), exc.code
+                )
+
+    async def _on_changes(self, from_id: str, frame: Changes) -> None:
+        changes = [decode_change(data) for data in frame.log]
+        gid = changes[0].group_id
+        record = await self._store.run(lambda s: s.groups.get(gid))
+        if record is None:
+            state = replay(changes)
+            if not state.is_member(from_id):
+                raise NotAMember("a group log from someone who is not a member")
+            if not state.is_member(self._me):
+                return  # a log of a group we are not in (any more)
+            keyring = GroupKeyring.start(gid, self._me)
+            await self._save(state, keyring)
+            self._send_key(keyring, state.members)
+            await self._retry(gid)
+            return
+        state, start = record.state, record.state
+        if not start.is_member(from_id):
+            raise NotAMember("a group change from someone who is not a member")
+        added: set[str] = set()
+        removed: set[str] = set()
+        for change in changes[state.version - 1 :]:
+            try:
+                step = apply_change(state, change)
+            except ReplayedChange:
+                continue
+            except StaleChange:
+                break  # theirs lost to ours: they will hear our log
+            state = step.state
+            added |= step.added
+            removed |= step.removed
+        if state.version == start.version and state.head == start.head:
+            return
+        if not state.is_member(self._me):
+            await self._store.run(lambda s: s.groups.save(state, active=False, now=self._clock()))
+            return
+        held = await self._store.run(lambda s: s.groups.keyring(gid))
+        if held is None or not record.active:  # we were out and are back
+            fresh = GroupKeyring.start(gid, self._me)
+            await self._save(state, fresh)
+            self._send_key(fresh, state.members)
+        else:
+            await self._follow(Applied(state, frozenset(added), frozenset(removed)), held)
+        await self._retry(gid)
+
+    async def _on_key(self, from_id: str, frame: Key, *, wait: bool = True) -> None:
+        key = decode_sender_key(frame.sender_key)
+        record = await self._store.run(lambda s: s.groups.get(key.group_id))
+        keyring = await self._store.run(lambda s: s.groups.keyring(key.group_id))
+        if record is None or keyring is None or not record.state.is_member(from_id):
+            if wait and key.sender_id == from_id:
+                self._wait(key.group_id, from_id, frame)
+                return
+            raise NotAMember("a sender key for a group we do not share with its sender")
+        keyring = keyring.accept(record.state, key, from_id)
+        await self._store.run(
+            lambda s: s.groups.save_keyring(key.group_id, keyring, now=self._clock())
+        )
+        await self._retry(key.group_id)
+
+    async def _on_sealed(self, from_id: str, frame: Sealed, *, wait: bool = True) -> None:
+        message = decode_group_message(frame.message)
+        if message.sender_id != from_id:
+            raise NotAMember("a group message is sent by its author only")
+        gid = message.group_id
+        record = await self._store.run(lambda s: s.groups.get(gid))
+        keyring = await self._store.run(lambda s: s.groups.keyring(gid))
+        if record is None or keyring is None or not record.active:
+            if wait and record is None:
+                self._wait(gid, from_id, frame)
+                return
+            raise NotAMember("a message for a group we are not in")
+        if wait and (message.sender_id, message.chain_id) not in keyring.peers:
+            self._wait(gid, from_id, frame)  # its key is on its way
+            return
+        keyring, plaintext = keyring.open(record.state, message)
+        post = decode_post(plaintext)
+        now = self._clock()
+        stored = GroupMessageRecord(gid, post.id, from_id, post.text, post.sent_at, now)
+
+        def write(store: Store) -> None:
+            with store.transaction():
+                store.groups.save_keyring(gid, keyring, now=now)
+                store.groups.add_message(stored)
+
+        await self._store.run(write)
+
+    def _wait(self, group_id: bytes, from_id: str, frame: Key | Sealed) -> None:
+        queue = self._waiting.setdefault(group_id, deque(maxlen=MAX_WAITING))
+        queue.append((from_id, frame))
+
+    async def _retry(self, group_id: bytes) -> None:
+        """Try the keys and messages that waited for this group again, once each."""
+        queue = self._waiting.pop(group_id, None)
+        while queue:
+            from_id, frame = queue.popleft()
+            try:
+                if isinstance(frame, Key):
+                    await self._on_key(from_id, frame, wait=False)
+                else:
+                    await self._on_sealed(from_id, frame, wait=False)
+            except NotAMember:
+                self._wait(group_id, from_id, frame)  # still early: keep it
+            except GroupError as exc:
+                self.rejections.append(Rejection(from_id, exc.code))
+
+    # -- helpers --------------------------------------------------------------
+
+    async def _follow(self, applied: Applied, keyring: GroupKeyring) -> None:
+        """Store a new state and move our keys with it: a new chain for everyone
+        after a removal, our current chain to each added member."""
+        state = applied.state
+        keyring, rotated = keyring.after_change(applied)
+        await self._save(state, keyring)
+        if rotated:
+            self._send_key(keyring, state.members)
+        elif applied.added:
+            self._send_key(keyring, applied.added)
+
+    async def _save(self, state: GroupState, keyring: GroupKeyring) -> None:
+        now = self._clock()
+
+        def write(store: Store) -> None:
+            with store.transaction():
+                store.groups.save(state, active=True, now=now)
+                store.groups.save_keyring(state.group_id, keyring, now=now)
+
+        await self._store.run(write)
+
+    async def _record(self, group_id: bytes) -> GroupRecord:
+        record = await self._store.run(lambda s: s.groups.get(group_id))
+        if record is None:
+            raise InvalidChange("no such group", code="unknown_group")
+        return record
+
+    async def _check_contacts(self, ids: Iterable[str]) -> None:
+        wanted = [i for i in ids if i != self._me]
+
+        def missing(store: Store) -> list[str]:
+            return [i for i in wanted if store.contacts.find(i) is None]
+
+        unknown = await self._store.run(missing)
+        if unknown:
+            raise InvalidChange(
+                "only contacts can be group members (an invite for strangers comes later)",
+                code="not_a_contact",
+            )
+
+    def _send_log(self, state: GroupState, to: Iterable[str]) -> None:
+        frame = encode_group_frame(Changes([encode_change(c) for c in state.log]))
+        for member in dict.fromkeys(to):
+            if member != self._me:
+                self._enqueue(member, frame)
+
+    def _send_key(self, keyring: GroupKeyring, to: Iterable[str]) -> None:
+        key: SenderKey = keyring.own.sender_key()
+        frame = encode_group_frame(Key(encode_sender_key(key)))
+        for member in to:
+            if member != self._me:
+                self._enqueue(member, frame)
+
+    def _enqueue(self, contact_id: str, frame: bytes) -> None:
+        self._queues.setdefault(contact_id, deque()).append(frame)
+        self._flush(contact_id)
+
+    def _flush(self, contact_id: str) -> None:
+        peer = self._open.get(contact_id)
+        queue = self._queues.get(contact_id)
+        if peer is None or not queue or not peer.is_open:
+            return
+        while queue:
+            peer.send_frame(peer.secure, queue.popleft())

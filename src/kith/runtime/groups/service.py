@@ -1,0 +1,70 @@
+"""The group operations of the local API: :class:`GroupService`.
+
+Each operation runs on the :class:`~kith.runtime.groups.hub.GroupHub`, then
+asks the chat driver to connect to every online member frames wait for (an
+offline member gets them when a session next opens).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kith.errors import KithError
+from kith.groups.membership import GroupState, Op
+from kith.runtime.chat.driver import ChatDriver
+from kith.runtime.groups.hub import GroupHub, Rejection
+from kith.store.groups import GroupMessageRecord, GroupRecord
+
+__all__ = ["GroupService"]
+
+
+class GroupService:
+    """Create, change, list and message groups."""
+
+    def __init__(self, hub: GroupHub, chat: ChatDriver) -> None:
+        self._hub = hub
+        self._chat = chat
+
+    async def create(self, name: str, members: Sequence[str]) -> GroupState:
+        state = await self._hub.create(name, members)
+        self._connect()
+        return state
+
+    async def change(
+        self, group_id: bytes, op: Op, *, subject: str | None = None, name: str = ""
+    ) -> GroupState:
+        state = await self._hub.change(group_id, op, subject=subject, name=name)
+        self._connect()
+        return state
+
+    async def send(self, group_id: bytes, text: str) -> tuple[GroupMessageRecord, bytes]:
+        sent = await self._hub.send(group_id, text)
+        self._connect()
+        return sent
+
+    async def accept_sealed(self, from_id: str, sealed: bytes) -> None:
+        await self._hub.accept_sealed(from_id, sealed)
+
+    async def groups(self) -> list[GroupRecord]:
+        return await self._hub.groups()
+
+    async def group(self, group_id: bytes) -> GroupRecord:
+        return await self._hub.group(group_id)
+
+    async def messages(self, group_id: bytes, limit: int = 200) -> list[GroupMessageRecord]:
+        return await self._hub.messages(group_id, limit)
+
+    async def resolve(self, name: str) -> list[bytes]:
+        return await self._hub.resolve(name)
+
+    def rejections(self) -> list[Rejection]:
+        return list(self._hub.rejections)
+
+    def _connect(self) -> None:
+        for contact_id in self._hub.waiting_for():
+            try:
+                peer = self._chat.peer(contact_id)
+            except KithError:
+                continue
+            if peer.online and not peer.is_open:
+                self._chat.connect(peer)

@@ -1,0 +1,99 @@
+"""Groups between three real nodes through a real kith-signal, driven through the local API:
+create, add, everyone sends and sees every message once; remove: the rest rotate and the
+removed node cannot open the next message; a member cannot change membership; the server
+sees no group name, ID or member list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from kith_testkit.chat_world import ChatWorld
+from kith_testkit.node_api import call
+from kith_testkit.polling import wait_for
+
+pytestmark = pytest.mark.slow
+NAME = "Trailheads of Tuesday"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatWorld]:
+    w = ChatWorld(tmp_path_factory.mktemp("groups"), "abc")
+    w.start("a", "b", "c")
+    for x, y in (("a", "b"), ("a", "c"), ("b", "c")):
+        w.online(x, y)
+    yield w
+    w.close()
+
+
+def _group(world: ChatWorld, who: str, gid: str, check: Any, what: str) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        status, body = call(world.nodes[who], "GET", f"/api/groups/{gid}")
+        return body if status == 200 and check(body) else None
+
+    return wait_for(probe, f"{who}: {what}", 20.0)
+
+
+def _texts(world: ChatWorld, who: str, gid: str, count: int) -> list[dict[str, Any]]:
+    def probe() -> list[dict[str, Any]] | None:
+        status, body = call(world.nodes[who], "GET", f"/api/groups/{gid}/messages")
+        if status != 200:
+            return None
+        return body["messages"] if len(body["messages"]) >= count else None
+
+    return wait_for(probe, f"{who} holds {count} group messages", 20.0)
+
+
+def test_a_group_chat_and_a_removal_that_locks_the_removed_member_out(world: ChatWorld) -> None:
+    a, b, c = (world.nodes[n] for n in "abc")
+    ids = world.ids
+    status, created = call(a, "POST", "/api/groups", {"name": NAME, "members": [ids["b"]]})
+    assert status == 201, created
+    gid = created["id"]
+    assert {m["id"]: m["role"] for m in created["members"]} == {
+        ids["a"]: "admin",
+        ids["b"]: "member",
+    }
+    _group(world, "b", gid, lambda g: g["version"] == 1, "the group")
+    status, _ = call(a, "POST", f"/api/groups/{gid}/members", {"member": ids["c"]})
+    assert status == 200
+    for who in "bc":
+        _group(world, who, gid, lambda g: len(g["members"]) == 3, "three members")
+
+    # a member who is not an admin cannot change the membership
+    status, body = call(b, "DELETE", f"/api/groups/{gid}/members/{ids['c']}")
+    assert (status, body["error"]["code"]) == (403, "forged_group_change")
+    status, body = call(c, "POST", f"/api/groups/{quote(NAME)}/messages", {"text": ""})
+    assert status == 400
+
+    for who in "abc":
+        status, _ = call(world.nodes[who], "POST", f"/api/groups/{gid}/messages", {"text": who})
+        assert status == 201
+    for who in "abc":
+        got = _texts(world, who, gid, 3)
+        assert sorted(m["body"] for m in got) == ["a", "b", "c"]  # each once
+        assert {m["sender"] for m in got} == {ids["a"], ids["b"], ids["c"]}
+
+    status, _ = call(a, "DELETE", f"/api/groups/{gid}/members/{ids['c']}")
+    assert status == 200
+    _group(world, "b", gid, lambda g: g["version"] == 3, "c's removal")
+    _group(world, "c", gid, lambda g: not g["active"], "that it was removed")
+    status, sent = call(a, "POST", f"/api/groups/{gid}/messages", {"text": "after c left"})
+    assert status == 201
+    got = _texts(world, "b", gid, 4)
+    assert got[-1]["body"] == "after c left"
+    # the removed node is handed the ciphertext and cannot open it
+    status, body = call(
+        c, "POST", f"/api/groups/{gid}/sealed", {"from": ids["a"], "sealed": sent["sealed"]}
+    )
+    assert (status, body["error"]["code"]) == (403, "not_a_group_member")
+    assert len(_texts(world, "c", gid, 3)) == 3
+
+    # the server saw pairwise traffic only: no group name, ID or member list
+    log = world.server.log_text()
+    assert NAME not in log
+    assert gid not in log
+    assert not any(ids[n] in log for n in "abc")
