@@ -170,7 +170,7 @@ def wait_events(workers: Workers, expected: int, timeout: float) -> int:
 
 def redis_stats(client: redis.Redis) -> tuple[int, int]:
     """(commands processed, network bytes in + out) of the redis-server so far."""
-    info: dict[str, Any] = client.info("stats")  # type: ignore[assignment]
+    info: dict[str, Any] = client.info("stats")
     traffic = int(info["total_net_input_bytes"]) + int(info["total_net_output_bytes"])
     return int(info["total_commands_processed"]), traffic
 
@@ -249,7 +249,7 @@ def run(processes: int, args: argparse.Namespace, root: Path, *, kill: bool) -> 
             result["redis_keys"] = client.dbsize()
             result["redis_used_memory_mib"] = round(
                 int(client.info("memory")["used_memory"]) / 2**20,
-                1,  # type: ignore[index]
+                1,
             )
         if kill and processes > 1:
             result |= recovery(servers, workers, count)

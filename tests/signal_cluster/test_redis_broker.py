@@ -47,10 +47,18 @@ class Node:
             await self.broker.attach(conn_id, self.got.setdefault(conn_id, []).append)
 
 
-def make(urls: list[str], **options: float) -> Node:
+def make(urls: list[str], *, process_ttl: float = 15.0, beat_interval: float = 5.0) -> Node:
     log = logging.getLogger("kith_signal.test")
     metrics = Metrics()
-    return Node(RedisBroker(urls, metrics=metrics, log=log, max_topics=8, **options), metrics)
+    broker = RedisBroker(
+        urls,
+        metrics=metrics,
+        log=log,
+        max_topics=8,
+        process_ttl=process_ttl,
+        beat_interval=beat_interval,
+    )
+    return Node(broker, metrics)
 
 
 @pytest.fixture
