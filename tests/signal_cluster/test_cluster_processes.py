@@ -222,3 +222,44 @@ async def test_redis_holds_no_status_key_or_id(cluster: SignalCluster) -> None:
             assert form not in dump
     await alice.close()
     await bob.close()
+
+
+async def test_sigterm_announces_gone_at_once_and_removes_the_process_keys(
+    cluster: SignalCluster,
+) -> None:
+    one, two = cluster.start(), cluster.start()
+    alice, bob = await Client.ready(one.url), await Client.ready(two.url)
+    presence = new_topic()
+    await published(alice, presence, b"here")
+    await subscribed(bob, presence)
+    assert await asyncio.to_thread(one.terminate) == 0
+    assert await bob.expect(TopicGone, within=3.0) == TopicGone(presence)  # not the TTL
+    client = cluster.redis[0].client()
+    assert len(client.smembers(b"kprocs")) == 1  # only two is left
+    assert len(client.keys(b"kp:*")) == 1
+    assert client.keys(b"kr:*") == []
+    await bob.close()
+
+
+async def test_a_process_starts_while_redis_is_down_and_joins_when_it_comes(
+    tmp_path: Path,
+) -> None:
+    cluster = SignalCluster(tmp_path)
+    try:
+        redis = cluster.redis[0]
+        await asyncio.to_thread(redis.kill)
+        lonely = SignalProcess(*cluster.flags(), "--cluster-ttl", "1.5", "--cluster-beat", "0.3")
+        cluster.processes.append(lonely)
+        assert "unhealthy: redis shard 0" in await health_is(lonely, 503)
+        await asyncio.to_thread(redis.start)
+        await health_is(lonely, 200)
+        other = cluster.start()
+        alice, bob = await Client.ready(lonely.url), await Client.ready(other.url)
+        presence = new_topic()
+        await subscribed(bob, presence)
+        await published(alice, presence, b"joined")
+        assert await bob.expect(TopicValue) == TopicValue(presence, b"joined")
+        await alice.close()
+        await bob.close()
+    finally:
+        cluster.close()
