@@ -5,6 +5,7 @@ sees no group name, ID or member list."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -13,6 +14,7 @@ import pytest
 
 from kith_testkit.chat_world import ChatWorld
 from kith_testkit.node_api import call
+from kith_testkit.nodes import kith, ok
 from kith_testkit.polling import wait_for
 
 pytestmark = pytest.mark.slow
@@ -97,3 +99,29 @@ def test_a_group_chat_and_a_removal_that_locks_the_removed_member_out(world: Cha
     assert NAME not in log
     assert gid not in log
     assert not any(ids[n] in log for n in "abc")
+
+
+def test_the_cli_creates_lists_and_messages_a_group_and_asks_which_for_a_shared_name(
+    world: ChatWorld,
+) -> None:
+    b = world.dirs["b"]
+    made = json.loads(ok(kith(b, "groups", "create", "Ropes", "--member", "a", "--json")))
+    assert [m["role"] for m in made["members"] if m["id"] == world.ids["b"]] == ["admin"]
+    listed = json.loads(ok(kith(b, "groups", "list", "--json")))
+    assert made["id"] in {g["id"] for g in listed}
+    shown = json.loads(ok(kith(b, "groups", "show", "Ropes", "--json")))
+    assert {m["id"] for m in shown["members"]} == {world.ids["a"], world.ids["b"]}
+    ok(kith(b, "send", "Ropes", "from the command line"))
+    got = _texts(world, "a", made["id"], 1)
+    assert [m["body"] for m in got] == ["from the command line"]
+    history = json.loads(ok(kith(b, "messages", "Ropes", "--json")))
+    assert [m["body"] for m in history] == ["from the command line"]
+    bad = kith(b, "groups", "add", "Ropes", "nobody-known")
+    assert bad.returncode == 1
+    assert "nobody-known" in bad.stderr
+
+    # "c" is a contact's name; a group called "c" makes the name ambiguous
+    ok(kith(b, "groups", "create", "c", "--member", "a"))
+    clash = kith(b, "send", "c", "which one?")
+    assert clash.returncode == 1
+    assert "both a contact and a group" in clash.stderr

@@ -94,6 +94,11 @@ class NodeBackend:
             self._conn.timeout = CALL_TIMEOUT
         return isinstance(reply, dict) and reply.get("pid") == self._info.pid
 
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One call to an endpoint the :class:`Backend` protocol does not name
+        (groups, which only a running node serves): the decoded JSON, or ``KithError``."""
+        return self._call(method, path, body)
+
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         headers = {"Authorization": f"Bearer {self._info.token}", "Accept": "application/json"}
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")

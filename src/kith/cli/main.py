@@ -17,6 +17,7 @@ from kith.cli import backup as backup_cli
 from kith.cli import contacts as contacts_cli
 from kith.cli import demo as demo_cli
 from kith.cli import files as files_cli
+from kith.cli import groups as groups_cli
 from kith.cli import identity as identity_cli
 from kith.cli import init as init_cli
 from kith.cli import messages as messages_cli
@@ -38,6 +39,7 @@ _GROUPS = (
     status_cli,
     contacts_cli,
     messages_cli,
+    groups_cli,
     files_cli,
     search_cli,
     settings_cli,

@@ -1,8 +1,10 @@
 """``kith send``, ``kith messages``, ``kith edit``, ``kith delete``, ``kith react``.
 
-CONTACT is a Kith ID or a contact's name. Through a running node a message
-goes out at once when the contact is online; otherwise (or with no node
-running) it is queued and sent when possible; either way ``kith send`` exits 0.
+CONTACT is a Kith ID or a contact's name, or a group's name or ID
+(:mod:`kith.cli.groups`; a name that is both is an error asking which).
+Through a running node a message goes out at once when the contact is
+online; otherwise (or with no node running) it is queued and sent when
+possible; either way ``kith send`` exits 0.
 """
 
 from __future__ import annotations
@@ -104,6 +106,11 @@ def run_send(args: argparse.Namespace, ctx: CliContext) -> int:
 
         print("kith send: error: give the message text (--text is for --file)", file=sys.stderr)
         return 2
+    from kith.cli.groups import group_named, run_group_send
+
+    gid = group_named(ctx, args.contact)
+    if gid is not None:
+        return run_group_send(gid, args.text, ctx, args.json)
 
     def send(backend: Backend) -> tuple[Contact, ChatMessage, bool]:
         contact = resolve_contact(backend, args.contact)
@@ -129,7 +136,12 @@ def run_send(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def run_messages(args: argparse.Namespace, ctx: CliContext) -> int:
-    """Show the history with a contact."""
+    """Show the history with a contact (or a group)."""
+    from kith.cli.groups import group_named, run_group_messages
+
+    gid = group_named(ctx, args.contact)
+    if gid is not None:
+        return run_group_messages(gid, ctx, args.limit, args.json)
 
     def read(backend: Backend) -> tuple[Contact, list[ChatMessage], str]:
         contact = resolve_contact(backend, args.contact)
