@@ -180,3 +180,91 @@ def test_backup_file_has_no_plaintext_secrets(exported: tuple[Path, Path, Path])
     assert data.startswith(b"KITHBAK\x00")
     assert b"alice" not in data
     assert PEER.encode() not in data
+
+
+@pytest.fixture(scope="module")
+def with_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, bytes]:
+    """An identity holding one received file: (home, password file, the file's bytes)."""
+    from kith.account import open_store
+    from kith.contacts import canonical_id
+    from kith.datadir import DataDir
+    from kith.files.transfer import TransferState
+    from kith.passphrases import FixedPassphrase
+    from kith.store.file_vault import VAULT_DIR, FileVault
+    from kith.store.files import FileRecord
+
+    root = tmp_path_factory.mktemp("files")
+    home, password, source = root / "alice", root / "pw", root / "scan.png"
+    password.write_text("correct horse battery staple\n")
+    ok(run(home, "init", "--name", "alice"))
+    ok(run(home, "contacts", "add", PEER, "--name", "bob"))
+    source.write_bytes(os.urandom(200_000))
+    with open_store(DataDir(home), FixedPassphrase(PASSPHRASE)) as store:
+        vault = FileVault(home / VAULT_DIR, store.files.vault_key())
+        size, sha = vault.import_file("f" * 32, source)
+        store.files.add(
+            FileRecord(
+                id="f" * 32, contact_id=canonical_id(PEER)[0], direction="in", name="scan.png",
+                size=size, sha256=sha, caption="", state=TransferState.RECEIVED, reason=None,
+                have=4, sent_at=1,
+            )
+        )  # fmt: skip
+    return home, password, source.read_bytes()
+
+
+def _restored_file(home: Path) -> bytes:
+    from kith.account import open_store
+    from kith.datadir import DataDir
+    from kith.passphrases import FixedPassphrase
+    from kith.store.file_vault import VAULT_DIR, FileVault
+
+    with open_store(DataDir(home), FixedPassphrase(PASSPHRASE)) as store:
+        vault = FileVault(home / VAULT_DIR, store.files.vault_key())
+        record = store.files.get("f" * 32)
+    assert record is not None
+    out = home.parent / "saved.png"
+    vault.export(record.id, record.size, out)
+    return out.read_bytes()
+
+
+def test_with_files_the_file_is_restored_byte_identical(
+    with_file: tuple[Path, Path, bytes], tmp_path: Path
+) -> None:
+    home, password, content = with_file
+    backup = tmp_path / "alice.kbk"
+    args = ("--password-file", str(password))
+    assert "(1 file)" in ok(run(home, "backup", "export", str(backup), "--with-files", *args))
+    restored = tmp_path / "restored"
+    assert "1 file into" in ok(run(restored, "backup", "import", str(backup), *args))
+    assert _restored_file(restored) == content
+
+
+def test_without_the_flag_the_backup_holds_no_file(
+    with_file: tuple[Path, Path, bytes], tmp_path: Path
+) -> None:
+    home, password, content = with_file
+    backup = tmp_path / "alice.kbk"
+    args = ("--password-file", str(password))
+    assert "file" not in ok(run(home, "backup", "export", str(backup), *args)).split(" to ")[0]
+    assert backup.stat().st_size < len(content)
+    restored = tmp_path / "restored"
+    assert "file" not in ok(run(restored, "backup", "import", str(backup), *args)).split(")")[1]
+    assert not (restored / "files").exists()
+
+
+def test_a_damaged_file_part_is_an_error_and_the_rest_is_restored(
+    with_file: tuple[Path, Path, bytes], tmp_path: Path
+) -> None:
+    home, password, _ = with_file
+    backup = tmp_path / "alice.kbk"
+    args = ("--password-file", str(password))
+    ok(run(home, "backup", "export", str(backup), "--with-files", *args))
+    data = bytearray(backup.read_bytes())
+    data[-100] ^= 0x01  # in the file's last chunk
+    backup.write_bytes(bytes(data))
+    restored = tmp_path / "restored"
+    result = run(restored, "backup", "import", str(backup), *args)
+    fails(result, f"file scan.png ({'f' * 32}) not restored: its part of the backup was altered")
+    assert "Restored alice" in result.stdout
+    assert ok(run(restored, "contacts", "list", "--json"))[0]["id"] == PEER
+    assert not (restored / "files" / f"{'f' * 32}.kf").exists()
