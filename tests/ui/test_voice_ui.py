@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from kith_testkit.browser import launch_chromium, new_context, sign_in
+from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
 from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
 from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
 
@@ -100,6 +100,8 @@ def test_a_held_recording_is_sent_shown_with_its_duration_and_plays(pair: Pair) 
     )
     assert player.locator(".voice-audio").get_attribute("src", timeout=WAIT_MS).startswith("blob:")
     expect(player.locator(".voice-wave span").first).to_be_attached(timeout=WAIT_MS)
+    ARTIFACTS.mkdir(exist_ok=True)
+    bob.screenshot(path=str(ARTIFACTS / "ui-voice-bob.png"))
 
     (listed,) = pair.messages("bob", "alice")
     assert listed["file"]["kind"] == "voice"

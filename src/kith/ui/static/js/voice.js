@@ -19,9 +19,9 @@ export const MAX_VOICE_MS = 3_600_000;
 const TICK_MS = 200;
 const BARS = 40;
 
-/** "m:ss" for a length in milliseconds. */
-export function clockText(ms) {
-  const seconds = Math.max(0, Math.round(ms / 1000));
+/** "m:ss" for a length in milliseconds (rounded; a position so far is cut: `floor`). */
+export function clockText(ms, floor = false) {
+  const seconds = Math.max(0, (floor ? Math.floor : Math.round)(ms / 1000));
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
 }
 
@@ -112,7 +112,7 @@ export class VoiceRecorder {
 
   tick() {
     const ms = this.elapsed();
-    this.time.textContent = clockText(ms);
+    this.time.textContent = clockText(ms, true);
     this.time.dataset.ms = String(Math.round(ms));
     if (ms >= MAX_VOICE_MS - TICK_MS) this.stop("send");
   }
@@ -170,7 +170,7 @@ export class VoiceRecorder {
  */
 export function voicePlayer(file, load) {
   const audio = h("audio", { preload: "none", class: "voice-audio" });
-  const play = h("button", { type: "button", class: "button secondary small voice-play", "aria-label": "Play voice message" }, "▶");
+  const play = h("button", { type: "button", class: "button secondary small voice-play", "aria-label": "Play voice message" }, icon(PLAY));
   const progress = h("progress", { class: "voice-progress", max: "1", value: "0", "aria-label": "Played" });
   const wave = h("span", { class: "voice-wave", "aria-hidden": "true" });
   const time = h("span", { class: "voice-time small" }, clockText(file.duration_ms));
@@ -196,24 +196,42 @@ export function voicePlayer(file, load) {
     }
   });
   audio.addEventListener("play", () => {
-    play.textContent = "⏸";
+    play.replaceChildren(icon(PAUSE));
     play.setAttribute("aria-label", "Pause voice message");
   });
   audio.addEventListener("pause", () => {
-    play.textContent = "▶";
+    play.replaceChildren(icon(PLAY));
     play.setAttribute("aria-label", "Play voice message");
   });
   audio.addEventListener("timeupdate", () => {
     const share = Math.min(audio.currentTime / total(), 1);
     progress.value = share;
     [...wave.children].forEach((bar, i) => bar.classList.toggle("played", i < share * wave.children.length));
-    time.textContent = `${clockText(audio.currentTime * 1000)} / ${clockText(file.duration_ms)}`;
+    time.textContent = `${clockText(audio.currentTime * 1000, true)} / ${clockText(file.duration_ms)}`;
   });
   audio.addEventListener("ended", () => {
     progress.value = 1;
     time.textContent = clockText(file.duration_ms);
   });
   return h("div", { class: "voice-player", dataset: { duration: String(file.duration_ms) } }, play, wave, progress, time, audio);
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+const PLAY = "M8 5v14l11-7z";
+const PAUSE = "M7 5h4v14H7zM13 5h4v14h-4z";
+
+/** A small filled icon (the page ships no icon font; emoji glyphs may be missing). */
+function icon(path) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "14");
+  svg.setAttribute("height", "14");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("fill", "currentColor");
+  const shape = document.createElementNS(SVG, "path");
+  shape.setAttribute("d", path);
+  svg.append(shape);
+  return svg;
 }
 
 /** Bars of the recording's loudness, from the audio decoded in this page. */
