@@ -7,5 +7,6 @@
   chain, the messages it seals and signs, and the bounded window of skipped keys.
 - :mod:`kith.groups.keyring`: one member's chains in one group, under the
   group's rules (members only; a new own chain after every removal).
+- :mod:`kith.groups.frames`: the group frames carried in pair sessions.
 - :mod:`kith.groups.errors`: what a bad change or message is rejected with.
 """
