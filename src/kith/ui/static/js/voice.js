@@ -138,7 +138,11 @@ export class VoiceRecorder {
     const { chunks, duration, outcome } = this;
     const type = this.type.split(";")[0];
     this.reset();
-    if (outcome !== "send" || duration < MIN_MS) return;
+    if (outcome !== "send") return;
+    if (duration < MIN_MS) {
+      this.onError("Too short to send: hold the microphone button while you speak, or click it once to start.");
+      return;
+    }
     const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-");
     const extension = type === "audio/ogg" ? "ogg" : "webm";
     this.onRecorded(new File(chunks, `voice-${stamp}.${extension}`, { type }), duration);
@@ -192,6 +196,7 @@ export function voicePlayer(file, load) {
       await ready();
       await audio.play();
     } catch {
+      loading = null; // try again on the next press
       time.textContent = "cannot play";
     }
   });
