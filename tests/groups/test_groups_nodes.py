@@ -125,3 +125,32 @@ def test_the_cli_creates_lists_and_messages_a_group_and_asks_which_for_a_shared_
     clash = kith(b, "send", "c", "which one?")
     assert clash.returncode == 1
     assert "both a contact and a group" in clash.stderr
+
+
+def test_a_member_offline_during_two_changes_converges_and_keeps_its_history(
+    world: ChatWorld,
+) -> None:
+    a, ids = world.nodes["a"], world.ids
+    status, made = call(
+        a, "POST", "/api/groups", {"name": "Summit", "members": [ids["b"], ids["c"]]}
+    )
+    assert status == 201
+    gid = made["id"]
+    _group(world, "c", gid, lambda g: g["version"] == 1, "the group")
+    assert call(a, "POST", f"/api/groups/{gid}/messages", {"text": "before"})[0] == 201
+    _texts(world, "c", gid, 1)
+    assert world.nodes["c"].stop() == 0
+    world.nodes["a"].sees(ids["c"], "offline")
+
+    assert call(a, "POST", f"/api/groups/{gid}/rename", {"name": "Summit II"})[0] == 200
+    assert call(a, "POST", f"/api/groups/{gid}/promote", {"member": ids["b"]})[0] == 200
+    assert call(a, "POST", f"/api/groups/{gid}/messages", {"text": "while c was away"})[0] == 201
+    _group(world, "b", gid, lambda g: g["version"] == 3, "both changes")
+
+    world.start("c")
+    world.online("a", "c")
+    back = _group(world, "c", gid, lambda g: g["version"] == 3, "both changes after its return")
+    assert back["name"] == "Summit II"
+    assert {m["id"]: m["role"] for m in back["members"]}[ids["b"]] == "admin"
+    got = _texts(world, "c", gid, 2)
+    assert [m["body"] for m in got] == ["before", "while c was away"]

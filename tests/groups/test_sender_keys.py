@@ -139,3 +139,16 @@ def test_after_a_removal_the_removed_member_cannot_open_the_next_message() -> No
     forced = msgspec.structs.replace(message, chain_id=old_chain.chain_id)
     with pytest.raises(TamperedMessage):
         old_chain.open(forced)
+
+
+def test_a_chain_handed_over_again_keeps_the_receivers_place_and_skipped_keys() -> None:
+    state, _ = create_group(ALICE, "Hikers", [BOB.kith_id])
+    bob = GroupKeyring.start(state.group_id, BOB.kith_id)
+    alice = GroupKeyring.start(state.group_id, ALICE.kith_id)
+    alice = alice.accept(state, bob.own.sender_key(), BOB.kith_id)
+    bob, first = bob.seal(b"first")
+    bob, second = bob.seal(b"second")
+    alice, _ = alice.open(state, second)
+    again = alice.accept(state, bob.own.sender_key(), BOB.kith_id)
+    assert again is alice
+    assert again.open(state, first)[1] == b"first"

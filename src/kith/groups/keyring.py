@@ -48,6 +48,8 @@ class GroupKeyring:
             raise NotAMember("a member hands over only their own sender key")
         if not state.is_member(from_id) or from_id == self.own.sender_id:
             raise NotAMember("a sender key from someone who is not a member")
+        if (key.sender_id, key.chain_id) in self.peers:
+            return self  # a chain is handed over again on every session: keep ours, further on
         peers = dict(self.peers)
         peers[(key.sender_id, key.chain_id)] = PeerChain.from_sender_key(key)
         return replace(self, peers=MappingProxyType(peers))

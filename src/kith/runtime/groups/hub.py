@@ -125,9 +125,14 @@ class GroupHub:
     # -- the chat peers' side -------------------------------------------------
 
     def channel_open(self, peer: GroupPeer) -> None:
-        """A session was established with a contact: send what waits for them."""
+        """A session was established with a contact: send what waits for them, then
+        the log and our chain of every group we share (so a member who missed
+        frames, ours lost in a restart too, converges)."""
         self._open[peer.contact_id] = peer
         self._flush(peer.contact_id)
+        task = asyncio.ensure_future(self._greet(peer.contact_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def channel_closed(self, peer: GroupPeer) -> None:
         if self._open.get(peer.contact_id) is peer:
@@ -237,6 +242,17 @@ class GroupHub:
                 if await self._store.run(lambda s: s.groups.get(gid)) is not None:
                     return [gid]
         return await self._store.run(lambda s: s.groups.ids_named(name))
+
+    async def _greet(self, contact_id: str) -> None:
+        async with self._lock:
+            records = await self._store.run(lambda s: s.groups.list())
+            for record in records:
+                if not record.active or not record.state.is_member(contact_id):
+                    continue
+                keyring = await self._store.run(_keyring_of(record.state.group_id))
+                self._send_log(record.state, [contact_id])
+                if keyring is not None:
+                    self._send_key(keyring, [contact_id])
 
     # -- frames from members --------------------------------------------------
 
@@ -427,3 +443,7 @@ class GroupHub:
             return
         while queue:
             peer.send_frame(peer.secure, queue.popleft())
+
+
+def _keyring_of(group_id: bytes) -> Callable[[Store], GroupKeyring | None]:
+    return lambda store: store.groups.keyring(group_id)
