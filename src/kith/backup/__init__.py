@@ -1,5 +1,5 @@
-"""Encrypted backups of identity, contacts and settings."""
+"""Encrypted backups of identity, contacts and settings (and, if asked, files)."""
 
-from kith.backup.service import export_backup, import_backup, read_backup
+from kith.backup.service import RefusedFile, Restored, export_backup, import_backup, read_backup
 
-__all__ = ["export_backup", "import_backup", "read_backup"]
+__all__ = ["RefusedFile", "Restored", "export_backup", "import_backup", "read_backup"]
