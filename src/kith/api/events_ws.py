@@ -9,23 +9,33 @@ The socket is read-only: anything the client sends is ignored. A browser
 offers the subprotocols ``kith.events`` and ``kith.session.<secret>`` (its
 credential; the guard checks it before the upgrade); the answer selects
 ``kith.events``, so the secret is never echoed.
+
+A burst of events (what arrived while the socket waited) goes out in one
+transport write, each event still its own text frame (:mod:`kith.api.ws_frames`;
+the socket is opened without compression). A client that stops reading is
+dropped once :data:`MAX_BUFFERED` bytes wait for it, like a subscription
+that falls behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Callable
 from typing import Final
 
 from aiohttp import WSMsgType, web
 
 from kith.api.access import EVENTS_PROTOCOL
+from kith.api.ws_frames import text_frames
 from kith.runtime.live import EventHub, NodeEvent, Subscription
 
 __all__ = ["EventsEndpoint"]
 
 HEARTBEAT: Final = 20.0
+MAX_BUFFERED: Final = 1 << 20
+"""Bytes waiting for a client beyond which it is dropped (it stopped reading)."""
 
 
 class EventsEndpoint:
@@ -44,7 +54,7 @@ class EventsEndpoint:
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """Upgrade, send the snapshot, then stream events until either side closes."""
         ws = web.WebSocketResponse(
-            heartbeat=HEARTBEAT, max_msg_size=4096, protocols=(EVENTS_PROTOCOL,)
+            heartbeat=HEARTBEAT, max_msg_size=4096, protocols=(EVENTS_PROTOCOL,), compress=False
         )
         await ws.prepare(request)
         subscription = self._hub.subscribe()
@@ -53,7 +63,7 @@ class EventsEndpoint:
         try:
             for event in self._snapshot():
                 await ws.send_json(event.to_json())
-            await self._stream(ws, subscription, reader)
+            await self._stream(ws, request, subscription, reader)
         finally:
             self._hub.unsubscribe(subscription)
             self._sockets.discard(ws)
@@ -64,7 +74,11 @@ class EventsEndpoint:
         return ws
 
     async def _stream(
-        self, ws: web.WebSocketResponse, subscription: Subscription, reader: asyncio.Task[None]
+        self,
+        ws: web.WebSocketResponse,
+        request: web.Request,
+        subscription: Subscription,
+        reader: asyncio.Task[None],
     ) -> None:
         while not reader.done():
             getter = asyncio.ensure_future(subscription.next())
@@ -75,10 +89,19 @@ class EventsEndpoint:
             events = [getter.result()]
             while not subscription.queue.empty():  # a burst: no task and wait per event
                 events.append(subscription.queue.get_nowait())
-            for event in events:
-                if event is None or ws.closed:
+            closed = None in events
+            texts = [json.dumps(e.to_json()) for e in events if e is not None]
+            transport = request.transport
+            if ws.closed or transport is None or transport.is_closing():
+                return
+            if len(texts) == 1:
+                await ws.send_str(texts[0])
+            elif texts:
+                transport.write(text_frames(texts))
+                if transport.get_write_buffer_size() > MAX_BUFFERED:
                     return
-                await ws.send_json(event.to_json())
+            if closed:
+                return
 
     @staticmethod
     async def _drain(ws: web.WebSocketResponse) -> None:
