@@ -71,13 +71,24 @@ def test_a_group_chat_and_a_removal_that_locks_the_removed_member_out(world: Cha
     status, body = call(c, "POST", f"/api/groups/{quote(NAME)}/messages", {"text": ""})
     assert status == 400
 
+    sealed = {}
     for who in "abc":
-        status, _ = call(world.nodes[who], "POST", f"/api/groups/{gid}/messages", {"text": who})
+        status, sent = call(world.nodes[who], "POST", f"/api/groups/{gid}/messages", {"text": who})
         assert status == 201
+        sealed[who] = sent["sealed"]
     for who in "abc":
         got = _texts(world, who, gid, 3)
         assert sorted(m["body"] for m in got) == ["a", "b", "c"]  # each once
         assert {m["sender"] for m in got} == {ids["a"], ids["b"], ids["c"]}
+
+    # a tampered copy, a replayed copy: each refused with its error, nothing else lost
+    flipped = bytearray.fromhex(sealed["a"])
+    flipped[-70] ^= 1
+    path = f"/api/groups/{gid}/sealed"
+    status, body = call(b, "POST", path, {"from": ids["a"], "sealed": flipped.hex()})
+    assert (status, body["error"]["code"]) == (400, "tampered_group_message")
+    status, body = call(b, "POST", path, {"from": ids["a"], "sealed": sealed["a"]})
+    assert (status, body["error"]["code"]) == (409, "group_message_key_unavailable")
 
     status, _ = call(a, "DELETE", f"/api/groups/{gid}/members/{ids['c']}")
     assert status == 200
@@ -93,6 +104,10 @@ def test_a_group_chat_and_a_removal_that_locks_the_removed_member_out(world: Cha
     )
     assert (status, body["error"]["code"]) == (403, "not_a_group_member")
     assert len(_texts(world, "c", gid, 3)) == 3
+    # a message from a member no longer in the group is refused
+    status, body = call(b, "POST", path, {"from": ids["c"], "sealed": sealed["c"]})
+    assert (status, body["error"]["code"]) == (403, "not_a_group_member")
+    assert sorted(m["body"] for m in _texts(world, "b", gid, 4)) == ["a", "after c left", "b", "c"]
 
     # the server saw pairwise traffic only: no group name, ID or member list
     log = world.server.log_text()
