@@ -195,6 +195,7 @@ NEW_TABLES = {
         "created_at",
     },  # v15
     "group_messages": {"group_id", "id", "sender_id", "body", "sent_at", "received_at"},  # v15
+    "group_outbox": {"contact_id", "seq", "frame"},  # v17
 }  # exactly these columns
 """Tables later versions created, with exactly their columns."""
 

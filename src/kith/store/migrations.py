@@ -306,6 +306,19 @@ def _v16_voice_messages(conn: Connection) -> None:
     conn.execute("ALTER TABLE file_transfers ADD COLUMN voice_ms INTEGER")
 
 
+def _v17_group_outbox(conn: Connection) -> None:
+    # Group frames waiting for a member's acknowledgement (kith.runtime.groups.hub): each
+    # member's own sequence, resent on every session with them until acknowledged.
+    conn.execute(
+        """CREATE TABLE group_outbox (
+            contact_id TEXT NOT NULL,
+            seq INTEGER NOT NULL CHECK (seq >= 1),
+            frame BLOB NOT NULL,
+            PRIMARY KEY (contact_id, seq)
+        ) WITHOUT ROWID"""
+    )
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
@@ -323,6 +336,7 @@ STEPS: Final[Sequence[Step]] = (
     _v14_call_log,
     _v15_groups,
     _v16_voice_messages,
+    _v17_group_outbox,
 )
 LATEST_VERSION: Final = len(STEPS)
 
