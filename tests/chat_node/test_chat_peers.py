@@ -51,6 +51,7 @@ def test_named_accepts_the_id_as_typed_and_refuses_strangers() -> None:
     directory = PeerDirectory()
     bob = fake_peer(BOB)
     directory.add(bob)
+    assert directory.named(BOB.kith_id) is bob
     assert directory.named(BOB.kith_id.upper()) is bob
     with pytest.raises(ContactError) as err:
         directory.named(IdentityKeys.generate().kith_id)

@@ -67,6 +67,9 @@ class PeerDirectory:
         Raises:
             ContactError: a malformed ID, or not a contact.
         """
+        peer = self._peers.get(contact)  # as the UI and the CLI send it: no parse per request
+        if peer is not None:
+            return peer
         kith_id, _ = canonical_id(contact)
         peer = self._peers.get(kith_id)
         if peer is None:
