@@ -45,6 +45,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def rss_mib(pid: int) -> float:
+    text = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"^VmRSS:\s+(\d+) kB", text, re.MULTILINE)
+    return round(int(match.group(1)) / 1024, 1) if match else 0.0
+
+
 def load_average() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
@@ -238,6 +244,7 @@ def run(processes: int, args: argparse.Namespace, root: Path, *, kill: bool) -> 
                 for p, b in zip(pids, cpu_before, strict=True)
             ],
             "load_average_1m": [load_before, load_average()],
+            "servers_rss_mib": [rss_mib(p) for p in pids],
         }
         if client is not None and redis_pid is not None:
             commands, traffic = redis_stats(client)
@@ -323,6 +330,7 @@ def main() -> int:
             "p50_ms": r["p50_ms"],
             "p99_ms": r["p99_ms"],
             "servers_cpu_pct": "+".join(str(c) for c in r["servers_cpu_pct"]),
+            "servers_rss_mib": "+".join(str(m) for m in r["servers_rss_mib"]),
             "redis_cpu_pct": r.get("redis_cpu_pct", ""),
             "cmds/change": r.get("redis_commands_per_change", ""),
             "bytes/change": r.get("redis_bytes_per_change", ""),
