@@ -364,6 +364,27 @@ async def test_auto_away_after_idle_minutes_and_back_on_activity(
     assert alice.store.settings.get("user_status") == "online"  # auto-away is never saved
 
 
+async def test_activity_keeps_the_timer_and_an_early_tick_reschedules(
+    make_side: Callable[..., Side],
+) -> None:
+    alice = make_side(ALICE, [BOB], minutes=1)
+    alice.link.connected()
+    clock = alice.clock
+    timers = len(clock.timers)
+    clock.advance(30)
+    for _ in range(3):  # one per API request: the idle deadline moves to +90 s
+        alice.link.activity()
+    assert len(clock.timers) == timers
+    clock.now += 30  # the first deadline (+60 s) passed: the kept timer fires early
+    early = [t for t in clock.timers if not t.cancelled][-1]
+    early.cancelled = True
+    early.callback()
+    assert alice.link.own_status().effective == "online"
+    assert [t.delay for t in clock.timers if not t.cancelled] == [30]
+    clock.advance(30)
+    assert alice.link.own_status().effective == "away"
+
+
 async def test_changing_auto_away_minutes_applies_at_once(make_side: Callable[..., Side]) -> None:
     alice = make_side(ALICE, [BOB], minutes=0)
     alice.link.connected()

@@ -131,6 +131,8 @@ class PresenceDriver:
         self._by_topic: dict[bytes, str] = {}
         self._early: dict[bytes, bytes | None] = {}
         self._timer: Cancellable | None = None
+        self._timer_at = 0.0
+        """When ``_timer`` fires (epoch seconds)."""
         self._saved = (manager.status, manager.text)
         self._events = events
         self._queued: set[str] = set()
@@ -331,11 +333,18 @@ class PresenceDriver:
         self._apply(self._manager.tick(self._clock()))
 
     def _reschedule(self) -> None:
+        """Keep a timer that fires no later than the next deadline: on each API
+        request (activity) the idle deadline moves later, and a timer that
+        fires early ticks in vain and schedules the next one; no timer churn
+        per request."""
+        deadline = self._manager.next_deadline()
+        if self._timer is not None and deadline is not None and self._timer_at <= deadline:
+            return
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        deadline = self._manager.next_deadline()
         if deadline is not None:
+            self._timer_at = deadline
             self._timer = self._schedule(max(0.0, deadline - self._clock()), self._on_timer)
 
     # -- executing the manager's events -------------------------------------
