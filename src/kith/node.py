@@ -310,6 +310,7 @@ class Node:
             parts = _build(loaded, options, store, log, data_dir)
             parts.presence.load(loaded.contacts)
             await parts.files.load()
+            await parts.groups.load()
             await parts.chat.load(loaded.contacts)
             parts.dispatcher.route_pending()  # what waits, before the first publish
         except BaseException:

@@ -8,9 +8,11 @@ from kith.calls.frames import is_call_frame
 from kith.files.frames import FILE_FRAME_MARK
 from kith.groups.errors import InvalidChange
 from kith.groups.frames import (
+    Ack,
     Changes,
     Key,
     Post,
+    Queued,
     Sealed,
     decode_group_frame,
     decode_post,
@@ -48,3 +50,13 @@ def test_posts_round_trip_and_bad_posts_are_refused() -> None:
         decode_post(encode_post(Post("a" * 32, "", 1)))
     with pytest.raises(InvalidChange):
         decode_post(b"\x00")
+
+
+def test_queued_frames_and_acks_carry_a_positive_sequence_number() -> None:
+    inner = encode_group_frame(Sealed(b"s"))
+    assert decode_group_frame(encode_group_frame(Queued(1, inner))) == Queued(1, inner)
+    assert decode_group_frame(encode_group_frame(Ack(7))) == Ack(7)
+    with pytest.raises(InvalidChange):
+        decode_group_frame(encode_group_frame(Ack(0)))
+    with pytest.raises(InvalidChange):
+        decode_group_frame(encode_group_frame(Queued(-1, inner)))

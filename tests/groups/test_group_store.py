@@ -68,3 +68,19 @@ def test_a_group_row_edited_outside_kith_is_refused(tmp_path: Path) -> None:
         )
     with Store.open(path, KEY) as store, pytest.raises(ForgedChange):
         store.groups.get(state.group_id)
+
+
+def test_the_group_outbox_numbers_frames_per_member_until_acknowledged(tmp_path: Path) -> None:
+    path = tmp_path / "kith.db"
+    with Store.create(path, KEY) as store, store.transaction():
+        rows = store.groups.outbox_put([("b", b"1"), ("c", b"x"), ("b", b"2")])
+        assert rows == [("b", 1, b"1"), ("c", 1, b"x"), ("b", 2, b"2")]
+        assert store.groups.outbox_put([("b", b"3")]) == [("b", 3, b"3")]
+    with Store.open(path, KEY) as store, store.transaction():
+        assert store.groups.outbox_contacts() == {"b", "c"}
+        assert store.groups.outbox("b") == [(1, b"1"), (2, b"2"), (3, b"3")]
+        assert store.groups.outbox_ack("b", 2)  # frame 3 still waits
+        assert store.groups.outbox("b") == [(3, b"3")]
+        assert not store.groups.outbox_ack("c", 1)
+        assert store.groups.outbox_contacts() == {"b"}
+        assert store.groups.outbox("nobody") == []

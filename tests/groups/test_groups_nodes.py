@@ -142,7 +142,7 @@ def test_the_cli_creates_lists_and_messages_a_group_and_asks_which_for_a_shared_
     assert "both a contact and a group" in clash.stderr
 
 
-def test_a_member_offline_during_two_changes_converges_and_keeps_its_history(
+def test_a_member_offline_during_two_changes_and_a_restart_of_the_sender_gets_everything(
     world: ChatWorld,
 ) -> None:
     a, ids = world.nodes["a"], world.ids
@@ -162,6 +162,9 @@ def test_a_member_offline_during_two_changes_converges_and_keeps_its_history(
     assert call(a, "POST", f"/api/groups/{gid}/messages", {"text": "while c was away"})[0] == 201
     _group(world, "b", gid, lambda g: g["version"] == 3, "both changes")
 
+    # the sender restarts before c returns: what waits for c is in its outbox, not in memory
+    assert world.nodes["a"].stop() == 0
+    world.start("a")
     world.start("c")
     world.online("a", "c")
     back = _group(world, "c", gid, lambda g: g["version"] == 3, "both changes after its return")

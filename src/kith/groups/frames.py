@@ -11,6 +11,8 @@ first byte of msgpack, and file and call frames follow it with a msgpack map or
 | ``Changes`` | the group's whole log of signed changes (a member converges from it) |
 | ``Key`` | the sender's chain in the group (:class:`~kith.groups.sender_keys.SenderKey`) |
 | ``Sealed`` | one group message sealed with the sender's chain |
+| ``Queued`` | one of the above, number ``seq`` of the frames queued for this member |
+| ``Ack`` | the member handled every queued frame up to ``seq`` (drop them) |
 
 Inside a ``Sealed`` message the plaintext is a :class:`Post` (message ID, text, time).
 """
@@ -27,10 +29,12 @@ __all__ = [
     "GROUP_FRAME_MARK",
     "MAX_LOG",
     "MAX_TEXT",
+    "Ack",
     "Changes",
     "GroupFrame",
     "Key",
     "Post",
+    "Queued",
     "Sealed",
     "decode_group_frame",
     "decode_post",
@@ -58,13 +62,22 @@ class Sealed(msgspec.Struct, frozen=True, tag_field="t", tag="sealed"):
     message: bytes
 
 
+class Queued(msgspec.Struct, frozen=True, tag_field="t", tag="queued"):
+    seq: int
+    frame: bytes
+
+
+class Ack(msgspec.Struct, frozen=True, tag_field="t", tag="ack"):
+    seq: int
+
+
 class Post(msgspec.Struct, frozen=True, array_like=True):
     id: str
     text: str
     sent_at: int
 
 
-GroupFrame: TypeAlias = Changes | Key | Sealed
+GroupFrame: TypeAlias = Changes | Key | Sealed | Queued | Ack
 _DECODER: Final = msgspec.msgpack.Decoder(GroupFrame)
 _POST: Final = msgspec.msgpack.Decoder(Post)
 
@@ -87,6 +100,8 @@ def decode_group_frame(plaintext: bytes) -> GroupFrame:
         raise InvalidChange("a group frame that cannot be decoded") from None
     if isinstance(frame, Changes) and not 0 < len(frame.log) <= MAX_LOG:
         raise InvalidChange("a group log that is empty or too long")
+    if isinstance(frame, (Queued, Ack)) and frame.seq < 1:
+        raise InvalidChange("a group frame with a bad sequence number")
     return frame
 
 

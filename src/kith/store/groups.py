@@ -1,5 +1,5 @@
 """Repository of private groups (tables ``groups``, ``group_sender_keys``,
-``group_messages``): docs/groups.md.
+``group_messages``, ``group_outbox``): docs/groups.md.
 
 A group is kept as its log of signed changes (the ``state`` column) and
 verified again from it on every load, so a row edited behind Kith's back is
@@ -161,6 +161,48 @@ class GroupRepository:
             (group_id, limit),
         ).fetchall()
         return [_message(row) for row in reversed(rows)]
+
+    def outbox_put(
+        self, items: Sequence[tuple[str, bytes]]
+    ) -> builtins.list[tuple[str, int, bytes]]:
+        """Queue frames for members, each after the member's last; return them with their
+        sequence numbers."""
+        out: builtins.list[tuple[str, int, bytes]] = []
+        last: dict[str, int] = {}
+        for contact_id, frame in items:
+            if contact_id not in last:
+                row = self._conn.execute(
+                    "SELECT max(seq) FROM group_outbox WHERE contact_id = ?", (contact_id,)
+                ).fetchone()
+                last[contact_id] = int(row[0] or 0)
+            last[contact_id] += 1
+            out.append((contact_id, last[contact_id], frame))
+        self._conn.executemany(
+            "INSERT INTO group_outbox (contact_id, seq, frame) VALUES (?, ?, ?)", out
+        )
+        return out
+
+    def outbox(self, contact_id: str) -> builtins.list[tuple[int, bytes]]:
+        """The frames waiting for a member, in order."""
+        rows = self._conn.execute(
+            "SELECT seq, frame FROM group_outbox WHERE contact_id = ? ORDER BY seq", (contact_id,)
+        ).fetchall()
+        return [(int(r[0]), bytes(r[1])) for r in rows]
+
+    def outbox_ack(self, contact_id: str, seq: int) -> bool:
+        """The member holds every frame up to ``seq``; whether any still wait."""
+        self._conn.execute(
+            "DELETE FROM group_outbox WHERE contact_id = ? AND seq <= ?", (contact_id, seq)
+        )
+        row = self._conn.execute(
+            "SELECT 1 FROM group_outbox WHERE contact_id = ? LIMIT 1", (contact_id,)
+        ).fetchone()
+        return row is not None
+
+    def outbox_contacts(self) -> set[str]:
+        """Members frames wait for."""
+        rows = self._conn.execute("SELECT DISTINCT contact_id FROM group_outbox").fetchall()
+        return {str(r[0]) for r in rows}
 
 
 def _record(row: Sequence[Any]) -> GroupRecord:

@@ -3,11 +3,14 @@
 The hub runs the pure cores of :mod:`kith.groups` with the store and the chat
 peers. Every group frame goes to one member over the pair session with that
 member (:meth:`ChatPeer.send_frame`), so the server relays nothing it could
-tell from 1:1 traffic. Frames for a member without an open channel wait in
-that member's queue, in order, and go out when a session opens (``pending``
-makes the chat driver connect when the member comes online). Inbound frames
-are handled one at a time, in arrival order, under one lock, so a group's
-state, keys and history change in one place.
+tell from 1:1 traffic. Each frame is first stored in the group outbox under
+the member's next sequence number (``Queued``), sent at once if a session is
+open, sent again on every new session, and dropped when the member
+acknowledges it (``Ack``); ``pending`` makes the chat driver connect when the
+member comes online. Each new session also carries the log and our chain of
+every group we share (not queued: they are sent on every session anyway).
+Inbound frames are handled one at a time, in arrival order, under one lock,
+so a group's state, keys and history change in one place.
 
 A sender key or message that arrives before the change that makes sense of it
 (a new member hears from another member before the admin's log reaches it)
@@ -25,11 +28,21 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 from kith.contacts import contact_label
-from kith.groups.errors import GroupError, InvalidChange, NotAMember, ReplayedChange, StaleChange
+from kith.groups.errors import (
+    GroupError,
+    InvalidChange,
+    NotAMember,
+    ReplayedChange,
+    SkippedTooFar,
+    StaleChange,
+)
 from kith.groups.frames import (
+    Ack,
     Changes,
+    GroupFrame,
     Key,
     Post,
+    Queued,
     Sealed,
     decode_group_frame,
     decode_post,
@@ -116,7 +129,8 @@ class GroupHub:
         self._log = log
         self._lock = asyncio.Lock()
         self._open: dict[str, GroupPeer] = {}
-        self._queues: dict[str, deque[bytes]] = {}
+        self._outgoing: list[tuple[str, bytes]] = []
+        self._pending: set[str] = set()
         self._waiting: dict[bytes, deque[tuple[str, Key | Sealed]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.rejections: deque[Rejection] = deque(maxlen=MAX_REJECTIONS)
@@ -124,12 +138,15 @@ class GroupHub:
 
     # -- the chat peers' side -------------------------------------------------
 
+    async def load(self) -> None:
+        """Learn which members frames wait for (before the first presence news)."""
+        self._pending = await self._store.run(lambda s: s.groups.outbox_contacts())
+
     def channel_open(self, peer: GroupPeer) -> None:
         """A session was established with a contact: send what waits for them, then
         the log and our chain of every group we share (so a member who missed
-        frames, ours lost in a restart too, converges)."""
+        frames converges)."""
         self._open[peer.contact_id] = peer
-        self._flush(peer.contact_id)
         task = asyncio.ensure_future(self._greet(peer.contact_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -140,11 +157,11 @@ class GroupHub:
 
     def pending(self, contact_id: str) -> bool:
         """Whether group frames wait for the contact (connect when they are online)."""
-        return bool(self._queues.get(contact_id))
+        return contact_id in self._pending
 
     def waiting_for(self) -> list[str]:
         """Contacts group frames wait for."""
-        return [cid for cid, queue in self._queues.items() if queue]
+        return sorted(self._pending)
 
     def receive(self, peer: GroupPeer, plaintext: bytes) -> None:
         """A group frame from a contact (handled after the ones before it)."""
@@ -169,6 +186,7 @@ class GroupHub:
             await self._save(state, keyring)
             self._send_log(state, state.members)
             self._send_key(keyring, state.members)
+            await self._post()
             return state
 
     async def change(
@@ -187,6 +205,7 @@ class GroupHub:
             # everyone who was or is a member learns the change (a removed member: that it is out)
             self._send_log(applied.state, [*applied.state.members, *applied.removed])
             await self._follow(applied, keyring)
+            await self._post()
             return applied.state
 
     async def send(self, group_id: bytes, text: str) -> tuple[GroupMessageRecord, bytes]:
@@ -214,6 +233,7 @@ class GroupHub:
             for member in record.state.members:
                 if member != self._me:
                     self._enqueue(member, frame)
+            await self._post()
             return message, wire
 
     async def accept_sealed(self, from_id: str, sealed: bytes) -> None:
@@ -245,14 +265,18 @@ class GroupHub:
 
     async def _greet(self, contact_id: str) -> None:
         async with self._lock:
+            for seq, frame in await self._store.run(lambda s: s.groups.outbox(contact_id)):
+                self._direct(contact_id, encode_group_frame(Queued(seq, frame)))
             records = await self._store.run(lambda s: s.groups.list())
             for record in records:
                 if not record.active or not record.state.is_member(contact_id):
                     continue
                 keyring = await self._store.run(_keyring_of(record.state.group_id))
-                self._send_log(record.state, [contact_id])
+                log = [encode_change(c) for c in record.state.log]
+                self._direct(contact_id, encode_group_frame(Changes(log)))
                 if keyring is not None:
-                    self._send_key(keyring, [contact_id])
+                    key = encode_sender_key(keyring.own.sender_key())
+                    self._direct(contact_id, encode_group_frame(Key(key)))
 
     # -- frames from members --------------------------------------------------
 
@@ -260,17 +284,46 @@ class GroupHub:
         async with self._lock:
             try:
                 frame = decode_group_frame(plaintext)
-                if isinstance(frame, Changes):
-                    await self._on_changes(from_id, frame)
-                elif isinstance(frame, Key):
-                    await self._on_key(from_id, frame)
+                if isinstance(frame, Ack):
+                    await self._on_ack(from_id, frame.seq)
+                elif isinstance(frame, Queued):
+                    await self._on_queued(from_id, frame)
                 else:
-                    await self._on_sealed(from_id, frame)
+                    await self._handle(from_id, frame)
             except GroupError as exc:
-                self.rejections.append(Rejection(from_id, exc.code))
-                self._log.warning(
-                    "refused a group frame from %s (%s)", contact_label(from_id), exc.code
-                )
+                self._reject(from_id, exc)
+            await self._post()
+
+    async def _handle(self, from_id: str, frame: GroupFrame) -> None:
+        if isinstance(frame, Changes):
+            await self._on_changes(from_id, frame)
+        elif isinstance(frame, Key):
+            await self._on_key(from_id, frame)
+        elif isinstance(frame, Sealed):
+            await self._on_sealed(from_id, frame)
+        else:
+            raise InvalidChange("a queued frame inside a queued frame")
+
+    async def _on_queued(self, from_id: str, frame: Queued) -> None:
+        """Handle frame ``seq`` of the member's queue for us and acknowledge it (a
+        refused frame too: sending it again would not change the answer)."""
+        try:
+            await self._handle(from_id, decode_group_frame(frame.frame))
+        except SkippedTooFar as exc:
+            if "opened already" not in exc.message:
+                self._reject(from_id, exc)  # else: sent again before our ack reached them
+        except GroupError as exc:
+            self._reject(from_id, exc)
+        self._direct(from_id, encode_group_frame(Ack(frame.seq)))
+
+    async def _on_ack(self, from_id: str, seq: int) -> None:
+        more = await self._store.run(lambda s: s.groups.outbox_ack(from_id, seq))
+        if not more:
+            self._pending.discard(from_id)
+
+    def _reject(self, from_id: str, exc: GroupError) -> None:
+        self.rejections.append(Rejection(from_id, exc.code))
+        self._log.warning("refused a group frame from %s (%s)", contact_label(from_id), exc.code)
 
     async def _on_changes(self, from_id: str, frame: Changes) -> None:
         changes = [decode_change(data) for data in frame.log]
@@ -433,16 +486,29 @@ class GroupHub:
                 self._enqueue(member, frame)
 
     def _enqueue(self, contact_id: str, frame: bytes) -> None:
-        self._queues.setdefault(contact_id, deque()).append(frame)
-        self._flush(contact_id)
+        """Queue a frame for a member (stored and sent by :meth:`_post`)."""
+        self._outgoing.append((contact_id, frame))
 
-    def _flush(self, contact_id: str) -> None:
-        peer = self._open.get(contact_id)
-        queue = self._queues.get(contact_id)
-        if peer is None or not queue or not peer.is_open:
+    async def _post(self) -> None:
+        """Store the queued frames under each member's next numbers, then send them."""
+        items, self._outgoing = self._outgoing, []
+        if not items:
             return
-        while queue:
-            peer.send_frame(peer.secure, queue.popleft())
+        rows = await self._store.run(lambda s: _put(s, items))
+        for contact_id, seq, frame in rows:
+            self._pending.add(contact_id)
+            self._direct(contact_id, encode_group_frame(Queued(seq, frame)))
+
+    def _direct(self, contact_id: str, frame: bytes) -> None:
+        """Send a frame now if a session with the member is open (else it is not sent)."""
+        peer = self._open.get(contact_id)
+        if peer is not None and peer.is_open:
+            peer.send_frame(peer.secure, frame)
+
+
+def _put(store: Store, items: list[tuple[str, bytes]]) -> list[tuple[str, int, bytes]]:
+    with store.transaction():
+        return store.groups.outbox_put(items)
 
 
 def _keyring_of(group_id: bytes) -> Callable[[Store], GroupKeyring | None]:
