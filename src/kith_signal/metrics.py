@@ -102,6 +102,12 @@ class Metrics:
             ["op"],
             registry=r,
         )
+        self.redis_commands_per_change = Histogram(
+            "kith_signal_redis_commands_per_change",
+            "Redis commands one publish or publish_batch (a status change) sent",
+            buckets=(1, 2, 5, 10, 25, 50, 100, 200, 500, 1000),
+            registry=r,
+        )
         self.frame_seconds = Histogram(
             "kith_signal_frame_seconds",
             "Time to handle one inbound frame, by the core's first action",

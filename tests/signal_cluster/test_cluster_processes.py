@@ -96,6 +96,8 @@ async def test_presence_and_relay_cross_processes(cluster: SignalCluster) -> Non
 
     assert metric(one, 'kith_signal_redis_commands_total{op="publish"}') >= 4  # 2 x SET+PUBLISH
     assert metric(one, "kith_signal_redis_seconds_count") >= 1
+    assert metric(one, 'kith_signal_redis_commands_per_change_bucket{le="2.0"}') == 1  # SET+PUBLISH
+    assert metric(one, "kith_signal_redis_commands_per_change_count") == 2  # the first had HSET
 
     await alice.close()
     assert await bob.expect(TopicGone) == TopicGone(presence)

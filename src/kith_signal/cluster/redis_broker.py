@@ -105,6 +105,7 @@ class RedisBroker:
         if not urls:
             raise ValueError("a Redis broker needs at least one URL")
         self.process = secrets.token_hex(8)
+        self._metrics = metrics
         self._origin = conn_prefix(self.process)
         self._notice = notice_channel(self.process)
         self._log = log
@@ -266,6 +267,8 @@ class RedisBroker:
             if new:
                 pipe.hset(held_key(self.process), topic, holder)
             pipe.publish(channel(topic), encode_message(Kind.EVENT, self.process, payload))
+        if pipes:
+            self._metrics.redis_commands_per_change.observe(sum(map(len, pipes.values())))
         await self._execute_all(pipes, "publish")
         return delivered
 
