@@ -172,3 +172,27 @@ def test_a_member_offline_during_two_changes_and_a_restart_of_the_sender_gets_ev
     assert {m["id"]: m["role"] for m in back["members"]}[ids["b"]] == "admin"
     got = _texts(world, "c", gid, 2)
     assert [m["body"] for m in got] == ["before", "while c was away"]
+
+
+def test_leave_hands_the_group_over_and_a_rejoined_member_reads_what_follows(
+    world: ChatWorld,
+) -> None:
+    a, b, ids = world.nodes["a"], world.nodes["b"], world.ids
+    status, made = call(b, "POST", "/api/groups", {"name": "Ferry", "members": [ids["a"]]})
+    assert status == 201
+    gid = made["id"]
+    _group(world, "a", gid, lambda g: g["version"] == 1, "the group")
+    status, left = call(b, "POST", f"/api/groups/{gid}/leave")
+    assert status == 200
+    assert not left["active"]
+    handed = _group(world, "a", gid, lambda g: g["version"] == 2, "b's leave")
+    assert handed["members"] == [{"id": ids["a"], "role": "admin"}]
+    status, body = call(b, "POST", f"/api/groups/{gid}/messages", {"text": "still here?"})
+    assert (status, body["error"]["code"]) == (400, "invalid_group_change")
+
+    assert call(a, "POST", f"/api/groups/{gid}/members", {"member": ids["b"]})[0] == 200
+    _group(world, "b", gid, lambda g: g["version"] == 3 and g["active"], "its return")
+    assert call(a, "POST", f"/api/groups/{gid}/messages", {"text": "welcome back"})[0] == 201
+    assert [m["body"] for m in _texts(world, "b", gid, 1)] == ["welcome back"]
+    assert call(b, "POST", f"/api/groups/{gid}/messages", {"text": "thanks"})[0] == 201
+    assert sorted(m["body"] for m in _texts(world, "a", gid, 2)) == ["thanks", "welcome back"]

@@ -204,7 +204,11 @@ class GroupHub:
             assert keyring is not None
             # everyone who was or is a member learns the change (a removed member: that it is out)
             self._send_log(applied.state, [*applied.state.members, *applied.removed])
-            await self._follow(applied, keyring)
+            if applied.state.is_member(self._me):
+                await self._follow(applied, keyring)
+            else:  # we left: the others rotate, we keep what we had
+                state, now = applied.state, self._clock()
+                await self._store.run(lambda s: s.groups.save(state, active=False, now=now))
             await self._post()
             return applied.state
 
