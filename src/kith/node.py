@@ -35,7 +35,8 @@ from kith.runtime.chat.mailbox_keyring import MailboxKeyring
 from kith.runtime.dispatch import Dispatcher, EventBus
 from kith.runtime.files import FileService, FileTransfers
 from kith.runtime.files.transfers import FILE_SPACE_MARGIN
-from kith.runtime.groups import GroupHub, GroupService
+from kith.runtime.groups.hub import GroupHub
+from kith.runtime.groups.service import GroupService
 from kith.runtime.live import EventHub
 from kith.runtime.pairs import PairChannels
 from kith.runtime.presence.driver import PresenceDriver
@@ -215,7 +216,7 @@ def _build(
         reserve=options.file_reserve,
     )
     calls = CallSwitchboard(store=store, hub=hub, status=presence, clock=time.time, log=log)
-    groups = GroupHub(keys=loaded.keys, store=store, clock=time.time, log=log)
+    groups = GroupHub(keys=loaded.keys, store=store, hub=hub, clock=time.time, log=log)
     chat = ChatDriver(
         keys=loaded.keys,
         pairs=pairs,

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from kith_testkit.chat_world import ChatWorld
-from kith_testkit.node_api import call
+from kith_testkit.node_api import EventWatcher, call
 from kith_testkit.nodes import kith, ok
 from kith_testkit.polling import wait_for
 
@@ -126,7 +126,16 @@ def test_the_cli_creates_lists_and_messages_a_group_and_asks_which_for_a_shared_
     assert made["id"] in {g["id"] for g in listed}
     shown = json.loads(ok(kith(b, "groups", "show", "Ropes", "--json")))
     assert {m["id"] for m in shown["members"]} == {world.ids["a"], world.ids["b"]}
-    ok(kith(b, "send", "Ropes", "from the command line"))
+    watcher = EventWatcher(world.nodes["a"])
+    try:
+        ok(kith(b, "send", "Ropes", "from the command line"))
+        event = watcher.wait(
+            lambda e: e["type"] == "group_message" and e["message"]["group"] == made["id"],
+            "the message as a live event",
+        )
+    finally:
+        watcher.close()
+    assert event["message"]["body"] == "from the command line"
     got = _texts(world, "a", made["id"], 1)
     assert [m["body"] for m in got] == ["from the command line"]
     history = json.loads(ok(kith(b, "messages", "Ropes", "--json")))

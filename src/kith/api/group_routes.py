@@ -30,7 +30,7 @@ from aiohttp import web
 from kith.api.errors import BadRequest, error_response
 from kith.errors import KithError
 from kith.groups.membership import GroupState, Op
-from kith.runtime.groups import GroupService
+from kith.runtime.groups.service import GroupService
 from kith.store.groups import GroupRecord
 
 __all__ = ["add_group_routes", "group_json"]
@@ -54,17 +54,7 @@ _STATUS: Final = {
 
 def group_json(state: GroupState, *, active: bool = True) -> dict[str, Any]:
     """The JSON object of a group."""
-    return {
-        "id": state.group_id.hex(),
-        "name": state.name,
-        "version": state.version,
-        "active": active,
-        "members": [{"id": m, "role": r} for m, r in sorted(state.members.items())],
-    }
-
-
-def _record_json(record: GroupRecord) -> dict[str, Any]:
-    return group_json(record.state, active=record.active)
+    return GroupRecord(state, active, 0.0).to_json()
 
 
 def _groups(request: web.Request) -> GroupService:
@@ -115,7 +105,7 @@ async def _statuses(request: web.Request, handler: Any) -> web.StreamResponse:
 
 async def list_groups(request: web.Request) -> web.Response:
     records = await _groups(request).groups()
-    return web.json_response({"groups": [_record_json(r) for r in records]})
+    return web.json_response({"groups": [r.to_json() for r in records]})
 
 
 async def create(request: web.Request) -> web.Response:
@@ -129,7 +119,7 @@ async def create(request: web.Request) -> web.Response:
 
 async def show(request: web.Request) -> web.Response:
     record = await _groups(request).group(await _gid(request))
-    return web.json_response(_record_json(record))
+    return web.json_response(record.to_json())
 
 
 async def _change(

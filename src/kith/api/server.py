@@ -36,7 +36,7 @@ from kith.api.session_routes import (
 )
 from kith.runtime.calls.service import CallService
 from kith.runtime.files.service import FileService
-from kith.runtime.groups import GroupService
+from kith.runtime.groups.service import GroupService
 from kith.runtime.live import ConnectionEvent, EventHub, NodeEvent
 from kith.runtime.service import NodeService
 from kith.ui import add_ui_routes

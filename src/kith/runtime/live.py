@@ -14,6 +14,7 @@ from typing import Any, Final, TypeAlias
 
 from kith.runtime.calls.events import CallEvent, CallSignalEvent
 from kith.runtime.chat.live import ChatEvent
+from kith.runtime.groups.events import GroupEvent, GroupMessageEvent
 
 __all__ = [
     "ConnectionEvent",
@@ -136,6 +137,8 @@ NodeEvent: TypeAlias = (
     | FileEvent
     | CallEvent
     | CallSignalEvent
+    | GroupEvent
+    | GroupMessageEvent
 )
 
 

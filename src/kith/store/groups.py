@@ -34,6 +34,17 @@ class GroupRecord:
     active: bool
     updated_at: float
 
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of the API (members sorted by ID)."""
+        state = self.state
+        return {
+            "id": state.group_id.hex(),
+            "name": state.name,
+            "version": state.version,
+            "active": self.active,
+            "members": [{"id": m, "role": r} for m, r in sorted(state.members.items())],
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class GroupMessageRecord:

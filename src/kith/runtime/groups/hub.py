@@ -70,6 +70,8 @@ from kith.groups.sender_keys import (
     encode_sender_key,
 )
 from kith.p2p import SecureChannel
+from kith.runtime.groups.events import GroupEvent, GroupMessageEvent
+from kith.runtime.live import EventHub
 from kith.store.async_store import AsyncStore
 from kith.store.groups import GroupMessageRecord, GroupRecord
 from kith.store.store import Store
@@ -110,6 +112,7 @@ class GroupHub:
     Args:
         keys: Our identity keys (we sign changes with them).
         store: The node's store.
+        hub: Live events for the local API.
         clock: Wall-clock seconds.
         log: Where refused frames are noted (codes and contact labels only).
     """
@@ -119,12 +122,14 @@ class GroupHub:
         *,
         keys: IdentityKeys,
         store: AsyncStore,
+        hub: EventHub,
         clock: Callable[[], float],
         log: logging.Logger,
     ) -> None:
         self._keys = keys
         self._me = keys.kith_id
         self._store = store
+        self._hub = hub
         self._clock = clock
         self._log = log
         self._lock = asyncio.Lock()
@@ -207,8 +212,7 @@ class GroupHub:
             if applied.state.is_member(self._me):
                 await self._follow(applied, keyring)
             else:  # we left: the others rotate, we keep what we had
-                state, now = applied.state, self._clock()
-                await self._store.run(lambda s: s.groups.save(state, active=False, now=now))
+                await self._save_inactive(applied.state)
             await self._post()
             return applied.state
 
@@ -232,6 +236,7 @@ class GroupHub:
                     store.groups.add_message(message)
 
             await self._store.run(write)
+            self._hub.publish(GroupMessageEvent(message.to_json()))
             wire = encode_group_message(sealed)
             frame = encode_group_frame(Sealed(wire))
             for member in record.state.members:
@@ -362,7 +367,7 @@ class GroupHub:
         if state.version == start.version and state.head == start.head:
             return
         if not state.is_member(self._me):
-            await self._store.run(lambda s: s.groups.save(state, active=False, now=self._clock()))
+            await self._save_inactive(state)
             return
         held = await self._store.run(lambda s: s.groups.keyring(gid))
         if held is None or not record.active:  # we were out and are back
@@ -414,6 +419,7 @@ class GroupHub:
                 store.groups.add_message(stored)
 
         await self._store.run(write)
+        self._hub.publish(GroupMessageEvent(stored.to_json()))
 
     def _wait(self, group_id: bytes, from_id: str, frame: Key | Sealed) -> None:
         queue = self._waiting.setdefault(group_id, deque(maxlen=MAX_WAITING))
@@ -456,6 +462,13 @@ class GroupHub:
                 store.groups.save_keyring(state.group_id, keyring, now=now)
 
         await self._store.run(write)
+        self._hub.publish(GroupEvent(GroupRecord(state, True, now).to_json()))
+
+    async def _save_inactive(self, state: GroupState) -> None:
+        """Keep a group we are no longer in (its history stays readable)."""
+        now = self._clock()
+        await self._store.run(lambda s: s.groups.save(state, active=False, now=now))
+        self._hub.publish(GroupEvent(GroupRecord(state, False, now).to_json()))
 
     async def _record(self, group_id: bytes) -> GroupRecord:
         record = await self._store.run(lambda s: s.groups.get(group_id))
