@@ -31,7 +31,7 @@ from kith_proto import IdentityKeys
 from kith_proto.client_core import MailboxFetched, RequestAcked
 from kith_proto.mailbox_seal import RotatingKeyPair
 from kith_proto.pair import PairChannel
-from kith_signal.mailbox import MAILBOX_FILE
+from kith_signal.mailbox.service import MAILBOX_FILE
 from kith_testkit.nodes import PASSPHRASE, NodeProcess, add_contact, make_identity
 from kith_testkit.polling import wait_for
 from kith_testkit.signal_clients import Client

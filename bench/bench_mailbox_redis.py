@@ -24,9 +24,9 @@ import redis.asyncio as aioredis
 from redis._parsers import _AsyncHiredisParser, _AsyncRESP2Parser
 
 from benchlib import report
-from kith_signal.mailbox_backend import MailboxBackend, MailboxLimits
-from kith_signal.mailbox_redis import RedisMailboxStore
-from kith_signal.mailbox_store import MailboxFile
+from kith_signal.mailbox.backend import MailboxBackend, MailboxLimits
+from kith_signal.mailbox.redis_store import RedisMailboxStore
+from kith_signal.mailbox.sqlite_store import MailboxFile
 from kith_testkit.redis_server import RedisServer
 
 ITEM = 1536  # the smallest sealed bucket (kith_proto.mailbox_seal.BUCKETS)

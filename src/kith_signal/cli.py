@@ -23,10 +23,10 @@ from kith_signal.event_loop import LOOP_CHOICES, LoopUnavailableError, choose_lo
 from kith_signal.gc_policy import GcPolicy, GcSettings
 from kith_signal.heap_trim import GlibcHeap, HeapTrim, TrimSettings
 from kith_signal.logfmt import configure, log_event
-from kith_signal.mailbox import Mailbox
-from kith_signal.mailbox_backend import MailboxBackend, MailboxLimits
-from kith_signal.mailbox_redis import RedisMailboxStore
-from kith_signal.mailbox_store import MailboxFile
+from kith_signal.mailbox.backend import MailboxBackend, MailboxLimits
+from kith_signal.mailbox.redis_store import RedisMailboxStore
+from kith_signal.mailbox.service import Mailbox
+from kith_signal.mailbox.sqlite_store import MailboxFile
 from kith_signal.memory_broker import DEFAULT_MAX_RETAINED_BYTES, InProcessBroker
 from kith_signal.metrics import Metrics
 from kith_signal.public_url import is_wildcard, wildcard_message

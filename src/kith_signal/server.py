@@ -33,7 +33,7 @@ from kith_signal.broker import Broker
 from kith_signal.gc_policy import GcPolicy
 from kith_signal.keepalive import JitteredConnection
 from kith_signal.logfmt import log_event
-from kith_signal.mailbox import Mailbox
+from kith_signal.mailbox.service import Mailbox
 from kith_signal.metrics import Metrics
 from kith_signal.session import MAX_PENDING, MAX_PENDING_BYTES, STALL_TIMEOUT, Session
 from kith_signal.turn import TurnIssuer

@@ -43,7 +43,7 @@ from kith_signal.broker import (
     TopicLimitError,
 )
 from kith_signal.logfmt import log_event
-from kith_signal.mailbox import Mailbox, unavailable
+from kith_signal.mailbox.service import Mailbox, unavailable
 from kith_signal.metrics import Metrics
 from kith_signal.outbox import CloseFrame, Outbox
 

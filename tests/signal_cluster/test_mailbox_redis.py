@@ -17,14 +17,14 @@ from kith_proto.server_actions import (
     MailboxFetchRequest,
 )
 from kith_proto.wire import ErrorCode
-from kith_signal.mailbox import Mailbox
-from kith_signal.mailbox_backend import (
+from kith_signal.mailbox.backend import (
     BackendUnavailableError,
     MailboxFullError,
     MailboxLimits,
     StoreFullError,
 )
-from kith_signal.mailbox_redis import RedisMailboxStore
+from kith_signal.mailbox.redis_store import RedisMailboxStore
+from kith_signal.mailbox.service import Mailbox
 from kith_signal.metrics import Metrics
 from kith_testkit.redis_server import RedisServer, redis_available
 

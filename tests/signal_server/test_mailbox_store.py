@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kith_signal.mailbox_backend import MailboxFullError, MailboxLimits, StoreFullError
-from kith_signal.mailbox_store import MailboxStore
+from kith_signal.mailbox.backend import MailboxFullError, MailboxLimits, StoreFullError
+from kith_signal.mailbox.sqlite_store import MailboxStore
 
 TOPIC = b"t" * 32
 OTHER = b"o" * 32

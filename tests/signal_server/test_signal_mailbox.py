@@ -15,7 +15,7 @@ from kith_proto.client_core import MailboxFetched, RequestAcked, ServerError
 from kith_proto.mailbox_seal import TamperedItemError
 from kith_proto.pair import PairChannel
 from kith_proto.wire import ErrorCode
-from kith_signal.mailbox import MAILBOX_FILE
+from kith_signal.mailbox.service import MAILBOX_FILE
 from kith_testkit.signal_clients import Client
 from kith_testkit.signal_server import SignalProcess, starter
 

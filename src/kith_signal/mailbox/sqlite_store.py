@@ -1,7 +1,7 @@
 """The mailbox's SQLite file: sealed items by topic, kept until acknowledged
 or expired. :class:`MailboxStore` is synchronous and single-threaded;
 :class:`MailboxFile` runs it on its one worker thread as a
-:class:`~kith_signal.mailbox_backend.MailboxBackend` (the executor boundary).
+:class:`~kith_signal.mailbox.backend.MailboxBackend` (the executor boundary).
 
 Every write commits before it returns (WAL, ``synchronous=FULL``), so an
 acknowledged deposit survives a crash of the process or the machine. The
@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Final, TypeVar
 
-from kith_signal.mailbox_backend import (
+from kith_signal.mailbox.backend import (
     STORE_FULL_MESSAGE,
     MailboxFullError,
     MailboxLimits,

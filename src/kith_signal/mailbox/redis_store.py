@@ -1,7 +1,7 @@
 """The offline mailbox in Redis, shared by the ``kith-signal`` processes of a
 cluster: the same deposit, fetch, acknowledge and expiry semantics, quotas
 and refusals as the SQLite file of one process
-(:class:`~kith_signal.mailbox_store.MailboxFile`).
+(:class:`~kith_signal.mailbox.sqlite_store.MailboxFile`).
 
 Each operation is one Lua script, so it is atomic across processes (a quota
 is checked and taken in one step; the same item deposited twice through two
@@ -44,7 +44,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from kith_signal.logfmt import log_event
-from kith_signal.mailbox_backend import (
+from kith_signal.mailbox.backend import (
     STORE_FULL_MESSAGE,
     BackendUnavailableError,
     MailboxFullError,
@@ -58,7 +58,7 @@ __all__ = ["PREFIX", "RedisMailboxStore"]
 PREFIX: Final = b"km"
 EXPIRE_BATCH: Final = 500
 UNAVAILABLE_MESSAGE: Final = "the mailbox's storage cannot be reached; try again later"
-_log = logging.getLogger("kith_signal.mailbox_redis")
+_log = logging.getLogger("kith_signal.mailbox.redis_store")
 
 _TOTALS: Final = """
 local function totals(prefix)
@@ -197,7 +197,7 @@ return {removed, size, #seen, items, bytes}
 
 class RedisMailboxStore:
     """The mailbox's items in one Redis, as a
-    :class:`~kith_signal.mailbox_backend.MailboxBackend`.
+    :class:`~kith_signal.mailbox.backend.MailboxBackend`.
 
     Args:
         client: A ``redis.asyncio`` client that does not decode replies.

@@ -2,8 +2,8 @@
 protocol, and the limits, refusals and item shape every backend shares.
 
 Two backends implement it: the SQLite file of one process
-(:class:`~kith_signal.mailbox_store.MailboxFile`) and Redis, shared by the
-processes of a cluster (:class:`~kith_signal.mailbox_redis.RedisMailboxStore`).
+(:class:`~kith_signal.mailbox.sqlite_store.MailboxFile`) and Redis, shared by the
+processes of a cluster (:class:`~kith_signal.mailbox.redis_store.RedisMailboxStore`).
 Both hold topics (hashes of owners' tokens), sealed items and the time each
 was stored: no identity, key or address.
 """

@@ -1,5 +1,5 @@
 """The offline mailbox: answers ``mailbox_*`` requests from its backend
-(:class:`~kith_signal.mailbox_backend.MailboxBackend`: the SQLite file of one
+(:class:`~kith_signal.mailbox.backend.MailboxBackend`: the SQLite file of one
 process, or Redis shared by a cluster).
 
 Each request's reply is sent only after its write is durable in the backend.
@@ -22,13 +22,13 @@ from kith_proto.server_actions import (
     Send,
 )
 from kith_proto.wire import ErrorCode
-from kith_signal.mailbox_backend import (
+from kith_signal.mailbox.backend import (
     BackendUnavailableError,
     MailboxBackend,
     MailboxFullError,
     StoreFullError,
 )
-from kith_signal.mailbox_store import MAILBOX_FILE
+from kith_signal.mailbox.sqlite_store import MAILBOX_FILE
 from kith_signal.metrics import Metrics
 
 __all__ = ["MAILBOX_FILE", "Mailbox", "unavailable"]
