@@ -36,6 +36,7 @@ MENTIONS: Final = (
 OTHER_PORTS: Final = {
     0: "--port 0 asks for a free port",
     443: "a public server with TLS on the standard HTTPS port",
+    8766: "the second process of a cluster on the same machine (docs/deploy.md)",
 }
 
 
