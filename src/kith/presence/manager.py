@@ -154,6 +154,9 @@ class PresenceManager:
 
     def activity(self, now: float) -> list[PresenceEvent]:
         """The user did something (UI, CLI, OS input); ends auto-away."""
+        if not self._own.auto_away:  # the common case (every API request): the deadline moves
+            self._own.activity(now)
+            return []
         return self._own_change(lambda: self._own.activity(now), now)
 
     def tick(self, now: float) -> list[PresenceEvent]:
