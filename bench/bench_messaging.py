@@ -13,6 +13,11 @@ STUN), driven through their local APIs (HTTP, like the UI and the CLI):
 * ``sustained``: many senders posting at once; messages per second from the
   first POST to the last ``delivered``, with persistence and a receipt per
   message on both sides. CPU per message is both nodes' process time.
+  The load is the real client's: one ``POST …/messages`` per message (what
+  the page's send button and ``kith send`` make; aiohttp, like a browser,
+  sends such a small request in one segment), ``SENDERS`` of them in flight,
+  and the page's event socket open on the sender (its ``message`` and
+  ``message_state`` events cost the node what they cost with the UI open).
 
 The raw aiortc data channel (``bench_p2p.bench_raw``, two peers in this
 process) runs in the same run for scale: the sustained row's ``vs_raw`` is
