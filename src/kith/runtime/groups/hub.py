@@ -352,7 +352,6 @@ class GroupHub:
         state, start = record.state, record.state
         if not start.is_member(from_id):
             raise NotAMember("a group change from someone who is not a member")
-        added: set[str] = set()
         removed: set[str] = set()
         for change in changes[state.version - 1 :]:
             try:
@@ -360,10 +359,15 @@ class GroupHub:
             except ReplayedChange:
                 continue
             except StaleChange:
-                break  # theirs lost to ours: they will hear our log
+                self._send_log(state, [from_id])  # theirs lost to ours: show them ours
+                break
             state = step.state
-            added |= step.added
             removed |= step.removed
+            if any(c.author == self._me for c in step.dropped):
+                self._log.info("a concurrent change by another admin won over ours")
+        # against where we started (a change of ours undone by a concurrent one counts too)
+        added = set(state.members) - set(start.members)
+        removed |= set(start.members) - set(state.members)
         if state.version == start.version and state.head == start.head:
             return
         if not state.is_member(self._me):
