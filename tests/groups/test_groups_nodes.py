@@ -64,6 +64,10 @@ def test_a_group_chat_and_a_removal_that_locks_the_removed_member_out(world: Cha
     assert status == 200
     for who in "bc":
         _group(world, who, gid, lambda g: len(g["members"]) == 3, "three members")
+    shown = {m["id"]: m for m in call(a, "GET", f"/api/groups/{gid}")[1]["members"]}
+    assert shown[ids["a"]]["you"]
+    assert (shown[ids["b"]]["name"], shown[ids["b"]]["verified"]) == ("b", False)
+    assert shown[ids["b"]]["status"] == "online"  # presence: b is a's contact
 
     # a member who is not an admin cannot change the membership
     status, body = call(b, "DELETE", f"/api/groups/{gid}/members/{ids['c']}")
@@ -125,6 +129,9 @@ def test_the_cli_creates_lists_and_messages_a_group_and_asks_which_for_a_shared_
     listed = json.loads(ok(kith(b, "groups", "list", "--json")))
     assert made["id"] in {g["id"] for g in listed}
     shown = json.loads(ok(kith(b, "groups", "show", "Ropes", "--json")))
+    table = ok(kith(b, "groups", "show", "Ropes"))
+    assert "SAFETY" in table
+    assert "not verified" in table
     assert {m["id"] for m in shown["members"]} == {world.ids["a"], world.ids["b"]}
     watcher = EventWatcher(world.nodes["a"])
     try:
@@ -195,7 +202,7 @@ def test_leave_hands_the_group_over_and_a_rejoined_member_reads_what_follows(
     assert status == 200
     assert not left["active"]
     handed = _group(world, "a", gid, lambda g: g["version"] == 2, "b's leave")
-    assert handed["members"] == [{"id": ids["a"], "role": "admin"}]
+    assert [(m["id"], m["role"]) for m in handed["members"]] == [(ids["a"], "admin")]
     status, body = call(b, "POST", f"/api/groups/{gid}/messages", {"text": "still here?"})
     assert (status, body["error"]["code"]) == (400, "invalid_group_change")
 

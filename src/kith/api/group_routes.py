@@ -7,7 +7,7 @@ when two groups share it).
 |---|---|
 | ``GET /api/groups`` | ``{"groups": [...]}`` |
 | ``POST /api/groups`` ``{"name", "members"?}`` | create: 201, the group |
-| ``GET /api/groups/{gid}`` | the group: members, roles, version |
+| ``GET /api/groups/{gid}`` | the group: members (roles; name, verified, presence for contacts) |
 | ``POST /api/groups/{gid}/members`` ``{"member"}`` | add a contact (admins) |
 | ``DELETE /api/groups/{gid}/members/{member}`` | remove a member (admins) |
 | ``POST /api/groups/{gid}/promote`` ``{"member"}`` | make a member admin (admins) |
@@ -118,8 +118,7 @@ async def create(request: web.Request) -> web.Response:
 
 
 async def show(request: web.Request) -> web.Response:
-    record = await _groups(request).group(await _gid(request))
-    return web.json_response(record.to_json())
+    return web.json_response(await _groups(request).details(await _gid(request)))
 
 
 async def _change(

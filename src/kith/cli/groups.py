@@ -100,7 +100,17 @@ def _print_group(group: dict[str, Any], as_json: bool) -> None:
         return
     state = "" if group["active"] else " (you are no longer a member)"
     print_line(f"{group['name']}  ({group['id']}, version {group['version']}){state}")
-    print_table(["MEMBER", "ROLE"], [[m["id"], m["role"]] for m in group["members"]])
+    rows = [
+        [
+            "you" if m.get("you") else m.get("name", "(not a contact)"),
+            m["role"],
+            "" if "verified" not in m else ("verified" if m["verified"] else "not verified"),
+            m.get("status", ""),
+            m["id"],
+        ]
+        for m in group["members"]
+    ]
+    print_table(["MEMBER", "ROLE", "SAFETY", "PRESENCE", "ID"], rows)
 
 
 def run_create(args: argparse.Namespace, ctx: CliContext) -> int:

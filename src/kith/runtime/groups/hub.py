@@ -25,7 +25,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from kith.contacts import contact_label
 from kith.groups.errors import (
@@ -69,6 +69,7 @@ from kith.groups.sender_keys import (
     encode_group_message,
     encode_sender_key,
 )
+from kith.models import Contact
 from kith.p2p import SecureChannel
 from kith.runtime.groups.events import GroupEvent, GroupMessageEvent
 from kith.runtime.live import EventHub
@@ -255,6 +256,26 @@ class GroupHub:
 
     async def group(self, group_id: bytes) -> GroupRecord:
         return await self._record(group_id)
+
+    async def details(self, group_id: bytes) -> dict[str, Any]:
+        """The group as the API shows it, each member with what we know of them as a
+        contact (name, verified, presence: contacts only; ``you`` for us)."""
+        record = await self._record(group_id)
+        members = list(record.state.members)
+
+        def contacts(store: Store) -> dict[str, Contact | None]:
+            return {m: store.contacts.find(m) for m in members}
+
+        found = await self._store.run(contacts)
+        shown = record.to_json()
+        for member in shown["members"]:
+            contact = found.get(member["id"])
+            member["you"] = member["id"] == self._me
+            if contact is not None:
+                member.update(
+                    name=contact.display_name, verified=contact.verified, status=contact.status
+                )
+        return shown
 
     async def messages(self, group_id: bytes, limit: int = 200) -> list[GroupMessageRecord]:
         await self._record(group_id)

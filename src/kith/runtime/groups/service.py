@@ -8,6 +8,7 @@ offline member gets them when a session next opens).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from kith.errors import KithError
 from kith.groups.membership import GroupState, Op
@@ -50,6 +51,9 @@ class GroupService:
 
     async def group(self, group_id: bytes) -> GroupRecord:
         return await self._hub.group(group_id)
+
+    async def details(self, group_id: bytes) -> dict[str, Any]:
+        return await self._hub.details(group_id)
 
     async def messages(self, group_id: bytes, limit: int = 200) -> list[GroupMessageRecord]:
         return await self._hub.messages(group_id, limit)
