@@ -212,3 +212,37 @@ def test_leave_hands_the_group_over_and_a_rejoined_member_reads_what_follows(
     assert [m["body"] for m in _texts(world, "b", gid, 1)] == ["welcome back"]
     assert call(b, "POST", f"/api/groups/{gid}/messages", {"text": "thanks"})[0] == 201
     assert sorted(m["body"] for m in _texts(world, "a", gid, 2)) == ["thanks", "welcome back"]
+
+
+def test_two_admins_renaming_at_once_converge_on_one_name_everywhere(world: ChatWorld) -> None:
+    a, ids = world.nodes["a"], world.ids
+    status, made = call(
+        a, "POST", "/api/groups", {"name": "Relay", "members": [ids["b"], ids["c"]]}
+    )
+    assert status == 201
+    gid = made["id"]
+    assert call(a, "POST", f"/api/groups/{gid}/promote", {"member": ids["b"]})[0] == 200
+    for who in "bc":
+        _group(world, who, gid, lambda g: g["version"] == 2, "b promoted")
+
+    # b renames while cut off from the server, a renames meanwhile: two version 3s
+    assert world.nodes["b"].stop() == 0
+    ok(kith(world.dirs["b"], "settings", "set", "signaling_url", "ws://127.0.0.1:9"))
+    b = world.start("b")[0]
+    assert call(b, "POST", f"/api/groups/{gid}/rename", {"name": "B-side"})[0] == 200
+    assert call(a, "POST", f"/api/groups/{gid}/rename", {"name": "A-side"})[0] == 200
+    _group(world, "c", gid, lambda g: g["name"] == "A-side", "a's rename")
+    assert b.stop() == 0
+    ok(kith(world.dirs["b"], "settings", "set", "signaling_url", world.server.url))
+    world.start("b")
+    world.online("a", "b")
+
+    def settled(who: str) -> str:
+        return str(_group(world, who, gid, lambda g: g["version"] == 3, "version 3")["name"])
+
+    def same_everywhere() -> str | None:
+        names = {settled(who) for who in "abc"}
+        return names.pop() if len(names) == 1 else None
+
+    name = wait_for(same_everywhere, "one name on every node", 20.0)
+    assert name in {"A-side", "B-side"}
