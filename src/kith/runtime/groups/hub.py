@@ -20,10 +20,11 @@ waits, a bounded number per group, and is tried again after each change or key.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
@@ -142,6 +143,26 @@ class GroupHub:
         self.rejections: deque[Rejection] = deque(maxlen=MAX_REJECTIONS)
         """The latest refused frames (the API shows them)."""
 
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """Hold the hub for one operation; frames it queued are dropped if it fails."""
+        async with self._lock:
+            try:
+                yield
+            except BaseException:
+                self._outgoing.clear()
+                raise
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._log.error("group work failed: %s", type(task.exception()).__name__)
+
     # -- the chat peers' side -------------------------------------------------
 
     async def load(self) -> None:
@@ -153,9 +174,7 @@ class GroupHub:
         the log and our chain of every group we share (so a member who missed
         frames converges)."""
         self._open[peer.contact_id] = peer
-        task = asyncio.ensure_future(self._greet(peer.contact_id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._greet(peer.contact_id))
 
     def channel_closed(self, peer: GroupPeer) -> None:
         if self._open.get(peer.contact_id) is peer:
@@ -171,9 +190,7 @@ class GroupHub:
 
     def receive(self, peer: GroupPeer, plaintext: bytes) -> None:
         """A group frame from a contact (handled after the ones before it)."""
-        task = asyncio.ensure_future(self._receive(peer.contact_id, plaintext))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._receive(peer.contact_id, plaintext))
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -185,7 +202,7 @@ class GroupHub:
     async def create(self, name: str, members: Iterable[str]) -> GroupState:
         """Create a group with us as admin and these contacts as members."""
         ids = list(members)
-        async with self._lock:
+        async with self._turn():
             await self._check_contacts(ids)
             state, _ = create_group(self._keys, name, ids)
             keyring = GroupKeyring.start(state.group_id, self._me)
@@ -199,7 +216,7 @@ class GroupHub:
         self, group_id: bytes, op: Op, *, subject: str | None = None, name: str = ""
     ) -> GroupState:
         """Sign and apply a change of ours (add, remove, promote, rename, leave)."""
-        async with self._lock:
+        async with self._turn():
             record = await self._record(group_id)
             if not record.active:
                 raise InvalidChange("we are no longer a member of this group")
@@ -220,7 +237,7 @@ class GroupHub:
     async def send(self, group_id: bytes, text: str) -> tuple[GroupMessageRecord, bytes]:
         """Seal ``text`` with our chain and send it to every other member; return
         the stored message and the sealed message as it went on the wire."""
-        async with self._lock:
+        async with self._turn():
             record = await self._record(group_id)
             if not record.active:
                 raise InvalidChange("we are no longer a member of this group")
@@ -248,7 +265,7 @@ class GroupHub:
 
     async def accept_sealed(self, from_id: str, sealed: bytes) -> None:
         """Handle a sealed message as if ``from_id`` sent it (it must open, or raise)."""
-        async with self._lock:
+        async with self._turn():
             await self._on_sealed(from_id, Sealed(sealed), wait=False)
 
     async def groups(self) -> list[GroupRecord]:
@@ -294,7 +311,7 @@ class GroupHub:
         return await self._store.run(lambda s: s.groups.ids_named(name))
 
     async def _greet(self, contact_id: str) -> None:
-        async with self._lock:
+        async with self._turn():
             for seq, frame in await self._store.run(lambda s: s.groups.outbox(contact_id)):
                 self._direct(contact_id, encode_group_frame(Queued(seq, frame)))
             records = await self._store.run(lambda s: s.groups.list())
@@ -311,7 +328,7 @@ class GroupHub:
     # -- frames from members --------------------------------------------------
 
     async def _receive(self, from_id: str, plaintext: bytes) -> None:
-        async with self._lock:
+        async with self._turn():
             try:
                 frame = decode_group_frame(plaintext)
                 if isinstance(frame, Ack):
