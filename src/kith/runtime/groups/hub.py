@@ -271,9 +271,6 @@ class GroupHub:
     async def groups(self) -> list[GroupRecord]:
         return await self._store.run(lambda s: s.groups.list())
 
-    async def group(self, group_id: bytes) -> GroupRecord:
-        return await self._record(group_id)
-
     async def details(self, group_id: bytes) -> dict[str, Any]:
         """The group as the API shows it, each member with what we know of them as a
         contact (name, verified, presence: contacts only; ``you`` for us)."""

@@ -49,9 +49,6 @@ class GroupService:
     async def groups(self) -> list[GroupRecord]:
         return await self._hub.groups()
 
-    async def group(self, group_id: bytes) -> GroupRecord:
-        return await self._hub.group(group_id)
-
     async def details(self, group_id: bytes) -> dict[str, Any]:
         return await self._hub.details(group_id)
 
