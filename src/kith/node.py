@@ -216,7 +216,16 @@ def _build(
         reserve=options.file_reserve,
     )
     calls = CallSwitchboard(store=store, hub=hub, status=presence, clock=time.time, log=log)
-    groups = GroupHub(keys=loaded.keys, store=store, hub=hub, clock=time.time, log=log)
+    mailbox = MailboxCourier(client, MailboxKeyring(store, time.time), time.time, log)
+    groups = GroupHub(
+        keys=loaded.keys,
+        store=store,
+        hub=hub,
+        clock=time.time,
+        log=log,
+        mailbox=mailbox,
+        pairs=pairs,
+    )
     chat = ChatDriver(
         keys=loaded.keys,
         pairs=pairs,
@@ -238,7 +247,7 @@ def _build(
         clock=time.time,
         log=log,
         turn=client,
-        mailbox=MailboxCourier(client, MailboxKeyring(store, time.time), time.time, log),
+        mailbox=mailbox,
         files=files,
         calls=calls,
         groups=groups,

@@ -23,7 +23,8 @@ NAME = "Trailheads of Tuesday"
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatWorld]:
-    w = ChatWorld(tmp_path_factory.mktemp("groups"), "abc")
+    root = tmp_path_factory.mktemp("groups")
+    w = ChatWorld(root, "abc", server_flags=("--data-dir", str(root / "server")))
     w.start("a", "b", "c")
     for x, y in (("a", "b"), ("a", "c"), ("b", "c")):
         w.online(x, y)
@@ -118,6 +119,12 @@ def test_a_group_chat_and_a_removal_that_locks_the_removed_member_out(world: Cha
     assert NAME not in log
     assert gid not in log
     assert not any(ids[n] in log for n in "abc")
+    stored = b"".join(
+        p.read_bytes() for p in (world.dirs["a"].parent / "server").rglob("*") if p.is_file()
+    )
+    assert NAME.encode() not in stored
+    assert bytes.fromhex(gid) not in stored
+    assert gid.encode() not in stored
 
 
 def test_the_cli_creates_lists_and_messages_a_group_and_asks_which_for_a_shared_name(
@@ -246,3 +253,23 @@ def test_two_admins_renaming_at_once_converge_on_one_name_everywhere(world: Chat
 
     name = wait_for(same_everywhere, "one name on every node", 20.0)
     assert name in {"A-side", "B-side"}
+
+
+def test_a_message_for_a_member_who_is_away_goes_through_the_sealed_mailbox(
+    world: ChatWorld,
+) -> None:
+    a, ids = world.nodes["a"], world.ids
+    status, made = call(a, "POST", "/api/groups", {"name": "Letters", "members": [ids["c"]]})
+    assert status == 201
+    gid = made["id"]
+    assert call(a, "POST", f"/api/groups/{gid}/messages", {"text": "first"})[0] == 201
+    _texts(world, "c", gid, 1)  # the group and a's chain are in place on c
+    assert world.nodes["c"].stop() == 0
+    a.sees(ids["c"], "offline")
+    assert call(a, "POST", f"/api/groups/{gid}/messages", {"text": "by mail"})[0] == 201
+    # a leaves before c returns: only the mailbox can bring the message
+    assert a.stop() == 0
+    world.start("c")
+    got = _texts(world, "c", gid, 2)
+    assert [m["body"] for m in got] == ["first", "by mail"]
+    world.start("a")

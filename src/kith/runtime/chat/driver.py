@@ -160,6 +160,7 @@ class ChatDriver:
         self._stopped = False
         self._mailbox = MailboxSync(
             courier=mailbox,
+            groups=groups,
             peers=lambda: self._peers,
             call=self.call,
             spawn=self._spawn,

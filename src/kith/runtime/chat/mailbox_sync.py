@@ -4,8 +4,9 @@
 looks offline, fetches a contact's mailbox when the server connection comes
 up, when the contact says messages wait and every ``mailbox_poll`` seconds for
 contacts who look offline (how two invisible users reach each other), hands
-fetched frames to the conversation exactly like frames from a channel, and
-acknowledges only what is stored. Delivery receipts owed for mailbox frames go
+fetched frames to the conversation exactly like frames from a channel (group
+frames to the group hub, ``docs/groups.md``), and acknowledges only what is
+stored. Delivery receipts owed for mailbox frames go
 back through the contact's mailbox. It announces our mailbox key for a
 contact on each new session with them, takes the key they announce, and
 deletes expired private keys (when the server connection comes up, then at
@@ -34,9 +35,10 @@ from kith.chat import (
 )
 from kith.chat.frames import MAX_RECEIPT_IDS, decode_mailbox_key, encode_mailbox_key
 from kith.contacts import contact_label
+from kith.groups.frames import is_group_frame
 from kith.p2p import SecureChannel
 from kith.runtime.chat.mailbox import MailboxCourier
-from kith.runtime.chat.peer import ChatPeer
+from kith.runtime.chat.peer import ChatPeer, GroupHost
 from kith.signaling import SignalingError
 from kith_proto.mailbox_seal import BadMailboxKeyError
 
@@ -68,6 +70,7 @@ class MailboxSync:
         self,
         *,
         courier: MailboxCourier | None,
+        groups: GroupHost | None = None,
         peers: Callable[[], Iterable[ChatPeer]],
         call: ConversationCall,
         spawn: Callable[[Awaitable[None]], None],
@@ -77,6 +80,7 @@ class MailboxSync:
         log: logging.Logger,
     ) -> None:
         self._courier = courier
+        self._groups = groups
         self._peers = peers
         self._call = call
         self._spawn = spawn
@@ -256,11 +260,17 @@ class MailboxSync:
         """Hand mailbox frames to the conversation as frames from the channel;
         the IDs of the items now stored (or unusable), to acknowledge."""
         held: set[int] = set()
+        done: list[int] = []
+        chat: list[tuple[int, bytes]] = []
+        for item_id, frame in frames:
+            if not is_group_frame(frame):
+                chat.append((item_id, frame))
+            elif await self._take_group(peer, frame):
+                done.append(item_id)
         taken = [
             (item_id, self._receive(peer, frame, partial(held.add, item_id)))
-            for item_id, frame in frames
+            for item_id, frame in chat
         ]
-        done: list[int] = []
         for item_id, future in taken:
             try:
                 await future
@@ -272,6 +282,18 @@ class MailboxSync:
             if item_id not in held:
                 done.append(item_id)
         return done
+
+    async def _take_group(self, peer: ChatPeer, frame: bytes) -> bool:
+        """Hand a group frame to the groups; whether it may be acknowledged
+        (False: it was not handled, it is fetched again)."""
+        if self._groups is None or peer.blocked:
+            return True  # nobody takes it: drop it like a frame that cannot be read
+        try:
+            await self._groups.take(peer.contact_id, frame)
+        except Exception as exc:
+            self._log.info("a group frame from %s was not handled (%r)", peer, exc)
+            return False
+        return True
 
     def _receive(
         self, peer: ChatPeer, frame: bytes, held: Callable[[], None]

@@ -167,6 +167,10 @@ class GroupHost(Protocol):
         """A group frame (``kith.groups.frames``) from the contact."""
         ...
 
+    async def take(self, contact_id: str, plaintext: bytes) -> None:
+        """A group frame the contact left in the mailbox (handled when this returns)."""
+        ...
+
     def pending(self, contact_id: str) -> bool:
         """Whether group frames wait for the contact (connect when they are online)."""
         ...

@@ -74,16 +74,26 @@ from kith.models import Contact
 from kith.p2p import SecureChannel
 from kith.runtime.groups.events import GroupEvent, GroupMessageEvent
 from kith.runtime.live import EventHub
+from kith.runtime.pairs import PairChannels
 from kith.store.async_store import AsyncStore
 from kith.store.groups import GroupMessageRecord, GroupRecord
 from kith.store.store import Store
 from kith_proto.keys import IdentityKeys
+from kith_proto.pair import PairChannel
 
 __all__ = ["MAX_WAITING", "GroupHub", "GroupPeer", "Rejection"]
 
 MAX_WAITING: Final = 256
 """Most early keys and messages kept per group until what makes sense of them arrives."""
 MAX_REJECTIONS: Final = 100
+
+
+class GroupMailbox(Protocol):
+    """The sealed offline mailbox (:class:`kith.runtime.chat.mailbox.MailboxCourier`)."""
+
+    async def deposit(
+        self, contact_id: str, pair: PairChannel, frame: bytes, entry_id: str | None = None
+    ) -> bool: ...
 
 
 class GroupPeer(Protocol):
@@ -117,6 +127,9 @@ class GroupHub:
         hub: Live events for the local API.
         clock: Wall-clock seconds.
         log: Where refused frames are noted (codes and contact labels only).
+        mailbox: The sealed offline mailbox: a queued frame for a member without
+            an open session is left there too (none: frames wait for a session).
+        pairs: The pair channels (the mailbox topics), with ``mailbox``.
     """
 
     def __init__(
@@ -127,6 +140,8 @@ class GroupHub:
         hub: EventHub,
         clock: Callable[[], float],
         log: logging.Logger,
+        mailbox: GroupMailbox | None = None,
+        pairs: PairChannels | None = None,
     ) -> None:
         self._keys = keys
         self._me = keys.kith_id
@@ -134,6 +149,8 @@ class GroupHub:
         self._hub = hub
         self._clock = clock
         self._log = log
+        self._mailbox = mailbox
+        self._pairs = pairs
         self._lock = asyncio.Lock()
         self._open: dict[str, GroupPeer] = {}
         self._outgoing: list[tuple[str, bytes]] = []
@@ -187,6 +204,10 @@ class GroupHub:
     def waiting_for(self) -> list[str]:
         """Contacts group frames wait for."""
         return sorted(self._pending)
+
+    async def take(self, contact_id: str, plaintext: bytes) -> None:
+        """A group frame the contact left in our mailbox (handled when this returns)."""
+        await self._receive(contact_id, plaintext)
 
     def receive(self, peer: GroupPeer, plaintext: bytes) -> None:
         """A group frame from a contact (handled after the ones before it)."""
@@ -551,15 +572,33 @@ class GroupHub:
         if not items:
             return
         rows = await self._store.run(lambda s: _put(s, items))
+        absent: list[tuple[str, int, bytes]] = []
         for contact_id, seq, frame in rows:
             self._pending.add(contact_id)
-            self._direct(contact_id, encode_group_frame(Queued(seq, frame)))
+            queued = encode_group_frame(Queued(seq, frame))
+            if not self._direct(contact_id, queued):
+                absent.append((contact_id, seq, queued))
+        if absent and self._mailbox is not None:
+            self._spawn(self._deposit(absent))
 
-    def _direct(self, contact_id: str, frame: bytes) -> None:
-        """Send a frame now if a session with the member is open (else it is not sent)."""
+    async def _deposit(self, rows: list[tuple[str, int, bytes]]) -> None:
+        """Leave frames for members without an open session in their mailboxes, in
+        order (still queued here: a session sends them again until acknowledged)."""
+        assert self._mailbox is not None
+        assert self._pairs is not None
+        for contact_id, seq, queued in rows:
+            contact = await self._store.run(_contact(contact_id))
+            pair = None if contact is None else self._pairs.channel(contact)
+            if pair is not None:
+                await self._mailbox.deposit(contact_id, pair, queued, f"group:{seq}")
+
+    def _direct(self, contact_id: str, frame: bytes) -> bool:
+        """Send a frame now if a session with the member is open; whether it was."""
         peer = self._open.get(contact_id)
-        if peer is not None and peer.is_open:
-            peer.send_frame(peer.secure, frame)
+        if peer is None or not peer.is_open:
+            return False
+        peer.send_frame(peer.secure, frame)
+        return True
 
 
 def _put(store: Store, items: list[tuple[str, bytes]]) -> list[tuple[str, int, bytes]]:
@@ -569,3 +608,7 @@ def _put(store: Store, items: list[tuple[str, bytes]]) -> list[tuple[str, int, b
 
 def _keyring_of(group_id: bytes) -> Callable[[Store], GroupKeyring | None]:
     return lambda store: store.groups.keyring(group_id)
+
+
+def _contact(contact_id: str) -> Callable[[Store], Contact | None]:
+    return lambda store: store.contacts.find(contact_id)
