@@ -34,8 +34,8 @@ from kith_proto.pair import PairChannel
 from kith_signal.mailbox.service import MAILBOX_FILE
 from kith_testkit.nodes import PASSPHRASE, NodeProcess, add_contact, make_identity
 from kith_testkit.polling import wait_for
-from kith_testkit.signal_clients import Client
-from kith_testkit.signal_server import SignalProcess
+from kith_testkit.signal.clients import Client
+from kith_testkit.signal.process import SignalProcess
 
 E = TypeVar("E", MailboxFetched, RequestAcked)
 TEXT = b'{"t":"text","id":"0123456789abcdef","q":1,"text":"' + b"x" * 100 + b'"}'

@@ -33,7 +33,7 @@ from kith_testkit.coturn import CoturnProcess
 from kith_testkit.node_api import call
 from kith_testkit.nodes import NodeProcess, add_contact, kith, make_identity, ok
 from kith_testkit.polling import wait_for
-from kith_testkit.signal_server import SignalProcess
+from kith_testkit.signal.process import SignalProcess
 
 
 class TurnWorld(ChatWorld):

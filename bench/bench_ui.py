@@ -43,7 +43,7 @@ from kith.store.store import Store
 from kith.ui import STATIC_DIR
 from kith_testkit.browser import launch_chromium, new_context, sign_in
 from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
-from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
 
 STARTS = 5
 CHANGES = 40

@@ -21,7 +21,7 @@ from playwright.sync_api import expect, sync_playwright
 from benchlib import report, summary_ms
 from kith_testkit.browser import launch_chromium, new_context, sign_in
 from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
-from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
 
 CYCLES = 5
 WAIT_MS = 20_000

@@ -6,8 +6,8 @@ One concept per module:
 
 - :mod:`kith_testkit.polling`: bounded polling (``wait_for``), never fixed sleeps.
 - :mod:`kith_testkit.tls`: a throw-away self-signed certificate for 127.0.0.1.
-- :mod:`kith_testkit.signal_server`: ``kith-signal`` subprocesses on loopback.
-- :mod:`kith_testkit.signal_clients`: WebSocket clients driving the sans-I/O client core.
+- :mod:`kith_testkit.signal.process`: ``kith-signal`` subprocesses on loopback.
+- :mod:`kith_testkit.signal.clients`: WebSocket clients driving the sans-I/O client core.
 - :mod:`kith_testkit.liveness_client`: a client in its own process (``python -m``).
 - :mod:`kith_testkit.signaling_client`: a running :class:`kith.signaling.SignalingClient`.
 - :mod:`kith_testkit.nodes`: data directories and real ``kith`` / ``kith run`` processes.

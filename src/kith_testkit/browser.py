@@ -1,6 +1,6 @@
 """Headless Debian Chromium driven by Playwright (sync API), signed in to a node's UI.
 
-Processes come from :mod:`kith_testkit.nodes` and :mod:`kith_testkit.signal_server`;
+Processes come from :mod:`kith_testkit.nodes` and :mod:`kith_testkit.signal.process`;
 this module adds the browser and the sign-in step (a fresh one-time login URL per
 page), and where screenshots go.
 """

@@ -10,7 +10,7 @@ from pathlib import Path
 from kith.conversation_store import ChatMessage
 from kith_testkit.nodes import NodeProcess, add_contact, make_identity
 from kith_testkit.polling import wait_for
-from kith_testkit.signal_server import SignalProcess
+from kith_testkit.signal.process import SignalProcess
 
 SERVER_FLAGS = ("--heartbeat-interval", "0.5", "--heartbeat-timeout", "1")
 NODE_FLAGS = SERVER_FLAGS

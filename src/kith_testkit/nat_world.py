@@ -26,7 +26,7 @@ from kith_testkit.coturn import TURNSERVER
 from kith_testkit.netns import SERVICE_IP, Namespace, NatNetwork
 from kith_testkit.node_api import call
 from kith_testkit.nodes import NodeProcess, add_contact, kith, make_identity, ok
-from kith_testkit.signal_server import SignalProcess
+from kith_testkit.signal.process import SignalProcess
 
 __all__ = ["TURN_PORT", "NamespacedCoturn", "NatWorld"]
 

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from kith.signaling import BackoffPolicy, SignalingClient, SignalingEvent
 from kith_proto import IdentityKeys
-from kith_testkit.signal_server import WAIT
+from kith_testkit.signal.process import WAIT
 
 FAST_BACKOFF = BackoffPolicy(base=0.05, cap=0.3)
 E = TypeVar("E")

@@ -42,7 +42,7 @@ from kith.sessions import IdentityKeyChanged
 from kith.signaling import BackoffPolicy, PeerOffline, RelayMessage, SignalingClient
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import derive_pair_key, relay_topic
-from kith_testkit.signal_server import SignalProcess
+from kith_testkit.signal.process import SignalProcess
 
 pytestmark = pytest.mark.slow
 WAIT = 10.0

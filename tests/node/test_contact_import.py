@@ -16,7 +16,7 @@ import pytest
 from kith_proto.keys import IdentityKeys
 from kith_testkit.node_api import EventWatcher, call
 from kith_testkit.nodes import NodeProcess, add_contact, kith, make_identity, ok
-from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
 
 CAROL = IdentityKeys(bytes(range(1, 33))).kith_id
 pytestmark = pytest.mark.slow

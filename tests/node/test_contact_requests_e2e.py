@@ -26,8 +26,8 @@ from kith_proto.pair import intro_topic
 from kith_testkit.node_api import EventWatcher, call
 from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
 from kith_testkit.polling import wait_for
-from kith_testkit.signal_clients import Client
-from kith_testkit.signal_server import SignalProcess
+from kith_testkit.signal.clients import Client
+from kith_testkit.signal.process import SignalProcess
 
 FLAGS = ("--heartbeat-interval", "0.5", "--heartbeat-timeout", "1.0")
 pytestmark = pytest.mark.slow

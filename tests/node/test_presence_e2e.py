@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kith_testkit.nodes import NodeProcess, add_contact, kith, make_identity, ok
-from kith_testkit.signal_server import SignalProcess
+from kith_testkit.signal.process import SignalProcess
 
 HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT = 0.5, 1.0
 SERVER_FLAGS = (

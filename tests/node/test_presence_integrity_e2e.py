@@ -21,8 +21,8 @@ from kith_proto.client_core import RequestAcked, ServerError, SubscriptionConfir
 from kith_proto.pair import ENVELOPE_SIZE, EnvelopeError, PairChannel, PresenceStatus
 from kith_testkit.nodes import NodeProcess, add_contact, kith, make_identity, ok
 from kith_testkit.polling import wait_for
-from kith_testkit.signal_clients import Client
-from kith_testkit.signal_server import SignalProcess
+from kith_testkit.signal.clients import Client
+from kith_testkit.signal.process import SignalProcess
 
 pytestmark = pytest.mark.slow
 

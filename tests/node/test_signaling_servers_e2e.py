@@ -20,8 +20,8 @@ import pytest
 from kith_testkit.nodes import NodeProcess, add_contact, kith, make_identity, ok
 from kith_testkit.polling import wait_for
 from kith_testkit.redis_server import redis_available
-from kith_testkit.signal_cluster import SignalCluster
-from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.signal.cluster import SignalCluster
+from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
 

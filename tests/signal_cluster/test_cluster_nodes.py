@@ -13,8 +13,8 @@ import pytest
 from kith.contacts import canonical_id
 from kith_testkit.nodes import NodeProcess, add_contact, kith, make_identity, ok
 from kith_testkit.redis_server import redis_available
-from kith_testkit.signal_cluster import SignalCluster
-from kith_testkit.signal_server import HEARTBEAT_FLAGS
+from kith_testkit.signal.cluster import SignalCluster
+from kith_testkit.signal.process import HEARTBEAT_FLAGS
 
 pytestmark = [
     pytest.mark.slow,

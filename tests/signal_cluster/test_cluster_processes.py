@@ -27,9 +27,9 @@ from kith_proto.client_core import (
     TopicValue,
 )
 from kith_testkit.redis_server import redis_available
-from kith_testkit.signal_clients import Client, new_topic, token_for
-from kith_testkit.signal_cluster import SignalCluster
-from kith_testkit.signal_server import SignalProcess
+from kith_testkit.signal.clients import Client, new_topic, token_for
+from kith_testkit.signal.cluster import SignalCluster
+from kith_testkit.signal.process import SignalProcess
 
 pytestmark = pytest.mark.skipif(not redis_available(), reason="redis-server is not installed")
 

@@ -14,8 +14,8 @@ from kith_proto import IdentityKeys
 from kith_proto.client_core import MailboxFetched, RequestAcked, ServerError
 from kith_proto.pair import PairChannel
 from kith_testkit.redis_server import redis_available
-from kith_testkit.signal_clients import Client
-from kith_testkit.signal_cluster import SignalCluster
+from kith_testkit.signal.clients import Client
+from kith_testkit.signal.cluster import SignalCluster
 
 pytestmark = pytest.mark.skipif(not redis_available(), reason="redis-server is not installed")
 

@@ -18,8 +18,8 @@ from kith_signal.keepalive import JitteredConnection
 from kith_signal.memory_broker import InProcessBroker
 from kith_signal.metrics import Metrics
 from kith_signal.server import ServerOptions, SignalServer
-from kith_testkit.signal_clients import Client, new_topic
-from kith_testkit.signal_server import WAIT
+from kith_testkit.signal.clients import Client, new_topic
+from kith_testkit.signal.process import WAIT
 
 SETTINGS = GcSettings(interval=60, sweep_after_opens=10, deep_after_closes=5, deep_fraction=0.5)
 

@@ -15,8 +15,8 @@ from kith_proto.client_core import (
     ServerGoodbye,
 )
 from kith_proto.wire import CloseCode
-from kith_testkit.signal_clients import Client
-from kith_testkit.signal_server import WAIT, SignalProcess, running, starter
+from kith_testkit.signal.clients import Client
+from kith_testkit.signal.process import WAIT, SignalProcess, running, starter
 
 
 @pytest.fixture(scope="module")

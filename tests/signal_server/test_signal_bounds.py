@@ -26,8 +26,8 @@ from kith_proto.client_core import (
     TopicValue,
 )
 from kith_proto.wire import CloseCode
-from kith_testkit.signal_clients import Client
-from kith_testkit.signal_server import WAIT, SignalProcess, starter
+from kith_testkit.signal.clients import Client
+from kith_testkit.signal.process import WAIT, SignalProcess, starter
 
 MiB = 1024 * 1024
 FAST = ("--rate", "10000", "--burst", "10000")

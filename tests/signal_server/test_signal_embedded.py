@@ -23,8 +23,8 @@ from kith_signal.memory_broker import InProcessBroker
 from kith_signal.metrics import Metrics
 from kith_signal.server import ServerOptions, SignalServer
 from kith_signal.session import MAX_PENDING_BYTES
-from kith_testkit.signal_clients import Client, new_topic, token_for
-from kith_testkit.signal_server import WAIT
+from kith_testkit.signal.clients import Client, new_topic, token_for
+from kith_testkit.signal.process import WAIT
 
 
 class Embedded:

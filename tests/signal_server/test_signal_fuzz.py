@@ -20,7 +20,7 @@ from websockets.typing import Subprotocol
 from kith_proto import IdentityKeys, wire
 from kith_proto.client_core import ClientConnection, SubscriptionConfirmed, TopicValue
 from kith_proto.wire import CloseCode
-from kith_testkit.signal_server import WAIT, SignalProcess, running
+from kith_testkit.signal.process import WAIT, SignalProcess, running
 
 MAX_FRAME = 4096
 E = TypeVar("E")

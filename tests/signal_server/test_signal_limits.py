@@ -17,8 +17,8 @@ from kith_proto.client_core import (
     SubscriptionConfirmed,
 )
 from kith_proto.wire import CloseCode
-from kith_testkit.signal_clients import Client, new_topic
-from kith_testkit.signal_server import SignalProcess, starter
+from kith_testkit.signal.clients import Client, new_topic
+from kith_testkit.signal.process import SignalProcess, starter
 
 
 @pytest.fixture

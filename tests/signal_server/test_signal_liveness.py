@@ -14,8 +14,8 @@ import pytest
 from kith_proto import wire
 from kith_proto.client_core import ServerGoodbye, SubscriptionConfirmed, TopicGone, TopicValue
 from kith_proto.wire import CloseCode
-from kith_testkit.signal_clients import Client, new_token
-from kith_testkit.signal_server import WAIT, SignalProcess, starter
+from kith_testkit.signal.clients import Client, new_token
+from kith_testkit.signal.process import WAIT, SignalProcess, starter
 
 HEARTBEAT = ("--heartbeat-interval", "0.3", "--heartbeat-timeout", "0.3")
 

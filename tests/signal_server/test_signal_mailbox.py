@@ -16,8 +16,8 @@ from kith_proto.mailbox_seal import TamperedItemError
 from kith_proto.pair import PairChannel
 from kith_proto.wire import ErrorCode
 from kith_signal.mailbox.service import MAILBOX_FILE
-from kith_testkit.signal_clients import Client
-from kith_testkit.signal_server import SignalProcess, starter
+from kith_testkit.signal.clients import Client
+from kith_testkit.signal.process import SignalProcess, starter
 
 
 @pytest.fixture

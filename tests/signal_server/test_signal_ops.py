@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from kith_proto.client_core import RequestAcked, ServerError, SubscriptionConfirmed, TopicValue
-from kith_testkit.signal_clients import Client, new_topic, token_for
-from kith_testkit.signal_server import WAIT, SignalProcess, running, starter
+from kith_testkit.signal.clients import Client, new_topic, token_for
+from kith_testkit.signal.process import WAIT, SignalProcess, running, starter
 from kith_testkit.tls import self_signed
 
 

@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from kith_proto import IdentityKeys
 from kith_proto.client_core import SubscriptionConfirmed, TopicGone, TopicValue
-from kith_testkit.signal_clients import Client, new_token
-from kith_testkit.signal_server import WAIT, SignalProcess, running
+from kith_testkit.signal.clients import Client, new_token
+from kith_testkit.signal.process import WAIT, SignalProcess, running
 
 STATUS = b'{"status":"busy","text":"at the dentist until noon"}'
 SECRETS = (b"dentist", b"busy", b"until noon")

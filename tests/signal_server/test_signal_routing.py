@@ -16,8 +16,8 @@ from kith_proto.client_core import (
     TopicGone,
     TopicValue,
 )
-from kith_testkit.signal_clients import Client, new_topic, token_for
-from kith_testkit.signal_server import SignalProcess, running
+from kith_testkit.signal.clients import Client, new_topic, token_for
+from kith_testkit.signal.process import SignalProcess, running
 
 
 @pytest.fixture(scope="module")

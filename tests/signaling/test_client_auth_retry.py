@@ -8,7 +8,7 @@ import pytest
 
 from kith.signaling import Disconnected, SignalingClient
 from kith_proto import IdentityKeys
-from kith_testkit.signal_server import SignalServer
+from kith_testkit.signal.process import SignalServer
 from kith_testkit.signaling_client import FAST_BACKOFF, Running
 
 

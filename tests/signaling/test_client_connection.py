@@ -23,8 +23,8 @@ from kith.signaling import (
     SignalingClient,
 )
 from kith_proto import IdentityKeys
-from kith_testkit.signal_clients import new_token, new_topic
-from kith_testkit.signal_server import WAIT, SignalServer
+from kith_testkit.signal.clients import new_token, new_topic
+from kith_testkit.signal.process import WAIT, SignalServer
 from kith_testkit.signaling_client import Running
 
 

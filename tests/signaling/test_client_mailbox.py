@@ -9,8 +9,8 @@ import pytest
 from kith.signaling import MailboxRefused, NotConnected, SignalingClient
 from kith_proto import IdentityKeys
 from kith_proto.mailbox_seal import BUCKETS
-from kith_testkit.signal_clients import new_token
-from kith_testkit.signal_server import SignalServer
+from kith_testkit.signal.clients import new_token
+from kith_testkit.signal.process import SignalServer
 from kith_testkit.signaling_client import Running
 
 

@@ -17,8 +17,8 @@ from kith.signaling import (
     PresenceGone,
     PresenceValue,
 )
-from kith_testkit.signal_clients import new_token, new_topic
-from kith_testkit.signal_server import WAIT, SignalServer
+from kith_testkit.signal.clients import new_token, new_topic
+from kith_testkit.signal.process import WAIT, SignalServer
 from kith_testkit.signaling_client import Running
 from kith_testkit.tls import self_signed
 

@@ -9,8 +9,8 @@ import pytest
 
 from kith.signaling import Connected, Disconnected, PresenceValue, SignalingClient
 from kith_proto import IdentityKeys
-from kith_testkit.signal_clients import new_token
-from kith_testkit.signal_server import WAIT, SignalServer
+from kith_testkit.signal.clients import new_token
+from kith_testkit.signal.process import WAIT, SignalServer
 from kith_testkit.signaling_client import FAST_BACKOFF, Running
 
 

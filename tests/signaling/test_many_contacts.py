@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from kith.signaling import PresenceGone, PresenceValue, ServerProblem
-from kith_testkit.signal_clients import new_token, new_topic
-from kith_testkit.signal_server import SignalServer
+from kith_testkit.signal.clients import new_token, new_topic
+from kith_testkit.signal.process import SignalServer
 from kith_testkit.signaling_client import Running
 
 CONTACTS = 1500

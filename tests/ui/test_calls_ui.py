@@ -15,7 +15,7 @@ from playwright.sync_api import expect, sync_playwright
 from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
 from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
 from kith_testkit.polling import wait_for
-from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 20_000

@@ -32,7 +32,7 @@ from kith_testkit.page_controls import (
     set_hidden,
     set_setting,
 )
-from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_i
 from kith_testkit.node_api import call
 from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
 from kith_testkit.page_controls import WAIT_MS, back_to_list, open_chat
-from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
 FILLER = 40

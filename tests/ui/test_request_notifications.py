@@ -20,7 +20,7 @@ from kith_testkit.page_controls import (
     set_setting,
 )
 from kith_testkit.polling import wait_for
-from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
 

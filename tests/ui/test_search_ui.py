@@ -16,7 +16,7 @@ from kith.datadir import DataDir
 from kith.passphrases import FixedPassphrase
 from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
 from kith_testkit.nodes import PASSPHRASE, NodeProcess, add_contact, make_identity
-from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 10_000

@@ -19,7 +19,7 @@ from kith.safety import format_digits
 from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
 from kith_testkit.node_api import http_get
 from kith_testkit.nodes import PASSPHRASE, NodeProcess, kith, make_identity, ok
-from kith_testkit.signal_server import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 10_000

@@ -16,7 +16,7 @@ from websockets.typing import Subprotocol
 
 from kith_proto import IdentityKeys, wire
 from kith_proto.client_core import ClientConnection, ClientEvent, Disconnected
-from kith_testkit.signal_server import WAIT
+from kith_testkit.signal.process import WAIT
 
 E = TypeVar("E")
 

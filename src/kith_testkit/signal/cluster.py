@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 
 from kith_testkit.redis_server import RedisServer
-from kith_testkit.signal_server import SignalProcess
+from kith_testkit.signal.process import SignalProcess
 
 __all__ = ["FAST_CLUSTER_FLAGS", "SignalCluster"]
 
