@@ -50,7 +50,22 @@ class GroupService:
         return await self._hub.groups()
 
     async def details(self, group_id: bytes) -> dict[str, Any]:
-        return await self._hub.details(group_id)
+        """The group with its members and ``changes``: every membership change from
+        ``create`` on (author, op, subjects, name), for the page's system lines."""
+        shown = await self._hub.details(group_id)
+        records = await self._hub.groups()
+        log = next((r.state.log for r in records if r.state.group_id == group_id), ())
+        shown["changes"] = [
+            {
+                "version": c.version,
+                "author": c.author,
+                "op": c.op,
+                "subjects": list(c.subjects),
+                "name": c.name,
+            }
+            for c in log
+        ]
+        return shown
 
     async def messages(self, group_id: bytes, limit: int = 200) -> list[GroupMessageRecord]:
         return await self._hub.messages(group_id, limit)
