@@ -149,6 +149,7 @@ ADDED_COLUMNS = {
     "contacts": {"own_name"},  # v7
     "messages": {"reply_to", "via"},  # v9, v10
     "file_transfers": {"voice_ms"},  # v16
+    "group_messages": {"edited_at", "deleted"},  # v18
 }
 """Columns later versions added to a table; an upgrade from anywhere must end with them."""
 NEW_TABLES = {
@@ -194,8 +195,19 @@ NEW_TABLES = {
         "skipped",
         "created_at",
     },  # v15
-    "group_messages": {"group_id", "id", "sender_id", "body", "sent_at", "received_at"},  # v15
+    "group_messages": {
+        "group_id",
+        "id",
+        "sender_id",
+        "body",
+        "sent_at",
+        "received_at",
+        "edited_at",
+        "deleted",
+    },  # v15, v18
     "group_outbox": {"contact_id", "seq", "frame"},  # v17
+    "group_reactions": {"group_id", "message_id", "member_id", "emoji"},  # v18
+    "group_receipts": {"group_id", "message_id", "member_id", "delivered_at", "read_at"},  # v18
 }  # exactly these columns
 """Tables later versions created, with exactly their columns."""
 

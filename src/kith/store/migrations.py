@@ -319,6 +319,38 @@ def _v17_group_outbox(conn: Connection) -> None:
     )
 
 
+def _v18_group_message_features(conn: Connection) -> None:
+    # Edits, deletes, reactions and receipts of group messages (kith.groups.content):
+    # an edited message keeps its new text in `body` and the edit time in `edited_at`;
+    # a deleted one has an empty body. `group_receipts` holds, per message and member,
+    # when the member had it (`delivered_at`) and read it (`read_at`, where the member's
+    # read receipts are on); our own row for a member's message records our reading it.
+    conn.execute("ALTER TABLE group_messages ADD COLUMN edited_at INTEGER")
+    conn.execute(
+        "ALTER TABLE group_messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0 "
+        "CHECK (deleted IN (0, 1))"
+    )
+    conn.execute(
+        """CREATE TABLE group_reactions (
+            group_id BLOB NOT NULL,
+            message_id TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            emoji TEXT NOT NULL,
+            PRIMARY KEY (group_id, message_id, member_id, emoji)
+        ) WITHOUT ROWID"""
+    )
+    conn.execute(
+        """CREATE TABLE group_receipts (
+            group_id BLOB NOT NULL,
+            message_id TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            delivered_at REAL,
+            read_at REAL,
+            PRIMARY KEY (group_id, message_id, member_id)
+        ) WITHOUT ROWID"""
+    )
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
@@ -337,6 +369,7 @@ STEPS: Final[Sequence[Step]] = (
     _v15_groups,
     _v16_voice_messages,
     _v17_group_outbox,
+    _v18_group_message_features,
 )
 LATEST_VERSION: Final = len(STEPS)
 
