@@ -69,7 +69,7 @@ function mergeState(known, next) {
 export class MessageList {
   /**
    * @param {HTMLElement} root the scrolling container
-   * @param {{me: string, nameOf: (id: string) => string, actions: object}} options
+   * @param {{me: string, nameOf: (id: string) => string, actions: object | null}} options (null: no per-message actions)
    */
   constructor(root, { me, nameOf, actions, onUnseen = () => {} }) {
     this.root = root;
@@ -354,7 +354,7 @@ export class MessageList {
         : h("div", { class: "text" }, message.deleted ? "This message was deleted." : renderText(message.text)),
       this.fileCard(message),
       this.reactions(message),
-      message.deleted ? null : this.actionBar(message, mine),
+      message.deleted || !this.actions ? null : this.actionBar(message, mine), // no actions: a group chat
     );
     this.rows.set(message.id, row);
     return row;
