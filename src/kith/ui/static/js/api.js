@@ -117,4 +117,14 @@ export const api = {
   pauseFile: (fid) => request("POST", `/api/files/${part(fid)}/pause`),
   resumeFile: (fid) => request("POST", `/api/files/${part(fid)}/resume`),
   download: (fid) => request("GET", `/api/files/${part(fid)}/content`),
+  // Groups (see docs/groups.md); `gid` is the group's ID.
+  groups: () => request("GET", "/api/groups"),
+  group: (gid) => request("GET", `/api/groups/${part(gid)}`),
+  createGroup: (name, members) => request("POST", "/api/groups", { name, members }),
+  groupMessages: (gid) => request("GET", `/api/groups/${part(gid)}/messages`),
+  sendGroup: (gid, text) => request("POST", `/api/groups/${part(gid)}/messages`, { text }),
+  addMember: (gid, member) => request("POST", `/api/groups/${part(gid)}/members`, { member }),
+  removeMember: (gid, member) => request("DELETE", `/api/groups/${part(gid)}/members/${part(member)}`),
+  renameGroup: (gid, name) => request("POST", `/api/groups/${part(gid)}/rename`, { name }),
+  leaveGroup: (gid) => request("POST", `/api/groups/${part(gid)}/leave`),
 };
