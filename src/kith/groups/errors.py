@@ -10,6 +10,7 @@ __all__ = [
     "GroupFull",
     "InvalidChange",
     "NotAMember",
+    "RefusedAction",
     "ReplayedChange",
     "SkippedTooFar",
     "StaleChange",
@@ -79,3 +80,10 @@ class SkippedTooFar(GroupError):
     """A message too far ahead of its sender chain, or one whose key was used or dropped."""
 
     code = "group_message_key_unavailable"
+
+
+class RefusedAction(GroupError):
+    """An edit, delete or reaction not allowed: of an unknown message, of someone
+    else's message (edit, delete), or of a deleted one."""
+
+    code = "refused_group_action"

@@ -13,17 +13,27 @@ first byte of msgpack, and file and call frames follow it with a msgpack map or
 | ``Sealed`` | one group message sealed with the sender's chain |
 | ``Queued`` | one of the above, number ``seq`` of the frames queued for this member |
 | ``Ack`` | the member handled every queued frame up to ``seq`` (drop them) |
+| ``Receipt`` | the sender has (``delivered``) or read (``read``) our messages ``ids`` |
+| ``Typing`` | the sender started (``active``) or stopped typing in ``group`` |
 
-Inside a ``Sealed`` message the plaintext is a :class:`Post` (message ID, text, time).
+Inside a ``Sealed`` message the plaintext is a :class:`Post` (message ID, text, time)
+or an action on an earlier message (:mod:`kith.groups.content`). A ``Receipt``
+goes to the message's author only, in the pair session (queued like the others):
+nobody else learns who read what, and a message costs one receipt per member
+rather than one per member pair. ``Typing`` goes in the pair session to each
+member with an open session, never queued or stored.
 """
 
 from __future__ import annotations
 
-from typing import Final, TypeAlias
+from typing import Final, Literal, TypeAlias
 
 import msgspec
 
+from kith.chat.errors import InvalidMessage
+from kith.chat.frames import MAX_RECEIPT_IDS, check_id
 from kith.groups.errors import InvalidChange
+from kith.groups.membership import GROUP_ID_SIZE
 
 __all__ = [
     "GROUP_FRAME_MARK",
@@ -35,7 +45,9 @@ __all__ = [
     "Key",
     "Post",
     "Queued",
+    "Receipt",
     "Sealed",
+    "Typing",
     "decode_group_frame",
     "decode_post",
     "encode_group_frame",
@@ -71,13 +83,24 @@ class Ack(msgspec.Struct, frozen=True, tag_field="t", tag="ack"):
     seq: int
 
 
+class Receipt(msgspec.Struct, frozen=True, tag_field="t", tag="receipt"):
+    group: bytes
+    kind: Literal["delivered", "read"]
+    ids: list[str]
+
+
+class Typing(msgspec.Struct, frozen=True, tag_field="t", tag="typing"):
+    group: bytes
+    active: bool
+
+
 class Post(msgspec.Struct, frozen=True, array_like=True):
     id: str
     text: str
     sent_at: int
 
 
-GroupFrame: TypeAlias = Changes | Key | Sealed | Queued | Ack
+GroupFrame: TypeAlias = Changes | Key | Sealed | Queued | Ack | Receipt | Typing
 _DECODER: Final = msgspec.msgpack.Decoder(GroupFrame)
 _POST: Final = msgspec.msgpack.Decoder(Post)
 
@@ -102,6 +125,16 @@ def decode_group_frame(plaintext: bytes) -> GroupFrame:
         raise InvalidChange("a group log that is empty or too long")
     if isinstance(frame, (Queued, Ack)) and frame.seq < 1:
         raise InvalidChange("a group frame with a bad sequence number")
+    if isinstance(frame, (Receipt, Typing)) and len(frame.group) != GROUP_ID_SIZE:
+        raise InvalidChange("a group frame with a bad group ID")
+    if isinstance(frame, Receipt):
+        if not 0 < len(frame.ids) <= MAX_RECEIPT_IDS:
+            raise InvalidChange("a receipt with no IDs or too many")
+        try:
+            for each in frame.ids:
+                check_id(each)
+        except InvalidMessage:
+            raise InvalidChange("a receipt with a malformed message ID") from None
     return frame
 
 
