@@ -48,6 +48,7 @@ from kith.runtime.store_writer import StoreWriter
 from kith.runtime.subscriptions import SubscriptionMux
 from kith.signaling import SignalingClient, SignalingError
 from kith.store.async_store import AsyncStore
+from kith.store.call_log import CallRecord
 from kith.store.file_vault import VAULT_DIR
 from kith.store.state import PRESENCE_SEQ
 from kith.store.store import Store
@@ -103,6 +104,7 @@ class _Loaded:
     relay_only: bool = False
     invalid_settings: tuple[str, ...] = ()
     name: str = ""
+    call_notices: tuple[CallRecord, ...] = ()
 
 
 def _load(store: Store) -> _Loaded:
@@ -132,6 +134,7 @@ def _load(store: Store) -> _Loaded:
         relay_only=settings.get("relay_only") is True,
         invalid_settings=tuple(settings.invalid()),
         name=store.identity.info().name,
+        call_notices=tuple(store.call_log.notices()),
     )
 
 
@@ -215,7 +218,10 @@ def _build(
         log=log,
         reserve=options.file_reserve,
     )
-    calls = CallSwitchboard(store=store, hub=hub, status=presence, clock=time.time, log=log)
+    calls = CallSwitchboard(
+        store=store, hub=hub, status=presence, clock=time.time, log=log,
+        notices=loaded.call_notices,
+    )  # fmt: skip
     mailbox = MailboxCourier(client, MailboxKeyring(store, time.time), time.time, log)
     groups = GroupHub(
         keys=loaded.keys,

@@ -50,3 +50,23 @@ def test_a_bad_row_is_refused(tmp_path: Path) -> None:
         with pytest.raises(IntegrityError), store.transaction():
             store.call_log.add(record("5" * 32, BOB, 1.0, duration=-1.0))
         assert store.call_log.list(BOB) == []
+
+
+def test_an_owed_notice_survives_reopening_until_sent(tmp_path: Path) -> None:
+    path = tmp_path / "kith.db"
+    with Store.create(path, KEY) as store, store.transaction():
+        unreached = {"outcome": "unanswered", "reason": "not_reachable", "duration": 0.0}
+        store.call_log.add(record("5" * 32, BOB, 300.0, **unreached), notice=True)
+        store.call_log.add(record("6" * 32, ALICE, 200.0, **unreached), notice=True)
+        store.call_log.add(record("7" * 32, BOB, 100.0))  # answered: nothing owed
+    with Store.open(path, KEY) as store:
+        assert [(c.id, c.contact_id) for c in store.call_log.notices()] == [
+            ("6" * 32, ALICE), ("5" * 32, BOB),
+        ]  # fmt: skip
+        with store.transaction():
+            assert store.call_log.notices_sent(["5" * 32, "f" * 32]) == 1
+    with Store.open(path, KEY) as store:
+        assert [c.id for c in store.call_log.notices()] == ["6" * 32]
+        with store.transaction():
+            store.call_log.delete_contact(ALICE)
+        assert store.call_log.notices() == []

@@ -23,7 +23,9 @@ Every ring is logged, so a contact's rings are rate limited
 A call to a contact who cannot be reached is logged as unanswered here and
 leaves a ``Missed`` notice, sent on the next channel to that contact (the chat
 driver connects when they come online while one waits): their node then logs a
-missed call. Notices wait in memory only: a restart of our node drops them.
+missed call. Notices are kept in the store with the call's log entry
+(:meth:`~kith.store.call_log.CallLogRepository.notices`) and handed back in at
+start, so a restart of our node still delivers them.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
@@ -164,6 +166,8 @@ class CallSwitchboard:
         status: The user's own status (busy: rings are suppressed).
         clock: Wall-clock seconds.
         log: Where refused frames go (never their content).
+        notices: The calls whose missed-call notice is still owed (read from the store
+            at start).
     """
 
     def __init__(
@@ -174,6 +178,7 @@ class CallSwitchboard:
         status: StatusSource,
         clock: Callable[[], float],
         log: logging.Logger,
+        notices: Sequence[CallRecord] = (),
     ) -> None:
         self._store = store
         self._hub = hub
@@ -183,6 +188,10 @@ class CallSwitchboard:
         self._calls: dict[str, _Live] = {}
         self._waiting: dict[str, list[asyncio.Future[None]]] = {}
         self._notices: dict[str, list[Missed]] = {}
+        for owed in notices:
+            self._notices.setdefault(owed.contact_id, []).append(
+                Missed(owed.id, owed.video, int(owed.started_at))
+            )
         self._ring_limits: dict[str, InboundLimit] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -190,8 +199,11 @@ class CallSwitchboard:
 
     def channel_open(self, peer: CallPeer) -> None:
         """A session was established on the peer's channel: missed-call notices go out."""
-        for notice in self._notices.pop(peer.contact_id, []):
+        sent = self._notices.pop(peer.contact_id, [])
+        for notice in sent:
             peer.send_frame(peer.secure, encode_call_frame(notice))
+        if sent:
+            self._write(lambda store: store.call_log.notices_sent([n.id for n in sent]))
         for waiter in self._waiting.pop(peer.contact_id, []):
             if not waiter.done():
                 waiter.set_result(None)
@@ -280,7 +292,7 @@ class CallSwitchboard:
         call.step(CallInput.UNREACHABLE, now)
         self._notices.setdefault(contact_id, []).append(Missed(call.id, video, int(now)))
         self._hub.publish(CallEvent(view_of(call).to_json()))
-        self._keep(call)
+        self._keep(call, notice=True)
 
     def start(self, peer: CallPeer, video: bool) -> CallView:
         """Ring the contact on its open channel.
@@ -419,7 +431,7 @@ class CallSwitchboard:
             frame = None  # the caller times out on its own
         self._step(live, CallInput.TIMEOUT, frame)
 
-    def _keep(self, call: Call) -> None:
+    def _keep(self, call: Call, *, notice: bool = False) -> None:
         entry = call.outcome()
         assert entry is not None
         assert call.reason is not None
@@ -429,9 +441,14 @@ class CallSwitchboard:
             call.reason.value, call.duration(), call.created, call.ended_at,
         )  # fmt: skip
 
+        self._write(lambda store: store.call_log.add(record, notice=notice))
+
+    def _write(self, change: Callable[[Store], object]) -> None:
+        """Run ``change`` in a transaction of the store worker (in order, not awaited)."""
+
         def write(store: Store) -> None:
             with store.transaction():
-                store.call_log.add(record)
+                change(store)
 
         task = asyncio.ensure_future(self._store.run(write))
         self._tasks.add(task)
