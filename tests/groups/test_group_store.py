@@ -84,3 +84,39 @@ def test_the_group_outbox_numbers_frames_per_member_until_acknowledged(tmp_path:
         assert not store.groups.outbox_ack("c", 1)
         assert store.groups.outbox_contacts() == {"b"}
         assert store.groups.outbox("nobody") == []
+
+
+def test_edits_deletes_reactions_and_receipts_are_kept(tmp_path: Path) -> None:
+    state, _ = create_group(ALICE, "Hikers", [BOB.kith_id, CAROL.kith_id])
+    gid, a, b, c = state.group_id, ALICE.kith_id, BOB.kith_id, CAROL.kith_id
+    mine, theirs = "a" * 32, "b" * 32
+    with Store.create(tmp_path / "kith.db", KEY) as store, store.transaction():
+        store.groups.save(state, active=True, now=1.0)
+        store.groups.add_message(GroupMessageRecord(gid, mine, a, "hi", 1000, 1.0))
+        store.groups.add_message(GroupMessageRecord(gid, theirs, b, "yo", 2000, 2.0))
+        store.groups.edit_message(gid, mine, "hello", 3000)
+        store.groups.react(gid, mine, b, "👍", add=True)
+        store.groups.react(gid, mine, b, "👍", add=True)  # a repeat changes nothing
+        store.groups.react(gid, mine, c, "👍", add=True)
+        store.groups.react(gid, mine, c, "🎉", add=True)
+        store.groups.react(gid, mine, c, "🎉", add=False)
+        store.groups.react(gid, theirs, a, "x", add=True)
+        store.groups.record_receipt(gid, a, b, [mine], read=False, now=4.0)
+        store.groups.record_receipt(gid, a, c, [mine], read=True, now=4.0)
+        store.groups.record_receipt(gid, a, b, [mine], read=False, now=5.0)  # a repeat
+        store.groups.record_receipt(gid, a, c, [theirs], read=True, now=4.0)  # not a's: ignored
+        store.groups.delete_message(gid, theirs)
+        found = {m.id: m for m in store.groups.messages(gid)}
+        assert (found[mine].body, found[mine].edited_at) == ("hello", 3000)
+        assert found[mine].reactions == {"👍": sorted([b, c])}
+        assert (found[theirs].deleted, found[theirs].body, found[theirs].reactions) == (
+            True,
+            "",
+            {},
+        )
+        assert store.groups.receipt_counts(gid, [mine, theirs], [b, c]) == {mine: (2, 1)}
+        assert store.groups.receipt_counts(gid, [mine], [b]) == {mine: (1, 0)}
+        assert store.groups.unread(gid, a, [mine, theirs]) == [theirs]
+        store.groups.record_receipt(gid, b, a, [theirs], read=True, now=6.0)
+        assert store.groups.unread(gid, a, [mine, theirs]) == []
+        assert store.groups.message(gid, "c" * 32) is None

@@ -1,5 +1,6 @@
 """Repository of private groups (tables ``groups``, ``group_sender_keys``,
-``group_messages``, ``group_outbox``): docs/groups.md.
+``group_messages``, ``group_reactions``, ``group_receipts``, ``group_outbox``):
+docs/groups.md.
 
 A group is kept as its log of signed changes (the ``state`` column) and
 verified again from it on every load, so a row edited behind Kith's back is
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -23,7 +24,7 @@ from kith.groups.membership import GroupState, decode_change, encode_change, rep
 from kith.groups.sender_keys import OwnChain, PeerChain
 from kith.store.connection import Connection
 
-__all__ = ["GroupMessageRecord", "GroupRecord", "GroupRepository"]
+__all__ = ["GroupMessageRecord", "GroupRecord", "GroupRepository", "ReceiptCount"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +48,21 @@ class GroupRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ReceiptCount:
+    """How many of the other members have one of our messages, and have read it."""
+
+    delivered: int
+    read: int
+    of: int
+
+    def to_json(self) -> dict[str, int]:
+        return {"delivered": self.delivered, "read": self.read, "of": self.of}
+
+
+@dataclass(frozen=True, slots=True)
 class GroupMessageRecord:
-    """One message of a group's history (ours or a member's)."""
+    """One message of a group's history (ours or a member's); ``reactions`` maps an
+    emoji to the members who chose it, ``receipts`` is set on our own messages."""
 
     group_id: bytes
     id: str
@@ -56,6 +70,10 @@ class GroupMessageRecord:
     body: str
     sent_at: int
     received_at: float
+    edited_at: int | None = None
+    deleted: bool = False
+    reactions: dict[str, list[str]] = field(default_factory=dict)
+    receipts: ReceiptCount | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +83,11 @@ class GroupMessageRecord:
             "body": self.body,
             "sent_at": self.sent_at,
             "received_at": self.received_at,
+            "edited": self.edited_at is not None,
+            "edited_at": self.edited_at,
+            "deleted": self.deleted,
+            "reactions": self.reactions,
+            "receipts": None if self.receipts is None else self.receipts.to_json(),
         }
 
 
@@ -165,13 +188,133 @@ class GroupRepository:
         return bool(cur.rowcount)
 
     def messages(self, group_id: bytes, *, limit: int = 200) -> builtins.list[GroupMessageRecord]:
-        """The group's latest ``limit`` messages, oldest first."""
+        """The group's latest ``limit`` messages, oldest first, with their reactions
+        (receipt counts: :meth:`receipt_counts`)."""
         rows = self._conn.execute(
-            "SELECT group_id, id, sender_id, body, sent_at, received_at FROM group_messages "
+            f"SELECT {_MESSAGE_COLUMNS} FROM group_messages "
             "WHERE group_id = ? ORDER BY sent_at DESC, id DESC LIMIT ?",
             (group_id, limit),
         ).fetchall()
-        return [_message(row) for row in reversed(rows)]
+        found = [_message(row) for row in reversed(rows)]
+        reactions = self._reactions(group_id, [m.id for m in found])
+        return [replace(m, reactions=reactions.get(m.id, {})) for m in found]
+
+    def message(self, group_id: bytes, message_id: str) -> GroupMessageRecord | None:
+        """One message with its reactions."""
+        row = self._conn.execute(
+            f"SELECT {_MESSAGE_COLUMNS} FROM group_messages WHERE group_id = ? AND id = ?",
+            (group_id, message_id),
+        ).fetchone()
+        if row is None:
+            return None
+        found = _message(row)
+        return replace(found, reactions=self._reactions(group_id, [found.id]).get(found.id, {}))
+
+    def edit_message(self, group_id: bytes, message_id: str, text: str, edited_at: int) -> None:
+        self._conn.execute(
+            "UPDATE group_messages SET body = ?, edited_at = ? WHERE group_id = ? AND id = ?",
+            (text, edited_at, group_id, message_id),
+        )
+
+    def delete_message(self, group_id: bytes, message_id: str) -> None:
+        """Drop a message's text and reactions (the row stays, marked deleted)."""
+        self._conn.execute(
+            "UPDATE group_messages SET body = '', deleted = 1 WHERE group_id = ? AND id = ?",
+            (group_id, message_id),
+        )
+        self._conn.execute(
+            "DELETE FROM group_reactions WHERE group_id = ? AND message_id = ?",
+            (group_id, message_id),
+        )
+
+    def react(
+        self, group_id: bytes, message_id: str, member_id: str, emoji: str, *, add: bool
+    ) -> None:
+        """Add or remove a member's reaction (idempotent)."""
+        if add:
+            self._conn.execute(
+                "INSERT INTO group_reactions (group_id, message_id, member_id, emoji) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (group_id, message_id, member_id, emoji),
+            )
+        else:
+            self._conn.execute(
+                "DELETE FROM group_reactions WHERE group_id = ? AND message_id = ? "
+                "AND member_id = ? AND emoji = ?",
+                (group_id, message_id, member_id, emoji),
+            )
+
+    def _reactions(
+        self, group_id: bytes, ids: builtins.list[str]
+    ) -> dict[str, dict[str, builtins.list[str]]]:
+        out: dict[str, dict[str, builtins.list[str]]] = {}
+        for chunk in _chunks(ids):
+            rows = self._conn.execute(
+                "SELECT message_id, emoji, member_id FROM group_reactions WHERE group_id = ? "
+                f"AND message_id IN ({','.join('?' * len(chunk))}) ORDER BY emoji, member_id",
+                (group_id, *chunk),
+            ).fetchall()
+            for message_id, emoji, member_id in rows:
+                out.setdefault(str(message_id), {}).setdefault(str(emoji), []).append(
+                    str(member_id)
+                )
+        return out
+
+    def record_receipt(
+        self,
+        group_id: bytes,
+        sender_id: str,
+        member_id: str,
+        ids: Sequence[str],
+        *,
+        read: bool,
+        now: float,
+    ) -> None:
+        """``member_id`` has (or read: ``read``) the messages ``ids`` of ``sender_id``
+        (IDs of other senders' messages are ignored); a read message is delivered too."""
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            self._conn.execute(
+                "INSERT INTO group_receipts (group_id, message_id, member_id, delivered_at, "
+                "read_at) SELECT group_id, id, ?, ?, ? FROM group_messages WHERE group_id = ? "
+                f"AND sender_id = ? AND id IN ({marks}) ON CONFLICT DO UPDATE SET "
+                "delivered_at = coalesce(group_receipts.delivered_at, excluded.delivered_at), "
+                "read_at = coalesce(group_receipts.read_at, excluded.read_at)",
+                (member_id, now, now if read else None, group_id, sender_id, *chunk),
+            )
+
+    def unread(self, group_id: bytes, reader_id: str, ids: Sequence[str]) -> builtins.list[str]:
+        """Which of ``ids`` are other senders' messages ``reader_id`` has not read."""
+        out: builtins.list[str] = []
+        for chunk in _chunks(list(ids)):
+            rows = self._conn.execute(
+                "SELECT m.id FROM group_messages m LEFT JOIN group_receipts r ON "
+                "r.group_id = m.group_id AND r.message_id = m.id AND r.member_id = ? "
+                "WHERE m.group_id = ? AND m.sender_id != ? AND r.read_at IS NULL "
+                f"AND m.id IN ({','.join('?' * len(chunk))})",
+                (reader_id, group_id, reader_id, *chunk),
+            ).fetchall()
+            out.extend(str(r[0]) for r in rows)
+        return out
+
+    def receipt_counts(
+        self, group_id: bytes, ids: Sequence[str], members: Sequence[str]
+    ) -> dict[str, tuple[int, int]]:
+        """For each of ``ids``, how many of ``members`` have it, and have read it."""
+        out: dict[str, tuple[int, int]] = {}
+        if not members:
+            return out
+        who = ",".join("?" * len(members))
+        for chunk in _chunks(list(ids)):
+            rows = self._conn.execute(
+                "SELECT message_id, count(delivered_at), count(read_at) FROM group_receipts "
+                f"WHERE group_id = ? AND member_id IN ({who}) "
+                f"AND message_id IN ({','.join('?' * len(chunk))}) GROUP BY message_id",
+                (group_id, *members, *chunk),
+            ).fetchall()
+            for message_id, delivered, read in rows:
+                out[str(message_id)] = (int(delivered), int(read))
+        return out
 
     def outbox_put(
         self, items: Sequence[tuple[str, bytes]]
@@ -220,7 +363,22 @@ def _record(row: Sequence[Any]) -> GroupRecord:
     return GroupRecord(_decode_log(bytes(row[0])), bool(row[1]), float(row[2]))
 
 
+_MESSAGE_COLUMNS = "group_id, id, sender_id, body, sent_at, received_at, edited_at, deleted"
+_CHUNK = 400
+
+
+def _chunks(ids: builtins.list[str]) -> builtins.list[builtins.list[str]]:
+    return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
+
+
 def _message(row: Sequence[Any]) -> GroupMessageRecord:
     return GroupMessageRecord(
-        bytes(row[0]), str(row[1]), str(row[2]), str(row[3]), int(row[4]), float(row[5])
+        bytes(row[0]),
+        str(row[1]),
+        str(row[2]),
+        str(row[3]),
+        int(row[4]),
+        float(row[5]),
+        None if row[6] is None else int(row[6]),
+        bool(row[7]),
     )
