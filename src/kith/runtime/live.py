@@ -14,7 +14,7 @@ from typing import Any, Final, TypeAlias
 
 from kith.runtime.calls.events import CallEvent, CallSignalEvent
 from kith.runtime.chat.live import ChatEvent
-from kith.runtime.groups.events import GroupEvent, GroupMessageEvent
+from kith.runtime.groups.events import GroupEvent, GroupMessageEvent, GroupTypingEvent
 
 __all__ = [
     "ConnectionEvent",
@@ -139,6 +139,7 @@ NodeEvent: TypeAlias = (
     | CallSignalEvent
     | GroupEvent
     | GroupMessageEvent
+    | GroupTypingEvent
 )
 
 

@@ -1,12 +1,13 @@
-"""Live events of groups for the page (``/api/events``): a group changed, or a group
-message was stored (ours or a member's)."""
+"""Live events of groups for the page (``/api/events``): a group changed, a group
+message was stored or changed (ours or a member's: an edit, a delete, a reaction,
+a receipt), or a member started or stopped typing (never stored)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["GroupEvent", "GroupMessageEvent"]
+__all__ = ["GroupEvent", "GroupMessageEvent", "GroupTypingEvent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +32,24 @@ class GroupMessageEvent:
     def to_json(self) -> dict[str, Any]:
         """The WebSocket message."""
         return {"type": "group_message", "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTypingEvent:
+    """A member started or stopped typing in a group; a start lasts ``expires_in``
+    seconds unless renewed (as 1:1: :data:`kith.chat.typing_state.TYPING_TIMEOUT`)."""
+
+    group_id: str
+    member_id: str
+    typing: bool
+    expires_in: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The WebSocket message."""
+        return {
+            "type": "group_typing",
+            "group": self.group_id,
+            "member": self.member_id,
+            "typing": self.typing,
+            "expires_in": self.expires_in,
+        }
