@@ -8,6 +8,7 @@ import { AddContactDialog, ContactDetailsDialog } from "./dialogs.js";
 import { $ } from "./dom.js";
 import { connectEvents } from "./events.js";
 import { displayName } from "./format.js";
+import { GroupsPanel } from "./groups.js";
 import { MuteButton } from "./mute.js";
 import { Notifier } from "./notifier.js";
 import { SearchBox } from "./search.js";
@@ -55,6 +56,7 @@ async function signOut() {
 function showPanel(name) {
   $("#welcome").hidden = name !== "welcome";
   $("#chat").hidden = name !== "chat";
+  $("#group").hidden = name !== "group";
   $("#settings").hidden = name !== "settings";
   $("#settings-back").hidden = name !== "settings";
   // Below 700 px one pane shows at a time (app.css): the list, or the open panel.
@@ -103,7 +105,18 @@ async function start() {
     currentContact: () => chat.contactId,
     nameOf: (id) => displayName(sidebar.get(id) || { id }),
   });
+  const groups = new GroupsPanel(api, {
+    me,
+    contacts: () => sidebar.contacts.values(),
+    contactOf: (id) => sidebar.get(id),
+    onShow: () => {
+      sidebar.select(null);
+      chat.contactId = null;
+      showPanel("group");
+    },
+  });
   sidebar = new Sidebar(async (id) => {
+    groups.deselect();
     sidebar.select(id);
     showPanel("chat");
     mute.show(id);
@@ -112,6 +125,7 @@ async function start() {
     $("#composer-text").focus();
   });
   sidebar.setAll(contacts);
+  groups.refresh().catch(() => {});
   const requests = new RequestList(api, { onAnswered: refreshContacts });
   requests
     .refresh()
@@ -122,6 +136,7 @@ async function start() {
 
   $("#add-contact-open").addEventListener("click", () => adder.open());
   $("#settings-open").addEventListener("click", async () => {
+    groups.deselect();
     sidebar.select(null);
     chat.contactId = null;
     showPanel("settings");
@@ -131,12 +146,14 @@ async function start() {
 
   $("#sign-out").addEventListener("click", signOut);
   const back = () => {
+    groups.deselect();
     sidebar.select(null);
     chat.contactId = null;
     showPanel("welcome");
   };
   $("#chat-back").addEventListener("click", back);
   $("#settings-back").addEventListener("click", back);
+  $("#group-back").addEventListener("click", back);
   showPanel("welcome");
   sidebar.setQuiet(status.status === "busy");
   document.addEventListener("visibilitychange", () => {
@@ -152,6 +169,8 @@ async function start() {
         bannerState.unreachable = false;
         refreshContacts().catch(() => {});
         requests.refresh().catch(() => {});
+        groups.refresh().catch(() => {});
+        if (groups.openId) groups.open(groups.openId).catch(() => {});
         chat.reload().catch(() => {});
         calls.resync().catch(() => {});
       } else {
@@ -180,6 +199,11 @@ async function start() {
         case "presence":
           sidebar.presence(event);
           chat.onEvent(event);
+          groups.presence(event);
+          break;
+        case "group":
+        case "group_message":
+          groups.onEvent(event);
           break;
         case "call":
         case "call_signal":

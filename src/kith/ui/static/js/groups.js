@@ -1,0 +1,349 @@
+// Groups: the sidebar's "Groups" section (unread counts), the create-group dialog,
+// the group chat (the shared MessageList, sender names, system lines for membership
+// changes) and its members panel (roles; presence only for members who are contacts).
+
+import { $, h, say } from "./dom.js";
+import { STATUS_LABEL, displayName, shortId } from "./format.js";
+import { MessageList } from "./messages.js";
+
+/** A group message as the shared message list renders it. */
+function asMessage(message, me) {
+  return {
+    id: message.id,
+    from: message.sender,
+    text: message.body,
+    sent_at: message.sent_at,
+    state: message.sender === me ? "sent" : undefined,
+  };
+}
+
+/** The system line of one membership change (`nameOf` names a member). */
+export function changeLine(change, nameOf) {
+  const who = nameOf(change.author);
+  const subjects = change.subjects.map(nameOf).join(", ");
+  switch (change.op) {
+    case "create":
+      return `${who} created the group “${change.name}”` + (subjects ? ` with ${subjects}` : "");
+    case "add":
+      return `${who} added ${subjects}`;
+    case "remove":
+      return `${who} removed ${subjects}`;
+    case "leave":
+      return `${who} left the group`;
+    case "rename":
+      return `${who} renamed the group to “${change.name}”`;
+    case "promote":
+      return `${who} made ${subjects} an admin`;
+    default:
+      return `${who} changed the group`;
+  }
+}
+
+/** The create-group dialog: a name and members picked from the contacts. */
+class NewGroupDialog {
+  constructor(api, { contacts, onCreated }) {
+    this.api = api;
+    this.contacts = contacts;
+    this.onCreated = onCreated;
+    this.dialog = $("#group-create");
+    this.form = $("#group-create-form");
+    this.name = $("#group-create-name");
+    this.picks = $("#group-create-members");
+    this.error = $("#group-create-error");
+    this.submit = $("#group-create-submit");
+    for (const button of this.dialog.querySelectorAll("[data-close]")) {
+      button.addEventListener("click", () => this.dialog.close());
+    }
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.create();
+    });
+  }
+
+  open() {
+    this.form.reset();
+    say(this.error, "");
+    const contacts = [...this.contacts()].sort((a, b) => displayName(a).localeCompare(displayName(b)));
+    this.picks.replaceChildren(
+      ...contacts.map((c) =>
+        h("label", { class: "pick" }, h("input", { type: "checkbox", name: "member", value: c.id }), ` ${displayName(c)}`),
+      ),
+    );
+    if (!contacts.length) this.picks.append(h("p", { class: "muted small" }, "Add contacts first: members are picked from them."));
+    this.dialog.showModal();
+    this.name.focus();
+  }
+
+  async create() {
+    const name = this.name.value.trim();
+    if (!name) {
+      say(this.error, "Give the group a name.");
+      return;
+    }
+    const members = [...this.picks.querySelectorAll("input:checked")].map((box) => box.value);
+    this.submit.disabled = true;
+    try {
+      const group = await this.api.createGroup(name, members);
+      this.dialog.close();
+      await this.onCreated(group);
+    } catch (error) {
+      say(this.error, error.message);
+    } finally {
+      this.submit.disabled = false;
+    }
+  }
+}
+
+export class GroupsPanel {
+  /**
+   * @param {object} api the API client
+   * @param {{me: {id: string}, contacts: () => object[], contactOf: (id: string) => object | undefined,
+   *          onShow: () => void}} options `onShow` shows the group pane (and unselects the contact)
+   */
+  constructor(api, { me, contacts, contactOf, onShow }) {
+    this.api = api;
+    this.me = me.id;
+    this.contactOf = contactOf;
+    this.onShow = onShow;
+    this.section = $("#groups");
+    this.list = $("#groups-list");
+    this.groups = new Map();
+    this.unread = new Map();
+    this.openId = null;
+    this.details = null;
+    this.shownVersion = 0;
+    this.messages = new MessageList($("#group-messages"), { me: this.me, nameOf: (id) => this.nameOf(id), actions: null });
+    this.dialog = new NewGroupDialog(api, {
+      contacts,
+      onCreated: async (group) => {
+        await this.refresh();
+        await this.select(group.id);
+      },
+    });
+    $("#group-new").addEventListener("click", () => this.dialog.open());
+    $("#group-members-toggle").addEventListener("click", () => this.toggleMembers());
+    $("#group-composer").addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.send();
+    });
+    $("#group-composer-text").addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        this.send();
+      }
+    });
+    $("#group-add").addEventListener("click", () => this.act(() => this.api.addMember(this.openId, $("#group-add-pick").value)));
+    $("#group-rename").addEventListener("click", () => {
+      const name = $("#group-rename-name").value.trim();
+      if (name) this.act(() => this.api.renameGroup(this.openId, name));
+    });
+    $("#group-leave").addEventListener("click", () => {
+      if (window.confirm("Leave this group? You will not receive its messages any more.")) {
+        this.act(() => this.api.leaveGroup(this.openId));
+      }
+    });
+  }
+
+  /** A member's name: you, the contact's name, or a short ID (not a contact). */
+  nameOf(id) {
+    if (id === this.me) return "You";
+    const contact = this.contactOf(id);
+    return contact ? displayName(contact) : shortId(id);
+  }
+
+  /** Load the list (a node without groups: the section stays hidden). */
+  async refresh() {
+    let groups;
+    try {
+      ({ groups } = await this.api.groups());
+    } catch (error) {
+      if (error.missingEndpoint) return;
+      throw error;
+    }
+    this.section.hidden = false;
+    this.groups = new Map(groups.map((g) => [g.id, g]));
+    this.paintList();
+  }
+
+  paintList() {
+    const sorted = [...this.groups.values()].sort((a, b) => a.name.localeCompare(b.name));
+    this.list.replaceChildren(
+      ...sorted.map((group) => {
+        const unread = this.unread.get(group.id) || 0;
+        const sub = group.active ? `${group.members.length} members` : "you left or were removed";
+        return h(
+          "li",
+          { dataset: { id: group.id } },
+          h(
+            "button",
+            {
+              type: "button",
+              class: "contact",
+              "aria-current": group.id === this.openId ? "true" : "false",
+              "aria-label": `${group.name}, ${sub}${unread ? `, ${unread} unread` : ""}`,
+              onclick: () => this.select(group.id),
+            },
+            h("span", { class: "avatar group-avatar", "aria-hidden": "true" }, "#"),
+            h("span", { class: "who" }, h("span", { class: "name" }, group.name), h("span", { class: "sub" }, sub)),
+            unread ? h("span", { class: "unread" }, String(unread)) : null,
+          ),
+        );
+      }),
+    );
+    $("#groups-empty").hidden = this.groups.size > 0;
+  }
+
+  /** No group open (a contact or the settings were opened instead). */
+  deselect() {
+    this.openId = null;
+    this.paintList();
+  }
+
+  /** Show the group pane with `gid`'s chat, ready to type. */
+  async select(gid) {
+    this.onShow();
+    await this.open(gid);
+    $("#group-composer-text").focus();
+  }
+
+  /** Open a group's chat: its membership changes as system lines, then its messages. */
+  async open(gid) {
+    this.openId = gid;
+    this.unread.delete(gid);
+    this.paintList();
+    this.messages.clear();
+    this.messages.root.querySelectorAll(".system").forEach((line) => line.remove());
+    this.shownVersion = 0;
+    $("#group-members").hidden = true;
+    $("#group-members-toggle").setAttribute("aria-expanded", "false");
+    say($("#group-error"), "");
+    const [details, { messages }] = await Promise.all([this.api.group(gid), this.api.groupMessages(gid)]);
+    if (this.openId !== gid) return;
+    this.showDetails(details);
+    for (const message of messages) this.messages.upsert(asMessage(message, this.me));
+    this.messages.scrollToBottom();
+  }
+
+  /** Apply the group's details: header, members panel, system lines for new changes. */
+  showDetails(details) {
+    this.details = details;
+    this.groups.set(details.id, { ...this.groups.get(details.id), ...details });
+    $("#group-title").textContent = details.name;
+    $("#group-count").textContent = `${details.members.length} members`;
+    for (const change of details.changes || []) {
+      if (change.version <= this.shownVersion) continue;
+      this.messages.root.append(h("p", { class: "system", role: "note", dataset: { version: change.version } }, changeLine(change, (id) => this.nameOf(id))));
+      this.shownVersion = change.version;
+    }
+    const active = details.active !== false && details.members.some((m) => m.id === this.me);
+    $("#group-composer-text").disabled = !active;
+    $("#group-composer-send").disabled = !active;
+    $("#group-inactive").hidden = active;
+    this.paintMembers();
+    this.paintList();
+  }
+
+  get amAdmin() {
+    return this.details?.members.some((m) => m.id === this.me && m.role === "admin") || false;
+  }
+
+  toggleMembers() {
+    const panel = $("#group-members");
+    panel.hidden = !panel.hidden;
+    $("#group-members-toggle").setAttribute("aria-expanded", String(!panel.hidden));
+  }
+
+  paintMembers() {
+    const details = this.details;
+    if (!details) return;
+    const admin = this.amAdmin;
+    $("#group-members-list").replaceChildren(
+      ...details.members.map((member) => {
+        const name = member.you ? "You" : member.name || shortId(member.id);
+        const contact = !member.you && member.status !== undefined;
+        const label = contact ? STATUS_LABEL[member.status] || member.status : "";
+        return h(
+          "li",
+          { class: "member", dataset: { id: member.id } },
+          contact ? h("span", { class: `dot ${member.status}`, "aria-hidden": "true" }) : h("span", { class: "dot none", "aria-hidden": "true" }),
+          h("span", { class: "member-name" }, name),
+          h("span", { class: "member-role muted small" }, member.role),
+          contact
+            ? h("span", { class: "member-presence small", "data-presence": member.status }, label)
+            : h("span", { class: "member-presence muted small" }, member.you ? "" : "not your contact"),
+          admin && !member.you
+            ? h("button", { type: "button", class: "button danger small", "aria-label": `Remove ${name}`, onclick: () => this.act(() => this.api.removeMember(details.id, member.id)) }, "Remove")
+            : null,
+        );
+      }),
+    );
+    const inGroup = new Set(details.members.map((m) => m.id));
+    const candidates = [...this.dialog.contacts()].filter((c) => !inGroup.has(c.id));
+    $("#group-add-pick").replaceChildren(...candidates.map((c) => h("option", { value: c.id }, displayName(c))));
+    $("#group-admin").hidden = !admin || details.active === false;
+    $("#group-add-row").hidden = !candidates.length;
+    $("#group-rename-name").value = details.name;
+  }
+
+  /** Run a membership action on the open group, then show its result. */
+  async act(action) {
+    const gid = this.openId;
+    say($("#group-error"), "");
+    try {
+      await action();
+      await this.reload(gid);
+      await this.refresh();
+    } catch (error) {
+      say($("#group-error"), error.message);
+    }
+  }
+
+  async reload(gid) {
+    if (gid !== this.openId) return;
+    const details = await this.api.group(gid);
+    if (gid === this.openId) this.showDetails(details);
+  }
+
+  async send() {
+    const box = $("#group-composer-text");
+    const text = box.value.trim();
+    if (!text || !this.openId) return;
+    say($("#group-error"), "");
+    try {
+      const sent = await this.api.sendGroup(this.openId, text);
+      box.value = "";
+      this.messages.upsert(asMessage(sent.message, this.me));
+    } catch (error) {
+      say($("#group-error"), error.message);
+    }
+  }
+
+  /** A contact's presence changed: repaint the members panel if they are in it. */
+  presence(event) {
+    const member = this.details?.members.find((m) => m.id === event.id);
+    if (!member || member.status === undefined) return;
+    member.status = event.status;
+    this.paintMembers();
+  }
+
+  /** A live `group` or `group_message` event. */
+  onEvent(event) {
+    if (event.type === "group") {
+      const group = event.group;
+      this.groups.set(group.id, group);
+      this.section.hidden = false;
+      this.paintList();
+      if (group.id === this.openId) this.reload(group.id).catch(() => {});
+      return;
+    }
+    const message = event.message;
+    if (message.group === this.openId) {
+      this.messages.upsert(asMessage(message, this.me));
+      return;
+    }
+    if (message.sender === this.me) return;
+    this.unread.set(message.group, (this.unread.get(message.group) || 0) + 1);
+    if (!this.groups.has(message.group)) this.refresh().catch(() => {});
+    this.paintList();
+  }
+}

@@ -1,0 +1,111 @@
+"""Groups in the web UI: three real nodes through a real kith-signal, two pages.
+
+alice creates a group with bob and carol (carol is alice's contact, not bob's)
+and writes; bob's page shows the group with an unread count and the message
+under alice's name, the members panel shows alice online and carol without
+presence (not bob's contact); alice removes carol and both pages show the
+system line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
+from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
+from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
+
+pytestmark = pytest.mark.slow
+WAIT_MS = 30_000  # group frames go out once the pairwise sessions are open
+
+
+class Trio:
+    """A server; alice, bob and carol's nodes; pages for alice and bob."""
+
+    def __init__(self, root: Path, browser: Any) -> None:
+        self.server = SignalProcess(*HEARTBEAT_FLAGS)
+        names = ("alice", "bob", "carol")
+        self.ids = {n: make_identity(root / n, n, self.server.url) for n in names}
+        for who, other in (("alice", "bob"), ("alice", "carol")):
+            ok(kith(root / who, "contacts", "add", self.ids[other], "--name", other))
+            ok(kith(root / other, "contacts", "add", self.ids[who], "--name", who))
+        self.nodes = {n: NodeProcess(root / n, *HEARTBEAT_FLAGS) for n in names}
+        self.pages = {n: sign_in(new_context(browser), self.nodes[n]) for n in ("alice", "bob")}
+
+    def close(self) -> None:
+        for node in self.nodes.values():
+            node.kill()
+        self.server.stop()
+
+
+@pytest.fixture(scope="module")
+def trio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trio]:
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        world = Trio(tmp_path_factory.mktemp("groups-ui"), browser)
+        try:
+            for other in ("bob", "carol"):
+                row = world.pages["alice"].locator(
+                    f"#contacts li[data-id='{world.ids[other]}'] .sub"
+                )
+                expect(row).to_have_attribute("data-presence", "online", timeout=WAIT_MS)
+            yield world
+        finally:
+            world.close()
+            browser.close()
+
+
+def test_a_group_created_on_one_page_chats_and_shows_members_and_removal_on_another(
+    trio: Trio,
+) -> None:
+    alice, bob = trio.pages["alice"], trio.pages["bob"]
+    alice.get_by_role("button", name="New group").click()
+    dialog = alice.get_by_role("dialog", name="New group")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Create group").click()  # no name yet: refused
+    expect(dialog.get_by_role("alert")).to_have_text("Give the group a name.")
+    dialog.get_by_label("Group name").fill("Hikers")
+    dialog.get_by_label("bob").check()
+    dialog.get_by_label("carol").check()
+    dialog.get_by_role("button", name="Create group").click()
+    expect(alice.locator("#group-title")).to_have_text("Hikers", timeout=WAIT_MS)
+    expect(alice.locator("#group-messages .system").first).to_have_text(
+        "You created the group “Hikers” with bob, carol"
+    )
+    alice.fill("#group-composer-text", "hello hikers")
+    alice.keyboard.press("Enter")
+    expect(alice.locator("#group-messages .msg").last).to_contain_text("hello hikers")
+
+    row = bob.locator("#groups-list li", has_text="Hikers")
+    expect(row.locator(".unread")).to_have_text("1", timeout=WAIT_MS)
+    row.get_by_role("button").click()
+    message = bob.locator("#group-messages .msg", has_text="hello hikers")
+    expect(message.locator(".author")).to_have_text("alice", timeout=WAIT_MS)
+    expect(row.locator(".unread")).to_have_count(0)
+    bob.get_by_role("button", name="Members", exact=True).click()
+    members = bob.get_by_role("complementary", name="Members")
+    alice_row = members.locator(f"li[data-id='{trio.ids['alice']}']")
+    expect(alice_row.locator(".member-role")).to_have_text("admin")
+    expect(alice_row.locator(".member-presence")).to_have_attribute("data-presence", "online")
+    carol_row = members.locator(f"li[data-id='{trio.ids['carol']}']")
+    expect(carol_row.locator(".member-presence")).to_have_text("not your contact")
+    expect(carol_row.locator("[data-presence]")).to_have_count(0)
+    expect(members.get_by_role("button", name="Remove alice")).to_have_count(0)  # not an admin
+
+    alice.get_by_role("button", name="Members", exact=True).click()
+    alice.get_by_role("button", name="Remove carol").click()
+    expect(alice.locator("#group-messages .system").last).to_have_text(
+        "You removed carol", timeout=WAIT_MS
+    )
+    expect(alice.locator("#group-count")).to_have_text("2 members")
+    removed = bob.locator("#group-messages .system").last
+    expect(removed).to_contain_text("alice removed", timeout=WAIT_MS)
+    expect(carol_row).to_have_count(0)
+    ARTIFACTS.mkdir(exist_ok=True)
+    alice.screenshot(path=str(ARTIFACTS / "ui-group-alice.png"))
+    bob.screenshot(path=str(ARTIFACTS / "ui-group-bob.png"))
