@@ -71,6 +71,26 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         browser.close()
 
 
+HISTORY = """() => [...document.querySelectorAll("#messages .msg .text, #messages .call-row-text")]
+  .map((el) => el.textContent)"""
+
+
+def history(page: Any) -> list[str]:
+    """The message list as shown, top to bottom: messages' texts and calls' entries."""
+    found: list[str] = page.evaluate(HISTORY)
+    return found
+
+
+def history_ends(page: Any, tail: list[str], what: str) -> list[str]:
+    """Wait until the page's message list ends with ``tail``; the whole list."""
+
+    def probe() -> list[str] | None:
+        shown = history(page)
+        return shown if shown[-len(tail) :] == tail else None
+
+    return wait_for(probe, what, 20)
+
+
 def stats(page: Any) -> dict[str, int]:
     found: dict[str, int] | None = page.evaluate(STATS)
     return found or {}
@@ -131,27 +151,39 @@ def test_a_video_call_flows_both_ways_mutes_shares_and_hangs_up(world: World) ->
     bob.get_by_role("button", name="Hang up").click()
     expect(bob.locator("#call-state")).to_have_text("Call ended: you hung up", timeout=WAIT_MS)
     expect(alice.locator("#call-state")).to_have_text("Call ended: they hung up", timeout=WAIT_MS)
-    expect(alice.get_by_role("list", name="Calls")).to_contain_text(
+    log = alice.get_by_role("log", name="Messages")
+    expect(log.locator(".call-row").last).to_contain_text(
         "Outgoing video call, 0:0", timeout=WAIT_MS
     )
-    expect(bob.get_by_role("list", name="Calls")).to_contain_text(
-        "Incoming video call", timeout=WAIT_MS
-    )
+    log = bob.get_by_role("log", name="Messages")
+    expect(log.locator(".call-row").last).to_contain_text("Incoming video call", timeout=WAIT_MS)
 
 
 def test_decline_then_busy_suppresses_the_ring(world: World) -> None:
     alice = world.open_chat("alice", "bob")
     bob = world.open_chat("bob", "alice")
+    alice.fill("#composer-text", "before the decline")
+    alice.locator("#composer-text").press("Enter")
+    history_ends(bob, ["before the decline"], "bob has alice's message")
     alice.get_by_role("button", name="Call", exact=True).click()
     bob.get_by_role("alertdialog").get_by_role("button", name="Decline").click()
     expect(alice.locator("#call-state")).to_have_text("Call ended: declined", timeout=WAIT_MS)
     expect(bob.get_by_role("alertdialog")).to_be_hidden()
+    # the calls are rows of the message list, in time order: live, then from the history
+    tail = ["before the decline", "Declined call"]
+    for who, other, earlier in (("alice", "bob", "Outgoing"), ("bob", "alice", "Incoming")):
+        page = world.pages[who]
+        live = history_ends(page, tail, f"{who}'s live entry after the message")
+        world.open_chat(who, other)  # reopened: the list comes from the history pages
+        assert history_ends(page, tail, f"{who}'s history entry after the message") == live
+        calls_before = [entry for entry in live[:-2] if "call" in entry]  # the first test's
+        assert all(entry.startswith(earlier) for entry in calls_before), live
 
     bob.select_option("#own-status", "busy")
     expect(bob.locator("#me-effective")).to_contain_text("Busy", timeout=WAIT_MS)
     alice.get_by_role("button", name="Call", exact=True).click()
     expect(alice.locator("#call-state")).to_have_text("Call ended: they are busy", timeout=WAIT_MS)
-    expect(bob.get_by_role("list", name="Calls")).to_contain_text("Missed call", timeout=WAIT_MS)
+    history_ends(bob, [*tail, "Missed call"], "bob's missed call while busy")
     expect(bob.get_by_role("alertdialog")).to_be_hidden()
     bob.select_option("#own-status", "online")
 

@@ -10,8 +10,7 @@
 // microphone track from the sender, so no audio packets leave at all.
 
 import { request } from "./api.js";
-import { $, h, say } from "./dom.js";
-import { clockTime } from "./format.js";
+import { $, say } from "./dom.js";
 import { SESSION_HEADER, loadSession } from "./session.js";
 
 const part = (text) => encodeURIComponent(text);
@@ -48,6 +47,15 @@ const REASON_TEXT = {
   failed: "the connection failed",
   not_reachable: "not reachable",
 };
+
+/** The call log of the chat with `contact` (oldest first), for the message list. */
+export const callLog = async (contact) => (await callApi.log(contact)).calls;
+
+/** The log entry of a call that just ended (a "call" event's view). */
+export function logEntry(call) {
+  const { id, contact, direction, video, outcome, reason, duration } = call;
+  return { id, contact, direction, video, outcome, reason, duration, started_at: call.created };
+}
 
 /** "1:05" from seconds. */
 function duration(seconds) {
@@ -238,9 +246,16 @@ class MediaSession {
 
 /** The call UI of the page: one call at a time, as the node allows. */
 export class CallPanel {
-  constructor({ currentContact, nameOf }) {
+  /**
+   * @param {{currentContact: () => string|null, nameOf: (id: string) => string,
+   *   notify: (call: object) => Notification|null}} options `notify` shows a ringing call
+   *   as a desktop notification when the page's notification rules allow (tab hidden, not busy)
+   */
+  constructor({ currentContact, nameOf, notify }) {
     this.currentContact = currentContact;
     this.nameOf = nameOf;
+    this.notify = notify;
+    this.alert = null; // the desktop notification of the call ringing in
     this.call = null;
     this.session = null;
     this.sound = null;
@@ -254,7 +269,6 @@ export class CallPanel {
     this.timerEl = $("#call-timer");
     this.noteEl = $("#call-note");
     this.incoming = $("#incoming");
-    this.logEl = $("#call-log");
     this.errorEl = $("#call-error");
     $("#call-audio").addEventListener("click", () => this.start(false));
     $("#call-video").addEventListener("click", () => this.start(true));
@@ -277,22 +291,9 @@ export class CallPanel {
     fetch(`/api/calls/${part(this.call.id)}/${action}`, { method: "POST", headers, keepalive: true, credentials: "omit" }).catch(() => {});
   }
 
-  /** The chat with `contact` opened: its call log. */
-  async showLog(contact) {
+  /** The chat with `contact` opened: the last call's error no longer applies. */
+  opened() {
     say(this.errorEl, "");
-    let entries = [];
-    try {
-      entries = (await callApi.log(contact)).calls;
-    } catch {
-      entries = [];
-    }
-    if (contact !== this.currentContact()) return;
-    this.logEl.replaceChildren(
-      ...entries.slice(-5).map((e) =>
-        h("li", { class: "call-entry", dataset: { outcome: e.outcome, id: e.id } }, describeCall(e), h("span", { class: "muted small" }, ` · ${clockTime(e.started_at)}`)),
-      ),
-    );
-    this.logEl.hidden = entries.length === 0;
   }
 
   async start(video) {
@@ -359,8 +360,7 @@ export class CallPanel {
   async changed(call) {
     const known = this.call && call.id === this.call.id;
     if (!known && call.state === "ended" && (call.direction === "in" || call.reason === "not_reachable")) {
-      this.ended.add(call.id);
-      this.refreshLog(call.contact); // answered busy, or a missed-call notice: the log shows it
+      this.ended.add(call.id); // answered busy, or a missed-call notice: the chat shows its entry
       if (call.direction === "out") say(this.errorEl, `${this.nameOf(call.contact)} is not reachable right now.`);
       return;
     }
@@ -399,6 +399,7 @@ export class CallPanel {
     if (call.state === "ringing_in") {
       $("#incoming-text").textContent = `${who} is calling${call.video ? " (video)" : ""}`;
       if (!this.sound) this.sound = tone([440, 480], 1000, 2000);
+      if (!this.alert) this.alert = this.notify(call);
     } else if (call.state === "ringing_out") {
       if (!this.sound) this.sound = tone([425], 1000, 4000);
     } else {
@@ -441,19 +442,16 @@ export class CallPanel {
     $("#call-mute").textContent = "Mute microphone";
     $("#call-camera").textContent = "Stop camera";
     $("#call-share").textContent = "Share screen";
-    this.refreshLog(call.contact);
     this.hideTimer = window.setTimeout(() => {
       if (!this.call) this.root.hidden = true;
     }, 4000); // the reason stays readable for a moment
   }
 
-  refreshLog(contact) {
-    if (contact === this.currentContact()) this.showLog(contact).catch(() => {});
-  }
-
   stopSound() {
     if (this.sound) this.sound.stop();
     this.sound = null;
+    if (this.alert) this.alert.close();
+    this.alert = null;
   }
 
   async toggleMute() {

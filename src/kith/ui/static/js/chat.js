@@ -1,7 +1,9 @@
-// The chat panel: history (incremental, oldest pages loaded on scroll up), sending,
+// The chat panel: history (incremental, oldest pages loaded on scroll up, the calls
+// between the messages), sending,
 // delivery state, typing indicator, edit, delete, reactions. Degrades to a notice when
 // the node has no message endpoints.
 
+import { callLog, logEntry } from "./calls.js";
 import { Composer } from "./composer.js";
 import { $ } from "./dom.js";
 import { STATUS_LABEL, displayName, presenceLine } from "./format.js";
@@ -190,8 +192,10 @@ export class ChatPanel {
     this.input.disabled = false;
     this.sendButton.disabled = false;
     const files = this.loadFiles(id); // beside the first page, not before it
+    const calls = this.loadCalls(id);
     await this.loadOlder();
     await files;
+    await calls;
     this.list.scrollToBottom();
   }
 
@@ -230,6 +234,12 @@ export class ChatPanel {
     }
   }
 
+  /** The conversation's call log: rows between the messages of their time. */
+  async loadCalls(id) {
+    const entries = await callLog(id).catch(() => []);
+    if (id === this.contactId) this.list.setCalls(entries, this.complete);
+  }
+
   /** Send one file (with `voiceMs`: a voice message that long): the node keeps it
    * encrypted and sends it when the contact is reachable. */
   async sendFile(file, voiceMs = null) {
@@ -262,8 +272,10 @@ export class ChatPanel {
     this.complete = false;
     this.list.clear();
     const files = this.loadFiles(this.contactId);
+    const calls = this.loadCalls(this.contactId);
     await this.loadOlder();
     await files;
+    await calls;
     this.list.scrollToBottom();
   }
 
@@ -317,9 +329,10 @@ export class ChatPanel {
       const page = await this.api.messages(id, PAGE, this.list.oldestId);
       if (id !== this.contactId) return;
       const first = this.list.oldestId === null;
-      this.list.prepend(page.messages);
+      const complete = page.messages.length < PAGE;
+      this.list.prepend(page.messages, complete);
       if (first) this.noteIncoming(page.messages);
-      this.complete = page.messages.length < PAGE;
+      this.complete = complete;
     } catch (error) {
       this.showError(error);
     } finally {
@@ -375,6 +388,9 @@ export class ChatPanel {
       if (here) this.showNotice(event.contact);
     } else if (event.type === "message_state") {
       if (here) this.list.setState(event.id, event.state);
+    } else if (event.type === "call") {
+      const call = event.call;
+      if (call.state === "ended" && call.contact === this.contactId && !this.root.hidden) this.list.addCall(logEntry(call));
     } else if (event.type === "file") {
       if (event.file.contact === this.contactId && !this.root.hidden) this.list.setFile(event.file);
     } else if (event.type === "presence") {

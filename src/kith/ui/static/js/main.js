@@ -104,6 +104,7 @@ async function start() {
   const calls = new CallPanel({
     currentContact: () => chat.contactId,
     nameOf: (id) => displayName(sidebar.get(id) || { id }),
+    notify: (call) => notifier.call(call),
   });
   const groups = new GroupsPanel(api, {
     me,
@@ -120,7 +121,7 @@ async function start() {
     sidebar.select(id);
     showPanel("chat");
     mute.show(id);
-    calls.showLog(id).catch(() => {});
+    calls.opened();
     await chat.open(id);
     $("#composer-text").focus();
   });
@@ -208,6 +209,7 @@ async function start() {
         case "call":
         case "call_signal":
           calls.onEvent(event).catch(() => {});
+          if (event.type === "call") chat.onEvent(event); // an ended call's row in the chat
           break;
         case "contacts":
           refreshContacts().catch(() => {});

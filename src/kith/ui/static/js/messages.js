@@ -1,7 +1,9 @@
 // The message list: keyed rows, incremental loading of older pages, cheap off-screen rows
 // (content-visibility), the per-message actions (reply, edit, delete, react), and the
-// quote above a reply (click it to jump to the original).
+// quote above a reply (click it to jump to the original), and the calls of the
+// conversation as rows between the messages, in time order.
 
+import { describeCall } from "./calls.js";
 import { h } from "./dom.js";
 import { emojiPicker } from "./emoji.js";
 import { clockTime, dayLabel, fullTime, shortWhen } from "./format.js";
@@ -83,6 +85,8 @@ export class MessageList {
     this.messages = new Map();
     this.files = new Map(); // the transfers of this conversation, by id (= their message's id)
     this.voicePlayers = new Map(); // file id -> its player, kept across re-renders of the row
+    this.calls = new Map(); // the call log entries of this conversation, by call id
+    this.callRows = new Map();
     root.addEventListener("keydown", (event) => this.arrowKeys(event));
     root.addEventListener("scroll", () => {
       if (this.unseen && this.nearBottom()) this.setUnseen(0);
@@ -147,15 +151,66 @@ export class MessageList {
 
   clear() {
     for (const row of this.rows.values()) row.remove();
+    for (const row of this.callRows.values()) row.remove();
     this.root.querySelectorAll(".new-marker").forEach((marker) => marker.remove());
     this.setUnseen(0);
     this.rows.clear();
     this.messages.clear();
+    this.calls.clear();
+    this.callRows.clear();
   }
 
   get oldestId() {
-    const first = this.top.nextElementSibling;
+    let first = this.top.nextElementSibling;
+    while (first && !first.classList.contains("msg")) first = first.nextElementSibling;
     return first ? first.dataset.id : null;
+  }
+
+  /** The conversation's call log (oldest first): shown as far back as messages are loaded
+   * (all of it once `complete`, when the whole history is). */
+  setCalls(entries, complete) {
+    for (const entry of entries) this.calls.set(entry.id, entry);
+    this.placeCalls(complete);
+  }
+
+  /** A call of this conversation ended just now: its row goes in at its time. */
+  addCall(entry) {
+    const stick = this.nearBottom();
+    this.calls.set(entry.id, entry);
+    this.callRows.get(entry.id)?.remove();
+    this.callRows.delete(entry.id);
+    this.placeCalls(true);
+    if (stick) this.scrollToBottom();
+  }
+
+  /** Rows for the known calls not shown yet that fall within the loaded messages. */
+  placeCalls(complete) {
+    const oldest = this.messages.get(this.oldestId);
+    for (const entry of this.calls.values()) {
+      if (this.callRows.has(entry.id) || (!complete && (!oldest || entry.started_at < oldest.sent_at))) continue;
+      const row = this.callRow(entry);
+      this.callRows.set(entry.id, row);
+      let after = this.root.lastElementChild;
+      while (after && after !== this.top && !(this.rowTime(after) <= entry.started_at)) after = after.previousElementSibling;
+      (after || this.top).after(row);
+    }
+  }
+
+  /** When a message or call row happened (seconds), or undefined for other rows. */
+  rowTime(row) {
+    if (row.classList.contains("call-row")) return Number(row.dataset.at);
+    return this.messages.get(row.dataset.id)?.sent_at;
+  }
+
+  callRow(entry) {
+    const missed = entry.outcome === "missed" || (entry.outcome === "unanswered" && entry.direction === "in");
+    return h(
+      "div",
+      { class: "call-row", role: "note", dataset: { call: entry.id, at: String(entry.started_at), outcome: entry.outcome, missed: String(missed) } },
+      h("span", { class: "call-row-icon", "aria-hidden": "true" }, entry.video ? "🎥" : "📞"),
+      h("span", { class: "call-row-text" }, describeCall(entry)),
+      h("time", { datetime: new Date(entry.started_at * 1000).toISOString(), title: fullTime(entry.started_at) }, shortWhen(entry.started_at)),
+    );
   }
 
   nearBottom() {
@@ -166,8 +221,9 @@ export class MessageList {
     this.root.scrollTop = this.root.scrollHeight;
   }
 
-  /** Add a page of older messages above the current ones, keeping the view still. */
-  prepend(messages) {
+  /** Add a page of older messages above the current ones (and the calls of their time),
+   * keeping the view still. */
+  prepend(messages, complete = false) {
     const before = this.root.scrollHeight;
     const fragment = document.createDocumentFragment();
     for (const message of messages) {
@@ -180,6 +236,7 @@ export class MessageList {
     for (let row = this.top.nextElementSibling; row && row !== boundary; row = row.nextElementSibling) this.decorate(row);
     this.decorate(boundary);
     this.requote(messages.map((m) => m.id));
+    this.placeCalls(complete);
     this.root.scrollTop += this.root.scrollHeight - before;
   }
 

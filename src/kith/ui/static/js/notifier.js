@@ -1,4 +1,4 @@
-// Desktop notifications for incoming messages and contact requests (the browser's
+// Desktop notifications for incoming messages, calls and contact requests (the browser's
 // Notification API).
 // Shown only while the tab is hidden, never while the user is busy (then the unread
 // badge turns quiet instead), never for a muted contact; with `notifications_private`
@@ -61,6 +61,20 @@ export class Notifier {
     const note = new Notification("Contact request", { body, tag: `kith-request-${request.id}`, silent: false });
     note.addEventListener("click", () => {
       window.focus();
+      note.close();
+    });
+    return note;
+  }
+
+  /** A call ringing in (the call as the API shows it): a notification when allowed, to be
+   * closed by the caller once the ringing stops. */
+  call(call) {
+    if (this.muted.has(call.contact) || !this.allowed()) return null;
+    const body = call.video ? "Incoming video call" : "Incoming call";
+    const note = new Notification(this.nameOf(call.contact), { body, tag: `kith-call-${call.id}`, requireInteraction: true, silent: false });
+    note.addEventListener("click", () => {
+      window.focus();
+      this.onClick(call.contact);
       note.close();
     });
     return note;
