@@ -9,6 +9,7 @@ system line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,10 @@ def test_a_group_created_on_one_page_chats_and_shows_members_and_removal_on_anot
     row.get_by_role("button").click()
     message = bob.locator("#group-messages .msg", has_text="hello hikers")
     expect(message.locator(".author")).to_have_text("alice", timeout=WAIT_MS)
+    expect(message.locator("time")).to_have_attribute("datetime", re.compile(r"^20\d\d-"))
+    expect(bob.locator("#group-messages .system").first).to_contain_text(
+        "alice created the group “Hikers” with you"
+    )
     expect(row.locator(".unread")).to_have_count(0)
     bob.get_by_role("button", name="Members", exact=True).click()
     members = bob.get_by_role("complementary", name="Members")
@@ -106,6 +111,15 @@ def test_a_group_created_on_one_page_chats_and_shows_members_and_removal_on_anot
     removed = bob.locator("#group-messages .system").last
     expect(removed).to_contain_text("alice removed", timeout=WAIT_MS)
     expect(carol_row).to_have_count(0)
+
+    panel = alice.get_by_role("complementary", name="Members")
+    panel.get_by_label("Group name").fill("Hikers 2026")
+    panel.get_by_role("button", name="Rename", exact=True).click()
+    expect(bob.locator("#group-messages .system").last).to_have_text(
+        "alice renamed the group to “Hikers 2026”", timeout=WAIT_MS
+    )
+    expect(bob.locator("#group-title")).to_have_text("Hikers 2026")
+    expect(bob.locator("#groups-list li")).to_contain_text("Hikers 2026")
     ARTIFACTS.mkdir(exist_ok=True)
     alice.screenshot(path=str(ARTIFACTS / "ui-group-alice.png"))
     bob.screenshot(path=str(ARTIFACTS / "ui-group-bob.png"))

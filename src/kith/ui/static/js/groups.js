@@ -12,7 +12,7 @@ function asMessage(message, me) {
     id: message.id,
     from: message.sender,
     text: message.body,
-    sent_at: message.sent_at,
+    sent_at: message.sent_at / 1000, // a group message's time is in milliseconds
     state: message.sender === me ? "sent" : undefined,
   };
 }
@@ -20,7 +20,7 @@ function asMessage(message, me) {
 /** The system line of one membership change (`nameOf` names a member). */
 export function changeLine(change, nameOf) {
   const who = nameOf(change.author);
-  const subjects = change.subjects.map(nameOf).join(", ");
+  const subjects = change.subjects.map((id) => (nameOf(id) === "You" ? "you" : nameOf(id))).join(", ");
   switch (change.op) {
     case "create":
       return `${who} created the group “${change.name}”` + (subjects ? ` with ${subjects}` : "");
