@@ -14,6 +14,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
 from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
+from kith_testkit.page_controls import VISIBILITY_AND_SPY, new_note, notes, set_hidden
 from kith_testkit.polling import wait_for
 from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
 
@@ -44,7 +45,12 @@ class World:
         ok(kith(root / "alice", "contacts", "add", self.ids["carol"], "--name", "carol"))
         ok(kith(root / "bob", "contacts", "add", self.ids["alice"], "--name", "alice"))
         self.nodes = {n: NodeProcess(root / n, *HEARTBEAT_FLAGS) for n in ("alice", "bob")}
-        self.pages = {n: sign_in(new_context(browser), node) for n, node in self.nodes.items()}
+        self.pages: dict[str, Any] = {}
+        for name, node in self.nodes.items():
+            context = new_context(browser)
+            context.grant_permissions(["notifications"])
+            context.add_init_script(VISIBILITY_AND_SPY)  # the tab's visibility, a spy on notes
+            self.pages[name] = sign_in(context, node)
 
     def open_chat(self, who: str, other: str) -> Any:
         page = self.pages[who]
@@ -165,10 +171,12 @@ def test_decline_then_busy_suppresses_the_ring(world: World) -> None:
     alice.fill("#composer-text", "before the decline")
     alice.locator("#composer-text").press("Enter")
     history_ends(bob, ["before the decline"], "bob has alice's message")
+    shown = len(notes(bob))
     alice.get_by_role("button", name="Call", exact=True).click()
     bob.get_by_role("alertdialog").get_by_role("button", name="Decline").click()
     expect(alice.locator("#call-state")).to_have_text("Call ended: declined", timeout=WAIT_MS)
     expect(bob.get_by_role("alertdialog")).to_be_hidden()
+    assert len(notes(bob)) == shown  # a visible tab rings in the page only
     # the calls are rows of the message list, in time order: live, then from the history
     tail = ["before the decline", "Declined call"]
     for who, other, earlier in (("alice", "bob", "Outgoing"), ("bob", "alice", "Incoming")):
@@ -186,6 +194,31 @@ def test_decline_then_busy_suppresses_the_ring(world: World) -> None:
     history_ends(bob, [*tail, "Missed call"], "bob's missed call while busy")
     expect(bob.get_by_role("alertdialog")).to_be_hidden()
     bob.select_option("#own-status", "online")
+
+
+def test_a_call_ringing_in_a_hidden_tab_shows_a_notification_unless_busy(world: World) -> None:
+    alice = world.open_chat("alice", "bob")
+    bob = world.open_chat("bob", "alice")
+    set_hidden(bob, True)
+    try:
+        shown = len(notes(bob))
+        alice.get_by_role("button", name="Video call", exact=True).click()
+        assert new_note(bob, shown) == {"title": "alice", "body": "Incoming video call"}
+        bob.get_by_role("alertdialog").get_by_role("button", name="Decline").click()
+        expect(alice.locator("#call-state")).to_have_text("Call ended: declined", timeout=WAIT_MS)
+
+        bob.select_option("#own-status", "busy")
+        expect(bob.locator("#me-effective")).to_contain_text("Busy", timeout=WAIT_MS)
+        shown = len(notes(bob))
+        alice.get_by_role("button", name="Call", exact=True).click()
+        expect(alice.locator("#call-state")).to_have_text(
+            "Call ended: they are busy", timeout=WAIT_MS
+        )
+        history_ends(bob, ["Declined video call", "Missed call"], "bob's missed call while busy")
+        assert len(notes(bob)) == shown
+    finally:
+        set_hidden(bob, False)
+        bob.select_option("#own-status", "online")
 
 
 DENY_CAMERA = """() => {
