@@ -127,6 +127,89 @@ def test_a_group_chat_and_a_removal_that_locks_the_removed_member_out(world: Cha
     assert gid.encode() not in stored
 
 
+def _message(world: ChatWorld, who: str, gid: str, mid: str, check: Any, what: str) -> Any:
+    def probe() -> dict[str, Any] | None:
+        status, body = call(world.nodes[who], "GET", f"/api/groups/{gid}/messages")
+        found = [m for m in body["messages"] if m["id"] == mid] if status == 200 else []
+        return found[0] if found and check(found[0]) else None
+
+    return wait_for(probe, f"{who}: {what}", 20.0)
+
+
+def test_edits_deletes_reactions_receipts_and_typing_in_a_group(world: ChatWorld) -> None:
+    a, b, c = (world.nodes[n] for n in "abc")
+    ids = world.ids
+    ok(kith(world.dirs["b"], "settings", "set", "read_receipts", "true"))  # c's stay off
+    status, made = call(a, "POST", "/api/groups", {"name": "Crag", "members": [ids["b"], ids["c"]]})
+    assert status == 201
+    gid = made["id"]
+    for who in "bc":
+        _group(world, who, gid, lambda g: g["version"] == 1, "the group")
+    status, sent = call(a, "POST", f"/api/groups/{gid}/messages", {"text": "hello"})
+    assert status == 201
+    mid = sent["message"]["id"]
+    assert sent["message"]["receipts"] == {"delivered": 0, "read": 0, "of": 2}
+
+    # delivered to both, then read by b only (c read it too, but its receipts are off)
+    shown = _message(world, "a", gid, mid, lambda m: m["receipts"]["delivered"] == 2, "delivered")
+    assert shown["receipts"] == {"delivered": 2, "read": 0, "of": 2}
+    assert call(c, "POST", f"/api/groups/{gid}/read", {"ids": [mid]})[1] == {"read": [mid]}
+    assert call(c, "POST", f"/api/groups/{gid}/read", {"ids": [mid]})[1] == {"read": []}
+    path = f"/api/groups/{gid}/messages/{mid}/reactions"
+    assert call(c, "POST", path, {"emoji": "👍"})[0] == 200
+    # c's reaction follows any read receipt of c's on the same session: none came
+    shown = _message(world, "a", gid, mid, lambda m: m["reactions"], "c's reaction")
+    assert shown["reactions"] == {"👍": [ids["c"]]}
+    assert shown["receipts"]["read"] == 0
+    assert call(b, "POST", f"/api/groups/{gid}/read", {"ids": [mid]})[1] == {"read": [mid]}
+    shown = _message(world, "a", gid, mid, lambda m: m["receipts"]["read"] == 1, "b's read")
+    assert shown["receipts"] == {"delivered": 2, "read": 1, "of": 2}
+    assert "read by 1 of 2" in ok(kith(world.dirs["a"], "messages", "Crag"))
+    status, body = call(b, "POST", f"/api/groups/{gid}/read", {"ids": "all"})
+    assert (status, body["error"]["code"]) == (400, "bad_request")
+
+    # the author edits; another member may not
+    edit = f"/api/groups/{gid}/messages/{mid}"
+    status, edited = call(a, "PATCH", edit, {"text": "hello, all"})
+    assert (status, edited["body"], edited["edited"]) == (200, "hello, all", True)
+    for who in "bc":
+        _message(world, who, gid, mid, lambda m: m["body"] == "hello, all", "the edit")
+    status, body = call(b, "PATCH", edit, {"text": "not yours"})
+    assert (status, body["error"]["code"]) == (403, "refused_group_action")
+    status, body = call(b, "DELETE", edit)
+    assert (status, body["error"]["code"]) == (403, "refused_group_action")
+    status, body = call(a, "PATCH", f"/api/groups/{gid}/messages/{'0' * 32}", {"text": "x"})
+    assert (status, body["error"]["code"]) == (404, "unknown_message")
+    status, body = call(c, "POST", path, {"emoji": "x" * 33})
+    assert (status, body["error"]["code"]) == (400, "invalid_group_change")
+
+    # b reacts and takes it back; a sees each, b's typing is a live event on a
+    watcher = EventWatcher(a)
+    try:
+        assert call(b, "POST", f"/api/groups/{gid}/typing", {"typing": True})[0] == 204
+        typing = watcher.wait(
+            lambda e: e["type"] == "group_typing" and e["group"] == gid, "b typing"
+        )
+        assert (typing["member"], typing["typing"]) == (ids["b"], True)
+    finally:
+        watcher.close()
+    assert call(b, "POST", path, {"emoji": "🎉"})[0] == 200
+    status, unreacted = call(b, "DELETE", f"{path}/{quote('🎉')}")
+    assert (status, unreacted["reactions"]) == (200, {"👍": [ids["c"]]})
+    history = json.loads(ok(kith(world.dirs["a"], "messages", "Crag", "--json")))
+    assert [(m["body"], m["edited"]) for m in history] == [("hello, all", True)]
+    assert history[0]["receipts"] == {"delivered": 2, "read": 1, "of": 2}
+
+    # the author deletes: text and reactions gone everywhere
+    assert call(a, "DELETE", edit)[0] == 204
+    for who in "bc":
+        gone = _message(world, who, gid, mid, lambda m: m["deleted"], "the delete")
+        assert (gone["body"], gone["reactions"]) == ("", {})
+    status, body = call(c, "POST", path, {"emoji": "👍"})
+    assert (status, body["error"]["code"]) == (403, "refused_group_action")
+    assert not [r for r in call(a, "GET", "/api/group-rejections")[1]["rejections"]]
+
+
 def test_the_cli_creates_lists_and_messages_a_group_and_asks_which_for_a_shared_name(
     world: ChatWorld,
 ) -> None:

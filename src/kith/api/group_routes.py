@@ -16,6 +16,12 @@ when two groups share it).
 | ``POST /api/groups/{gid}/leave`` | leave the group |
 | ``GET /api/groups/{gid}/messages`` | ``{"messages": [...]}``, oldest first |
 | ``POST /api/groups/{gid}/messages`` ``{"text"}`` | send: 201 ``{"message", "sealed"}`` |
+| ``PATCH /api/groups/{gid}/messages/{mid}`` ``{"text"}`` | edit our message: the message |
+| ``DELETE /api/groups/{gid}/messages/{mid}`` | delete our message: 204 |
+| ``POST /api/groups/{gid}/messages/{mid}/reactions`` ``{"emoji"}`` | react: the message |
+| ``DELETE /api/groups/{gid}/messages/{mid}/reactions/{emoji}`` | unreact: the message |
+| ``POST /api/groups/{gid}/read`` ``{"ids"}`` | we read these: ``{"read": [...]}`` (new) |
+| ``POST /api/groups/{gid}/typing`` ``{"typing"?}`` | we (stopped) typing: 204 |
 | ``POST /api/groups/{gid}/sealed`` ``{"from", "sealed"}`` | open a sealed message as if
   ``from`` sent it (hex; a check that a removed member cannot read what follows) |
 | ``GET /api/group-rejections`` | the latest refused group frames (sender, code) |
@@ -50,6 +56,8 @@ _STATUS: Final = {
     "not_a_group_member": 403,
     "tampered_group_message": 400,
     "group_message_key_unavailable": 409,
+    "refused_group_action": 403,
+    "unknown_message": 404,
 }
 
 
@@ -161,6 +169,47 @@ async def send(request: web.Request) -> web.Response:
     return web.json_response({"message": message.to_json(), "sealed": sealed.hex()}, status=201)
 
 
+async def edit(request: web.Request) -> web.Response:
+    text = _string(await _body(request), "text")
+    gid = await _gid(request)
+    message = await _groups(request).edit(gid, request.match_info["mid"], text)
+    return web.json_response(message.to_json())
+
+
+async def delete(request: web.Request) -> web.Response:
+    await _groups(request).delete(await _gid(request), request.match_info["mid"])
+    return web.Response(status=204)
+
+
+async def add_reaction(request: web.Request) -> web.Response:
+    emoji = _string(await _body(request), "emoji")
+    gid = await _gid(request)
+    message = await _groups(request).react(gid, request.match_info["mid"], emoji, add=True)
+    return web.json_response(message.to_json())
+
+
+async def remove_reaction(request: web.Request) -> web.Response:
+    gid, info = await _gid(request), request.match_info
+    message = await _groups(request).react(gid, info["mid"], info["emoji"], add=False)
+    return web.json_response(message.to_json())
+
+
+async def mark_read(request: web.Request) -> web.Response:
+    ids = (await _body(request)).get("ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise BadRequest("'ids' must be a list of message IDs")
+    read = await _groups(request).mark_read(await _gid(request), ids)
+    return web.json_response({"read": read})
+
+
+async def typing(request: web.Request) -> web.Response:
+    active = (await _body(request)).get("typing", True)
+    if not isinstance(active, bool):
+        raise BadRequest("'typing' must be true or false")
+    await _groups(request).typing(await _gid(request), active)
+    return web.Response(status=204)
+
+
 async def open_sealed(request: web.Request) -> web.Response:
     body = await _body(request)
     await _gid(request)
@@ -194,5 +243,11 @@ def add_group_routes(app: web.Application, groups: GroupService | None) -> None:
     router.add_post("/api/groups/{gid}/leave", leave)
     router.add_get("/api/groups/{gid}/messages", messages)
     router.add_post("/api/groups/{gid}/messages", send)
+    router.add_patch("/api/groups/{gid}/messages/{mid}", edit)
+    router.add_delete("/api/groups/{gid}/messages/{mid}", delete)
+    router.add_post("/api/groups/{gid}/messages/{mid}/reactions", add_reaction)
+    router.add_delete("/api/groups/{gid}/messages/{mid}/reactions/{emoji}", remove_reaction)
+    router.add_post("/api/groups/{gid}/read", mark_read)
+    router.add_post("/api/groups/{gid}/typing", typing)
     router.add_post("/api/groups/{gid}/sealed", open_sealed)
     router.add_get("/api/group-rejections", rejections)

@@ -4,6 +4,8 @@ GROUP is a group's name or ID. Groups need the running node (``kith run``):
 their changes and messages go out over its sessions with the members.
 ``kith send GROUP TEXT`` and ``kith messages GROUP`` work for groups too
 (:func:`group_named`); a name that is both a contact's and a group's is an error.
+``kith groups edit|delete|react GROUP MESSAGE ...`` act on a group message (an edit
+or delete on one's own only), ``kith groups read GROUP`` marks its messages read.
 """
 
 from __future__ import annotations
@@ -60,6 +62,28 @@ def register(commands: Any) -> None:
     rename.add_argument("group")
     rename.add_argument("name")
     rename.set_defaults(handler=run_rename)
+
+    edit = sub.add_parser("edit", help="edit one of your group messages")
+    edit.add_argument("group")
+    edit.add_argument("id", help="the message ID")
+    edit.add_argument("text")
+    edit.set_defaults(handler=run_edit)
+
+    delete = sub.add_parser("delete", help="delete one of your group messages")
+    delete.add_argument("group")
+    delete.add_argument("id", help="the message ID")
+    delete.set_defaults(handler=run_delete)
+
+    react = sub.add_parser("react", help="add or remove a reaction on a group message")
+    react.add_argument("group")
+    react.add_argument("id", help="the message ID")
+    react.add_argument("emoji")
+    react.add_argument("--remove", action="store_true", help="remove the reaction")
+    react.set_defaults(handler=run_react)
+
+    read = sub.add_parser("read", help="mark a group's messages read (receipts if on)")
+    read.add_argument("group")
+    read.set_defaults(handler=run_read)
 
 
 def _node(ctx: CliContext) -> NodeBackend:
@@ -191,6 +215,40 @@ def run_rename(args: argparse.Namespace, ctx: CliContext) -> int:
     )
 
 
+def _message_path(group: str, message_id: str) -> str:
+    return f"{_path(group)}/messages/{quote(message_id, safe='')}"
+
+
+def run_edit(args: argparse.Namespace, ctx: CliContext) -> int:
+    path = _message_path(args.group, args.id)
+    return _change(ctx, "PATCH", path, lambda n: {"text": args.text}, "Message edited")
+
+
+def run_delete(args: argparse.Namespace, ctx: CliContext) -> int:
+    path = _message_path(args.group, args.id)
+    return _change(ctx, "DELETE", path, lambda n: None, "Message deleted")
+
+
+def run_react(args: argparse.Namespace, ctx: CliContext) -> int:
+    path = _message_path(args.group, args.id) + "/reactions"
+    if args.remove:
+        path += "/" + quote(args.emoji, safe="")
+        return _change(ctx, "DELETE", path, lambda n: None, "Reaction removed")
+    return _change(ctx, "POST", path, lambda n: {"emoji": args.emoji}, "Reaction added")
+
+
+def run_read(args: argparse.Namespace, ctx: CliContext) -> int:
+    from kith.cli.output import print_line
+
+    def read(node: NodeBackend) -> Any:
+        got = node.request("GET", _path(args.group) + "/messages")["messages"]
+        ids = [m["id"] for m in got]
+        return node.request("POST", _path(args.group) + "/read", {"ids": ids})["read"]
+
+    print_line(f"Marked {len(_with_node(ctx, read))} messages read")
+    return 0
+
+
 def group_named(ctx: CliContext, text: str) -> str | None:
     """The ID of the group ``text`` names, or None when it names no group (or no node
     runs). ``ambiguous_target`` when ``text`` also names a contact."""
@@ -252,5 +310,17 @@ def run_group_messages(gid: str, ctx: CliContext, limit: int, as_json: bool) -> 
     for m in messages:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(m["sent_at"] / 1000))
         who = "you" if m["sender"] == own_id else m["sender"][:12]
-        print_line(f"[{when}] {who}: {m['body']}  ({m['id']})")
+        print_line(f"[{when}] {who}: {_shown(m)}")
     return 0
+
+
+def _shown(message: dict[str, Any]) -> str:
+    """A message's line after its sender: text, then edited, reactions, receipts, ID."""
+    text = "(deleted)" if message["deleted"] else message["body"]
+    extra = ["edited"] if message["edited"] else []
+    extra += [f"{emoji}×{len(ids)}" for emoji, ids in message["reactions"].items()]
+    receipts = message.get("receipts")
+    if receipts is not None and receipts["of"]:
+        extra.append(f"delivered to {receipts['delivered']} of {receipts['of']}")
+        extra.append(f"read by {receipts['read']} of {receipts['of']}")
+    return f"{text}  ({'; '.join([*extra, message['id']])})"

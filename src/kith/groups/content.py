@@ -107,7 +107,7 @@ def check_action(action: Action, sender_id: str, target: Target | None) -> None:
     (the message it names; None: unknown): only the author edits or deletes, a
     deleted message takes no edit and no reaction."""
     if target is None:
-        raise RefusedAction("the action names an unknown message")
+        raise RefusedAction("the action names an unknown message", code="unknown_message")
     if isinstance(action, Edit | Delete) and target.sender_id != sender_id:
         raise RefusedAction("only the author may edit or delete a message")
     if target.deleted and not isinstance(action, Delete):

@@ -15,6 +15,12 @@ so a group's state, keys and history change in one place.
 A sender key or message that arrives before the change that makes sense of it
 (a new member hears from another member before the admin's log reaches it)
 waits, a bounded number per group, and is tried again after each change or key.
+
+Edits, deletes and reactions are sealed with our chain like posts (every member
+applies the same action, under the rules of :func:`kith.groups.content.check_action`).
+A stored post is acknowledged to its author alone with a ``Receipt(delivered)``;
+reading it sends a ``Receipt(read)`` where the ``read_receipts`` setting is on.
+``Typing`` goes to members with an open session only, throttled like 1:1.
 """
 
 from __future__ import annotations
@@ -25,14 +31,28 @@ import logging
 import os
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
-from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from dataclasses import dataclass, replace
+from typing import Any, Final, Literal, Protocol
 
+from kith.chat.frames import MAX_RECEIPT_IDS
+from kith.chat.typing_state import TYPING_TIMEOUT, OwnTyping
 from kith.contacts import contact_label
+from kith.groups.content import (
+    Action,
+    Content,
+    Delete,
+    Edit,
+    React,
+    Target,
+    check_action,
+    decode_content,
+    encode_content,
+)
 from kith.groups.errors import (
     GroupError,
     InvalidChange,
     NotAMember,
+    RefusedAction,
     ReplayedChange,
     SkippedTooFar,
     StaleChange,
@@ -44,11 +64,11 @@ from kith.groups.frames import (
     Key,
     Post,
     Queued,
+    Receipt,
     Sealed,
+    Typing,
     decode_group_frame,
-    decode_post,
     encode_group_frame,
-    encode_post,
 )
 from kith.groups.keyring import GroupKeyring
 from kith.groups.membership import (
@@ -72,11 +92,11 @@ from kith.groups.sender_keys import (
 )
 from kith.models import Contact
 from kith.p2p import SecureChannel
-from kith.runtime.groups.events import GroupEvent, GroupMessageEvent
+from kith.runtime.groups.events import GroupEvent, GroupMessageEvent, GroupTypingEvent
 from kith.runtime.live import EventHub
 from kith.runtime.pairs import PairChannels
 from kith.store.async_store import AsyncStore
-from kith.store.groups import GroupMessageRecord, GroupRecord
+from kith.store.groups import GroupMessageRecord, GroupRecord, ReceiptCount
 from kith.store.store import Store
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import PairChannel
@@ -86,6 +106,8 @@ __all__ = ["MAX_WAITING", "GroupHub", "GroupPeer", "Rejection"]
 MAX_WAITING: Final = 256
 """Most early keys and messages kept per group until what makes sense of them arrives."""
 MAX_REJECTIONS: Final = 100
+MAX_SHOWN_RECEIPTS: Final = 50
+"""Most messages one receipt updates on the page (the rest show on the next load)."""
 
 
 class GroupMailbox(Protocol):
@@ -157,6 +179,7 @@ class GroupHub:
         self._pending: set[str] = set()
         self._waiting: dict[bytes, deque[tuple[str, Key | Sealed]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._typing: dict[bytes, OwnTyping] = {}
         self.rejections: deque[Rejection] = deque(maxlen=MAX_REJECTIONS)
         """The latest refused frames (the API shows them)."""
 
@@ -260,29 +283,108 @@ class GroupHub:
         the stored message and the sealed message as it went on the wire."""
         async with self._turn():
             record = await self._record(group_id)
-            if not record.active:
-                raise InvalidChange("we are no longer a member of this group")
-            keyring = await self._store.run(lambda s: s.groups.keyring(group_id))
-            assert keyring is not None
             now = self._clock()
             post = Post(os.urandom(16).hex(), text, int(now * 1000))
-            keyring, sealed = keyring.seal(encode_post(post))
             message = GroupMessageRecord(group_id, post.id, self._me, text, post.sent_at, now)
-
-            def write(store: Store) -> None:
-                with store.transaction():
-                    store.groups.save_keyring(group_id, keyring, now=now)
-                    store.groups.add_message(message)
-
-            await self._store.run(write)
+            wire = await self._seal(record, post, now, lambda s: s.groups.add_message(message))
+            others = len(record.state.members) - 1
+            message = replace(message, receipts=ReceiptCount(0, 0, others))
             self._hub.publish(GroupMessageEvent(message.to_json()))
-            wire = encode_group_message(sealed)
-            frame = encode_group_frame(Sealed(wire))
-            for member in record.state.members:
-                if member != self._me:
-                    self._enqueue(member, frame)
             await self._post()
             return message, wire
+
+    async def edit(self, group_id: bytes, message_id: str, text: str) -> GroupMessageRecord:
+        """Replace the text of our own message, for every member."""
+        return await self._act(group_id, Edit(message_id, text, int(self._clock() * 1000)))
+
+    async def delete(self, group_id: bytes, message_id: str) -> GroupMessageRecord:
+        """Delete our own message (its text and reactions), for every member."""
+        return await self._act(group_id, Delete(message_id, int(self._clock() * 1000)))
+
+    async def react(
+        self, group_id: bytes, message_id: str, emoji: str, *, add: bool
+    ) -> GroupMessageRecord:
+        """Add or remove our reaction on a message, for every member."""
+        return await self._act(group_id, React(message_id, emoji, "add" if add else "remove"))
+
+    async def _act(self, group_id: bytes, action: Action) -> GroupMessageRecord:
+        decode_content(encode_content(action))  # the bounds a member will check
+        async with self._turn():
+            record = await self._record(group_id)
+            target = await self._store.run(lambda s: s.groups.message(group_id, action.target))
+            _check(action, self._me, target)
+            now = self._clock()
+            await self._seal(record, action, now, _apply(group_id, self._me, action))
+            changed = await self._store.run(lambda s: s.groups.message(group_id, action.target))
+            assert changed is not None
+            shown = (await self._counted(record.state, [changed]))[0]
+            self._hub.publish(GroupMessageEvent(shown.to_json()))
+            await self._post()
+            return shown
+
+    async def _seal(
+        self, record: GroupRecord, content: Content, now: float, change: Callable[[Store], Any]
+    ) -> bytes:
+        """Seal ``content`` with our chain, store the chain with ``change`` and queue the
+        sealed message for every other member; return it as it goes on the wire."""
+        group_id = record.state.group_id
+        if not record.active:
+            raise InvalidChange("we are no longer a member of this group")
+        keyring = await self._store.run(lambda s: s.groups.keyring(group_id))
+        assert keyring is not None
+        keyring, sealed = keyring.seal(encode_content(content))
+
+        def write(store: Store) -> None:
+            with store.transaction():
+                store.groups.save_keyring(group_id, keyring, now=now)
+                change(store)
+
+        await self._store.run(write)
+        wire = encode_group_message(sealed)
+        frame = encode_group_frame(Sealed(wire))
+        for member in record.state.members:
+            if member != self._me:
+                self._enqueue(member, frame)
+        return wire
+
+    async def mark_read(self, group_id: bytes, ids: Iterable[str]) -> list[str]:
+        """We read these messages of other members: note it, and tell each author
+        where the ``read_receipts`` setting is on; return the IDs newly read."""
+        wanted = list(dict.fromkeys(ids))
+        async with self._turn():
+            record = await self._record(group_id)
+            now = self._clock()
+
+            def write(store: Store) -> tuple[dict[str, list[str]], bool]:
+                with store.transaction():
+                    fresh = store.groups.unread(group_id, self._me, wanted)
+                    by_author: dict[str, list[str]] = {}
+                    for message in (store.groups.message(group_id, i) for i in fresh):
+                        if message is not None:
+                            by_author.setdefault(message.sender_id, []).append(message.id)
+                    for author, mids in by_author.items():
+                        store.groups.record_receipt(
+                            group_id, author, self._me, mids, read=True, now=now
+                        )
+                    return by_author, store.settings.get("read_receipts") is True
+
+            by_author, tell = await self._store.run(write)
+            if tell and record.active:
+                for author, mids in by_author.items():
+                    if record.state.is_member(author):
+                        self._send_receipt(group_id, author, "read", mids)
+            await self._post()
+            return [i for mids in by_author.values() for i in mids]
+
+    async def typing(self, group_id: bytes, active: bool) -> int:
+        """We started or stopped typing in a group: tell the members with an open
+        session (throttled as 1:1; never queued); return how many were told."""
+        record = await self._record(group_id)
+        throttle = self._typing.setdefault(group_id, OwnTyping())
+        if not record.active or not throttle.should_send(active, self._clock()):
+            return 0
+        frame = encode_group_frame(Typing(group_id, active))
+        return sum(self._direct(m, frame) for m in record.state.members if m != self._me)
 
     async def accept_sealed(self, from_id: str, sealed: bytes) -> None:
         """Handle a sealed message as if ``from_id`` sent it (it must open, or raise)."""
@@ -313,8 +415,26 @@ class GroupHub:
         return shown
 
     async def messages(self, group_id: bytes, limit: int = 200) -> list[GroupMessageRecord]:
-        await self._record(group_id)
-        return await self._store.run(lambda s: s.groups.messages(group_id, limit=limit))
+        """The latest messages, ours with how many other members have and read them."""
+        record = await self._record(group_id)
+        found = await self._store.run(lambda s: s.groups.messages(group_id, limit=limit))
+        return await self._counted(record.state, found)
+
+    async def _counted(
+        self, state: GroupState, messages: list[GroupMessageRecord]
+    ) -> list[GroupMessageRecord]:
+        """``messages`` with receipt counts on ours, against the current other members."""
+        others = [m for m in state.members if m != self._me]
+        own = [m.id for m in messages if m.sender_id == self._me]
+        gid = state.group_id
+        counts = await self._store.run(lambda s: s.groups.receipt_counts(gid, own, others))
+        out = []
+        for m in messages:
+            if m.sender_id == self._me:
+                delivered, read = counts.get(m.id, (0, 0))
+                m = replace(m, receipts=ReceiptCount(delivered, read, len(others)))
+            out.append(m)
+        return out
 
     async def resolve(self, name: str) -> list[bytes]:
         """IDs of the groups named ``name`` or whose ID (hex) it is."""
@@ -353,6 +473,8 @@ class GroupHub:
                     await self._on_ack(from_id, frame.seq)
                 elif isinstance(frame, Queued):
                     await self._on_queued(from_id, frame)
+                elif isinstance(frame, Typing):
+                    await self._on_typing(from_id, frame)
                 else:
                     await self._handle(from_id, frame)
             except GroupError as exc:
@@ -366,8 +488,10 @@ class GroupHub:
             await self._on_key(from_id, frame)
         elif isinstance(frame, Sealed):
             await self._on_sealed(from_id, frame)
+        elif isinstance(frame, Receipt):
+            await self._on_receipt(from_id, frame)
         else:
-            raise InvalidChange("a queued frame inside a queued frame")
+            raise InvalidChange("a frame that is never queued, queued")
 
     async def _on_queued(self, from_id: str, frame: Queued) -> None:
         """Handle frame ``seq`` of the member's queue for us and acknowledge it (a
@@ -469,17 +593,67 @@ class GroupHub:
             self._wait(gid, from_id, frame)  # its key is on its way
             return
         keyring, plaintext = keyring.open(record.state, message)
-        post = decode_post(plaintext)
         now = self._clock()
-        stored = GroupMessageRecord(gid, post.id, from_id, post.text, post.sent_at, now)
+        content = decode_content(plaintext)  # refused: the chain is not stored (as before)
 
-        def write(store: Store) -> None:
+        def write(store: Store) -> GroupMessageRecord | GroupError | None:
+            """Store the chain and the content's effect; the message to show, or why
+            the content was refused (the chain is kept either way)."""
             with store.transaction():
                 store.groups.save_keyring(gid, keyring, now=now)
-                store.groups.add_message(stored)
+                if isinstance(content, Post):
+                    stored = GroupMessageRecord(
+                        gid, content.id, from_id, content.text, content.sent_at, now
+                    )
+                    return stored if store.groups.add_message(stored) else None
+                try:
+                    _check(content, from_id, store.groups.message(gid, content.target))
+                except RefusedAction as exc:
+                    return exc
+                _apply(gid, from_id, content)(store)
+                return store.groups.message(gid, content.target)
 
-        await self._store.run(write)
-        self._hub.publish(GroupMessageEvent(stored.to_json()))
+        shown = await self._store.run(write)
+        if isinstance(shown, GroupError):
+            raise shown
+        if shown is not None:
+            shown = (await self._counted(record.state, [shown]))[0]
+            self._hub.publish(GroupMessageEvent(shown.to_json()))
+        if isinstance(content, Post):
+            self._send_receipt(gid, from_id, "delivered", [content.id])
+
+    async def _on_receipt(self, from_id: str, frame: Receipt) -> None:
+        """A member has or read messages of ours (other IDs are ignored)."""
+        gid = frame.group
+        record = await self._store.run(lambda s: s.groups.get(gid))
+        if record is None or not record.state.is_member(from_id):
+            raise NotAMember("a receipt from someone who is not a member")
+        now, read = self._clock(), frame.kind == "read"
+
+        def write(store: Store) -> list[GroupMessageRecord]:
+            with store.transaction():
+                store.groups.record_receipt(gid, self._me, from_id, frame.ids, read=read, now=now)
+            found = (store.groups.message(gid, i) for i in frame.ids[:MAX_SHOWN_RECEIPTS])
+            return [m for m in found if m is not None and m.sender_id == self._me]
+
+        changed = await self._store.run(write)
+        for message in await self._counted(record.state, changed):
+            self._hub.publish(GroupMessageEvent(message.to_json()))
+
+    async def _on_typing(self, from_id: str, frame: Typing) -> None:
+        record = await self._store.run(lambda s: s.groups.get(frame.group))
+        if record is None or not record.active or not record.state.is_member(from_id):
+            raise NotAMember("typing from someone who is not a member")
+        self._hub.publish(
+            GroupTypingEvent(frame.group.hex(), from_id, frame.active, TYPING_TIMEOUT)
+        )
+
+    def _send_receipt(
+        self, group_id: bytes, author: str, kind: Literal["delivered", "read"], ids: list[str]
+    ) -> None:
+        for start in range(0, len(ids), MAX_RECEIPT_IDS):
+            chunk = ids[start : start + MAX_RECEIPT_IDS]
+            self._enqueue(author, encode_group_frame(Receipt(group_id, kind, chunk)))
 
     def _wait(self, group_id: bytes, from_id: str, frame: Key | Sealed) -> None:
         queue = self._waiting.setdefault(group_id, deque(maxlen=MAX_WAITING))
@@ -599,6 +773,26 @@ class GroupHub:
             return False
         peer.send_frame(peer.secure, frame)
         return True
+
+
+def _check(action: Action, sender_id: str, target: GroupMessageRecord | None) -> None:
+    shown = None if target is None else Target(target.sender_id, target.deleted)
+    check_action(action, sender_id, shown)
+
+
+def _apply(group_id: bytes, sender_id: str, action: Action) -> Callable[[Store], None]:
+    """The store write of an allowed action."""
+
+    def write(store: Store) -> None:
+        if isinstance(action, Edit):
+            store.groups.edit_message(group_id, action.target, action.text, action.edited_at)
+        elif isinstance(action, Delete):
+            store.groups.delete_message(group_id, action.target)
+        else:
+            add = action.action == "add"
+            store.groups.react(group_id, action.target, sender_id, action.emoji, add=add)
+
+    return write
 
 
 def _put(store: Store, items: list[tuple[str, bytes]]) -> list[tuple[str, int, bytes]]:

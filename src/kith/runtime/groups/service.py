@@ -43,6 +43,31 @@ class GroupService:
         self._connect()
         return sent
 
+    async def edit(self, group_id: bytes, message_id: str, text: str) -> GroupMessageRecord:
+        message = await self._hub.edit(group_id, message_id, text)
+        self._connect()
+        return message
+
+    async def delete(self, group_id: bytes, message_id: str) -> GroupMessageRecord:
+        message = await self._hub.delete(group_id, message_id)
+        self._connect()
+        return message
+
+    async def react(
+        self, group_id: bytes, message_id: str, emoji: str, *, add: bool
+    ) -> GroupMessageRecord:
+        message = await self._hub.react(group_id, message_id, emoji, add=add)
+        self._connect()
+        return message
+
+    async def mark_read(self, group_id: bytes, ids: Sequence[str]) -> list[str]:
+        read = await self._hub.mark_read(group_id, ids)
+        self._connect()
+        return read
+
+    async def typing(self, group_id: bytes, active: bool) -> int:
+        return await self._hub.typing(group_id, active)
+
     async def accept_sealed(self, from_id: str, sealed: bytes) -> None:
         await self._hub.accept_sealed(from_id, sealed)
 
