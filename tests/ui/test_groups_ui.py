@@ -101,6 +101,7 @@ def test_a_group_created_on_one_page_chats_and_shows_members_and_removal_on_anot
     expect(carol_row.locator(".member-presence")).to_have_text("not your contact")
     expect(carol_row.locator("[data-presence]")).to_have_count(0)
     expect(members.get_by_role("button", name="Remove alice")).to_have_count(0)  # not an admin
+    expect(members.get_by_role("button", name="Make carol an admin")).to_have_count(0)
 
     alice.get_by_role("button", name="Members", exact=True).click()
     alice.get_by_role("button", name="Remove carol").click()
@@ -120,6 +121,13 @@ def test_a_group_created_on_one_page_chats_and_shows_members_and_removal_on_anot
     )
     expect(bob.locator("#group-title")).to_have_text("Hikers 2026")
     expect(bob.locator("#groups-list li")).to_contain_text("Hikers 2026")
+
+    expect(members.get_by_role("button", name="Rename", exact=True)).to_be_hidden()
+    panel.get_by_role("button", name="Make bob an admin").click()
+    expect(bob.locator("#group-messages .system").last).to_have_text(
+        "alice made you an admin", timeout=WAIT_MS
+    )
+    expect(members.get_by_role("button", name="Rename", exact=True)).to_be_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     alice.screenshot(path=str(ARTIFACTS / "ui-group-alice.png"))
     bob.screenshot(path=str(ARTIFACTS / "ui-group-bob.png"))

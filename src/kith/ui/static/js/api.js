@@ -125,6 +125,7 @@ export const api = {
   sendGroup: (gid, text) => request("POST", `/api/groups/${part(gid)}/messages`, { text }),
   addMember: (gid, member) => request("POST", `/api/groups/${part(gid)}/members`, { member }),
   removeMember: (gid, member) => request("DELETE", `/api/groups/${part(gid)}/members/${part(member)}`),
+  promoteMember: (gid, member) => request("POST", `/api/groups/${part(gid)}/promote`, { member }),
   renameGroup: (gid, name) => request("POST", `/api/groups/${part(gid)}/rename`, { name }),
   leaveGroup: (gid) => request("POST", `/api/groups/${part(gid)}/leave`),
 };

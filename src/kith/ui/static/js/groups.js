@@ -271,6 +271,9 @@ export class GroupsPanel {
           contact
             ? h("span", { class: "member-presence small", "data-presence": member.status }, label)
             : h("span", { class: "member-presence muted small" }, member.you ? "" : "not your contact"),
+          admin && !member.you && member.role !== "admin"
+            ? h("button", { type: "button", class: "button secondary small", "aria-label": `Make ${name} an admin`, onclick: () => this.act(() => this.api.promoteMember(details.id, member.id)) }, "Make admin")
+            : null,
           admin && !member.you
             ? h("button", { type: "button", class: "button danger small", "aria-label": `Remove ${name}`, onclick: () => this.act(() => this.api.removeMember(details.id, member.id)) }, "Remove")
             : null,
