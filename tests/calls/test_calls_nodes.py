@@ -86,6 +86,18 @@ def test_an_answered_call_relays_the_pages_signals_and_ends_on_both_sides(
         for node in (a, b):
             assert call(node, "POST", f"/api/calls/{cid}/media", {"flowing": True})[0] == 200
         _call_events(wa, cid, "connected")
+        _call_events(wb, cid, "connected")
+
+        # b's page lost its media: b's side reconnects (a's goes on), then media is back
+        status, body = call(b, "POST", f"/api/calls/{cid}/media", {"flowing": False})
+        assert (status, body["state"]) == (200, "reconnecting")
+        _call_events(wb, cid, "reconnecting")
+        status, body = call(b, "POST", f"/api/calls/{cid}/media", {"flowing": True})
+        assert (status, body["state"]) == (200, "connected")
+        assert body["connected_at"] is not None  # the call's time runs on from the first
+        [live] = call(a, "GET", "/api/calls")[1]["calls"]
+        assert live["state"] == "connected"
+
         ended = call(a, "POST", f"/api/calls/{cid}/hangup")[1]
         assert (ended["state"], ended["reason"], ended["outcome"]) == (
             "ended",

@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
+from kith_testkit.node_api import call
 from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
 from kith_testkit.page_controls import VISIBILITY_AND_SPY, new_note, notes, set_hidden
 from kith_testkit.polling import wait_for
@@ -130,9 +131,9 @@ def test_a_video_call_flows_both_ways_mutes_shares_and_hangs_up(world: World) ->
         growing(page, "in_video", who)
     expect(alice.locator("#call-timer")).to_have_text("0:01", timeout=WAIT_MS)
 
-    call = alice.get_by_role("region", name="Call")
-    call.get_by_role("button", name="Mute microphone").click()
-    unmute = call.get_by_role("button", name="Unmute microphone")
+    bar = alice.get_by_role("region", name="Call")
+    bar.get_by_role("button", name="Mute microphone").click()
+    unmute = bar.get_by_role("button", name="Unmute microphone")
     expect(unmute).to_have_attribute("aria-pressed", "true")
     wait_for(lambda: standing_still(alice, "out_audio") or None, "alice's audio to stop", 10)
     growing(alice, "out_video", "alice while muted")  # only the microphone stopped
@@ -153,6 +154,17 @@ def test_a_video_call_flows_both_ways_mutes_shares_and_hangs_up(world: World) ->
     growing(bob, "in_video", "bob sees the screen")
     ARTIFACTS.mkdir(exist_ok=True)
     alice.screenshot(path=str(ARTIFACTS / "ui-call-alice.png"))
+
+    # bob's node is told its page's media dropped (as a cut ICE connection would): bob's
+    # page shows it reconnecting, then connected once the media is reported back
+    [live] = call(world.nodes["bob"], "GET", "/api/calls")[1]["calls"]
+    media = f"/api/calls/{live['id']}/media"
+    assert call(world.nodes["bob"], "POST", media, {"flowing": False})[0] == 200
+    expect(bob.locator("#call-state")).to_have_text("Reconnecting…", timeout=WAIT_MS)
+    expect(bob.locator("#call")).to_have_attribute("data-state", "reconnecting")
+    expect(alice.locator("#call-state")).to_have_text("Connected")
+    assert call(world.nodes["bob"], "POST", media, {"flowing": True})[0] == 200
+    expect(bob.locator("#call-state")).to_have_text("Connected", timeout=WAIT_MS)
 
     bob.get_by_role("button", name="Hang up").click()
     expect(bob.locator("#call-state")).to_have_text("Call ended: you hung up", timeout=WAIT_MS)
