@@ -4,6 +4,7 @@ then media flows browser to browser (Chromium's fake camera and microphone)."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -198,6 +199,12 @@ def test_decline_then_busy_suppresses_the_ring(world: World) -> None:
         assert history_ends(page, tail, f"{who}'s history entry after the message") == live
         calls_before = [entry for entry in live[:-2] if "call" in entry]  # the first test's
         assert all(entry.startswith(earlier) for entry in calls_before), live
+    alice.fill("#composer-text", "after the decline")
+    alice.locator("#composer-text").press("Enter")
+    tail = [*tail, "after the decline"]
+    history_ends(bob, tail, "bob has the message after the call")
+    for page in (alice, bob):  # same author within minutes, but a call came between
+        expect(page.locator("#messages .msg").last).not_to_have_class(re.compile(r"\bgrouped\b"))
 
     bob.select_option("#own-status", "busy")
     expect(bob.locator("#me-effective")).to_contain_text("Busy", timeout=WAIT_MS)

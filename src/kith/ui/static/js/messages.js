@@ -114,13 +114,17 @@ export class MessageList {
     if (!row || !row.classList.contains("msg")) return;
     const message = this.messages.get(row.dataset.id);
     let previous = row.previousElementSibling;
-    while (previous && !previous.classList.contains("msg")) previous = previous.previousElementSibling;
+    let call = false; // a call row between them breaks the group
+    while (previous && !previous.classList.contains("msg")) {
+      call ||= previous.classList.contains("call-row");
+      previous = previous.previousElementSibling;
+    }
     const before = previous ? this.messages.get(previous.dataset.id) : null;
     const day = dayLabel(message.sent_at);
     const newDay = !before || dayLabel(before.sent_at) !== day;
     if (newDay) row.dataset.day = day;
     else delete row.dataset.day;
-    const grouped = !newDay && before.from === message.from && message.sent_at - before.sent_at < GROUP_SECONDS;
+    const grouped = !newDay && !call && before.from === message.from && message.sent_at - before.sent_at < GROUP_SECONDS;
     row.classList.toggle("grouped", grouped);
   }
 
@@ -193,6 +197,7 @@ export class MessageList {
       let after = this.root.lastElementChild;
       while (after && after !== this.top && !(this.rowTime(after) <= entry.started_at)) after = after.previousElementSibling;
       (after || this.top).after(row);
+      this.decorateAround(row); // the message after it starts a new group
     }
   }
 
