@@ -390,7 +390,7 @@ export class ChatPanel {
       if (here) this.list.setState(event.id, event.state);
     } else if (event.type === "call") {
       const call = event.call;
-      if (call.state === "ended" && call.contact === this.contactId && !this.root.hidden) this.list.addCall(logEntry(call));
+      if (call.state === "ended" && call.contact === this.contactId && !this.root.hidden) this.list.addCall(logEntry(call), this.complete);
     } else if (event.type === "file") {
       if (event.file.contact === this.contactId && !this.root.hidden) this.list.setFile(event.file);
     } else if (event.type === "presence") {

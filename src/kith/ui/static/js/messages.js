@@ -177,13 +177,14 @@ export class MessageList {
     this.placeCalls(complete);
   }
 
-  /** A call of this conversation ended just now: its row goes in at its time. */
-  addCall(entry) {
+  /** A call of this conversation ended just now: its row goes in at its time (later, with
+   * its page, if that is before the loaded messages, as a late missed-call notice can be). */
+  addCall(entry, complete) {
     const stick = this.nearBottom();
     this.calls.set(entry.id, entry);
     this.callRows.get(entry.id)?.remove();
     this.callRows.delete(entry.id);
-    this.placeCalls(true);
+    this.placeCalls(complete);
     if (stick) this.scrollToBottom();
   }
 
@@ -192,13 +193,18 @@ export class MessageList {
     const oldest = this.messages.get(this.oldestId);
     for (const entry of this.calls.values()) {
       if (this.callRows.has(entry.id) || (!complete && (!oldest || entry.started_at < oldest.sent_at))) continue;
-      const row = this.callRow(entry);
-      this.callRows.set(entry.id, row);
-      let after = this.root.lastElementChild;
-      while (after && after !== this.top && !(this.rowTime(after) <= entry.started_at)) after = after.previousElementSibling;
-      (after || this.top).after(row);
-      this.decorateAround(row); // the message after it starts a new group
+      this.placeCall(entry);
     }
+  }
+
+  /** One call's row, after the last row no later than it. */
+  placeCall(entry) {
+    const row = this.callRow(entry);
+    this.callRows.set(entry.id, row);
+    let after = this.root.lastElementChild;
+    while (after && after !== this.top && !(this.rowTime(after) <= entry.started_at)) after = after.previousElementSibling;
+    (after || this.top).after(row);
+    this.decorateAround(row); // the message after it starts a new group
   }
 
   /** When a message or call row happened (seconds), or undefined for other rows. */
