@@ -259,6 +259,7 @@ class ChatPeer:
         self._files = files
         self._calls = calls
         self._groups = groups
+        self._groups_paused = False
         self._inbound: deque[bytes] = deque()
         self._recalling = False
 
@@ -435,6 +436,7 @@ class ChatPeer:
                     if self._calls is not None:
                         self._calls.channel_open(self)
                     if self._groups is not None:
+                        self._groups_paused = False
                         self._groups.channel_open(self)
             case MessageReceived(plaintext=plaintext):
                 self._on_chat(plaintext, now)
@@ -452,7 +454,7 @@ class ChatPeer:
                 self._calls.receive(self, plaintext)  # a few per call, never stored
             return
         if is_group_frame(plaintext):  # before files: a group frame's mark starts with theirs
-            if self._groups is not None and not self.blocked:
+            if self._groups is not None and not self.blocked and self._admit_group(now):
                 self._groups.receive(self, plaintext)  # the hub orders and checks them
             return
         if is_file_frame(plaintext):
@@ -469,6 +471,21 @@ class ChatPeer:
         self._inbound.append(plaintext)
         if not self._recalling:
             self._drain_inbound()
+
+    def _admit_group(self, now: float) -> bool:
+        """A group frame costs one token of the contact's limit, like a chat frame.
+        Over it, this and every later group frame of the session are dropped: an
+        acknowledgement covers every queued frame before it, so none may be taken
+        after a dropped one; the sender sends them all again, in order, on the next
+        session (the group hub's outbox)."""
+        if self._groups_paused:
+            return False
+        decision = self._limit.admit(now)
+        if decision is RateDecision.ACCEPT:
+            return True
+        self._groups_paused = True
+        self._host.rate_limited(self, decision is RateDecision.DROP_AND_NOTIFY)
+        return False
 
     def _drain_inbound(self) -> None:
         while self._inbound:

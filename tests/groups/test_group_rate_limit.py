@@ -1,0 +1,69 @@
+"""Group frames count against the sender's inbound rate limit: a burst over it is
+dropped with a notice, and every message still arrives exactly once, in order, on
+the next session. Two real nodes through a real kith-signal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kith_testkit.chat_world import ChatWorld
+from kith_testkit.node_api import EventWatcher, call
+from kith_testkit.polling import wait_for
+
+pytestmark = pytest.mark.slow
+LIMIT = ("--inbound-rate", "20", "--inbound-burst", "40")  # small, so the test is quick
+BURST = 30  # each costs two frames from b (the message, b's ack of a's receipt): over 40
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[ChatWorld]:
+    w = ChatWorld(tmp_path, "ab")
+    yield w
+    w.close()
+
+
+def _bodies(world: ChatWorld, who: str, gid: str, count: int) -> list[str]:
+    def probe() -> list[str] | None:
+        status, body = call(world.nodes[who], "GET", f"/api/groups/{gid}/messages")
+        got: list[dict[str, Any]] = body["messages"] if status == 200 else []
+        return [m["body"] for m in got] if len(got) >= count else None
+
+    return wait_for(probe, f"{who} holds {count} group messages", 30.0)
+
+
+def test_a_group_burst_over_the_limit_is_dropped_with_a_notice_and_arrives_once(
+    world: ChatWorld,
+) -> None:
+    world.start("a", flags=LIMIT)
+    world.start("b")
+    world.online("a", "b")
+    a, b, ids = world.nodes["a"], world.nodes["b"], world.ids
+    status, made = call(b, "POST", "/api/groups", {"name": "Flood", "members": [ids["a"]]})
+    assert status == 201
+    gid = made["id"]
+    assert _bodies(world, "a", gid, 0) == []
+    texts = [f"burst {i:03d}" for i in range(BURST)]
+    watcher = EventWatcher(a)
+    try:
+        for text in texts:
+            assert call(b, "POST", f"/api/groups/{gid}/messages", {"text": text})[0] == 201
+        notice = watcher.wait(
+            lambda e: e.get("type") == "chat_notice" and e["code"] == "rate_limited",
+            "the rate limit notice",
+            30,
+        )
+        assert notice["contact"] == ids["b"]
+    finally:
+        watcher.close()
+    status, body = call(a, "GET", f"/api/groups/{gid}/messages")
+    assert 0 < len(body["messages"]) < BURST  # the rest were dropped, not acknowledged
+
+    # the next session brings the rest: each message once, in the order sent
+    assert a.stop() == 0
+    world.start("a", flags=LIMIT)
+    world.online("a", "b")
+    assert _bodies(world, "a", gid, BURST) == texts
