@@ -1,10 +1,11 @@
 """Groups in the web UI: three real nodes through a real kith-signal, two pages.
 
 alice creates a group with bob and carol (carol is alice's contact, not bob's)
-and writes; bob's page shows the group with an unread count and the message
-under alice's name, the members panel shows alice online and carol without
-presence (not bob's contact); alice removes carol and both pages show the
-system line.
+and writes; bob's hidden tab shows a notification and the count in its title,
+his page the group with an unread count and the message under alice's name,
+the members panel shows alice online and carol without presence (not bob's
+contact); alice removes carol, renames the group and makes bob an admin, and
+both pages show the system lines.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
 from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
+from kith_testkit.page_controls import VISIBILITY_AND_SPY, new_note, notes, set_hidden
 from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
@@ -35,8 +37,13 @@ class Trio:
         for who, other in (("alice", "bob"), ("alice", "carol")):
             ok(kith(root / who, "contacts", "add", self.ids[other], "--name", other))
             ok(kith(root / other, "contacts", "add", self.ids[who], "--name", who))
+        ok(kith(root / "bob", "settings", "set", "notifications", "true"))
         self.nodes = {n: NodeProcess(root / n, *HEARTBEAT_FLAGS) for n in names}
-        self.pages = {n: sign_in(new_context(browser), self.nodes[n]) for n in ("alice", "bob")}
+        self.pages = {"alice": sign_in(new_context(browser), self.nodes["alice"])}
+        bob = new_context(browser)  # bob's tab gets hidden and shows notifications
+        bob.grant_permissions(["notifications"])
+        bob.add_init_script(VISIBILITY_AND_SPY)
+        self.pages["bob"] = sign_in(bob, self.nodes["bob"])
 
     def close(self) -> None:
         for node in self.nodes.values():
@@ -78,9 +85,14 @@ def test_a_group_created_on_one_page_chats_and_shows_members_and_removal_on_anot
     expect(alice.locator("#group-messages .system").first).to_have_text(
         "You created the group “Hikers” with bob, carol"
     )
+    set_hidden(bob, True)
+    before = len(notes(bob))
     alice.fill("#group-composer-text", "hello hikers")
     alice.keyboard.press("Enter")
     expect(alice.locator("#group-messages .msg").last).to_contain_text("hello hikers")
+    assert new_note(bob, before) == {"title": "Hikers", "body": "alice: hello hikers"}
+    expect(bob).to_have_title("(1) Kith")
+    set_hidden(bob, False)
 
     row = bob.locator("#groups-list li", has_text="Hikers")
     expect(row.locator(".unread")).to_have_text("1", timeout=WAIT_MS)
@@ -92,6 +104,7 @@ def test_a_group_created_on_one_page_chats_and_shows_members_and_removal_on_anot
         "alice created the group “Hikers” with you"
     )
     expect(row.locator(".unread")).to_have_count(0)
+    expect(bob).to_have_title("Kith")
     bob.get_by_role("button", name="Members", exact=True).click()
     members = bob.get_by_role("complementary", name="Members")
     alice_row = members.locator(f"li[data-id='{trio.ids['alice']}']")

@@ -97,10 +97,15 @@ class NewGroupDialog {
 export class GroupsPanel {
   /**
    * @param {object} api the API client
-   * @param {{me: {id: string}, contacts: () => object[], contactOf: (id: string) => object | undefined,
-   *          onShow: () => void}} options `onShow` shows the group pane (and unselects the contact)
+   * @param {{me: {id: string}, notifier: object, contacts: () => object[],
+   *          contactOf: (id: string) => object | undefined, onShow: () => void, onUnread: () => void}} options
+   *   `onShow` shows the group pane (and unselects the contact); `onUnread` repaints the title's
+   *   count (see `unreadTotal`). `contacts`, `contactOf` and `onUnread` read the sidebar, which is
+   *   built after this panel (it counts this panel's unread messages in the title).
    */
-  constructor(api, { me, contacts, contactOf, onShow }) {
+  constructor(api, { me, notifier, contacts, contactOf, onShow, onUnread }) {
+    this.notifier = notifier;
+    this.onUnread = onUnread;
     this.api = api;
     this.me = me.id;
     this.contactOf = contactOf;
@@ -121,6 +126,12 @@ export class GroupsPanel {
       },
     });
     $("#group-new").addEventListener("click", () => this.dialog.open());
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden || !this.unread.has(this.openId)) return;
+      this.unread.delete(this.openId); // read now that the tab shows the open group
+      this.paintList();
+      this.onUnread();
+    });
     $("#group-members-toggle").addEventListener("click", () => this.toggleMembers());
     $("#group-composer").addEventListener("submit", (event) => {
       event.preventDefault();
@@ -193,6 +204,11 @@ export class GroupsPanel {
     $("#groups-empty").hidden = this.groups.size > 0;
   }
 
+  /** Unread group messages in all groups (for the title's count). */
+  get unreadTotal() {
+    return [...this.unread.values()].reduce((a, b) => a + b, 0);
+  }
+
   /** No group open (a contact or the settings were opened instead). */
   deselect() {
     this.openId = null;
@@ -211,6 +227,7 @@ export class GroupsPanel {
     this.openId = gid;
     this.unread.delete(gid);
     this.paintList();
+    this.onUnread();
     this.messages.clear();
     this.messages.root.querySelectorAll(".system").forEach((line) => line.remove());
     this.shownVersion = 0;
@@ -285,7 +302,11 @@ export class GroupsPanel {
     $("#group-add-pick").replaceChildren(...candidates.map((c) => h("option", { value: c.id }, displayName(c))));
     $("#group-admin").hidden = !admin || details.active === false;
     $("#group-add-row").hidden = !candidates.length;
-    $("#group-rename-name").value = details.name;
+    const rename = $("#group-rename-name");
+    if (rename.dataset.shown !== details.name) {
+      rename.value = details.name; // only when the name changed: a repaint keeps what is being typed
+      rename.dataset.shown = details.name;
+    }
   }
 
   /** Run a membership action on the open group, then show its result. */
@@ -340,13 +361,15 @@ export class GroupsPanel {
       return;
     }
     const message = event.message;
-    if (message.group === this.openId) {
-      this.messages.upsert(asMessage(message, this.me));
-      return;
-    }
+    const open = message.group === this.openId;
+    if (open) this.messages.upsert(asMessage(message, this.me));
     if (message.sender === this.me) return;
+    const name = this.groups.get(message.group)?.name || "Group";
+    this.notifier.groupMessage(name, this.nameOf(message.sender), message, () => this.select(message.group).catch(() => {}));
+    if (open && !document.hidden) return;
     this.unread.set(message.group, (this.unread.get(message.group) || 0) + 1);
     if (!this.groups.has(message.group)) this.refresh().catch(() => {});
     this.paintList();
+    this.onUnread();
   }
 }

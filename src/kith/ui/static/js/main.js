@@ -108,8 +108,10 @@ async function start() {
   });
   const groups = new GroupsPanel(api, {
     me,
+    notifier,
     contacts: () => sidebar.contacts.values(),
     contactOf: (id) => sidebar.get(id),
+    onUnread: () => sidebar.paintTitle(),
     onShow: () => {
       sidebar.select(null);
       chat.contactId = null;
@@ -124,7 +126,7 @@ async function start() {
     calls.opened();
     await chat.open(id);
     $("#composer-text").focus();
-  });
+  }, { otherUnread: () => groups.unreadTotal });
   sidebar.setAll(contacts);
   groups.refresh().catch(() => {});
   const requests = new RequestList(api, { onAnswered: refreshContacts });

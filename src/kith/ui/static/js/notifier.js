@@ -66,6 +66,23 @@ export class Notifier {
     return note;
   }
 
+  /** A group message from another member (`message` as the API shows it): titled with
+   * the group's name, the body names the sender; a click calls `onOpen`. Once per message. */
+  groupMessage(groupName, senderName, message, onOpen) {
+    if (this.seen.has(message.id)) return null;
+    if (this.seen.size >= SEEN_LIMIT) this.seen.clear();
+    this.seen.add(message.id);
+    if (!this.allowed()) return null;
+    const body = this.private ? `${senderName}: New message` : `${senderName}: ${message.body}`;
+    const note = new Notification(groupName, { body, tag: `kith-group-${message.id}`, silent: false });
+    note.addEventListener("click", () => {
+      window.focus();
+      onOpen();
+      note.close();
+    });
+    return note;
+  }
+
   /** A call ringing in (the call as the API shows it): a notification when allowed, to be
    * closed by the caller once the ringing stops. */
   call(call) {

@@ -5,8 +5,12 @@ import { $, h } from "./dom.js";
 import { STATUS_LABEL, displayName, presenceLine } from "./format.js";
 
 export class Sidebar {
-  /** @param {(id: string) => void} onSelect */
-  constructor(onSelect) {
+  /**
+   * @param {(id: string) => void} onSelect
+   * @param {{otherUnread?: () => number}} options unread messages outside the contacts (groups), for the title
+   */
+  constructor(onSelect, { otherUnread = () => 0 } = {}) {
+    this.otherUnread = otherUnread;
     this.list = $("#contacts");
     this.empty = $("#contacts-empty");
     this.onSelect = onSelect;
@@ -74,7 +78,7 @@ export class Sidebar {
   }
 
   paintTitle() {
-    const total = [...this.unread.values()].reduce((a, b) => a + b, 0);
+    const total = [...this.unread.values()].reduce((a, b) => a + b, 0) + this.otherUnread();
     showUnread(total, { quiet: this.quiet });
   }
 
