@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -57,12 +57,16 @@ async def pump(hubs: Hubs, seen: dict[tuple[str, str], int]) -> None:
             for receiver, (other, _) in hubs.items():
                 if receiver == sender:
                     continue
-                rows = await store.run(lambda s, r=IDS[receiver]: s.groups.outbox(r))
+                rows = await store.run(_outbox(IDS[receiver]))
                 for seq, frame in rows:
                     if seq > seen.get((sender, receiver), 0):
                         seen[(sender, receiver)] = seq
                         await other.take(IDS[sender], encode_group_frame(Queued(seq, frame)))
                         moved = True
+
+
+def _outbox(contact_id: str) -> Callable[[Store], list[tuple[int, bytes]]]:
+    return lambda store: store.groups.outbox(contact_id)
 
 
 async def test_a_forged_edit_of_anothers_message_is_refused_and_nothing_after_it_lost(
