@@ -127,5 +127,11 @@ export const api = {
   removeMember: (gid, member) => request("DELETE", `/api/groups/${part(gid)}/members/${part(member)}`),
   promoteMember: (gid, member) => request("POST", `/api/groups/${part(gid)}/promote`, { member }),
   renameGroup: (gid, name) => request("POST", `/api/groups/${part(gid)}/rename`, { name }),
+  editGroupMessage: (gid, mid, text) => request("PATCH", `/api/groups/${part(gid)}/messages/${part(mid)}`, { text }),
+  deleteGroupMessage: (gid, mid) => request("DELETE", `/api/groups/${part(gid)}/messages/${part(mid)}`),
+  reactGroup: (gid, mid, emoji) => request("POST", `/api/groups/${part(gid)}/messages/${part(mid)}/reactions`, { emoji }),
+  unreactGroup: (gid, mid, emoji) =>
+    request("DELETE", `/api/groups/${part(gid)}/messages/${part(mid)}/reactions/${part(emoji)}`),
+  markGroupRead: (gid, ids) => request("POST", `/api/groups/${part(gid)}/read`, { ids }),
   leaveGroup: (gid) => request("POST", `/api/groups/${part(gid)}/leave`),
 };

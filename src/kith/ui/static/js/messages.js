@@ -458,7 +458,7 @@ export class MessageList {
       "div",
       { class: "actions" },
       h("button", { type: "button", "aria-label": "Add reaction", onclick: () => this.openPicker(message) }, "☺ React"),
-      h("button", { type: "button", onclick: () => this.actions.reply(message.id) }, "Reply"),
+      this.actions.reply ? h("button", { type: "button", onclick: () => this.actions.reply(message.id) }, "Reply") : null,
       mine ? h("button", { type: "button", onclick: () => this.startEdit(message) }, "Edit") : null,
       mine ? h("button", { type: "button", onclick: () => this.actions.remove(message.id) }, "Delete") : null,
     );
