@@ -116,6 +116,14 @@ def test_a_group_created_on_one_page_chats_and_shows_members_and_removal_on_anot
     expect(members.get_by_role("button", name="Remove alice")).to_have_count(0)  # not an admin
     expect(members.get_by_role("button", name="Make carol an admin")).to_have_count(0)
 
+    message.hover()
+    message.get_by_role("button", name="Add reaction").click()
+    bob.get_by_role("button", name="React with 👍").click()
+    mine = alice.locator("#group-messages .msg", has_text="hello hikers")
+    expect(mine.locator(".reaction")).to_have_text("👍 1", timeout=WAIT_MS)
+    expect(mine.locator(".state")).to_have_text(re.compile(r" of 2$"), timeout=WAIT_MS)
+    expect(message.get_by_role("button", name="Reply")).to_have_count(0)
+
     alice.get_by_role("button", name="Members", exact=True).click()
     alice.get_by_role("button", name="Remove carol").click()
     expect(alice.locator("#group-messages .system").last).to_have_text(

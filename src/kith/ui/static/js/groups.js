@@ -6,6 +6,16 @@ import { $, h, say } from "./dom.js";
 import { STATUS_LABEL, displayName, shortId } from "./format.js";
 import { MessageList } from "./messages.js";
 
+const READ_ON_OPEN = 50; // the latest messages of others marked read when a group opens
+
+/** Our message's receipts as its state line ("read by 2 of 4"). Never one of the 1:1
+ * states: the list keeps those from moving back, and a group's counts only grow. */
+function receiptLine(receipts) {
+  if (receipts && receipts.read) return `✓✓ read by ${receipts.read} of ${receipts.of}`;
+  if (receipts && receipts.delivered) return `✓✓ delivered to ${receipts.delivered} of ${receipts.of}`;
+  return "✓ sent";
+}
+
 /** A group message as the shared message list renders it. */
 function asMessage(message, me) {
   return {
@@ -13,7 +23,10 @@ function asMessage(message, me) {
     from: message.sender,
     text: message.body,
     sent_at: message.sent_at / 1000, // a group message's time is in milliseconds
-    state: message.sender === me ? "sent" : undefined,
+    edited: message.edited,
+    deleted: message.deleted,
+    reactions: message.reactions || {},
+    state: message.sender === me ? receiptLine(message.receipts) : undefined,
   };
 }
 
@@ -117,7 +130,25 @@ export class GroupsPanel {
     this.openId = null;
     this.details = null;
     this.shownVersion = 0;
-    this.messages = new MessageList($("#group-messages"), { me: this.me, nameOf: (id) => this.nameOf(id), actions: null });
+    this.counted = new Set(); // incoming message IDs already counted as unread (edits and reactions come again)
+    const act = (fn) => fn().then(() => true, (error) => {
+      say($("#group-error"), error.message);
+      return false;
+    });
+    const shown = (message) => (message ? this.messages.upsert(asMessage(message, this.me)) : null);
+    this.messages = new MessageList($("#group-messages"), {
+      me: this.me,
+      nameOf: (id) => this.nameOf(id),
+      actions: {
+        react: (mid, emoji) => act(async () => shown(await this.api.reactGroup(this.openId, mid, emoji))),
+        unreact: (mid, emoji) => act(async () => shown(await this.api.unreactGroup(this.openId, mid, emoji))),
+        edit: (mid, text) => act(async () => shown(await this.api.editGroupMessage(this.openId, mid, text))),
+        remove: (mid) => act(async () => {
+          await this.api.deleteGroupMessage(this.openId, mid);
+          this.messages.upsert({ id: mid, deleted: true });
+        }),
+      },
+    });
     this.dialog = new NewGroupDialog(api, {
       contacts,
       onCreated: async (group) => {
@@ -239,6 +270,7 @@ export class GroupsPanel {
     this.showDetails(details);
     for (const message of messages) this.messages.upsert(asMessage(message, this.me));
     this.messages.scrollToBottom();
+    this.markRead(messages.slice(-READ_ON_OPEN));
   }
 
   /** Apply the group's details: header, members panel, system lines for new changes. */
@@ -342,6 +374,12 @@ export class GroupsPanel {
     }
   }
 
+  /** Tell the senders these messages (of others) were read (receipts where they are on). */
+  markRead(messages) {
+    const ids = messages.filter((m) => m.sender !== this.me && !m.deleted).map((m) => m.id);
+    if (ids.length && this.openId) this.api.markGroupRead(this.openId, ids).catch(() => {});
+  }
+
   /** A contact's presence changed: repaint the members panel if they are in it. */
   presence(event) {
     const member = this.details?.members.find((m) => m.id === event.id);
@@ -363,7 +401,10 @@ export class GroupsPanel {
     const message = event.message;
     const open = message.group === this.openId;
     if (open) this.messages.upsert(asMessage(message, this.me));
-    if (message.sender === this.me) return;
+    const reacted = Object.values(message.reactions || {}).some((who) => who.length);
+    if (message.sender === this.me || this.counted.has(message.id) || message.edited || message.deleted || reacted) return;
+    this.counted.add(message.id);
+    if (open && !document.hidden) this.markRead([message]);
     const name = this.groups.get(message.group)?.name || "Group";
     this.notifier.groupMessage(name, this.nameOf(message.sender), message, () => this.select(message.group).catch(() => {}));
     if (open && !document.hidden) return;
