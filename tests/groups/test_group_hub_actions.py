@@ -48,21 +48,27 @@ async def hubs(tmp_path: Path) -> AsyncIterator[Hubs]:
         await astore.close()
 
 
+async def hand(hubs: Hubs, seen: dict[tuple[str, str], int], sender: str, receiver: str) -> bool:
+    """Hand the sender's queued frames for the receiver not handed yet; whether any were."""
+    rows = await hubs[sender][1].run(_outbox(IDS[receiver]))
+    moved = False
+    for seq, frame in rows:
+        if seq > seen.get((sender, receiver), 0):
+            seen[(sender, receiver)] = seq
+            await hubs[receiver][0].take(IDS[sender], encode_group_frame(Queued(seq, frame)))
+            moved = True
+    return moved
+
+
 async def pump(hubs: Hubs, seen: dict[tuple[str, str], int]) -> None:
     """Hand every queued frame not handed yet to its member, until none is left."""
     moved = True
     while moved:
         moved = False
-        for sender, (_, store) in hubs.items():
-            for receiver, (other, _) in hubs.items():
-                if receiver == sender:
-                    continue
-                rows = await store.run(_outbox(IDS[receiver]))
-                for seq, frame in rows:
-                    if seq > seen.get((sender, receiver), 0):
-                        seen[(sender, receiver)] = seq
-                        await other.take(IDS[sender], encode_group_frame(Queued(seq, frame)))
-                        moved = True
+        for sender in hubs:
+            for receiver in hubs:
+                if receiver != sender:
+                    moved = await hand(hubs, seen, sender, receiver) or moved
 
 
 def _outbox(contact_id: str) -> Callable[[Store], list[tuple[int, bytes]]]:
@@ -104,3 +110,21 @@ async def test_a_forged_edit_of_anothers_message_is_refused_and_nothing_after_it
         {"👍": [IDS["b"]]},
     )
     assert len(carol.rejections) == 1
+
+
+async def test_a_reaction_that_overtakes_the_message_it_names_waits_for_it(hubs: Hubs) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    alice, _, carol = (hubs[n][0] for n in "abc")
+    gid = (await alice.create("Crag", [IDS["b"], IDS["c"]])).group_id
+    await pump(hubs, seen)
+    message, _ = await alice.send(gid, "hello")
+    await hand(hubs, seen, "a", "c")  # carol has it, bob not yet
+    await carol.react(gid, message.id, "👍", add=True)
+    await hand(hubs, seen, "c", "b")  # carol's reaction reaches bob first
+    bob = hubs["b"][0]
+    assert await bob.messages(gid) == []
+    assert not bob.rejections
+    await hand(hubs, seen, "a", "b")
+    (got,) = await bob.messages(gid)
+    assert (got.body, got.reactions) == ("hello", {"👍": [IDS["c"]]})
+    assert not bob.rejections

@@ -17,7 +17,9 @@ A sender key or message that arrives before the change that makes sense of it
 waits, a bounded number per group, and is tried again after each change or key.
 
 Edits, deletes and reactions are sealed with our chain like posts (every member
-applies the same action, under the rules of :func:`kith.groups.content.check_action`).
+applies the same action, under the rules of :func:`kith.groups.content.check_action`);
+one that overtakes the message it names (another member's reaction to a post that
+has not reached us yet) waits in memory, a bounded number per group, for that message.
 A stored post is acknowledged to its author alone with a ``Receipt(delivered)``;
 reading it sends a ``Receipt(read)`` where the ``read_receipts`` setting is on.
 ``Typing`` goes to members with an open session only, throttled like 1:1.
@@ -180,6 +182,7 @@ class GroupHub:
         self._waiting: dict[bytes, deque[tuple[str, Key | Sealed]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._typing: dict[bytes, OwnTyping] = {}
+        self._early: dict[bytes, deque[tuple[str, Action]]] = {}
         self.rejections: deque[Rejection] = deque(maxlen=MAX_REJECTIONS)
         """The latest refused frames (the API shows them)."""
 
@@ -614,6 +617,11 @@ class GroupHub:
                 return store.groups.message(gid, content.target)
 
         shown = await self._store.run(write)
+        if isinstance(shown, RefusedAction) and shown.code == "unknown_message":
+            assert not isinstance(content, Post)
+            early = self._early.setdefault(gid, deque(maxlen=MAX_WAITING))
+            early.append((from_id, content))  # its message may come from another member yet
+            return
         if isinstance(shown, GroupError):
             raise shown
         if shown is not None:
@@ -621,6 +629,33 @@ class GroupHub:
             self._hub.publish(GroupMessageEvent(shown.to_json()))
         if isinstance(content, Post):
             self._send_receipt(gid, from_id, "delivered", [content.id])
+            await self._release(record.state, content.id)
+
+    async def _release(self, state: GroupState, message_id: str) -> None:
+        """Apply the actions that arrived before the message they name, in arrival order."""
+        gid = state.group_id
+        early = self._early.get(gid)
+        if not early or all(a.target != message_id for _, a in early):
+            return
+        ready = [(f, a) for f, a in early if a.target == message_id]
+        self._early[gid] = deque(((f, a) for f, a in early if a.target != message_id), MAX_WAITING)
+        for from_id, action in ready:
+
+            def write(store: Store, f: str = from_id, a: Action = action) -> GroupMessageRecord:
+                with store.transaction():
+                    _check(a, f, store.groups.message(gid, a.target))
+                    _apply(gid, f, a)(store)
+                found = store.groups.message(gid, a.target)
+                assert found is not None
+                return found
+
+            try:
+                shown = await self._store.run(write)
+            except RefusedAction as exc:
+                self._reject(from_id, exc)
+                continue
+            shown = (await self._counted(state, [shown]))[0]
+            self._hub.publish(GroupMessageEvent(shown.to_json()))
 
     async def _on_receipt(self, from_id: str, frame: Receipt) -> None:
         """A member has or read messages of ours (other IDs are ignored)."""
