@@ -196,6 +196,13 @@ def test_edits_deletes_reactions_receipts_and_typing_in_a_group(world: ChatWorld
     assert call(b, "POST", path, {"emoji": "🎉"})[0] == 200
     status, unreacted = call(b, "DELETE", f"{path}/{quote('🎉')}")
     assert (status, unreacted["reactions"]) == (200, {"👍": [ids["c"]]})
+    assert "Reaction added" in ok(kith(world.dirs["c"], "groups", "react", "Crag", mid, "🎉"))
+    _message(world, "a", gid, mid, lambda m: "🎉" in m["reactions"], "c's reaction from the CLI")
+    ok(kith(world.dirs["c"], "groups", "react", "Crag", mid, "🎉", "--remove"))
+    refused = kith(world.dirs["c"], "groups", "edit", "Crag", mid, "not c's")
+    assert refused.returncode == 1
+    assert "only the author" in refused.stderr
+    _message(world, "a", gid, mid, lambda m: "🎉" not in m["reactions"], "c's reaction gone")
     history = json.loads(ok(kith(world.dirs["a"], "messages", "Crag", "--json")))
     assert [(m["body"], m["edited"]) for m in history] == [("hello, all", True)]
     assert history[0]["receipts"] == {"delivered": 2, "read": 1, "of": 2}
