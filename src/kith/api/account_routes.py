@@ -21,7 +21,6 @@ boundary for blocking work (SQLCipher, Argon2id).
 from __future__ import annotations
 
 import io
-import json
 import tempfile
 import time
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from kith.account import change_passphrase, protection_of, unlock
+from kith.api.bodies import json_object, non_empty_string
 from kith.api.errors import BadRequest
 from kith.backup import export_backup
 from kith.datadir import DataDir
@@ -62,26 +62,9 @@ def _access(request: web.Request) -> AccountAccess:
     return request.app[_ACCESS]
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body: Any = await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the request body must be JSON") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body
-
-
-def _text(body: dict[str, Any], key: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value:
-        raise BadRequest(f"{key!r} must be a non-empty string")
-    return value
-
-
 async def _secrets(request: web.Request, *keys: str) -> list[str]:
-    body = await _json_body(request)
-    return [_text(body, key) for key in keys]
+    body = await json_object(request)
+    return [non_empty_string(body, key) for key in keys]
 
 
 def _check_owner(data_dir: DataDir, body: dict[str, Any]) -> None:
@@ -116,8 +99,8 @@ def _backup_bytes(store: Store, password: str) -> bytes:
 
 async def download_backup(request: web.Request) -> web.Response:
     """``POST /api/account/backup``: the encrypted backup file as a download."""
-    body = await _json_body(request)
-    password = _text(body, "password")
+    body = await json_object(request)
+    password = non_empty_string(body, "password")
     access = _access(request)
     await access.store.run(lambda _: _check_owner(access.data_dir, body))
     data: bytes = await access.store.run(lambda s: _backup_bytes(s, password))

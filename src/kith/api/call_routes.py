@@ -15,58 +15,24 @@ Live changes reach the page as ``call`` and ``call_signal`` events on ``/api/eve
 
 from __future__ import annotations
 
-import json
-from typing import Any, Final
-
 from aiohttp import web
 
-from kith.api.errors import BadRequest, error_response
-from kith.errors import KithError
+from kith.api.bodies import json_object
+from kith.api.errors import BadRequest
 from kith.runtime.calls.service import CallService
 
 __all__ = ["add_call_routes"]
 
 _CALLS: web.AppKey[CallService] = web.AppKey("calls", CallService)
-_STATUS: Final = {
-    "unknown_call": 404,
-    "not_reachable": 409,
-    "in_call": 409,
-    "illegal_transition": 409,
-    "malformed_call_frame": 400,
-}
 
 
 def _calls(request: web.Request) -> CallService:
     return request.app[_CALLS]
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        body = await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the request body must be JSON") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body
-
-
-@web.middleware
-async def _statuses(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Call error codes with the HTTP status they deserve."""
-    try:
-        response: web.StreamResponse = await handler(request)
-    except KithError as exc:
-        if exc.code not in _STATUS or not request.path.startswith("/api/"):
-            raise
-        return error_response(_STATUS[exc.code], exc.code, exc.message)
-    return response
-
-
 async def start_call(request: web.Request) -> web.Response:
     """Ring a contact."""
-    video = (await _body(request)).get("video", False)
+    video = (await json_object(request, optional=True)).get("video", False)
     if not isinstance(video, bool):
         raise BadRequest("'video' must be true or false")
     view = await _calls(request).start(request.match_info["id"], video)
@@ -106,7 +72,7 @@ async def hang_up(request: web.Request) -> web.Response:
 
 async def media(request: web.Request) -> web.Response:
     """Our page's media connection changed."""
-    flowing = (await _body(request)).get("flowing")
+    flowing = (await json_object(request, optional=True)).get("flowing")
     if not isinstance(flowing, bool):
         raise BadRequest("the request body must be {'flowing': true|false}")
     return web.json_response(_calls(request).media(request.match_info["cid"], flowing).to_json())
@@ -114,7 +80,7 @@ async def media(request: web.Request) -> web.Response:
 
 async def signal(request: web.Request) -> web.Response:
     """Relay our page's offer, answer or ICE candidate to the peer's page."""
-    body = await _body(request)
+    body = await json_object(request, optional=True)
     kind, data = body.get("kind"), body.get("data")
     if not isinstance(kind, str) or not isinstance(data, str):
         raise BadRequest("the request body must be {'kind': …, 'data': …} (strings)")
@@ -127,7 +93,6 @@ def add_call_routes(app: web.Application, calls: CallService | None) -> None:
     if calls is None:
         return
     app[_CALLS] = calls
-    app.middlewares.append(_statuses)
     router = app.router
     router.add_post("/api/contacts/{id}/calls", start_call)
     router.add_get("/api/contacts/{id}/calls", call_log)

@@ -16,6 +16,7 @@ from kith.presence import InvalidStatusTextError
 __all__ = ["BadRequest", "error_response", "status_for"]
 
 _STATUS_BY_CODE: Final = {
+    # contacts, settings, requests
     "unknown_contact": 404,
     "unknown_setting": 404,
     "unknown_request": 404,
@@ -23,7 +24,33 @@ _STATUS_BY_CODE: Final = {
     "not_found": 404,
     "duplicate_contact": 409,
     "database_busy": 503,
+    # messages
+    "unknown_message": 404,
+    "not_own_message": 403,
+    # files
+    "unknown_transfer": 404,
+    "destination_exists": 409,
+    "not_stored": 410,
+    "token_required": 403,
+    # calls
+    "unknown_call": 404,
+    "not_reachable": 409,
+    "in_call": 409,
+    "illegal_transition": 409,
+    # groups
+    "unknown_group": 404,
+    "ambiguous_group": 409,
+    "not_a_contact": 409,
+    "group_full": 409,
+    "forged_group_change": 403,
+    "replayed_group_change": 409,
+    "stale_group_change": 409,
+    "unknown_group_parent": 409,
+    "not_a_group_member": 403,
+    "group_message_key_unavailable": 409,
+    "refused_group_action": 403,
 }
+"""HTTP status by error code; any other :class:`KithError` is the caller's 400."""
 
 
 class BadRequest(KithError):

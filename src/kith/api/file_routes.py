@@ -22,15 +22,15 @@ of D milliseconds (1 to an hour; anything else is a 400 before a byte is read).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 
 from kith.api.access import Credential
-from kith.api.errors import BadRequest, error_response
+from kith.api.bodies import json_object
+from kith.api.errors import BadRequest
 from kith.api.session_routes import CREDENTIAL
 from kith.errors import KithError
 from kith.files import CHUNK_SIZE
@@ -40,27 +40,10 @@ from kith.runtime.files.service import FileService
 __all__ = ["add_file_routes"]
 
 _FILES: web.AppKey[FileService] = web.AppKey("files", FileService)
-_STATUS: Final = {
-    "unknown_transfer": 404,
-    "unknown_contact": 404,
-    "destination_exists": 409,
-    "not_stored": 410,
-    "token_required": 403,
-}
 
 
 def _files(request: web.Request) -> FileService:
     return request.app[_FILES]
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the request body must be JSON") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body
 
 
 def _path(request: web.Request, body: dict[str, Any], key: str) -> Path:
@@ -75,21 +58,9 @@ def _path(request: web.Request, body: dict[str, Any], key: str) -> Path:
     return Path(value)
 
 
-@web.middleware
-async def _statuses(request: web.Request, handler: Any) -> web.StreamResponse:
-    """File error codes with the HTTP status they deserve."""
-    try:
-        response: web.StreamResponse = await handler(request)
-    except KithError as exc:
-        if exc.code not in _STATUS or not request.path.startswith("/api/"):
-            raise
-        return error_response(_STATUS[exc.code], exc.code, exc.message)
-    return response
-
-
 async def send_file(request: web.Request) -> web.Response:
     """Queue a file for a contact."""
-    body = await _body(request)
+    body = await json_object(request)
     caption = body.get("caption", "")
     if not isinstance(caption, str):
         raise BadRequest("'caption' must be a string")
@@ -175,7 +146,7 @@ async def resume_file(request: web.Request) -> web.Response:
 
 async def save_file(request: web.Request) -> web.Response:
     """Write a received file out."""
-    body = await _body(request)
+    body = await json_object(request)
     view = await _files(request).save(request.match_info["fid"], _path(request, body, "dest"))
     return web.json_response(view.to_json())
 
@@ -185,7 +156,6 @@ def add_file_routes(app: web.Application, files: FileService | None) -> None:
     if files is None:
         return
     app[_FILES] = files
-    app.middlewares.append(_statuses)
     router = app.router
     router.add_post("/api/contacts/{id}/files", send_file)
     router.add_post("/api/contacts/{id}/files/upload", upload_file)

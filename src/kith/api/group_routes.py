@@ -29,12 +29,12 @@ when two groups share it).
 
 from __future__ import annotations
 
-import json
-from typing import Any, Final
+from typing import Any
 
 from aiohttp import web
 
-from kith.api.errors import BadRequest, error_response
+from kith.api.bodies import json_object, non_empty_string
+from kith.api.errors import BadRequest
 from kith.errors import KithError
 from kith.groups.membership import GroupState, Op
 from kith.runtime.groups.service import GroupService
@@ -43,22 +43,6 @@ from kith.store.groups import GroupRecord
 __all__ = ["add_group_routes", "group_json"]
 
 _GROUPS: web.AppKey[GroupService] = web.AppKey("groups", GroupService)
-_STATUS: Final = {
-    "unknown_group": 404,
-    "ambiguous_group": 409,
-    "not_a_contact": 409,
-    "group_full": 409,
-    "invalid_group_change": 400,
-    "forged_group_change": 403,
-    "replayed_group_change": 409,
-    "stale_group_change": 409,
-    "unknown_group_parent": 409,
-    "not_a_group_member": 403,
-    "tampered_group_message": 400,
-    "group_message_key_unavailable": 409,
-    "refused_group_action": 403,
-    "unknown_message": 404,
-}
 
 
 def group_json(state: GroupState, *, active: bool = True) -> dict[str, Any]:
@@ -68,25 +52,6 @@ def group_json(state: GroupState, *, active: bool = True) -> dict[str, Any]:
 
 def _groups(request: web.Request) -> GroupService:
     return request.app[_GROUPS]
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        body = await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the request body must be JSON") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body
-
-
-def _string(body: dict[str, Any], key: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value:
-        raise BadRequest(f"'{key}' must be a non-empty string")
-    return value
 
 
 async def _gid(request: web.Request) -> bytes:
@@ -100,29 +65,17 @@ async def _gid(request: web.Request) -> bytes:
     return found[0]
 
 
-@web.middleware
-async def _statuses(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Group error codes with the HTTP status they deserve."""
-    try:
-        response: web.StreamResponse = await handler(request)
-    except KithError as exc:
-        if exc.code not in _STATUS or not request.path.startswith("/api/group"):
-            raise
-        return error_response(_STATUS[exc.code], exc.code, exc.message)
-    return response
-
-
 async def list_groups(request: web.Request) -> web.Response:
     records = await _groups(request).groups()
     return web.json_response({"groups": [r.to_json() for r in records]})
 
 
 async def create(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await json_object(request, optional=True)
     members = body.get("members", [])
     if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
         raise BadRequest("'members' must be a list of contact IDs")
-    state = await _groups(request).create(_string(body, "name"), members)
+    state = await _groups(request).create(non_empty_string(body, "name"), members)
     return web.json_response(group_json(state), status=201)
 
 
@@ -139,7 +92,11 @@ async def _change(
 
 
 async def add_member(request: web.Request) -> web.Response:
-    return await _change(request, "add", subject=_string(await _body(request), "member"))
+    return await _change(
+        request,
+        "add",
+        subject=non_empty_string(await json_object(request, optional=True), "member"),
+    )
 
 
 async def remove_member(request: web.Request) -> web.Response:
@@ -147,11 +104,17 @@ async def remove_member(request: web.Request) -> web.Response:
 
 
 async def promote(request: web.Request) -> web.Response:
-    return await _change(request, "promote", subject=_string(await _body(request), "member"))
+    return await _change(
+        request,
+        "promote",
+        subject=non_empty_string(await json_object(request, optional=True), "member"),
+    )
 
 
 async def rename(request: web.Request) -> web.Response:
-    return await _change(request, "rename", name=_string(await _body(request), "name"))
+    return await _change(
+        request, "rename", name=non_empty_string(await json_object(request, optional=True), "name")
+    )
 
 
 async def leave(request: web.Request) -> web.Response:
@@ -164,13 +127,13 @@ async def messages(request: web.Request) -> web.Response:
 
 
 async def send(request: web.Request) -> web.Response:
-    text = _string(await _body(request), "text")
+    text = non_empty_string(await json_object(request, optional=True), "text")
     message, sealed = await _groups(request).send(await _gid(request), text)
     return web.json_response({"message": message.to_json(), "sealed": sealed.hex()}, status=201)
 
 
 async def edit(request: web.Request) -> web.Response:
-    text = _string(await _body(request), "text")
+    text = non_empty_string(await json_object(request, optional=True), "text")
     gid = await _gid(request)
     message = await _groups(request).edit(gid, request.match_info["mid"], text)
     return web.json_response(message.to_json())
@@ -182,7 +145,7 @@ async def delete(request: web.Request) -> web.Response:
 
 
 async def add_reaction(request: web.Request) -> web.Response:
-    emoji = _string(await _body(request), "emoji")
+    emoji = non_empty_string(await json_object(request, optional=True), "emoji")
     gid = await _gid(request)
     message = await _groups(request).react(gid, request.match_info["mid"], emoji, add=True)
     return web.json_response(message.to_json())
@@ -195,7 +158,7 @@ async def remove_reaction(request: web.Request) -> web.Response:
 
 
 async def mark_read(request: web.Request) -> web.Response:
-    ids = (await _body(request)).get("ids")
+    ids = (await json_object(request, optional=True)).get("ids")
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise BadRequest("'ids' must be a list of message IDs")
     read = await _groups(request).mark_read(await _gid(request), ids)
@@ -203,7 +166,7 @@ async def mark_read(request: web.Request) -> web.Response:
 
 
 async def typing(request: web.Request) -> web.Response:
-    active = (await _body(request)).get("typing", True)
+    active = (await json_object(request, optional=True)).get("typing", True)
     if not isinstance(active, bool):
         raise BadRequest("'typing' must be true or false")
     await _groups(request).typing(await _gid(request), active)
@@ -211,13 +174,13 @@ async def typing(request: web.Request) -> web.Response:
 
 
 async def open_sealed(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await json_object(request, optional=True)
     await _gid(request)
     try:
-        sealed = bytes.fromhex(_string(body, "sealed"))
+        sealed = bytes.fromhex(non_empty_string(body, "sealed"))
     except ValueError:
         raise BadRequest("'sealed' must be hex") from None
-    await _groups(request).accept_sealed(_string(body, "from"), sealed)
+    await _groups(request).accept_sealed(non_empty_string(body, "from"), sealed)
     return web.json_response({"opened": True})
 
 
@@ -231,7 +194,6 @@ def add_group_routes(app: web.Application, groups: GroupService | None) -> None:
     if groups is None:
         return
     app[_GROUPS] = groups
-    app.middlewares.append(_statuses)
     router = app.router
     router.add_get("/api/groups", list_groups)
     router.add_post("/api/groups", create)

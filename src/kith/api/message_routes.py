@@ -7,27 +7,18 @@ server's middleware; the codes of messaging errors get their HTTP status here.
 
 from __future__ import annotations
 
-import json
-from typing import Any, Final
+from typing import Final
 
 from aiohttp import web
 
-from kith.api.errors import BadRequest, error_response
+from kith.api.bodies import json_object
+from kith.api.errors import BadRequest
 from kith.conversation_store import MAX_PAGE
-from kith.errors import KithError
 from kith.runtime.chat.service import ChatService
 
 __all__ = ["add_message_routes"]
 
 _CHAT: web.AppKey[ChatService] = web.AppKey("chat", ChatService)
-_STATUS: Final = {
-    "unknown_contact": 404,
-    "unknown_message": 404,
-    "not_own_message": 403,
-    "invalid_message": 400,
-    "malformed_id": 400,
-    "id_checksum": 400,
-}
 DEFAULT_PAGE: Final = 50
 
 
@@ -36,11 +27,7 @@ def _chat(request: web.Request) -> ChatService:
 
 
 async def _field(request: web.Request, key: str) -> str:
-    try:
-        body = await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the request body must be JSON") from None
-    value = body.get(key) if isinstance(body, dict) else None
+    value = (await json_object(request)).get(key)
     if not isinstance(value, str):
         raise BadRequest(f"the request body must be a JSON object with a string {key!r}")
     return value
@@ -53,18 +40,6 @@ def _limit(request: web.Request) -> int:
     return int(text)
 
 
-@web.middleware
-async def _statuses(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Messaging error codes with the HTTP status they deserve."""
-    try:
-        response: web.StreamResponse = await handler(request)
-    except KithError as exc:
-        if exc.code not in _STATUS or not request.path.startswith("/api/"):
-            raise
-        return error_response(_STATUS[exc.code], exc.code, exc.message)
-    return response
-
-
 async def list_messages(request: web.Request) -> web.Response:
     """``GET /api/contacts/{id}/messages?limit=N&before=MSGID``."""
     before = request.query.get("before") or None
@@ -72,19 +47,9 @@ async def list_messages(request: web.Request) -> web.Response:
     return web.json_response({"messages": [m.to_json() for m in messages]})
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the request body must be JSON") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body
-
-
 async def send_message(request: web.Request) -> web.Response:
     """``POST /api/contacts/{id}/messages`` with ``{"text", "reply_to"?}``: 201, the message."""
-    body = await _body(request)
+    body = await json_object(request)
     text, reply_to = body.get("text"), body.get("reply_to")
     if not isinstance(text, str):
         raise BadRequest("the request body must be a JSON object with a string 'text'")
@@ -129,11 +94,7 @@ async def typing(request: web.Request) -> web.Response:
 
 async def mark_read(request: web.Request) -> web.Response:
     """``POST /api/contacts/{id}/read`` with ``{"ids": [...]}``: 204."""
-    try:
-        body = await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the request body must be JSON") from None
-    ids = body.get("ids") if isinstance(body, dict) else None
+    ids = (await json_object(request)).get("ids")
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise BadRequest("the request body must be a JSON object with a list of string 'ids'")
     await _chat(request).mark_read(request.match_info["id"], ids)
@@ -156,7 +117,6 @@ def add_message_routes(app: web.Application, chat: ChatService | None) -> None:
     if chat is None:
         return
     app[_CHAT] = chat
-    app.middlewares.append(_statuses)
     router = app.router
     router.add_get("/api/contacts/{id}/messages", list_messages)
     router.add_post("/api/contacts/{id}/messages", send_message)

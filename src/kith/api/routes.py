@@ -7,12 +7,12 @@ server's middleware (:mod:`kith.api.server`).
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
 from aiohttp import web
 
 from kith import __version__
+from kith.api.bodies import json_object
 from kith.api.errors import BadRequest
 from kith.contact_list import MAX_LIST_BYTES, entries_from_json
 from kith.runtime.service import NodeService
@@ -24,16 +24,6 @@ _SERVICE: web.AppKey[NodeService] = web.AppKey("service", NodeService)
 IMPORT_MAX_BODY: Final = 4 * MAX_LIST_BYTES
 """The body of ``POST /api/contacts/import``: a list at the file limit, with
 JSON keys and escapes added (every other endpoint takes 64 KiB)."""
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        value = await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the request body must be JSON") from None
-    if not isinstance(value, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return value
 
 
 def _text(body: dict[str, Any], key: str, *, required: bool = True) -> str | None:
@@ -67,7 +57,7 @@ async def get_status(request: web.Request) -> web.Response:
 
 async def put_status(request: web.Request) -> web.Response:
     """``PUT /api/status`` with ``{"status": ..., "text": ...}``."""
-    body = await _body(request)
+    body = await json_object(request)
     status = _text(body, "status")
     assert status is not None
     view = await _service(request).set_status(status, _text(body, "text", required=False))
@@ -81,7 +71,7 @@ async def get_identity(request: web.Request) -> web.Response:
 
 async def put_name(request: web.Request) -> web.Response:
     """``PUT /api/identity/name`` with ``{"name": ...}``."""
-    name = _text(await _body(request), "name")
+    name = _text(await json_object(request), "name")
     assert name is not None
     return web.json_response((await _service(request).set_name(name)).to_json())
 
@@ -94,7 +84,7 @@ async def list_contacts(request: web.Request) -> web.Response:
 
 async def add_contact(request: web.Request) -> web.Response:
     """``POST /api/contacts`` with ``{"id": ..., "name": ...}``."""
-    body = await _body(request)
+    body = await json_object(request)
     kith_id = _text(body, "id")
     assert kith_id is not None
     contact = await _service(request).add_contact(kith_id, _text(body, "name", required=False))
@@ -103,7 +93,7 @@ async def add_contact(request: web.Request) -> web.Response:
 
 async def import_contacts(request: web.Request) -> web.Response:
     """``POST /api/contacts/import`` with ``{"contacts": [{"id", "name", "where"}, ...]}``."""
-    body = await _body(request.clone(client_max_size=IMPORT_MAX_BODY))
+    body = await json_object(request.clone(client_max_size=IMPORT_MAX_BODY))
     if "contacts" not in body:
         raise BadRequest("'contacts' must be a list")
     entries = entries_from_json(body["contacts"], keep_where=True)
@@ -125,7 +115,7 @@ async def remove_contact(request: web.Request) -> web.Response:
 
 async def change_contact(request: web.Request) -> web.Response:
     """``PATCH /api/contacts/{id}`` with ``name`` (null clears) and/or ``verified``."""
-    body = await _body(request)
+    body = await json_object(request)
     service, kith_id = _service(request), request.match_info["id"]
     if not {"name", "verified"} & body.keys():
         raise BadRequest("give 'name' and/or 'verified'")
@@ -160,7 +150,7 @@ async def decline_request(request: web.Request) -> web.Response:
 
 async def block_id(request: web.Request) -> web.Response:
     """``POST /api/blocked`` with ``{"id": ...}``."""
-    kith_id = _text(await _body(request), "id")
+    kith_id = _text(await json_object(request), "id")
     assert kith_id is not None
     await _service(request).block(kith_id)
     return web.Response(status=204)
@@ -185,7 +175,7 @@ async def get_setting(request: web.Request) -> web.Response:
 
 async def put_setting(request: web.Request) -> web.Response:
     """``PUT /api/settings/{key}`` with ``{"value": "<text as typed>"}``."""
-    value = _text(await _body(request), "value")
+    value = _text(await json_object(request), "value")
     assert value is not None
     state = await _service(request).set_setting(request.match_info["key"], value)
     return web.json_response(state.to_json())

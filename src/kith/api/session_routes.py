@@ -15,13 +15,13 @@ The rules themselves live in :class:`kith.api.access.AccessPolicy`.
 
 from __future__ import annotations
 
-import json
-from typing import Any, Final
+from typing import Final
 
 from aiohttp import web
 
 from kith.api.access import SESSION_HEADER, AccessPolicy, Credential, session_from_protocols
-from kith.api.errors import BadRequest, error_response
+from kith.api.bodies import json_object, non_empty_string
+from kith.api.errors import error_response
 
 __all__ = ["CREDENTIAL", "OPEN_PATHS", "TOKEN_ONLY_PATHS", "add_session_routes", "session_of"]
 
@@ -52,14 +52,7 @@ async def new_login_code(request: web.Request) -> web.Response:
 
 
 async def _code_of(request: web.Request) -> str:
-    try:
-        body: Any = await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the request body must be JSON") from None
-    code = body.get("code") if isinstance(body, dict) else None
-    if not isinstance(code, str) or not code:
-        raise BadRequest("'code' must be a non-empty string")
-    return code
+    return non_empty_string(await json_object(request), "code")
 
 
 async def new_session(request: web.Request) -> web.Response:
