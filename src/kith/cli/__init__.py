@@ -1,1 +1,1 @@
-"""The ``kith`` command line: a thin layer over the library, one module per group."""
+"""The ``kith`` command line: a thin layer over the library, one module per command."""

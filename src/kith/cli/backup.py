@@ -15,9 +15,9 @@ _ENV_PASSWORD = "KITH_BACKUP_PASSWORD"
 
 
 def register(commands: Any) -> None:
-    """Add the ``backup`` command group."""
-    group = commands.add_parser("backup", help="export or restore an encrypted backup")
-    actions = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+    """Add the ``backup`` command and its actions."""
+    command = commands.add_parser("backup", help="export or restore an encrypted backup")
+    actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     export = actions.add_parser("export", help="write an encrypted backup to FILE")
     export.add_argument("file", type=Path)

@@ -19,9 +19,9 @@ __all__ = ["register"]
 
 
 def register(commands: Any) -> None:
-    """Add the ``contacts`` command group."""
-    group = commands.add_parser("contacts", help="manage your contacts")
-    actions = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+    """Add the ``contacts`` command and its actions."""
+    command = commands.add_parser("contacts", help="manage your contacts")
+    actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     add = actions.add_parser("add", help="add a contact by their Kith ID")
     add.add_argument("id", help="the contact's Kith ID")

@@ -31,7 +31,7 @@ from kith_proto.help_format import DefaultsHelpFormatter
 
 __all__ = ["build_parser", "main"]
 
-_GROUPS = (
+_COMMANDS = (
     init_cli,
     run_cli,
     open_cli,
@@ -69,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", metavar="DIR", help="data directory (default: $KITH_HOME or per-user dir)"
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for group in _GROUPS:
-        group.register(commands)
+    for module in _COMMANDS:
+        module.register(commands)
     return parser
 
 

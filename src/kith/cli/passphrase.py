@@ -11,9 +11,9 @@ __all__ = ["register"]
 
 
 def register(commands: Any) -> None:
-    """Add the ``passphrase`` command group."""
-    group = commands.add_parser("passphrase", help="manage the database passphrase")
-    actions = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+    """Add the ``passphrase`` command and its actions."""
+    command = commands.add_parser("passphrase", help="manage the database passphrase")
+    actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
     change = actions.add_parser(
         "change",
         help="set a new passphrase (old: KITH_PASSPHRASE or prompt; "

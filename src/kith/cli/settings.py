@@ -14,9 +14,9 @@ __all__ = ["register"]
 
 
 def register(commands: Any) -> None:
-    """Add the ``settings`` command group."""
-    group = commands.add_parser("settings", help="view and change settings")
-    actions = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+    """Add the ``settings`` command and its actions."""
+    command = commands.add_parser("settings", help="view and change settings")
+    actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     list_ = actions.add_parser("list", help="list every setting with its value")
     list_.add_argument("--json", action="store_true", help="print machine-readable output")
