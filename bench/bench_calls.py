@@ -83,6 +83,19 @@ INBOUND = """async () => {
   return bytes;
 }"""
 
+ROUND_TRIP = """async () => {
+  const pc = window.kithCall;
+  if (!pc) return null;
+  let pair = null, rtcp = null;
+  (await pc.getStats()).forEach((r) => {
+    if (r.type === "candidate-pair" && r.nominated && r.currentRoundTripTime !== undefined)
+      pair = r.currentRoundTripTime;
+    if (r.type === "remote-inbound-rtp" && r.kind === "audio" && r.roundTripTime !== undefined)
+      rtcp = r.roundTripTime;
+  });
+  return {pair, rtcp};
+}"""
+
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process (Linux ``/proc``)."""
@@ -166,6 +179,7 @@ def main() -> None:
             idle = cpu_share(pids, WINDOW, lambda s: alice.wait_for_timeout(s * 1000))
             one_call(alice, bob, True)
             busy = cpu_share(pids, WINDOW, lambda s: alice.wait_for_timeout(s * 1000))
+            round_trip = alice.evaluate(ROUND_TRIP) or {}
             hang_up(alice, bob)
             bare_after = bare(alice, calls)
         finally:
@@ -178,12 +192,23 @@ def main() -> None:
         {"what": "kith: accept → media", **kith, "vs_bare": kith["p50_ms"] / anchor["p50_ms"]},
         {"what": "server relays per call", "value": per_call},
         {"what": "server relays before (channel set-up)", "value": relays_before},
+        {
+            "what": "audio round trip on loopback, browser stats (ms)",
+            "ice_pair": _ms(round_trip.get("pair")),
+            "rtcp": _ms(round_trip.get("rtcp")),
+        },
     ]
+    # /proc counts CPU in clock ticks (10 ms): over the window that is the resolution.
     rows += [
         {"what": f"{n} CPU % idle / in a video call", "idle": idle[n], "call": busy[n]}
         for n in pids
     ]
     report("bench_calls", rows, {"load_before": load_before, "load_after": os.getloadavg()})
+
+
+def _ms(seconds: float | None) -> float | None:
+    """Milliseconds, or None where the browser's stats do not report it."""
+    return None if seconds is None else 1000 * seconds
 
 
 if __name__ == "__main__":
