@@ -18,5 +18,6 @@ One concept per module:
   server core, for protocol tests.
 - :mod:`kith_testkit.page_controls`: a page's visibility, the notifications it
   shows and its settings panel, under a UI test's control.
+- :mod:`kith_testkit.page_world`: a server, nodes and signed-in pages for a UI test.
 - :mod:`kith_testkit.message_contract`: the message API contract as a fake for the browser.
 """

@@ -4,47 +4,26 @@ message, delivery state, reaction and edit, all over real WebRTC."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
+from kith_testkit.browser import ARTIFACTS, launch_chromium
 from kith_testkit.node_api import http_get
-from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
-from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.page_world import PageWorld
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 15_000
 
 
-class Pair:
+class Pair(PageWorld):
     """A server, alice's and bob's nodes, and a signed-in page for each."""
-
-    def __init__(self, root: Path, browser: Any) -> None:
-        self.server = SignalProcess(*HEARTBEAT_FLAGS)
-        self.ids = {n: make_identity(root / n, n, self.server.url) for n in ("alice", "bob")}
-        ok(kith(root / "alice", "contacts", "add", self.ids["bob"], "--name", "bob"))
-        ok(kith(root / "bob", "contacts", "add", self.ids["alice"], "--name", "alice"))
-        self.nodes = {n: NodeProcess(root / n, *HEARTBEAT_FLAGS) for n in ("alice", "bob")}
-        self.pages = {n: sign_in(new_context(browser), node) for n, node in self.nodes.items()}
 
     def messaging(self) -> bool:
         info = self.nodes["alice"].info
         path = f"/api/contacts/{self.ids['bob']}/messages?limit=1"
         return http_get(info, path, {"Authorization": f"Bearer {info.token}"})[0] == 200
-
-    def open_chat(self, who: str, other: str) -> Any:
-        page = self.pages[who]
-        page.locator(f"#contacts li[data-id='{self.ids[other]}'] button").click()
-        expect(page.locator("#chat-title")).to_have_text(other, timeout=WAIT_MS)
-        return page
-
-    def close(self) -> None:
-        for node in self.nodes.values():
-            node.kill()
-        self.server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +34,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
         if not world.messaging():
             world.close()
             pytest.fail("the node does not serve the message API")
-        for who, other in (("alice", "bob"), ("bob", "alice")):
-            row = world.pages[who].locator(f"#contacts li[data-id='{world.ids[other]}'] .sub")
-            expect(row).to_have_attribute("data-presence", "online", timeout=WAIT_MS)
+        world.wait_online("alice", "bob", WAIT_MS)
+        world.wait_online("bob", "alice", WAIT_MS)
         yield world
         world.close()
         browser.close()

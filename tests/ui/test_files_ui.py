@@ -14,38 +14,19 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from kith_testkit.browser import launch_chromium, new_context, sign_in
-from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
-from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.browser import launch_chromium
+from kith_testkit.page_world import PageWorld
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 30_000
 
 
-class Pair:
+class Pair(PageWorld):
     """A server, alice's and bob's nodes, and a signed-in page for each."""
 
-    def __init__(self, root: Path, browser: Any) -> None:
-        self.root = root
-        self.server = SignalProcess(*HEARTBEAT_FLAGS)
-        self.ids = {n: make_identity(root / n, n, self.server.url) for n in ("alice", "bob")}
-        ok(kith(root / "alice", "contacts", "add", self.ids["bob"], "--name", "bob"))
-        ok(kith(root / "bob", "contacts", "add", self.ids["alice"], "--name", "alice"))
-        self.nodes = {n: NodeProcess(root / n, *HEARTBEAT_FLAGS) for n in ("alice", "bob")}
-        self.pages = {n: sign_in(new_context(browser), node) for n, node in self.nodes.items()}
-
     def open_chat(self, who: str, other: str) -> Any:
-        page = self.pages[who]
-        row = page.locator(f"#contacts li[data-id='{self.ids[other]}']")
-        expect(row.locator(".sub")).to_have_attribute("data-presence", "online", timeout=WAIT_MS)
-        row.locator("button").click()
-        expect(page.locator("#chat-title")).to_have_text(other, timeout=WAIT_MS)
-        return page
-
-    def close(self) -> None:
-        for node in self.nodes.values():
-            node.kill()
-        self.server.stop()
+        self.wait_online(who, other, WAIT_MS)
+        return super().open_chat(who, other)
 
 
 @pytest.fixture
@@ -96,9 +77,8 @@ def test_a_cancel_on_the_page_shows_on_both_sides(pair: Pair, tmp_path: Path) ->
     card.locator(".file-cancel").click()
     expect(card).to_have_attribute("data-state", "cancelled", timeout=WAIT_MS)
     expect(card.locator(".file-cancel")).to_have_count(0)
-    pair.nodes["alice"] = NodeProcess(pair.root / "alice", *HEARTBEAT_FLAGS)
-    alice = sign_in(new_context(pair.pages["bob"].context.browser), pair.nodes["alice"])
-    pair.pages["alice"] = alice
+    pair.start("alice")
+    alice = pair.sign_in("alice")
     pair.open_chat("alice", "bob")
     message = alice.locator("#messages .msg.theirs").last
     expect(message).to_contain_text("later.bin", timeout=WAIT_MS)
