@@ -13,12 +13,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
+from kith_testkit.browser import ARTIFACTS, launch_chromium
 from kith_testkit.node_api import call
-from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
 from kith_testkit.page_controls import VISIBILITY_AND_SPY, new_note, notes, set_hidden
+from kith_testkit.page_world import PageWorld, notifying_page
 from kith_testkit.polling import wait_for
-from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 20_000
@@ -35,45 +34,26 @@ STATS = """async () => {
 }"""
 
 
-class World:
+def world_in(root: Path, browser: Any) -> PageWorld:
     """A server, alice's and bob's nodes with a signed-in page each; carol never runs."""
-
-    def __init__(self, root: Path, browser: Any) -> None:
-        self.server = SignalProcess(*HEARTBEAT_FLAGS)
-        self.ids = {
-            n: make_identity(root / n, n, self.server.url) for n in ("alice", "bob", "carol")
-        }
-        ok(kith(root / "alice", "contacts", "add", self.ids["bob"], "--name", "bob"))
-        ok(kith(root / "alice", "contacts", "add", self.ids["carol"], "--name", "carol"))
-        ok(kith(root / "bob", "contacts", "add", self.ids["alice"], "--name", "alice"))
-        self.nodes = {n: NodeProcess(root / n, *HEARTBEAT_FLAGS) for n in ("alice", "bob")}
-        self.pages: dict[str, Any] = {}
-        for name, node in self.nodes.items():
-            context = new_context(browser)
-            context.grant_permissions(["notifications"])
-            context.add_init_script(VISIBILITY_AND_SPY)  # the tab's visibility, a spy on notes
-            self.pages[name] = sign_in(context, node)
-
-    def open_chat(self, who: str, other: str) -> Any:
-        page = self.pages[who]
-        page.locator(f"#contacts li[data-id='{self.ids[other]}'] button").click()
-        expect(page.locator("#chat-title")).to_have_text(other, timeout=WAIT_MS)
-        return page
-
-    def close(self) -> None:
-        for node in self.nodes.values():
-            node.kill()
-        self.server.stop()
+    return PageWorld(
+        root,
+        browser,
+        ("alice", "bob", "carol"),
+        adds=[("alice", "bob"), ("alice", "carol"), ("bob", "alice")],
+        running=("alice", "bob"),
+        # the tab's visibility under the test's control, a spy on notifications
+        setup=notifying_page(VISIBILITY_AND_SPY),
+    )
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PageWorld]:
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright, media=True)
-        w = World(tmp_path_factory.mktemp("calls-ui"), browser)
-        for who, other in (("alice", "bob"), ("bob", "alice")):
-            row = w.pages[who].locator(f"#contacts li[data-id='{w.ids[other]}'] .sub")
-            expect(row).to_have_attribute("data-presence", "online", timeout=WAIT_MS)
+        w = world_in(tmp_path_factory.mktemp("calls-ui"), browser)
+        w.wait_online("alice", "bob", WAIT_MS)
+        w.wait_online("bob", "alice", WAIT_MS)
         yield w
         w.close()
         browser.close()
@@ -117,7 +97,7 @@ def standing_still(page: Any, key: str) -> bool:
     return stats(page).get(key) == before
 
 
-def test_a_video_call_flows_both_ways_mutes_shares_and_hangs_up(world: World) -> None:
+def test_a_video_call_flows_both_ways_mutes_shares_and_hangs_up(world: PageWorld) -> None:
     alice = world.open_chat("alice", "bob")
     bob = world.open_chat("bob", "alice")
     alice.get_by_role("button", name="Video call", exact=True).click()
@@ -178,7 +158,7 @@ def test_a_video_call_flows_both_ways_mutes_shares_and_hangs_up(world: World) ->
     expect(log.locator(".call-row").last).to_contain_text("Incoming video call", timeout=WAIT_MS)
 
 
-def test_decline_then_busy_suppresses_the_ring(world: World) -> None:
+def test_decline_then_busy_suppresses_the_ring(world: PageWorld) -> None:
     alice = world.open_chat("alice", "bob")
     bob = world.open_chat("bob", "alice")
     alice.fill("#composer-text", "before the decline")
@@ -215,7 +195,7 @@ def test_decline_then_busy_suppresses_the_ring(world: World) -> None:
     bob.select_option("#own-status", "online")
 
 
-def test_a_call_ringing_in_a_hidden_tab_shows_a_notification_unless_busy(world: World) -> None:
+def test_a_call_ringing_in_a_hidden_tab_shows_a_notification_unless_busy(world: PageWorld) -> None:
     alice = world.open_chat("alice", "bob")
     bob = world.open_chat("bob", "alice")
     set_hidden(bob, True)
@@ -247,7 +227,7 @@ DENY_CAMERA = """() => {
 }"""
 
 
-def test_a_denied_camera_falls_back_to_audio(world: World) -> None:
+def test_a_denied_camera_falls_back_to_audio(world: PageWorld) -> None:
     alice = world.open_chat("alice", "bob")
     bob = world.open_chat("bob", "alice")
     bob.evaluate(DENY_CAMERA)
@@ -264,7 +244,7 @@ def test_a_denied_camera_falls_back_to_audio(world: World) -> None:
     expect(bob.locator("#call-state")).to_have_text("Call ended: they hung up", timeout=WAIT_MS)
 
 
-def test_a_call_to_an_offline_contact_fails_fast(world: World) -> None:
+def test_a_call_to_an_offline_contact_fails_fast(world: PageWorld) -> None:
     alice = world.open_chat("alice", "carol")
     started = time.monotonic()
     alice.get_by_role("button", name="Call", exact=True).click()

@@ -19,46 +19,36 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
+from kith_testkit.browser import ARTIFACTS, launch_chromium
 from kith_testkit.node_api import call
-from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
 from kith_testkit.page_controls import (
     VISIBILITY_AND_SPY,
     WAIT_MS,
     back_to_list,
     new_note,
     notes,
-    open_chat,
     set_hidden,
     set_setting,
 )
-from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.page_world import PageWorld, notifying_page
 
 pytestmark = pytest.mark.slow
 
 PAGE_SCRIPT = VISIBILITY_AND_SPY + "window.__xss = 0;\n"
 
 
-class World:
+class World(PageWorld):
     """A server; alice (with bob and carol as contacts) and bob running; a page each."""
 
     def __init__(self, root: Path, browser: Any) -> None:
-        self.server = SignalProcess(*HEARTBEAT_FLAGS)
-        names = ("alice", "bob", "carol")
-        self.ids = {n: make_identity(root / n, n, self.server.url) for n in names}
-        ok(kith(root / "alice", "contacts", "add", self.ids["bob"], "--name", "bob"))
-        ok(kith(root / "alice", "contacts", "add", self.ids["carol"], "--name", "carol"))
-        ok(kith(root / "bob", "contacts", "add", self.ids["alice"], "--name", "alice"))
-        self.nodes = {n: NodeProcess(root / n, *HEARTBEAT_FLAGS) for n in ("alice", "bob")}
-        self.pages: dict[str, Any] = {}
-        for name, node in self.nodes.items():
-            context = new_context(browser)
-            context.grant_permissions(["notifications"])
-            context.add_init_script(PAGE_SCRIPT)
-            self.pages[name] = sign_in(context, node)
-
-    def open_chat(self, who: str, other: str) -> Any:
-        return open_chat(self.pages[who], self.ids[other], other)
+        super().__init__(
+            root,
+            browser,
+            ("alice", "bob", "carol"),
+            adds=[("alice", "bob"), ("alice", "carol"), ("bob", "alice")],
+            running=("alice", "bob"),
+            setup=notifying_page(PAGE_SCRIPT),
+        )
 
     def send(self, sender: str, to: str, text: str) -> str:
         status, body = call(
@@ -67,20 +57,14 @@ class World:
         assert status == 201, body
         return str(body["id"])
 
-    def close(self) -> None:
-        for node in self.nodes.values():
-            node.kill()
-        self.server.stop()
-
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         built = World(tmp_path_factory.mktemp("everyday"), browser)
-        for who, other in (("alice", "bob"), ("bob", "alice")):
-            row = built.pages[who].locator(f"#contacts li[data-id='{built.ids[other]}'] .sub")
-            expect(row).to_have_attribute("data-presence", "online", timeout=WAIT_MS)
+        built.wait_online("alice", "bob")
+        built.wait_online("bob", "alice")
         alice = built.open_chat("alice", "bob")
         built.open_chat("bob", "alice")
         built.send("bob", "alice", "warming up the channel")

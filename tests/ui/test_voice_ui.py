@@ -12,44 +12,26 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
-from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
-from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.browser import ARTIFACTS, launch_chromium
+from kith_testkit.nodes import kith, ok
+from kith_testkit.page_world import PageWorld
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 30_000
 RECORD = "#composer-voice"
 
 
-class Pair:
+class Pair(PageWorld):
     """A server, alice's and bob's nodes, and a signed-in page for each (fake microphone)."""
 
-    def __init__(self, root: Path, browser: Any) -> None:
-        self.root = root
-        self.server = SignalProcess(*HEARTBEAT_FLAGS)
-        self.ids = {n: make_identity(root / n, n, self.server.url) for n in ("alice", "bob")}
-        ok(kith(root / "alice", "contacts", "add", self.ids["bob"], "--name", "bob"))
-        ok(kith(root / "bob", "contacts", "add", self.ids["alice"], "--name", "alice"))
-        self.nodes = {n: NodeProcess(root / n, *HEARTBEAT_FLAGS) for n in ("alice", "bob")}
-        self.pages = {n: sign_in(new_context(browser), node) for n, node in self.nodes.items()}
-
     def open_chat(self, who: str, other: str) -> Any:
-        page = self.pages[who]
-        row = page.locator(f"#contacts li[data-id='{self.ids[other]}']")
-        expect(row.locator(".sub")).to_have_attribute("data-presence", "online", timeout=WAIT_MS)
-        row.locator("button").click()
-        expect(page.locator("#chat-title")).to_have_text(other, timeout=WAIT_MS)
-        return page
+        self.wait_online(who, other, WAIT_MS)
+        return super().open_chat(who, other)
 
     def messages(self, who: str, other: str) -> list[dict[str, Any]]:
         found = json.loads(ok(kith(self.root / who, "messages", other, "--json")))
         assert isinstance(found, list)
         return found
-
-    def close(self) -> None:
-        for node in self.nodes.values():
-            node.kill()
-        self.server.stop()
 
 
 @pytest.fixture
