@@ -8,7 +8,7 @@ nodes start; each page gets a fresh browser context, which an optional
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,9 @@ def mutual(*pairs: tuple[str, str]) -> list[tuple[str, str]]:
 class PageWorld:
     """A server; ``names``' identities, of which ``running`` have a node and
     ``pages`` a signed-in page; ``adds`` lists who added whom (``--name`` the
-    other's short name), by default everyone everyone."""
+    other's short name), by default everyone everyone. ``shown`` maps a user to
+    the name they give themselves (default: their short name); ``settings``
+    are set with ``kith settings set`` before the nodes start."""
 
     def __init__(
         self,
@@ -48,15 +50,23 @@ class PageWorld:
         running: Sequence[str] | None = None,
         pages: Sequence[str] | None = None,
         setup: ContextSetup | None = None,
+        shown: Mapping[str, str] | None = None,
+        settings: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.root = root
         self.browser = browser
         self._setup = setup
         self.server = SignalProcess(*HEARTBEAT_FLAGS)
         self.dirs = {n: root / n for n in names}
-        self.ids = {n: make_identity(p, n, self.server.url) for n, p in self.dirs.items()}
+        shown = shown or {}
+        self.ids = {
+            n: make_identity(p, shown.get(n, n), self.server.url) for n, p in self.dirs.items()
+        }
         for who, other in everyone(names) if adds is None else adds:
             ok(kith(self.dirs[who], "contacts", "add", self.ids[other], "--name", other))
+        for who, values in (settings or {}).items():
+            for key, value in values.items():
+                ok(kith(self.dirs[who], "settings", "set", key, value))
         self.nodes: dict[str, NodeProcess] = {}
         for name in names if running is None else running:
             self.start(name)
@@ -92,10 +102,13 @@ class PageWorld:
         self.server.stop()
 
 
-def notifying_page(script: str) -> ContextSetup:
-    """A context set-up: notifications allowed and ``script`` run in every page."""
+def notifying_page(script: str, *names: str) -> ContextSetup:
+    """A context set-up: notifications allowed and ``script`` run in every page
+    (or only in the pages of ``names``)."""
 
     def setup(name: str, context: Any) -> None:
+        if names and name not in names:
+            return
         context.grant_permissions(["notifications"])
         context.add_init_script(script)
 

@@ -18,37 +18,28 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
-from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
+from kith_testkit.browser import ARTIFACTS, launch_chromium
 from kith_testkit.page_controls import VISIBILITY_AND_SPY, new_note, notes, set_hidden
-from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.page_world import PageWorld, mutual, notifying_page
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 30_000  # group frames go out once the pairwise sessions are open
 
 
-class Trio:
+class Trio(PageWorld):
     """A server; alice, bob and carol's nodes; pages for alice and bob."""
 
     def __init__(self, root: Path, browser: Any) -> None:
-        self.server = SignalProcess(*HEARTBEAT_FLAGS)
-        names = ("alice", "bob", "carol")
-        self.ids = {n: make_identity(root / n, n, self.server.url) for n in names}
-        for who, other in (("alice", "bob"), ("alice", "carol")):
-            ok(kith(root / who, "contacts", "add", self.ids[other], "--name", other))
-            ok(kith(root / other, "contacts", "add", self.ids[who], "--name", who))
-        ok(kith(root / "bob", "settings", "set", "notifications", "true"))
-        self.nodes = {n: NodeProcess(root / n, *HEARTBEAT_FLAGS) for n in names}
-        self.pages = {"alice": sign_in(new_context(browser), self.nodes["alice"])}
-        bob = new_context(browser)  # bob's tab gets hidden and shows notifications
-        bob.grant_permissions(["notifications"])
-        bob.add_init_script(VISIBILITY_AND_SPY)
-        self.pages["bob"] = sign_in(bob, self.nodes["bob"])
-
-    def close(self) -> None:
-        for node in self.nodes.values():
-            node.kill()
-        self.server.stop()
+        super().__init__(
+            root,
+            browser,
+            ("alice", "bob", "carol"),
+            adds=mutual(("alice", "bob"), ("alice", "carol")),
+            pages=("alice", "bob"),
+            # bob's tab gets hidden and shows notifications
+            setup=notifying_page(VISIBILITY_AND_SPY, "bob"),
+            settings={"bob": {"notifications": "true"}},
+        )
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +49,7 @@ def trio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trio]:
         world = Trio(tmp_path_factory.mktemp("groups-ui"), browser)
         try:
             for other in ("bob", "carol"):
-                row = world.pages["alice"].locator(
-                    f"#contacts li[data-id='{world.ids[other]}'] .sub"
-                )
-                expect(row).to_have_attribute("data-presence", "online", timeout=WAIT_MS)
+                world.wait_online("alice", other, WAIT_MS)
             yield world
         finally:
             world.close()

@@ -13,41 +13,38 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
+from kith_testkit.browser import ARTIFACTS, launch_chromium
 from kith_testkit.node_api import call
-from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
-from kith_testkit.page_controls import WAIT_MS, back_to_list, open_chat
-from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.nodes import kith, ok
+from kith_testkit.page_controls import WAIT_MS, back_to_list
+from kith_testkit.page_world import PageWorld, mutual
 
 pytestmark = pytest.mark.slow
 FILLER = 40
 
 
-class World:
+class World(PageWorld):
     """A server; alice and bob as each other's contacts, running; carol waiting to
     ask alice; a page each (alice's event socket can take injected events)."""
 
     def __init__(self, root: Path, browser: Any) -> None:
-        self.server = SignalProcess(*HEARTBEAT_FLAGS)
-        self.dirs = {n: root / n for n in ("alice", "bob", "carol")}
-        self.ids = {n: make_identity(p, n, self.server.url) for n, p in self.dirs.items()}
-        ok(kith(self.dirs["alice"], "contacts", "add", self.ids["bob"], "--name", "bob"))
-        ok(kith(self.dirs["bob"], "contacts", "add", self.ids["alice"], "--name", "alice"))
-        self.nodes = {n: NodeProcess(p, *HEARTBEAT_FLAGS) for n, p in self.dirs.items()}
         self.sockets: list[Any] = []
-        self.pages: dict[str, Any] = {}
-        for name in ("alice", "bob"):
-            context = new_context(browser)
-            if name == "alice":
-                context.route_web_socket("**/api/events", self._proxy)
-            self.pages[name] = sign_in(context, self.nodes[name])
+        super().__init__(
+            root,
+            browser,
+            ("alice", "bob", "carol"),
+            adds=mutual(("alice", "bob")),
+            pages=("alice", "bob"),
+            setup=self._route_events,
+        )
+
+    def _route_events(self, name: str, context: Any) -> None:
+        if name == "alice":
+            context.route_web_socket("**/api/events", self._proxy)
 
     def _proxy(self, ws: Any) -> None:
         ws.connect_to_server()
         self.sockets.append(ws)
-
-    def open_chat(self, who: str, other: str) -> Any:
-        return open_chat(self.pages[who], self.ids[other], other)
 
     def send(self, sender: str, to: str, text: str, reply_to: object = None) -> tuple[int, Any]:
         body: dict[str, Any] = {"text": text}
@@ -55,20 +52,14 @@ class World:
             body["reply_to"] = reply_to
         return call(self.nodes[sender], "POST", f"/api/contacts/{self.ids[to]}/messages", body)
 
-    def close(self) -> None:
-        for node in self.nodes.values():
-            node.kill()
-        self.server.stop()
-
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         built = World(tmp_path_factory.mktemp("replies"), browser)
-        for who, other in (("alice", "bob"), ("bob", "alice")):
-            row = built.pages[who].locator(f"#contacts li[data-id='{built.ids[other]}'] .sub")
-            expect(row).to_have_attribute("data-presence", "online", timeout=WAIT_MS)
+        built.wait_online("alice", "bob")
+        built.wait_online("bob", "alice")
         ok(kith(built.dirs["carol"], "contacts", "add", built.ids["alice"]))  # a request waits
         yield built
         built.close()

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from kith_testkit.browser import launch_chromium, new_context, sign_in
-from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
+from kith_testkit.browser import launch_chromium
+from kith_testkit.nodes import kith, ok
 from kith_testkit.page_controls import (
     VISIBILITY_AND_SPY,
     WAIT_MS,
@@ -19,35 +19,32 @@ from kith_testkit.page_controls import (
     set_hidden,
     set_setting,
 )
+from kith_testkit.page_world import PageWorld, notifying_page
 from kith_testkit.polling import wait_for
-from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
 
 
-class World:
+class World(PageWorld):
     """A server; bob (with a page) and three strangers who will ask to add him."""
 
     def __init__(self, root: Path, browser: Any) -> None:
-        self.server = SignalProcess(*HEARTBEAT_FLAGS)
         names = ("bob", "carol", "dave", "erin")
-        self.dirs = {n: root / n for n in names}
-        self.ids = {n: make_identity(p, n.title(), self.server.url) for n, p in self.dirs.items()}
-        self.nodes = {n: NodeProcess(p, *HEARTBEAT_FLAGS) for n, p in self.dirs.items()}
-        context = new_context(browser)
-        context.grant_permissions(["notifications"])
-        context.add_init_script(VISIBILITY_AND_SPY)
-        self.page = sign_in(context, self.nodes["bob"])
+        super().__init__(
+            root,
+            browser,
+            names,
+            adds=[],
+            pages=("bob",),
+            setup=notifying_page(VISIBILITY_AND_SPY),
+            shown={n: n.title() for n in names},
+        )
+        self.page = self.pages["bob"]
 
     def ask(self, sender: str) -> None:
         ok(kith(self.dirs[sender], "contacts", "add", self.ids["bob"]))
         row = self.page.locator(f"#requests li[data-id='{self.ids[sender]}']")
         expect(row).to_be_visible(timeout=WAIT_MS)
-
-    def close(self) -> None:
-        for node in self.nodes.values():
-            node.kill()
-        self.server.stop()
 
 
 @pytest.fixture(scope="module")
