@@ -19,5 +19,7 @@ One concept per module:
 - :mod:`kith_testkit.page_controls`: a page's visibility, the notifications it
   shows and its settings panel, under a UI test's control.
 - :mod:`kith_testkit.page_world`: a server, nodes and signed-in pages for a UI test.
+- :mod:`kith_testkit.chat_driver_harness`: a chat driver over a real store with
+  fake peer links, for the chat runtime's tests.
 - :mod:`kith_testkit.message_contract`: the message API contract as a fake for the browser.
 """

@@ -11,171 +11,55 @@ channel hands them over.
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
-from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from kith.chat import Edit, Receipt, Text, decode_chat_frame, encode_chat_frame
-from kith.models import Contact
-from kith.p2p import (
-    ChannelNotOpen,
-    ChannelOpen,
-    FrameReceived,
-    LinkEvent,
-    LinkState,
-    MessageReceived,
-    SecureChannel,
-    SendData,
-)
-from kith.runtime.chat import driver as chat_driver
+from kith.chat import Edit, Text, decode_chat_frame, encode_chat_frame
+from kith.p2p import MessageReceived, SecureChannel
 from kith.runtime.chat.driver import ChatDriver
-from kith.runtime.chat.link_factory import ChatOptions
 from kith.runtime.chat.service import ChatService
-from kith.runtime.dispatch import EventBus
-from kith.runtime.live import EventHub
-from kith.runtime.pairs import PairChannels
-from kith.runtime.subscriptions import SubscriptionMux
 from kith.store.store import Store
-from kith_proto.keys import IdentityKeys
+from kith_testkit.chat_driver_harness import (
+    BOB,
+    NOW,
+    FakeLink,
+    StoreRunner,
+    fake_links,
+    handshake,
+    new_chat,
+    new_store,
+    receipts,
+    until,
+)
 
-NOW = 1_800_000_000.0
-ME, BOB = IdentityKeys(bytes(32)), IdentityKeys(bytes(range(32)))
 BURST = 40
-
-
-class Runner:
-    """Runs store work inline and counts the calls (each commit is one)."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.calls = 0
-
-    async def run(self, fn: Callable[[Store], Any]) -> Any:
-        self.calls += 1
-        await asyncio.sleep(0)
-        return fn(self.store)
-
-
-class Signaling:
-    def set_subscriptions(self, topics: Iterable[bytes]) -> None:
-        pass
-
-    def publish(self, topic: bytes, payload: bytes) -> None:
-        pass
-
-    def retract(self, topics: Iterable[bytes]) -> None:
-        pass
-
-    async def relay(self, topic: bytes, payload: bytes, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-        pass
-
-
-class FakeLink:
-    """A peer link the test feeds; records each frame sent with the message
-    IDs stored at that moment."""
-
-    def __init__(self, store: Store) -> None:
-        self.state = LinkState.IDLE
-        self.events: asyncio.Queue[LinkEvent] = asyncio.Queue()
-        self.sent: list[tuple[bytes, set[str]]] = []
-        self._store = store
-
-    async def next_event(self) -> LinkEvent:
-        return await self.events.get()
-
-    async def open(self) -> None:
-        pass
-
-    async def accept(self, payload: bytes) -> None:
-        pass
-
-    def send(self, frame: bytes) -> None:
-        if self.state is not LinkState.OPEN:
-            raise ChannelNotOpen("closed")
-        self.sent.append((frame, set(self._store.messages.ids(BOB.kith_id))))
-
-    async def close(self) -> None:
-        self.state = LinkState.IDLE
-
-    def deliver(self, *frames: bytes) -> None:
-        """Hand frames over together: the pump reads them in one loop turn."""
-        for data in frames:
-            self.events.put_nowait(FrameReceived(data))
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    async with asyncio.timeout(5):
-        while not condition():  # noqa: ASYNC110 (polling state the runtime owns)
-            await asyncio.sleep(0.005)
-    assert condition(), what
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    store = Store.create(tmp_path / "k.db", os.urandom(32))
-    store.identity.create(ME, "me", NOW)
-    store.contacts.add(BOB.kith_id, BOB.public_key, "bob", NOW)
-    return store
+    return new_store(tmp_path)
 
 
 async def _open_chat(
-    store: Store, runner: Runner, monkeypatch: pytest.MonkeyPatch
-) -> tuple[ChatDriver, FakeLink, SecureChannel]:
-    """A chat driver with an open channel to bob, bob's end of the session."""
-    links: list[FakeLink] = []
-
-    def make_link(*args: object) -> FakeLink:
-        links.append(FakeLink(store))
-        return links[-1]
-
-    monkeypatch.setattr(chat_driver, "make_peer_link", make_link)
-    chat = ChatDriver(
-        keys=ME,
-        pairs=PairChannels(ME, logging.getLogger("test")),
-        store=runner,
-        hub=EventHub(),
-        mux=SubscriptionMux(Signaling()),
-        relay=Signaling(),
-        invisible=False,
-        events=EventBus(),
-        options=ChatOptions(),
-        clock=lambda: NOW,
-        log=logging.getLogger("test"),
-    )
-    await chat.load([Contact(BOB.kith_id, BOB.public_key, "bob", False, NOW)])
-    peer = chat.peer(BOB.kith_id)
-    await peer.open()
-    link = links[0]
-    bob = SecureChannel(BOB, ME.public_key)
-    link.state = LinkState.OPEN
-    link.events.put_nowait(ChannelOpen(offerer=False))
-    link.deliver(bob.start().data)
-    await until(lambda: len(link.sent) == 1, "our handshake response")
-    for event in bob.receive(link.sent[0][0]):
-        if isinstance(event, SendData):
-            link.deliver(event.data)
-    await until(lambda: peer.is_open, "the session is established")
+    store: Store, runner: StoreRunner, monkeypatch: pytest.MonkeyPatch
+) -> tuple[ChatDriver, FakeLink[set[str]], SecureChannel]:
+    """A chat driver with an open channel to bob, bob's end of the session; each
+    frame sent is recorded with the message IDs stored at that moment."""
+    links = fake_links(monkeypatch, lambda: set(store.messages.ids(BOB.kith_id)))
+    chat = await new_chat(runner)
+    await chat.peer(BOB.kith_id).open()
+    bob = await handshake(chat, links[0])
     await chat.flush()
-    return chat, link, bob
+    return chat, links[0], bob
 
 
 def _receipts(
     bob: SecureChannel, sent: list[tuple[bytes, set[str]]]
 ) -> list[tuple[list[str], set[str]]]:
-    """The delivery receipts among the frames sent on bob's channel, each with
-    the message IDs stored when it went out."""
-    found = []
-    for frame, stored in sent:
-        for event in bob.receive(frame):
-            if isinstance(event, MessageReceived):
-                chat_frame = decode_chat_frame(event.plaintext)
-                if isinstance(chat_frame, Receipt) and chat_frame.kind == "delivered":
-                    found.append((chat_frame.ids, stored))
-    return found
+    """The IDs of each delivery receipt sent on bob's channel, with the message
+    IDs stored when it went out."""
+    return [(receipt.ids, stored) for receipt, stored in receipts(bob, sent)]
 
 
 def _text(n: int, q: int) -> Text:
@@ -185,7 +69,7 @@ def _text(n: int, q: int) -> Text:
 async def test_a_burst_is_one_transaction_and_one_receipt_sent_after_it(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    runner = Runner(store)
+    runner = StoreRunner(store)
     chat, link, bob = await _open_chat(store, runner, monkeypatch)
     frames_before, calls_before = len(link.sent), runner.calls
     texts = [_text(n, n + 1) for n in range(BURST)]
@@ -211,7 +95,7 @@ async def test_bad_frames_in_a_burst_do_not_lose_the_good_ones(
     ones are stored and receipted (in the same transaction and frame); the bad
     ones are dropped, and a refused sequenced frame is receipted (the sender
     must not resend it for ever) but stores nothing."""
-    runner = Runner(store)
+    runner = StoreRunner(store)
     chat, link, bob = await _open_chat(store, runner, monkeypatch)
     frames_before, calls_before = len(link.sent), runner.calls
     good = [_text(0, 1), _text(1, 3), _text(2, 4)]
@@ -247,7 +131,7 @@ async def test_bad_frames_in_a_burst_do_not_lose_the_good_ones(
 async def test_messages_written_at_once_are_one_transaction_and_sent_after_it(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    runner = Runner(store)
+    runner = StoreRunner(store)
     chat, link, bob = await _open_chat(store, runner, monkeypatch)
     service = ChatService(chat, lambda: NOW)
     frames_before, calls_before = len(link.sent), runner.calls
