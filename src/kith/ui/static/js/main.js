@@ -124,8 +124,10 @@ async function start() {
     showPanel("chat");
     mute.show(id);
     calls.opened();
+    const focused = document.activeElement;
     await chat.open(id);
-    $("#composer-text").focus();
+    // Into the message box, unless the user moved on (e.g. typed a search) while it loaded.
+    if (document.activeElement === focused) $("#composer-text").focus();
   }, { otherUnread: () => groups.unreadTotal });
   sidebar.setAll(contacts);
   groups.refresh().catch(() => {});
