@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
-from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
-from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.browser import ARTIFACTS, launch_chromium
+from kith_testkit.nodes import kith, ok
+from kith_testkit.page_world import PageWorld
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 15_000
@@ -26,21 +26,16 @@ WAIT_MS = 15_000
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    server = SignalProcess(*HEARTBEAT_FLAGS)
-    dirs = {name: tmp_path / name for name in ("alice", "bob")}
-    ids = {name: make_identity(path, name.title(), server.url) for name, path in dirs.items()}
-    nodes = {name: NodeProcess(path, *HEARTBEAT_FLAGS) for name, path in dirs.items()}
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        context = new_context(browser)
-        page = sign_in(context, nodes["bob"])
+        built = PageWorld(
+            tmp_path, browser, adds=[], pages=("bob",), shown={"alice": "Alice", "bob": "Bob"}
+        )
+        page = built.pages["bob"]
         expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=WAIT_MS)
-        yield {"dirs": dirs, "ids": ids, "nodes": nodes, "page": page}
-        context.close()
+        yield {"dirs": built.dirs, "ids": built.ids, "nodes": built.nodes, "page": page}
+        built.close()
         browser.close()
-    for node in nodes.values():
-        node.kill()
-    server.stop()
 
 
 def test_a_request_appears_is_accepted_and_presence_flows(world: dict[str, Any]) -> None:
