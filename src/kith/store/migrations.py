@@ -351,6 +351,20 @@ def _v18_group_message_features(conn: Connection) -> None:
     )
 
 
+def _v19_group_change_times(conn: Connection) -> None:
+    # When this node applied each membership change of a group (kith.store.groups): the
+    # signed changes carry no time, so the page places its system lines among the
+    # messages by this one. Changes applied before this version have no row.
+    conn.execute(
+        """CREATE TABLE group_change_times (
+            group_id BLOB NOT NULL,
+            version INTEGER NOT NULL CHECK (version >= 1),
+            applied_at REAL NOT NULL,
+            PRIMARY KEY (group_id, version)
+        ) WITHOUT ROWID"""
+    )
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
@@ -370,6 +384,7 @@ STEPS: Final[Sequence[Step]] = (
     _v16_voice_messages,
     _v17_group_outbox,
     _v18_group_message_features,
+    _v19_group_change_times,
 )
 LATEST_VERSION: Final = len(STEPS)
 
