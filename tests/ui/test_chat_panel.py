@@ -17,39 +17,40 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
+from kith_testkit.browser import ARTIFACTS, launch_chromium
 from kith_testkit.message_contract import FakeMessages
-from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
-from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.page_world import PageWorld
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 10_000
 HISTORY = 3000
 
 
-class ChatWorld:
+class ChatWorld(PageWorld):
     """A server, alice's running node, bob as her contact, and a page with the fake."""
 
     def __init__(self, root: Path, browser: Any) -> None:
-        self.server = SignalProcess(*HEARTBEAT_FLAGS)
-        self.alice_id = make_identity(root / "alice", "alice", self.server.url)
-        self.bob_id = make_identity(root / "bob", "bob", self.server.url)
-        ok(kith(root / "alice", "contacts", "add", self.bob_id, "--name", "bob"))
-        self.node = NodeProcess(root / "alice", *HEARTBEAT_FLAGS)
-        self.fake = FakeMessages(self.alice_id)
+        self.sockets: list[Any] = []
+        super().__init__(
+            root, browser, adds=[("alice", "bob")], running=("alice",), setup=self._route
+        )
+        self.alice_id, self.bob_id = self.ids["alice"], self.ids["bob"]
+        self.page = self.pages["alice"]
+        self.page.on("dialog", lambda dialog: dialog.accept())
+
+    def _route(self, name: str, context: Any) -> None:
+        """The message endpoints go to the fake, holding bob's history; the event
+        socket is proxied so that tests can inject events."""
+        self.fake = FakeMessages(self.ids["alice"])
         start = time.time() - HISTORY * 60
         for i in range(HISTORY):
-            sender = self.alice_id if i % 3 == 0 else self.bob_id
-            self.fake.add(self.bob_id, sender, f"message number {i}", start + i * 60)
-        self.sockets: list[Any] = []
-        self.context = new_context(browser)
+            sender = self.ids["alice"] if i % 3 == 0 else self.ids["bob"]
+            self.fake.add(self.ids["bob"], sender, f"message number {i}", start + i * 60)
         for end in ("messages*", "typing", "read", "key-accept"):
             pattern = f"**/api/contacts/*/{end}"
-            self.context.route(pattern, self.fake.handle)
-        self.context.route("**/api/messages/**", self.fake.handle)
-        self.context.route_web_socket("**/api/events", self._proxy)
-        self.page = sign_in(self.context, self.node)
-        self.page.on("dialog", lambda dialog: dialog.accept())
+            context.route(pattern, self.fake.handle)
+        context.route("**/api/messages/**", self.fake.handle)
+        context.route_web_socket("**/api/events", self._proxy)
 
     def _proxy(self, ws: Any) -> None:
         ws.connect_to_server()
@@ -58,11 +59,6 @@ class ChatWorld:
     def inject(self, event: dict[str, Any]) -> None:
         """Send an event to the page as if the node had published it."""
         self.sockets[-1].send(json.dumps(event))
-
-    def close(self) -> None:
-        self.context.close()
-        self.node.kill()
-        self.server.stop()
 
 
 @pytest.fixture(scope="module")
