@@ -14,9 +14,9 @@ from kith.account import open_store
 from kith.chat import Message, MessageState, Party
 from kith.datadir import DataDir
 from kith.passphrases import FixedPassphrase
-from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
-from kith_testkit.nodes import PASSPHRASE, NodeProcess, add_contact, make_identity
-from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
+from kith_testkit.browser import ARTIFACTS, launch_chromium
+from kith_testkit.nodes import PASSPHRASE, add_contact
+from kith_testkit.page_world import PageWorld
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 10_000
@@ -38,20 +38,17 @@ def _fill(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    root = tmp_path_factory.mktemp("search")
-    server = SignalProcess(*HEARTBEAT_FLAGS)
-    make_identity(root / "alice", "alice", server.url)
-    add_contact(root / "alice", BOB, "bob")
-    _fill(root / "alice")
-    node = NodeProcess(root / "alice", *HEARTBEAT_FLAGS)
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        context = new_context(browser)
-        yield sign_in(context, node)
-        context.close()
+        world = PageWorld(
+            tmp_path_factory.mktemp("search"), browser, ("alice",), running=(), pages=()
+        )
+        add_contact(world.dirs["alice"], BOB, "bob")
+        _fill(world.dirs["alice"])
+        world.start("alice")
+        yield world.sign_in("alice")
+        world.close()
         browser.close()
-    node.kill()
-    server.stop()
 
 
 def test_search_finds_a_message_among_five_thousand(page: Any) -> None:
