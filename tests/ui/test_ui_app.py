@@ -16,9 +16,10 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from kith.safety import format_digits
-from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
+from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context
 from kith_testkit.node_api import http_get
-from kith_testkit.nodes import PASSPHRASE, NodeProcess, kith, make_identity, ok
+from kith_testkit.nodes import PASSPHRASE, NodeProcess
+from kith_testkit.page_world import PageWorld, mutual
 from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
@@ -32,32 +33,23 @@ QR_WIDTH = """new Promise((resolve, reject) => {
 LINK = re.compile(r"^\s+(http://127\.0\.0\.1:\d+/login#code=\S+)$")
 
 
-class World:
-    """The server, alice's and bob's nodes, and carol's (offline) identity."""
+class World(PageWorld):
+    """The server, alice's and bob's nodes, and carol's (offline) identity; the
+    pages are signed in when a test first asks for them."""
 
-    def __init__(self, root: Path) -> None:
-        self.server = SignalProcess(*HEARTBEAT_FLAGS)
-        url = self.server.url
-        self.ids = {n: make_identity(root / n, n, url) for n in ("alice", "bob", "carol")}
-        ok(kith(root / "alice", "contacts", "add", self.ids["bob"], "--name", "bob"))
-        ok(kith(root / "bob", "contacts", "add", self.ids["alice"], "--name", "alice"))
-        self.alice = NodeProcess(root / "alice", *HEARTBEAT_FLAGS)
-        self.bob = NodeProcess(root / "bob", *HEARTBEAT_FLAGS)
+    def __init__(self, root: Path, browser: Any) -> None:
+        super().__init__(
+            root,
+            browser,
+            ("alice", "bob", "carol"),
+            adds=mutual(("alice", "bob")),
+            running=("alice", "bob"),
+            pages=(),
+        )
+        self.alice = self.nodes["alice"]
 
     def restart_server(self) -> None:
         self.server = SignalProcess(*HEARTBEAT_FLAGS, "--port", str(self.server.port))
-
-    def close(self) -> None:
-        self.alice.kill()
-        self.bob.kill()
-        self.server.stop()
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    w = World(tmp_path_factory.mktemp("ui"))
-    yield w
-    w.close()
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +61,15 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def pages(world: World, browser: Any) -> dict[str, Any]:
-    return {
-        "alice": sign_in(new_context(browser), world.alice),
-        "bob": sign_in(new_context(browser), world.bob),
-    }
+def world(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[World]:
+    w = World(tmp_path_factory.mktemp("ui"), browser)
+    yield w
+    w.close()
+
+
+@pytest.fixture(scope="module")
+def pages(world: World) -> dict[str, Any]:
+    return {"alice": world.sign_in("alice"), "bob": world.sign_in("bob")}
 
 
 def shot(page: Any, name: str) -> None:
