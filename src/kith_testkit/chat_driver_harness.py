@@ -147,21 +147,32 @@ def new_store(folder: Path) -> Store:
     return store
 
 
-async def new_chat(runner: StoreRunner) -> ChatDriver:
-    """A chat driver over ``runner``'s store, with bob loaded."""
-    chat = ChatDriver(
+def build_chat(
+    runner: StoreRunner,
+    hub: EventHub | None = None,
+    signaling: QuietSignaling | None = None,
+) -> ChatDriver:
+    """A chat driver of ours over ``runner``'s store; ``signaling`` (default: a
+    quiet one) carries its subscriptions and relayed offers."""
+    signaling = QuietSignaling() if signaling is None else signaling
+    return ChatDriver(
         keys=ME,
         pairs=PairChannels(ME, logging.getLogger("test")),
         store=runner,
-        hub=EventHub(),
-        mux=SubscriptionMux(QuietSignaling()),
-        relay=QuietSignaling(),
+        hub=EventHub() if hub is None else hub,
+        mux=SubscriptionMux(signaling),
+        relay=signaling,
         invisible=False,
         events=EventBus(),
         options=ChatOptions(),
         clock=lambda: NOW,
         log=logging.getLogger("test"),
     )
+
+
+async def new_chat(runner: StoreRunner) -> ChatDriver:
+    """A chat driver over ``runner``'s store, with bob loaded."""
+    chat = build_chat(runner)
     await chat.load([Contact(BOB.kith_id, BOB.public_key, "bob", False, NOW)])
     return chat
 

@@ -4,11 +4,9 @@ blocks sending until accepted; a failed connection is reported with its reason."
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,31 +20,27 @@ from kith.presence import (
     PresenceStatus,
 )
 from kith.runtime.chat.driver import ChatDriver
-from kith.runtime.chat.link_factory import ChatOptions
 from kith.runtime.chat.live import ChatNoticeEvent
 from kith.runtime.chat.service import ChatService
-from kith.runtime.dispatch import EventBus
 from kith.runtime.live import EventHub
-from kith.runtime.pairs import PairChannels
-from kith.runtime.subscriptions import SubscriptionMux
 from kith.signaling import PeerOffline
 from kith.store.store import Store
 from kith_proto.ids import format_id
 from kith_proto.keys import IdentityKeys
-
-NOW = 1_800_000_000.0
-ME, BOB = IdentityKeys(bytes(32)), IdentityKeys(bytes(range(32)))
-
-
-class Runner:
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    async def run(self, fn: Callable[[Store], Any]) -> Any:
-        return fn(self.store)
+from kith_testkit.chat_driver_harness import (
+    BOB,
+    ME,
+    NOW,
+    QuietSignaling,
+    StoreRunner,
+    build_chat,
+    new_store,
+)
 
 
-class Signaling:
+class Signaling(QuietSignaling):
+    """Records the subscriptions and relayed offers; can refuse to relay."""
+
     def __init__(self, refuse: bool = False) -> None:
         self.relayed: list[bytes] = []
         self.offered = asyncio.Event()
@@ -55,12 +49,6 @@ class Signaling:
 
     def set_subscriptions(self, topics: Iterable[bytes]) -> None:
         self.subscribed.append(set(topics))
-
-    def publish(self, topic: bytes, payload: bytes) -> None:
-        pass
-
-    def retract(self, topics: Iterable[bytes]) -> None:
-        pass
 
     async def relay(self, topic: bytes, payload: bytes, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         if self.refuse:
@@ -71,10 +59,7 @@ class Signaling:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    store = Store.create(tmp_path / "k.db", os.urandom(32))
-    store.identity.create(ME, "me", NOW)
-    store.contacts.add(BOB.kith_id, BOB.public_key, "bob", NOW)
-    return store
+    return new_store(tmp_path)
 
 
 def _bob_online(chat: ChatDriver) -> None:
@@ -83,19 +68,7 @@ def _bob_online(chat: ChatDriver) -> None:
 
 
 def _chat(store: Store, hub: EventHub, signaling: Signaling) -> ChatDriver:
-    return ChatDriver(
-        keys=ME,
-        pairs=PairChannels(ME, logging.getLogger("test")),
-        store=Runner(store),
-        hub=hub,
-        mux=SubscriptionMux(signaling),
-        relay=signaling,
-        invisible=False,
-        events=EventBus(),
-        options=ChatOptions(),
-        clock=lambda: NOW,
-        log=logging.getLogger("test"),
-    )
+    return build_chat(StoreRunner(store), hub, signaling)
 
 
 async def test_a_changed_key_blocks_sending_until_accepted(store: Store) -> None:
