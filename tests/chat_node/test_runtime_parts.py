@@ -36,28 +36,10 @@ from kith.runtime.subscriptions import SubscriptionMux
 from kith.store.store import Store
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import PairChannel
-
-NOW = 1_800_000_000.0
-ME, BOB = IdentityKeys(bytes(32)), IdentityKeys(bytes(range(32)))
+from kith_testkit.chat_driver_harness import BOB, ME, NOW, StoreRunner, new_store
 
 
-class Runner:
-    """Runs store work inline; counts transactions."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.calls = 0
-        self.fail = False
-
-    async def run(self, fn: Callable[[Store], Any]) -> Any:
-        self.calls += 1
-        await asyncio.sleep(0)
-        if self.fail:
-            raise KithError("disk full", code="database_damaged")
-        return fn(self.store)
-
-
-class FailsOnce(Runner):
+class FailsOnce(StoreRunner):
     """The first transaction fails: it starts, waits for ``release``, then fails."""
 
     def __init__(self, store: Store) -> None:
@@ -77,17 +59,14 @@ class FailsOnce(Runner):
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    store = Store.create(tmp_path / "k.db", os.urandom(32))
-    store.identity.create(ME, "me", NOW)
-    store.contacts.add(BOB.kith_id, BOB.public_key, "bob", NOW)
-    return store
+    return new_store(tmp_path)
 
 
 # -- committer ----------------------------------------------------------------
 
 
 async def test_actions_run_in_order_after_their_writes_commit(store: Store) -> None:
-    runner, seen = Runner(store), []
+    runner, seen = StoreRunner(store), []
     committer: Committer[str] = Committer(runner, logging.getLogger("test"))
 
     def write(n: int) -> Callable[[Store], None]:
@@ -106,7 +85,7 @@ async def test_a_burst_arriving_over_several_turns_is_one_transaction(store: Sto
     """Group commit: submissions keep arriving, one a loop turn (a burst of
     frames read a datagram at a time); they share one transaction, and every
     action runs after it."""
-    runner, seen = Runner(store), list[tuple[int, int]]()
+    runner, seen = StoreRunner(store), list[tuple[int, int]]()
     committer: Committer[str] = Committer(runner, logging.getLogger("test"))
 
     def submit(n: int) -> asyncio.Future[None]:
@@ -128,7 +107,7 @@ async def test_a_burst_arriving_over_several_turns_is_one_transaction(store: Sto
 
 
 async def test_a_lone_submission_commits_after_the_quiet_turns(store: Store) -> None:
-    runner = Runner(store)
+    runner = StoreRunner(store)
     committer: Committer[str] = Committer(runner, logging.getLogger("test"))
     committer.submit([lambda s: s.state.set_int("k", 1)], lambda: None)
     for _ in range(QUIET_TURNS + 1):  # the drain starts, then waits the quiet turns
@@ -141,7 +120,7 @@ async def test_a_lone_submission_commits_after_the_quiet_turns(store: Store) -> 
 async def test_a_steady_trickle_does_not_hold_a_batch_back(store: Store) -> None:
     """A submission every turn, for ever: a batch still commits after at most
     ``GATHER_TURNS`` turns of waiting for more."""
-    runner = Runner(store)
+    runner = StoreRunner(store)
     committer: Committer[str] = Committer(runner, logging.getLogger("test"))
     first = committer.submit([lambda s: s.state.set_int("first", 1)], lambda: None)
     turns = 0
@@ -156,8 +135,8 @@ async def test_a_steady_trickle_does_not_hold_a_batch_back(store: Store) -> None
 
 
 async def test_a_failed_transaction_skips_its_actions(store: Store) -> None:
-    runner, seen = Runner(store), []
-    runner.fail = True
+    runner, seen = StoreRunner(store), []
+    runner.fail_next = 1
     committer: Committer[str] = Committer(runner, logging.getLogger("test"))
     future = committer.submit([lambda s: None], lambda: seen.append("acted"))
     with pytest.raises(KithError):
@@ -238,7 +217,7 @@ def _presence(store: Store) -> tuple[PresenceDriver, FakeClient]:
         pairs=PairChannels(ME, logging.getLogger("test")),
         manager=manager,
         signaling=client,
-        writer=StoreWriter(Runner(store), logging.getLogger("test")),
+        writer=StoreWriter(StoreRunner(store), logging.getLogger("test")),
         hub=EventHub(),
         clock=lambda: NOW,
         schedule=lambda delay, callback: asyncio.get_running_loop().call_later(delay, callback),
