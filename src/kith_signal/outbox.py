@@ -21,9 +21,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from websockets.asyncio.server import ServerConnection as WebSocket
-from websockets.exceptions import ConnectionClosed
-from websockets.protocol import State
+from kith_signal.transport import Channel, ChannelClosed
 
 __all__ = ["CloseFrame", "Outbox"]
 
@@ -50,7 +48,7 @@ class Outbox:
     """Sends queued frames in order; never blocks the caller of :meth:`put`.
 
     Args:
-        ws: The connection.
+        ws: The connection (either transport).
         stall_timeout: Longest a queued frame may wait for the peer to read.
         on_stall: Called (once, with the queue dropped) when a frame waited
             longer: the peer stopped reading.
@@ -58,7 +56,7 @@ class Outbox:
 
     __slots__ = ("_bytes", "_frames", "_latest", "_on_stall", "_stall_timeout", "_writer", "_ws")
 
-    def __init__(self, ws: WebSocket, stall_timeout: float, on_stall: Callable[[], None]) -> None:
+    def __init__(self, ws: Channel, stall_timeout: float, on_stall: Callable[[], None]) -> None:
         self._ws = ws
         self._stall_timeout = stall_timeout
         self._on_stall = on_stall
@@ -113,7 +111,7 @@ class Outbox:
         if self._writer is not None:
             self.put(frame)
             return
-        with contextlib.suppress(ConnectionClosed):
+        with contextlib.suppress(ChannelClosed):
             await self._ws.send(frame)
 
     async def flushed(self, within: float) -> bool:
@@ -137,14 +135,8 @@ class Outbox:
 
     def _write_now(self, frame: str) -> bool:
         """Write ``frame`` in this turn if nothing waits and the socket is not
-        pushing back (what ``ws.send`` of a whole text frame would do, with no
-        task to await it; this server never sends fragmented messages)."""
-        ws = self._ws
-        if self._writer is not None or ws.paused or ws.protocol.state is not State.OPEN:
-            return False
-        ws.protocol.send_text(frame.encode())
-        ws.send_data()
-        return True
+        pushing back."""
+        return self._writer is None and self._ws.write_now(frame)
 
     def _queue(self, item: str | _Latest | CloseFrame) -> None:
         if self._frames is None:
@@ -175,7 +167,7 @@ class Outbox:
                 else:
                     async with asyncio.timeout(self._stall_timeout):
                         await self._ws.send(item)
-        except ConnectionClosed:
+        except ChannelClosed:
             pass
         except TimeoutError:
             self._frames = self._latest = None

@@ -20,7 +20,6 @@ from typing import Protocol
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
@@ -36,6 +35,7 @@ from kith_signal.logfmt import log_event
 from kith_signal.mailbox.service import Mailbox
 from kith_signal.metrics import Metrics
 from kith_signal.session import MAX_PENDING, MAX_PENDING_BYTES, STALL_TIMEOUT, Session
+from kith_signal.transport import Channel, ChannelClosed, WebsocketsChannel
 from kith_signal.turn import TurnIssuer
 
 __all__ = ["Cluster", "ServerOptions", "SignalServer"]
@@ -75,6 +75,7 @@ class ServerOptions:
     max_pending: int = MAX_PENDING
     max_pending_bytes: int = MAX_PENDING_BYTES
     stall_timeout: float = STALL_TIMEOUT
+    transport: str = "websockets"
 
 
 class Cluster(Protocol):
@@ -324,19 +325,22 @@ class SignalServer:
     # -- WebSocket --
 
     async def _handle(self, ws: ServerConnection) -> None:
-        address = client_address(ws.remote_address)
-        if not await self._admit(ws, address):
-            return
         # websockets keeps the handshake's request and response (two header
         # maps: about twenty tracked objects) for the connection's life;
         # nothing reads their headers after the handshake. The request object
         # itself must stay (websockets tells the handshake from later frames
-        # by it). Served inline (no nested coroutine) for the same reason:
-        # every object a connection keeps alive is one more for the garbage
-        # collector to walk.
+        # by it): every object a connection keeps alive is one more for the
+        # garbage collector to walk.
         ws.response = None
         if ws.request is not None:
             ws.request.headers = _NO_HEADERS
+        await self.serve_channel(WebsocketsChannel(ws))
+
+    async def serve_channel(self, ws: Channel) -> None:
+        """Admit one accepted WebSocket and serve it until it closes (either transport)."""
+        address = client_address(ws.remote_address)
+        if not await self._admit(ws, address):
+            return
         conn_id = secrets.token_hex(8)
         now = self._clock()
         core = ProtocolCore(
@@ -374,7 +378,7 @@ class SignalServer:
             if self._gc is not None:
                 self._gc.closed(now)
 
-    async def _admit(self, ws: ServerConnection, address: Address | None) -> bool:
+    async def _admit(self, ws: Channel, address: Address | None) -> bool:
         """Refuse what the server cannot take; count the address of the rest."""
         if ws.subprotocol != wire.SUBPROTOCOL:
             self._metrics.rejected_total.labels("unsupported_protocol").inc()
@@ -389,7 +393,7 @@ class SignalServer:
             return False
         return True
 
-    async def _refuse(self, ws: ServerConnection, actions: list[Action], reason: str) -> None:
+    async def _refuse(self, ws: Channel, actions: list[Action], reason: str) -> None:
         self._metrics.rejected_total.labels(reason).inc()
         try:
             for action in actions:
@@ -397,7 +401,7 @@ class SignalServer:
                     await ws.send(wire.encode(action.message))
                 elif isinstance(action, Close):
                     await ws.close(action.code, action.reason)
-        except ConnectionClosed:
+        except ChannelClosed:
             pass
 
 

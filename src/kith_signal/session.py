@@ -9,10 +9,6 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from websockets.asyncio.server import ServerConnection as WebSocket
-from websockets.exceptions import ConnectionClosed
-from websockets.protocol import State
-
 from kith_proto import wire
 from kith_proto.server_core import (
     AUTH_ERROR_CODES,
@@ -46,6 +42,7 @@ from kith_signal.logfmt import log_event
 from kith_signal.mailbox.service import Mailbox, unavailable
 from kith_signal.metrics import Metrics
 from kith_signal.outbox import CloseFrame, Outbox
+from kith_signal.transport import Channel, ChannelClosed
 
 __all__ = ["Session"]
 
@@ -84,7 +81,7 @@ class Session:
 
     def __init__(
         self,
-        ws: WebSocket,
+        ws: Channel,
         core: ServerConnection,
         conn_id: str,
         *,
@@ -164,9 +161,9 @@ class Session:
 
     def abort(self) -> None:
         """Drop the TCP connection at once (for peers that stopped reading)."""
-        if self._ws.state is not State.CLOSED:
+        if not self._ws.closed:
             log_event(self._log, "aborted", conn=self.conn_id)
-            self._ws.transport.abort()
+            self._ws.abort()
 
     def shutdown(self) -> None:
         """Tell the client the server is restarting, then close (1012)."""
@@ -187,7 +184,7 @@ class Session:
             except TimeoutError:
                 await self._apply(core.tick(self._clock()))
                 continue
-            except ConnectionClosed:
+            except ChannelClosed:
                 return
             await self._handle(data)
             # Not held while waiting for the next frame: a connection would
