@@ -56,6 +56,21 @@ def test_a_group_its_chains_and_history_survive_reopening(tmp_path: Path) -> Non
         assert store.groups.get(bytes(16)) is None
 
 
+def test_each_change_keeps_the_time_this_node_applied_it(tmp_path: Path) -> None:
+    state, _ = create_group(ALICE, "Hikers", [BOB.kith_id])
+    added, _ = next_change(state, ALICE, "add", subject=CAROL.kith_id)
+    renamed, _ = next_change(added.state, ALICE, "rename", name="Walkers")
+    gid = state.group_id
+    with Store.create(tmp_path / "kith.db", KEY) as store:
+        store.groups.save(state, active=True, now=10.0)
+        store.groups.save(renamed.state, active=True, now=30.0)  # two changes at once
+        assert store.groups.change_times(gid) == {1: 10.0, 2: 30.0, 3: 30.0}
+        store.groups.save(renamed.state, active=True, now=40.0)  # again: times stay
+        store.groups.save(added.state, active=True, now=50.0)  # older: ignored
+        assert store.groups.change_times(gid) == {1: 10.0, 2: 30.0, 3: 30.0}
+        assert store.groups.change_times(bytes(16)) == {}
+
+
 def test_a_group_row_edited_outside_kith_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "kith.db"
     state, create = create_group(ALICE, "Hikers", [BOB.kith_id])

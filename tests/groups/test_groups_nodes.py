@@ -99,6 +99,15 @@ def test_a_group_chat_and_a_removal_that_locks_the_removed_member_out(world: Cha
     assert status == 200
     _group(world, "b", gid, lambda g: g["version"] == 3, "c's removal")
     _group(world, "c", gid, lambda g: not g["active"], "that it was removed")
+    # each change carries when this node applied it: the removal after the messages before it
+    changes = call(a, "GET", f"/api/groups/{gid}")[1]["changes"]
+    assert [ch["op"] for ch in changes] == ["create", "add", "remove"]
+    applied = [ch["applied_at"] for ch in changes]
+    assert None not in applied
+    assert applied == sorted(applied)
+    before = [m["received_at"] for m in _texts(world, "a", gid, 3) if m["body"] in ("a", "b", "c")]
+    assert max(before) <= applied[2]
+    assert min(before) >= applied[1]
     status, sent = call(a, "POST", f"/api/groups/{gid}/messages", {"text": "after c left"})
     assert status == 201
     got = _texts(world, "b", gid, 4)

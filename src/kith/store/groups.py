@@ -1,5 +1,6 @@
 """Repository of private groups (tables ``groups``, ``group_sender_keys``,
-``group_messages``, ``group_reactions``, ``group_receipts``, ``group_outbox``):
+``group_messages``, ``group_reactions``, ``group_receipts``, ``group_outbox``,
+``group_change_times``):
 docs/groups.md.
 
 A group is kept as its log of signed changes (the ``state`` column) and
@@ -106,7 +107,17 @@ class GroupRepository:
         self._conn = conn
 
     def save(self, state: GroupState, *, active: bool, now: float) -> None:
-        """Keep ``state`` (a newer version replaces the row, an older one is ignored)."""
+        """Keep ``state`` (a newer version replaces the row, an older one is ignored);
+        the changes newer than the version held so far are noted as applied at ``now``."""
+        row = self._conn.execute(
+            "SELECT version FROM groups WHERE id = ?", (state.group_id,)
+        ).fetchone()
+        held = 0 if row is None else int(row[0])
+        self._conn.executemany(
+            "INSERT INTO group_change_times (group_id, version, applied_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (group_id, version) DO NOTHING",
+            [(state.group_id, c.version, now) for c in state.log if c.version > held],
+        )
         self._conn.execute(
             "INSERT INTO groups (id, name, version, state, active, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
@@ -121,6 +132,14 @@ class GroupRepository:
             "SELECT state, active, updated_at FROM groups WHERE id = ?", (group_id,)
         ).fetchone()
         return None if row is None else _record(row)
+
+    def change_times(self, group_id: bytes) -> dict[int, float]:
+        """When this node applied each change of the group, by version (changes applied
+        before Kith kept the time are missing)."""
+        rows = self._conn.execute(
+            "SELECT version, applied_at FROM group_change_times WHERE group_id = ?", (group_id,)
+        ).fetchall()
+        return {int(version): float(at) for version, at in rows}
 
     def list(self) -> list[GroupRecord]:
         """Every group, by name."""

@@ -417,6 +417,10 @@ class GroupHub:
                 )
         return shown
 
+    async def change_times(self, group_id: bytes) -> dict[int, float]:
+        """When this node applied each of the group's changes, by version."""
+        return await self._store.run(lambda s: s.groups.change_times(group_id))
+
     async def messages(self, group_id: bytes, limit: int = 200) -> list[GroupMessageRecord]:
         """The latest messages, ours with how many other members have and read them."""
         record = await self._record(group_id)

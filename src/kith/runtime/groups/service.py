@@ -76,10 +76,13 @@ class GroupService:
 
     async def details(self, group_id: bytes) -> dict[str, Any]:
         """The group with its members and ``changes``: every membership change from
-        ``create`` on (author, op, subjects, name), for the page's system lines."""
+        ``create`` on (author, op, subjects, name, and ``applied_at``: when this node
+        applied it, seconds, or null if it predates that record), for the page's system
+        lines."""
         shown = await self._hub.details(group_id)
         records = await self._hub.groups()
         log = next((r.state.log for r in records if r.state.group_id == group_id), ())
+        times = await self._hub.change_times(group_id)
         shown["changes"] = [
             {
                 "version": c.version,
@@ -87,6 +90,7 @@ class GroupService:
                 "op": c.op,
                 "subjects": list(c.subjects),
                 "name": c.name,
+                "applied_at": times.get(c.version),
             }
             for c in log
         ]
