@@ -14,7 +14,8 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from kith_testkit.browser import ARTIFACTS, launch_chromium, new_context, sign_in
-from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
+from kith_testkit.nodes import NodeProcess, kith, ok
+from kith_testkit.page_world import PageWorld
 from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
 
 pytestmark = pytest.mark.slow
@@ -24,14 +25,15 @@ BOB = "aoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4f4ked"
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[Path, SignalProcess, Any]]:
-    server = SignalProcess(*HEARTBEAT_FLAGS)
-    make_identity(tmp_path / "alice", "alice", server.url)
-    ok(kith(tmp_path / "alice", "contacts", "add", BOB, "--name", "bob"))
+    """Alice's identity (bob her one contact) and the server; each test runs,
+    stops and restarts her node itself."""
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        yield tmp_path / "alice", server, browser
+        built = PageWorld(tmp_path, browser, ("alice",), adds=[], running=(), pages=())
+        ok(kith(built.dirs["alice"], "contacts", "add", BOB, "--name", "bob"))
+        yield built.dirs["alice"], built.server, browser
+        built.close()
         browser.close()
-    server.stop()
 
 
 def _signed_in(home: Path, browser: Any) -> tuple[NodeProcess, Any, Any]:
