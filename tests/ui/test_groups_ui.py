@@ -5,7 +5,8 @@ and writes; bob's hidden tab shows a notification and the count in its title,
 his page the group with an unread count and the message under alice's name,
 the members panel shows alice online and carol without presence (not bob's
 contact); alice removes carol, renames the group and makes bob an admin, and
-both pages show the system lines.
+both pages show the system lines, in their place among the messages after
+reopening the group.
 """
 
 from __future__ import annotations
@@ -137,6 +138,14 @@ def test_a_group_created_on_one_page_chats_and_shows_members_and_removal_on_anot
         "alice made you an admin", timeout=WAIT_MS
     )
     expect(members.get_by_role("button", name="Rename", exact=True)).to_be_visible()
+
+    # reopened, the rename line sits after the message sent before it, not above it
+    bob.eval_on_selector("#group-messages .msg", "row => { row.dataset.stale = 'yes'; }")
+    bob.locator("#groups-list li", has_text="Hikers 2026").get_by_role("button").click()
+    expect(bob.locator("#group-messages .msg")).to_have_count(1, timeout=WAIT_MS)
+    expect(bob.locator("#group-messages .msg[data-stale]")).to_have_count(0)  # rebuilt
+    after_message = bob.locator("#group-messages .msg:has-text('hello hikers') ~ .system")
+    expect(after_message.filter(has_text="renamed the group")).to_have_count(1, timeout=WAIT_MS)
     ARTIFACTS.mkdir(exist_ok=True)
     alice.screenshot(path=str(ARTIFACTS / "ui-group-alice.png"))
     bob.screenshot(path=str(ARTIFACTS / "ui-group-bob.png"))

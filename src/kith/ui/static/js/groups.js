@@ -23,6 +23,7 @@ function asMessage(message, me) {
     from: message.sender,
     text: message.body,
     sent_at: message.sent_at / 1000, // a group message's time is in milliseconds
+    received_at: message.received_at, // seconds, this node's clock (system lines go by it)
     edited: message.edited,
     deleted: message.deleted,
     reactions: message.reactions || {},
@@ -267,8 +268,8 @@ export class GroupsPanel {
     say($("#group-error"), "");
     const [details, { messages }] = await Promise.all([this.api.group(gid), this.api.groupMessages(gid)]);
     if (this.openId !== gid) return;
-    this.showDetails(details);
     for (const message of messages) this.messages.upsert(asMessage(message, this.me));
+    this.showDetails(details); // after the messages: its system lines go among them by time
     this.messages.scrollToBottom();
     this.markRead(messages.slice(-READ_ON_OPEN));
   }
@@ -281,7 +282,9 @@ export class GroupsPanel {
     $("#group-count").textContent = `${details.members.length} members`;
     for (const change of details.changes || []) {
       if (change.version <= this.shownVersion) continue;
-      this.messages.root.append(h("p", { class: "system", role: "note", dataset: { version: change.version } }, changeLine(change, (id) => this.nameOf(id))));
+      const at = change.applied_at ?? null;
+      const line = h("p", { class: "system", role: "note", dataset: { version: change.version, at: at === null ? "" : String(at) } }, changeLine(change, (id) => this.nameOf(id)));
+      this.placeSystemLine(line, at);
       this.shownVersion = change.version;
     }
     const active = details.active !== false && details.members.some((m) => m.id === this.me);
@@ -290,6 +293,21 @@ export class GroupsPanel {
     $("#group-inactive").hidden = active;
     this.paintMembers();
     this.paintList();
+  }
+
+  /** A system line after the last row no later than `at` (when this node applied the
+   * change, seconds); changes without that time (from before it was kept) go first. */
+  placeSystemLine(line, at) {
+    const list = this.messages;
+    const timeOf = (row) => {
+      if (row.classList.contains("system")) return row.dataset.at ? Number(row.dataset.at) : -Infinity;
+      const message = list.messages.get(row.dataset.id);
+      return message ? message.received_at ?? message.sent_at : list.rowTime(row);
+    };
+    const key = at ?? -Infinity;
+    let after = list.root.lastElementChild;
+    while (after && after !== list.top && !(timeOf(after) <= key)) after = after.previousElementSibling;
+    (after || list.top).after(line);
   }
 
   get amAdmin() {
