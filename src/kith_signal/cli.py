@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import ipaddress
 import re
 import sys
@@ -31,6 +32,7 @@ from kith_signal.memory_broker import DEFAULT_MAX_RETAINED_BYTES, InProcessBroke
 from kith_signal.metrics import Metrics
 from kith_signal.public_url import is_wildcard, wildcard_message
 from kith_signal.server import ServerOptions, SignalServer
+from kith_signal.transport import TRANSPORTS
 from kith_signal.turn import DEFAULT_TURN_TTL, TurnConfigError, issuer_from_flags, turn_url
 
 __all__ = ["main", "parse_args"]
@@ -338,6 +340,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="event loop: uvloop when it can be imported (auto), or the one asked for",
     )
     p.add_argument(
+        "--transport",
+        choices=TRANSPORTS,
+        default="websockets",
+        help="WebSocket implementation: websockets (default), or picows (optional package;"
+        " faster per frame, no /debug/snapshot)",
+    )
+    p.add_argument(
         "--gc-interval", type=_positive_float, default=60.0, help="seconds between light sweeps"
     )
     p.add_argument(
@@ -366,6 +375,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.event_loop = choose_loop(args.loop)
     except LoopUnavailableError as exc:
         p.error(str(exc))
+    if args.transport == "picows" and importlib.util.find_spec("picows") is None:
+        p.error("--transport picows needs the picows package (pip install picows)")
     if bool(args.tls_cert) != bool(args.tls_key):
         p.error("--tls-cert and --tls-key go together")
     if args.heartbeat_timeout > 30:
@@ -407,6 +418,7 @@ def build(args: argparse.Namespace) -> SignalServer:
         heartbeat_interval=args.heartbeat_interval,
         heartbeat_timeout=args.heartbeat_timeout,
         debug_snapshot=args.debug_snapshot,
+        transport=args.transport,
     )
     log = configure()
     metrics = Metrics()

@@ -13,10 +13,10 @@ import os
 import secrets
 import signal
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -37,6 +37,9 @@ from kith_signal.metrics import Metrics
 from kith_signal.session import MAX_PENDING, MAX_PENDING_BYTES, STALL_TIMEOUT, Session
 from kith_signal.transport import Channel, ChannelClosed, WebsocketsChannel
 from kith_signal.turn import TurnIssuer
+
+if TYPE_CHECKING:
+    from kith_signal.picows_transport import HttpAnswer, PicowsServer
 
 __all__ = ["Cluster", "ServerOptions", "SignalServer"]
 
@@ -182,7 +185,7 @@ class SignalServer:
             if self._cluster is not None:
                 await self._cluster.start()
                 stack.push_async_callback(self._cluster.close)
-            server = await stack.enter_async_context(self._serve())
+            server = cast("Server | PicowsServer", await stack.enter_async_context(self._serve()))
             self._announce(server)
             if self._options.metrics_port is not None:
                 self._announce_metrics(await stack.enter_async_context(self._serve_metrics()))
@@ -203,8 +206,24 @@ class SignalServer:
     def _live(self) -> int:
         return len(self._sessions)
 
-    def _serve(self) -> Server:
+    def _serve(self) -> Server | PicowsServer:
         options = self._options
+        if options.transport == "picows":
+            from kith_signal.picows_transport import PicowsServer
+
+            return PicowsServer(
+                self.serve_channel,
+                self._http_answer,
+                wire.SUBPROTOCOL,
+                options.host,
+                options.port,
+                tls=self._tls(),
+                heartbeat_interval=options.heartbeat_interval,
+                heartbeat_timeout=options.heartbeat_timeout,
+                close_timeout=min(CLOSE_TIMEOUT, options.heartbeat_timeout),
+                max_frame_size=2 * self._protocol.max_frame_bytes,
+                log=self._log,
+            )
         return serve(
             self._handle,
             options.host,
@@ -249,7 +268,7 @@ class SignalServer:
         context.load_cert_chain(self._options.tls_cert, self._options.tls_key)
         return context
 
-    def _announce(self, server: Server) -> None:
+    def _announce(self, server: Server | PicowsServer) -> None:
         host, port = next(iter(server.sockets)).getsockname()[:2]
         scheme = "wss" if self._options.tls_cert else "ws"
         shown = f"[{host}]" if ":" in host else host
@@ -264,7 +283,7 @@ class SignalServer:
             public_url=public_url,
         )
 
-    async def _shutdown(self, server: Server) -> None:
+    async def _shutdown(self, server: Server | PicowsServer) -> None:
         self._stopping = True
         log_event(self._log, "shutting_down", connections=len(self._sessions))
         server.close(close_connections=False)
@@ -308,10 +327,30 @@ class SignalServer:
         return _text(connection, HTTPStatus.NOT_FOUND, "not found\n")
 
     def _health(self, connection: ServerConnection) -> Response:
+        status, body = self._health_answer()
+        return _text(connection, status, body)
+
+    def _health_answer(self) -> tuple[HTTPStatus, str]:
         reason = self._cluster.unhealthy_reason() if self._cluster is not None else None
         if reason is None:
-            return _text(connection, HTTPStatus.OK, "ok\n")
-        return _text(connection, HTTPStatus.SERVICE_UNAVAILABLE, f"unhealthy: {reason}\n")
+            return HTTPStatus.OK, "ok\n"
+        return HTTPStatus.SERVICE_UNAVAILABLE, f"unhealthy: {reason}\n"
+
+    def _http_answer(self, path: str, headers: Mapping[str, str]) -> HttpAnswer | None:
+        """Plain HTTP on the WebSocket port for the picows transport (synchronous,
+        so ``/debug/snapshot`` is not served there); ``None``: a WebSocket upgrade."""
+        text = "text/plain; charset=utf-8"
+        if path == "/healthz":
+            return (*self._health_answer(), text, {})
+        if path == "/metrics" and self._options.metrics_port is None:
+            token = self._options.metrics_token
+            if token is not None and not _bearer_matches(headers, token):
+                challenge = {"WWW-Authenticate": 'Bearer realm="metrics"'}
+                return HTTPStatus.UNAUTHORIZED, "metrics need a token\n", text, challenge
+            return HTTPStatus.OK, self._metrics.render().decode(), METRICS_CONTENT_TYPE, {}
+        if "upgrade" not in headers.get("Connection", "").lower():
+            return HTTPStatus.NOT_FOUND, "not found\n", text, {}
+        return None
 
     def _serve_metrics_page(self, connection: ServerConnection, request: Request) -> Response:
         token = self._options.metrics_token
@@ -417,7 +456,7 @@ def _text(
     return response
 
 
-def _bearer_matches(headers: Headers, token: str) -> bool:
+def _bearer_matches(headers: Headers | Mapping[str, str], token: str) -> bool:
     """Whether ``Authorization`` is ``Bearer <token>`` (compared in constant time)."""
     scheme, _, given = headers.get("Authorization", "").partition(" ")
     expected, offered = token.encode(), given.strip().encode()

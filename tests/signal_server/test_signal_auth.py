@@ -15,13 +15,15 @@ from kith_proto.client_core import (
     ServerGoodbye,
 )
 from kith_proto.wire import CloseCode
+from kith_signal.transport import TRANSPORTS
 from kith_testkit.signal.clients import Client
 from kith_testkit.signal.process import WAIT, SignalProcess, running, starter
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SignalProcess]:
-    yield from running("--rate", "1000")
+@pytest.fixture(scope="module", params=TRANSPORTS)
+def server(request: pytest.FixtureRequest) -> Iterator[SignalProcess]:
+    """The same real server over each WebSocket transport (``--transport``)."""
+    yield from running("--rate", "1000", "--transport", request.param)
 
 
 @pytest.fixture

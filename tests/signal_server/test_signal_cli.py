@@ -24,6 +24,7 @@ def test_defaults_bind_loopback_with_justified_heartbeats() -> None:
         ["--gc", "sometimes"],
         ["--gc-interval", "0"],
         ["--loop", "trio"],
+        ["--transport", "aiohttp"],
     ],
 )
 def test_invalid_flags_are_usage_errors(argv: list[str]) -> None:
@@ -41,6 +42,11 @@ def test_defaults_manage_the_collector_and_take_batches() -> None:
     args = parse_args([])
     assert (args.gc, args.gc_interval) == ("managed", 60.0)
     assert (args.max_topics, args.max_batch) == (4096, 256)
+
+
+def test_transport_defaults_to_websockets_and_picows_can_be_chosen() -> None:
+    assert parse_args([]).transport == "websockets"
+    assert parse_args(["--transport", "picows"]).transport == "picows"
 
 
 def test_loop_defaults_to_auto_and_asyncio_can_be_forced() -> None:

@@ -8,6 +8,8 @@ import logging
 import time
 import tracemalloc
 
+import pytest
+
 from kith_proto.client_core import (
     Disconnected,
     RequestAcked,
@@ -23,6 +25,7 @@ from kith_signal.memory_broker import InProcessBroker
 from kith_signal.metrics import Metrics
 from kith_signal.server import ServerOptions, SignalServer
 from kith_signal.session import MAX_PENDING_BYTES
+from kith_signal.transport import TRANSPORTS
 from kith_testkit.signal.clients import Client, new_topic, token_for
 from kith_testkit.signal.process import WAIT
 
@@ -60,8 +63,9 @@ class Embedded:
         return value or 0.0
 
 
-async def test_embedded_server_routes_and_shuts_down_gracefully() -> None:
-    embedded = Embedded(ServerOptions(port=0), ServerConfig(public_url=""))
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_embedded_server_routes_and_shuts_down_gracefully(transport: str) -> None:
+    embedded = Embedded(ServerOptions(port=0, transport=transport), ServerConfig(public_url=""))
     stop, task = embedded.stop, embedded.task
     url = await embedded.url()
     alice, bob = await Client.ready(url), await Client.ready(url)
@@ -82,9 +86,10 @@ async def test_embedded_server_routes_and_shuts_down_gracefully() -> None:
     assert embedded.sample("kith_signal_connections") == 0
 
 
-async def test_client_that_stops_reading_is_closed_as_slow_consumer() -> None:
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_client_that_stops_reading_is_closed_as_slow_consumer(transport: str) -> None:
     embedded = Embedded(
-        ServerOptions(port=0, max_pending=8),
+        ServerOptions(port=0, max_pending=8, transport=transport),
         ServerConfig(public_url="", rate=100000, burst=100000),
     )
     url = await embedded.url()
@@ -111,9 +116,10 @@ async def test_client_that_stops_reading_is_closed_as_slow_consumer() -> None:
     await embedded.close()
 
 
-async def test_presence_to_a_stalled_reader_collapses_then_it_is_closed() -> None:
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_presence_to_a_stalled_reader_collapses_then_it_is_closed(transport: str) -> None:
     embedded = Embedded(
-        ServerOptions(port=0, max_pending=8, stall_timeout=1.0),
+        ServerOptions(port=0, max_pending=8, stall_timeout=1.0, transport=transport),
         ServerConfig(public_url="", rate=100000, burst=100000),
     )
     url = await embedded.url()
@@ -143,9 +149,12 @@ async def test_presence_to_a_stalled_reader_collapses_then_it_is_closed() -> Non
     await embedded.close()
 
 
-async def test_reader_under_a_publish_storm_stays_and_ends_with_every_latest_value() -> None:
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_reader_under_a_publish_storm_stays_and_ends_with_every_latest_value(
+    transport: str,
+) -> None:
     embedded = Embedded(
-        ServerOptions(port=0),
+        ServerOptions(port=0, transport=transport),
         ServerConfig(public_url="", rate=100000, burst=100000),
     )
     url = await embedded.url()

@@ -12,14 +12,16 @@ from pathlib import Path
 import pytest
 
 from kith_proto.client_core import RequestAcked, ServerError, SubscriptionConfirmed, TopicValue
+from kith_signal.transport import TRANSPORTS
 from kith_testkit.signal.clients import Client, new_topic, token_for
 from kith_testkit.signal.process import WAIT, SignalProcess, running, starter
 from kith_testkit.tls import self_signed
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SignalProcess]:
-    yield from running("--rate", "1000")
+@pytest.fixture(scope="module", params=TRANSPORTS)
+def server(request: pytest.FixtureRequest) -> Iterator[SignalProcess]:
+    """The same real server over each WebSocket transport (``--transport``)."""
+    yield from running("--rate", "1000", "--transport", request.param)
 
 
 @pytest.fixture
@@ -89,3 +91,10 @@ async def test_tls_serves_wss_and_https(
     await client.expect(SubscriptionConfirmed)
     await client.close()
     assert (await http_get(server.http + "/healthz", context))[0] == 200
+
+
+async def test_invalid_utf8_text_frame_is_closed_1007(server: SignalProcess) -> None:
+    client = await Client.open(server.url)
+    await client.ws.send(b"\xff\xfe not utf-8", text=True)
+    await asyncio.wait_for(client.ws.wait_closed(), WAIT)
+    assert client.ws.close_code == 1007

@@ -16,13 +16,15 @@ from kith_proto.client_core import (
     TopicGone,
     TopicValue,
 )
+from kith_signal.transport import TRANSPORTS
 from kith_testkit.signal.clients import Client, new_topic, token_for
 from kith_testkit.signal.process import SignalProcess, running
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[SignalProcess]:
-    yield from running("--rate", "1000")
+@pytest.fixture(scope="module", params=TRANSPORTS)
+def server(request: pytest.FixtureRequest) -> Iterator[SignalProcess]:
+    """The same real server over each WebSocket transport (``--transport``)."""
+    yield from running("--rate", "1000", "--transport", request.param)
 
 
 async def subscribed(client: Client, *topics: bytes) -> SubscriptionConfirmed:
