@@ -1,5 +1,6 @@
-"""Groups between three real nodes through a real kith-signal, driven through the local API:
-create, add, everyone sends and sees every message once; remove: the rest rotate and the
+"""Groups between real nodes through a real kith-signal, driven through the local API:
+create, add (four members), everyone sends and sees every message once, each sender's
+in order; remove: the rest rotate and the
 removed node cannot open the next message; a member cannot change membership; the server
 sees no group name, ID or member list."""
 
@@ -24,9 +25,9 @@ NAME = "Trailheads of Tuesday"
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatWorld]:
     root = tmp_path_factory.mktemp("groups")
-    w = ChatWorld(root, "abc", server_flags=("--data-dir", str(root / "server")))
-    w.start("a", "b", "c")
-    for x, y in (("a", "b"), ("a", "c"), ("b", "c")):
+    w = ChatWorld(root, "abcd", server_flags=("--data-dir", str(root / "server")))
+    w.start("a", "b", "c", "d")  # d: the fourth member of the first test's group
+    for x, y in (("a", "b"), ("a", "c"), ("b", "c"), ("a", "d"), ("b", "d"), ("c", "d")):
         w.online(x, y)
     yield w
     w.close()
@@ -61,10 +62,11 @@ def test_a_group_chat_and_a_removal_that_locks_the_removed_member_out(world: Cha
         ids["b"]: "member",
     }
     _group(world, "b", gid, lambda g: g["version"] == 1, "the group")
-    status, _ = call(a, "POST", f"/api/groups/{gid}/members", {"member": ids["c"]})
-    assert status == 200
-    for who in "bc":
-        _group(world, who, gid, lambda g: len(g["members"]) == 3, "three members")
+    for added in "cd":
+        status, _ = call(a, "POST", f"/api/groups/{gid}/members", {"member": ids[added]})
+        assert status == 200
+    for who in "bcd":
+        _group(world, who, gid, lambda g: len(g["members"]) == 4, "four members")
     shown = {m["id"]: m for m in call(a, "GET", f"/api/groups/{gid}")[1]["members"]}
     assert shown[ids["a"]]["you"]
     assert (shown[ids["b"]]["name"], shown[ids["b"]]["verified"]) == ("b", False)
@@ -77,57 +79,66 @@ def test_a_group_chat_and_a_removal_that_locks_the_removed_member_out(world: Cha
     assert status == 400
 
     sealed = {}
-    for who in "abc":
-        status, sent = call(world.nodes[who], "POST", f"/api/groups/{gid}/messages", {"text": who})
-        assert status == 201
-        sealed[who] = sent["sealed"]
-    for who in "abc":
-        got = _texts(world, who, gid, 3)
-        assert sorted(m["body"] for m in got) == ["a", "b", "c"]  # each once
-        assert {m["sender"] for m in got} == {ids["a"], ids["b"], ids["c"]}
+    for n in (1, 2):
+        for who in "abcd":
+            text = f"{who}{n}"
+            status, sent = call(
+                world.nodes[who], "POST", f"/api/groups/{gid}/messages", {"text": text}
+            )
+            assert status == 201
+            sealed[text] = sent["sealed"]
+    everything = sorted(sealed)
+    for who in "abcd":
+        got = _texts(world, who, gid, 8)
+        assert sorted(m["body"] for m in got) == everything  # each once
+        assert {m["sender"] for m in got} == {ids[n] for n in "abcd"}
+        for sender in "abcd":  # each sender's messages in the order sent
+            mine = [m["body"] for m in got if m["sender"] == ids[sender]]
+            assert mine == [f"{sender}1", f"{sender}2"], (who, sender)
 
     # a tampered copy, a replayed copy: each refused with its error, nothing else lost
-    flipped = bytearray.fromhex(sealed["a"])
+    flipped = bytearray.fromhex(sealed["a1"])
     flipped[-70] ^= 1
     path = f"/api/groups/{gid}/sealed"
     status, body = call(b, "POST", path, {"from": ids["a"], "sealed": flipped.hex()})
     assert (status, body["error"]["code"]) == (400, "tampered_group_message")
-    status, body = call(b, "POST", path, {"from": ids["a"], "sealed": sealed["a"]})
+    status, body = call(b, "POST", path, {"from": ids["a"], "sealed": sealed["a1"]})
     assert (status, body["error"]["code"]) == (409, "group_message_key_unavailable")
 
     status, _ = call(a, "DELETE", f"/api/groups/{gid}/members/{ids['c']}")
     assert status == 200
-    _group(world, "b", gid, lambda g: g["version"] == 3, "c's removal")
+    _group(world, "b", gid, lambda g: g["version"] == 4, "c's removal")
     _group(world, "c", gid, lambda g: not g["active"], "that it was removed")
     # each change carries when this node applied it: the removal after the messages before it
     changes = call(a, "GET", f"/api/groups/{gid}")[1]["changes"]
-    assert [ch["op"] for ch in changes] == ["create", "add", "remove"]
+    assert [ch["op"] for ch in changes] == ["create", "add", "add", "remove"]
     applied = [ch["applied_at"] for ch in changes]
     assert None not in applied
     assert applied == sorted(applied)
-    before = [m["received_at"] for m in _texts(world, "a", gid, 3) if m["body"] in ("a", "b", "c")]
-    assert max(before) <= applied[2]
-    assert min(before) >= applied[1]
+    before = [m["received_at"] for m in _texts(world, "a", gid, 8) if m["body"] in sealed]
+    assert max(before) <= applied[3]
+    assert min(before) >= applied[2]
     status, sent = call(a, "POST", f"/api/groups/{gid}/messages", {"text": "after c left"})
     assert status == 201
-    got = _texts(world, "b", gid, 4)
+    got = _texts(world, "b", gid, 9)
     assert got[-1]["body"] == "after c left"
     # the removed node is handed the ciphertext and cannot open it
     status, body = call(
         c, "POST", f"/api/groups/{gid}/sealed", {"from": ids["a"], "sealed": sent["sealed"]}
     )
     assert (status, body["error"]["code"]) == (403, "not_a_group_member")
-    assert len(_texts(world, "c", gid, 3)) == 3
+    assert len(_texts(world, "c", gid, 8)) == 8
     # a message from a member no longer in the group is refused
-    status, body = call(b, "POST", path, {"from": ids["c"], "sealed": sealed["c"]})
+    status, body = call(b, "POST", path, {"from": ids["c"], "sealed": sealed["c1"]})
     assert (status, body["error"]["code"]) == (403, "not_a_group_member")
-    assert sorted(m["body"] for m in _texts(world, "b", gid, 4)) == ["a", "after c left", "b", "c"]
+    got = _texts(world, "b", gid, 9)
+    assert sorted(m["body"] for m in got) == sorted([*everything, "after c left"])
 
     # the server saw pairwise traffic only: no group name, ID or member list
     log = world.server.log_text()
     assert NAME not in log
     assert gid not in log
-    assert not any(ids[n] in log for n in "abc")
+    assert not any(ids[n] in log for n in "abcd")
     stored = b"".join(
         p.read_bytes() for p in (world.dirs["a"].parent / "server").rglob("*") if p.is_file()
     )
