@@ -8,7 +8,8 @@ when two groups share it).
 | ``GET /api/groups`` | ``{"groups": [...]}`` |
 | ``POST /api/groups`` ``{"name", "members"?}`` | create: 201, the group |
 | ``GET /api/groups/{gid}`` | the group: members (roles; name, verified, presence for
-  contacts) and ``changes`` (the membership log, for system lines) |
+  contacts) and ``changes`` (the membership log, each with ``applied_at``: when this node
+  applied it, for placing the system lines) |
 | ``POST /api/groups/{gid}/members`` ``{"member"}`` | add a contact (admins) |
 | ``DELETE /api/groups/{gid}/members/{member}`` | remove a member (admins) |
 | ``POST /api/groups/{gid}/promote`` ``{"member"}`` | make a member admin (admins) |
