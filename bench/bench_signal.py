@@ -516,6 +516,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--results-dir", type=Path, help="write the JSON here instead of results/")
     p.add_argument("--heartbeat", type=float, default=10.0, help="server heartbeat interval")
     p.add_argument(
+        "--transport",
+        choices=("websockets", "picows"),
+        default="websockets",
+        help="kith-signal --transport (its WebSocket implementation)",
+    )
+    p.add_argument(
         "--heap-trim",
         choices=("auto", "off"),
         default="auto",
@@ -552,6 +558,8 @@ def server_flags(users: int, args: argparse.Namespace) -> list[str]:
         str(args.heartbeat),
         "--heap-trim",
         args.heap_trim,
+        "--transport",
+        args.transport,
     ]
 
 
@@ -602,7 +610,7 @@ def run_server(
         if workers is not None:
             workers.stop()
         server.stop()
-    return ramp_rows, result | {"loop": server.loop}, server.lines
+    return ramp_rows, result | {"loop": server.loop, "transport": args.transport}, server.lines
 
 
 def summary_rows(
@@ -657,7 +665,7 @@ def anchor_rows(
 ) -> list[dict[str, Any]]:
     """Kith's server CPU per delivery beside each bare relay's, and the ratio."""
     kith = churn["churn_server_cpu_us_per_delivery"]
-    rows = [_row("server CPU per delivery, kith-signal", kith, "µs", "")]
+    rows = [_row(f"server CPU per delivery, kith-signal on {churn['transport']}", kith, "µs", "")]
     for kind, a in anchors.items():
         bare = a["server_cpu_us_per_delivery"]
         ratio = round(kith / bare, 2) if bare else None
