@@ -48,6 +48,7 @@ HttpAnswer = tuple[HTTPStatus, str, str, Mapping[str, str]]
 
 _ABNORMAL: Final = 1006
 _INVALID_TEXT: Final = 1007
+_READ_BUFFER: Final = 1024
 _READ_HIGH: Final = 16
 """Messages waiting for the session before the socket stops being read."""
 
@@ -283,6 +284,9 @@ class PicowsServer:
             auto_ping_reply_timeout=timeout,
             auto_ping_strategy=WSAutoPingStrategy.PING_WHEN_IDLE,
             max_frame_size=self._max_frame_size,
+            # picows' default (16 KiB per connection, grown on demand) is most
+            # of an idle connection's memory; frames here are mostly small.
+            read_buffer_init_size=_READ_BUFFER,
             logger_name=self._log.getChild("picows"),
         )
         return self
