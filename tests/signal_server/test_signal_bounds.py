@@ -26,6 +26,7 @@ from kith_proto.client_core import (
     TopicValue,
 )
 from kith_proto.wire import CloseCode
+from kith_signal.transport import TRANSPORTS
 from kith_testkit.signal.clients import Client
 from kith_testkit.signal.process import WAIT, SignalProcess, starter
 
@@ -247,10 +248,11 @@ def metrics_port(server: SignalProcess) -> int:
     return int(match.group(1))
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_metrics_on_their_own_port_and_not_on_the_public_one(
-    start_server: Callable[..., SignalProcess],
+    start_server: Callable[..., SignalProcess], transport: str
 ) -> None:
-    server = start_server("--metrics-port", "0")
+    server = start_server("--metrics-port", "0", "--transport", transport)
     status, body = await http_get(f"http://127.0.0.1:{metrics_port(server)}/metrics")
     assert status == 200
     assert "kith_signal_connections" in body
@@ -258,13 +260,14 @@ async def test_metrics_on_their_own_port_and_not_on_the_public_one(
     assert await http_get(server.http + "/healthz") == (200, "ok\n")
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_metrics_token_is_required_when_configured(
-    start_server: Callable[..., SignalProcess], tmp_path: Path
+    start_server: Callable[..., SignalProcess], tmp_path: Path, transport: str
 ) -> None:
     token = "m3tr1cs-" + os.urandom(8).hex()
     token_file = tmp_path / "metrics.token"
     token_file.write_text(token + "\n")
-    server = start_server("--metrics-token-file", str(token_file))
+    server = start_server("--metrics-token-file", str(token_file), "--transport", transport)
     url = server.http + "/metrics"
     good = await http_get(url, {"Authorization": f"Bearer {token}"})
     assert good[0] == 200
