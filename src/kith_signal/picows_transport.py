@@ -211,10 +211,6 @@ class PicowsChannel(WSListener):
         self._transport.disconnect()
 
 
-def _check(channel: PicowsChannel) -> Channel:
-    return channel  # PicowsChannel satisfies the Channel protocol (checked by mypy)
-
-
 def _response(answer: HttpAnswer) -> WSUpgradeResponseWithListener:
     status, body, content_type, headers = answer
     extra = {**headers, "Content-Type": content_type}
