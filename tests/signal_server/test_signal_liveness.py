@@ -14,6 +14,7 @@ import pytest
 from kith_proto import wire
 from kith_proto.client_core import ServerGoodbye, SubscriptionConfirmed, TopicGone, TopicValue
 from kith_proto.wire import CloseCode
+from kith_signal.transport import TRANSPORTS
 from kith_testkit.signal.clients import Client, new_token
 from kith_testkit.signal.process import WAIT, SignalProcess, starter
 
@@ -63,13 +64,15 @@ async def ready(proc: subprocess.Popen[str]) -> None:
     assert line.strip() == "ready"
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("how", [signal.SIGSTOP, signal.SIGKILL])
 async def test_frozen_or_killed_client_is_announced_gone_within_heartbeat(
     start_server: Callable[..., SignalProcess],
     client_process: Callable[[str, bytes], subprocess.Popen[str]],
     how: signal.Signals,
+    transport: str,
 ) -> None:
-    server = start_server(*HEARTBEAT)
+    server = start_server(*HEARTBEAT, "--transport", transport)
     token, topic = new_token()
     proc = client_process(server.url, token)
     await ready(proc)
@@ -83,10 +86,11 @@ async def test_frozen_or_killed_client_is_announced_gone_within_heartbeat(
     await watcher.close()
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_sigterm_tells_clients_to_reconnect(
-    start_server: Callable[..., SignalProcess],
+    start_server: Callable[..., SignalProcess], transport: str
 ) -> None:
-    server = start_server()
+    server = start_server("--transport", transport)
     client = await Client.ready(server.url)
     server.proc.send_signal(signal.SIGTERM)
     bye = await client.expect(ServerGoodbye)
