@@ -35,6 +35,7 @@ import redis
 
 from benchlib import percentile, report
 from kith_testkit.redis_server import RedisServer
+from loadgen_workers import Workers
 
 HERE = Path(__file__).resolve().parent
 TICK = os.sysconf("SC_CLK_TCK")
@@ -95,68 +96,6 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-
-
-class Workers:
-    """``signal_loadgen.py`` workers; worker ``w`` dials ``urls[w % len(urls)]``."""
-
-    def __init__(self, urls: list[str], count: int, users: int, contacts: int) -> None:
-        script = str(HERE / "signal_loadgen.py")
-        self.procs = [
-            subprocess.Popen(
-                [
-                    *(sys.executable, script, "--url", urls[w % len(urls)]),
-                    *("--worker", str(w), "--workers", str(count)),
-                    *("--users", str(users), "--contacts", str(contacts)),
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for w in range(count)
-        ]
-        self.hello = [self._read(p, 60) for p in self.procs]
-
-    def all(self, cmd: str, timeout: float = 180, **args: Any) -> list[dict[str, Any]]:
-        for proc in self.procs:
-            assert proc.stdin is not None
-            proc.stdin.write(json.dumps({"cmd": cmd, **args}) + "\n")
-            proc.stdin.flush()
-        return [self._read(p, timeout) for p in self.procs]
-
-    def only(self, index: int, cmd: str, timeout: float = 30) -> dict[str, Any]:
-        proc = self.procs[index]
-        assert proc.stdin is not None
-        proc.stdin.write(json.dumps({"cmd": cmd}) + "\n")
-        proc.stdin.flush()
-        return self._read(proc, timeout)
-
-    @staticmethod
-    def _read(proc: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
-        assert proc.stdout is not None
-        result: list[str] = []
-        reader = threading.Thread(target=lambda: result.append(proc.stdout.readline()))  # type: ignore[union-attr]
-        reader.start()
-        reader.join(timeout)
-        if not result or not result[0]:
-            raise SystemExit(f"load generator {proc.pid} did not answer in {timeout} s")
-        answer: dict[str, Any] = json.loads(result[0])
-        return answer
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None and proc.stdin is not None:
-                try:
-                    proc.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
-                    proc.stdin.flush()
-                except BrokenPipeError:
-                    pass
-        for proc in self.procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
 
 
 def events(workers: Workers, kind: str = "event", among: list[int] | None = None) -> int:

@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import functools
 import gc
-import json
 import os
 import re
 import resource
@@ -38,6 +37,7 @@ import signal_bare_relay
 import signal_capacity
 import signal_loadgen
 from benchlib import percentile, report
+from loadgen_workers import Workers
 
 HERE = Path(__file__).resolve().parent
 WORKERS = 2
@@ -192,61 +192,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-
-
-class Workers:
-    """The load-generator processes, driven by JSON lines."""
-
-    def __init__(self, url: str, users: int, contacts: int) -> None:
-        script = str(HERE / "signal_loadgen.py")
-        self.procs = [
-            subprocess.Popen(
-                [
-                    *(sys.executable, script, "--url", url, "--worker", str(w)),
-                    *("--workers", str(WORKERS), "--users", str(users)),
-                    *("--contacts", str(contacts)),
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for w in range(WORKERS)
-        ]
-        self.hello = [self._read(p, 60) for p in self.procs]
-
-    @property
-    def pids(self) -> list[int]:
-        return [p.pid for p in self.procs]
-
-    def all(self, cmd: str, timeout: float = 180, **args: Any) -> list[dict[str, Any]]:
-        """Send one command to every worker at once; return their answers."""
-        for proc in self.procs:
-            assert proc.stdin is not None
-            proc.stdin.write(json.dumps({"cmd": cmd, **args}) + "\n")
-            proc.stdin.flush()
-        return [self._read(p, timeout) for p in self.procs]
-
-    @staticmethod
-    def _read(proc: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
-        assert proc.stdout is not None
-        result: list[str] = []
-        reader = threading.Thread(target=lambda: result.append(proc.stdout.readline()))  # type: ignore[union-attr]
-        reader.start()
-        reader.join(timeout)
-        if not result or not result[0]:
-            raise SystemExit(f"load generator {proc.pid} did not answer in {timeout} s")
-        answer: dict[str, Any] = json.loads(result[0])
-        return answer
-
-    def stop(self) -> None:
-        try:
-            self.all("quit", timeout=15)
-        finally:
-            for proc in self.procs:
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
 
 
 # -- phases ------------------------------------------------------------------
@@ -602,7 +547,7 @@ def run_server(
     server = Server([*server_flags(steps[-1], args), "--loop", loop])
     workers: Workers | None = None
     try:
-        workers = Workers(server.url, steps[-1], args.contacts)
+        workers = Workers([server.url], WORKERS, steps[-1], args.contacts)
         gc.collect()
         ramp_rows = ramp(server, workers, steps, args.concurrency)
         result: dict[str, Any] = phase(server, workers, args)
