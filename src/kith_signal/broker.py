@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeAlias
 from kith_proto import wire
 
 __all__ = [
+    "DEFAULT_MAX_RETAINED_BYTES",
     "Broker",
     "BrokerError",
     "Delivery",
@@ -25,6 +26,10 @@ __all__ = [
     "Sink",
     "TopicLimitError",
 ]
+
+
+DEFAULT_MAX_RETAINED_BYTES = 256 * 1024 * 1024
+"""The default cap on retained payload bytes, for one process (``--max-retained-bytes``)."""
 
 
 @dataclass(frozen=True)

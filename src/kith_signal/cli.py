@@ -17,7 +17,7 @@ from kith_proto.help_format import DefaultsHelpFormatter
 from kith_proto.server_core import ServerConfig
 from kith_proto.wire import DEFAULT_SIGNAL_PORT
 from kith_signal.addresses import Address
-from kith_signal.broker import Broker
+from kith_signal.broker import DEFAULT_MAX_RETAINED_BYTES, Broker
 from kith_signal.cluster.registry import DEFAULT_INTERVAL, DEFAULT_TTL
 from kith_signal.cluster.secret import ClusterSecretError, read_secret, tag_key
 from kith_signal.event_loop import LOOP_CHOICES, LoopUnavailableError, choose_loop
@@ -28,7 +28,7 @@ from kith_signal.mailbox.backend import MailboxBackend, MailboxLimits
 from kith_signal.mailbox.redis_store import RedisMailboxStore
 from kith_signal.mailbox.service import Mailbox
 from kith_signal.mailbox.sqlite_store import MailboxFile
-from kith_signal.memory_broker import DEFAULT_MAX_RETAINED_BYTES, InProcessBroker
+from kith_signal.memory_broker import InProcessBroker
 from kith_signal.metrics import Metrics
 from kith_signal.public_url import is_wildcard, wildcard_message
 from kith_signal.server import ServerOptions, SignalServer

@@ -29,6 +29,7 @@ from typing import Any, Final
 from kith_proto import wire
 from kith_proto.limits import retained_size
 from kith_signal.broker import (
+    DEFAULT_MAX_RETAINED_BYTES,
     Delivery,
     Replaced,
     ReplyBudgetError,
@@ -42,7 +43,6 @@ __all__ = ["InProcessBroker"]
 _topic = wire.decode_payload  # the schema already checked the spelling
 _text = wire.encode_payload
 
-DEFAULT_MAX_RETAINED_BYTES = 256 * 1024 * 1024
 _NUMBER: Final = 4  # bytes of a connection number
 _HEAD: Final = 2 * _NUMBER  # a record's subscriber and holder, before the payload
 _NOBODY: Final = b"\xff\xff\xff\xff"  # no subscriber, or no value held

@@ -37,6 +37,7 @@ from typing import Any
 from kith_proto import wire
 from kith_proto.limits import retained_size
 from kith_signal.broker import (
+    DEFAULT_MAX_RETAINED_BYTES,
     Delivery,
     Replaced,
     ReplyBudgetError,
@@ -71,7 +72,6 @@ __all__ = ["RedisBroker"]
 
 _topic = wire.decode_payload  # the schema already checked the spelling
 _text = wire.encode_payload
-DEFAULT_MAX_RETAINED_BYTES = 256 * 1024 * 1024
 SHUTDOWN_TIMEOUT = 2.0
 _REPLACED = b"R"
 
