@@ -111,7 +111,8 @@ async def test_client_that_stops_reading_is_closed_as_slow_consumer(transport: s
             await fast.expect(RequestAcked)
             assert embedded.sample("kith_signal_pending_bytes") <= MAX_PENDING_BYTES
     # The stalled peer is cut off and announced gone; the server stays healthy.
-    assert await fast.expect(TopicGone) == TopicGone(presence)
+    if TopicGone(presence) not in fast.history:
+        assert await fast.expect(TopicGone) == TopicGone(presence)
     await fast.close()
     await embedded.close()
 
@@ -134,15 +135,21 @@ async def test_presence_to_a_stalled_reader_collapses_then_it_is_closed(transpor
     assert slow.reader is not None
     slow.reader.cancel()
     payload = b"v" * 30000
-    for _ in range(200):  # far more than max_pending frames, all on one topic
-        await fast.call(fast.core.publish, token_for(topic), payload)
-    await fast.call(fast.core.relay, new_topic(), b"x")  # a request after them all
-    await fast.expect(ServerError)  # peer_offline: every publish was handled
+    # How much the kernel and the client library buffer before the server
+    # sees backpressure varies by machine, so publish until the server gives
+    # up: what waits is always one value for the one topic, never a backlog.
+    async with asyncio.timeout(30):
+        while not embedded.sample("kith_signal_closes_total", code="4009"):
+            for _ in range(20):  # more than max_pending frames, all on one topic
+                await fast.call(fast.core.publish, token_for(topic), payload)
+            await fast.call(fast.core.relay, new_topic(), b"x")  # a request after them all
+            await fast.expect(ServerError)  # peer_offline: every publish was handled
+            assert embedded.sample("kith_signal_pending_bytes") <= 2 * len(payload)
     assert embedded.sample("kith_signal_collapsed_events_total") > 0
-    # What waits is one value for the one topic, not 200.
-    assert embedded.sample("kith_signal_pending_bytes") <= 2 * len(payload)
-    # Nothing is read for stall_timeout: cut off (4009) and announced gone.
-    assert await fast.expect(TopicGone) == TopicGone(presence)
+    # Nothing was read for stall_timeout: cut off (4009) and announced gone
+    # (perhaps already while the last batch was being acknowledged).
+    if TopicGone(presence) not in fast.history:
+        assert await fast.expect(TopicGone) == TopicGone(presence)
     assert embedded.sample("kith_signal_closes_total", code="4009") == 1
     assert embedded.sample("kith_signal_pending_bytes") == 0
     await fast.close()
