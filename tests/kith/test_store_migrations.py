@@ -209,6 +209,7 @@ NEW_TABLES = {
     "group_reactions": {"group_id", "message_id", "member_id", "emoji"},  # v18
     "group_receipts": {"group_id", "message_id", "member_id", "delivered_at", "read_at"},  # v18
     "group_change_times": {"group_id", "version", "applied_at"},  # v19
+    "group_held_actions": {"id", "group_id", "message_id", "sender_id", "action", "held_at"},  # v20
 }  # exactly these columns
 """Tables later versions created, with exactly their columns."""
 

@@ -365,6 +365,26 @@ def _v19_group_change_times(conn: Connection) -> None:
     )
 
 
+def _v20_group_held_actions(conn: Connection) -> None:
+    # Edits, deletes and reactions of a group message that arrived before the message
+    # they name (kith.runtime.groups.hub): kept, in arrival order (`id`), until the
+    # message arrives or they expire (docs/groups.md); `action` is the sealed content
+    # as the sender wrote it (kith.groups.content.encode_content).
+    conn.execute(
+        """CREATE TABLE group_held_actions (
+            id INTEGER PRIMARY KEY,
+            group_id BLOB NOT NULL,
+            message_id TEXT NOT NULL,
+            sender_id TEXT NOT NULL,
+            action BLOB NOT NULL,
+            held_at REAL NOT NULL
+        )"""
+    )
+    conn.execute(
+        "CREATE INDEX group_held_actions_by_message ON group_held_actions (group_id, message_id)"
+    )
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
@@ -385,6 +405,7 @@ STEPS: Final[Sequence[Step]] = (
     _v17_group_outbox,
     _v18_group_message_features,
     _v19_group_change_times,
+    _v20_group_held_actions,
 )
 LATEST_VERSION: Final = len(STEPS)
 
