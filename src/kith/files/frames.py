@@ -44,6 +44,7 @@ __all__ = [
     "Done",
     "FileFrame",
     "Offer",
+    "check_offer",
     "check_transfer_id",
     "check_voice_ms",
     "chunk_count",
@@ -161,6 +162,11 @@ def decode_file_frame(data: bytes) -> FileFrame:
 def check_transfer_id(value: str) -> str | None:
     """Why ``value`` is not a transfer ID (32 lowercase hex digits), or ``None``."""
     return None if _ID.fullmatch(value) else "a transfer ID is 32 lowercase hex digits"
+
+
+def check_offer(offer: Offer) -> str | None:
+    """Why ``offer``'s fields are out of bounds, or ``None``."""
+    return _problem(offer)
 
 
 def check_voice_ms(value: object) -> str | None:
