@@ -135,3 +135,38 @@ def test_edits_deletes_reactions_and_receipts_are_kept(tmp_path: Path) -> None:
         store.groups.record_receipt(gid, b, a, [theirs], read=True, now=6.0)
         assert store.groups.unread(gid, a, [mine, theirs]) == []
         assert store.groups.message(gid, "c" * 32) is None
+
+
+def test_held_actions_survive_reopening_and_come_out_once_in_arrival_order(
+    tmp_path: Path,
+) -> None:
+    path, gid = tmp_path / "kith.db", b"\x01" * 16
+    with Store.create(path, KEY) as store, store.transaction():
+        store.groups.hold_action(gid, "m1", BOB.kith_id, b"first", now=10.0, keep=8)
+        store.groups.hold_action(gid, "m2", BOB.kith_id, b"other", now=11.0, keep=8)
+        store.groups.hold_action(gid, "m1", CAROL.kith_id, b"second", now=12.0, keep=8)
+    with Store.open(path, KEY) as store, store.transaction():
+        assert store.groups.held_actions(gid) == 3
+        taken = store.groups.take_held_actions(gid, "m1", since=0.0)
+        assert taken == [(BOB.kith_id, b"first"), (CAROL.kith_id, b"second")]
+        assert store.groups.take_held_actions(gid, "m1", since=0.0) == []
+        assert store.groups.held_actions(gid) == 1
+
+
+def test_held_actions_are_bounded_per_group_and_expire(tmp_path: Path) -> None:
+    gid, other = b"\x01" * 16, b"\x02" * 16
+    with Store.create(tmp_path / "kith.db", KEY) as store, store.transaction():
+        for n in range(5):
+            store.groups.hold_action(gid, "m", BOB.kith_id, bytes([n]), now=float(n), keep=3)
+        store.groups.hold_action(other, "m", BOB.kith_id, b"x", now=1.0, keep=3)
+        assert store.groups.held_actions(gid) == 3  # the oldest two went
+        assert store.groups.held_actions(other) == 1  # another group's are its own
+        # one held before `since` is dropped, not returned
+        assert store.groups.take_held_actions(gid, "m", since=3.0) == [
+            (BOB.kith_id, b"\x03"),
+            (BOB.kith_id, b"\x04"),
+        ]
+        assert store.groups.held_actions(gid) == 0
+        store.groups.hold_action(gid, "m", BOB.kith_id, b"y", now=9.0, keep=3)
+        assert store.groups.expire_held_actions(5.0) == 1  # the other group's, held at 1.0
+        assert (store.groups.held_actions(gid), store.groups.held_actions(other)) == (1, 0)

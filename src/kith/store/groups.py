@@ -1,6 +1,6 @@
 """Repository of private groups (tables ``groups``, ``group_sender_keys``,
 ``group_messages``, ``group_reactions``, ``group_receipts``, ``group_outbox``,
-``group_change_times``):
+``group_change_times``, ``group_held_actions``):
 docs/groups.md.
 
 A group is kept as its log of signed changes (the ``state`` column) and
@@ -376,6 +376,58 @@ class GroupRepository:
         """Members frames wait for."""
         rows = self._conn.execute("SELECT DISTINCT contact_id FROM group_outbox").fetchall()
         return {str(r[0]) for r in rows}
+
+    def hold_action(
+        self,
+        group_id: bytes,
+        message_id: str,
+        sender_id: str,
+        action: bytes,
+        *,
+        now: float,
+        keep: int,
+    ) -> None:
+        """Keep a member's action (encoded content) on a message not held yet, until
+        :meth:`take_held_actions`; past ``keep`` held in the group, the oldest go."""
+        self._conn.execute(
+            "INSERT INTO group_held_actions (group_id, message_id, sender_id, action, held_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (group_id, message_id, sender_id, action, now),
+        )
+        self._conn.execute(
+            "DELETE FROM group_held_actions WHERE group_id = ? AND id NOT IN "
+            "(SELECT id FROM group_held_actions WHERE group_id = ? ORDER BY id DESC LIMIT ?)",
+            (group_id, group_id, keep),
+        )
+
+    def take_held_actions(
+        self, group_id: bytes, message_id: str, *, since: float
+    ) -> builtins.list[tuple[str, bytes]]:
+        """Remove the actions held for a message and return those held at or after
+        ``since`` (sender, encoded content), in the order they arrived."""
+        rows = self._conn.execute(
+            "SELECT sender_id, action, held_at FROM group_held_actions "
+            "WHERE group_id = ? AND message_id = ? ORDER BY id",
+            (group_id, message_id),
+        ).fetchall()
+        if rows:
+            self._conn.execute(
+                "DELETE FROM group_held_actions WHERE group_id = ? AND message_id = ?",
+                (group_id, message_id),
+            )
+        return [(str(r[0]), bytes(r[1])) for r in rows if float(r[2]) >= since]
+
+    def held_actions(self, group_id: bytes) -> int:
+        """How many actions wait for their message in the group."""
+        row = self._conn.execute(
+            "SELECT count(*) FROM group_held_actions WHERE group_id = ?", (group_id,)
+        ).fetchone()
+        return int(row[0])
+
+    def expire_held_actions(self, before: float) -> int:
+        """Drop the actions held before ``before``; return how many."""
+        cursor = self._conn.execute("DELETE FROM group_held_actions WHERE held_at < ?", (before,))
+        return int(cursor.rowcount)
 
 
 def _record(row: Sequence[Any]) -> GroupRecord:

@@ -19,7 +19,10 @@ waits, a bounded number per group, and is tried again after each change or key.
 Edits, deletes and reactions are sealed with our chain like posts (every member
 applies the same action, under the rules of :func:`kith.groups.content.check_action`);
 one that overtakes the message it names (another member's reaction to a post that
-has not reached us yet) waits in memory, a bounded number per group, for that message.
+has not reached us yet) is stored (``group_held_actions``, so it survives a restart)
+and applied when that message arrives: at most :data:`MAX_WAITING` per group (the
+oldest go first), for at most :data:`HELD_FOR` (then dropped, at the next one held or
+the next start).
 A stored post is acknowledged to its author alone with a ``Receipt(delivered)``;
 reading it sends a ``Receipt(read)`` where the ``read_receipts`` setting is on.
 ``Typing`` goes to members with an open session only, throttled like 1:1.
@@ -103,10 +106,13 @@ from kith.store.store import Store
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import PairChannel
 
-__all__ = ["MAX_WAITING", "GroupHub", "GroupPeer", "Rejection"]
+__all__ = ["HELD_FOR", "MAX_WAITING", "GroupHub", "GroupPeer", "Rejection"]
 
 MAX_WAITING: Final = 256
-"""Most early keys and messages kept per group until what makes sense of them arrives."""
+"""Most early keys, messages and actions kept per group until what makes sense of them
+arrives."""
+HELD_FOR: Final = 7 * 24 * 3600.0
+"""Seconds an action on a message not held yet waits for that message."""
 MAX_REJECTIONS: Final = 100
 MAX_SHOWN_RECEIPTS: Final = 50
 """Most messages one receipt updates on the page (the rest show on the next load)."""
@@ -182,7 +188,6 @@ class GroupHub:
         self._waiting: dict[bytes, deque[tuple[str, Key | Sealed]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._typing: dict[bytes, OwnTyping] = {}
-        self._early: dict[bytes, deque[tuple[str, Action]]] = {}
         self.rejections: deque[Rejection] = deque(maxlen=MAX_REJECTIONS)
         """The latest refused frames (the API shows them)."""
 
@@ -211,6 +216,8 @@ class GroupHub:
     async def load(self) -> None:
         """Learn which members frames wait for (before the first presence news)."""
         self._pending = await self._store.run(lambda s: s.groups.outbox_contacts())
+        before = self._clock() - HELD_FOR
+        await self._store.run(lambda s: s.groups.expire_held_actions(before))
 
     def channel_open(self, peer: GroupPeer) -> None:
         """A session was established with a contact: send what waits for them, then
@@ -616,16 +623,14 @@ class GroupHub:
                 try:
                     _check(content, from_id, store.groups.message(gid, content.target))
                 except RefusedAction as exc:
+                    if exc.code == "unknown_message":  # it may come from another member yet
+                        _hold(store, gid, from_id, content, now)
+                        return None
                     return exc
                 _apply(gid, from_id, content)(store)
                 return store.groups.message(gid, content.target)
 
         shown = await self._store.run(write)
-        if isinstance(shown, RefusedAction) and shown.code == "unknown_message":
-            assert not isinstance(content, Post)
-            early = self._early.setdefault(gid, deque(maxlen=MAX_WAITING))
-            early.append((from_id, content))  # its message may come from another member yet
-            return
         if isinstance(shown, GroupError):
             raise shown
         if shown is not None:
@@ -636,29 +641,36 @@ class GroupHub:
             await self._release(record.state, content.id)
 
     async def _release(self, state: GroupState, message_id: str) -> None:
-        """Apply the actions that arrived before the message they name, in arrival order."""
-        gid = state.group_id
-        early = self._early.get(gid)
-        if not early or all(a.target != message_id for _, a in early):
-            return
-        ready = [(f, a) for f, a in early if a.target == message_id]
-        self._early[gid] = deque(((f, a) for f, a in early if a.target != message_id), MAX_WAITING)
-        for from_id, action in ready:
+        """Apply the actions held for a message that just arrived, in arrival order
+        (each checked as if it came now; a refused one is noted and dropped)."""
+        gid, since = state.group_id, self._clock() - HELD_FOR
 
-            def write(store: Store, f: str = from_id, a: Action = action) -> GroupMessageRecord:
-                with store.transaction():
-                    _check(a, f, store.groups.message(gid, a.target))
-                    _apply(gid, f, a)(store)
-                found = store.groups.message(gid, a.target)
-                assert found is not None
-                return found
+        def write(store: Store) -> list[tuple[str, GroupMessageRecord | RefusedAction]]:
+            out: list[tuple[str, GroupMessageRecord | RefusedAction]] = []
+            with store.transaction():
+                for from_id, data in store.groups.take_held_actions(gid, message_id, since=since):
+                    action = decode_content(data)
+                    if isinstance(action, Post):
+                        continue  # never held
+                    try:
+                        _check(action, from_id, store.groups.message(gid, action.target))
+                    except RefusedAction as exc:
+                        out.append((from_id, exc))
+                        continue
+                    _apply(gid, from_id, action)(store)
+                    found = store.groups.message(gid, action.target)
+                    assert found is not None
+                    out.append((from_id, found))
+            return out
 
-            try:
-                shown = await self._store.run(write)
-            except RefusedAction as exc:
-                self._reject(from_id, exc)
-                continue
-            shown = (await self._counted(state, [shown]))[0]
+        applied = await self._store.run(write)
+        for from_id, result in applied:
+            if isinstance(result, RefusedAction):
+                self._reject(from_id, result)
+        if any(not isinstance(r, RefusedAction) for _, r in applied):
+            found = await self._store.run(lambda s: s.groups.message(gid, message_id))
+            assert found is not None
+            shown = (await self._counted(state, [found]))[0]
             self._hub.publish(GroupMessageEvent(shown.to_json()))
 
     async def _on_receipt(self, from_id: str, frame: Receipt) -> None:
@@ -817,6 +829,12 @@ class GroupHub:
 def _check(action: Action, sender_id: str, target: GroupMessageRecord | None) -> None:
     shown = None if target is None else Target(target.sender_id, target.deleted)
     check_action(action, sender_id, shown)
+
+
+def _hold(store: Store, group_id: bytes, sender_id: str, action: Action, now: float) -> None:
+    """Keep an action on a message not held yet (:meth:`GroupHub._release` applies it)."""
+    data = encode_content(action)
+    store.groups.hold_action(group_id, action.target, sender_id, data, now=now, keep=MAX_WAITING)
 
 
 def _apply(group_id: bytes, sender_id: str, action: Action) -> Callable[[Store], None]:
