@@ -18,7 +18,14 @@ import subprocess
 import time
 from pathlib import Path
 
-__all__ = ["TURNSERVER", "CoturnProcess", "coturn_available"]
+__all__ = [
+    "TURNSERVER",
+    "CoturnProcess",
+    "coturn_available",
+    "stop_turnserver",
+    "turnserver_config",
+    "wait_turnserver_ready",
+]
 
 TURNSERVER = "/usr/bin/turnserver"
 READY_TIMEOUT = 10.0
@@ -44,11 +51,15 @@ def _free_port() -> int:
         return port
 
 
-def _config(root: Path, port: int, secret: str, relay_ports: tuple[int, int]) -> str:
+def turnserver_config(
+    root: Path, ip: str, port: int, secret: str, relay_ports: tuple[int, int], peers: list[str]
+) -> str:
+    """A ``turnserver.conf``: shared-secret auth on ``ip:port``, plain UDP/TCP,
+    relaying from ``relay_ports``; ``peers`` says which peers it may relay to."""
     return "\n".join(
         [
-            "listening-ip=127.0.0.1",
-            "relay-ip=127.0.0.1",
+            f"listening-ip={ip}",
+            f"relay-ip={ip}",
             f"listening-port={port}",
             f"min-port={relay_ports[0]}",
             f"max-port={relay_ports[1]}",
@@ -58,8 +69,8 @@ def _config(root: Path, port: int, secret: str, relay_ports: tuple[int, int]) ->
             "no-tls",
             "no-dtls",
             "no-cli",
-            "allow-loopback-peers",
             "fingerprint",
+            *peers,
             "log-file=stdout",
             "simple-log",
             f"pidfile={root / 'turnserver.pid'}",
@@ -67,6 +78,43 @@ def _config(root: Path, port: int, secret: str, relay_ports: tuple[int, int]) ->
             "",
         ]
     )
+
+
+def stun_answered(ip: str, port: int) -> bool:
+    """Whether a STUN binding request to ``ip:port`` gets its answer (0.2 s)."""
+    transaction = secrets.token_bytes(12)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.settimeout(0.2)
+        probe.sendto(b"\x00\x01\x00\x00" + _STUN_MAGIC + transaction, (ip, port))
+        try:
+            answer = probe.recv(2048)
+        except TimeoutError:
+            return False
+    return answer[:2] == b"\x01\x01" and answer[8:20] == transaction
+
+
+def wait_turnserver_ready(proc: subprocess.Popen[bytes], log: Path, ip: str, port: int) -> None:
+    """Return once ``proc`` answers STUN on ``ip:port``; raise if it exits or
+    does not answer within :data:`READY_TIMEOUT`. Call it where ``ip`` is
+    reachable (inside the server's network namespace, if it has one)."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"turnserver exited: {log.read_text()[-2000:]}")
+        if stun_answered(ip, port):
+            return
+    raise TimeoutError(f"turnserver did not answer STUN within {READY_TIMEOUT} s")
+
+
+def stop_turnserver(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 5 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 class CoturnProcess:
@@ -88,7 +136,10 @@ class CoturnProcess:
         self.secret_file.chmod(0o600)
         first = random.randrange(49152, 65000)
         config = root / "turnserver.conf"
-        config.write_text(_config(root, self.port, self.secret, (first, first + 400)))
+        relay_ports, peers = (first, first + 400), ["allow-loopback-peers"]
+        config.write_text(
+            turnserver_config(root, "127.0.0.1", self.port, self.secret, relay_ports, peers)
+        )
         self.url = f"turn:127.0.0.1:{self.port}?transport=udp"
         self.log = root / "turnserver.log"
         with self.log.open("w") as log:
@@ -105,30 +156,8 @@ class CoturnProcess:
             raise
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.settimeout(0.2)
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"turnserver exited: {self.log.read_text()[-2000:]}")
-                transaction = secrets.token_bytes(12)
-                probe.sendto(
-                    b"\x00\x01\x00\x00" + _STUN_MAGIC + transaction, ("127.0.0.1", self.port)
-                )
-                try:
-                    answer = probe.recv(2048)
-                except TimeoutError:
-                    continue
-                if answer[:2] == b"\x01\x01" and answer[8:20] == transaction:
-                    return
-        raise TimeoutError(f"turnserver did not answer STUN within {READY_TIMEOUT} s")
+        wait_turnserver_ready(self.proc, self.log, "127.0.0.1", self.port)
 
     def stop(self) -> None:
         """Stop coturn (SIGTERM, then SIGKILL after 5 s)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_turnserver(self.proc)

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import functools
 import secrets
-import signal
-import socket
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from kith_testkit.chat_world import NODE_FLAGS, SERVER_FLAGS
-from kith_testkit.coturn import TURNSERVER
+from kith_testkit.coturn import (
+    TURNSERVER,
+    stop_turnserver,
+    turnserver_config,
+    wait_turnserver_ready,
+)
 from kith_testkit.netns import SERVICE_IP, Namespace, NatNetwork
 from kith_testkit.node_api import call
 from kith_testkit.nodes import NodeProcess, add_contact, kith, make_identity, ok
@@ -32,51 +34,16 @@ __all__ = ["TURN_PORT", "NamespacedCoturn", "NatWorld"]
 
 T = TypeVar("T")
 TURN_PORT = 3478
-READY_TIMEOUT = 10.0
-_STUN_MAGIC = bytes.fromhex("2112a442")
 
 
-def _coturn_config(root: Path, secret: str) -> str:
-    return "\n".join(
-        [
-            f"listening-ip={SERVICE_IP}",
-            f"relay-ip={SERVICE_IP}",
-            f"listening-port={TURN_PORT}",
-            "min-port=49152",
-            "max-port=49352",
-            "use-auth-secret",
-            f"static-auth-secret={secret}",
-            "realm=kith.test",
-            "no-tls",
-            "no-dtls",
-            "no-cli",
-            "fingerprint",
-            # docs/deploy.md: never relay into private networks; here every
-            # address is private, so only the relay's own address stays allowed
-            "no-multicast-peers",
-            "denied-peer-ip=10.0.0.0-10.255.255.255",
-            "denied-peer-ip=192.168.0.0-192.168.255.255",
-            f"allowed-peer-ip={SERVICE_IP}",
-            "log-file=stdout",
-            "simple-log",
-            f"pidfile={root / 'turnserver.pid'}",
-            f"userdb={root / 'turndb'}",
-            "",
-        ]
-    )
-
-
-def _stun_answered(port: int) -> bool:
-    """Whether a STUN binding request to the service address gets its answer."""
-    transaction = secrets.token_bytes(12)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.settimeout(0.2)
-        probe.sendto(b"\x00\x01\x00\x00" + _STUN_MAGIC + transaction, (SERVICE_IP, port))
-        try:
-            answer = probe.recv(2048)
-        except TimeoutError:
-            return False
-    return answer[:2] == b"\x01\x01" and answer[8:20] == transaction
+_PEERS = [
+    # docs/deploy.md: never relay into private networks; here every
+    # address is private, so only the relay's own address stays allowed
+    "no-multicast-peers",
+    "denied-peer-ip=10.0.0.0-10.255.255.255",
+    "denied-peer-ip=192.168.0.0-192.168.255.255",
+    f"allowed-peer-ip={SERVICE_IP}",
+]
 
 
 class NamespacedCoturn:
@@ -95,7 +62,9 @@ class NamespacedCoturn:
         self.secret_file.write_text(secret + "\n")
         self.secret_file.chmod(0o600)
         config = root / "turnserver.conf"
-        config.write_text(_coturn_config(root, secret))
+        config.write_text(
+            turnserver_config(root, SERVICE_IP, TURN_PORT, secret, (49152, 49352), _PEERS)
+        )
         self.url = f"turn:{SERVICE_IP}:{TURN_PORT}?transport=udp"
         self.stun_url = f"stun:{SERVICE_IP}:{TURN_PORT}"
         self.log = root / "turnserver.log"
@@ -113,23 +82,11 @@ class NamespacedCoturn:
             raise
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"turnserver exited: {self.log.read_text()[-2000:]}")
-            if _stun_answered(TURN_PORT):
-                return
-        raise TimeoutError(f"turnserver did not answer STUN within {READY_TIMEOUT} s")
+        wait_turnserver_ready(self.proc, self.log, SERVICE_IP, TURN_PORT)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 5 s."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_turnserver(self.proc)
 
 
 class NatWorld:
