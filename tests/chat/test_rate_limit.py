@@ -56,3 +56,17 @@ def test_a_clock_going_back_adds_no_tokens() -> None:
 def test_a_limit_without_a_rate_or_burst_is_refused(rate: float, burst: int) -> None:
     with pytest.raises(ValueError, match="positive rate and burst"):
         InboundLimit(rate=rate, burst=burst)
+
+
+def test_next_allowed_is_when_the_bucket_holds_the_tokens_again() -> None:
+    limit = InboundLimit(rate=10, burst=4)
+    assert limit.next_allowed(NOW) == NOW  # full: now
+    for _ in range(4):
+        limit.admit(NOW)
+    assert limit.admit(NOW) is not RateDecision.ACCEPT
+    assert limit.next_allowed(NOW) == pytest.approx(NOW + 0.1)
+    assert limit.next_allowed(NOW, 2) == pytest.approx(NOW + 0.2)
+    assert limit.next_allowed(NOW, 100) == pytest.approx(NOW + 0.4)  # at most the burst
+    at = limit.next_allowed(NOW, 2)
+    assert [limit.admit(at), limit.admit(at)] == [RateDecision.ACCEPT] * 2
+    assert limit.admit(at) is not RateDecision.ACCEPT

@@ -13,6 +13,7 @@ from kith.groups.frames import (
     Key,
     Post,
     Queued,
+    Resend,
     Sealed,
     decode_group_frame,
     decode_post,
@@ -60,3 +61,9 @@ def test_queued_frames_and_acks_carry_a_positive_sequence_number() -> None:
         decode_group_frame(encode_group_frame(Ack(0)))
     with pytest.raises(InvalidChange):
         decode_group_frame(encode_group_frame(Queued(-1, inner)))
+
+
+def test_a_resend_request_carries_a_nonce_of_its_size() -> None:
+    assert decode_group_frame(encode_group_frame(Resend(b"n" * 8))) == Resend(b"n" * 8)
+    with pytest.raises(InvalidChange):
+        decode_group_frame(encode_group_frame(Resend(b"n" * 7)))

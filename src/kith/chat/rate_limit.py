@@ -73,6 +73,18 @@ class InboundLimit:
             return RateDecision.DROP_AND_NOTIFY
         return RateDecision.DROP
 
+    @property
+    def burst(self) -> int:
+        """The most tokens the bucket holds."""
+        return int(self._burst)
+
+    def next_allowed(self, now: float, tokens: float = 1.0) -> float:
+        """When the bucket will hold ``tokens`` again (at most its burst): ``now`` if it
+        does already; a dropped sender may be asked to send again then."""
+        self._refill(now)
+        wanted = min(float(tokens), self._burst)
+        return now + max(0.0, wanted - self._tokens) / self._rate
+
     def _refill(self, now: float) -> None:
         if self._updated is not None:
             elapsed = max(0.0, now - self._updated)

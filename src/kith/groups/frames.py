@@ -15,13 +15,18 @@ first byte of msgpack, and file and call frames follow it with a msgpack map or
 | ``Ack`` | the member handled every queued frame up to ``seq`` (drop them) |
 | ``Receipt`` | the sender has (``delivered``) or read (``read``) our messages ``ids`` |
 | ``Typing`` | the sender started (``active``) or stopped typing in ``group`` |
+| ``Resend`` | the sender dropped our frames over its limit: answer alike, then resend |
 
 Inside a ``Sealed`` message the plaintext is a :class:`Post` (message ID, text, time)
 or an action on an earlier message (:mod:`kith.groups.content`). A ``Receipt``
 goes to the message's author only, in the pair session (queued like the others):
 nobody else learns who read what, and a message costs one receipt per member
 rather than one per member pair. ``Typing`` goes in the pair session to each
-member with an open session, never queued or stored.
+member with an open session, never queued or stored. ``Resend`` (a random ``nonce``)
+goes in the pair session only: the member who dropped frames over its rate limit
+asks, takes none of our queued frames until our answer (the same ``Resend``), and
+we send every frame still queued for it after the answer, so they come in order
+(docs/groups.md, "Rate limit").
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ __all__ = [
     "GROUP_FRAME_MARK",
     "MAX_LOG",
     "MAX_TEXT",
+    "RESEND_NONCE_SIZE",
     "Ack",
     "Changes",
     "GroupFrame",
@@ -46,6 +52,7 @@ __all__ = [
     "Post",
     "Queued",
     "Receipt",
+    "Resend",
     "Sealed",
     "Typing",
     "decode_group_frame",
@@ -60,6 +67,8 @@ MAX_LOG: Final = 10_000
 """Most changes a group's log may hold."""
 MAX_TEXT: Final = 16_000
 """Longest group message text, in characters."""
+RESEND_NONCE_SIZE: Final = 8
+"""Bytes of a ``Resend``'s nonce (random, so an answer is told from a request)."""
 
 
 class Changes(msgspec.Struct, frozen=True, tag_field="t", tag="changes"):
@@ -94,13 +103,17 @@ class Typing(msgspec.Struct, frozen=True, tag_field="t", tag="typing"):
     active: bool
 
 
+class Resend(msgspec.Struct, frozen=True, tag_field="t", tag="resend"):
+    nonce: bytes
+
+
 class Post(msgspec.Struct, frozen=True, array_like=True):
     id: str
     text: str
     sent_at: int
 
 
-GroupFrame: TypeAlias = Changes | Key | Sealed | Queued | Ack | Receipt | Typing
+GroupFrame: TypeAlias = Changes | Key | Sealed | Queued | Ack | Receipt | Typing | Resend
 _DECODER: Final = msgspec.msgpack.Decoder(GroupFrame)
 _POST: Final = msgspec.msgpack.Decoder(Post)
 
@@ -125,6 +138,8 @@ def decode_group_frame(plaintext: bytes) -> GroupFrame:
         raise InvalidChange("a group log that is empty or too long")
     if isinstance(frame, (Queued, Ack)) and frame.seq < 1:
         raise InvalidChange("a group frame with a bad sequence number")
+    if isinstance(frame, Resend) and len(frame.nonce) != RESEND_NONCE_SIZE:
+        raise InvalidChange("a resend request with a bad nonce")
     if isinstance(frame, (Receipt, Typing)) and len(frame.group) != GROUP_ID_SIZE:
         raise InvalidChange("a group frame with a bad group ID")
     if isinstance(frame, Receipt):

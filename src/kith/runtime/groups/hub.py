@@ -63,6 +63,7 @@ from kith.groups.errors import (
     StaleChange,
 )
 from kith.groups.frames import (
+    RESEND_NONCE_SIZE,
     Ack,
     Changes,
     GroupFrame,
@@ -70,6 +71,7 @@ from kith.groups.frames import (
     Post,
     Queued,
     Receipt,
+    Resend,
     Sealed,
     Typing,
     decode_group_frame,
@@ -188,6 +190,7 @@ class GroupHub:
         self._waiting: dict[bytes, deque[tuple[str, Key | Sealed]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._typing: dict[bytes, OwnTyping] = {}
+        self._resyncing: dict[str, bytes] = {}
         self.rejections: deque[Rejection] = deque(maxlen=MAX_REJECTIONS)
         """The latest refused frames (the API shows them)."""
 
@@ -224,6 +227,7 @@ class GroupHub:
         the log and our chain of every group we share (so a member who missed
         frames converges)."""
         self._open[peer.contact_id] = peer
+        self._resyncing.pop(peer.contact_id, None)
         self._spawn(self._greet(peer.contact_id))
 
     def channel_closed(self, peer: GroupPeer) -> None:
@@ -243,8 +247,25 @@ class GroupHub:
         await self._receive(contact_id, plaintext)
 
     def receive(self, peer: GroupPeer, plaintext: bytes) -> None:
-        """A group frame from a contact (handled after the ones before it)."""
+        """A group frame from a contact (handled after the ones before it). While we
+        wait for their answer to our ``Resend``, their queued frames are dropped: they
+        send every one not acknowledged again after the answer, in order."""
+        nonce = self._resyncing.get(peer.contact_id)
+        if nonce is not None:
+            frame = _peek(plaintext)
+            if isinstance(frame, Resend) and frame.nonce == nonce:
+                del self._resyncing[peer.contact_id]
+                return
+            if isinstance(frame, Queued):
+                return
         self._spawn(self._receive(peer.contact_id, plaintext))
+
+    def resume(self, peer: GroupPeer) -> None:
+        """The contact's frames are within its rate limit again after some were dropped:
+        ask them to send again what waits for us (a ``Resend``), in order."""
+        nonce = os.urandom(RESEND_NONCE_SIZE)
+        if self._direct(peer.contact_id, encode_group_frame(Resend(nonce))):
+            self._resyncing[peer.contact_id] = nonce
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -489,6 +510,8 @@ class GroupHub:
                     await self._on_queued(from_id, frame)
                 elif isinstance(frame, Typing):
                     await self._on_typing(from_id, frame)
+                elif isinstance(frame, Resend):
+                    await self._on_resend(from_id, frame)
                 else:
                     await self._handle(from_id, frame)
             except GroupError as exc:
@@ -518,6 +541,14 @@ class GroupHub:
         except GroupError as exc:
             self._reject(from_id, exc)
         self._direct(from_id, encode_group_frame(Ack(frame.seq)))
+
+    async def _on_resend(self, from_id: str, frame: Resend) -> None:
+        """The member dropped frames of ours over its rate limit: answer, then send it
+        again every frame still queued for it, in order (after the answer)."""
+        if not self._direct(from_id, encode_group_frame(frame)):
+            return  # no session: the next one sends them all
+        for seq, queued in await self._store.run(lambda s: s.groups.outbox(from_id)):
+            self._direct(from_id, encode_group_frame(Queued(seq, queued)))
 
     async def _on_ack(self, from_id: str, seq: int) -> None:
         more = await self._store.run(lambda s: s.groups.outbox_ack(from_id, seq))
@@ -824,6 +855,14 @@ class GroupHub:
             return False
         peer.send_frame(peer.secure, frame)
         return True
+
+
+def _peek(plaintext: bytes) -> GroupFrame | None:
+    """The frame, or None if it is malformed (the hub refuses it in turn)."""
+    try:
+        return decode_group_frame(plaintext)
+    except GroupError:
+        return None
 
 
 def _check(action: Action, sender_id: str, target: GroupMessageRecord | None) -> None:
