@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kith_proto import IdentityKeys
-from kith_proto.client_core import MailboxFetched, RequestAcked, ServerError
+from kith_proto.client_core import RequestAcked
 from kith_proto.pair import PairChannel
 from kith_testkit.redis_server import redis_available
 from kith_testkit.signal.clients import Client
@@ -27,23 +27,6 @@ def cluster(tmp_path: Path) -> Iterator[SignalCluster]:
     c.close()
 
 
-async def deposit(client: Client, topic: bytes, item: bytes) -> RequestAcked | ServerError:
-    ref = await client.call(client.core.mailbox_deposit, topic, item)
-    event = await client.expect(object, lambda e: getattr(e, "ref", None) == ref)
-    assert isinstance(event, RequestAcked | ServerError)
-    return event
-
-
-async def fetch(client: Client, token: bytes) -> MailboxFetched:
-    ref = await client.call(client.core.mailbox_fetch, token)
-    return await client.expect(MailboxFetched, lambda e: e.ref == ref)
-
-
-async def ack(client: Client, token: bytes, ids: list[int]) -> None:
-    ref = await client.call(client.core.mailbox_ack, token, ids)
-    await client.expect(RequestAcked, lambda e: e.ref == ref)
-
-
 async def test_left_through_one_process_fetched_through_another_after_a_kill_9(
     cluster: SignalCluster,
 ) -> None:
@@ -55,11 +38,11 @@ async def test_left_through_one_process_fetched_through_another_after_a_kill_9(
     secret = b"the password is swordfish"
     for n in range(3):
         item = to_bob.seal_mailbox_item(secret + bytes([n]), now_ms=n)
-        assert isinstance(await deposit(alice, to_bob.mailbox_out_topic.raw, item), RequestAcked)
+        assert isinstance(await alice.deposit(to_bob.mailbox_out_topic.raw, item), RequestAcked)
     await alice.close()
     one.stop()  # kill -9
     bob = await Client.ready(two.url, bob_keys)
-    got = await fetch(bob, from_alice.mailbox_in_token)
+    got = await bob.fetch(from_alice.mailbox_in_token)
     assert [from_alice.open_mailbox_item(i) for _, i in got.items] == [
         secret + bytes([n]) for n in range(3)
     ]
@@ -77,8 +60,8 @@ async def test_left_through_one_process_fetched_through_another_after_a_kill_9(
     ):
         assert needle not in dump
         assert needle.hex().encode() not in dump.lower()
-    await ack(bob, from_alice.mailbox_in_token, [item_id for item_id, _ in got.items])
-    assert (await fetch(bob, from_alice.mailbox_in_token)).items == ()
+    await bob.ack(from_alice.mailbox_in_token, [item_id for item_id, _ in got.items])
+    assert (await bob.fetch(from_alice.mailbox_in_token)).items == ()
     await bob.close()
     dump = b"\n".join(await asyncio.to_thread(cluster.redis[0].dump))
     assert to_bob.mailbox_out_topic.raw not in dump

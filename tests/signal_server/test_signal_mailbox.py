@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kith_proto import IdentityKeys
-from kith_proto.client_core import MailboxFetched, RequestAcked, ServerError
+from kith_proto.client_core import RequestAcked, ServerError
 from kith_proto.mailbox_seal import TamperedItemError
 from kith_proto.pair import PairChannel
 from kith_proto.wire import ErrorCode
@@ -46,31 +46,14 @@ def read_files(directory: Path) -> tuple[bytes, bytes]:
     return dump, rows
 
 
-async def deposit(client: Client, topic: bytes, item: bytes) -> RequestAcked | ServerError:
-    ref = await client.call(client.core.mailbox_deposit, topic, item)
-    event = await client.expect(object, lambda e: getattr(e, "ref", None) == ref)
-    assert isinstance(event, RequestAcked | ServerError)
-    return event
-
-
-async def fetch(client: Client, token: bytes) -> MailboxFetched:
-    ref = await client.call(client.core.mailbox_fetch, token)
-    return await client.expect(MailboxFetched, lambda e: e.ref == ref)
-
-
-async def ack(client: Client, token: bytes, ids: list[int]) -> None:
-    ref = await client.call(client.core.mailbox_ack, token, ids)
-    await client.expect(RequestAcked, lambda e: e.ref == ref)
-
-
 async def test_without_a_data_dir_a_deposit_gets_mailbox_unavailable(
     start: Callable[..., SignalProcess],
 ) -> None:
     server = start()
     pair = Pair()
     alice = await Client.ready(server.url, pair.alice)
-    reply = await deposit(
-        alice, pair.to_bob.mailbox_out_topic.raw, pair.to_bob.seal_mailbox_item(b"hi", 1)
+    reply = await alice.deposit(
+        pair.to_bob.mailbox_out_topic.raw, pair.to_bob.seal_mailbox_item(b"hi", 1)
     )
     assert isinstance(reply, ServerError)
     assert reply.code == ErrorCode.MAILBOX_UNAVAILABLE
@@ -86,16 +69,16 @@ async def test_bob_fetches_what_alice_left_and_the_server_deletes_it_on_ack(
     for n in range(20):
         item = pair.to_bob.seal_mailbox_item(f"message {n}".encode(), now_ms=n)
         assert isinstance(
-            await deposit(alice, pair.to_bob.mailbox_out_topic.raw, item), RequestAcked
+            await alice.deposit(pair.to_bob.mailbox_out_topic.raw, item), RequestAcked
         )
     await alice.close()
     bob = await Client.ready(server.url, pair.bob)
-    got = await fetch(bob, pair.from_alice.mailbox_in_token)
+    got = await bob.fetch(pair.from_alice.mailbox_in_token)
     texts = [pair.from_alice.open_mailbox_item(item) for _, item in got.items]
     assert texts == [f"message {n}".encode() for n in range(20)]
     assert not got.more
-    await ack(bob, pair.from_alice.mailbox_in_token, [item_id for item_id, _ in got.items])
-    assert (await fetch(bob, pair.from_alice.mailbox_in_token)).items == ()
+    await bob.ack(pair.from_alice.mailbox_in_token, [item_id for item_id, _ in got.items])
+    assert (await bob.fetch(pair.from_alice.mailbox_in_token)).items == ()
     metrics = await asyncio.to_thread(read_metrics, server.http)
     assert "kith_signal_mailbox_items 0.0" in metrics
     assert "kith_signal_mailbox_deposits_total 20.0" in metrics
@@ -111,12 +94,12 @@ async def test_a_kill_9_between_deposit_and_fetch_loses_nothing_acknowledged(
     for n in range(5):
         item = pair.to_bob.seal_mailbox_item(bytes([n]), now_ms=n)
         assert isinstance(
-            await deposit(alice, pair.to_bob.mailbox_out_topic.raw, item), RequestAcked
+            await alice.deposit(pair.to_bob.mailbox_out_topic.raw, item), RequestAcked
         )
     first.stop()  # SIGKILL: no shutdown, no checkpoint
     second = start("--data-dir", str(tmp_path))
     bob = await Client.ready(second.url, pair.bob)
-    got = await fetch(bob, pair.from_alice.mailbox_in_token)
+    got = await bob.fetch(pair.from_alice.mailbox_in_token)
     assert [pair.from_alice.open_mailbox_item(i) for _, i in got.items] == [
         bytes([n]) for n in range(5)
     ]
@@ -134,8 +117,8 @@ async def test_a_tampered_item_fails_alone_and_the_others_open(
     bad = bytearray(pair.to_bob.seal_mailbox_item(b"bad", now_ms=2))
     bad[200] ^= 0xFF
     for item in (bytes(bad), good):
-        assert isinstance(await deposit(alice, topic, item), RequestAcked)
-    got = await fetch(alice, pair.from_alice.mailbox_in_token)
+        assert isinstance(await alice.deposit(topic, item), RequestAcked)
+    got = await alice.fetch(pair.from_alice.mailbox_in_token)
     (_, first), (_, second) = got.items
     with pytest.raises(TamperedItemError):
         pair.from_alice.open_mailbox_item(first)
@@ -150,18 +133,18 @@ async def test_odd_sizes_and_a_full_mailbox_are_refused_and_nothing_else_is_lost
     pair = Pair()
     alice = await Client.ready(server.url, pair.alice)
     topic = pair.to_bob.mailbox_out_topic.raw
-    odd = await deposit(alice, topic, b"x" * 1000)
+    odd = await alice.deposit(topic, b"x" * 1000)
     assert isinstance(odd, ServerError)
     assert odd.code == ErrorCode.BAD_ITEM_SIZE
     for n in range(2):
         assert isinstance(
-            await deposit(alice, topic, pair.to_bob.seal_mailbox_item(bytes([n]), n)), RequestAcked
+            await alice.deposit(topic, pair.to_bob.seal_mailbox_item(bytes([n]), n)), RequestAcked
         )
-    full = await deposit(alice, topic, pair.to_bob.seal_mailbox_item(b"third", 3))
+    full = await alice.deposit(topic, pair.to_bob.seal_mailbox_item(b"third", 3))
     assert isinstance(full, ServerError)
     assert full.code == ErrorCode.MAILBOX_FULL
     bob = await Client.ready(server.url, pair.bob)
-    got = await fetch(bob, pair.from_alice.mailbox_in_token)
+    got = await bob.fetch(pair.from_alice.mailbox_in_token)
     assert [pair.from_alice.open_mailbox_item(i) for _, i in got.items] == [b"\x00", b"\x01"]
     await alice.close()
     await bob.close()
@@ -175,7 +158,7 @@ async def test_the_mailbox_file_holds_no_plaintext_id_or_public_key(
     alice = await Client.ready(server.url, pair.alice)
     secret = b"the password is swordfish"
     item = pair.to_bob.seal_mailbox_item(secret, now_ms=1)
-    assert isinstance(await deposit(alice, pair.to_bob.mailbox_out_topic.raw, item), RequestAcked)
+    assert isinstance(await alice.deposit(pair.to_bob.mailbox_out_topic.raw, item), RequestAcked)
     await alice.close()
     server.stop()
     dump, rows = await asyncio.to_thread(read_files, tmp_path)

@@ -15,7 +15,14 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from kith_proto import IdentityKeys, wire
-from kith_proto.client_core import ClientConnection, ClientEvent, Disconnected
+from kith_proto.client_core import (
+    ClientConnection,
+    ClientEvent,
+    Disconnected,
+    MailboxFetched,
+    RequestAcked,
+    ServerError,
+)
 from kith_testkit.signal.process import WAIT
 
 E = TypeVar("E")
@@ -125,6 +132,23 @@ class Client:
         ref = method(*args)
         await self.flush()
         return ref
+
+    async def deposit(self, topic: bytes, item: bytes) -> RequestAcked | ServerError:
+        """Leave a sealed item in the mailbox of ``topic``: acked or refused."""
+        ref = await self.call(self.core.mailbox_deposit, topic, item)
+        event = await self.expect(object, lambda e: getattr(e, "ref", None) == ref)
+        assert isinstance(event, RequestAcked | ServerError)
+        return event
+
+    async def fetch(self, token: bytes) -> MailboxFetched:
+        """The items waiting in the mailbox ``token`` opens."""
+        ref = await self.call(self.core.mailbox_fetch, token)
+        return await self.expect(MailboxFetched, lambda e: e.ref == ref)
+
+    async def ack(self, token: bytes, ids: list[int]) -> None:
+        """Delete fetched items ``ids`` from the mailbox ``token`` opens."""
+        ref = await self.call(self.core.mailbox_ack, token, ids)
+        await self.expect(RequestAcked, lambda e: e.ref == ref)
 
     async def send_raw(self, data: str | bytes) -> None:
         await self.ws.send(data)
