@@ -148,7 +148,7 @@ ADDED_COLUMNS = {
     "blocked_ids": {"id", "blocked_at"},  # v7
     "contacts": {"own_name"},  # v7
     "messages": {"reply_to", "via"},  # v9, v10
-    "file_transfers": {"voice_ms"},  # v16
+    "file_transfers": {"voice_ms", "source"},  # v16, v21
     "group_messages": {"edited_at", "deleted"},  # v18
 }
 """Columns later versions added to a table; an upgrade from anywhere must end with them."""
@@ -181,7 +181,8 @@ NEW_TABLES = {
         "sent_at",
         "updated_at",
         "voice_ms",
-    },  # v13, v16
+        "source",
+    },  # v13, v16, v21
     "file_vault": {"slot", "key"},  # v13
     "groups": {"id", "name", "version", "state", "active", "updated_at"},  # v15
     "group_sender_keys": {

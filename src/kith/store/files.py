@@ -23,7 +23,8 @@ __all__ = ["FileRecord", "FileRepository"]
 Direction = Literal["out", "in"]
 
 _COLUMNS = (
-    "id, contact_id, direction, name, size, sha256, caption, state, reason, have, sent_at, voice_ms"
+    "id, contact_id, direction, name, size, sha256, caption, state, reason, have, sent_at, "
+    "voice_ms, source"
 )
 _UNFINISHED = ("queued", "sending", "paused")
 
@@ -45,6 +46,14 @@ class FileRecord:
     sent_at: int
     voice_ms: int | None = None
     """A voice message's length in milliseconds; ``None`` for any other file."""
+    source: str | None = None
+    """The vault file holding the bytes when it is not the transfer's own (a group
+    file: stored once, under the group message's ID); ``None``: under :attr:`id`."""
+
+    @property
+    def vault_id(self) -> str:
+        """The vault file that holds this transfer's bytes."""
+        return self.source or self.id
 
 
 def _record(row: Sequence[Any]) -> FileRecord:
@@ -61,6 +70,7 @@ def _record(row: Sequence[Any]) -> FileRecord:
         have=int(row[9]),
         sent_at=int(row[10]),
         voice_ms=None if row[11] is None else int(row[11]),
+        source=None if row[12] is None else str(row[12]),
     )
 
 
@@ -74,7 +84,7 @@ class FileRepository:
         """Store a new transfer (an existing ID is left as it is)."""
         self._conn.execute(
             f"INSERT OR IGNORE INTO file_transfers ({_COLUMNS}, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.id,
                 record.contact_id,
@@ -88,6 +98,7 @@ class FileRepository:
                 record.have,
                 record.sent_at,
                 record.voice_ms,
+                record.source,
                 time.time(),
             ),
         )
@@ -112,6 +123,14 @@ class FileRepository:
         rows = self._conn.execute(
             f"SELECT {_COLUMNS} FROM file_transfers WHERE contact_id = ? ORDER BY sent_at, rowid",
             (contact_id,),
+        ).fetchall()
+        return [_record(r) for r in rows]
+
+    def from_source(self, source: str) -> list[FileRecord]:
+        """Every transfer of the bytes stored under ``source`` (a group file's, one per
+        member), oldest first."""
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM file_transfers WHERE source = ? ORDER BY rowid", (source,)
         ).fetchall()
         return [_record(r) for r in rows]
 

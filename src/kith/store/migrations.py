@@ -385,6 +385,14 @@ def _v20_group_held_actions(conn: Connection) -> None:
     )
 
 
+def _v21_file_sources(conn: Connection) -> None:
+    # A transfer whose bytes are another vault file's (kith.runtime.files): a group file
+    # is stored once, under the group message's ID, and each member's transfer names it
+    # in `source`; NULL: the bytes are under the transfer's own ID (every 1:1 file).
+    conn.execute("ALTER TABLE file_transfers ADD COLUMN source TEXT")
+    conn.execute("CREATE INDEX file_transfers_by_source ON file_transfers (source)")
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
@@ -406,6 +414,7 @@ STEPS: Final[Sequence[Step]] = (
     _v18_group_message_features,
     _v19_group_change_times,
     _v20_group_held_actions,
+    _v21_file_sources,
 )
 LATEST_VERSION: Final = len(STEPS)
 
