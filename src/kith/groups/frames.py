@@ -17,7 +17,8 @@ first byte of msgpack, and file and call frames follow it with a msgpack map or
 | ``Typing`` | the sender started (``active``) or stopped typing in ``group`` |
 | ``Resend`` | the sender dropped our frames over its limit: answer alike, then resend |
 
-Inside a ``Sealed`` message the plaintext is a :class:`Post` (message ID, text, time)
+Inside a ``Sealed`` message the plaintext is a :class:`Post` (message ID, text, time,
+and for a file message its :class:`~kith.groups.files.GroupFile`)
 or an action on an earlier message (:mod:`kith.groups.content`). A ``Receipt``
 goes to the message's author only, in the pair session (queued like the others):
 nobody else learns who read what, and a message costs one receipt per member
@@ -38,6 +39,7 @@ import msgspec
 from kith.chat.errors import InvalidMessage
 from kith.chat.frames import MAX_RECEIPT_IDS, check_id
 from kith.groups.errors import InvalidChange
+from kith.groups.files import GroupFile, check_group_file
 from kith.groups.membership import GROUP_ID_SIZE
 
 __all__ = [
@@ -107,10 +109,12 @@ class Resend(msgspec.Struct, frozen=True, tag_field="t", tag="resend"):
     nonce: bytes
 
 
-class Post(msgspec.Struct, frozen=True, array_like=True):
+class Post(msgspec.Struct, frozen=True, array_like=True, omit_defaults=True):
     id: str
     text: str
     sent_at: int
+    file: GroupFile | None = None
+    """Set on a file message (:mod:`kith.groups.files`); a text post encodes as before."""
 
 
 GroupFrame: TypeAlias = Changes | Key | Sealed | Queued | Ack | Receipt | Typing | Resend
@@ -164,4 +168,6 @@ def decode_post(data: bytes) -> Post:
         raise InvalidChange("a group message that cannot be decoded") from None
     if len(post.id) != 32 or not post.text or len(post.text) > MAX_TEXT:
         raise InvalidChange("a malformed group message")
+    if post.file is not None and (problem := check_group_file(post.file)) is not None:
+        raise InvalidChange(f"a malformed group file: {problem}")
     return post
