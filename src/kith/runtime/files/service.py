@@ -27,7 +27,7 @@ from kith.runtime.files.transfers import FileTransfers, FileView
 from kith.store.file_vault import FileVault
 from kith.store.files import FileRecord
 
-__all__ = ["FileService"]
+__all__ = ["FileService", "store_stream"]
 
 
 class FileService:
@@ -88,7 +88,7 @@ class FileService:
             raise InvalidFile(problem, code="invalid_voice")
         file_id = new_message_id()
         vault = await self._files.vault()
-        size, sha256 = await _store_stream(vault, file_id, body)
+        size, sha256 = await store_stream(vault, file_id, body)
         return await self._queue(peer, file_id, name, size, sha256, caption, voice_ms)
 
     async def _queue(
@@ -144,7 +144,7 @@ class FileService:
         return await self._files.save(file_id, dest)
 
 
-async def _store_stream(
+async def store_stream(
     vault: FileVault, file_id: str, body: AsyncIterator[bytes]
 ) -> tuple[int, str]:
     """Encrypt a stream into the vault in 64 KiB chunks; its size and SHA-256."""
