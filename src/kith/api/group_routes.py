@@ -15,7 +15,8 @@ when two groups share it).
 | ``POST /api/groups/{gid}/promote`` ``{"member"}`` | make a member admin (admins) |
 | ``POST /api/groups/{gid}/rename`` ``{"name"}`` | rename (admins) |
 | ``POST /api/groups/{gid}/leave`` | leave the group |
-| ``GET /api/groups/{gid}/messages`` | ``{"messages": [...]}``, oldest first |
+| ``GET /api/groups/{gid}/messages`` ``?limit=N&before=MSGID`` | ``{"messages": [...]}``:
+  the latest ``limit`` (default and most 200) before ``before`` if given, oldest first |
 | ``POST /api/groups/{gid}/messages`` ``{"text"}`` | send: 201 ``{"message", "sealed"}`` |
 | ``PATCH /api/groups/{gid}/messages/{mid}`` ``{"text"}`` | edit our message: the message |
 | ``DELETE /api/groups/{gid}/messages/{mid}`` | delete our message: 204 |
@@ -30,7 +31,7 @@ when two groups share it).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 
@@ -42,6 +43,9 @@ from kith.runtime.groups.service import GroupService
 from kith.store.groups import GroupRecord
 
 __all__ = ["add_group_routes", "group_json"]
+
+MAX_PAGE: Final = 200
+"""Most group messages one request returns."""
 
 _GROUPS: web.AppKey[GroupService] = web.AppKey("groups", GroupService)
 
@@ -123,7 +127,11 @@ async def leave(request: web.Request) -> web.Response:
 
 
 async def messages(request: web.Request) -> web.Response:
-    records = await _groups(request).messages(await _gid(request))
+    text = request.query.get("limit", str(MAX_PAGE))
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
+        raise BadRequest(f"'limit' must be a whole number from 1 to {MAX_PAGE}")
+    before = request.query.get("before") or None
+    records = await _groups(request).messages(await _gid(request), int(text), before)
     return web.json_response({"messages": [r.to_json() for r in records]})
 
 

@@ -206,13 +206,23 @@ class GroupRepository:
         )
         return bool(cur.rowcount)
 
-    def messages(self, group_id: bytes, *, limit: int = 200) -> builtins.list[GroupMessageRecord]:
-        """The group's latest ``limit`` messages, oldest first, with their reactions
-        (receipt counts: :meth:`receipt_counts`)."""
+    def messages(
+        self, group_id: bytes, *, limit: int = 200, before: str | None = None
+    ) -> builtins.list[GroupMessageRecord]:
+        """The group's latest ``limit`` messages (those before message ``before``, if
+        given, in (sent_at, id) order; none if it is not held), oldest first, with
+        their reactions (receipt counts: :meth:`receipt_counts`)."""
+        where, args = "", list[bytes | str]()
+        if before is not None:
+            where = (
+                " AND (sent_at, id) < (SELECT sent_at, id FROM group_messages "
+                "WHERE group_id = ? AND id = ?)"
+            )
+            args = [group_id, before]
         rows = self._conn.execute(
             f"SELECT {_MESSAGE_COLUMNS} FROM group_messages "
-            "WHERE group_id = ? ORDER BY sent_at DESC, id DESC LIMIT ?",
-            (group_id, limit),
+            f"WHERE group_id = ?{where} ORDER BY sent_at DESC, id DESC LIMIT ?",
+            (group_id, *args, limit),
         ).fetchall()
         found = [_message(row) for row in reversed(rows)]
         reactions = self._reactions(group_id, [m.id for m in found])

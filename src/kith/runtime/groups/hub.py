@@ -449,10 +449,21 @@ class GroupHub:
         """When this node applied each of the group's changes, by version."""
         return await self._store.run(lambda s: s.groups.change_times(group_id))
 
-    async def messages(self, group_id: bytes, limit: int = 200) -> list[GroupMessageRecord]:
-        """The latest messages, ours with how many other members have and read them."""
+    async def messages(
+        self, group_id: bytes, limit: int = 200, before: str | None = None
+    ) -> list[GroupMessageRecord]:
+        """The latest messages (before message ``before``, if given), ours with how many
+        other members have and read them."""
         record = await self._record(group_id)
-        found = await self._store.run(lambda s: s.groups.messages(group_id, limit=limit))
+
+        def read(store: Store) -> list[GroupMessageRecord] | None:
+            if before is not None and store.groups.message(group_id, before) is None:
+                return None
+            return store.groups.messages(group_id, limit=limit, before=before)
+
+        found = await self._store.run(read)
+        if found is None:
+            raise RefusedAction("no such message in this group", code="unknown_message")
         return await self._counted(record.state, found)
 
     async def _counted(

@@ -96,8 +96,10 @@ class GroupService:
         ]
         return shown
 
-    async def messages(self, group_id: bytes, limit: int = 200) -> list[GroupMessageRecord]:
-        return await self._hub.messages(group_id, limit)
+    async def messages(
+        self, group_id: bytes, limit: int = 200, before: str | None = None
+    ) -> list[GroupMessageRecord]:
+        return await self._hub.messages(group_id, limit, before)
 
     async def resolve(self, name: str) -> list[bytes]:
         return await self._hub.resolve(name)

@@ -121,7 +121,11 @@ export const api = {
   groups: () => request("GET", "/api/groups"),
   group: (gid) => request("GET", `/api/groups/${part(gid)}`),
   createGroup: (name, members) => request("POST", "/api/groups", { name, members }),
-  groupMessages: (gid) => request("GET", `/api/groups/${part(gid)}/messages`),
+  groupMessages: (gid, limit, before) => {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (before) query.set("before", before);
+    return request("GET", `/api/groups/${part(gid)}/messages?${query}`);
+  },
   sendGroup: (gid, text) => request("POST", `/api/groups/${part(gid)}/messages`, { text }),
   addMember: (gid, member) => request("POST", `/api/groups/${part(gid)}/members`, { member }),
   removeMember: (gid, member) => request("DELETE", `/api/groups/${part(gid)}/members/${part(member)}`),

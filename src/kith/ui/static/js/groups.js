@@ -7,6 +7,7 @@ import { STATUS_LABEL, displayName, shortId } from "./format.js";
 import { MessageList } from "./messages.js";
 
 const READ_ON_OPEN = 50; // the latest messages of others marked read when a group opens
+const PAGE = 50; // messages loaded at a time (older pages as the user scrolls up)
 
 /** Our message's receipts as its state line ("read by 2 of 4"). Never one of the 1:1
  * states: the list keeps those from moving back, and a group's counts only grow. */
@@ -131,6 +132,8 @@ export class GroupsPanel {
     this.openId = null;
     this.details = null;
     this.shownVersion = 0;
+    this.loading = false;
+    this.complete = true; // every older message of the open group is loaded
     this.counted = new Set(); // incoming message IDs already counted as unread (edits and reactions come again)
     const act = (fn) => fn().then(() => true, (error) => {
       say($("#group-error"), error.message);
@@ -150,6 +153,9 @@ export class GroupsPanel {
         }),
       },
     });
+    new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) this.loadOlder();
+    }, { root: $("#group-messages"), rootMargin: "400px 0px 0px 0px" }).observe(this.messages.top);
     this.dialog = new NewGroupDialog(api, {
       contacts,
       onCreated: async (group) => {
@@ -266,12 +272,44 @@ export class GroupsPanel {
     $("#group-members").hidden = true;
     $("#group-members-toggle").setAttribute("aria-expanded", "false");
     say($("#group-error"), "");
-    const [details, { messages }] = await Promise.all([this.api.group(gid), this.api.groupMessages(gid)]);
+    this.complete = true;
+    const [details, { messages }] = await Promise.all([this.api.group(gid), this.api.groupMessages(gid, PAGE)]);
     if (this.openId !== gid) return;
+    this.complete = messages.length < PAGE;
     for (const message of messages) this.messages.upsert(asMessage(message, this.me));
     this.showDetails(details); // after the messages: its system lines go among them by time
     this.messages.scrollToBottom();
     this.markRead(messages.slice(-READ_ON_OPEN));
+  }
+
+  /** Load the page of messages before the oldest shown, and move the system lines of
+   * their time from above them to among them. */
+  async loadOlder() {
+    const gid = this.openId;
+    const before = this.messages.oldestId;
+    if (!gid || this.loading || this.complete || !before) return;
+    this.loading = true;
+    try {
+      const { messages } = await this.api.groupMessages(gid, PAGE, before);
+      if (this.openId !== gid) return;
+      this.complete = messages.length < PAGE;
+      this.messages.prepend(messages.map((m) => asMessage(m, this.me)), this.complete);
+      this.placeSystemLines();
+    } catch (error) {
+      say($("#group-error"), error.message);
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  /** Place every system line again, in version order (older messages came in). */
+  placeSystemLines() {
+    const lines = [...this.messages.root.querySelectorAll(".system")];
+    lines.forEach((line) => line.remove());
+    for (const line of lines) {
+      this.placeSystemLine(line, line.dataset.at ? Number(line.dataset.at) : null);
+      this.messages.decorateAround(line); // the message after it: its day and grouping
+    }
   }
 
   /** Apply the group's details: header, members panel, system lines for new changes. */
