@@ -161,6 +161,7 @@ class ChatDriver:
         self._mailbox = MailboxSync(
             courier=mailbox,
             groups=groups,
+            files=files,
             peers=lambda: self._peers,
             call=self.call,
             spawn=self._spawn,

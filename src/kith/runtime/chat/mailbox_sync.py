@@ -5,8 +5,10 @@ looks offline, fetches a contact's mailbox when the server connection comes
 up, when the contact says messages wait and every ``mailbox_poll`` seconds for
 contacts who look offline (how two invisible users reach each other), hands
 fetched frames to the conversation exactly like frames from a channel (group
-frames to the group hub, ``docs/groups.md``), and acknowledges only what is
-stored. Delivery receipts owed for mailbox frames go
+frames to the group hub, ``docs/groups.md``; file frames to the file
+transfers, ``docs/files.md``), and acknowledges only what is stored. A small
+file queued for a contact who looks offline is deposited whole beside the
+message that carries it. Delivery receipts owed for mailbox frames go
 back through the contact's mailbox. It announces our mailbox key for a
 contact on each new session with them, takes the key they announce, and
 deletes expired private keys (when the server connection comes up, then at
@@ -35,10 +37,11 @@ from kith.chat import (
 )
 from kith.chat.frames import MAX_RECEIPT_IDS, decode_mailbox_key, encode_mailbox_key
 from kith.contacts import contact_label
+from kith.files import is_file_frame
 from kith.groups.frames import is_group_frame
 from kith.p2p import SecureChannel
 from kith.runtime.chat.mailbox import MailboxCourier
-from kith.runtime.chat.peer import ChatPeer, GroupHost
+from kith.runtime.chat.peer import ChatPeer, FileHost, GroupHost
 from kith.signaling import SignalingError
 from kith_proto.mailbox_seal import BadMailboxKeyError
 
@@ -57,6 +60,8 @@ class MailboxSync:
 
     Args:
         courier: Seals, deposits, fetches and acknowledges (None: no mailbox).
+        groups: Takes group frames from the mailbox (None: they are dropped).
+        files: Small files to deposit, file frames from the mailbox (None: no files).
         peers: The chat peers, as they are now.
         call: Feeds a frame to a conversation (the chat driver's ``call``).
         spawn: Runs a background task of the chat driver.
@@ -71,6 +76,7 @@ class MailboxSync:
         *,
         courier: MailboxCourier | None,
         groups: GroupHost | None = None,
+        files: FileHost | None = None,
         peers: Callable[[], Iterable[ChatPeer]],
         call: ConversationCall,
         spawn: Callable[[Awaitable[None]], None],
@@ -81,6 +87,7 @@ class MailboxSync:
     ) -> None:
         self._courier = courier
         self._groups = groups
+        self._files = files
         self._peers = peers
         self._call = call
         self._spawn = spawn
@@ -198,11 +205,15 @@ class MailboxSync:
         for entry_id, frame in peer.conversation.outbox_frames():
             if not courier.was_deposited(peer.contact_id, entry_id):
                 self._spawn(self._deposit(peer, frame, entry_id))
+            if self._files is not None and not courier.was_deposited(
+                peer.contact_id, _parcel_entry(entry_id)
+            ):
+                self._spawn(self._deposit_parcel(self._files, peer, entry_id))
 
     def forget(self, peer: ChatPeer, entry_id: str) -> None:
         """An outbox entry was receipted: it needs no deposit any more."""
         if self._courier is not None:
-            self._courier.forget(peer.contact_id, [entry_id])
+            self._courier.forget(peer.contact_id, [entry_id, _parcel_entry(entry_id)])
 
     def owe_receipt(self, peer: ChatPeer, data: bytes) -> bool:
         """Take a delivery receipt for frames that came through the mailbox
@@ -227,6 +238,12 @@ class MailboxSync:
     async def _deposit(self, peer: ChatPeer, frame: bytes, entry_id: str | None = None) -> None:
         assert self._courier is not None
         await self._courier.deposit(peer.contact_id, peer.pair, frame, entry_id)
+
+    async def _deposit_parcel(self, files: FileHost, peer: ChatPeer, entry_id: str) -> None:
+        """Deposit the small file the outbox entry carries, if it carries one."""
+        parcel = await files.parcel(peer.contact_id, entry_id)
+        if parcel is not None and not peer.online and not peer.is_open:
+            await self._deposit(peer, parcel, _parcel_entry(entry_id))
 
     # -- receiving -----------------------------------------------------------
 
@@ -263,10 +280,14 @@ class MailboxSync:
         done: list[int] = []
         chat: list[tuple[int, bytes]] = []
         for item_id, frame in frames:
-            if not is_group_frame(frame):
+            if is_group_frame(frame):
+                if await self._take_group(peer, frame):
+                    done.append(item_id)
+            elif is_file_frame(frame):
+                if await self._take_file(peer, frame):
+                    done.append(item_id)
+            else:
                 chat.append((item_id, frame))
-            elif await self._take_group(peer, frame):
-                done.append(item_id)
         taken = [
             (item_id, self._receive(peer, frame, partial(held.add, item_id)))
             for item_id, frame in chat
@@ -295,6 +316,21 @@ class MailboxSync:
             return False
         return True
 
+    async def _take_file(self, peer: ChatPeer, frame: bytes) -> bool:
+        """Hand a file frame to the file transfers (a ``done`` owed for a small
+        file goes back through the contact's mailbox); whether it may be
+        acknowledged (False: it was not stored, it is fetched again)."""
+        if self._files is None or peer.blocked:
+            return True  # nobody takes it: drop it like a frame that cannot be read
+        try:
+            reply = await self._files.take_from_mailbox(peer.contact_id, frame)
+        except Exception as exc:
+            self._log.info("a file from %s was not stored (%r)", peer, exc)
+            return False
+        if reply is not None:
+            self._spawn(self._deposit(peer, reply))
+        return True
+
     def _receive(
         self, peer: ChatPeer, frame: bytes, held: Callable[[], None]
     ) -> asyncio.Future[None]:
@@ -310,6 +346,11 @@ class MailboxSync:
             return _via_mailbox(events, frame)
 
         return self._call(peer, peer.conversation.needs(frame), receive)
+
+
+def _parcel_entry(entry_id: str) -> str:
+    """The courier's deposit key of the small file an outbox entry carries."""
+    return f"{entry_id}/file"
 
 
 def _via_mailbox(events: list[ConversationEvent], frame: bytes) -> list[ConversationEvent]:

@@ -130,6 +130,14 @@ class FileHost(Protocol):
         """These messages were deleted (stored): the files they carry go with them."""
         ...
 
+    async def parcel(self, contact_id: str, file_id: str) -> bytes | None:
+        """The mailbox frame of our small file ``file_id`` (None: it waits for a channel)."""
+        ...
+
+    async def take_from_mailbox(self, contact_id: str, frame: bytes) -> bytes | None:
+        """A file frame from the contact's mailbox; the frame owed back through it, if any."""
+        ...
+
 
 class CallHost(Protocol):
     """Where a peer's call frames and channel news go (the call switchboard,

@@ -52,7 +52,13 @@ from kith.files import (
     encode_file_frame,
     sanitise_name,
 )
-from kith.files.frames import CHUNK_SIZE
+from kith.files.frames import CHUNK_SIZE, chunk_count
+from kith.files.parcel import (
+    PARCEL_MAX_SIZE,
+    Parcel,
+    decode_mailbox_file_frame,
+    encode_parcel,
+)
 from kith.files.transfer import DEFAULT_WINDOW
 from kith.p2p import SecureChannel
 from kith.runtime.files.lane import SerialLane
@@ -355,6 +361,82 @@ class FileTransfers:
             raise InvalidFile("the file is no longer stored", code="not_stored")
         return view, _chunks(vault, file_id, view.size)
 
+    # -- the sealed offline mailbox (small files, kith.files.parcel) --------------
+
+    async def parcel(self, contact_id: str, file_id: str) -> bytes | None:
+        """The mailbox parcel of our file ``file_id`` for a contact who cannot be
+        reached, or None: no such unfinished file of ours, held by the user, or
+        too large for the mailbox (it waits for a channel)."""
+        if file_id not in self._unfinished.get(contact_id, ()):
+            return None
+        record = await self._stored(file_id)
+        if not _parcel_due(record, contact_id):
+            return None
+        assert record is not None
+        vault = await self.vault()
+        try:
+            data = await asyncio.to_thread(_read_whole, vault, record.id, record.size)
+        except (VaultDamaged, OSError):
+            self._log.warning("a stored file to send is damaged; it waits for a channel")
+            return None
+        return encode_parcel(_offer_of(record), data)
+
+    async def take_from_mailbox(self, contact_id: str, frame: bytes) -> bytes | None:
+        """A file frame the contact left in our mailbox, handled in their lane:
+        a parcel is stored as a received file, a ``done`` ends our transfer. A
+        bad one is logged with its code and dropped. Returns the frame owed to
+        the contact through their mailbox (``done`` for a parcel we hold), if any.
+
+        Raises:
+            Exception: storing failed (the item is not acknowledged: it comes again).
+        """
+        try:
+            decoded = decode_mailbox_file_frame(frame)
+        except MalformedFileFrame as exc:
+            self._log.warning(
+                "dropped a mailbox file from %s (%s): %s",
+                contact_label(contact_id), exc.code, exc.message,
+            )  # fmt: skip
+            return None
+        done: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+
+        async def step() -> None:
+            try:
+                if isinstance(decoded, Parcel):
+                    done.set_result(await self._take_parcel(contact_id, decoded))
+                else:
+                    await self._on_frame(contact_id, decoded)
+                    done.set_result(None)
+            except Exception as exc:
+                done.set_exception(exc)
+
+        self._lane(contact_id).submit(step)
+        return await done
+
+    async def _take_parcel(self, contact_id: str, parcel: Parcel) -> bytes | None:
+        """Store a parcel's file as received (its bytes were checked on decoding);
+        one we know already (received, or coming over a channel) is left as it is."""
+        known = self._live.get(parcel.id)
+        record = known.record if known is not None else await self._stored(parcel.id)
+        if record is not None:
+            mine = record.contact_id == contact_id and record.direction == "in"
+            received = mine and record.state is TransferState.RECEIVED
+            return encode_file_frame(Done(parcel.id)) if received else None
+        vault = await self.vault()
+        await asyncio.to_thread(_write_whole, vault, parcel.id, parcel.data)
+        offer = parcel.offer
+        record = FileRecord(
+            offer.id, contact_id, "in", sanitise_name(offer.name), offer.size, offer.sha256,
+            offer.caption, TransferState.RECEIVED, None, chunk_count(offer.size), offer.sent_at,
+            offer.voice_ms,
+        )  # fmt: skip
+        await self._store.run(lambda s: s.files.add(record))
+        self._hub.publish(FileEvent(view_of(record).to_json()))
+        self._log.info(
+            "received file %s from %s through the mailbox", offer.id[:8], contact_label(contact_id)
+        )
+        return encode_file_frame(Done(parcel.id))
+
     async def stop(self) -> None:
         """Stop every lane and close the open files."""
         for lane in self._lanes.values():
@@ -601,6 +683,33 @@ async def _chunks(vault: FileVault, file_id: str, size: int) -> AsyncIterator[by
             yield await asyncio.to_thread(reader.chunk, index)
     finally:
         reader.close()
+
+
+def _parcel_due(record: FileRecord | None, contact_id: str) -> bool:
+    """Whether our stored transfer may go through the contact's mailbox."""
+    if record is None or record.contact_id != contact_id or record.direction != "out":
+        return False
+    return not (record.state.final or record.reason == "held" or record.size > PARCEL_MAX_SIZE)
+
+
+def _read_whole(vault: FileVault, file_id: str, size: int) -> bytes:
+    """A small file's bytes from the vault (on a worker thread)."""
+    reader = vault.open(file_id, size)
+    try:
+        return b"".join(reader.chunk(index) for index in range(reader.count))
+    finally:
+        reader.close()
+
+
+def _write_whole(vault: FileVault, file_id: str, data: bytes) -> None:
+    """Write a small file into the vault afresh and sync it (on a worker thread)."""
+    writer = vault.create(file_id)
+    try:
+        for start in range(0, len(data), CHUNK_SIZE):
+            writer.append(data[start : start + CHUNK_SIZE])
+        writer.sync()
+    finally:
+        writer.close()
 
 
 def _deleter(file_id: str) -> Callable[[Store], None]:

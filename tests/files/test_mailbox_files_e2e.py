@@ -1,0 +1,150 @@
+"""Small files through the sealed offline mailbox: a real ``kith-signal
+--data-dir``, real ``kith run`` processes, acting through the nodes' local APIs
+and the CLI. The two users are never online at the same time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kith.files.parcel import PARCEL_MAX_SIZE
+from kith_testkit.chat_world import ChatWorld
+from kith_testkit.node_api import call
+from kith_testkit.nodes import NodeProcess, kith, ok
+from kith_testkit.polling import wait_for
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[ChatWorld]:
+    w = ChatWorld(tmp_path, server_flags=("--data-dir", str(tmp_path / "server")))
+    yield w
+    w.close()
+
+
+def _item_ids(tmp_path: Path) -> set[int]:
+    with sqlite3.connect(tmp_path / "server" / "mailbox.sqlite3") as db:
+        return {int(row[0]) for row in db.execute("SELECT id FROM items")}
+
+
+def _deposited(tmp_path: Path, count: int) -> set[int]:
+    return wait_for(
+        lambda: ids if len(ids := _item_ids(tmp_path)) >= count else None,
+        f"{count} items stored",
+    )
+
+
+def _source(tmp_path: Path, size: int, name: str = "notes.bin") -> tuple[Path, bytes]:
+    path = tmp_path / name
+    data = os.urandom(size)
+    path.write_bytes(data)
+    return path, data
+
+
+def _send(node: NodeProcess, contact: str, path: Path, caption: str = "") -> str:
+    status, body = call(
+        node, "POST", f"/api/contacts/{contact}/files", {"path": str(path), "caption": caption}
+    )
+    assert status == 201, body
+    return str(body["file"]["id"])
+
+
+def _file(node: NodeProcess, file_id: str) -> dict[str, Any] | None:
+    status, body = call(node, "GET", f"/api/files/{file_id}")
+    return body if status == 200 else None
+
+
+def _wait_state(node: NodeProcess, file_id: str, state: str, what: str) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        found = _file(node, file_id)
+        return found if found is not None and found["state"] == state else None
+
+    return wait_for(probe, what, 60)
+
+
+def test_a_small_file_reaches_an_offline_contact_through_the_mailbox(
+    world: ChatWorld, tmp_path: Path
+) -> None:
+    (a,) = world.start("a")
+    source, data = _source(tmp_path, PARCEL_MAX_SIZE)
+    file_id = _send(a, world.ids["b"], source, "for later")
+    _deposited(tmp_path, 2)  # the message and the file
+    assert a.stop() == 0
+    (b,) = world.start("b")
+    got = _wait_state(b, file_id, "received", "bob to receive the file")
+    assert (got["size"], got["sha256"], got["name"], got["caption"]) == (
+        len(data),
+        hashlib.sha256(data).hexdigest(),
+        "notes.bin",
+        "for later",
+    )
+    dest = tmp_path / "saved.bin"
+    ok(kith(b.data_dir, "files", "save", file_id, str(dest)))
+    assert dest.read_bytes() == data
+    listed = json.loads(ok(kith(b.data_dir, "files", "a", "--json")))
+    assert [(f["id"], f["state"], f["direction"]) for f in listed] == [(file_id, "received", "in")]
+    messages = json.loads(ok(kith(b.data_dir, "messages", "a", "--json")))
+    (message,) = [m for m in messages if m["id"] == file_id]
+    assert message["via"] == "mailbox"
+    assert (message["file"]["state"], message["file"]["sha256"]) == ("received", got["sha256"])
+    # bob's "done" waits in alice's mailbox: she learns it without bob online
+    assert b.stop() == 0
+    (a,) = world.start("a")
+    _wait_state(a, file_id, "received", "alice to see the file received")
+
+
+def test_a_file_over_the_limit_waits_for_a_channel(world: ChatWorld, tmp_path: Path) -> None:
+    (a,) = world.start("a")
+    source, data = _source(tmp_path, PARCEL_MAX_SIZE + 1)
+    file_id = _send(a, world.ids["b"], source)
+    deposited = _deposited(tmp_path, 1)  # the message only
+    assert a.stop() == 0
+    assert len(_item_ids(tmp_path)) == 1
+    (b,) = world.start("b")
+    world.wait_history("b", "a", lambda ms: [m.id for m in ms] == [file_id], "the message")
+    wait_for(lambda: _item_ids(tmp_path).isdisjoint(deposited) or None, "bob to ack it")
+    status, body = call(b, "GET", f"/api/contacts/{world.ids['a']}/files")
+    assert (status, body) == (200, {"files": []})
+    world.start("a")
+    _wait_state(b, file_id, "received", "the file over a channel once both are online")
+    dest = tmp_path / "saved.bin"
+    ok(kith(b.data_dir, "files", "save", file_id, str(dest)))
+    assert dest.read_bytes() == data
+
+
+def test_a_tampered_file_item_is_dropped_and_nothing_else_is_lost(
+    world: ChatWorld, tmp_path: Path
+) -> None:
+    (a,) = world.start("a")
+    source, data = _source(tmp_path, 5_000)
+    file_id = _send(a, world.ids["b"], source)
+    ok(kith(a.data_dir, "send", "b", "and a note"))
+    deposited = _deposited(tmp_path, 3)
+    assert a.stop() == 0
+    with sqlite3.connect(tmp_path / "server" / "mailbox.sqlite3") as db:
+        # the file's item is the only one in the largest bucket
+        item_id, item = db.execute(
+            "SELECT id, payload FROM items ORDER BY length(payload) DESC"
+        ).fetchone()
+        flipped = bytes([*item[:50], item[50] ^ 1, *item[51:]])
+        db.execute("UPDATE items SET payload = ? WHERE id = ?", (flipped, item_id))
+    (b,) = world.start("b")
+    got = world.wait_history("b", "a", lambda ms: len(ms) == 2, "both messages")
+    assert [m.via for m in got] == ["mailbox", "mailbox"]
+    wait_for(lambda: any("tampered" in line for line in b.lines) or None, "the drop logged")
+    wait_for(lambda: _item_ids(tmp_path).isdisjoint(deposited) or None, "every item acked")
+    assert _file(b, file_id) is None
+    # alice's transfer is still queued: her next run delivers it over a channel
+    world.start("a")
+    _wait_state(b, file_id, "received", "the file once both are online")
+    dest = tmp_path / "saved.bin"
+    ok(kith(b.data_dir, "files", "save", file_id, str(dest)))
+    assert dest.read_bytes() == data
