@@ -32,6 +32,7 @@ _STATUS_BY_CODE: Final = {
     "destination_exists": 409,
     "not_stored": 410,
     "token_required": 403,
+    "bad_ticket": 403,
     # calls
     "unknown_call": 404,
     "not_reachable": 409,

@@ -1,9 +1,11 @@
 """The local API server: aiohttp on 127.0.0.1, guarded by :class:`AccessPolicy`.
 
 Every request passes the guard middleware: the ``Host``/``Origin`` check
-(403); then, except for the sign-in page, the app's static files and the
-code exchange, the token or a browser session (401; paths for the token
-only refuse a session with 403); then it counts as user activity.
+(403); then, except for the sign-in page, the app's static files, the
+code exchange and one-time downloads (the ticket in the path is their
+credential, :mod:`kith.api.download_routes`), the token or a browser session
+(401; paths for the token only refuse a session with 403); then it counts as
+user activity.
 Errors raised by operations become JSON errors with a code; the node goes on.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeAlias
 
@@ -19,6 +22,8 @@ from aiohttp import web
 from kith.api.access import AccessPolicy, Credential, Verdict
 from kith.api.account_routes import AccountAccess, add_account_routes
 from kith.api.call_routes import add_call_routes
+from kith.api.download_routes import add_download_routes
+from kith.api.downloads import DOWNLOAD_PREFIX, DownloadTickets
 from kith.api.errors import error_response, status_for
 from kith.api.events_ws import EventsEndpoint
 from kith.api.file_routes import add_file_routes
@@ -51,7 +56,7 @@ _TOKEN_REQUIRED: Final = Verdict(
 
 
 def _is_open(path: str) -> bool:
-    return path in OPEN_PATHS or path.startswith("/static/")
+    return path in OPEN_PATHS or path.startswith(("/static/", DOWNLOAD_PREFIX))
 
 
 class ApiServer:
@@ -116,6 +121,7 @@ class ApiServer:
         add_message_routes(app, self._service.chat)
         add_search_routes(app, self._service.chat)
         add_file_routes(app, self._files)
+        add_download_routes(app, self._files, DownloadTickets(time.monotonic))
         add_call_routes(app, self._calls)
         add_group_routes(app, self._groups)
         app.router.add_get("/api/events", self._events.handle)
