@@ -23,6 +23,8 @@ that need them (retained values on subscribe, ``gone``).
 
 from __future__ import annotations
 
+import binascii
+from binascii import a2b_base64
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final
 
@@ -40,7 +42,6 @@ from kith_signal.broker import (
 
 __all__ = ["InProcessBroker"]
 
-_topic = wire.decode_payload  # the schema already checked the spelling
 _text = wire.encode_payload
 
 _NUMBER: Final = 4  # bytes of a connection number
@@ -49,6 +50,18 @@ _NOBODY: Final = b"\xff\xff\xff\xff"  # no subscriber, or no value held
 _CROWD: Final = b"\xff\xff\xff\xfe"  # several subscribers: their numbers are in ``_crowds``
 _NUMBERS: Final = (1 << (8 * _NUMBER)) - 2  # connection numbers below the two markers
 _TOPIC: Final = 32  # raw topic size
+_STANDARD: Final = bytes.maketrans(b"-_", b"+/")
+_PADDING: Final = ("", "", "==", "=")  # by the text's length modulo 4 (1 is impossible)
+
+
+def _raw(text: str) -> bytes:
+    """The bytes of base64url text whose spelling the schema already checked
+    (topics and payloads): ``wire.decode_payload`` without its checks, which
+    costs a third of the time on the per-delivery path."""
+    try:
+        return a2b_base64((text + _PADDING[len(text) % 4]).encode().translate(_STANDARD))
+    except binascii.Error:
+        return wire.decode_payload(text)  # raises its clear error
 
 
 class InProcessBroker:
@@ -98,7 +111,7 @@ class InProcessBroker:
         mine = self._subscriptions.get(conn_id, b"")
         new = {
             text: raw
-            for text, raw in zip(topics, map(_topic, topics), strict=True)
+            for text, raw in zip(topics, map(_raw, topics), strict=True)
             if not self._is_subscriber(raw, number)
         }
         _check_count(len(mine) // _TOPIC, len(new), self._max_topics)
@@ -121,7 +134,7 @@ class InProcessBroker:
         number = self._numbers.get(conn_id)
         if number is None:
             return
-        drop = {raw for raw in map(_topic, topics) if self._is_subscriber(raw, number)}
+        drop = {raw for raw in map(_raw, topics) if self._is_subscriber(raw, number)}
         if not drop:
             return
         for topic in drop:
@@ -132,7 +145,7 @@ class InProcessBroker:
         return await self.publish_batch(conn_id, [(topic, payload)])
 
     async def publish_batch(self, conn_id: str, items: Sequence[tuple[str, str]]) -> int:
-        raw = [_topic(topic) for topic, _ in items]
+        raw = [_raw(topic) for topic, _ in items]
         number = self._number(conn_id)
         published = self._published.get(conn_id, b"")
         taken = {t for t in raw if not self._holds(t, number)}
@@ -143,7 +156,7 @@ class InProcessBroker:
         delivered = 0
         for topic, (text, payload) in zip(raw, items, strict=True):
             record = topics.get(topic)
-            value = wire.decode_payload(payload)
+            value = _raw(payload)
             if record is None:
                 subscriber = _NOBODY
                 taking.append(topic)
@@ -158,8 +171,14 @@ class InProcessBroker:
                         taking.append(topic)
             self._retained_bytes += len(value)
             topics[topic] = b"".join((subscriber, number, value))
-            if subscriber != _NOBODY:
-                delivered += self._fan_out(topic, number, wire.Event(topic=text, payload=payload))
+            if subscriber == _NOBODY:
+                continue
+            event = wire.Event(topic=text, payload=payload)
+            if subscriber == _CROWD:
+                delivered += self._fan_out(topic, number, event)
+            elif subscriber != number:  # the usual case: one subscriber, not the publisher
+                self._deliver(subscriber, event)
+                delivered += 1
         if taking:
             self._published[conn_id] = published + b"".join(taking)
         return delivered
@@ -168,7 +187,7 @@ class InProcessBroker:
         number = self._numbers.get(conn_id)
         if number is None:
             return 0
-        held = {raw for raw in map(_topic, topics) if self._holds(raw, number)}
+        held = {raw for raw in map(_raw, topics) if self._holds(raw, number)}
         if not held:
             return 0
         self._published[conn_id] = _without(self._published.get(conn_id, b""), held)
@@ -176,11 +195,11 @@ class InProcessBroker:
 
     async def relay(self, conn_id: str, topic: str, payload: str) -> int:
         message = wire.Relayed(topic=topic, payload=payload)
-        return self._fan_out(_topic(topic), self._numbers.get(conn_id, _NOBODY), message)
+        return self._fan_out(_raw(topic), self._numbers.get(conn_id, _NOBODY), message)
 
     async def intro(self, conn_id: str, topic: str, payload: str) -> int:
         message = wire.IntroReceived(topic=topic, payload=payload)
-        return self._fan_out(_topic(topic), self._numbers.get(conn_id, _NOBODY), message)
+        return self._fan_out(_raw(topic), self._numbers.get(conn_id, _NOBODY), message)
 
     async def detach(self, conn_id: str) -> int:
         tag = self._tags.pop(conn_id, None)

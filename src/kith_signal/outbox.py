@@ -39,7 +39,7 @@ class _Latest:
 
     __slots__ = ("frame", "key")
 
-    def __init__(self, key: str, frame: str) -> None:
+    def __init__(self, key: str, frame: bytes) -> None:
         self.key = key
         self.frame = frame
 
@@ -60,7 +60,7 @@ class Outbox:
         self._ws = ws
         self._stall_timeout = stall_timeout
         self._on_stall = on_stall
-        self._frames: deque[str | _Latest | CloseFrame] | None = None
+        self._frames: deque[bytes | _Latest | CloseFrame] | None = None
         self._latest: dict[str, _Latest] | None = None
         self._bytes = 0
         self._writer: asyncio.Task[None] | None = None
@@ -75,18 +75,18 @@ class Outbox:
 
     @property
     def pending_bytes(self) -> int:
-        """Bytes of frame text waiting to be written."""
+        """Bytes of frames (UTF-8 text) waiting to be written."""
         return self._bytes
 
-    def put(self, item: str | CloseFrame) -> None:
+    def put(self, item: bytes | CloseFrame) -> None:
         """Send a frame now if the socket takes it, else queue it (or a close)."""
-        if isinstance(item, str) and self._write_now(item):
-            return
-        self._queue(item)
-        if isinstance(item, str):
+        if isinstance(item, bytes):
+            if self._writer is None and self._ws.write_now(item):
+                return
             self._bytes += len(item)
+        self._queue(item)
 
-    def put_latest(self, key: str, frame: str) -> bool:
+    def put_latest(self, key: str, frame: bytes) -> bool:
         """Send or queue a presence frame for topic ``key``; True when it
         replaced a waiting frame of the same topic (collapsed)."""
         waiting = self._latest.get(key) if self._latest is not None else None
@@ -94,7 +94,7 @@ class Outbox:
             self._bytes += len(frame) - len(waiting.frame)
             waiting.frame = frame
             return True
-        if self._write_now(frame):
+        if self._writer is None and self._ws.write_now(frame):
             return False
         if self._latest is None:
             self._latest = {}
@@ -103,7 +103,7 @@ class Outbox:
         self._bytes += len(frame)
         return False
 
-    async def send(self, frame: str) -> None:
+    async def send(self, frame: bytes) -> None:
         """Send from the connection's own reader: directly when nothing is queued.
 
         Replies then cost no task; frames already queued keep their order.
@@ -133,26 +133,21 @@ class Outbox:
         self._frames = self._latest = None
         self._bytes = 0
 
-    def _write_now(self, frame: str) -> bool:
-        """Write ``frame`` in this turn if nothing waits and the socket is not
-        pushing back."""
-        return self._writer is None and self._ws.write_now(frame)
-
-    def _queue(self, item: str | _Latest | CloseFrame) -> None:
+    def _queue(self, item: bytes | _Latest | CloseFrame) -> None:
         if self._frames is None:
             self._frames = deque()
         self._frames.append(item)
         if self._writer is None:
             self._writer = asyncio.create_task(self._drain())
 
-    def _next(self) -> str | CloseFrame:
+    def _next(self) -> bytes | CloseFrame:
         assert self._frames is not None
         item = self._frames.popleft()
         if isinstance(item, _Latest):
             assert self._latest is not None
             del self._latest[item.key]
             item = item.frame
-        if isinstance(item, str):
+        if isinstance(item, bytes):
             self._bytes -= len(item)
         return item
 

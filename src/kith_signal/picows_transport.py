@@ -166,14 +166,14 @@ class PicowsChannel(WSListener):
                 self._transport.underlying_transport.resume_reading()
         return message
 
-    def write_now(self, frame: str) -> bool:
+    def write_now(self, frame: bytes) -> bool:
         transport = self._transport
         if self._paused or self.closed or transport is None or transport.is_close_frame_sent:
             return False
-        transport.send(WSMsgType.TEXT, frame.encode())
+        transport.send(WSMsgType.TEXT, frame)
         return True
 
-    async def send(self, frame: str) -> None:
+    async def send(self, frame: bytes) -> None:
         while self._paused and not self.closed:
             self._drained = asyncio.get_running_loop().create_future()
             try:
@@ -183,7 +183,7 @@ class PicowsChannel(WSListener):
         transport = self._transport
         if self.closed or transport is None or transport.is_close_frame_sent:
             raise ChannelClosed
-        transport.send(WSMsgType.TEXT, frame.encode())
+        transport.send(WSMsgType.TEXT, frame)
 
     async def close(self, code: int, reason: str) -> None:
         transport = self._transport

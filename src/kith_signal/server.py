@@ -437,7 +437,7 @@ class SignalServer:
         try:
             for action in actions:
                 if isinstance(action, Send):
-                    await ws.send(wire.encode(action.message))
+                    await ws.send(wire.encode(action.message).encode())
                 elif isinstance(action, Close):
                     await ws.close(action.code, action.reason)
         except ChannelClosed:

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Final
 
+import msgspec
+
 from kith_proto import wire
 from kith_proto.server_core import (
     AUTH_ERROR_CODES,
@@ -56,7 +58,9 @@ _DELIVERY_KIND: Final = {
     wire.Relayed: "relayed",
     wire.IntroReceived: "intro_received",
 }
-_encode: Final = wire.encode
+_encode: Final = msgspec.json.Encoder().encode
+"""A frame's UTF-8 text, as the channel writes it (``wire.encode`` without
+the round trip through ``str``)."""
 _LATEST_VALUE: Final = (wire.Event, wire.Gone)
 
 
@@ -126,10 +130,6 @@ class Session:
         """Bytes of frames queued for this connection (the peer is behind)."""
         return self._outbox.pending_bytes
 
-    def __call__(self, delivery: Delivery) -> None:
-        """Broker sink: queue a delivery without blocking."""
-        self.deliver(delivery)
-
     def deliver(self, delivery: Delivery) -> None:
         """Queue a delivery without blocking."""
         if isinstance(delivery, Replaced):
@@ -137,19 +137,29 @@ class Session:
             self._apply_local(self._core.replaced())
             return
         outbox = self._outbox
-        if outbox.ordered >= self._max_pending or outbox.pending_bytes > self._max_pending_bytes:
-            # Say goodbye in case it catches up, but a peer that does not read
-            # at all would block the close handshake too: cut it after a grace.
-            self._apply_local(self._core.slow_consumer())
-            asyncio.get_running_loop().call_later(SLOW_CONSUMER_GRACE, self.abort)
+        if len(outbox) and self._backed_up():
             return
-        self._metrics.delivered[_DELIVERY_KIND[type(delivery)]].inc()
+        self._metrics.count_delivery(_DELIVERY_KIND[type(delivery)])
         if isinstance(delivery, _LATEST_VALUE):
             # A topic holds a latest value: a newer one replaces a waiting one.
             if outbox.put_latest(delivery.topic, _encode(delivery)):
                 self._metrics.collapsed.inc()
             return
         outbox.put(_encode(delivery))
+
+    __call__ = deliver
+    """The session itself is the broker's sink (one call less per delivery)."""
+
+    def _backed_up(self) -> bool:
+        """Whether the peer is so far behind that it is closed as a slow consumer."""
+        outbox = self._outbox
+        if outbox.ordered < self._max_pending and outbox.pending_bytes <= self._max_pending_bytes:
+            return False
+        # Say goodbye in case it catches up, but a peer that does not read
+        # at all would block the close handshake too: cut it after a grace.
+        self._apply_local(self._core.slow_consumer())
+        asyncio.get_running_loop().call_later(SLOW_CONSUMER_GRACE, self.abort)
+        return True
 
     def _stalled(self) -> None:
         """A queued frame waited ``stall_timeout`` for the peer to read: it
@@ -216,7 +226,7 @@ class Session:
             match action:
                 case Send(message=message):
                     self._count_sent(message)
-                    await self._outbox.send(wire.encode(message))
+                    await self._outbox.send(_encode(message))
                 case Close():
                     self._apply_local([action])
                 case Login(identity_tag=tag):
@@ -230,7 +240,7 @@ class Session:
         for action in actions:
             if isinstance(action, Send):
                 self._count_sent(action.message)
-                self._outbox.put(wire.encode(action.message))
+                self._outbox.put(_encode(action.message))
             elif isinstance(action, Close):
                 self._metrics.closes.labels(str(int(action.code))).inc()
                 log_event(

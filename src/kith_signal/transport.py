@@ -9,16 +9,31 @@ or after the socket drains, close with a code, drop the TCP connection. The
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-__all__ = ["TRANSPORTS", "Channel", "ChannelClosed", "WebsocketsChannel"]
+__all__ = ["TRANSPORTS", "Channel", "ChannelClosed", "WebsocketsChannel", "text_frame"]
 
 TRANSPORTS = ("websockets", "picows")
 """Values of ``kith-signal --transport``."""
+
+
+_FIN_TEXT: Final = 0x81
+_LENGTH_16: Final = 126
+_LENGTH_64: Final = 127
+
+
+def text_frame(payload: bytes) -> bytes:
+    """One whole, unmasked WebSocket text frame (what a server sends)."""
+    size = len(payload)
+    if size < _LENGTH_16:
+        return bytes((_FIN_TEXT, size)) + payload
+    if size < 1 << 16:
+        return bytes((_FIN_TEXT, _LENGTH_16)) + size.to_bytes(2, "big") + payload
+    return bytes((_FIN_TEXT, _LENGTH_64)) + size.to_bytes(8, "big") + payload
 
 
 class ChannelClosed(Exception):
@@ -47,13 +62,14 @@ class Channel(Protocol):
     async def recv(self) -> str | bytes:
         """The next message; raises :class:`ChannelClosed` once closed."""
 
-    def write_now(self, frame: str) -> bool:
-        """Write a text frame in this turn of the loop if the socket is open
-        and not pushing back; False (nothing written) otherwise."""
+    def write_now(self, frame: bytes) -> bool:
+        """Write a text frame (``frame`` is its UTF-8) in this turn of the
+        loop if the socket is open and not pushing back; False (nothing
+        written) otherwise."""
 
-    async def send(self, frame: str) -> None:
-        """Write a text frame, waiting while the socket pushes back; raises
-        :class:`ChannelClosed` once closed."""
+    async def send(self, frame: bytes) -> None:
+        """Write a text frame (``frame`` is its UTF-8), waiting while the
+        socket pushes back; raises :class:`ChannelClosed` once closed."""
 
     async def close(self, code: int, reason: str) -> None:
         """Send a close frame and wait (bounded) for the closing handshake."""
@@ -92,19 +108,21 @@ class WebsocketsChannel:
         except ConnectionClosed:
             raise ChannelClosed from None
 
-    def write_now(self, frame: str) -> bool:
-        # What ``ws.send`` of a whole text frame does, with no task to await
-        # it (this server never sends fragmented messages).
+    def write_now(self, frame: bytes) -> bool:
+        # The bytes ``ws.send`` of a whole text frame would write, with no
+        # task to await it and no frame object: this server never fragments
+        # or compresses, and a server's frames are unmasked (RFC 6455 §5.2).
+        # websockets writes its own frames (pings, close) at once too, so
+        # nothing of its is waiting to go out before this one.
         ws = self._ws
         if ws.paused or ws.protocol.state is not State.OPEN:
             return False
-        ws.protocol.send_text(frame.encode())
-        ws.send_data()
+        ws.transport.write(text_frame(frame))
         return True
 
-    async def send(self, frame: str) -> None:
+    async def send(self, frame: bytes) -> None:
         try:
-            await self._ws.send(frame)
+            await self._ws.send(frame, text=True)
         except ConnectionClosed:
             raise ChannelClosed from None
 
