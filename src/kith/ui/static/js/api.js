@@ -109,7 +109,8 @@ export const api = {
   markRead: (id, ids) => request("POST", `/api/contacts/${part(id)}/read`, { ids }),
   acceptKey: (id) => request("POST", `/api/contacts/${part(id)}/key-accept`),
   search: (q, limit) => request("GET", `/api/search?${new URLSearchParams({ q, limit: String(limit) })}`),
-  // Files (see docs/files.md): the upload is the request body, the download a blob.
+  // Files (see docs/files.md): the upload is the request body; `download` is the bytes as a
+  // blob (for players and previews), `downloadLink` a one-time URL the browser saves to disk.
   files: (id) => request("GET", `/api/contacts/${part(id)}/files`),
   upload: (id, file, extra = {}) =>
     request("POST", `/api/contacts/${part(id)}/files/upload?${new URLSearchParams({ name: file.name, ...extra })}`, file),
@@ -117,6 +118,7 @@ export const api = {
   pauseFile: (fid) => request("POST", `/api/files/${part(fid)}/pause`),
   resumeFile: (fid) => request("POST", `/api/files/${part(fid)}/resume`),
   download: (fid) => request("GET", `/api/files/${part(fid)}/content`),
+  downloadLink: (fid) => request("POST", `/api/files/${part(fid)}/download`),
   // Groups (see docs/groups.md); `gid` is the group's ID.
   groups: () => request("GET", "/api/groups"),
   group: (gid) => request("GET", `/api/groups/${part(gid)}`),

@@ -253,17 +253,17 @@ export class ChatPanel {
     });
   }
 
-  /** Save a file: fetched from the node, handed to the browser as a download. */
+  /** Save a file: the node gives a one-time link (the session stays in the header, never in a
+   * URL) and the browser follows it as a plain download, streaming to disk: nothing is held in the page. */
   async download(file) {
-    const blob = await this.api.download(file.id);
-    const url = URL.createObjectURL(blob);
+    const { url } = await this.api.downloadLink(file.id);
     const link = document.createElement("a");
     link.href = url;
     link.download = file.name;
+    link.rel = "noopener";
     document.body.append(link);
     link.click();
     link.remove();
-    window.setTimeout(() => URL.revokeObjectURL(url), 60_000);
   }
 
   /** Re-read the open conversation: after the event socket re-opened, events may have been missed. */
