@@ -35,6 +35,7 @@ from kith.runtime.chat.mailbox_keyring import MailboxKeyring
 from kith.runtime.dispatch import Dispatcher, EventBus
 from kith.runtime.files import FileService, FileTransfers
 from kith.runtime.files.transfers import FILE_SPACE_MARGIN
+from kith.runtime.groups.files import GroupFileInbox, GroupFiles
 from kith.runtime.groups.hub import GroupHub
 from kith.runtime.groups.service import GroupService
 from kith.runtime.live import EventHub
@@ -174,6 +175,7 @@ class _Parts:
     call_service: CallService
     groups: GroupHub
     group_service: GroupService
+    group_files: GroupFiles
 
 
 def _build(
@@ -231,6 +233,7 @@ def _build(
         log=log,
         mailbox=mailbox,
         pairs=pairs,
+        files=GroupFileInbox(files, loaded.keys.kith_id),
     )
     chat = ChatDriver(
         keys=loaded.keys,
@@ -262,11 +265,14 @@ def _build(
         calls, chat, turn=client, stun=loaded.stun_servers, relay_only=loaded.relay_only
     )
     group_service = GroupService(groups, chat)
+    group_files = GroupFiles(
+        groups=groups, files=files, chat=chat, store=store, me=loaded.keys.kith_id
+    )
     dispatcher = Dispatcher(bus, presence, chat, log)
     pump = SignalPump(presence, chat, log, problems=hub, intros=requests)
     return _Parts(
         client, presence, chat, dispatcher, pump, writer, hub, requests, files, calls,
-        call_service, groups, group_service,
+        call_service, groups, group_service, group_files,
     )  # fmt: skip
 
 
@@ -379,6 +385,7 @@ class Node:
             files=FileService(parts.files, parts.chat),
             calls=parts.call_service,
             groups=parts.group_service,
+            group_files=parts.group_files,
         )
         port = await self._api.start()
         if options.api_port is None and wanted == 0:

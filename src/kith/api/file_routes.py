@@ -37,7 +37,7 @@ from kith.files import CHUNK_SIZE
 from kith.files.frames import check_voice_ms
 from kith.runtime.files.service import FileService
 
-__all__ = ["add_file_routes"]
+__all__ = ["add_file_routes", "token_path"]
 
 _FILES: web.AppKey[FileService] = web.AppKey("files", FileService)
 
@@ -46,7 +46,7 @@ def _files(request: web.Request) -> FileService:
     return request.app[_FILES]
 
 
-def _path(request: web.Request, body: dict[str, Any], key: str) -> Path:
+def token_path(request: web.Request, body: dict[str, Any], key: str) -> Path:
     if request.get(CREDENTIAL) is not Credential.TOKEN:
         raise KithError(
             "only the node's API token may name a path, not a browser session",
@@ -65,7 +65,7 @@ async def send_file(request: web.Request) -> web.Response:
     if not isinstance(caption, str):
         raise BadRequest("'caption' must be a string")
     message, view = await _files(request).send(
-        request.match_info["id"], _path(request, body, "path"), caption
+        request.match_info["id"], token_path(request, body, "path"), caption
     )
     return web.json_response({"message": message.to_json(), "file": view.to_json()}, status=201)
 
@@ -147,7 +147,7 @@ async def resume_file(request: web.Request) -> web.Response:
 async def save_file(request: web.Request) -> web.Response:
     """Write a received file out."""
     body = await json_object(request)
-    view = await _files(request).save(request.match_info["fid"], _path(request, body, "dest"))
+    view = await _files(request).save(request.match_info["fid"], token_path(request, body, "dest"))
     return web.json_response(view.to_json())
 
 

@@ -27,6 +27,7 @@ from kith.api.downloads import DOWNLOAD_PREFIX, DownloadTickets
 from kith.api.errors import error_response, status_for
 from kith.api.events_ws import EventsEndpoint
 from kith.api.file_routes import add_file_routes
+from kith.api.group_file_routes import add_group_file_routes
 from kith.api.group_routes import add_group_routes
 from kith.api.http_log import http_logger
 from kith.api.message_routes import add_message_routes
@@ -41,6 +42,7 @@ from kith.api.session_routes import (
 )
 from kith.runtime.calls.service import CallService
 from kith.runtime.files.service import FileService
+from kith.runtime.groups.files import GroupFiles
 from kith.runtime.groups.service import GroupService
 from kith.runtime.live import ConnectionEvent, EventHub, NodeEvent
 from kith.runtime.service import NodeService
@@ -75,6 +77,7 @@ class ApiServer:
         files: File transfers (the file endpoints); without it they are not served.
         calls: Calls (the call endpoints); without it they are not served.
         groups: Groups (the group endpoints); without it they are not served.
+        group_files: Files in groups (their endpoints); without it they are not served.
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class ApiServer:
         files: FileService | None = None,
         calls: CallService | None = None,
         groups: GroupService | None = None,
+        group_files: GroupFiles | None = None,
     ) -> None:
         self._service = service
         self._policy = policy
@@ -102,6 +106,7 @@ class ApiServer:
         self._files = files
         self._calls = calls
         self._groups = groups
+        self._group_files = group_files
         self._events = EventsEndpoint(hub, self._snapshot)
         self._runner: web.AppRunner | None = None
 
@@ -124,6 +129,7 @@ class ApiServer:
         add_download_routes(app, self._files, DownloadTickets(time.monotonic))
         add_call_routes(app, self._calls)
         add_group_routes(app, self._groups)
+        add_group_file_routes(app, self._group_files)
         app.router.add_get("/api/events", self._events.handle)
         add_session_routes(app, self._policy)
         if self._account is not None:

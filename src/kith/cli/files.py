@@ -18,7 +18,7 @@ from kith.cli.context import CliContext
 if TYPE_CHECKING:
     from kith.api.client import NodeBackend
 
-__all__ = ["progress_bar", "register", "run_send_file", "with_files"]
+__all__ = ["progress_bar", "register", "run_send_file", "size_text", "with_files"]
 
 _ACTIONS = ("cancel", "pause", "resume", "save")
 
@@ -65,6 +65,11 @@ def run_send_file(args: argparse.Namespace, ctx: CliContext, path: str, caption:
         raise InvalidFile(f"{path} is a directory, not a file", code="is_directory")
     if not source.exists():
         raise InvalidFile(f"no such file: {path}", code="file_not_found")
+    from kith.cli.groups import group_named, run_group_send_file
+
+    gid = group_named(ctx, args.contact)
+    if gid is not None:
+        return run_group_send_file(gid, source.resolve(), caption, ctx, args.json)
     node = _node(ctx)
     try:
         contact = resolve_contact(node, args.contact)
@@ -78,11 +83,11 @@ def run_send_file(args: argparse.Namespace, ctx: CliContext, path: str, caption:
     name = contact.display_name
     if contact.status == "offline":
         print_line(
-            f"Queued {file['name']} ({_size(file['size'])}) for {name}: it goes out when "
+            f"Queued {file['name']} ({size_text(file['size'])}) for {name}: it goes out when "
             f"they are online ({file['id']})"
         )
         return 0
-    print_line(f"Sending {file['name']} ({_size(file['size'])}) to {name} ({file['id']})")
+    print_line(f"Sending {file['name']} ({size_text(file['size'])}) to {name} ({file['id']})")
     import sys
 
     if sys.stdout.isatty():
@@ -139,7 +144,7 @@ def progress_bar(done: int, size: int, state: str, width: int = 30) -> str:
     fraction = 1.0 if size == 0 else min(done, size) / size
     filled = int(fraction * width)
     bar = "#" * filled + "-" * (width - filled)
-    return f"[{bar}] {fraction * 100:3.0f}%  {_size(done)} of {_size(size)}  {state:<9}"
+    return f"[{bar}] {fraction * 100:3.0f}%  {size_text(done)} of {size_text(size)}  {state:<9}"
 
 
 def run_files(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -204,12 +209,13 @@ def _line(file: dict[str, Any]) -> str:
     state = file["state"] if file["reason"] in (None, "cancelled") else file["reason"]
     state = "paused by you" if file["reason"] == "held" else state
     return (
-        f"{arrow} {file['name']}  {_size(size)}  {state} {done}%  "
+        f"{arrow} {file['name']}  {size_text(size)}  {state} {done}%  "
         f"sha256 {file['sha256'][:16]}…  ({file['id']})"
     )
 
 
-def _size(size: int) -> str:
+def size_text(size: int) -> str:
+    """A size for people: bytes, KiB, MiB or GiB."""
     value = float(size)
     for unit in ("bytes", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":

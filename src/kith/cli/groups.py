@@ -17,9 +17,17 @@ from urllib.parse import quote
 from kith.cli.context import CliContext
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from kith.api.client import NodeBackend
 
-__all__ = ["group_named", "register", "run_group_messages", "run_group_send"]
+__all__ = [
+    "group_named",
+    "register",
+    "run_group_messages",
+    "run_group_send",
+    "run_group_send_file",
+]
 
 
 def register(commands: Any) -> None:
@@ -292,6 +300,24 @@ def run_group_send(gid: str, text: str, ctx: CliContext, as_json: bool) -> int:
     return 0
 
 
+def run_group_send_file(gid: str, path: Path, caption: str, ctx: CliContext, as_json: bool) -> int:
+    """Send a file to every other member (through the running node)."""
+    from kith.cli.files import size_text
+    from kith.cli.output import print_json, print_line
+
+    body = {"path": str(path), "caption": caption}
+    sent = _with_node(ctx, lambda n: n.request("POST", f"/api/groups/{gid}/files", body))
+    if as_json:
+        print_json(sent)
+        return 0
+    file = sent["file"]
+    print_line(
+        f"Sending {file['name']} ({size_text(file['size'])}) to the group: each member gets "
+        f"it when they are online ({sent['message']['id']})"
+    )
+    return 0
+
+
 def run_group_messages(gid: str, ctx: CliContext, limit: int, as_json: bool) -> int:
     import time
 
@@ -299,6 +325,10 @@ def run_group_messages(gid: str, ctx: CliContext, limit: int, as_json: bool) -> 
 
     def read(node: NodeBackend) -> tuple[list[dict[str, Any]], str]:
         got = node.request("GET", f"/api/groups/{gid}/messages")["messages"]
+        files = node.request("GET", f"/api/groups/{gid}/files")["files"]
+        for message in got:
+            if message["id"] in files:
+                message["file"] = files[message["id"]]
         return got[-limit:], node.identity().kith_id
 
     messages, own_id = _with_node(ctx, read)
@@ -318,6 +348,11 @@ def _shown(message: dict[str, Any]) -> str:
     """A message's line after its sender: text, then edited, reactions, receipts, ID."""
     text = "(deleted)" if message["deleted"] else message["body"]
     extra = ["edited"] if message["edited"] else []
+    file = message.get("file")
+    if file is not None:
+        from kith.cli.files import size_text
+
+        extra.append(f"file {file['name']}, {size_text(file['size'])}, {file['state']}")
     extra += [f"{emoji}×{len(ids)}" for emoji, ids in message["reactions"].items()]
     receipts = message.get("receipts")
     if receipts is not None and receipts["of"]:

@@ -263,12 +263,19 @@ class FileTransfers:
         return self._vault
 
     async def add(self, record: FileRecord) -> None:
-        """A new outgoing transfer, already in the vault: store it, offer it if we can."""
+        """A new outgoing transfer, already in the vault: store it, offer it if we can.
+        (An incoming one, a group file's, waits for the contact's offer.)"""
         await self._store.run(lambda s: s.files.add(record))
-        self._unfinished.setdefault(record.contact_id, set()).add(record.id)
+        if not record.state.final:
+            self._unfinished.setdefault(record.contact_id, set()).add(record.id)
         self._hub.publish(FileEvent(view_of(record).to_json()))
-        if record.contact_id in self._open:
+        if record.contact_id in self._open and record.direction == "out":
             self._lane(record.contact_id).submit(lambda: self._offer_new(record))
+
+    async def fits(self, size: int) -> bool:
+        """Whether a file of ``size`` bytes leaves the reserve free on the vault's disk."""
+        free = await asyncio.to_thread(self._free_space, self._dir)
+        return size <= free - self._reserve
 
     async def get(self, file_id: str) -> FileView:
         """A transfer, live or stored.
@@ -356,10 +363,11 @@ class FileTransfers:
         view = await self.get(file_id)
         if view.direction == "in" and view.state != TransferState.RECEIVED.value:
             raise InvalidFile(f"the file is {view.state}, not received", code="not_received")
+        stored = (await self._record(file_id)).vault_id
         vault = await self.vault()
-        if not await asyncio.to_thread(vault.exists, file_id):
+        if not await asyncio.to_thread(vault.exists, stored):
             raise InvalidFile("the file is no longer stored", code="not_stored")
-        return view, _chunks(vault, file_id, view.size)
+        return view, _chunks(vault, stored, view.size)
 
     # -- the sealed offline mailbox (small files, kith.files.parcel) --------------
 
@@ -375,7 +383,7 @@ class FileTransfers:
         assert record is not None
         vault = await self.vault()
         try:
-            data = await asyncio.to_thread(_read_whole, vault, record.id, record.size)
+            data = await asyncio.to_thread(_read_whole, vault, record.vault_id, record.size)
         except (VaultDamaged, OSError):
             self._log.warning("a stored file to send is damaged; it waits for a channel")
             return None
@@ -567,7 +575,12 @@ class FileTransfers:
                     return
             else:
                 live = await self._revive(record)
-        if live.contact_id != contact_id or not isinstance(live.machine, Incoming):
+        mine = live.record
+        if (
+            live.contact_id != contact_id
+            or not isinstance(live.machine, Incoming)
+            or (mine.size, mine.sha256) != (offer.size, offer.sha256)  # a group post's file
+        ):
             self._send(contact_id, Cancel(offer.id, "refused"))
             return
         await self._act(live, live.machine.offered())
@@ -622,7 +635,8 @@ class FileTransfers:
     async def _send_chunks(self, live: _Live, start: int, stop: int) -> None:
         if live.reader is None:
             vault = await self.vault()
-            live.reader = await asyncio.to_thread(vault.open, live.record.id, live.record.size)
+            stored = live.record.vault_id
+            live.reader = await asyncio.to_thread(vault.open, stored, live.record.size)
         reader = live.reader
         try:
             chunks = await asyncio.to_thread(lambda: [reader.chunk(i) for i in range(start, stop)])

@@ -62,6 +62,7 @@ from kith.groups.errors import (
     SkippedTooFar,
     StaleChange,
 )
+from kith.groups.files import GroupFile
 from kith.groups.frames import (
     RESEND_NONCE_SIZE,
     Ack,
@@ -108,7 +109,7 @@ from kith.store.store import Store
 from kith_proto.keys import IdentityKeys
 from kith_proto.pair import PairChannel
 
-__all__ = ["HELD_FOR", "MAX_WAITING", "GroupHub", "GroupPeer", "Rejection"]
+__all__ = ["HELD_FOR", "MAX_WAITING", "GroupFileSink", "GroupHub", "GroupPeer", "Rejection"]
 
 MAX_WAITING: Final = 256
 """Most early keys, messages and actions kept per group until what makes sense of them
@@ -126,6 +127,13 @@ class GroupMailbox(Protocol):
     async def deposit(
         self, contact_id: str, pair: PairChannel, frame: bytes, entry_id: str | None = None
     ) -> bool: ...
+
+
+class GroupFileSink(Protocol):
+    """Where a member's post that carries a file goes once stored
+    (:class:`kith.runtime.groups.files.GroupFileInbox`: expect the sender's offer)."""
+
+    async def incoming(self, sender_id: str, post: Post) -> None: ...
 
 
 class GroupPeer(Protocol):
@@ -162,6 +170,7 @@ class GroupHub:
         mailbox: The sealed offline mailbox: a queued frame for a member without
             an open session is left there too (none: frames wait for a session).
         pairs: The pair channels (the mailbox topics), with ``mailbox``.
+        files: Told of each member's post that carries a file (none: files are ignored).
     """
 
     def __init__(
@@ -174,6 +183,7 @@ class GroupHub:
         log: logging.Logger,
         mailbox: GroupMailbox | None = None,
         pairs: PairChannels | None = None,
+        files: GroupFileSink | None = None,
     ) -> None:
         self._keys = keys
         self._me = keys.kith_id
@@ -183,6 +193,7 @@ class GroupHub:
         self._log = log
         self._mailbox = mailbox
         self._pairs = pairs
+        self._files = files
         self._lock = asyncio.Lock()
         self._open: dict[str, GroupPeer] = {}
         self._outgoing: list[tuple[str, bytes]] = []
@@ -309,13 +320,21 @@ class GroupHub:
             await self._post()
             return applied.state
 
-    async def send(self, group_id: bytes, text: str) -> tuple[GroupMessageRecord, bytes]:
-        """Seal ``text`` with our chain and send it to every other member; return
-        the stored message and the sealed message as it went on the wire."""
+    async def send(
+        self,
+        group_id: bytes,
+        text: str,
+        *,
+        file: GroupFile | None = None,
+        message_id: str | None = None,
+    ) -> tuple[GroupMessageRecord, bytes]:
+        """Seal ``text`` (with ``file``: the file it carries, whose bytes go pairwise,
+        :mod:`kith.runtime.groups.files`) with our chain and send it to every other
+        member; return the stored message and the sealed message as it went on the wire."""
         async with self._turn():
             record = await self._record(group_id)
             now = self._clock()
-            post = Post(os.urandom(16).hex(), text, int(now * 1000))
+            post = Post(message_id or os.urandom(16).hex(), text, int(now * 1000), file)
             message = GroupMessageRecord(group_id, post.id, self._me, text, post.sent_at, now)
             wire = await self._seal(record, post, now, lambda s: s.groups.add_message(message))
             others = len(record.state.members) - 1
@@ -680,6 +699,8 @@ class GroupHub:
             self._hub.publish(GroupMessageEvent(shown.to_json()))
         if isinstance(content, Post):
             self._send_receipt(gid, from_id, "delivered", [content.id])
+            if content.file is not None and shown is not None and self._files is not None:
+                await self._files.incoming(from_id, content)
             await self._release(record.state, content.id)
 
     async def _release(self, state: GroupState, message_id: str) -> None:

@@ -1,0 +1,178 @@
+"""Files in a group of three real nodes through a real kith-signal: the post goes to every
+member sealed with the sender's chain, the bytes pairwise, one transfer per member.
+
+A file sent with ``kith send GROUP --file`` arrives byte-identical and verified at both
+other members and is listed with its ``file`` on all three; a member offline when it is
+sent gets it on its return; a member removed before it is sent gets neither the post nor
+the bytes; a bad path is refused with its error and queues nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kith_testkit.chat_world import ChatWorld
+from kith_testkit.node_api import call
+from kith_testkit.nodes import kith, ok
+from kith_testkit.polling import wait_for
+
+pytestmark = pytest.mark.slow
+WAIT = 20.0
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatWorld]:
+    root = tmp_path_factory.mktemp("group-files")
+    w = ChatWorld(root, "abc")
+    w.start("a", "b", "c")
+    for x, y in (("a", "b"), ("a", "c"), ("b", "c")):
+        w.online(x, y)
+    yield w
+    w.close()
+
+
+def _group(world: ChatWorld, name: str) -> str:
+    ids = world.ids
+    status, made = call(
+        world.nodes["a"], "POST", "/api/groups", {"name": name, "members": [ids["b"], ids["c"]]}
+    )
+    assert status == 201, made
+    for who in "bc":
+        node = world.nodes[who]
+
+        def known(node: Any = node) -> bool:
+            return call(node, "GET", f"/api/groups/{made['id']}")[0] == 200
+
+        wait_for(known, f"{who} knows the group", WAIT)
+    return str(made["id"])
+
+
+def _payload(tmp_path: Path, name: str, size: int = 200_000) -> tuple[Path, bytes]:
+    data = os.urandom(size)  # more than three chunks, the last one short
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path, data
+
+
+def _file_of(world: ChatWorld, who: str, gid: str, mid: str, state: str) -> dict[str, Any]:
+    """Wait until ``who`` lists message ``mid`` with its file in ``state``."""
+
+    def probe() -> dict[str, Any] | None:
+        history = json.loads(ok(kith(world.dirs[who], "messages", gid, "--json")))
+        found = [m for m in history if m["id"] == mid and m.get("file")]
+        return found[0] if found and found[0]["file"]["state"] == state else None
+
+    return wait_for(probe, f"{who} lists the file {state}", WAIT)
+
+
+def _saved(world: ChatWorld, who: str, file_id: str, dest: Path) -> bytes:
+    ok(kith(world.dirs[who], "files", "save", file_id, str(dest)))
+    return dest.read_bytes()
+
+
+def test_a_file_sent_to_a_group_arrives_identical_at_both_members_and_is_listed_everywhere(
+    world: ChatWorld, tmp_path: Path
+) -> None:
+    gid = _group(world, "Photo club")
+    path, data = _payload(tmp_path, "summit.bin")
+    sent = json.loads(
+        ok(kith(world.dirs["a"], "send", gid, "--file", str(path), "--text", "the top", "--json"))
+    )
+    mid = sent["message"]["id"]
+    assert sent["message"]["body"] == "the top"
+    assert (sent["file"]["name"], sent["file"]["size"]) == ("summit.bin", len(data))
+    assert sent["file"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert {t["member"] for t in sent["file"]["transfers"]} == {world.ids["b"], world.ids["c"]}
+    for who in "bc":
+        message = _file_of(world, who, gid, mid, "received")
+        assert message["body"] == "the top"
+        assert message["sender"] == world.ids["a"]
+        file = message["file"]
+        assert (file["name"], file["size"], file["bytes_done"]) == (
+            "summit.bin",
+            len(data),
+            len(data),
+        )
+        assert file["sha256"] == hashlib.sha256(data).hexdigest()
+        assert _saved(world, who, file["id"], tmp_path / f"{who}.bin") == data
+    mine = _file_of(world, "a", gid, mid, "received")["file"]
+    assert [t["state"] for t in mine["transfers"]] == ["received", "received"]
+
+
+def test_a_member_offline_when_a_file_is_sent_gets_it_on_return(
+    world: ChatWorld, tmp_path: Path
+) -> None:
+    gid = _group(world, "Away team")
+    assert world.nodes["c"].stop() == 0
+    world.nodes["a"].sees(world.ids["c"], "offline")
+    path, data = _payload(tmp_path, "notes.bin", 100_000)
+    sent = json.loads(ok(kith(world.dirs["a"], "send", gid, "--file", str(path), "--json")))
+    mid = sent["message"]["id"]
+    assert sent["message"]["body"] == "notes.bin"  # no caption: the file's name
+    _file_of(world, "b", gid, mid, "received")
+    states = {
+        t["member"]: t["state"]
+        for t in _file_of(world, "a", gid, mid, "queued")["file"]["transfers"]
+    }
+    assert states[world.ids["b"]] == "received"
+    world.start("c")
+    world.online("a", "c")
+    file = _file_of(world, "c", gid, mid, "received")["file"]
+    assert _saved(world, "c", file["id"], tmp_path / "c.bin") == data
+    _file_of(world, "a", gid, mid, "received")
+
+
+def test_a_member_removed_before_a_file_is_sent_does_not_get_it(
+    world: ChatWorld, tmp_path: Path
+) -> None:
+    gid = _group(world, "Inner circle")
+    a = world.nodes["a"]
+    assert call(a, "DELETE", f"/api/groups/{gid}/members/{world.ids['c']}")[0] == 200
+    wait_for(
+        lambda: not call(world.nodes["c"], "GET", f"/api/groups/{gid}")[1]["active"],
+        "c learns it was removed",
+        WAIT,
+    )
+    path, _ = _payload(tmp_path, "secret-plan.bin", 70_000)
+    sent = json.loads(ok(kith(world.dirs["a"], "send", gid, "--file", str(path), "--json")))
+    assert [t["member"] for t in sent["file"]["transfers"]] == [world.ids["b"]]
+    _file_of(world, "b", gid, mid := sent["message"]["id"], "received")
+    # a's side: b's transfer is the only one; c has no such message and no such transfer
+    assert (
+        _file_of(world, "a", gid, mid, "received")["file"]["transfers"][0]["member"]
+        == world.ids["b"]
+    )
+    status, listed = call(world.nodes["c"], "GET", f"/api/contacts/{world.ids['a']}/files")
+    assert status == 200
+    assert "secret-plan.bin" not in {f["name"] for f in listed["files"]}
+    history = json.loads(ok(kith(world.dirs["c"], "messages", gid, "--json")))
+    assert mid not in {m["id"] for m in history}
+
+
+def test_a_bad_path_is_refused_with_its_error_and_queues_nothing(
+    world: ChatWorld, tmp_path: Path
+) -> None:
+    gid = _group(world, "Careful")
+    before = json.loads(ok(kith(world.dirs["a"], "messages", gid, "--json")))
+    missing = kith(world.dirs["a"], "send", gid, "--file", str(tmp_path / "nope.bin"))
+    assert missing.returncode == 1
+    assert "no such file" in missing.stderr
+    folder = kith(world.dirs["a"], "send", gid, "--file", str(tmp_path))
+    assert folder.returncode == 1
+    assert "is a directory" in folder.stderr
+    status, body = call(
+        world.nodes["a"], "POST", f"/api/groups/{gid}/files", {"path": "relative/x.bin"}
+    )
+    assert (status, body["error"]["code"]) == (400, "relative_path")
+    status, body = call(
+        world.nodes["a"], "POST", "/api/groups/" + "00" * 16 + "/files", {"path": str(tmp_path)}
+    )
+    assert (status, body["error"]["code"]) == (404, "unknown_group")
+    after = json.loads(ok(kith(world.dirs["a"], "messages", gid, "--json")))
+    assert after == before
