@@ -87,7 +87,8 @@ def _payload_of(store: Store, with_files: bool) -> BackupPayload:
             )
             for c in contacts
             for f in store.files.for_contact(c.kith_id)
-            if f.state is TransferState.RECEIVED
+            # a group file we sent is one vault copy shared by every member's transfer
+            if f.state is TransferState.RECEIVED and f.source is None
         ]
         if with_files
         else []
