@@ -40,7 +40,7 @@ from kith.store.groups import GroupMessageRecord, GroupRecord
 __all__ = ["GroupFileInbox", "GroupFiles", "GroupSender", "group_file_json"]
 
 _UNFINISHED: Final = ("sending", "paused", "queued")
-"""Unfinished states, the one a sender's card shows first first."""
+"""Unfinished states, in the order a sender's card shows them first."""
 
 
 class GroupSender(Protocol):
@@ -242,29 +242,21 @@ class GroupFiles:
 
 
 def group_file_json(views: list[FileView], ours: bool) -> dict[str, Any]:
-    """A group message's ``file``: ``id`` (the transfer to download or watch; ours: the
-    first member's, since every member's has the same bytes), ``name``, ``size``,
-    ``sha256``, ``state`` and ``bytes_done``; ours also ``transfers``, one per member,
-    and then ``state`` is the least advanced unfinished one (else ``received`` if any
-    member has it) and ``bytes_done`` the slowest unfinished member's."""
-    first = views[0]
-    shown: dict[str, Any] = {
-        "id": first.id,
-        "name": first.name,
-        "size": first.size,
-        "sha256": first.sha256,
-        "state": first.state,
-        "reason": first.reason,
-        "bytes_done": first.bytes_done,
-    }
+    """A group message's ``file``: a transfer as ``/api/files/{fid}`` shows it (``id``,
+    ``name``, ``size``, ``sha256``, ``state``, ``bytes_done``…): a member's, the one to us;
+    ours, the first member's (every member's has the same bytes) with ``transfers``, one
+    per member, and then ``state`` and ``bytes_done`` sum them up: ``sending`` while any
+    moves, else ``paused``, else ``queued`` (the first such member's progress), and
+    ``received`` once none is unfinished and a member has it."""
+    shown = views[0].to_json()
     if not ours:
         return shown
     unfinished = [v for v in views if v.state in _UNFINISHED]
     if unfinished:
-        slowest = min(unfinished, key=lambda v: (_UNFINISHED.index(v.state), v.bytes_done))
-        shown.update(state=slowest.state, reason=slowest.reason, bytes_done=slowest.bytes_done)
+        first = min(unfinished, key=lambda v: _UNFINISHED.index(v.state))
+        shown.update(state=first.state, reason=first.reason, bytes_done=first.bytes_done)
     elif any(v.state == "received" for v in views):
-        shown.update(state="received", reason=None, bytes_done=first.size)
+        shown.update(state="received", reason=None, bytes_done=shown["size"])
     shown["transfers"] = [
         {"member": v.contact_id, "id": v.id, "state": v.state, "reason": v.reason,
          "bytes_done": v.bytes_done}

@@ -129,6 +129,10 @@ export const api = {
     return request("GET", `/api/groups/${part(gid)}/messages?${query}`);
   },
   sendGroup: (gid, text) => request("POST", `/api/groups/${part(gid)}/messages`, { text }),
+  // A group's files: each message's `file` by message ID; an upload is sent to every member.
+  groupFiles: (gid) => request("GET", `/api/groups/${part(gid)}/files`),
+  uploadGroup: (gid, file) =>
+    request("POST", `/api/groups/${part(gid)}/files/upload?${new URLSearchParams({ name: file.name })}`, file),
   addMember: (gid, member) => request("POST", `/api/groups/${part(gid)}/members`, { member }),
   removeMember: (gid, member) => request("DELETE", `/api/groups/${part(gid)}/members/${part(member)}`),
   promoteMember: (gid, member) => request("POST", `/api/groups/${part(gid)}/promote`, { member }),

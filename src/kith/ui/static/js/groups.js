@@ -135,6 +135,10 @@ export class GroupsPanel {
     this.loading = false;
     this.complete = true; // every older message of the open group is loaded
     this.counted = new Set(); // incoming message IDs already counted as unread (edits and reactions come again)
+    this.fileOwners = new Map(); // transfer id -> the open group's message that carries the file
+    this.previews = new Map(); // transfer id -> object URL of its image (the open group's)
+    this.filesDue = null; // a reload of the open group's files, when one is on its way
+    this.filesGroup = null; // the group whose files the message list holds
     const act = (fn) => fn().then(() => true, (error) => {
       say($("#group-error"), error.message);
       return false;
@@ -151,7 +155,31 @@ export class GroupsPanel {
           await this.api.deleteGroupMessage(this.openId, mid);
           this.messages.upsert({ id: mid, deleted: true });
         }),
+        // a file's card (docs/groups.md, "Files"): ours acts on every member's transfer
+        cancelFile: (fid) => act(() => this.eachTransfer(fid, (id) => this.api.cancelFile(id))),
+        pauseFile: (fid) => act(() => this.eachTransfer(fid, (id) => this.api.pauseFile(id))),
+        resumeFile: (fid) => act(() => this.eachTransfer(fid, (id) => this.api.resumeFile(id))),
+        download: (file) => act(() => this.download(file)),
+        preview: (file, img) => this.preview(file, img),
       },
+    });
+    const picker = $("#group-composer-file");
+    $("#group-composer-attach").addEventListener("click", () => picker.click());
+    picker.addEventListener("change", () => {
+      const chosen = [...picker.files];
+      picker.value = "";
+      chosen.forEach((file) => this.sendFile(file));
+    });
+    const pane = $("#group");
+    pane.addEventListener("dragover", (event) => {
+      if (!this.openId || !event.dataTransfer?.types.includes("Files")) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "copy";
+    });
+    pane.addEventListener("drop", (event) => {
+      if (!this.openId || !event.dataTransfer?.files.length) return;
+      event.preventDefault();
+      [...event.dataTransfer.files].forEach((file) => this.sendFile(file));
     });
     new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) this.loadOlder();
@@ -277,6 +305,8 @@ export class GroupsPanel {
     if (this.openId !== gid) return;
     this.complete = messages.length < PAGE;
     for (const message of messages) this.messages.upsert(asMessage(message, this.me));
+    await this.loadFiles(gid);
+    if (this.openId !== gid) return;
     this.showDetails(details); // after the messages: its system lines go among them by time
     this.messages.scrollToBottom();
     this.markRead(messages.slice(-READ_ON_OPEN));
@@ -328,6 +358,7 @@ export class GroupsPanel {
     const active = details.active !== false && details.members.some((m) => m.id === this.me);
     $("#group-composer-text").disabled = !active;
     $("#group-composer-send").disabled = !active;
+    $("#group-composer-attach").disabled = !active;
     $("#group-inactive").hidden = active;
     this.paintMembers();
     this.paintList();
@@ -428,6 +459,101 @@ export class GroupsPanel {
     } catch (error) {
       say($("#group-error"), error.message);
     }
+  }
+
+  /** The files of the open group's messages: each card shows its message's file. */
+  async loadFiles(gid) {
+    if (gid !== this.filesGroup) {
+      this.previews.forEach((url) => URL.revokeObjectURL(url));
+      this.previews.clear();
+      this.messages.files.clear();
+      this.fileOwners.clear();
+      this.filesGroup = gid;
+    }
+    try {
+      const { files } = await this.api.groupFiles(gid);
+      if (gid === this.openId) this.setFiles(files);
+    } catch (error) {
+      if (!error.missingEndpoint) say($("#group-error"), error.message);
+    }
+  }
+
+  /** Show these files (by message ID) on their messages' cards. */
+  setFiles(files) {
+    for (const [mid, file] of Object.entries(files)) {
+      this.messages.files.set(mid, file);
+      this.fileOwners.set(file.id, mid);
+      for (const transfer of file.transfers || []) this.fileOwners.set(transfer.id, mid);
+      if (this.messages.messages.has(mid)) this.messages.upsert({ id: mid });
+    }
+  }
+
+  /** A transfer changed (a live `file` event): a member's file to us moves on its card;
+   * ours, or one not shown yet, makes the open group's files load again (once at a time). */
+  onFile(file) {
+    const gid = this.openId;
+    if (!gid || !this.details?.members.some((m) => m.id === file.contact)) return;
+    const mid = this.fileOwners.get(file.id);
+    const shown = mid && this.messages.files.get(mid);
+    if (shown && !shown.transfers && shown.id === file.id) {
+      this.setFiles({ [mid]: { ...shown, ...file } });
+      return;
+    }
+    if (this.filesDue) return;
+    this.filesDue = new Promise((done) => setTimeout(done, 250)) // a burst of events, one reload
+      .then(() => this.loadFiles(gid))
+      .finally(() => {
+        this.filesDue = null;
+      });
+  }
+
+  /** Run `act` on a file card's transfer, or on every member's transfer of our file. */
+  async eachTransfer(fid, act) {
+    const mid = this.fileOwners.get(fid);
+    const file = mid && this.messages.files.get(mid);
+    const ids = file?.transfers ? file.transfers.map((t) => t.id) : [fid];
+    await Promise.all(ids.map((id) => act(id).catch(() => null)));
+    if (this.openId) await this.loadFiles(this.openId);
+  }
+
+  /** Send one file to every other member: the node keeps it encrypted and sends it to each
+   * member when they are reachable. */
+  async sendFile(file) {
+    const gid = this.openId;
+    if (!gid) return;
+    say($("#group-error"), "");
+    try {
+      const sent = await this.api.uploadGroup(gid, file);
+      if (gid !== this.openId) return;
+      this.messages.upsert(asMessage(sent.message, this.me));
+      this.setFiles({ [sent.message.id]: sent.file });
+    } catch (error) {
+      say($("#group-error"), error.message);
+    }
+  }
+
+  /** Show an image file inline: fetched once from the node, kept as an object URL. */
+  async preview(file, img) {
+    let url = this.previews.get(file.id);
+    if (!url) {
+      const blob = await this.api.download(file.id).catch(() => null);
+      if (!blob) return;
+      url = this.previews.get(file.id) || URL.createObjectURL(blob);
+      this.previews.set(file.id, url);
+    }
+    img.src = url;
+  }
+
+  /** Save a file through a one-time link, as a plain download streamed to disk. */
+  async download(file) {
+    const { url } = await this.api.downloadLink(file.id);
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = file.name;
+    link.rel = "noopener";
+    document.body.append(link);
+    link.click();
+    link.remove();
   }
 
   /** Tell the senders these messages (of others) were read (receipts where they are on). */

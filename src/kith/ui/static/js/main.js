@@ -210,6 +210,10 @@ async function start() {
         case "group_message":
           groups.onEvent(event);
           break;
+        case "file":
+          groups.onFile(event.file);
+          chat.onEvent(event);
+          break;
         case "call":
         case "call_signal":
           calls.onEvent(event).catch(() => {});
