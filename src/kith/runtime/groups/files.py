@@ -76,16 +76,20 @@ class GroupFileInbox:
 
     async def incoming(self, sender_id: str, post: Post) -> None:
         """A member's post that carries a file was stored: wait for its offer (refused
-        at once, ``too_large``, if it would not fit on our disk)."""
+        at once, ``too_large``, if it would not fit on our disk). A transfer under its
+        ID that is not the post's file (another sender, size or SHA-256) is cancelled."""
         file = post.file
         if file is None:
             return
         tid = transfer_id(post.id, sender_id, self._me)
         try:
-            await self._files.get(tid)
-            return  # the offer came first: that transfer is it
+            known = await self._files.get(tid)
         except UnknownTransfer:
             pass
+        else:  # the offer came first: that transfer is it, if it is the post's file
+            if (known.contact_id, known.size, known.sha256) != (sender_id, file.size, file.sha256):
+                await self._files.cancel(tid)
+            return
         fits = await self._files.fits(file.size)
         record = FileRecord(
             tid, sender_id, "in", sanitise_name(file.name), file.size, file.sha256, "",
