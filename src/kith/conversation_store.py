@@ -11,7 +11,7 @@ history (:func:`recall_messages` reads back older messages a call needs);
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from kith.chat import (
     ConversationEvent,
     DropOutbox,
     Message,
+    OutboxEntry,
     Party,
     StoreCursor,
     StoreMessage,
@@ -32,7 +33,9 @@ from kith.store.store import Store
 __all__ = [
     "MAX_PAGE",
     "ChatMessage",
+    "EventsWrite",
     "load_conversation",
+    "merge_writes",
     "message_owner",
     "recall_messages",
     "restore_conversation",
@@ -128,22 +131,73 @@ class ChatMessage:
         }
 
 
-def write_events(store: Store, contact_id: str, events: Iterable[ConversationEvent]) -> None:
-    """Persist the storing events of one conversation call (the caller holds
-    the transaction). Our own ``next_seq`` follows every outbox entry."""
+def write_events(store: Store, contact_id: str, events: Sequence[ConversationEvent]) -> None:
+    """Persist the storing events of conversation calls with one contact, in
+    the order made (the caller holds the transaction). Each table gets one
+    statement, however many events: of several ``StoreMessage`` of one message
+    (written, sent, delivered) only the last is written, as each holds the
+    whole message; outbox entries are written before those dropped; only the
+    last ``StoreCursor`` counts. Our own ``next_seq`` follows every outbox entry."""
+    messages: dict[str, Message] = {}  # the last of each, in the order first met
+    entries: list[OutboxEntry] = []
+    dropped: list[str] = []
+    cursor: int | None = None
     for event in events:
         match event:
             case StoreMessage(message):
-                store.messages.put(contact_id, message)
+                messages[message.id] = message
             case StoreOutbox(entry):
-                store.outbox.put(contact_id, entry)
-                store.cursors.raise_next_seq(contact_id, entry.seq + 1)
+                entries.append(entry)
             case DropOutbox(entry_id):
-                store.outbox.drop(contact_id, entry_id)
+                dropped.append(entry_id)
             case StoreCursor(next_seq):
-                store.cursors.set_peer_next_seq(contact_id, next_seq)
+                cursor = next_seq
             case _:
                 pass
+    if messages:
+        store.messages.put_many(contact_id, list(messages.values()))
+    if entries:
+        store.outbox.put_many(contact_id, entries)
+        store.cursors.raise_next_seq(contact_id, max(e.seq for e in entries) + 1)
+    if dropped:
+        store.outbox.drop_many(contact_id, dropped)
+    if cursor is not None:
+        store.cursors.set_peer_next_seq(contact_id, cursor)
+
+
+@dataclass(frozen=True, slots=True)
+class EventsWrite:
+    """The storing events of conversation calls with one contact, as one
+    store write (:func:`write_events`); :func:`merge_writes` joins neighbours."""
+
+    contact_id: str
+    events: Sequence[ConversationEvent]
+
+    def __call__(self, store: Store) -> None:
+        write_events(store, self.contact_id, self.events)
+
+
+def merge_writes(writes: Sequence[Callable[[Store], None]]) -> list[Callable[[Store], None]]:
+    """The writes of one transaction with each run of :class:`EventsWrite` of
+    one contact joined into one (one statement per table instead of one per
+    call); every other write stays where it was, so the order is kept."""
+    merged: list[Callable[[Store], None]] = []
+    run: list[ConversationEvent] | None = None  # the events of merged[-1], if joined
+    for write in writes:
+        last = merged[-1] if merged else None
+        if (
+            isinstance(write, EventsWrite)
+            and isinstance(last, EventsWrite)
+            and last.contact_id == write.contact_id
+        ):
+            if run is None:
+                run = list(last.events)
+                merged[-1] = EventsWrite(last.contact_id, run)
+            run.extend(write.events)
+            continue
+        merged.append(write)
+        run = None
+    return merged
 
 
 def load_conversation(

@@ -13,6 +13,7 @@ from kith.chat import (
     Party,
     Reaction,
     Receipt,
+    SendFrame,
     StoreMessage,
     Text,
     UnknownMessage,
@@ -115,3 +116,26 @@ def test_nothing_is_resent_once_receipted(ids: Ids) -> None:
     chat.receive(encode_chat_frame(Receipt("delivered", [message_id])), NOW)
     assert chat.next_deadline() is None
     assert frames(chat.tick(NOW + RESEND_AFTER)) == []
+
+
+def test_a_decoded_frame_is_taken_as_its_bytes_are(ids: Ids) -> None:
+    old, later = ids(), ids()
+    chat = Conversation(known_ids=[old])
+    chat.receive_frame(Edit(ids(), 2, old, "later", 2), NOW)  # held back behind seq 1
+    first = Text(later, 1, "first", 1)
+    assert chat.needs_frame(first) == chat.needs(encode_chat_frame(first)) == [old]
+    chat.recall([stored(old, Party.PEER)])
+    assert chat.needs_frame(first) == []
+    events = chat.receive_frame(first, NOW)
+    assert chat.message(old).text == "later"  # type: ignore[union-attr]
+    receipt = [e for e in events if isinstance(e, SendFrame)]
+    assert len(receipt) == 1
+    assert receipt[0].delivered is not None
+    assert set(receipt[0].delivered) == set(decode_chat_frame(receipt[0].data).ids)  # type: ignore[union-attr]
+
+
+def test_only_a_delivery_receipt_names_what_it_acknowledges(ids: Ids) -> None:
+    message_id = ids()
+    assert SendFrame.of(Receipt("delivered", [message_id])).delivered == (message_id,)
+    assert SendFrame.of(Receipt("read", [message_id])).delivered is None
+    assert SendFrame.of(Text(message_id, 1, "hi", 1)).delivered is None

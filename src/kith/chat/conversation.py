@@ -13,6 +13,7 @@ events (:mod:`kith.chat.events`); it never does I/O or reads a clock.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import islice
 
 import msgspec
 
@@ -31,6 +32,7 @@ from kith.chat.events import (
     TypingChanged,
 )
 from kith.chat.frames import (
+    ChatFrame,
     Delete,
     Edit,
     Reaction,
@@ -134,9 +136,16 @@ class Conversation:
             frame = decode_chat_frame(data)
         except MalformedChatFrame:
             return []
+        return self.needs_frame(frame)
+
+    def needs_frame(self, frame: ChatFrame) -> list[str]:
+        """:meth:`needs` of a decoded frame (:meth:`receive_frame`). A text
+        frame that releases nothing held back needs nothing: O(1)."""
         if isinstance(frame, Receipt):
             return self._messages.missing(frame.ids)
         if isinstance(frame, Typing) or self._gate.is_duplicate(frame):
+            return []
+        if isinstance(frame, Text) and not self._gate.holds_any():
             return []
         named = [f.target for f in [frame, *self._gate.pending()] if not isinstance(f, Text)]
         return self._messages.missing(named)
@@ -301,7 +310,11 @@ class Conversation:
         Raises:
             MalformedChatFrame: the frame does not decode or breaks a bound.
         """
-        frame = decode_chat_frame(data)
+        return self.receive_frame(decode_chat_frame(data), now)
+
+    def receive_frame(self, frame: ChatFrame, now: float) -> Events:
+        """Apply one chat frame from the peer, decoded (and so validated) with
+        :func:`~kith.chat.frames.decode_chat_frame`."""
         if isinstance(frame, Receipt):
             return self._on_receipt(frame, now)
         if isinstance(frame, Typing):
@@ -386,7 +399,9 @@ class Conversation:
         """Send outbox entries not yet sent on this channel, in order, while
         fewer than ``SEND_WINDOW`` wait for their receipt."""
         events: Events = []
-        for entry in self._outbox:
+        # What is in flight is the outbox's first entries (sent in order; an
+        # entry leaves both when receipted), so the rest starts after them.
+        for entry in islice(self._outbox, len(self._in_flight), None):
             if len(self._in_flight) >= SEND_WINDOW:
                 break
             if entry.id not in self._in_flight:

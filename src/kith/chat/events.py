@@ -8,9 +8,9 @@ that is what makes "stored before acknowledged" hold.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from kith.chat.frames import ChatFrame, encode_chat_frame
+from kith.chat.frames import ChatFrame, Receipt, encode_chat_frame
 from kith.chat.model import Message, MessageState, OutboxEntry
 
 __all__ = [
@@ -57,13 +57,20 @@ class StoreCursor:
 
 @dataclass(frozen=True, slots=True)
 class SendFrame:
-    """Encrypt and send this encoded chat frame on the open channel."""
+    """Encrypt and send this encoded chat frame on the open channel.
+
+    ``delivered`` repeats the IDs of a delivery receipt (None for any other
+    frame), so the node can merge receipts without decoding its own frames.
+    """
 
     data: bytes
+    delivered: tuple[str, ...] | None = field(default=None, compare=False)
 
     @classmethod
     def of(cls, frame: ChatFrame) -> SendFrame:
         """The event that sends ``frame``."""
+        if isinstance(frame, Receipt) and frame.kind == "delivered":
+            return cls(encode_chat_frame(frame), tuple(frame.ids))
         return cls(encode_chat_frame(frame))
 
     def __repr__(self) -> str:

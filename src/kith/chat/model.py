@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Final
 
 __all__ = [
@@ -106,8 +106,12 @@ class Message:
         return self.edited_at is not None
 
     def with_state(self, state: MessageState) -> Message:
-        """A copy in ``state``."""
-        return replace(self, state=state)
+        """A copy in ``state`` (built directly: a few times per message, and
+        ``dataclasses.replace`` inspects the fields on every call)."""
+        return Message(
+            self.id, self.sender, self.text, self.sent_at, state, self.seq,
+            self.edited_at, self.deleted, self.reactions, self.reply_to, self.via,
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         return f"Message(id={self.id}, sender={self.sender.value}, state={self.state.value})"

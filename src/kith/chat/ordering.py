@@ -33,6 +33,10 @@ class SequenceGate:
         """The frames held back, waiting for an earlier one."""
         return list(self._pending.values())
 
+    def holds_any(self) -> bool:
+        """Whether any frame is held back."""
+        return bool(self._pending)
+
     def is_duplicate(self, frame: SequencedFrame) -> bool:
         """Whether ``frame`` was released before."""
         return frame.q < self._next

@@ -49,11 +49,23 @@ message_from_row = _message
 
 
 def _row(contact_id: str, m: Message) -> tuple[Any, ...]:
-    reactions = json.dumps(sorted([who.value, emoji] for who, emoji in m.reactions))
+    reactions = (
+        json.dumps(sorted([who.value, emoji] for who, emoji in m.reactions))
+        if m.reactions
+        else "[]"
+    )
     return (
         contact_id, m.id, m.sender.value, m.text, m.sent_at, m.state.value, m.seq,
         m.edited_at, int(m.deleted), reactions, m.reply_to, m.via,
     )  # fmt: skip
+
+
+_PUT = (
+    f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (contact_id, id) DO UPDATE SET text = excluded.text, "
+    "state = excluded.state, edited_at = excluded.edited_at, "
+    "deleted = excluded.deleted, reactions = excluded.reactions"
+)
 
 
 class MessageRepository:
@@ -64,13 +76,11 @@ class MessageRepository:
 
     def put(self, contact_id: str, message: Message) -> None:
         """Insert a message or replace the stored one with the same ID."""
-        self._conn.execute(
-            f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (contact_id, id) DO UPDATE SET text = excluded.text, "
-            "state = excluded.state, edited_at = excluded.edited_at, "
-            "deleted = excluded.deleted, reactions = excluded.reactions",
-            _row(contact_id, message),
-        )
+        self._conn.execute(_PUT, _row(contact_id, message))
+
+    def put_many(self, contact_id: str, messages: Sequence[Message]) -> None:
+        """:meth:`put` each message, in order, in one statement execution."""
+        self._conn.executemany(_PUT, [_row(contact_id, m) for m in messages])
 
     def get(self, contact_id: str, message_id: str) -> Message | None:
         """One message of one conversation, or None."""

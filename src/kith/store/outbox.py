@@ -4,6 +4,8 @@ as the message it carries, so a queued message survives a crash."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from kith.chat.model import OutboxEntry
 from kith.store.connection import Connection
 
@@ -18,15 +20,24 @@ class OutboxRepository:
 
     def put(self, contact_id: str, entry: OutboxEntry) -> None:
         """Store an entry (a repeat of the same ID replaces it)."""
-        self._conn.execute(
+        self.put_many(contact_id, [entry])
+
+    def put_many(self, contact_id: str, entries: Sequence[OutboxEntry]) -> None:
+        """:meth:`put` each entry, in order."""
+        self._conn.executemany(
             "INSERT OR REPLACE INTO outbox (contact_id, id, seq, frame) VALUES (?, ?, ?, ?)",
-            (contact_id, entry.id, entry.seq, entry.frame),
+            [(contact_id, e.id, e.seq, e.frame) for e in entries],
         )
 
     def drop(self, contact_id: str, entry_id: str) -> None:
         """Remove an entry the contact stored."""
-        self._conn.execute(
-            "DELETE FROM outbox WHERE contact_id = ? AND id = ?", (contact_id, entry_id)
+        self.drop_many(contact_id, [entry_id])
+
+    def drop_many(self, contact_id: str, entry_ids: Sequence[str]) -> None:
+        """Remove entries the contact stored."""
+        self._conn.executemany(
+            "DELETE FROM outbox WHERE contact_id = ? AND id = ?",
+            [(contact_id, each) for each in entry_ids],
         )
 
     def entries(self, contact_id: str) -> list[OutboxEntry]:

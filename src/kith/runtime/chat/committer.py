@@ -61,6 +61,8 @@ class Committer(Generic[K]):
             link sends the receipts it gathered for the batch).
         on_failure: Runs with the owners of a failed batch, after their
             submissions (and any of theirs queued since) were failed.
+        merge: Rewrites a batch's writes, in order, into fewer that do the
+            same (run on the store thread, inside the transaction).
     """
 
     def __init__(
@@ -69,11 +71,13 @@ class Committer(Generic[K]):
         log: logging.Logger,
         on_batch: Callable[[], None] = lambda: None,
         on_failure: Callable[[set[K]], None] = lambda owners: None,
+        merge: Callable[[list[Write]], list[Write]] = lambda writes: writes,
     ) -> None:
         self._store = store
         self._log = log
         self._on_batch = on_batch
         self._on_failure = on_failure
+        self._merge = merge
         self._pending: list[_Submission[K]] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -129,7 +133,7 @@ class Committer(Generic[K]):
         if not writes:
             return None
         try:
-            await self._store.run(_transaction(writes))
+            await self._store.run(_transaction(writes, self._merge))
         except Exception as exc:
             self._log.error("could not save messages: %s", exc)
             return exc
@@ -166,10 +170,12 @@ def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
         future.exception()  # retrieved: callers that do not wait must not log it
 
 
-def _transaction(writes: list[Write]) -> Callable[[Store], Any]:
+def _transaction(
+    writes: list[Write], merge: Callable[[list[Write]], list[Write]]
+) -> Callable[[Store], Any]:
     def run(store: Store) -> None:
         with store.transaction():
-            for write in writes:
+            for write in merge(writes):
                 write(store)
 
     return run

@@ -34,11 +34,12 @@ from kith.chat import (
 from kith.contacts import contact_label
 from kith.conversation_store import (
     ChatMessage,
+    EventsWrite,
     history_page,
+    merge_writes,
     message_owner,
     recall_messages,
     restore_conversation,
-    write_events,
 )
 from kith.models import Contact
 from kith.p2p import NO_TURN, LinkState, PeerLink, SecureChannel, TurnSource
@@ -58,7 +59,7 @@ from kith.runtime.chat.link_factory import ChatOptions, RelayPort, make_peer_lin
 from kith.runtime.chat.live import ChatNoticeEvent, failure_text, live_events
 from kith.runtime.chat.mailbox import MailboxCourier
 from kith.runtime.chat.mailbox_sync import MailboxSync
-from kith.runtime.chat.peer import CallHost, ChatPeer, FileHost, GroupHost, is_delivery_receipt
+from kith.runtime.chat.peer import CallHost, ChatPeer, FileHost, GroupHost
 from kith.runtime.chat.peer_state import GateInput
 from kith.runtime.chat.recovery import ConversationRecovery, refused
 from kith.runtime.dispatch import EventSink, MessagesQueued, PresenceNews
@@ -152,7 +153,7 @@ class ChatDriver:
             log=log,
         )
         self._committer: Committer[ChatPeer] = Committer(
-            store, log, self._send_receipts, self._recovery.commit_failed
+            store, log, self._send_receipts, self._recovery.commit_failed, merge_writes
         )
         self._receipting: set[ChatPeer] = set()
         self._peers = PeerDirectory()
@@ -401,10 +402,9 @@ class ChatDriver:
         if peer.recovering:
             return refused()
         secure = peer.secure
-        contact_id = peer.contact_id
-        writes = []
+        writes: list[Callable[[Store], None]] = []
         if any(isinstance(e, _STORING) for e in events):
-            writes.append(lambda store: write_events(store, contact_id, events))
+            writes.append(EventsWrite(peer.contact_id, events))
         future = self._committer.submit(writes, lambda: self._act(peer, secure, events), peer)
         peer.reschedule(self._on_due)
         return future
@@ -487,8 +487,8 @@ class ChatDriver:
     ) -> None:
         for event in events:
             match event:
-                case SendFrame(data=data) if is_delivery_receipt(data):
-                    self._receipt(peer, secure, data)
+                case SendFrame(delivered=delivered) if delivered is not None:
+                    self._receipt(peer, secure, delivered)
                 case SendFrame(data=data):
                     peer.send_frame(secure, data)
                 case OpenLink():
@@ -525,14 +525,16 @@ class ChatDriver:
             peer.flush_receipts()
         self._mailbox.send_owed_receipts()
 
-    def _receipt(self, peer: ChatPeer, secure: SecureChannel | None, data: bytes) -> None:
+    def _receipt(
+        self, peer: ChatPeer, secure: SecureChannel | None, delivered: Sequence[str]
+    ) -> None:
         """A delivery receipt goes on the channel it came from, else on the open
         one, else (a frame from the mailbox) into the contact's mailbox."""
         if secure is None and peer.is_open:
             secure = peer.secure
-        if secure is None and self._mailbox.owe_receipt(peer, data):
+        if secure is None and self._mailbox.owe_receipt(peer, delivered):
             return
-        peer.queue_receipt(secure, data)
+        peer.queue_receipt(secure, delivered)
         self._receipting.add(peer)
 
     # -- a failed commit (see kith.runtime.chat.recovery) -------------------

@@ -98,6 +98,9 @@ class MailboxSync:
         self.refused_keys = 0
         """Mailbox key announcements refused since the start (not X-Wing keys)."""
         self._owed: dict[ChatPeer, list[str]] = {}
+        self._parcels: set[tuple[str, str]] = set()
+        """Outbox entries (contact, entry) whose small file is deposited, on its
+        way, or that carry none: asked about once per run, not at every deposit."""
         self._fetching: set[str] = set()
         self._sweeper: asyncio.TimerHandle | None = None
 
@@ -205,24 +208,22 @@ class MailboxSync:
         for entry_id, frame in peer.conversation.outbox_frames():
             if not courier.was_deposited(peer.contact_id, entry_id):
                 self._spawn(self._deposit(peer, frame, entry_id))
-            if self._files is not None and not courier.was_deposited(
-                peer.contact_id, _parcel_entry(entry_id)
-            ):
+            if self._files is not None and (peer.contact_id, entry_id) not in self._parcels:
+                self._parcels.add((peer.contact_id, entry_id))
                 self._spawn(self._deposit_parcel(self._files, peer, entry_id))
 
     def forget(self, peer: ChatPeer, entry_id: str) -> None:
         """An outbox entry was receipted: it needs no deposit any more."""
         if self._courier is not None:
             self._courier.forget(peer.contact_id, [entry_id, _parcel_entry(entry_id)])
+            self._parcels.discard((peer.contact_id, entry_id))
 
-    def owe_receipt(self, peer: ChatPeer, data: bytes) -> bool:
-        """Take a delivery receipt for frames that came through the mailbox
-        (False: there is no mailbox, send it another way)."""
+    def owe_receipt(self, peer: ChatPeer, delivered: Sequence[str]) -> bool:
+        """Take a delivery receipt (the IDs it names) for frames that came
+        through the mailbox (False: there is no mailbox, send it another way)."""
         if self._courier is None:
             return False
-        frame = decode_chat_frame(data)
-        assert isinstance(frame, Receipt)
-        self._owed.setdefault(peer, []).extend(frame.ids)
+        self._owed.setdefault(peer, []).extend(delivered)
         return True
 
     def send_owed_receipts(self) -> None:
@@ -241,9 +242,15 @@ class MailboxSync:
 
     async def _deposit_parcel(self, files: FileHost, peer: ChatPeer, entry_id: str) -> None:
         """Deposit the small file the outbox entry carries, if it carries one."""
+        assert self._courier is not None
         parcel = await files.parcel(peer.contact_id, entry_id)
-        if parcel is not None and not peer.online and not peer.is_open:
-            await self._deposit(peer, parcel, _parcel_entry(entry_id))
+        if parcel is None:
+            return  # no small file: never asked again this run
+        reachable = peer.online or peer.is_open
+        if reachable or not await self._courier.deposit(
+            peer.contact_id, peer.pair, parcel, _parcel_entry(entry_id)
+        ):
+            self._parcels.discard((peer.contact_id, entry_id))  # again at the next deposit
 
     # -- receiving -----------------------------------------------------------
 

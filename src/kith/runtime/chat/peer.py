@@ -19,6 +19,7 @@ from typing import Protocol
 
 from kith.calls.frames import is_call_frame
 from kith.chat import (
+    ChatFrame,
     Conversation,
     ConversationEvent,
     InboundLimit,
@@ -175,6 +176,11 @@ class GroupHost(Protocol):
         """A group frame (``kith.groups.frames``) from the contact."""
         ...
 
+    def resume(self, peer: ChatPeer) -> None:
+        """Group frames from the contact are taken again after some were dropped over
+        the rate limit (ask for them again)."""
+        ...
+
     async def take(self, contact_id: str, plaintext: bytes) -> None:
         """A group frame the contact left in the mailbox (handled when this returns)."""
         ...
@@ -268,7 +274,8 @@ class ChatPeer:
         self._calls = calls
         self._groups = groups
         self._groups_paused = False
-        self._inbound: deque[bytes] = deque()
+        self._groups_resume: asyncio.TimerHandle | None = None
+        self._inbound: deque[ChatFrame] = deque()
         self._recalling = False
 
     def __repr__(self) -> str:
@@ -362,6 +369,7 @@ class ChatPeer:
     async def stop(self) -> None:
         """Close everything for good (the node is stopping or the contact was removed)."""
         self.cancel_timer()
+        self._cancel_groups_resume()
         await self.close()
         if self._pump is not None:
             self._pump.cancel()
@@ -445,6 +453,7 @@ class ChatPeer:
                         self._calls.channel_open(self)
                     if self._groups is not None:
                         self._groups_paused = False
+                        self._cancel_groups_resume()
                         self._groups.channel_open(self)
             case MessageReceived(plaintext=plaintext):
                 self._on_chat(plaintext, now)
@@ -476,16 +485,23 @@ class ChatPeer:
         if is_mailbox_key_frame(plaintext):
             self._host.mailbox_key(self, plaintext)  # not a chat frame: never shown
             return
-        self._inbound.append(plaintext)
+        try:
+            frame = decode_chat_frame(plaintext)  # once: the conversation takes it decoded
+        except MalformedChatFrame as exc:
+            self._log.warning(
+                "dropped a chat frame from %s (%s)", contact_label(self.contact_id), exc.code
+            )
+            return
+        self._inbound.append(frame)
         if not self._recalling:
             self._drain_inbound()
 
     def _admit_group(self, now: float) -> bool:
         """A group frame costs one token of the contact's limit, like a chat frame.
-        Over it, this and every later group frame of the session are dropped: an
-        acknowledgement covers every queued frame before it, so none may be taken
-        after a dropped one; the sender sends them all again, in order, on the next
-        session (the group hub's outbox)."""
+        Over it, this and every later group frame are dropped (an acknowledgement
+        covers every queued frame before it, so none may be taken after a dropped
+        one) until the bucket is half full again: then the group hub asks the
+        contact to send again all it has not had acknowledged, in order."""
         if self._groups_paused:
             return False
         decision = self._limit.admit(now)
@@ -493,11 +509,25 @@ class ChatPeer:
             return True
         self._groups_paused = True
         self._host.rate_limited(self, decision is RateDecision.DROP_AND_NOTIFY)
+        delay = self._limit.next_allowed(now, self._limit.burst / 2) - now
+        loop = asyncio.get_running_loop()
+        self._groups_resume = loop.call_later(max(0.0, delay), self._resume_groups)
         return False
+
+    def _resume_groups(self) -> None:
+        self._groups_resume = None
+        self._groups_paused = False
+        if self._groups is not None:
+            self._groups.resume(self)
+
+    def _cancel_groups_resume(self) -> None:
+        if self._groups_resume is not None:
+            self._groups_resume.cancel()
+            self._groups_resume = None
 
     def _drain_inbound(self) -> None:
         while self._inbound:
-            needed = self.conversation.needs(self._inbound[0])
+            needed = self.conversation.needs_frame(self._inbound[0])
             if needed:
                 self._recalling = True
                 self._host.recall(self, needed, self._recalled)
@@ -512,16 +542,8 @@ class ChatPeer:
             self._apply_chat(self._inbound.popleft())
         self._drain_inbound()
 
-    def _apply_chat(self, plaintext: bytes) -> None:
-        now = self._clock()
-        try:
-            events = self.conversation.receive(plaintext, now)
-        except MalformedChatFrame as exc:
-            self._log.warning(
-                "dropped a chat frame from %s (%s)", contact_label(self.contact_id), exc.code
-            )
-            return
-        self._host.execute(self, events)
+    def _apply_chat(self, frame: ChatFrame) -> None:
+        self._host.execute(self, self.conversation.receive_frame(frame, self._clock()))
 
     def _close_soon(self) -> None:
         task = asyncio.ensure_future(self.close())
@@ -547,14 +569,13 @@ class ChatPeer:
             return
         self._send_raw(secure.seal(data).data)
 
-    def queue_receipt(self, secure: SecureChannel | None, data: bytes) -> None:
-        """Gather a delivery receipt for :meth:`flush_receipts` (same channel only)."""
+    def queue_receipt(self, secure: SecureChannel | None, delivered: Sequence[str]) -> None:
+        """Gather a delivery receipt (the IDs it names) for :meth:`flush_receipts`
+        (same channel only)."""
         if secure is not self._receipt_channel:
             self.flush_receipts()
             self._receipt_channel = secure
-        frame = decode_chat_frame(data)
-        assert isinstance(frame, Receipt)
-        self._receipts += frame.ids
+        self._receipts += delivered
 
     def flush_receipts(self) -> None:
         """Send the gathered delivery receipts (at most 1,000 IDs per frame)."""

@@ -1,0 +1,96 @@
+"""A committed batch's conversation writes, merged (real SQLCipher files)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from kith.chat import (
+    ConversationEvent,
+    DropOutbox,
+    Message,
+    MessageState,
+    OutboxEntry,
+    Party,
+    StoreCursor,
+    StoreMessage,
+    StoreOutbox,
+)
+from kith.conversation_store import EventsWrite, merge_writes, write_events
+from kith.store import Store
+from kith_proto.keys import IdentityKeys
+
+KEY = os.urandom(32)
+BOB = IdentityKeys(bytes(range(32))).kith_id
+CAROL = IdentityKeys(bytes(range(1, 33))).kith_id
+
+
+def _message(mid: str, state: MessageState, seq: int = 1) -> Message:
+    return Message(mid, Party.ME, "hello", 1_700_000_000_000, state, seq)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.create(tmp_path / "k.db", KEY)
+
+
+def test_the_last_state_of_a_message_is_the_one_stored(store: Store) -> None:
+    a, b = "a" * 32, "b" * 32
+    entry = OutboxEntry(a, 1, b"frame")
+    events: list[ConversationEvent] = [
+        StoreMessage(_message(a, MessageState.QUEUED)),
+        StoreOutbox(entry),
+        StoreMessage(_message(b, MessageState.QUEUED, 2)),
+        StoreMessage(_message(a, MessageState.SENT)),
+        DropOutbox(a),
+        StoreMessage(_message(a, MessageState.DELIVERED)),
+        StoreCursor(4),
+        StoreCursor(7),
+    ]
+    with store.transaction():
+        write_events(store, BOB, events)
+    assert [(m.id, m.state) for m in store.messages.all(BOB)] == [
+        (a, MessageState.DELIVERED),
+        (b, MessageState.QUEUED),
+    ]
+    assert store.outbox.entries(BOB) == []  # written, then dropped
+    assert store.cursors.get(BOB) == (2, 7)  # next_seq follows the entry; the last cursor
+
+
+def test_neighbouring_writes_of_one_contact_become_one(store: Store) -> None:
+    a, b, c = "a" * 32, "b" * 32, "c" * 32
+    seen: list[str] = []
+    writes: list[Callable[[Store], None]] = [
+        EventsWrite(BOB, [StoreMessage(_message(a, MessageState.QUEUED))]),
+        EventsWrite(BOB, [StoreMessage(_message(b, MessageState.QUEUED, 2))]),
+        lambda s: seen.append("read"),
+        EventsWrite(BOB, [StoreMessage(_message(a, MessageState.SENT))]),
+        EventsWrite(CAROL, [StoreMessage(_message(c, MessageState.QUEUED))]),
+    ]
+    merged = merge_writes(writes)
+    assert len(merged) == 4
+    assert merged[0] == EventsWrite(
+        BOB,
+        [
+            StoreMessage(_message(a, MessageState.QUEUED)),
+            StoreMessage(_message(b, MessageState.QUEUED, 2)),
+        ],
+    )
+    assert merged[2] is writes[3]
+    assert merged[3] is writes[4]
+    assert writes[0] == EventsWrite(BOB, [StoreMessage(_message(a, MessageState.QUEUED))])
+    with store.transaction():
+        for write in merged:
+            write(store)
+    assert seen == ["read"]
+    assert [m.state for m in store.messages.all(BOB)] == [MessageState.SENT, MessageState.QUEUED]
+    assert [m.id for m in store.messages.all(CAROL)] == [c]
+
+
+def test_nothing_to_merge_leaves_the_writes_as_they_are() -> None:
+    assert merge_writes([]) == []
+    only = EventsWrite(BOB, [StoreCursor(2)])
+    assert merge_writes([only]) == [only]
