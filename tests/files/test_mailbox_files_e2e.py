@@ -76,7 +76,7 @@ def test_a_small_file_reaches_an_offline_contact_through_the_mailbox(
     (a,) = world.start("a")
     source, data = _source(tmp_path, PARCEL_MAX_SIZE)
     file_id = _send(a, world.ids["b"], source, "for later")
-    _deposited(tmp_path, 2)  # the message and the file
+    deposited = _deposited(tmp_path, 2)  # the message and the file
     assert a.stop() == 0
     (b,) = world.start("b")
     got = _wait_state(b, file_id, "received", "bob to receive the file")
@@ -91,11 +91,13 @@ def test_a_small_file_reaches_an_offline_contact_through_the_mailbox(
     assert dest.read_bytes() == data
     listed = json.loads(ok(kith(b.data_dir, "files", "a", "--json")))
     assert [(f["id"], f["state"], f["direction"]) for f in listed] == [(file_id, "received", "in")]
+    world.wait_history("b", "a", lambda ms: [m.id for m in ms] == [file_id], "the message")
     messages = json.loads(ok(kith(b.data_dir, "messages", "a", "--json")))
     (message,) = [m for m in messages if m["id"] == file_id]
     assert message["via"] == "mailbox"
     assert (message["file"]["state"], message["file"]["sha256"]) == ("received", got["sha256"])
-    # bob's "done" waits in alice's mailbox: she learns it without bob online
+    # bob's receipt and "done" wait in alice's mailbox: she learns it without bob online
+    wait_for(lambda: len(_item_ids(tmp_path) - deposited) >= 2 or None, "bob's receipt and done")
     assert b.stop() == 0
     (a,) = world.start("a")
     _wait_state(a, file_id, "received", "alice to see the file received")
