@@ -88,7 +88,9 @@ async def test_an_upload_is_queued_and_downloads_byte_identical(
     async with http.get(url, headers=_token(node)) as response:
         assert response.status == 200
         assert response.headers["Content-Type"] == "application/octet-stream"
-        assert response.headers["Content-Disposition"] == "attachment; filename*=UTF-8''evil.txt"
+        assert response.headers["Content-Disposition"] == (
+            "attachment; filename=\"evil.txt\"; filename*=UTF-8''evil.txt"
+        )
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert await response.read() == data
 

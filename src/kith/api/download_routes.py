@@ -26,7 +26,13 @@ from kith.errors import KithError
 from kith.files import sanitise_name
 from kith.runtime.files.transfers import FileView
 
-__all__ = ["BadTicket", "FileContent", "add_download_routes", "attachment_disposition"]
+__all__ = [
+    "BadTicket",
+    "FileContent",
+    "add_download_routes",
+    "attachment_disposition",
+    "stream_attachment",
+]
 
 
 class FileContent(Protocol):
@@ -70,12 +76,13 @@ async def download(request: web.Request) -> web.StreamResponse:
     if file_id is None:
         raise BadTicket("this download link is wrong, used or expired: download again")
     view, chunks = await request.app[_FILES].content(file_id)
-    return await _stream(request, view, chunks)
+    return await stream_attachment(request, view, chunks)
 
 
-async def _stream(
+async def stream_attachment(
     request: web.Request, view: FileView, chunks: AsyncIterator[bytes]
 ) -> web.StreamResponse:
+    """A file's bytes as a download, chunk by chunk: never sniffed, rendered or cached."""
     response = web.StreamResponse(
         headers={
             "Content-Type": "application/octet-stream",

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 
 from kith.api.access import Credential
 from kith.api.bodies import json_object
+from kith.api.download_routes import stream_attachment
 from kith.api.errors import BadRequest
 from kith.api.session_routes import CREDENTIAL
 from kith.errors import KithError
@@ -98,20 +98,7 @@ def _voice_ms(value: str | None) -> int | None:
 async def file_content(request: web.Request) -> web.StreamResponse:
     """A file's bytes as a download: never sniffed or shown inline by the browser."""
     view, chunks = await _files(request).content(request.match_info["fid"])
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "application/octet-stream",
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(view.name, safe='')}",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "sandbox",
-        }
-    )
-    response.content_length = view.size
-    await response.prepare(request)
-    async for chunk in chunks:
-        await response.write(chunk)
-    await response.write_eof()
-    return response
+    return await stream_attachment(request, view, chunks)
 
 
 async def list_files(request: web.Request) -> web.Response:
