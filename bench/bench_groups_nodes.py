@@ -7,10 +7,10 @@ For each size: a fresh real ``kith-signal`` and that many real ``kith run``
 nodes on loopback, every one a contact of every other (what a group requires);
 node ``m0`` creates the group with all the others. Then, in the same world:
 
-- **anchor**: ``--messages`` 1:1 messages ``m0 -> m1`` (arrival: the ``message``
-  event on ``m1``; done: the ``delivered`` state on ``m0``);
-- **group**: ``--messages`` group messages, round-robin from ``--senders``
-  members; time to the first and to the last other member (their
+- **anchor**: ``--messages`` 1:1 messages of 200 characters ``m0 -> m1``
+  (arrival: the ``message`` event on ``m1``; done: ``delivered`` on ``m0``);
+- **group**: ``--messages`` group messages of 200 characters, round-robin from
+  ``--senders`` members; time to the first and to the last other member (their
   ``group_message`` events) and until the sender holds every member's
   ``delivered`` receipt; each message is sent once the previous one is done;
 - **sender CPU** per message: utime+stime of the sender node (``/proc/PID/stat``)
@@ -22,11 +22,15 @@ node ``m0`` creates the group with all the others. Then, in the same world:
   real frames (the sealed message as the node returned it) in a real session;
   the nodes count no wire bytes, so DTLS, SCTP, UDP and IP headers are added
   as fixed per-packet estimates (``WIRE_HEADERS``), SCTP SACKs not counted;
-- **rotation**: ``m0`` removes the last member; the time from the remove call
-  until every remaining member holds every other remaining member's *new*
-  sender chain, read from each node's own database (``group_sender_keys``:
-  chain IDs, and ``created_at``, when the node last wrote its chains) while
-  the nodes run.
+- **rotation**: ``m0`` removes the last member. Read from each node's own
+  database while the nodes run (``group_sender_keys``: chain IDs, and
+  ``created_at``, when the node last wrote its chains): the time until every
+  remaining member has started its new chain (its ``group`` event), how many
+  of the ``m (m - 1)`` new chains reach their members while nobody sends (a
+  chain waits for a session with its receiver; only the bench's senders have
+  sessions with everyone), then, with every remaining member sending one
+  message at once, the time until 50 %, 90 % and all of those messages (each
+  behind its sender's new chain) have reached every remaining member.
 
 Live events are read by one asyncio thread holding every node's
 ``/api/events`` socket, which stamps each event on arrival (``perf_counter``).
@@ -76,6 +80,8 @@ T = TypeVar("T")
 SIZES = (4, 16, 32)
 MESSAGES = 40
 SENDERS = 4
+TEXT_LENGTH = 200
+"""Characters of each measured message (as ``bench_groups.py``)."""
 START_PARALLEL = 4
 """Nodes started at once: each start imports aiortc and more (CPU-seconds each on
 the shared 2-core machine); each node gets 60 s + 3 s per member to come up."""
@@ -343,7 +349,7 @@ def _measure(
     for i in range(count):
         sender = senders[i % len(senders)]
         pid = world.nodes[sender].proc.pid
-        body, to = f"{tag} {i}", receivers(sender)
+        body, to = f"{tag} {i} ".ljust(TEXT_LENGTH, "x"), receivers(sender)
         cpu_before, start = cpu_seconds(pid), time.perf_counter()
         key = send(sender, body)
         wait_for(
@@ -593,7 +599,7 @@ def _rotation(world: World, stamps: Stamps, group: Group) -> dict[str, Any]:
         arrived = sorted(
             stamps.seen[r][body] - start for r, body in pairs if body in stamps.seen[r]
         )
-        final = chains.count(remaining, old)
+        final = _settle(chains, remaining, old, total, 2.0, _scaled(m, 10.0, 0.5))
     finally:
         chains.close()
 
