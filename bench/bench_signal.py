@@ -515,6 +515,7 @@ def main() -> int:
     steps = [int(s) for s in args.steps.split(",")]
     users = steps[-1]
     phase = capacity if args.capacity else fan_out
+    load_before = os.getloadavg()[0]
     runs = {loop: run_server(loop, steps, args, phase) for loop in args.loops}
     ramp_rows, result, log_lines = runs[args.loops[0]]
     _raise_nofile()
@@ -524,6 +525,15 @@ def main() -> int:
     else:
         rows = summary_rows(ramp_rows, result, args) + anchor_rows(result, anchors, ramp_rows)
         rows += loop_rows({loop: run[1] for loop, run in runs.items()}, anchors)
+        rows.append(
+            _row(
+                "machine: busy in the churn / load average at start, end",
+                f"{result['churn_machine_busy_pct_of_all_cores']} % / "
+                f"{load_before:.1f}, {os.getloadavg()[0]:.1f}",
+                "",
+                "",
+            )
+        )
     report(
         "signal_capacity" if args.capacity else "signal_quick" if args.quick else "signal",
         rows,
