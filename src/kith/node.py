@@ -233,7 +233,7 @@ def _build(
         log=log,
         mailbox=mailbox,
         pairs=pairs,
-        files=GroupFileInbox(files, loaded.keys.kith_id),
+        files=GroupFileInbox(files, loaded.keys.kith_id, store),
     )
     chat = ChatDriver(
         keys=loaded.keys,

@@ -89,6 +89,7 @@ def test_a_file_sent_to_a_group_arrives_identical_at_both_members_and_is_listed_
     assert (sent["file"]["name"], sent["file"]["size"]) == ("summit.bin", len(data))
     assert sent["file"]["sha256"] == hashlib.sha256(data).hexdigest()
     assert {t["member"] for t in sent["file"]["transfers"]} == {world.ids["b"], world.ids["c"]}
+    theirs = {}
     for who in "bc":
         message = _file_of(world, who, gid, mid, "received")
         assert message["body"] == "the top"
@@ -101,8 +102,21 @@ def test_a_file_sent_to_a_group_arrives_identical_at_both_members_and_is_listed_
         )
         assert file["sha256"] == hashlib.sha256(data).hexdigest()
         assert _saved(world, who, file["id"], tmp_path / f"{who}.bin") == data
+        theirs[who] = file["id"]
     mine = _file_of(world, "a", gid, mid, "received")["file"]
     assert [t["state"] for t in mine["transfers"]] == ["received", "received"]
+
+    # deleting the message deletes the file on every side, as in 1:1
+    ok(kith(world.dirs["a"], "groups", "delete", gid, mid))
+    for who, file_id in theirs.items():
+
+        def gone(who: str = who, file_id: str = file_id) -> bool | None:
+            return call(world.nodes[who], "GET", f"/api/files/{file_id}")[0] == 404 or None
+
+        wait_for(gone, f"{who} deleted the file with its message", WAIT)
+    for transfer in mine["transfers"]:
+        assert call(world.nodes["a"], "GET", f"/api/files/{transfer['id']}")[0] == 404
+    assert not (world.dirs["a"] / "files" / f"{mid}.kf").exists()
 
 
 def test_a_member_offline_when_a_file_is_sent_gets_it_on_return(

@@ -241,6 +241,10 @@ class FileTransfers:
         """Messages were deleted: the files they carry are cancelled and deleted too."""
         self._lane(contact_id).submit(lambda: self._delete(contact_id, message_ids))
 
+    async def settle(self, contact_id: str) -> None:
+        """Wait until every step submitted so far for the contact has run."""
+        await self._lane(contact_id).drain()
+
     def receive(self, peer: FilePeer, plaintext: bytes) -> None:
         """A file frame from the contact (a malformed one is logged and dropped)."""
         try:
@@ -535,6 +539,13 @@ class FileTransfers:
             vault = await self.vault()
             await asyncio.to_thread(vault.delete, file_id)
             await self._store.run(_deleter(file_id))
+            if record.source is not None and not await self._shared(record.source):
+                await asyncio.to_thread(vault.delete, record.source)  # its last transfer went
+
+    async def _shared(self, source: str) -> bool:
+        """Whether a transfer still sends the bytes stored under ``source``."""
+        records: list[FileRecord] = await self._store.run(lambda s: s.files.from_source(source))
+        return bool(records)
 
     async def _stored(self, file_id: str) -> FileRecord | None:
         record: FileRecord | None = await self._store.run(lambda s: s.files.get(file_id))

@@ -63,16 +63,30 @@ class GroupSender(Protocol):
 
 
 class GroupFileInbox:
-    """A member's side: expect the sender's offer of a post's file.
+    """A member's side: expect the sender's offer of a post's file; and either side's:
+    a deleted message's file goes with it.
 
     Args:
         files: The node's file transfers.
         me: Our Kith ID.
+        store: The node's store (which transfers share a message's bytes).
     """
 
-    def __init__(self, files: FileTransfers, me: str) -> None:
+    def __init__(self, files: FileTransfers, me: str, store: StoreRunner) -> None:
         self._files = files
         self._me = me
+        self._store = store
+
+    async def deleted(self, sender_id: str, message_id: str) -> None:
+        """A group message was deleted: so is the file it carries, as a deleted 1:1
+        message's (unfinished transfers are cancelled; the bytes go on both sides)."""
+        if sender_id != self._me:
+            tid = transfer_id(message_id, sender_id, self._me)
+            self._files.messages_deleted(sender_id, [tid])
+            return
+        records: list[FileRecord] = await self._store.run(lambda s: s.files.from_source(message_id))
+        for record in records:  # the shared copy goes with the last of them
+            self._files.messages_deleted(record.contact_id, [record.id])
 
     async def incoming(self, sender_id: str, post: Post) -> None:
         """A member's post that carries a file was stored: wait for its offer (refused

@@ -135,6 +135,8 @@ class GroupFileSink(Protocol):
 
     async def incoming(self, sender_id: str, post: Post) -> None: ...
 
+    async def deleted(self, sender_id: str, message_id: str) -> None: ...
+
 
 class GroupPeer(Protocol):
     """What the group side needs of a chat peer (:class:`~kith.runtime.chat.peer.ChatPeer`)."""
@@ -367,6 +369,8 @@ class GroupHub:
             await self._seal(record, action, now, _apply(group_id, self._me, action))
             changed = await self._store.run(lambda s: s.groups.message(group_id, action.target))
             assert changed is not None
+            if isinstance(action, Delete) and self._files is not None:
+                await self._files.deleted(self._me, action.target)
             shown = (await self._counted(record.state, [changed]))[0]
             self._hub.publish(GroupMessageEvent(shown.to_json()))
             await self._post()
@@ -697,6 +701,8 @@ class GroupHub:
         if shown is not None:
             shown = (await self._counted(record.state, [shown]))[0]
             self._hub.publish(GroupMessageEvent(shown.to_json()))
+        if isinstance(content, Delete) and self._files is not None:
+            await self._files.deleted(from_id, content.target)
         if isinstance(content, Post):
             self._send_receipt(gid, from_id, "delivered", [content.id])
             if content.file is not None and shown is not None and self._files is not None:
