@@ -12,7 +12,9 @@ STUN), driven through their local APIs (HTTP, like the UI and the CLI):
   encryption, the receiver's stored-then-receipted answer.
 * ``sustained``: many senders posting at once; messages per second from the
   first POST to the last ``delivered``, with persistence and a receipt per
-  message on both sides. CPU per message is both nodes' process time.
+  message on both sides. CPU per message is both nodes' process time (and
+  each node's: the sender's, which also serves the HTTP requests, and the
+  receiver's).
   The load is the real client's: one ``POST …/messages`` per message (what
   the page's send button and ``kith send`` make; aiohttp, like a browser,
   sends such a small request in one segment), ``SENDERS`` of them in flight,
@@ -133,6 +135,12 @@ async def bench_round_trips(world: ChatWorld, a: Api) -> list[float]:
 
 
 async def bench_sustained(world: ChatWorld, a: Api) -> tuple[float, float]:
+    """Messages per second and both nodes' CPU µs per message of one burst."""
+    rate, sender_cpu, receiver_cpu = await bench_sustained_split(world, a)
+    return rate, sender_cpu + receiver_cpu
+
+
+async def bench_sustained_split(world: ChatWorld, a: Api) -> tuple[float, float, float]:
     """Receipts are applied in order, so the last message delivered means all are.
 
     Polled (every 20 ms, one message) rather than counted from the event
@@ -140,7 +148,7 @@ async def bench_sustained(world: ChatWorld, a: Api) -> tuple[float, float]:
     event client that falls 1,024 behind.
     """
     pids = [world.nodes[n].proc.pid for n in "ab"]
-    cpu = sum(cpu_seconds(p) for p in pids)
+    cpu = [cpu_seconds(p) for p in pids]
     start = time.perf_counter()
 
     async def sender(count: int) -> None:
@@ -155,8 +163,9 @@ async def bench_sustained(world: ChatWorld, a: Api) -> tuple[float, float]:
     else:
         raise TimeoutError("the burst was not delivered within 120 s")
     end = time.perf_counter()
-    used = sum(cpu_seconds(p) for p in pids) - cpu
-    return SENDERS * (SUSTAINED // SENDERS) / (end - start), used / SUSTAINED * 1e6
+    used = [cpu_seconds(p) - before for p, before in zip(pids, cpu, strict=True)]
+    rate = SENDERS * (SUSTAINED // SENDERS) / (end - start)
+    return rate, used[0] / SUSTAINED * 1e6, used[1] / SUSTAINED * 1e6
 
 
 async def bench_nodes() -> list[dict[str, Any]]:
@@ -171,11 +180,11 @@ async def bench_nodes() -> list[dict[str, Any]]:
                 await asyncio.sleep(0.3)
                 opens = await bench_open(world, a)
                 rtts = await bench_round_trips(world, a)
-                bursts = [await bench_sustained(world, a) for _ in range(BURSTS)]
+                bursts = [await bench_sustained_split(world, a) for _ in range(BURSTS)]
                 listener.cancel()
         finally:
             world.close()
-    rate, cpu = sorted(bursts)[len(bursts) // 2]
+    rate, sender_cpu, receiver_cpu = sorted(bursts)[len(bursts) // 2]
     return [
         {"case": "kith nodes: first send → channel open", "p50_ms": percentile(opens, 50) * 1000,
          "p99_ms": percentile(opens, 99) * 1000, "n": len(opens)},
@@ -183,8 +192,9 @@ async def bench_nodes() -> list[dict[str, Any]]:
          "p50_ms": percentile(rtts, 50) * 1000, "p99_ms": percentile(rtts, 99) * 1000,
          "n": len(rtts)},
         {"case": "kith nodes: sustained, persisted + receipts", "msgs_per_s": rate,
-         "cpu_us_per_msg": cpu, "n": SUSTAINED,
-         "bursts_msgs_per_s": [round(r) for r, _ in bursts]},
+         "cpu_us_per_msg": sender_cpu + receiver_cpu, "sender_cpu_us_per_msg": sender_cpu,
+         "receiver_cpu_us_per_msg": receiver_cpu, "n": SUSTAINED,
+         "bursts_msgs_per_s": [round(r) for r, _, _ in bursts]},
     ]  # fmt: skip
 
 
