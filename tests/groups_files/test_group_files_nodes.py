@@ -190,3 +190,32 @@ def test_a_bad_path_is_refused_with_its_error_and_queues_nothing(
     assert (status, body["error"]["code"]) == (404, "unknown_group")
     after = json.loads(ok(kith(world.dirs["a"], "messages", gid, "--json")))
     assert after == before
+
+
+def test_a_file_too_large_for_one_member_is_refused_there_and_reaches_the_others(
+    world: ChatWorld, tmp_path: Path
+) -> None:
+    gid = _group(world, "Big files")
+    assert world.nodes["b"].stop() == 0
+    world.start("b", flags=("--file-reserve", "1000000000"))  # ~1 EiB must stay free
+    world.online("a", "b")
+    path, data = _payload(tmp_path, "huge.bin", 70_000)
+    sent = json.loads(ok(kith(world.dirs["a"], "send", gid, "--file", str(path), "--json")))
+    mid = sent["message"]["id"]
+    refused = _file_of(world, "b", gid, mid, "failed")["file"]
+    assert (refused["reason"], refused["bytes_done"]) == ("too_large", 0)
+    got = _file_of(world, "c", gid, mid, "received")["file"]
+    assert _saved(world, "c", got["id"], tmp_path / "c.bin") == data
+
+    def settled() -> dict[str, str] | None:
+        history = json.loads(ok(kith(world.dirs["a"], "messages", gid, "--json")))
+        file = next(m["file"] for m in history if m["id"] == mid)
+        states = {t["member"]: f"{t['state']} {t['reason']}" for t in file["transfers"]}
+        ended = all(s.split()[0] in ("received", "failed") for s in states.values())
+        return states if ended and file["state"] == "received" else None
+
+    states = wait_for(settled, "a sees b refuse and c receive", WAIT)
+    assert states == {world.ids["b"]: "failed too_large", world.ids["c"]: "received None"}
+    assert world.nodes["b"].stop() == 0
+    world.start("b")  # as the other tests had it
+    world.online("a", "b")
