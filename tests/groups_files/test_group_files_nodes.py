@@ -198,6 +198,15 @@ def test_a_file_too_large_for_one_member_is_refused_there_and_reaches_the_others
     gid = _group(world, "Big files")
     assert world.nodes["b"].stop() == 0
     world.start("b", flags=("--file-reserve", "1000000000"))  # ~1 EiB must stay free
+    try:
+        _refused_at_b(world, gid, tmp_path)
+    finally:
+        assert world.nodes["b"].stop() == 0
+        world.start("b")  # as the other tests have it
+        world.online("a", "b")
+
+
+def _refused_at_b(world: ChatWorld, gid: str, tmp_path: Path) -> None:
     world.online("a", "b")
     path, data = _payload(tmp_path, "huge.bin", 70_000)
     sent = json.loads(ok(kith(world.dirs["a"], "send", gid, "--file", str(path), "--json")))
@@ -216,6 +225,3 @@ def test_a_file_too_large_for_one_member_is_refused_there_and_reaches_the_others
 
     states = wait_for(settled, "a sees b refuse and c receive", WAIT)
     assert states == {world.ids["b"]: "failed too_large", world.ids["c"]: "received None"}
-    assert world.nodes["b"].stop() == 0
-    world.start("b")  # as the other tests had it
-    world.online("a", "b")
