@@ -393,6 +393,23 @@ def _v21_file_sources(conn: Connection) -> None:
     conn.execute("CREATE INDEX file_transfers_by_source ON file_transfers (source)")
 
 
+def _v22_group_held_frames(conn: Connection) -> None:
+    # A member's sender key or sealed group message that arrived before the change or
+    # key it needs (kith.runtime.groups.hub): kept, in arrival order (`id`), until that
+    # arrives or it expires (docs/groups.md), so a restart loses none; `frame` is the
+    # group frame as the member sent it (kith.groups.frames.encode_group_frame).
+    conn.execute(
+        """CREATE TABLE group_held_frames (
+            id INTEGER PRIMARY KEY,
+            group_id BLOB NOT NULL,
+            sender_id TEXT NOT NULL,
+            frame BLOB NOT NULL,
+            held_at REAL NOT NULL
+        )"""
+    )
+    conn.execute("CREATE INDEX group_held_frames_by_group ON group_held_frames (group_id, id)")
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
@@ -415,6 +432,7 @@ STEPS: Final[Sequence[Step]] = (
     _v19_group_change_times,
     _v20_group_held_actions,
     _v21_file_sources,
+    _v22_group_held_frames,
 )
 LATEST_VERSION: Final = len(STEPS)
 
