@@ -6,6 +6,8 @@
 | ``POST /api/groups/{gid}/files/upload?name=N&caption=C`` | the body is the file: 201 |
 | ``GET /api/groups/{gid}/files`` | ``{"files": {MSGID: file}}``, messages with a file |
 
+``GET /api/groups/{gid}/messages`` gives each message that carries a file its ``file`` too.
+
 A message's ``file`` is :func:`kith.runtime.groups.files.group_file_json`; its
 ``id`` is a transfer the file endpoints (``/api/files/{fid}``, ``…/content``,
 ``…/cancel``) act on. As for 1:1 files, only the node's API token may name a
@@ -13,6 +15,8 @@ path; the page uploads.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from aiohttp import web
 
@@ -22,8 +26,9 @@ from kith.api.file_routes import token_path
 from kith.files import CHUNK_SIZE
 from kith.groups.errors import InvalidChange
 from kith.runtime.groups.files import GroupFiles
+from kith.store.groups import GroupMessageRecord
 
-__all__ = ["add_group_file_routes"]
+__all__ = ["add_group_file_routes", "files_of"]
 
 _GROUP_FILES: web.AppKey[GroupFiles] = web.AppKey("group_files", GroupFiles)
 
@@ -61,6 +66,14 @@ async def list_files(request: web.Request) -> web.Response:
     """The file of each of the group's latest messages that carries one."""
     files = await request.app[_GROUP_FILES].of_group(_gid(request))
     return web.json_response({"files": files})
+
+
+async def files_of(
+    request: web.Request, group_id: bytes, messages: list[GroupMessageRecord]
+) -> dict[str, dict[str, Any]]:
+    """The ``file`` of each of these messages that carries one (none without group files)."""
+    files = request.app.get(_GROUP_FILES)
+    return {} if files is None else await files.views(group_id, messages)
 
 
 def add_group_file_routes(app: web.Application, files: GroupFiles | None) -> None:

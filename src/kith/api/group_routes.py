@@ -16,7 +16,8 @@ when two groups share it).
 | ``POST /api/groups/{gid}/rename`` ``{"name"}`` | rename (admins) |
 | ``POST /api/groups/{gid}/leave`` | leave the group |
 | ``GET /api/groups/{gid}/messages`` ``?limit=N&before=MSGID`` | ``{"messages": [...]}``:
-  the latest ``limit`` (default and most 200) before ``before`` if given, oldest first |
+  the latest ``limit`` (default and most 200) before ``before`` if given, oldest first;
+  one that carries a file has its ``file`` (docs/groups.md, "Files") |
 | ``POST /api/groups/{gid}/messages`` ``{"text"}`` | send: 201 ``{"message", "sealed"}`` |
 | ``PATCH /api/groups/{gid}/messages/{mid}`` ``{"text"}`` | edit our message: the message |
 | ``DELETE /api/groups/{gid}/messages/{mid}`` | delete our message: 204 |
@@ -37,6 +38,7 @@ from aiohttp import web
 
 from kith.api.bodies import json_object, non_empty_string
 from kith.api.errors import BadRequest
+from kith.api.group_file_routes import files_of
 from kith.errors import KithError
 from kith.groups.membership import GroupState, Op
 from kith.runtime.groups.service import GroupService
@@ -131,8 +133,14 @@ async def messages(request: web.Request) -> web.Response:
     if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
         raise BadRequest(f"'limit' must be a whole number from 1 to {MAX_PAGE}")
     before = request.query.get("before") or None
-    records = await _groups(request).messages(await _gid(request), int(text), before)
-    return web.json_response({"messages": [r.to_json() for r in records]})
+    gid = await _gid(request)
+    records = await _groups(request).messages(gid, int(text), before)
+    files = await files_of(request, gid, records)
+    shown = [r.to_json() for r in records]
+    for message in shown:
+        if message["id"] in files:
+            message["file"] = files[message["id"]]  # docs/groups.md, "Files"
+    return web.json_response({"messages": shown})
 
 
 async def send(request: web.Request) -> web.Response:

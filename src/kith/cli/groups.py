@@ -325,10 +325,6 @@ def run_group_messages(gid: str, ctx: CliContext, limit: int, as_json: bool) -> 
 
     def read(node: NodeBackend) -> tuple[list[dict[str, Any]], str]:
         got = node.request("GET", f"/api/groups/{gid}/messages")["messages"]
-        files = node.request("GET", f"/api/groups/{gid}/files")["files"]
-        for message in got:
-            if message["id"] in files:
-                message["file"] = files[message["id"]]
         return got[-limit:], node.identity().kith_id
 
     messages, own_id = _with_node(ctx, read)

@@ -324,6 +324,7 @@ export class GroupsPanel {
       if (this.openId !== gid) return;
       this.complete = messages.length < PAGE;
       this.messages.prepend(messages.map((m) => asMessage(m, this.me)), this.complete);
+      this.setFiles(Object.fromEntries(messages.filter((m) => m.file).map((m) => [m.id, m.file])));
       this.placeSystemLines();
     } catch (error) {
       say($("#group-error"), error.message);
