@@ -68,7 +68,6 @@ from kith.datadir import DataDir
 from kith.groups.frames import Ack, Queued, Receipt, Sealed, encode_group_frame
 from kith.p2p import SecureChannel, SendData
 from kith.passphrases import FixedPassphrase
-from kith.runtime.runtime_file import RuntimeInfo, read_runtime
 from kith.store.connection import connect as connect_db
 from kith_proto.keys import IdentityKeys
 from kith_testkit.node_api import call
@@ -217,29 +216,6 @@ class EventReader:
 # -- a world of n mutual contacts -----------------------------------------------
 
 
-class BenchNode(NodeProcess):
-    """A real ``kith run`` node given ``ready_s`` to come up (many start at once here)."""
-
-    def __init__(self, data_dir: Path, ready_s: float) -> None:
-        self._ready_s = ready_s
-        super().__init__(data_dir)
-
-    def _wait_ready(self) -> RuntimeInfo:
-        def ready() -> RuntimeInfo | None:
-            if self.proc.poll() is not None:
-                raise AssertionError("the node exited: " + "\n".join(self.lines[-5:]))
-            if not any("local API at" in line for line in self.lines):
-                return None
-            return read_runtime(self.data_dir)
-
-        try:
-            return wait_for(ready, "the node to start", timeout=self._ready_s)
-        except AssertionError:
-            self.proc.kill()
-            self.proc.wait(10)
-            raise
-
-
 @dataclass
 class World:
     """A real server and ``n`` real nodes whose users are all each other's contacts."""
@@ -268,7 +244,10 @@ class World:
         started = time.perf_counter()
         ready = _scaled(self.n, 60.0, 3.0)
         with ThreadPoolExecutor(parallel) as pool:
-            starts = {name: pool.submit(BenchNode, dirs[name], ready) for name in self.names}
+            starts = {
+                name: pool.submit(NodeProcess, dirs[name], ready_timeout=ready)
+                for name in self.names
+            }
         failed = []
         for name, start in starts.items():  # keep every node that started, to stop it
             try:

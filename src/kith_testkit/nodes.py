@@ -91,10 +91,16 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
 
 
 class NodeProcess:
-    """A real ``kith run`` subprocess with its stderr captured."""
+    """A real ``kith run`` subprocess with its stderr captured.
 
-    def __init__(self, data_dir: Path, *flags: str) -> None:
+    ``ready_timeout`` bounds its start: generous, since on a slow or busy
+    machine several nodes starting at once each take many seconds. A node
+    that does not come up in time is killed, not left running.
+    """
+
+    def __init__(self, data_dir: Path, *flags: str, ready_timeout: float = 60.0) -> None:
         self.data_dir = data_dir
+        self._ready_timeout = ready_timeout
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -130,7 +136,12 @@ class NodeProcess:
                 return None
             return read_runtime(self.data_dir)
 
-        return wait_for(ready, "the node to start", timeout=20)
+        try:
+            return wait_for(ready, "the node to start", timeout=self._ready_timeout)
+        except AssertionError:
+            self.proc.kill()
+            self.proc.wait(10)
+            raise
 
     def contact(self, kith_id: str) -> Contact:
         return next(c for c in self.api.contacts() if c.kith_id == kith_id)
