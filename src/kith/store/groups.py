@@ -1,6 +1,6 @@
 """Repository of private groups (tables ``groups``, ``group_sender_keys``,
 ``group_messages``, ``group_reactions``, ``group_receipts``, ``group_outbox``,
-``group_change_times``, ``group_held_actions``):
+``group_change_times``, ``group_held_actions``, ``group_held_frames``):
 docs/groups.md.
 
 A group is kept as its log of signed changes (the ``state`` column) and
@@ -437,6 +437,53 @@ class GroupRepository:
     def expire_held_actions(self, before: float) -> int:
         """Drop the actions held before ``before``; return how many."""
         cursor = self._conn.execute("DELETE FROM group_held_actions WHERE held_at < ?", (before,))
+        return int(cursor.rowcount)
+
+    def hold_frame(
+        self,
+        group_id: bytes,
+        sender_id: str,
+        frame: bytes,
+        *,
+        now: float,
+        keep: int,
+        since: float,
+    ) -> tuple[int, int]:
+        """Keep a member's group frame (a sender key or sealed message, encoded) that came
+        before what it needs, until :meth:`drop_held_frame`; the group's frames held
+        before ``since`` go, then past ``keep`` held in the group the oldest go. Return
+        how many went for each reason (too old, too many)."""
+        old = self._conn.execute(
+            "DELETE FROM group_held_frames WHERE group_id = ? AND held_at < ?", (group_id, since)
+        ).rowcount
+        self._conn.execute(
+            "INSERT INTO group_held_frames (group_id, sender_id, frame, held_at) "
+            "VALUES (?, ?, ?, ?)",
+            (group_id, sender_id, frame, now),
+        )
+        over = self._conn.execute(
+            "DELETE FROM group_held_frames WHERE group_id = ? AND id NOT IN "
+            "(SELECT id FROM group_held_frames WHERE group_id = ? ORDER BY id DESC LIMIT ?)",
+            (group_id, group_id, keep),
+        ).rowcount
+        return int(old), int(over)
+
+    def held_frames(self, group_id: bytes) -> builtins.list[tuple[int, str, bytes]]:
+        """The frames held for the group, in the order they arrived (row ID, sender,
+        frame)."""
+        rows = self._conn.execute(
+            "SELECT id, sender_id, frame FROM group_held_frames WHERE group_id = ? ORDER BY id",
+            (group_id,),
+        ).fetchall()
+        return [(int(r[0]), str(r[1]), bytes(r[2])) for r in rows]
+
+    def drop_held_frame(self, frame_id: int) -> None:
+        """A held frame was applied or refused: forget it."""
+        self._conn.execute("DELETE FROM group_held_frames WHERE id = ?", (frame_id,))
+
+    def expire_held_frames(self, before: float) -> int:
+        """Drop the frames held before ``before``; return how many."""
+        cursor = self._conn.execute("DELETE FROM group_held_frames WHERE held_at < ?", (before,))
         return int(cursor.rowcount)
 
 

@@ -12,9 +12,13 @@ every group we share (not queued: they are sent on every session anyway).
 Inbound frames are handled one at a time, in arrival order, under one lock,
 so a group's state, keys and history change in one place.
 
-A sender key or message that arrives before the change that makes sense of it
-(a new member hears from another member before the admin's log reaches it)
-waits, a bounded number per group, and is tried again after each change or key.
+A sender key or sealed message that arrives before the change or key that makes
+sense of it (a new member hears from another member before the admin's log reaches
+it) is acknowledged like any frame and stored (``group_held_frames``, so it survives
+a restart), then tried again, in arrival order, after each change or key of its group:
+at most :data:`MAX_WAITING` per group (the oldest go first, logged ``too_many_held``),
+for at most :data:`HELD_FOR` (then dropped, logged ``held_too_long``, at the next one
+held, the next try or the next start).
 
 Edits, deletes and reactions are sealed with our chain like posts (every member
 applies the same action, under the rules of :func:`kith.groups.content.check_action`);
@@ -115,7 +119,7 @@ MAX_WAITING: Final = 256
 """Most early keys, messages and actions kept per group until what makes sense of them
 arrives."""
 HELD_FOR: Final = 7 * 24 * 3600.0
-"""Seconds an action on a message not held yet waits for that message."""
+"""Seconds an early key, message or action waits for what makes sense of it."""
 MAX_REJECTIONS: Final = 100
 MAX_SHOWN_RECEIPTS: Final = 50
 """Most messages one receipt updates on the page (the rest show on the next load)."""
@@ -200,7 +204,9 @@ class GroupHub:
         self._open: dict[str, GroupPeer] = {}
         self._outgoing: list[tuple[str, bytes]] = []
         self._pending: set[str] = set()
-        self._waiting: dict[bytes, deque[tuple[str, Key | Sealed]]] = {}
+        self._retrying: set[bytes] = set()
+        self._again: set[bytes] = set()
+        self._kept = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._typing: dict[bytes, OwnTyping] = {}
         self._resyncing: dict[str, bytes] = {}
@@ -234,6 +240,7 @@ class GroupHub:
         self._pending = await self._store.run(lambda s: s.groups.outbox_contacts())
         before = self._clock() - HELD_FOR
         await self._store.run(lambda s: s.groups.expire_held_actions(before))
+        self._dropped(await self._store.run(lambda s: s.groups.expire_held_frames(before)), 0)
 
     def channel_open(self, peer: GroupPeer) -> None:
         """A session was established with a contact: send what waits for them, then
@@ -641,13 +648,13 @@ class GroupHub:
             await self._follow(Applied(state, frozenset(added), frozenset(removed)), held)
         await self._retry(gid)
 
-    async def _on_key(self, from_id: str, frame: Key, *, wait: bool = True) -> None:
+    async def _on_key(self, from_id: str, frame: Key) -> None:
         key = decode_sender_key(frame.sender_key)
         record = await self._store.run(lambda s: s.groups.get(key.group_id))
         keyring = await self._store.run(lambda s: s.groups.keyring(key.group_id))
         if record is None or keyring is None or not record.state.is_member(from_id):
-            if wait and key.sender_id == from_id:
-                self._wait(key.group_id, from_id, frame)
+            if key.sender_id == from_id:
+                await self._hold_frame(key.group_id, from_id, frame)
                 return
             raise NotAMember("a sender key for a group we do not share with its sender")
         keyring = keyring.accept(record.state, key, from_id)
@@ -665,11 +672,11 @@ class GroupHub:
         keyring = await self._store.run(lambda s: s.groups.keyring(gid))
         if record is None or keyring is None or not record.active:
             if wait and record is None:
-                self._wait(gid, from_id, frame)
+                await self._hold_frame(gid, from_id, frame)
                 return
             raise NotAMember("a message for a group we are not in")
         if wait and (message.sender_id, message.chain_id) not in keyring.peers:
-            self._wait(gid, from_id, frame)  # its key is on its way
+            await self._hold_frame(gid, from_id, frame)  # its key is on its way
             return
         keyring, plaintext = keyring.open(record.state, message)
         now = self._clock()
@@ -775,24 +782,72 @@ class GroupHub:
             chunk = ids[start : start + MAX_RECEIPT_IDS]
             self._enqueue(author, encode_group_frame(Receipt(group_id, kind, chunk)))
 
-    def _wait(self, group_id: bytes, from_id: str, frame: Key | Sealed) -> None:
-        queue = self._waiting.setdefault(group_id, deque(maxlen=MAX_WAITING))
-        queue.append((from_id, frame))
+    async def _hold_frame(self, group_id: bytes, from_id: str, frame: Key | Sealed) -> None:
+        """Store an early key or message until what it needs arrives (:meth:`_retry`);
+        while :meth:`_retry` tries it, it just stays where it is."""
+        if group_id in self._retrying:
+            self._kept = True
+            return
+        now, data = self._clock(), encode_group_frame(frame)
+
+        def write(store: Store) -> tuple[int, int]:
+            with store.transaction():
+                return store.groups.hold_frame(
+                    group_id, from_id, data, now=now, keep=MAX_WAITING, since=now - HELD_FOR
+                )
+
+        old, over = await self._store.run(write)
+        self._log.debug("holding a group frame from %s until what it needs", contact_label(from_id))
+        self._dropped(old, over)
+
+    def _dropped(self, old: int, over: int) -> None:
+        if old:
+            self._log.warning("dropped %d early group frames (held_too_long)", old)
+        if over:
+            self._log.warning("dropped %d early group frames (too_many_held)", over)
 
     async def _retry(self, group_id: bytes) -> None:
-        """Try the keys and messages that waited for this group again, once each."""
-        queue = self._waiting.pop(group_id, None)
-        while queue:
-            from_id, frame = queue.popleft()
-            try:
-                if isinstance(frame, Key):
-                    await self._on_key(from_id, frame, wait=False)
-                else:
-                    await self._on_sealed(from_id, frame, wait=False)
-            except NotAMember:
-                self._wait(group_id, from_id, frame)  # still early: keep it
-            except GroupError as exc:
-                self.rejections.append(Rejection(from_id, exc.code))
+        """Try the keys and messages held for this group again, in arrival order: one
+        that applies now or is refused leaves the store, one still early stays. A key
+        accepted on the way may open a message held before it: then go round again."""
+        if group_id in self._retrying:  # a key accepted while we try them
+            self._again.add(group_id)
+            return
+        self._retrying.add(group_id)
+        before = self._clock() - HELD_FOR
+
+        def read(store: Store) -> tuple[int, list[tuple[int, str, bytes]]]:
+            return store.groups.expire_held_frames(before), store.groups.held_frames(group_id)
+
+        try:
+            again = True
+            while again:
+                self._again.discard(group_id)
+                old, held = await self._store.run(read)
+                self._dropped(old, 0)
+                for row, from_id, data in held:
+                    await self._try_held(from_id, data)
+                    if not self._kept:
+                        await self._store.run(_drop_held(row))
+                again = group_id in self._again
+        finally:
+            self._retrying.discard(group_id)
+            self._again.discard(group_id)
+
+    async def _try_held(self, from_id: str, data: bytes) -> None:
+        """Handle a held frame again (``_kept``: it is still early)."""
+        self._kept = False
+        try:
+            frame = decode_group_frame(data)
+            if isinstance(frame, Key):
+                await self._on_key(from_id, frame)
+            elif isinstance(frame, Sealed):
+                await self._on_sealed(from_id, frame)
+        except SkippedTooFar as exc:
+            if "opened already" not in exc.message:  # else: held twice (a lost ack)
+                self._reject(from_id, exc)
+        except GroupError as exc:
+            self._reject(from_id, exc)
 
     # -- helpers --------------------------------------------------------------
 
@@ -936,6 +991,10 @@ def _put(store: Store, items: list[tuple[str, bytes]]) -> list[tuple[str, int, b
 
 def _keyring_of(group_id: bytes) -> Callable[[Store], GroupKeyring | None]:
     return lambda store: store.groups.keyring(group_id)
+
+
+def _drop_held(frame_id: int) -> Callable[[Store], None]:
+    return lambda store: store.groups.drop_held_frame(frame_id)
 
 
 def _contact(contact_id: str) -> Callable[[Store], Contact | None]:
