@@ -6,9 +6,10 @@
 import { callLog, logEntry } from "./calls.js";
 import { Composer } from "./composer.js";
 import { $ } from "./dom.js";
+import { acceptFiles } from "./fileviews.js";
 import { STATUS_LABEL, displayName, presenceLine } from "./format.js";
 import { MessageList, snippet } from "./messages.js";
-import { VoiceRecorder, playbackType } from "./voice.js";
+import { VoiceRecorder } from "./voice.js";
 
 const PAGE = 50;
 const TYPING_SEND_MS = 3000;
@@ -16,8 +17,15 @@ const TYPING_SHOW_MS = 6000;
 const READ_BATCH_MS = 300;
 
 export class ChatPanel {
-  constructor(api, { me, contactOf, onDetails }) {
+  /**
+   * @param {object} api the API client
+   * @param {{me: {id: string, name: string}, contactOf: (id: string) => object | undefined,
+   *          onDetails: (id: string) => void, fileViews: object}} options
+   *   `fileViews` shows the open conversation's files (a `FileViews`, fileviews.js).
+   */
+  constructor(api, { me, contactOf, onDetails, fileViews }) {
     this.api = api;
+    this.fileViews = fileViews;
     this.me = me;
     this.contactOf = contactOf;
     this.root = $("#chat");
@@ -57,9 +65,9 @@ export class ChatPanel {
         cancelFile: (fid) => this.guard(() => this.api.cancelFile(fid).then((f) => this.list.setFile(f))),
         pauseFile: (fid) => this.guard(() => this.api.pauseFile(fid).then((f) => this.list.setFile(f))),
         resumeFile: (fid) => this.guard(() => this.api.resumeFile(fid).then((f) => this.list.setFile(f))),
-        download: (file) => this.guard(() => this.download(file)),
-        preview: (file, img) => this.preview(file, img),
-        voice: (file) => this.voice(file),
+        download: (file) => this.guard(() => this.fileViews.download(file)),
+        preview: (file, img) => this.fileViews.preview(file, img),
+        voice: (file) => this.fileViews.voice(file),
       },
     });
     jump.addEventListener("click", () => {
@@ -73,23 +81,12 @@ export class ChatPanel {
         return Boolean(last);
       },
     });
-    this.previews = new Map(); // file id -> object URL of its image (this conversation's)
-    this.root.addEventListener("dragover", (event) => {
-      if (!this.contactId || !event.dataTransfer?.types.includes("Files")) return;
-      event.preventDefault();
-      event.dataTransfer.dropEffect = "copy";
-    });
-    this.root.addEventListener("drop", (event) => {
-      if (!this.contactId || !event.dataTransfer?.files.length) return;
-      event.preventDefault();
-      [...event.dataTransfer.files].forEach((file) => this.sendFile(file));
-    });
-    const picker = $("#composer-file");
-    $("#composer-attach").addEventListener("click", () => picker.click());
-    picker.addEventListener("change", () => {
-      const chosen = [...picker.files];
-      picker.value = "";
-      chosen.forEach((file) => this.sendFile(file));
+    acceptFiles({
+      pane: this.root,
+      attach: $("#composer-attach"),
+      picker: $("#composer-file"),
+      isOpen: () => Boolean(this.contactId),
+      send: (file) => this.sendFile(file),
     });
     this.recorder = new VoiceRecorder({
       button: $("#composer-voice"),
@@ -199,31 +196,9 @@ export class ChatPanel {
     this.list.scrollToBottom();
   }
 
-  /** Show an image file inline: fetched once from the node, kept as an object URL. */
-  async preview(file, img) {
-    let url = this.previews.get(file.id);
-    if (!url) {
-      const blob = await this.api.download(file.id).catch(() => null);
-      if (!blob) return;
-      url = this.previews.get(file.id) || URL.createObjectURL(blob);
-      this.previews.set(file.id, url);
-    }
-    img.src = url;
-  }
-
-  /** A voice message's recording, fetched once from the node: a blob: URL and its bytes. */
-  async voice(file) {
-    const blob = await this.api.download(file.id);
-    const bytes = await blob.arrayBuffer();
-    const url = URL.createObjectURL(new Blob([bytes], { type: playbackType(file.name) }));
-    this.previews.set(file.id, url);
-    return { url, bytes };
-  }
-
   /** The conversation's transfers (the messages that carry them show them as they come). */
   async loadFiles(id) {
-    this.previews.forEach((url) => URL.revokeObjectURL(url));
-    this.previews.clear();
+    this.fileViews.clear();
     this.list.files.clear();
     this.list.voicePlayers.clear();
     try {
@@ -251,19 +226,6 @@ export class ChatPanel {
       this.list.setFile(sent.file);
       this.list.upsert(sent.message);
     });
-  }
-
-  /** Save a file: the node gives a one-time link (the session stays in the header, never in a
-   * URL) and the browser follows it as a plain download, streaming to disk: nothing is held in the page. */
-  async download(file) {
-    const { url } = await this.api.downloadLink(file.id);
-    const link = document.createElement("a");
-    link.href = url;
-    link.download = file.name;
-    link.rel = "noopener";
-    document.body.append(link);
-    link.click();
-    link.remove();
   }
 
   /** Re-read the open conversation: after the event socket re-opened, events may have been missed. */

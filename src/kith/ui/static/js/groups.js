@@ -3,6 +3,7 @@
 // changes) and its members panel (roles; presence only for members who are contacts).
 
 import { $, h, say } from "./dom.js";
+import { acceptFiles } from "./fileviews.js";
 import { STATUS_LABEL, displayName, shortId } from "./format.js";
 import { MessageList } from "./messages.js";
 
@@ -112,14 +113,16 @@ class NewGroupDialog {
 export class GroupsPanel {
   /**
    * @param {object} api the API client
-   * @param {{me: {id: string}, notifier: object, contacts: () => object[],
+   * @param {{me: {id: string}, notifier: object, fileViews: object, contacts: () => object[],
    *          contactOf: (id: string) => object | undefined, onShow: () => void, onUnread: () => void}} options
+   *   `fileViews` shows the open group's files (a `FileViews`, fileviews.js, of its own).
    *   `onShow` shows the group pane (and unselects the contact); `onUnread` repaints the title's
    *   count (see `unreadTotal`). `contacts`, `contactOf` and `onUnread` read the sidebar, which is
    *   built after this panel (it counts this panel's unread messages in the title).
    */
-  constructor(api, { me, notifier, contacts, contactOf, onShow, onUnread }) {
+  constructor(api, { me, notifier, fileViews, contacts, contactOf, onShow, onUnread }) {
     this.notifier = notifier;
+    this.fileViews = fileViews;
     this.onUnread = onUnread;
     this.api = api;
     this.me = me.id;
@@ -136,7 +139,6 @@ export class GroupsPanel {
     this.complete = true; // every older message of the open group is loaded
     this.counted = new Set(); // incoming message IDs already counted as unread (edits and reactions come again)
     this.fileOwners = new Map(); // transfer id -> the open group's message that carries the file
-    this.previews = new Map(); // transfer id -> object URL of its image (the open group's)
     this.filesDue = null; // a reload of the open group's files, when one is on its way
     this.filesGroup = null; // the group whose files the message list holds
     const act = (fn) => fn().then(() => true, (error) => {
@@ -159,27 +161,16 @@ export class GroupsPanel {
         cancelFile: (fid) => act(() => this.eachTransfer(fid, (id) => this.api.cancelFile(id))),
         pauseFile: (fid) => act(() => this.eachTransfer(fid, (id) => this.api.pauseFile(id))),
         resumeFile: (fid) => act(() => this.eachTransfer(fid, (id) => this.api.resumeFile(id))),
-        download: (file) => act(() => this.download(file)),
-        preview: (file, img) => this.preview(file, img),
+        download: (file) => act(() => this.fileViews.download(file)),
+        preview: (file, img) => this.fileViews.preview(file, img),
       },
     });
-    const picker = $("#group-composer-file");
-    $("#group-composer-attach").addEventListener("click", () => picker.click());
-    picker.addEventListener("change", () => {
-      const chosen = [...picker.files];
-      picker.value = "";
-      chosen.forEach((file) => this.sendFile(file));
-    });
-    const pane = $("#group");
-    pane.addEventListener("dragover", (event) => {
-      if (!this.openId || !event.dataTransfer?.types.includes("Files")) return;
-      event.preventDefault();
-      event.dataTransfer.dropEffect = "copy";
-    });
-    pane.addEventListener("drop", (event) => {
-      if (!this.openId || !event.dataTransfer?.files.length) return;
-      event.preventDefault();
-      [...event.dataTransfer.files].forEach((file) => this.sendFile(file));
+    acceptFiles({
+      pane: $("#group"),
+      attach: $("#group-composer-attach"),
+      picker: $("#group-composer-file"),
+      isOpen: () => Boolean(this.openId),
+      send: (file) => this.sendFile(file),
     });
     new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) this.loadOlder();
@@ -465,8 +456,7 @@ export class GroupsPanel {
   /** The files of the open group's messages: each card shows its message's file. */
   async loadFiles(gid) {
     if (gid !== this.filesGroup) {
-      this.previews.forEach((url) => URL.revokeObjectURL(url));
-      this.previews.clear();
+      this.fileViews.clear();
       this.messages.files.clear();
       this.fileOwners.clear();
       this.filesGroup = gid;
@@ -531,30 +521,6 @@ export class GroupsPanel {
     } catch (error) {
       say($("#group-error"), error.message);
     }
-  }
-
-  /** Show an image file inline: fetched once from the node, kept as an object URL. */
-  async preview(file, img) {
-    let url = this.previews.get(file.id);
-    if (!url) {
-      const blob = await this.api.download(file.id).catch(() => null);
-      if (!blob) return;
-      url = this.previews.get(file.id) || URL.createObjectURL(blob);
-      this.previews.set(file.id, url);
-    }
-    img.src = url;
-  }
-
-  /** Save a file through a one-time link, as a plain download streamed to disk. */
-  async download(file) {
-    const { url } = await this.api.downloadLink(file.id);
-    const link = document.createElement("a");
-    link.href = url;
-    link.download = file.name;
-    link.rel = "noopener";
-    document.body.append(link);
-    link.click();
-    link.remove();
   }
 
   /** Tell the senders these messages (of others) were read (receipts where they are on). */

@@ -7,6 +7,7 @@ import { ChatPanel } from "./chat.js";
 import { AddContactDialog, ContactDetailsDialog } from "./dialogs.js";
 import { $ } from "./dom.js";
 import { connectEvents } from "./events.js";
+import { FileViews } from "./fileviews.js";
 import { displayName } from "./format.js";
 import { GroupsPanel } from "./groups.js";
 import { MuteButton } from "./mute.js";
@@ -100,6 +101,7 @@ async function start() {
     me,
     contactOf: (id) => sidebar.get(id),
     onDetails: (id) => details.open(id),
+    fileViews: new FileViews(api),
   });
   const calls = new CallPanel({
     currentContact: () => chat.contactId,
@@ -109,6 +111,7 @@ async function start() {
   const groups = new GroupsPanel(api, {
     me,
     notifier,
+    fileViews: new FileViews(api),
     contacts: () => sidebar.contacts.values(),
     contactOf: (id) => sidebar.get(id),
     onUnread: () => sidebar.paintTitle(),
