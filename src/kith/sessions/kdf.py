@@ -123,7 +123,7 @@ def session_id(transcript: bytes) -> bytes:
 
 def confirm_tag(key: bytes, label: bytes, transcript: bytes) -> bytes:
     """HMAC-SHA256 key-confirmation tag."""
-    return hmac.new(key, label + transcript, hashlib.sha256).digest()
+    return hmac.digest(key, label + transcript, "sha256")
 
 
 def root_step(root_key: bytes, dh_output: bytes) -> tuple[bytes, bytes]:
@@ -134,8 +134,8 @@ def root_step(root_key: bytes, dh_output: bytes) -> tuple[bytes, bytes]:
 
 def chain_step(chain_key: bytes) -> tuple[bytes, bytes]:
     """Chain KDF (HMAC-SHA256): returns the next chain key and a message key."""
-    message_key = hmac.new(chain_key, _CHAIN_MESSAGE, hashlib.sha256).digest()
-    next_chain = hmac.new(chain_key, _CHAIN_NEXT, hashlib.sha256).digest()
+    message_key = hmac.digest(chain_key, _CHAIN_MESSAGE, "sha256")
+    next_chain = hmac.digest(chain_key, _CHAIN_NEXT, "sha256")
     return next_chain, message_key
 
 
