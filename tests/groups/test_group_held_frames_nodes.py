@@ -9,12 +9,9 @@ sessions)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 
+from kith_testkit import group_api as groups
 from kith_testkit.chat_world import ChatWorld
 from kith_testkit.node_api import call
 from kith_testkit.polling import wait_for
@@ -24,52 +21,21 @@ pytestmark = pytest.mark.slow
 HOLDING = "holding a group frame"
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[ChatWorld]:
-    w = ChatWorld(tmp_path, "abc")
-    yield w
-    w.close()
-
-
-def _holds(
-    world: ChatWorld, who: str, gid: str, check: Callable[[dict[str, dict[str, Any]]], bool]
-) -> dict[str, dict[str, Any]]:
-    def probe() -> dict[str, dict[str, Any]] | None:
-        status, body = call(world.nodes[who], "GET", f"/api/groups/{gid}/messages")
-        if status != 200:
-            return None  # the group has not reached them yet
-        by_body = {m["body"]: m for m in body["messages"]}
-        return by_body if check(by_body) else None
-
-    return wait_for(probe, f"{who}'s group messages", 20.0)
-
-
-def _members(world: ChatWorld, who: str, gid: str) -> set[str]:
-    status, body = call(world.nodes[who], "GET", f"/api/groups/{gid}")
-    assert status == 200, body
-    return {m["id"] for m in body["members"]}
-
-
 def test_an_early_key_and_post_survive_a_restart_until_the_change_comes(
     world: ChatWorld,
 ) -> None:
     world.start("a", "b")
     world.start("c", flags=("-v",))  # logs each frame it holds
-    for x, y in (("a", "b"), ("a", "c"), ("b", "c")):
-        world.online(x, y)
+    groups.all_online(world, "abc")
     ids = world.ids
-    body = {"name": "Ridge", "members": [ids["c"]]}
-    status, made = call(world.nodes["a"], "POST", "/api/groups", body)
-    assert status == 201
-    gid = made["id"]
-    _holds(world, "c", gid, lambda got: True)
+    gid = groups.create(world, "a", "Ridge", "c")["id"]
+    groups.wait_by_body(world, "c", gid, lambda got: True)
 
     assert world.nodes["c"].stop() == 0
     status, _ = call(world.nodes["a"], "POST", f"/api/groups/{gid}/members", {"member": ids["b"]})
     assert status == 200
-    _holds(world, "b", gid, lambda got: True)
-    status, _ = call(world.nodes["b"], "POST", f"/api/groups/{gid}/messages", {"text": "early"})
-    assert status == 201
+    groups.wait_by_body(world, "b", gid, lambda got: True)
+    groups.post(world, "b", gid, "early")
     assert world.nodes["a"].stop() == 0  # its change stays queued for carol
 
     # carol hears from bob, whom she does not know as a member yet (his log is refused)
@@ -81,14 +47,13 @@ def test_an_early_key_and_post_survive_a_restart_until_the_change_comes(
         "carol to hold bob's key and post",
         20.0,
     )
-    assert ids["b"] not in _members(world, "c", gid)
+    assert ids["b"] not in groups.members(world, "c", gid)
     assert world.nodes["b"].stop() == 0
     assert carol.stop() == 0
 
     world.start("a", "c")
     world.online("a", "c")
-    got = _holds(world, "c", gid, lambda got: "early" in got)
+    got = groups.wait_by_body(world, "c", gid, lambda got: "early" in got)
     assert got["early"]["sender"] == ids["b"]
-    assert ids["b"] in _members(world, "c", gid)
-    status, body = call(world.nodes["c"], "GET", "/api/group-rejections")
-    assert (status, body["rejections"]) == (200, [])
+    assert ids["b"] in groups.members(world, "c", gid)
+    assert groups.rejections(world, "c") == []

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
+from kith_testkit import group_api as groups
 from kith_testkit.chat_world import ChatWorld
 from kith_testkit.node_api import EventWatcher, call
 from kith_testkit.nodes import kith, ok
@@ -27,28 +28,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatWorld]:
     root = tmp_path_factory.mktemp("groups")
     w = ChatWorld(root, "abcd", server_flags=("--data-dir", str(root / "server")))
     w.start("a", "b", "c", "d")  # d: the fourth member of the first test's group
-    for x, y in (("a", "b"), ("a", "c"), ("b", "c"), ("a", "d"), ("b", "d"), ("c", "d")):
-        w.online(x, y)
+    groups.all_online(w, "abcd")
     yield w
     w.close()
-
-
-def _group(world: ChatWorld, who: str, gid: str, check: Any, what: str) -> dict[str, Any]:
-    def probe() -> dict[str, Any] | None:
-        status, body = call(world.nodes[who], "GET", f"/api/groups/{gid}")
-        return body if status == 200 and check(body) else None
-
-    return wait_for(probe, f"{who}: {what}", 20.0)
-
-
-def _texts(world: ChatWorld, who: str, gid: str, count: int) -> list[dict[str, Any]]:
-    def probe() -> list[dict[str, Any]] | None:
-        status, body = call(world.nodes[who], "GET", f"/api/groups/{gid}/messages")
-        if status != 200:
-            return None
-        return body["messages"] if len(body["messages"]) >= count else None
-
-    return wait_for(probe, f"{who} holds {count} group messages", 20.0)
 
 
 def test_a_group_chat_and_a_removal_that_locks_the_removed_member_out(world: ChatWorld) -> None:
@@ -61,12 +43,12 @@ def test_a_group_chat_and_a_removal_that_locks_the_removed_member_out(world: Cha
         ids["a"]: "admin",
         ids["b"]: "member",
     }
-    _group(world, "b", gid, lambda g: g["version"] == 1, "the group")
+    groups.wait_group(world, "b", gid, lambda g: g["version"] == 1, "the group")
     for added in "cd":
         status, _ = call(a, "POST", f"/api/groups/{gid}/members", {"member": ids[added]})
         assert status == 200
     for who in "bcd":
-        _group(world, who, gid, lambda g: len(g["members"]) == 4, "four members")
+        groups.wait_group(world, who, gid, lambda g: len(g["members"]) == 4, "four members")
     shown = {m["id"]: m for m in call(a, "GET", f"/api/groups/{gid}")[1]["members"]}
     assert shown[ids["a"]]["you"]
     assert (shown[ids["b"]]["name"], shown[ids["b"]]["verified"]) == ("b", False)
@@ -89,7 +71,7 @@ def test_a_group_chat_and_a_removal_that_locks_the_removed_member_out(world: Cha
             sealed[text] = sent["sealed"]
     everything = sorted(sealed)
     for who in "abcd":
-        got = _texts(world, who, gid, 8)
+        got = groups.wait_count(world, who, gid, 8)
         assert sorted(m["body"] for m in got) == everything  # each once
         assert {m["sender"] for m in got} == {ids[n] for n in "abcd"}
         for sender in "abcd":  # each sender's messages in the order sent
@@ -107,31 +89,33 @@ def test_a_group_chat_and_a_removal_that_locks_the_removed_member_out(world: Cha
 
     status, _ = call(a, "DELETE", f"/api/groups/{gid}/members/{ids['c']}")
     assert status == 200
-    _group(world, "b", gid, lambda g: g["version"] == 4, "c's removal")
-    _group(world, "c", gid, lambda g: not g["active"], "that it was removed")
+    groups.wait_group(world, "b", gid, lambda g: g["version"] == 4, "c's removal")
+    groups.wait_group(world, "c", gid, lambda g: not g["active"], "that it was removed")
     # each change carries when this node applied it: the removal after the messages before it
     changes = call(a, "GET", f"/api/groups/{gid}")[1]["changes"]
     assert [ch["op"] for ch in changes] == ["create", "add", "add", "remove"]
     applied = [ch["applied_at"] for ch in changes]
     assert None not in applied
     assert applied == sorted(applied)
-    before = [m["received_at"] for m in _texts(world, "a", gid, 8) if m["body"] in sealed]
+    before = [
+        m["received_at"] for m in groups.wait_count(world, "a", gid, 8) if m["body"] in sealed
+    ]
     assert max(before) <= applied[3]
     assert min(before) >= applied[2]
     status, sent = call(a, "POST", f"/api/groups/{gid}/messages", {"text": "after c left"})
     assert status == 201
-    got = _texts(world, "b", gid, 9)
+    got = groups.wait_count(world, "b", gid, 9)
     assert got[-1]["body"] == "after c left"
     # the removed node is handed the ciphertext and cannot open it
     status, body = call(
         c, "POST", f"/api/groups/{gid}/sealed", {"from": ids["a"], "sealed": sent["sealed"]}
     )
     assert (status, body["error"]["code"]) == (403, "not_a_group_member")
-    assert len(_texts(world, "c", gid, 8)) == 8
+    assert len(groups.wait_count(world, "c", gid, 8)) == 8
     # a message from a member no longer in the group is refused
     status, body = call(b, "POST", path, {"from": ids["c"], "sealed": sealed["c1"]})
     assert (status, body["error"]["code"]) == (403, "not_a_group_member")
-    got = _texts(world, "b", gid, 9)
+    got = groups.wait_count(world, "b", gid, 9)
     assert sorted(m["body"] for m in got) == sorted([*everything, "after c left"])
 
     # the server saw pairwise traffic only: no group name, ID or member list
@@ -148,23 +132,21 @@ def test_a_group_chat_and_a_removal_that_locks_the_removed_member_out(world: Cha
 
 
 def _message(world: ChatWorld, who: str, gid: str, mid: str, check: Any, what: str) -> Any:
-    def probe() -> dict[str, Any] | None:
-        status, body = call(world.nodes[who], "GET", f"/api/groups/{gid}/messages")
-        found = [m for m in body["messages"] if m["id"] == mid] if status == 200 else []
-        return found[0] if found and check(found[0]) else None
+    def found(got: list[dict[str, Any]]) -> bool:
+        return any(m["id"] == mid and check(m) for m in got)
 
-    return wait_for(probe, f"{who}: {what}", 20.0)
+    got = groups.wait_messages(world, who, gid, found, what)
+    return next(m for m in got if m["id"] == mid)
 
 
 def test_edits_deletes_reactions_receipts_and_typing_in_a_group(world: ChatWorld) -> None:
     a, b, c = (world.nodes[n] for n in "abc")
     ids = world.ids
     ok(kith(world.dirs["b"], "settings", "set", "read_receipts", "true"))  # c's stay off
-    status, made = call(a, "POST", "/api/groups", {"name": "Crag", "members": [ids["b"], ids["c"]]})
-    assert status == 201
+    made = groups.create(world, "a", "Crag", "bc")
     gid = made["id"]
     for who in "bc":
-        _group(world, who, gid, lambda g: g["version"] == 1, "the group")
+        groups.wait_group(world, who, gid, lambda g: g["version"] == 1, "the group")
     status, sent = call(a, "POST", f"/api/groups/{gid}/messages", {"text": "hello"})
     assert status == 201
     mid = sent["message"]["id"]
@@ -260,7 +242,7 @@ def test_the_cli_creates_lists_and_messages_a_group_and_asks_which_for_a_shared_
     finally:
         watcher.close()
     assert event["message"]["body"] == "from the command line"
-    got = _texts(world, "a", made["id"], 1)
+    got = groups.wait_count(world, "a", made["id"], 1)
     assert [m["body"] for m in got] == ["from the command line"]
     history = json.loads(ok(kith(b, "messages", "Ropes", "--json")))
     assert [m["body"] for m in history] == ["from the command line"]
@@ -279,31 +261,30 @@ def test_a_member_offline_during_two_changes_and_a_restart_of_the_sender_gets_ev
     world: ChatWorld,
 ) -> None:
     a, ids = world.nodes["a"], world.ids
-    status, made = call(
-        a, "POST", "/api/groups", {"name": "Summit", "members": [ids["b"], ids["c"]]}
-    )
-    assert status == 201
+    made = groups.create(world, "a", "Summit", "bc")
     gid = made["id"]
-    _group(world, "c", gid, lambda g: g["version"] == 1, "the group")
-    assert call(a, "POST", f"/api/groups/{gid}/messages", {"text": "before"})[0] == 201
-    _texts(world, "c", gid, 1)
+    groups.wait_group(world, "c", gid, lambda g: g["version"] == 1, "the group")
+    groups.post(world, "a", gid, "before")
+    groups.wait_count(world, "c", gid, 1)
     assert world.nodes["c"].stop() == 0
     world.nodes["a"].sees(ids["c"], "offline")
 
     assert call(a, "POST", f"/api/groups/{gid}/rename", {"name": "Summit II"})[0] == 200
     assert call(a, "POST", f"/api/groups/{gid}/promote", {"member": ids["b"]})[0] == 200
-    assert call(a, "POST", f"/api/groups/{gid}/messages", {"text": "while c was away"})[0] == 201
-    _group(world, "b", gid, lambda g: g["version"] == 3, "both changes")
+    groups.post(world, "a", gid, "while c was away")
+    groups.wait_group(world, "b", gid, lambda g: g["version"] == 3, "both changes")
 
     # the sender restarts before c returns: what waits for c is in its outbox, not in memory
     assert world.nodes["a"].stop() == 0
     world.start("a")
     world.start("c")
     world.online("a", "c")
-    back = _group(world, "c", gid, lambda g: g["version"] == 3, "both changes after its return")
+    back = groups.wait_group(
+        world, "c", gid, lambda g: g["version"] == 3, "both changes after its return"
+    )
     assert back["name"] == "Summit II"
     assert {m["id"]: m["role"] for m in back["members"]}[ids["b"]] == "admin"
-    got = _texts(world, "c", gid, 2)
+    got = groups.wait_count(world, "c", gid, 2)
     assert [m["body"] for m in got] == ["before", "while c was away"]
 
 
@@ -311,36 +292,35 @@ def test_leave_hands_the_group_over_and_a_rejoined_member_reads_what_follows(
     world: ChatWorld,
 ) -> None:
     a, b, ids = world.nodes["a"], world.nodes["b"], world.ids
-    status, made = call(b, "POST", "/api/groups", {"name": "Ferry", "members": [ids["a"]]})
-    assert status == 201
+    made = groups.create(world, "b", "Ferry", "a")
     gid = made["id"]
-    _group(world, "a", gid, lambda g: g["version"] == 1, "the group")
+    groups.wait_group(world, "a", gid, lambda g: g["version"] == 1, "the group")
     status, left = call(b, "POST", f"/api/groups/{gid}/leave")
     assert status == 200
     assert not left["active"]
-    handed = _group(world, "a", gid, lambda g: g["version"] == 2, "b's leave")
+    handed = groups.wait_group(world, "a", gid, lambda g: g["version"] == 2, "b's leave")
     assert [(m["id"], m["role"]) for m in handed["members"]] == [(ids["a"], "admin")]
     status, body = call(b, "POST", f"/api/groups/{gid}/messages", {"text": "still here?"})
     assert (status, body["error"]["code"]) == (400, "invalid_group_change")
 
     assert call(a, "POST", f"/api/groups/{gid}/members", {"member": ids["b"]})[0] == 200
-    _group(world, "b", gid, lambda g: g["version"] == 3 and g["active"], "its return")
-    assert call(a, "POST", f"/api/groups/{gid}/messages", {"text": "welcome back"})[0] == 201
-    assert [m["body"] for m in _texts(world, "b", gid, 1)] == ["welcome back"]
-    assert call(b, "POST", f"/api/groups/{gid}/messages", {"text": "thanks"})[0] == 201
-    assert sorted(m["body"] for m in _texts(world, "a", gid, 2)) == ["thanks", "welcome back"]
+    groups.wait_group(world, "b", gid, lambda g: g["version"] == 3 and g["active"], "its return")
+    groups.post(world, "a", gid, "welcome back")
+    assert [m["body"] for m in groups.wait_count(world, "b", gid, 1)] == ["welcome back"]
+    groups.post(world, "b", gid, "thanks")
+    assert sorted(m["body"] for m in groups.wait_count(world, "a", gid, 2)) == [
+        "thanks",
+        "welcome back",
+    ]
 
 
 def test_two_admins_renaming_at_once_converge_on_one_name_everywhere(world: ChatWorld) -> None:
     a, ids = world.nodes["a"], world.ids
-    status, made = call(
-        a, "POST", "/api/groups", {"name": "Relay", "members": [ids["b"], ids["c"]]}
-    )
-    assert status == 201
+    made = groups.create(world, "a", "Relay", "bc")
     gid = made["id"]
     assert call(a, "POST", f"/api/groups/{gid}/promote", {"member": ids["b"]})[0] == 200
     for who in "bc":
-        _group(world, who, gid, lambda g: g["version"] == 2, "b promoted")
+        groups.wait_group(world, who, gid, lambda g: g["version"] == 2, "b promoted")
 
     # b renames while cut off from the server, a renames meanwhile: two version 3s
     assert world.nodes["b"].stop() == 0
@@ -348,14 +328,16 @@ def test_two_admins_renaming_at_once_converge_on_one_name_everywhere(world: Chat
     b = world.start("b")[0]
     assert call(b, "POST", f"/api/groups/{gid}/rename", {"name": "B-side"})[0] == 200
     assert call(a, "POST", f"/api/groups/{gid}/rename", {"name": "A-side"})[0] == 200
-    _group(world, "c", gid, lambda g: g["name"] == "A-side", "a's rename")
+    groups.wait_group(world, "c", gid, lambda g: g["name"] == "A-side", "a's rename")
     assert b.stop() == 0
     ok(kith(world.dirs["b"], "settings", "set", "signaling_url", world.server.url))
     world.start("b")
     world.online("a", "b")
 
     def settled(who: str) -> str:
-        return str(_group(world, who, gid, lambda g: g["version"] == 3, "version 3")["name"])
+        return str(
+            groups.wait_group(world, who, gid, lambda g: g["version"] == 3, "version 3")["name"]
+        )
 
     def same_everywhere() -> str | None:
         names = {settled(who) for who in "abc"}
@@ -369,17 +351,16 @@ def test_a_message_for_a_member_who_is_away_goes_through_the_sealed_mailbox(
     world: ChatWorld,
 ) -> None:
     a, ids = world.nodes["a"], world.ids
-    status, made = call(a, "POST", "/api/groups", {"name": "Letters", "members": [ids["c"]]})
-    assert status == 201
+    made = groups.create(world, "a", "Letters", "c")
     gid = made["id"]
-    assert call(a, "POST", f"/api/groups/{gid}/messages", {"text": "first"})[0] == 201
-    _texts(world, "c", gid, 1)  # the group and a's chain are in place on c
+    groups.post(world, "a", gid, "first")
+    groups.wait_count(world, "c", gid, 1)  # the group and a's chain are in place on c
     assert world.nodes["c"].stop() == 0
     a.sees(ids["c"], "offline")
-    assert call(a, "POST", f"/api/groups/{gid}/messages", {"text": "by mail"})[0] == 201
+    groups.post(world, "a", gid, "by mail")
     # a leaves before c returns: only the mailbox can bring the message
     assert a.stop() == 0
     world.start("c")
-    got = _texts(world, "c", gid, 2)
+    got = groups.wait_count(world, "c", gid, 2)
     assert [m["body"] for m in got] == ["first", "by mail"]
     world.start("a")

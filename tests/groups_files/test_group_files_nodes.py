@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from kith_testkit import group_api as groups
 from kith_testkit.chat_world import ChatWorld
 from kith_testkit.node_api import call
 from kith_testkit.nodes import kith, ok
@@ -31,26 +32,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatWorld]:
     root = tmp_path_factory.mktemp("group-files")
     w = ChatWorld(root, "abc")
     w.start("a", "b", "c")
-    for x, y in (("a", "b"), ("a", "c"), ("b", "c")):
-        w.online(x, y)
+    groups.all_online(w, "abc")
     yield w
     w.close()
 
 
 def _group(world: ChatWorld, name: str) -> str:
-    ids = world.ids
-    status, made = call(
-        world.nodes["a"], "POST", "/api/groups", {"name": name, "members": [ids["b"], ids["c"]]}
-    )
-    assert status == 201, made
+    gid = str(groups.create(world, "a", name, "bc")["id"])
     for who in "bc":
-        node = world.nodes[who]
-
-        def known(node: Any = node) -> bool:
-            return call(node, "GET", f"/api/groups/{made['id']}")[0] == 200
-
-        wait_for(known, f"{who} knows the group", WAIT)
-    return str(made["id"])
+        groups.wait_known(world, who, gid, WAIT)
+    return gid
 
 
 def _payload(tmp_path: Path, name: str, size: int = 200_000) -> tuple[Path, bytes]:
