@@ -7,9 +7,6 @@ again everything still queued for it."""
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -25,10 +22,9 @@ from kith.groups.frames import (
 )
 from kith.p2p import SecureChannel
 from kith.runtime.groups.hub import GroupHub
-from kith.runtime.live import EventHub
-from kith.store import Store
 from kith.store.async_store import AsyncStore
 from kith_proto.keys import IdentityKeys
+from kith_testkit.group_hubs import group_members
 
 KEYS = {n: IdentityKeys(bytes([i + 1]) * 32) for i, n in enumerate("ab")}
 IDS = {n: k.kith_id for n, k in KEYS.items()}
@@ -68,21 +64,8 @@ class Peer:
 
 @pytest.fixture
 async def hubs(tmp_path: Path) -> AsyncIterator[dict[str, tuple[GroupHub, AsyncStore]]]:
-    made = {}
-    for name, keys in KEYS.items():
-        path, key = tmp_path / f"{name}.db", os.urandom(32)
-        with Store.create(path, key) as store, store.transaction():
-            for other, their in KEYS.items():
-                if other != name:
-                    store.contacts.add(their.kith_id, their.public_key, other, 1.0)
-        astore = await AsyncStore.open(path, key)
-        log = logging.getLogger(f"test.groups.{name}")
-        hub = GroupHub(keys=keys, store=astore, hub=EventHub(), clock=time.time, log=log)
-        made[name] = (hub, astore)
-    yield made
-    for hub, astore in made.values():
-        await hub.stop()
-        await astore.close()
+    async with group_members(tmp_path, KEYS) as made:
+        yield made.hubs
 
 
 async def test_the_dropping_member_asks_and_takes_what_comes_after_the_answer_once(
