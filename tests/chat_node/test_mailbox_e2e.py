@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from kith_testkit.chat_world import ChatWorld
+from kith_testkit.mailbox_world import item_ids, mailbox_file, mailbox_world, wait_items
 from kith_testkit.nodes import kith, ok
 from kith_testkit.polling import wait_for
 
@@ -18,23 +19,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[ChatWorld]:
-    w = ChatWorld(tmp_path, server_flags=("--data-dir", str(tmp_path / "server")))
-    yield w
-    w.close()
-
-
-def _stored_items(world: ChatWorld, tmp_path: Path) -> int:
-    with sqlite3.connect(tmp_path / "server" / "mailbox.sqlite3") as db:
-        return int(db.execute("SELECT count(*) FROM items").fetchone()[0])
-
-
-def _item_ids(tmp_path: Path) -> set[int]:
-    with sqlite3.connect(tmp_path / "server" / "mailbox.sqlite3") as db:
-        return {int(row[0]) for row in db.execute("SELECT id FROM items")}
-
-
-def _deposited(world: ChatWorld, tmp_path: Path, count: int) -> None:
-    wait_for(lambda: _stored_items(world, tmp_path) >= count or None, f"{count} items stored")
+    with mailbox_world(tmp_path) as w:
+        yield w
 
 
 def test_messages_to_an_offline_contact_arrive_once_in_order_via_the_mailbox(
@@ -43,7 +29,7 @@ def test_messages_to_an_offline_contact_arrive_once_in_order_via_the_mailbox(
     (a,) = world.start("a")
     for n in range(20):
         ok(kith(a.data_dir, "send", "b", f"message {n}"))
-    _deposited(world, tmp_path, 20)
+    wait_items(tmp_path, 20)
     assert a.stop() == 0
     world.start("b")
     got = world.wait_history("b", "a", lambda ms: len(ms) >= 20, "bob to get all 20")
@@ -78,9 +64,9 @@ def test_a_tampered_item_is_dropped_and_the_rest_arrive(world: ChatWorld, tmp_pa
     (a,) = world.start("a")
     for n in range(3):
         ok(kith(a.data_dir, "send", "b", f"m{n}"))
-    _deposited(world, tmp_path, 3)
+    wait_items(tmp_path, 3)
     assert a.stop() == 0
-    with sqlite3.connect(tmp_path / "server" / "mailbox.sqlite3") as db:
+    with sqlite3.connect(mailbox_file(tmp_path)) as db:
         last, item = db.execute("SELECT id, payload FROM items ORDER BY id DESC").fetchone()
         flipped = bytes([*item[:50], item[50] ^ 1, *item[51:]])  # in the sealed body
         db.execute("UPDATE items SET payload = ? WHERE id = ?", (flipped, last))
@@ -89,7 +75,7 @@ def test_a_tampered_item_is_dropped_and_the_rest_arrive(world: ChatWorld, tmp_pa
     assert [(m.text, m.via) for m in got] == [("m0", "mailbox"), ("m1", "mailbox")]
     wait_for(lambda: any("tampered" in line for line in b.lines) or None, "the drop logged")
     # all three acknowledged; what remains is bob's receipt, waiting for alice
-    wait_for(lambda: _item_ids(tmp_path).isdisjoint(range(last + 1)) or None, "items acked")
+    wait_for(lambda: item_ids(tmp_path).isdisjoint(range(last + 1)) or None, "items acked")
     # m2 is still in alice's outbox: her next run sends it again, directly or (if
     # it deposits before it sees bob online) through the mailbox; either way once
     world.start("a")

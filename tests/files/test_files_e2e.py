@@ -8,12 +8,12 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from kith.files import CHUNK_SIZE
 from kith_testkit.chat_world import ChatWorld
+from kith_testkit.file_api import file_info, send_file, wait_file
 from kith_testkit.node_api import EventWatcher, call
 from kith_testkit.nodes import NodeProcess
 from kith_testkit.polling import wait_for
@@ -39,47 +39,24 @@ def _source(tmp_path: Path, size: int = SIZE) -> tuple[Path, str]:
     return path, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _send(node: NodeProcess, contact: str, path: Path, caption: str = "") -> dict[str, Any]:
-    status, body = call(
-        node, "POST", f"/api/contacts/{contact}/files", {"path": str(path), "caption": caption}
-    )
-    assert status == 201, body
-    return body  # type: ignore[no-any-return]
-
-
-def _file(node: NodeProcess, file_id: str) -> dict[str, Any] | None:
-    status, body = call(node, "GET", f"/api/files/{file_id}")
-    return body if status == 200 else None
-
-
-def _wait_file(
-    node: NodeProcess, file_id: str, check: Any, what: str, timeout: float = 60
-) -> dict[str, Any]:
-    def probe() -> dict[str, Any] | None:
-        found = _file(node, file_id)
-        return found if found is not None and check(found) else None
-
-    return wait_for(probe, what, timeout)
-
-
 def test_a_file_arrives_byte_identical_and_verified(world: ChatWorld, tmp_path: Path) -> None:
     a, b = world.start("a", "b")
     world.online("a", "b")
     source, digest = _source(tmp_path)
     watcher = EventWatcher(b)
-    sent = _send(a, world.ids["b"], source, "our holiday")
+    sent = send_file(a, world.ids["b"], source, "our holiday")
     file_id = sent["file"]["id"]
     assert sent["message"]["id"] == file_id
     assert (sent["file"]["size"], sent["file"]["sha256"]) == (SIZE, digest)
     assert sent["file"]["name"] == "holiday video.mp4"
-    got = _wait_file(b, file_id, lambda f: f["state"] == "received", "bob to receive the file")
+    got = wait_file(b, file_id, lambda f: f["state"] == "received", "bob to receive the file")
     assert (got["size"], got["sha256"], got["bytes_done"]) == (SIZE, digest, SIZE)
     assert (got["name"], got["caption"], got["direction"]) == (
         "holiday video.mp4",
         "our holiday",
         "in",
     )
-    _wait_file(a, file_id, lambda f: f["state"] == "received", "alice to hear it arrived")
+    wait_file(a, file_id, lambda f: f["state"] == "received", "alice to hear it arrived")
     # bob's page sees the transfer move on (about once per MiB) and end
     watcher.wait(lambda e: e["type"] == "file" and e["file"]["state"] == "received", "the end")
     progress = [
@@ -111,8 +88,8 @@ def test_the_receiver_killed_halfway_resumes_where_it_stopped(
     a, b = world.start("a", "b")
     world.online("a", "b")
     source, digest = _source(tmp_path)
-    file_id = _send(a, world.ids["b"], source)["file"]["id"]
-    _wait_file(b, file_id, lambda f: f["bytes_done"] >= SIZE // 2, "half the file", timeout=60)
+    file_id = send_file(a, world.ids["b"], source)["file"]["id"]
+    wait_file(b, file_id, lambda f: f["bytes_done"] >= SIZE // 2, "half the file", timeout=60)
     b.kill()
     (b,) = world.start("b")
     line = wait_for(
@@ -125,7 +102,7 @@ def test_the_receiver_killed_halfway_resumes_where_it_stopped(
     have, total = int(match[1]), int(match[2])
     assert total == CHUNKS
     assert have >= CHUNKS // 3  # chunks sent after the restart are well under the full size
-    got = _wait_file(b, file_id, lambda f: f["state"] == "received", "bob to finish", 60)
+    got = wait_file(b, file_id, lambda f: f["state"] == "received", "bob to finish", 60)
     assert got["sha256"] == digest
     dest = tmp_path / "saved.mp4"
     status, _ = call(b, "POST", f"/api/files/{file_id}/save", {"dest": str(dest)})
@@ -139,8 +116,8 @@ def test_the_sender_killed_halfway_resumes_where_the_receiver_stopped(
     a, b = world.start("a", "b")
     world.online("a", "b")
     source, digest = _source(tmp_path)
-    file_id = _send(a, world.ids["b"], source)["file"]["id"]
-    _wait_file(b, file_id, lambda f: f["bytes_done"] >= SIZE // 2, "half the file", timeout=60)
+    file_id = send_file(a, world.ids["b"], source)["file"]["id"]
+    wait_file(b, file_id, lambda f: f["bytes_done"] >= SIZE // 2, "half the file", timeout=60)
     a.kill()
     source.unlink()  # what is sent comes from the vault, not from the original
     (a,) = world.start("a")
@@ -152,9 +129,9 @@ def test_the_sender_killed_halfway_resumes_where_the_receiver_stopped(
     match = re.search(r"resumes at chunk (\d+) of (\d+)", line)
     assert match is not None
     assert int(match[1]) >= CHUNKS // 3
-    got = _wait_file(b, file_id, lambda f: f["state"] == "received", "bob to finish", 60)
+    got = wait_file(b, file_id, lambda f: f["state"] == "received", "bob to finish", 60)
     assert got["sha256"] == digest
-    _wait_file(a, file_id, lambda f: f["state"] == "received", "alice to hear it arrived")
+    wait_file(a, file_id, lambda f: f["state"] == "received", "alice to hear it arrived")
 
 
 @pytest.mark.parametrize("side", ["sender", "receiver"])
@@ -162,13 +139,13 @@ def test_either_side_cancels_mid_transfer(world: ChatWorld, tmp_path: Path, side
     a, b = world.start("a", "b")
     world.online("a", "b")
     source, _ = _source(tmp_path, 64 * 1024 * 1024)
-    file_id = _send(a, world.ids["b"], source)["file"]["id"]
-    _wait_file(b, file_id, lambda f: f["bytes_done"] > 0, "the transfer to start", 30)
+    file_id = send_file(a, world.ids["b"], source)["file"]["id"]
+    wait_file(b, file_id, lambda f: f["bytes_done"] > 0, "the transfer to start", 30)
     status, body = call(a if side == "sender" else b, "POST", f"/api/files/{file_id}/cancel")
     assert status == 200
     assert body["state"] == "cancelled"
     for node in (a, b):
-        got = _wait_file(node, file_id, lambda f: f["state"] == "cancelled", "both cancelled", 30)
+        got = wait_file(node, file_id, lambda f: f["state"] == "cancelled", "both cancelled", 30)
         assert got["reason"] == "cancelled"
     wait_for(
         lambda: not (world.dirs["b"] / "files" / f"{file_id}.kf").exists() or None,
@@ -202,11 +179,11 @@ def test_a_file_for_an_offline_contact_goes_when_they_come_online(
 ) -> None:
     (a,) = world.start("a")
     source, digest = _source(tmp_path, 300_000)
-    sent = _send(a, world.ids["b"], source)
+    sent = send_file(a, world.ids["b"], source)
     assert sent["file"]["state"] == "queued"
     assert sent["message"]["state"] == "queued"
     (b,) = world.start("b")
-    got = _wait_file(b, sent["file"]["id"], lambda f: f["state"] == "received", "bob gets it")
+    got = wait_file(b, sent["file"]["id"], lambda f: f["state"] == "received", "bob gets it")
     assert got["sha256"] == digest
 
 
@@ -214,8 +191,8 @@ def test_a_file_is_deleted_with_its_message_on_both_sides(world: ChatWorld, tmp_
     a, b = world.start("a", "b")
     world.online("a", "b")
     source, _ = _source(tmp_path, 300_000)
-    file_id = _send(a, world.ids["b"], source)["file"]["id"]
-    _wait_file(b, file_id, lambda f: f["state"] == "received", "bob to receive the file")
+    file_id = send_file(a, world.ids["b"], source)["file"]["id"]
+    wait_file(b, file_id, lambda f: f["state"] == "received", "bob to receive the file")
     stored = [world.dirs[n] / "files" / f"{file_id}.kf" for n in "ab"]
     assert all(path.exists() for path in stored)
     status, _ = call(a, "DELETE", f"/api/messages/{file_id}")
@@ -223,7 +200,7 @@ def test_a_file_is_deleted_with_its_message_on_both_sides(world: ChatWorld, tmp_
 
     def gone() -> bool | None:
         copies = any(path.exists() for path in stored)
-        records = any(_file(node, file_id) is not None for node in (a, b))
+        records = any(file_info(node, file_id) is not None for node in (a, b))
         return True if not copies and not records else None
 
     wait_for(gone, "both copies and both records gone", timeout=30)
@@ -237,9 +214,9 @@ def test_a_file_larger_than_the_receivers_free_space_is_refused_before_it_is_sen
     (b,) = world.start("b", flags=("--file-reserve", "1000000000"))  # ~1 EiB must stay free
     world.online("a", "b")
     source, _ = _source(tmp_path, 2 * CHUNK_SIZE)
-    file_id = _send(a, world.ids["b"], source)["file"]["id"]
+    file_id = send_file(a, world.ids["b"], source)["file"]["id"]
     for node in (a, b):
-        got = _wait_file(node, file_id, lambda f: f["state"] == "failed", "refused on both sides")
+        got = wait_file(node, file_id, lambda f: f["state"] == "failed", "refused on both sides")
         assert (got["reason"], got["bytes_done"]) == ("too_large", 0)
     assert not (world.dirs["b"] / "files" / f"{file_id}.kf").exists()
     assert any("refused a file" in line and "too large" in line for line in b.lines)
@@ -261,20 +238,20 @@ def test_memory_stays_flat_on_both_sides_whatever_the_file_size(
     a, b = world.start("a", "b")
     world.online("a", "b")
     warm, _ = _source(tmp_path, 3 * CHUNK_SIZE)
-    warm_id = _send(a, world.ids["b"], warm)["file"]["id"]
-    _wait_file(a, warm_id, lambda f: f["state"] == "received", "a first file (channel warm)")
+    warm_id = send_file(a, world.ids["b"], warm)["file"]["id"]
+    wait_file(a, warm_id, lambda f: f["state"] == "received", "a first file (channel warm)")
     before = {n: _rss_mib(n) for n in (a, b)}
     big = tmp_path / "big.bin"
     with big.open("wb") as out:
         for _ in range(RSS_FILE_MIB):
             out.write(os.urandom(1 << 20))
-    file_id = _send(a, world.ids["b"], big)["file"]["id"]
+    file_id = send_file(a, world.ids["b"], big)["file"]["id"]
     peak = dict(before)
 
     def done() -> bool | None:
         for node in (a, b):
             peak[node] = max(peak[node], _rss_mib(node))
-        found = _file(a, file_id)
+        found = file_info(a, file_id)
         return True if found is not None and found["state"] == "received" else None
 
     wait_for(done, "the big file to arrive", timeout=120)
@@ -288,14 +265,14 @@ def test_a_receiver_away_during_a_cancel_learns_it_when_it_is_back(
     a, b = world.start("a", "b")
     world.online("a", "b")
     source, _ = _source(tmp_path, 64 * 1024 * 1024)
-    file_id = _send(a, world.ids["b"], source)["file"]["id"]
-    _wait_file(b, file_id, lambda f: f["bytes_done"] > 0, "the transfer to start", 30)
+    file_id = send_file(a, world.ids["b"], source)["file"]["id"]
+    wait_file(b, file_id, lambda f: f["bytes_done"] > 0, "the transfer to start", 30)
     b.kill()
     a.sees(world.ids["b"], "offline")
     status, body = call(a, "POST", f"/api/files/{file_id}/cancel")
     assert (status, body["state"]) == (200, "cancelled")
     (b,) = world.start("b")
-    got = _wait_file(b, file_id, lambda f: f["state"] == "cancelled", "bob to learn it", 30)
+    got = wait_file(b, file_id, lambda f: f["state"] == "cancelled", "bob to learn it", 30)
     assert got["reason"] == "cancelled"
     wait_for(
         lambda: not (world.dirs["b"] / "files" / f"{file_id}.kf").exists() or None,
@@ -311,8 +288,8 @@ def test_a_transfer_held_by_either_side_stays_held_across_a_restart_and_resumes(
     a, b = world.start("a", "b")
     world.online("a", "b")
     source, digest = _source(tmp_path, 32 * 1024 * 1024)
-    file_id = _send(a, world.ids["b"], source)["file"]["id"]
-    _wait_file(b, file_id, lambda f: f["bytes_done"] > 0, "the transfer to start", 30)
+    file_id = send_file(a, world.ids["b"], source)["file"]["id"]
+    wait_file(b, file_id, lambda f: f["bytes_done"] > 0, "the transfer to start", 30)
     name = "a" if side == "sender" else "b"
     holder = world.nodes[name]
     status, body = call(holder, "POST", f"/api/files/{file_id}/pause")
@@ -320,11 +297,11 @@ def test_a_transfer_held_by_either_side_stays_held_across_a_restart_and_resumes(
     holder.kill()
     (holder,) = world.start(name)
     world.online("a", "b")
-    held = _file(holder, file_id)
+    held = file_info(holder, file_id)
     assert held is not None
     assert (held["state"], held["reason"]) == ("paused", "held")
     status, body = call(holder, "POST", f"/api/files/{file_id}/resume")
     assert (status, body["reason"]) == (200, None)
     for node in (world.nodes["a"], world.nodes["b"]):
-        got = _wait_file(node, file_id, lambda f: f["state"] == "received", "both received", 90)
+        got = wait_file(node, file_id, lambda f: f["state"] == "received", "both received", 90)
         assert got["sha256"] == digest

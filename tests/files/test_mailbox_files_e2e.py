@@ -16,6 +16,8 @@ import pytest
 
 from kith.files.parcel import PARCEL_MAX_SIZE
 from kith_testkit.chat_world import ChatWorld
+from kith_testkit.file_api import file_info, send_file, wait_file
+from kith_testkit.mailbox_world import item_ids, mailbox_file, mailbox_world, wait_items
 from kith_testkit.node_api import call
 from kith_testkit.nodes import NodeProcess, kith, ok
 from kith_testkit.polling import wait_for
@@ -25,21 +27,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[ChatWorld]:
-    w = ChatWorld(tmp_path, server_flags=("--data-dir", str(tmp_path / "server")))
-    yield w
-    w.close()
-
-
-def _item_ids(tmp_path: Path) -> set[int]:
-    with sqlite3.connect(tmp_path / "server" / "mailbox.sqlite3") as db:
-        return {int(row[0]) for row in db.execute("SELECT id FROM items")}
-
-
-def _deposited(tmp_path: Path, count: int) -> set[int]:
-    return wait_for(
-        lambda: ids if len(ids := _item_ids(tmp_path)) >= count else None,
-        f"{count} items stored",
-    )
+    with mailbox_world(tmp_path) as w:
+        yield w
 
 
 def _source(tmp_path: Path, size: int, name: str = "notes.bin") -> tuple[Path, bytes]:
@@ -50,24 +39,11 @@ def _source(tmp_path: Path, size: int, name: str = "notes.bin") -> tuple[Path, b
 
 
 def _send(node: NodeProcess, contact: str, path: Path, caption: str = "") -> str:
-    status, body = call(
-        node, "POST", f"/api/contacts/{contact}/files", {"path": str(path), "caption": caption}
-    )
-    assert status == 201, body
-    return str(body["file"]["id"])
-
-
-def _file(node: NodeProcess, file_id: str) -> dict[str, Any] | None:
-    status, body = call(node, "GET", f"/api/files/{file_id}")
-    return body if status == 200 else None
+    return str(send_file(node, contact, path, caption)["file"]["id"])
 
 
 def _wait_state(node: NodeProcess, file_id: str, state: str, what: str) -> dict[str, Any]:
-    def probe() -> dict[str, Any] | None:
-        found = _file(node, file_id)
-        return found if found is not None and found["state"] == state else None
-
-    return wait_for(probe, what, 60)
+    return wait_file(node, file_id, lambda f: f["state"] == state, what)
 
 
 def test_a_small_file_reaches_an_offline_contact_through_the_mailbox(
@@ -76,7 +52,7 @@ def test_a_small_file_reaches_an_offline_contact_through_the_mailbox(
     (a,) = world.start("a")
     source, data = _source(tmp_path, PARCEL_MAX_SIZE)
     file_id = _send(a, world.ids["b"], source, "for later")
-    deposited = _deposited(tmp_path, 2)  # the message and the file
+    deposited = wait_items(tmp_path, 2)  # the message and the file
     assert a.stop() == 0
     (b,) = world.start("b")
     got = _wait_state(b, file_id, "received", "bob to receive the file")
@@ -97,7 +73,7 @@ def test_a_small_file_reaches_an_offline_contact_through_the_mailbox(
     assert message["via"] == "mailbox"
     assert (message["file"]["state"], message["file"]["sha256"]) == ("received", got["sha256"])
     # bob's receipt and "done" wait in alice's mailbox: she learns it without bob online
-    wait_for(lambda: len(_item_ids(tmp_path) - deposited) >= 2 or None, "bob's receipt and done")
+    wait_for(lambda: len(item_ids(tmp_path) - deposited) >= 2 or None, "bob's receipt and done")
     assert b.stop() == 0
     (a,) = world.start("a")
     _wait_state(a, file_id, "received", "alice to see the file received")
@@ -107,12 +83,12 @@ def test_a_file_over_the_limit_waits_for_a_channel(world: ChatWorld, tmp_path: P
     (a,) = world.start("a")
     source, data = _source(tmp_path, PARCEL_MAX_SIZE + 1)
     file_id = _send(a, world.ids["b"], source)
-    deposited = _deposited(tmp_path, 1)  # the message only
+    deposited = wait_items(tmp_path, 1)  # the message only
     assert a.stop() == 0
-    assert len(_item_ids(tmp_path)) == 1
+    assert len(item_ids(tmp_path)) == 1
     (b,) = world.start("b")
     world.wait_history("b", "a", lambda ms: [m.id for m in ms] == [file_id], "the message")
-    wait_for(lambda: _item_ids(tmp_path).isdisjoint(deposited) or None, "bob to ack it")
+    wait_for(lambda: item_ids(tmp_path).isdisjoint(deposited) or None, "bob to ack it")
     status, body = call(b, "GET", f"/api/contacts/{world.ids['a']}/files")
     assert (status, body) == (200, {"files": []})
     world.start("a")
@@ -129,9 +105,9 @@ def test_a_tampered_file_item_is_dropped_and_nothing_else_is_lost(
     source, data = _source(tmp_path, 5_000)
     file_id = _send(a, world.ids["b"], source)
     ok(kith(a.data_dir, "send", "b", "and a note"))
-    deposited = _deposited(tmp_path, 3)
+    deposited = wait_items(tmp_path, 3)
     assert a.stop() == 0
-    with sqlite3.connect(tmp_path / "server" / "mailbox.sqlite3") as db:
+    with sqlite3.connect(mailbox_file(tmp_path)) as db:
         # the file's item is the only one in the largest bucket
         item_id, item = db.execute(
             "SELECT id, payload FROM items ORDER BY length(payload) DESC"
@@ -142,8 +118,8 @@ def test_a_tampered_file_item_is_dropped_and_nothing_else_is_lost(
     got = world.wait_history("b", "a", lambda ms: len(ms) == 2, "both messages")
     assert [m.via for m in got] == ["mailbox", "mailbox"]
     wait_for(lambda: any("tampered" in line for line in b.lines) or None, "the drop logged")
-    wait_for(lambda: _item_ids(tmp_path).isdisjoint(deposited) or None, "every item acked")
-    assert _file(b, file_id) is None
+    wait_for(lambda: item_ids(tmp_path).isdisjoint(deposited) or None, "every item acked")
+    assert file_info(b, file_id) is None
     # alice's transfer is still queued: her next run delivers it over a channel
     world.start("a")
     _wait_state(b, file_id, "received", "the file once both are online")
