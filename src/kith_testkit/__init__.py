@@ -22,4 +22,9 @@ One concept per module:
 - :mod:`kith_testkit.chat_driver_harness`: a chat driver over a real store with
   fake peer links, for the chat runtime's tests.
 - :mod:`kith_testkit.message_contract`: the message API contract as a fake for the browser.
+- :mod:`kith_testkit.group_api`: groups through a running node's local API.
+- :mod:`kith_testkit.group_hubs`: group hubs on real stores, frames handed between them.
+- :mod:`kith_testkit.file_api`: a contact's file through a running node's local API.
+- :mod:`kith_testkit.mailbox_world`: a world whose server keeps the sealed mailbox.
+- :mod:`kith_testkit.images`: small valid pictures (PNG) made without an image library.
 """

@@ -18,9 +18,11 @@ __all__ = [
     "VISIBILITY_AND_SPY",
     "WAIT_MS",
     "back_to_list",
+    "drop_file",
     "new_note",
     "notes",
     "open_chat",
+    "open_group",
     "set_hidden",
     "set_setting",
 ]
@@ -91,3 +93,26 @@ def open_chat(page: Any, contact_id: str, title: str) -> Any:
     page.locator(f"#contacts li[data-id='{contact_id}'] button").click()
     expect(page.locator("#chat-title")).to_have_text(title, timeout=WAIT_MS)
     return page
+
+
+def open_group(page: Any, name: str, timeout_ms: float = WAIT_MS) -> Any:
+    """Open the group chat ``name`` from the page's list of groups."""
+    page.locator("#groups-list li", has_text=name).get_by_role("button").click()
+    expect(page.locator("#group-title")).to_have_text(name, timeout=timeout_ms)
+    return page
+
+
+DROP: Final = """({ bytes, name, kind, target }) => {
+    const file = new File([new Uint8Array(bytes)], name, { type: kind });
+    const data = new DataTransfer();
+    data.items.add(file);
+    const where = document.querySelector(target);
+    where.dispatchEvent(new DragEvent("dragover", { bubbles: true, dataTransfer: data }));
+    where.dispatchEvent(new DragEvent("drop", { bubbles: true, dataTransfer: data }));
+}"""
+
+
+def drop_file(page: Any, target: str, name: str, data: bytes, kind: str = "") -> None:
+    """Drag a file ``name`` holding ``data`` (MIME type ``kind``) onto ``target``."""
+    args = {"bytes": list(data), "name": name, "kind": kind, "target": target}
+    page.evaluate(DROP, args)

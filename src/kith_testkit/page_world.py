@@ -8,13 +8,14 @@ nodes start; each page gets a fresh browser context, which an optional
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from playwright.sync_api import expect
+from playwright.sync_api import expect, sync_playwright
 
-from kith_testkit.browser import new_context, sign_in
+from kith_testkit.browser import launch_chromium, new_context, sign_in
 from kith_testkit.nodes import NodeProcess, kith, make_identity, ok
 from kith_testkit.page_controls import WAIT_MS, open_chat
 from kith_testkit.signal.process import HEARTBEAT_FLAGS, SignalProcess
@@ -113,3 +114,21 @@ def notifying_page(script: str, *names: str) -> ContextSetup:
         context.add_init_script(script)
 
     return setup
+
+
+World = TypeVar("World", bound=PageWorld)
+
+
+@contextmanager
+def open_world(make: Callable[[Any], World]) -> Iterator[World]:
+    """Headless Chromium and the world ``make`` builds on it; both closed on the way out."""
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            world = make(browser)
+            try:
+                yield world
+            finally:
+                world.close()
+        finally:
+            browser.close()

@@ -6,18 +6,16 @@ chat and downloads nothing until it is there, then alice's card shows it receive
 from __future__ import annotations
 
 import re
-import struct
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from kith_testkit.browser import launch_chromium
+from kith_testkit.images import png
 from kith_testkit.node_api import call
-from kith_testkit.page_world import PageWorld
+from kith_testkit.page_controls import drop_file, open_group
+from kith_testkit.page_world import PageWorld, open_world
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 30_000
@@ -25,42 +23,12 @@ WAIT_MS = 30_000
 
 @pytest.fixture(scope="module")
 def trio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PageWorld]:
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        world = PageWorld(
-            tmp_path_factory.mktemp("group-files-ui"),
-            browser,
-            ("alice", "bob", "carol"),
-            pages=("alice", "bob"),
-        )
-        try:
-            for other in ("bob", "carol"):
-                world.wait_online("alice", other, WAIT_MS)
-            yield world
-        finally:
-            world.close()
-            browser.close()
-
-
-def _png(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        )
-
-    rows = b"".join(b"\x00" + b"\x00\x80\xff" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-def _open_group(page: Any, name: str) -> None:
-    page.locator("#groups-list li", has_text=name).get_by_role("button").click()
-    expect(page.locator("#group-title")).to_have_text(name, timeout=WAIT_MS)
+    root = tmp_path_factory.mktemp("group-files-ui")
+    names = ("alice", "bob", "carol")
+    with open_world(lambda browser: PageWorld(root, browser, names, pages=names[:2])) as world:
+        for other in ("bob", "carol"):
+            world.wait_online("alice", other, WAIT_MS)
+        yield world
 
 
 def test_a_picture_attached_in_a_group_shows_inline_for_every_member(
@@ -77,10 +45,10 @@ def test_a_picture_attached_in_a_group_shows_inline_for_every_member(
     alice, bob = trio.pages["alice"], trio.pages["bob"]
     alice.reload()
     bob.reload()
-    _open_group(alice, "Sketches")
-    _open_group(bob, "Sketches")
+    open_group(alice, "Sketches", WAIT_MS)
+    open_group(bob, "Sketches", WAIT_MS)
     picture = tmp_path / "blue.png"
-    picture.write_bytes(_png(24, 16))
+    picture.write_bytes(png(24, 16, (0x00, 0x80, 0xFF)))
     alice.set_input_files("#group-composer-file", str(picture))
     for page, side in ((alice, "mine"), (bob, "theirs")):
         card = page.locator(f"#group-messages .msg.{side} .file-card").last
@@ -96,16 +64,7 @@ def test_a_picture_attached_in_a_group_shows_inline_for_every_member(
     files = call(trio.nodes["carol"], "GET", f"/api/groups/{made['id']}/files")[1]["files"]
     assert [f["state"] for f in files.values()] == ["received"]
 
-    bob.evaluate(
-        """() => {
-            const file = new File([new Uint8Array(5000).fill(7)], "notes.txt");
-            const data = new DataTransfer();
-            data.items.add(file);
-            const target = document.querySelector("#group-messages");
-            target.dispatchEvent(new DragEvent("dragover", { bubbles: true, dataTransfer: data }));
-            target.dispatchEvent(new DragEvent("drop", { bubbles: true, dataTransfer: data }));
-        }"""
-    )
+    drop_file(bob, "#group-messages", "notes.txt", bytes([7]) * 5000)
     got = alice.locator("#group-messages .msg.theirs .file-card", has_text="notes.txt")
     expect(got).to_have_attribute("data-state", "received", timeout=WAIT_MS)
     expect(got.locator("img.file-thumb")).to_have_count(0)  # not a picture

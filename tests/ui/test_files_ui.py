@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from kith_testkit.browser import launch_chromium
-from kith_testkit.page_world import PageWorld
+from kith_testkit.images import png
+from kith_testkit.page_controls import drop_file
+from kith_testkit.page_world import PageWorld, open_world
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 30_000
@@ -31,12 +32,8 @@ class Pair(PageWorld):
 
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[Pair]:
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        world = Pair(tmp_path, browser)
+    with open_world(lambda browser: Pair(tmp_path, browser)) as world:
         yield world
-        world.close()
-        browser.close()
 
 
 def test_a_file_sent_from_the_page_is_received_and_downloaded(pair: Pair, tmp_path: Path) -> None:
@@ -85,41 +82,10 @@ def test_a_cancel_on_the_page_shows_on_both_sides(pair: Pair, tmp_path: Path) ->
     expect(message.locator(".file-card")).to_have_count(0)  # never offered: nothing to show
 
 
-def _png(width: int, height: int) -> bytes:
-    """A valid red PNG, made here (no image library needed)."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        )
-
-    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
 def test_a_picture_dropped_on_the_chat_shows_inline_on_both_sides(pair: Pair) -> None:
     alice = pair.open_chat("alice", "bob")
     bob = pair.open_chat("bob", "alice")
-    png = list(_png(40, 30))
-    alice.evaluate(
-        """(bytes) => {
-            const file = new File([new Uint8Array(bytes)], "red.png", { type: "image/png" });
-            const data = new DataTransfer();
-            data.items.add(file);
-            const target = document.querySelector("#messages");
-            target.dispatchEvent(new DragEvent("dragover", { bubbles: true, dataTransfer: data }));
-            target.dispatchEvent(new DragEvent("drop", { bubbles: true, dataTransfer: data }));
-        }""",
-        png,
-    )
+    drop_file(alice, "#messages", "red.png", png(40, 30), "image/png")
     for page, side in ((alice, "mine"), (bob, "theirs")):
         card = page.locator(f"#messages .msg.{side} .file-card").last
         expect(card).to_have_attribute("data-state", "received", timeout=WAIT_MS)

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from kith_testkit.browser import ARTIFACTS, launch_chromium
-from kith_testkit.page_controls import VISIBILITY_AND_SPY, new_note, notes, set_hidden
-from kith_testkit.page_world import PageWorld, mutual, notifying_page
+from kith_testkit.browser import ARTIFACTS
+from kith_testkit.page_controls import VISIBILITY_AND_SPY, new_note, notes, open_group, set_hidden
+from kith_testkit.page_world import PageWorld, mutual, notifying_page, open_world
 
 pytestmark = pytest.mark.slow
 WAIT_MS = 30_000  # group frames go out once the pairwise sessions are open
@@ -45,16 +45,11 @@ class Trio(PageWorld):
 
 @pytest.fixture(scope="module")
 def trio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trio]:
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        world = Trio(tmp_path_factory.mktemp("groups-ui"), browser)
-        try:
-            for other in ("bob", "carol"):
-                world.wait_online("alice", other, WAIT_MS)
-            yield world
-        finally:
-            world.close()
-            browser.close()
+    root = tmp_path_factory.mktemp("groups-ui")
+    with open_world(lambda browser: Trio(root, browser)) as world:
+        for other in ("bob", "carol"):
+            world.wait_online("alice", other, WAIT_MS)
+        yield world
 
 
 def test_a_group_created_on_one_page_chats_and_shows_members_and_removal_on_another(
@@ -141,7 +136,7 @@ def test_a_group_created_on_one_page_chats_and_shows_members_and_removal_on_anot
 
     # reopened, the rename line sits after the message sent before it, not above it
     bob.eval_on_selector("#group-messages .msg", "row => { row.dataset.stale = 'yes'; }")
-    bob.locator("#groups-list li", has_text="Hikers 2026").get_by_role("button").click()
+    open_group(bob, "Hikers 2026", WAIT_MS)
     expect(bob.locator("#group-messages .msg")).to_have_count(1, timeout=WAIT_MS)
     expect(bob.locator("#group-messages .msg[data-stale]")).to_have_count(0)  # rebuilt
     after_message = bob.locator("#group-messages .msg:has-text('hello hikers') ~ .system")
