@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Final
 
 from kith.groups.frames import Queued, encode_group_frame
 from kith.runtime.groups.hub import GroupHub
@@ -16,6 +17,10 @@ from kith.runtime.live import EventHub
 from kith.store import Store
 from kith.store.async_store import AsyncStore
 from kith_proto.keys import IdentityKeys
+
+KEYS: Final = {n: IdentityKeys(bytes([i + 1]) * 32) for i, n in enumerate("abc")}
+"""Three fixed identities, alice (``a``), bob and carol, for :func:`group_members`."""
+IDS: Final = {n: k.kith_id for n, k in KEYS.items()}
 
 
 class GroupMembers:
@@ -93,7 +98,7 @@ class GroupMembers:
 
 @asynccontextmanager
 async def group_members(
-    root: Path, keys: Mapping[str, IdentityKeys]
+    root: Path, keys: Mapping[str, IdentityKeys] = KEYS
 ) -> AsyncIterator[GroupMembers]:
     """Every member's store made and hub started; all stopped on the way out."""
     made = GroupMembers(root, keys)

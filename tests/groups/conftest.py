@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from kith_testkit.chat_world import ChatWorld
+from kith_testkit.group_hubs import GroupMembers, group_members
 
 
 @pytest.fixture
@@ -22,3 +23,10 @@ def world(tmp_path: Path, world_names: str) -> Iterator[ChatWorld]:
     w = ChatWorld(tmp_path, world_names)
     yield w
     w.close()
+
+
+@pytest.fixture
+async def members(tmp_path: Path) -> AsyncIterator[GroupMembers]:
+    """Alice's, bob's and carol's group hubs, each on its own new store."""
+    async with group_members(tmp_path) as made:
+        yield made

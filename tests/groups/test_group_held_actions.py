@@ -6,23 +6,9 @@ file) and applies when the message arrives, unless it waited longer than
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from kith.runtime.groups.hub import HELD_FOR
-from kith_proto.keys import IdentityKeys
-from kith_testkit.group_hubs import GroupMembers, group_members
-
-KEYS = {n: IdentityKeys(bytes([i + 1]) * 32) for i, n in enumerate("abc")}
-IDS = {n: k.kith_id for n, k in KEYS.items()}
-
-
-@pytest.fixture
-async def members(tmp_path: Path) -> AsyncIterator[GroupMembers]:
-    async with group_members(tmp_path, KEYS) as made:
-        yield made
+from kith_testkit.group_hubs import IDS, GroupMembers
 
 
 async def held(members: GroupMembers, name: str, gid: bytes) -> int:

@@ -6,26 +6,12 @@ others with its error, and nothing after it is lost; receipts are counted."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from kith.groups.content import Edit, encode_content
 from kith.groups.frames import Sealed, encode_group_frame
 from kith.groups.sender_keys import encode_group_message
 from kith.runtime.groups.hub import Rejection
-from kith_proto.keys import IdentityKeys
-from kith_testkit.group_hubs import GroupMembers, group_members
-
-KEYS = {n: IdentityKeys(bytes([i + 1]) * 32) for i, n in enumerate("abc")}
-IDS = {n: k.kith_id for n, k in KEYS.items()}
-
-
-@pytest.fixture
-async def members(tmp_path: Path) -> AsyncIterator[GroupMembers]:
-    async with group_members(tmp_path, KEYS) as made:
-        yield made
+from kith_testkit.group_hubs import IDS, GroupMembers
 
 
 async def test_a_forged_edit_of_anothers_message_is_refused_and_nothing_after_it_lost(
