@@ -42,6 +42,9 @@ def test_a_reaction_held_for_its_message_survives_a_restart_of_the_node(world: C
     assert world.nodes["a"].stop() == 0
     world.start("a", "c")
     world.online("a", "c")
-    got = groups.wait_by_body(world, "a", gid, lambda got: "the summit" in got)
+    # The held reaction is applied once the message is stored: wait for both.
+    got = groups.wait_by_body(
+        world, "a", gid, lambda got: bool(got.get("the summit", {}).get("reactions"))
+    )
     assert got["the summit"]["reactions"] == {"👍": [ids["b"]]}
     assert groups.rejections(world, "a") == []

@@ -682,6 +682,8 @@ class GroupHub:
         now = self._clock()
         content = decode_content(plaintext)  # refused: the chain is not stored (as before)
 
+        released: list[tuple[str, GroupMessageRecord | RefusedAction]] = []
+
         def write(store: Store) -> GroupMessageRecord | GroupError | None:
             """Store the chain and the content's effect; the message to show, or why
             the content was refused (the chain is kept either way)."""
@@ -691,7 +693,12 @@ class GroupHub:
                     stored = GroupMessageRecord(
                         gid, content.id, from_id, content.text, content.sent_at, now
                     )
-                    return stored if store.groups.add_message(stored) else None
+                    added = store.groups.add_message(stored)
+                    # What waited for this message lands in the same transaction.
+                    released.extend(_release_held(store, gid, content.id, now - HELD_FOR))
+                    if any(not isinstance(r, RefusedAction) for _, r in released):
+                        return store.groups.message(gid, content.id)
+                    return stored if added else None
                 try:
                     _check(content, from_id, store.groups.message(gid, content.target))
                 except RefusedAction as exc:
@@ -710,44 +717,13 @@ class GroupHub:
             self._hub.publish(GroupMessageEvent(shown.to_json()))
         if isinstance(content, Delete) and self._files is not None:
             await self._files.deleted(from_id, content.target)
+        for held_from, result in released:
+            if isinstance(result, RefusedAction):
+                self._reject(held_from, result)
         if isinstance(content, Post):
             self._send_receipt(gid, from_id, "delivered", [content.id])
             if content.file is not None and shown is not None and self._files is not None:
                 await self._files.incoming(from_id, content)
-            await self._release(record.state, content.id)
-
-    async def _release(self, state: GroupState, message_id: str) -> None:
-        """Apply the actions held for a message that just arrived, in arrival order
-        (each checked as if it came now; a refused one is noted and dropped)."""
-        gid, since = state.group_id, self._clock() - HELD_FOR
-
-        def write(store: Store) -> list[tuple[str, GroupMessageRecord | RefusedAction]]:
-            out: list[tuple[str, GroupMessageRecord | RefusedAction]] = []
-            with store.transaction():
-                for from_id, data in store.groups.take_held_actions(gid, message_id, since=since):
-                    action = decode_content(data)
-                    if isinstance(action, Post):
-                        continue  # never held
-                    try:
-                        _check(action, from_id, store.groups.message(gid, action.target))
-                    except RefusedAction as exc:
-                        out.append((from_id, exc))
-                        continue
-                    _apply(gid, from_id, action)(store)
-                    found = store.groups.message(gid, action.target)
-                    assert found is not None
-                    out.append((from_id, found))
-            return out
-
-        applied = await self._store.run(write)
-        for from_id, result in applied:
-            if isinstance(result, RefusedAction):
-                self._reject(from_id, result)
-        if any(not isinstance(r, RefusedAction) for _, r in applied):
-            found = await self._store.run(lambda s: s.groups.message(gid, message_id))
-            assert found is not None
-            shown = (await self._counted(state, [found]))[0]
-            self._hub.publish(GroupMessageEvent(shown.to_json()))
 
     async def _on_receipt(self, from_id: str, frame: Receipt) -> None:
         """A member has or read messages of ours (other IDs are ignored)."""
@@ -964,9 +940,32 @@ def _check(action: Action, sender_id: str, target: GroupMessageRecord | None) ->
 
 
 def _hold(store: Store, group_id: bytes, sender_id: str, action: Action, now: float) -> None:
-    """Keep an action on a message not held yet (:meth:`GroupHub._release` applies it)."""
+    """Keep an action on a message not held yet (:func:`_release_held` applies it)."""
     data = encode_content(action)
     store.groups.hold_action(group_id, action.target, sender_id, data, now=now, keep=MAX_WAITING)
+
+
+def _release_held(
+    store: Store, group_id: bytes, message_id: str, since: float
+) -> list[tuple[str, GroupMessageRecord | RefusedAction]]:
+    """Apply the actions held for a message just stored, in arrival order, inside
+    the caller's transaction (each checked as if it came now; a refused one is
+    returned to be noted, and dropped)."""
+    out: list[tuple[str, GroupMessageRecord | RefusedAction]] = []
+    for from_id, data in store.groups.take_held_actions(group_id, message_id, since=since):
+        action = decode_content(data)
+        if isinstance(action, Post):
+            continue  # never held
+        try:
+            _check(action, from_id, store.groups.message(group_id, action.target))
+        except RefusedAction as exc:
+            out.append((from_id, exc))
+            continue
+        _apply(group_id, from_id, action)(store)
+        found = store.groups.message(group_id, action.target)
+        assert found is not None
+        out.append((from_id, found))
+    return out
 
 
 def _apply(group_id: bytes, sender_id: str, action: Action) -> Callable[[Store], None]:
