@@ -21,6 +21,7 @@ from kith.chat import (
     ConversationEvent,
     DropOutbox,
     Message,
+    MessageStateChanged,
     OutboxEntry,
     Party,
     StoreCursor,
@@ -136,15 +137,24 @@ def write_events(store: Store, contact_id: str, events: Sequence[ConversationEve
     the order made (the caller holds the transaction). Each table gets one
     statement, however many events: of several ``StoreMessage`` of one message
     (written, sent, delivered) only the last is written, as each holds the
-    whole message; outbox entries are written before those dropped; only the
-    last ``StoreCursor`` counts. Our own ``next_seq`` follows every outbox entry."""
+    whole message, and a message whose every ``StoreMessage`` here only moves
+    its state (followed by its ``MessageStateChanged``: a stored message sent
+    or receipted) gets only its state set; outbox entries are written before
+    those dropped; only the last ``StoreCursor`` counts. Our own ``next_seq``
+    follows every outbox entry."""
     messages: dict[str, Message] = {}  # the last of each, in the order first met
+    states: dict[str, Message] = {}  # the same, for messages whose state alone moved
     entries: list[OutboxEntry] = []
     dropped: list[str] = []
     cursor: int | None = None
-    for event in events:
+    for index, event in enumerate(events):
         match event:
+            case StoreMessage(message) if message.id in messages:
+                messages[message.id] = message
+            case StoreMessage(message) if _moves_state(events, index):
+                states[message.id] = message
             case StoreMessage(message):
+                states.pop(message.id, None)
                 messages[message.id] = message
             case StoreOutbox(entry):
                 entries.append(entry)
@@ -156,6 +166,8 @@ def write_events(store: Store, contact_id: str, events: Sequence[ConversationEve
                 pass
     if messages:
         store.messages.put_many(contact_id, list(messages.values()))
+    if states:
+        store.messages.set_states(contact_id, [(m.id, m.state) for m in states.values()])
     if entries:
         store.outbox.put_many(contact_id, entries)
         store.cursors.raise_next_seq(contact_id, max(e.seq for e in entries) + 1)
@@ -163,6 +175,18 @@ def write_events(store: Store, contact_id: str, events: Sequence[ConversationEve
         store.outbox.drop_many(contact_id, dropped)
     if cursor is not None:
         store.cursors.set_peer_next_seq(contact_id, cursor)
+
+
+def _moves_state(events: Sequence[ConversationEvent], index: int) -> bool:
+    """Whether the ``StoreMessage`` at ``index`` only moves the state of a
+    stored message (the conversation follows those with ``MessageStateChanged``)."""
+    following = events[index + 1] if index + 1 < len(events) else None
+    event = events[index]
+    return (
+        isinstance(following, MessageStateChanged)
+        and isinstance(event, StoreMessage)
+        and following.id == event.message.id
+    )
 
 
 @dataclass(frozen=True, slots=True)

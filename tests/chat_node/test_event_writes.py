@@ -13,6 +13,7 @@ from kith.chat import (
     DropOutbox,
     Message,
     MessageState,
+    MessageStateChanged,
     OutboxEntry,
     Party,
     StoreCursor,
@@ -58,6 +59,44 @@ def test_the_last_state_of_a_message_is_the_one_stored(store: Store) -> None:
     ]
     assert store.outbox.entries(BOB) == []  # written, then dropped
     assert store.cursors.get(BOB) == (2, 7)  # next_seq follows the entry; the last cursor
+
+
+def _moved(mid: str, state: MessageState, text: str = "hello") -> list[ConversationEvent]:
+    """A state move as the conversation makes it: the message, then its new state."""
+    moved = Message(mid, Party.ME, text, 1_700_000_000_000, state, 1)
+    return [StoreMessage(moved), MessageStateChanged(mid, state)]
+
+
+def test_a_receipt_sets_only_the_state_of_a_stored_message(store: Store) -> None:
+    a, b = "a" * 32, "b" * 32
+    with store.transaction():
+        write_events(store, BOB, [StoreMessage(_message(a, MessageState.SENT))])
+    # the row is not rewritten: a text differing in the event (it never does) stays as stored
+    events = [*_moved(a, MessageState.DELIVERED, "not written"), DropOutbox(a)]
+    with store.transaction():
+        write_events(store, BOB, events)
+    stored = store.messages.all(BOB)
+    assert [(m.id, m.text, m.state) for m in stored] == [(a, "hello", MessageState.DELIVERED)]
+    with store.transaction():  # a state move of a message not stored writes nothing
+        write_events(store, BOB, _moved(b, MessageState.DELIVERED))
+    assert [m.id for m in store.messages.all(BOB)] == [a]
+
+
+def test_a_message_written_and_moved_in_one_batch_is_written_whole(store: Store) -> None:
+    a, b = "a" * 32, "b" * 32
+    events: list[ConversationEvent] = [
+        StoreMessage(_message(a, MessageState.QUEUED)),
+        *_moved(a, MessageState.SENT),
+        *_moved(b, MessageState.SENT),  # moved first, then changed whole (an edit): written
+        StoreMessage(Message(b, Party.ME, "edited", 1_700_000_000_000, MessageState.SENT, 2)),
+    ]
+    with store.transaction():
+        write_events(store, BOB, events)
+    stored = store.messages.all(BOB)
+    assert [(m.id, m.text, m.state) for m in stored] == [
+        (a, "hello", MessageState.SENT),
+        (b, "edited", MessageState.SENT),
+    ]
 
 
 def test_neighbouring_writes_of_one_contact_become_one(store: Store) -> None:

@@ -82,6 +82,14 @@ class MessageRepository:
         """:meth:`put` each message, in order, in one statement execution."""
         self._conn.executemany(_PUT, [_row(contact_id, m) for m in messages])
 
+    def set_states(self, contact_id: str, states: Sequence[tuple[str, MessageState]]) -> None:
+        """Set the state of stored messages (ID, state), in one statement
+        execution: a receipt moves only the state, so the row is not rewritten."""
+        self._conn.executemany(
+            "UPDATE messages SET state = ? WHERE contact_id = ? AND id = ?",
+            [(state.value, contact_id, message_id) for message_id, state in states],
+        )
+
     def get(self, contact_id: str, message_id: str) -> Message | None:
         """One message of one conversation, or None."""
         row = self._conn.execute(
