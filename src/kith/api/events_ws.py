@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable
 from typing import Final
 
 from aiohttp import WSMsgType, web
 
 from kith.api.access import EVENTS_PROTOCOL
+from kith.api.json_text import json_bytes
 from kith.api.ws_frames import text_frames
 from kith.runtime.live import EventHub, NodeEvent, Subscription
 
@@ -90,12 +90,12 @@ class EventsEndpoint:
             while not subscription.queue.empty():  # a burst: no task and wait per event
                 events.append(subscription.queue.get_nowait())
             closed = None in events
-            texts = [json.dumps(e.to_json()) for e in events if e is not None]
+            texts = [json_bytes(e.to_json()) for e in events if e is not None]
             transport = request.transport
             if ws.closed or transport is None or transport.is_closing():
                 return
             if len(texts) == 1:
-                await ws.send_str(texts[0])
+                await ws.send_str(texts[0].decode("utf-8"))
             elif texts:
                 transport.write(text_frames(texts))
                 if transport.get_write_buffer_size() > MAX_BUFFERED:

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from kith.api.bodies import json_object
 from kith.api.errors import BadRequest
+from kith.api.json_text import json_text
 from kith.conversation_store import MAX_PAGE
 from kith.runtime.chat.service import ChatService
 
@@ -56,7 +57,7 @@ async def send_message(request: web.Request) -> web.Response:
     if reply_to is not None and not isinstance(reply_to, str):
         raise BadRequest("'reply_to' must be a message ID (a string) or null")
     message = await _chat(request).send_text(request.match_info["id"], text, reply_to)
-    return web.json_response(message.to_json(), status=201)
+    return web.json_response(message.to_json(), status=201, dumps=json_text)
 
 
 async def edit_message(request: web.Request) -> web.Response:

@@ -21,11 +21,12 @@ _LEN16: Final = struct.Struct("!BBH")
 _LEN64: Final = struct.Struct("!BBQ")
 
 
-def text_frames(texts: Iterable[str]) -> bytes:
-    """Every text as one final, unmasked text frame, concatenated."""
+def text_frames(texts: Iterable[str | bytes]) -> bytes:
+    """Every text (a ``str``, or ``bytes`` already UTF-8) as one final,
+    unmasked text frame, concatenated."""
     parts: list[bytes] = []
     for text in texts:
-        payload = text.encode("utf-8")
+        payload = text if isinstance(text, bytes) else text.encode("utf-8")
         size = len(payload)
         if size < 126:
             parts.append(bytes((_FIN_TEXT, size)))
