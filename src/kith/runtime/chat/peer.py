@@ -598,13 +598,27 @@ class ChatPeer:
     # -- the conversation's timer -------------------------------------------
 
     def reschedule(self, on_due: Callable[[ChatPeer], None]) -> None:
-        """Move the timer to the conversation's next deadline."""
-        self.cancel_timer()
+        """Have the timer fire by the conversation's next deadline.
+
+        A pending timer due no later than that is kept: a stream of messages
+        and receipts moves the deadline on with every call, and a timer that
+        fires early only makes ``on_due`` find nothing due and reschedule; so
+        a busy conversation makes no timer per message.
+        """
         deadline = self.conversation.next_deadline()
         if deadline is None:
+            self.cancel_timer()
             return
+        loop = asyncio.get_running_loop()
         delay = max(0.0, deadline - self._clock())
-        self._timer = asyncio.get_running_loop().call_later(delay, on_due, self)
+        if self._timer is not None and self._timer.when() <= loop.time() + delay:
+            return
+        self.cancel_timer()
+        self._timer = loop.call_later(delay, self._fire, on_due)
+
+    def _fire(self, on_due: Callable[[ChatPeer], None]) -> None:
+        self._timer = None
+        on_due(self)
 
     def cancel_timer(self) -> None:
         """Stop the timer."""
