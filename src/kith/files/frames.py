@@ -24,7 +24,8 @@ offer without it is decoded as before.
 from __future__ import annotations
 
 import re
-from typing import Final, Literal, TypeAlias
+from collections.abc import Callable
+from typing import Final, Literal, TypeAlias, TypeVar
 
 import msgspec
 
@@ -49,6 +50,7 @@ __all__ = [
     "check_voice_ms",
     "chunk_count",
     "decode_file_frame",
+    "decode_marked",
     "encode_file_frame",
     "is_file_frame",
 ]
@@ -120,6 +122,8 @@ class Cancel(msgspec.Struct, frozen=True, tag_field="t", tag="cancel"):
 
 FileFrame: TypeAlias = Offer | Accept | Chunk | Ack | Done | Cancel
 
+T = TypeVar("T")
+
 _DECODER: Final = msgspec.msgpack.Decoder(FileFrame)
 _ENCODER: Final = msgspec.msgpack.Encoder()
 _UNDECODABLE: Final = (msgspec.DecodeError, UnicodeError, RecursionError)
@@ -147,15 +151,30 @@ def decode_file_frame(data: bytes) -> FileFrame:
         MalformedFileFrame: not a file frame, undecodable, or a field out of bounds
             (the message says which, never the frame's content).
     """
+    return decode_marked(data, _DECODER, "file frame", _problem)
+
+
+def decode_marked(
+    data: bytes,
+    decoder: msgspec.msgpack.Decoder[T],
+    what: str,
+    problem: Callable[[T], str | None],
+) -> T:
+    """Decode a frame that starts with the file mark, then check it.
+
+    Raises:
+        MalformedFileFrame: not a file frame, undecodable, or why ``problem``
+            refuses it, naming ``what`` (never the frame's content).
+    """
     if not is_file_frame(data):
-        raise MalformedFileFrame("the file frame is invalid: not a file frame")
+        raise MalformedFileFrame(f"the {what} is invalid: not a file frame")
     try:
-        frame: FileFrame = _DECODER.decode(memoryview(data)[1:])
+        frame = decoder.decode(memoryview(data)[1:])
     except _UNDECODABLE:
-        raise MalformedFileFrame("the file frame is invalid: does not decode") from None
-    problem = _problem(frame)
-    if problem is not None:
-        raise MalformedFileFrame(f"the file frame is invalid: {problem}")
+        raise MalformedFileFrame(f"the {what} is invalid: does not decode") from None
+    reason = problem(frame)
+    if reason is not None:
+        raise MalformedFileFrame(f"the {what} is invalid: {reason}")
     return frame
 
 

@@ -30,7 +30,7 @@ from kith.files.frames import (
     Offer,
     check_offer,
     check_transfer_id,
-    is_file_frame,
+    decode_marked,
 )
 from kith_proto.mailbox_seal import MAX_FRAME
 
@@ -76,7 +76,6 @@ MailboxFileFrame: TypeAlias = Parcel | Done
 
 _DECODER: Final = msgspec.msgpack.Decoder(MailboxFileFrame)
 _ENCODER: Final = msgspec.msgpack.Encoder()
-_UNDECODABLE: Final = (msgspec.DecodeError, UnicodeError, RecursionError)
 
 
 class ParcelMismatch(MalformedFileFrame):
@@ -106,18 +105,14 @@ def decode_mailbox_file_frame(data: bytes) -> MailboxFileFrame:
         MalformedFileFrame: anything else that is not a good parcel or ``done``
             (the message says which, never the frame's content).
     """
-    if not is_file_frame(data):
-        raise MalformedFileFrame("the mailbox file frame is invalid: not a file frame")
-    try:
-        frame: MailboxFileFrame = _DECODER.decode(memoryview(data)[1:])
-    except _UNDECODABLE:
-        raise MalformedFileFrame("the mailbox file frame is invalid: does not decode") from None
-    problem = check_transfer_id(frame.id) if isinstance(frame, Done) else _parcel_problem(frame)
-    if problem is not None:
-        raise MalformedFileFrame(f"the mailbox file frame is invalid: {problem}")
+    frame = decode_marked(data, _DECODER, "mailbox file frame", _mailbox_problem)
     if isinstance(frame, Parcel):
         _check_bytes(frame)
     return frame
+
+
+def _mailbox_problem(frame: MailboxFileFrame) -> str | None:
+    return check_transfer_id(frame.id) if isinstance(frame, Done) else _parcel_problem(frame)
 
 
 def _parcel_problem(parcel: Parcel) -> str | None:
