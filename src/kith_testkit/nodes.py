@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from kith.contacts import canonical_id
 from kith.datadir import DataDir
 from kith.keyprotect import Protection
 from kith.models import Contact
+from kith.output_lines import OutputLines
 from kith.passphrases import FixedPassphrase
 from kith.runtime.runtime_file import RuntimeInfo, read_runtime
 from kith.store.store import Store
@@ -118,16 +118,11 @@ class NodeProcess:
             text=True,
             env=kith_env(),
         )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        assert self.proc.stdout is not None
+        self.output = OutputLines(self.proc.stdout)
+        self.lines = self.output.lines
         self.info = self._wait_ready()
         self.api = NodeBackend(self.info)
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
 
     def _wait_ready(self) -> RuntimeInfo:
         def ready() -> RuntimeInfo | None:
@@ -164,7 +159,7 @@ class NodeProcess:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         code = self.proc.wait(WAIT)
-        self._reader.join(WAIT)
+        self.output.join(WAIT)
         return code
 
     def kill(self) -> None:

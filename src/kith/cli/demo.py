@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from kith.cli.context import CliContext
+from kith.output_lines import OutputLines
 
 __all__ = ["register"]
 
@@ -74,35 +75,21 @@ class _Child:
             start_new_session=True,  # we stop children ourselves, in order
             preexec_fn=_die_with_parent(),
         )
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self._changed:
-                self.lines.append(line.rstrip("\n"))
-                self._changed.notify_all()
-        with self._changed:
-            self._changed.notify_all()
+        self.output = OutputLines(self.proc.stdout)
+        self.lines = self.output.lines
 
     def wait_for(self, match: Callable[[str], str | None], what: str) -> str:
         """The first value ``match`` finds in the output; a clear error on timeout or exit."""
         from kith.errors import KithError
 
-        deadline = time.monotonic() + START_TIMEOUT
-        with self._changed:
-            while True:
-                found = next((v for v in map(match, self.lines) if v), None)
-                if found:
-                    return found
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._reader.is_alive():
-                    tail = "\n".join(self.lines[-10:])
-                    raise KithError(f"{self.name} did not report {what}:\n{tail}", code="demo")
-                self._changed.wait(min(left, 0.5))
+        found = self.output.wait(
+            lambda lines: next((v for v in map(match, lines) if v), None), START_TIMEOUT
+        )
+        if found is None:
+            tail = "\n".join(self.lines[-10:])
+            raise KithError(f"{self.name} did not report {what}:\n{tail}", code="demo")
+        return found
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -112,7 +99,7 @@ class _Child:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(STOP_TIMEOUT)
-        self._reader.join(STOP_TIMEOUT)
+        self.output.join(STOP_TIMEOUT)
 
 
 def _searcher(pattern: str) -> Callable[[str], str | None]:

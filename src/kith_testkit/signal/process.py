@@ -11,9 +11,9 @@ import re
 import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
+
+from kith.output_lines import OutputLines
 
 WAIT = 5.0
 HEARTBEAT_FLAGS = ("--heartbeat-interval", "0.5", "--heartbeat-timeout", "1.0")
@@ -31,10 +31,9 @@ class SignalProcess:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        assert self.proc.stdout is not None
+        self.output = OutputLines(self.proc.stdout)
+        self.lines = self.output.lines
         line = self.wait_for_log("event=listening", timeout=15)
         match = re.search(r" port=(\d+)", line)
         assert match, line
@@ -45,41 +44,24 @@ class SignalProcess:
         scheme = "https" if self.url.startswith("wss:") else "http"
         self.http = f"{scheme}://127.0.0.1:{self.port}"
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self._changed:
-                self.lines.append(line.rstrip("\n"))
-                self._changed.notify_all()
-        with self._changed:
-            self._changed.notify_all()
-
     def wait_for_log(self, needle: str, timeout: float = WAIT, start: int = 0) -> str:
         """Block until a log line containing ``needle`` appears."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                for line in self.lines[start:]:
-                    if needle in line:
-                        return line
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
-                    raise AssertionError(f"no log line with {needle!r}:\n" + "\n".join(self.lines))
-                self._changed.wait(remaining)
+        found = self.output.wait(
+            lambda lines: next((line for line in lines[start:] if needle in line), None), timeout
+        )
+        if found is None:
+            raise AssertionError(f"no log line with {needle!r}:\n" + "\n".join(self.lines))
+        return found
 
     def wait_for_count(self, needle: str, count: int, timeout: float = WAIT) -> None:
         """Block until ``count`` log lines contain ``needle``."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while sum(needle in line for line in self.lines) < count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"fewer than {count} lines with {needle!r}")
-                self._changed.wait(remaining)
+        if not self.output.wait(
+            lambda lines: sum(needle in line for line in lines) >= count or None, timeout
+        ):
+            raise AssertionError(f"fewer than {count} lines with {needle!r}")
 
     def log_text(self) -> str:
-        with self._changed:
-            return "\n".join(self.lines)
+        return "\n".join(list(self.lines))
 
     def terminate(self, timeout: float = WAIT) -> int:
         if self.proc.poll() is None:
@@ -90,7 +72,7 @@ class SignalProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(WAIT)
-        self._reader.join(WAIT)
+        self.output.join(WAIT)
 
 
 def running(*flags: str) -> Iterator[SignalProcess]:
@@ -126,26 +108,21 @@ class SignalServer:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        self.lines: list[str] = []
-        self._listening = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self._listening.wait(15):
+        assert self.proc.stdout is not None
+        self.output = OutputLines(self.proc.stdout)
+        self.lines = self.output.lines
+        line = self.output.wait(
+            lambda lines: next((x for x in lines if "event=listening" in x), None), 15
+        )
+        if line is None:
             self.kill()
             raise AssertionError("kith-signal did not start:\n" + "\n".join(self.lines))
-        line = next(line for line in self.lines if "event=listening" in line)
         port_match = re.search(r" port=(\d+)", line)
         url_match = re.search(r" public_url=(\S+)", line)
         assert port_match, line
         assert url_match, line
         self.port = int(port_match.group(1))
         self.url = url_match.group(1)
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-            if "event=listening" in line:
-                self._listening.set()
 
     def restart(self) -> SignalServer:
         """Kill this process and start a new one on the same port."""
