@@ -21,13 +21,13 @@ from kith.chat import (
     ConversationEvent,
     DropOutbox,
     Message,
-    MessageStateChanged,
     OutboxEntry,
     Party,
     StoreCursor,
     StoreMessage,
     StoreOutbox,
 )
+from kith.chat.events import moves_state_only
 from kith.errors import KithError
 from kith.store.store import Store
 
@@ -151,7 +151,7 @@ def write_events(store: Store, contact_id: str, events: Sequence[ConversationEve
         match event:
             case StoreMessage(message) if message.id in messages:
                 messages[message.id] = message
-            case StoreMessage(message) if _moves_state(events, index):
+            case StoreMessage(message) if moves_state_only(events, index):
                 states[message.id] = message
             case StoreMessage(message):
                 states.pop(message.id, None)
@@ -175,18 +175,6 @@ def write_events(store: Store, contact_id: str, events: Sequence[ConversationEve
         store.outbox.drop_many(contact_id, dropped)
     if cursor is not None:
         store.cursors.set_peer_next_seq(contact_id, cursor)
-
-
-def _moves_state(events: Sequence[ConversationEvent], index: int) -> bool:
-    """Whether the ``StoreMessage`` at ``index`` only moves the state of a
-    stored message (the conversation follows those with ``MessageStateChanged``)."""
-    following = events[index + 1] if index + 1 < len(events) else None
-    event = events[index]
-    return (
-        isinstance(following, MessageStateChanged)
-        and isinstance(event, StoreMessage)
-        and following.id == event.message.id
-    )
 
 
 @dataclass(frozen=True, slots=True)

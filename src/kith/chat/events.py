@@ -8,6 +8,7 @@ that is what makes "stored before acknowledged" hold.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kith.chat.frames import ChatFrame, Receipt, encode_chat_frame
@@ -24,6 +25,7 @@ __all__ = [
     "StoreMessage",
     "StoreOutbox",
     "TypingChanged",
+    "moves_state_only",
 ]
 
 
@@ -117,3 +119,15 @@ ConversationEvent = (
     | OpenLink
     | FrameRejected
 )
+
+
+def moves_state_only(events: Sequence[ConversationEvent], index: int) -> bool:
+    """Whether the ``StoreMessage`` at ``index`` only moves the state of a stored
+    message (the conversation follows those with ``MessageStateChanged``)."""
+    following = events[index + 1] if index + 1 < len(events) else None
+    event = events[index]
+    return (
+        isinstance(following, MessageStateChanged)
+        and isinstance(event, StoreMessage)
+        and following.id == event.message.id
+    )

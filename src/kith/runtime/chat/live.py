@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from kith.chat import ConversationEvent, MessageStateChanged, StoreMessage, TypingChanged
+from kith.chat.events import moves_state_only
 from kith.conversation_store import ChatMessage
 
 __all__ = [
@@ -120,7 +121,7 @@ def live_events(
     out: list[ChatEvent] = []
     for index, event in enumerate(events):
         match event:
-            case StoreMessage(message=message) if not _state_only(events, index):
+            case StoreMessage(message=message) if not moves_state_only(events, index):
                 out.append(MessageEvent(ChatMessage.of(message, own_id, contact_id)))
             case MessageStateChanged(id=message_id, state=state):
                 out.append(MessageStateEvent(contact_id, message_id, state.value))
@@ -129,15 +130,3 @@ def live_events(
             case _:
                 pass
     return out
-
-
-def _state_only(events: Sequence[ConversationEvent], index: int) -> bool:
-    """Whether the ``StoreMessage`` at ``index`` only records a state change
-    (the conversation follows those with ``MessageStateChanged``)."""
-    following = events[index + 1] if index + 1 < len(events) else None
-    event = events[index]
-    return (
-        isinstance(following, MessageStateChanged)
-        and isinstance(event, StoreMessage)
-        and following.id == event.message.id
-    )
