@@ -289,8 +289,8 @@ class Handshake:
         own_eph = self._require_ephemeral()
         try:
             mine_id_their_eph = dh(self._identity.x25519_private(), peer_ephemeral)
-            mine_eph_their_id = dh(own_eph.private, x25519_public_from_ed25519(self._peer))
-            both_eph = dh(own_eph.private, peer_ephemeral)
+            mine_eph_their_id = own_eph.exchange(x25519_public_from_ed25519(self._peer))
+            both_eph = own_eph.exchange(peer_ephemeral)
             both_id = self._identity.agree(self._peer)
         except (ValueError, RuntimeError) as exc:
             raise HandshakeFailed("the peer's ephemeral key is invalid") from exc

@@ -62,6 +62,8 @@ class KeyPair:
 
     private: bytes = field(repr=False)
     public: bytes
+    key: X25519PrivateKey | None = field(default=None, repr=False, compare=False)
+    """The private half parsed once (loading one costs as much as an exchange)."""
 
     @classmethod
     def generate(cls, random: RandomSource) -> KeyPair:
@@ -73,7 +75,13 @@ class KeyPair:
         """Rebuild a key pair from its private half."""
         key = X25519PrivateKey.from_private_bytes(private)
         public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        return cls(private, public)
+        return cls(private, public, key)
+
+    def exchange(self, public: bytes) -> bytes:
+        """X25519 of this private key and ``public`` (see :func:`dh`)."""
+        if self.key is None:
+            return dh(self.private, public)
+        return self.key.exchange(X25519PublicKey.from_public_bytes(public))
 
 
 def dh(private: bytes, public: bytes) -> bytes:

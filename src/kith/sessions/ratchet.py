@@ -30,7 +30,6 @@ from kith.sessions.kdf import (
     KeyPair,
     RandomSource,
     chain_step,
-    dh,
     message_key_material,
     root_step,
 )
@@ -92,7 +91,7 @@ def initiator_ratchet(
 ) -> RatchetState:
     """The initiator's ratchet: it steps at once against the responder's ephemeral."""
     sending = KeyPair.generate(random)
-    root, send_chain = root_step(root_key, dh(sending.private, responder_key))
+    root, send_chain = root_step(root_key, sending.exchange(responder_key))
     return RatchetState(
         sending=sending,
         remote=responder_key,
@@ -192,7 +191,7 @@ def _step(state: RatchetState, remote: bytes, random: RandomSource) -> None:
 
 def _dh(pair: KeyPair, remote: bytes) -> bytes:
     try:
-        return dh(pair.private, remote)
+        return pair.exchange(remote)
     except ValueError as exc:
         raise DecryptionFailed("invalid ratchet key") from exc
 
