@@ -14,7 +14,14 @@ from kith.p2p import (
     pack_frame,
     unpack_frame,
 )
-from kith.p2p.framing import HEADER_SIZE, MAX_PAYLOAD_SIZE, close_frame, keepalive_frame
+from kith.p2p.framing import (
+    HEADER_SIZE,
+    MAX_PAYLOAD_SIZE,
+    Feature,
+    close_frame,
+    features_frame,
+    keepalive_frame,
+)
 
 
 def test_header_is_type_then_big_endian_length() -> None:
@@ -28,6 +35,15 @@ def test_round_trip(frame_type: FrameType) -> None:
 
 def test_keepalive_is_an_empty_frame() -> None:
     assert unpack_frame(keepalive_frame()) == ChannelFrame(FrameType.KEEPALIVE)
+
+
+def test_features_frame_announces_its_bits() -> None:
+    assert features_frame(Feature.BUNDLE) == b"\x05\x00\x00\x00\x01\x01"
+    assert unpack_frame(features_frame(Feature.BUNDLE)).features is Feature.BUNDLE
+    assert unpack_frame(features_frame(Feature.NONE)).features is Feature.NONE
+    assert unpack_frame(b"\x05\x00\x00\x00\x08" + bytes(7) + b"\x03").features is Feature.BUNDLE
+    with pytest.raises(ValueError, match="only FEATURES"):
+        _ = unpack_frame(keepalive_frame()).features
 
 
 def test_close_carries_its_reason() -> None:
@@ -65,6 +81,9 @@ def test_oversized_frame_from_peer_is_malformed() -> None:
         b"\x04\x00\x00\x00\x01\x63",  # close with unknown reason
         b"\x01\x00\x00\x00\x00",  # empty handshake
         b"\x02\x00\x00\x00\x00",  # empty session message
+        b"\x05\x00\x00\x00\x00",  # features without a byte
+        b"\x05\x00\x00\x00\x09" + bytes(9),  # features longer than eight bytes
+        b"\x06\x00\x00\x00\x00",  # empty bundle
     ],
 )
 def test_malformed_frames_are_refused(data: bytes) -> None:

@@ -34,6 +34,7 @@ from kith.p2p import (
     TamperedSignal,
     WrongDirectionSignal,
 )
+from kith.p2p.framing import Feature
 from kith.p2p.link import failure_event
 from kith_proto.keys import IdentityKeys
 
@@ -320,6 +321,10 @@ async def test_secure_channel_over_a_real_link(
 
     await asyncio.gather(drive(pair.a, sa), drive(pair.b, sb))
     pair.a.send(sa.seal(b"end to end").data)
+    received = await event(pair.b)  # alice announced her features after her Finish
+    assert isinstance(received, FrameReceived)
+    assert sb.receive(received.data) == []
+    assert sb.peer_features is Feature.BUNDLE
     received = await event(pair.b)
     assert isinstance(received, FrameReceived)
     assert sb.receive(received.data) == [MessageReceived(b"end to end")]

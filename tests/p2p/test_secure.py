@@ -19,9 +19,10 @@ from kith.p2p import (
     pack_frame,
     unpack_frame,
 )
-from kith.p2p.framing import CloseReason
+from kith.p2p.framing import CloseReason, Feature, features_frame
 from kith.p2p.secure import MAX_MESSAGE_SIZE
 from kith.sessions import (
+    DecryptionFailed,
     DuplicateMessage,
     HandshakeFailed,
     IdentityKeyChanged,
@@ -74,8 +75,10 @@ def test_established_event_carries_a_persistable_session(
     a, b = SecureChannel(alice, bob.public_key), SecureChannel(bob, alice.public_key)
     (response,) = b.receive(a.start().data)
     assert isinstance(response, SendData)
-    _finish, done = a.receive(response.data)
+    _finish, done, features = a.receive(response.data)
     assert isinstance(done, SessionEstablished)
+    assert isinstance(features, SendData)
+    assert unpack_frame(features.data).features is Feature.BUNDLE
     restored = Session.from_bytes(done.session.to_bytes())
     assert restored.session_id == done.session.session_id
 
@@ -196,3 +199,93 @@ def test_relay_presenting_its_own_identity_is_detected(
 def test_relay_cannot_read_a_message(alice: IdentityKeys, bob: IdentityKeys) -> None:
     a, _ = established(alice, bob)
     assert b"secret words" not in a.seal(b"secret words").data
+
+
+# -- features and bundles ----------------------------------------------------
+
+
+def test_both_sides_learn_the_other_takes_bundles(alice: IdentityKeys, bob: IdentityKeys) -> None:
+    a, b = established(alice, bob)
+    assert a.peer_features is Feature.BUNDLE
+    assert b.peer_features is Feature.BUNDLE
+
+
+def test_a_burst_goes_as_one_bundle_and_arrives_as_messages_in_order(
+    alice: IdentityKeys, bob: IdentityKeys
+) -> None:
+    a, b = established(alice, bob)
+    burst = [f"message {i}".encode() for i in range(50)]
+    (frame,) = a.seal_all(burst)
+    assert unpack_frame(frame.data).type is FrameType.BUNDLE
+    assert b.receive(frame.data) == [MessageReceived(m) for m in burst]
+    assert a.receive(b.seal_all([b"one"])[0].data) == [MessageReceived(b"one")]
+
+
+def test_a_large_message_travels_alone_between_bundles(
+    alice: IdentityKeys, bob: IdentityKeys
+) -> None:
+    a, b = established(alice, bob)
+    chunk = b"c" * 20_000
+    frames = a.seal_all([b"1", b"2", chunk, b"3", b"4"])
+    kinds = [unpack_frame(f.data).type for f in frames]
+    assert kinds == [FrameType.BUNDLE, FrameType.SESSION, FrameType.BUNDLE]
+    received = [e for f in frames for e in b.receive(f.data)]
+    assert received == [MessageReceived(m) for m in (b"1", b"2", chunk, b"3", b"4")]
+
+
+def test_a_peer_that_announced_nothing_gets_one_frame_per_message(
+    alice: IdentityKeys, bob: IdentityKeys
+) -> None:
+    """An older peer drops the FEATURES frame it does not know and never sends one."""
+    a, b = SecureChannel(alice, bob.public_key), SecureChannel(bob, alice.public_key)
+    queue: list[tuple[SecureChannel, bytes]] = [(b, a.start().data)]
+    while queue:
+        target, data = queue.pop(0)
+        other = a if target is b else b
+        outs = sends(target.receive(data))
+        if target is b:  # bob plays the older peer: no FEATURES from him
+            outs = [o for o in outs if unpack_frame(o).type is not FrameType.FEATURES]
+        queue += [(other, out) for out in outs]
+    assert a.peer_features is Feature.NONE
+    frames = a.seal_all([b"x", b"y"])
+    assert [unpack_frame(f.data).type for f in frames] == [FrameType.SESSION] * 2
+    assert [e for f in frames for e in b.receive(f.data)] == [
+        MessageReceived(b"x"),
+        MessageReceived(b"y"),
+    ]
+
+
+def test_unknown_feature_bits_are_ignored(alice: IdentityKeys, bob: IdentityKeys) -> None:
+    a, _ = established(alice, bob)
+    assert a.receive(pack_frame(FrameType.FEATURES, b"\xff\xff")) == []
+    assert a.peer_features is Feature.BUNDLE
+    assert a.receive(features_frame(Feature.NONE)) == []
+    assert a.peer_features is Feature.NONE
+
+
+def test_a_tampered_bundle_is_refused_and_the_session_goes_on(
+    alice: IdentityKeys, bob: IdentityKeys
+) -> None:
+    a, b = established(alice, bob)
+    (frame,) = a.seal_all([b"first", b"second"])
+    tampered = bytearray(frame.data)
+    tampered[-1] ^= 1
+    with pytest.raises(DecryptionFailed):
+        b.receive(bytes(tampered))
+    assert b.receive(a.seal(b"after").data) == [MessageReceived(b"after")]
+
+
+def test_a_bundle_of_garbage_inside_good_encryption_is_malformed(
+    alice: IdentityKeys, bob: IdentityKeys
+) -> None:
+    a, b = established(alice, bob)
+    assert a.session is not None
+    sealed = a.session.encrypt(b"\x00\x00\x00\x09short")  # claims 9 bytes, has 5
+    with pytest.raises(MalformedFrame):
+        b.receive(pack_frame(FrameType.BUNDLE, sealed))
+    assert b.receive(a.seal(b"after").data) == [MessageReceived(b"after")]
+
+
+def test_seal_all_before_established_is_our_error(alice: IdentityKeys, bob: IdentityKeys) -> None:
+    with pytest.raises(LinkStateError):
+        SecureChannel(alice, bob.public_key).seal_all([b"x", b"y"])

@@ -13,6 +13,13 @@ valid one::
 | 2 | ``SESSION`` | one ``kith.sessions`` message frame (Double Ratchet ciphertext) |
 | 3 | ``KEEPALIVE`` | empty |
 | 4 | ``CLOSE`` | one byte, the :class:`CloseReason` |
+| 5 | ``FEATURES`` | 1 to 8 bytes, a big-endian bit set of :class:`Feature` |
+| 6 | ``BUNDLE`` | one ``kith.sessions`` message frame whose plaintext is a bundle
+  (:mod:`kith.p2p.bundle`) |
+
+``FEATURES`` is sent once by each side when the session is established; a
+peer that does not know the type drops it (a malformed frame does not close
+the channel), so it never hears of a feature and never gets a ``BUNDLE``.
 
 A whole frame is at most :data:`MAX_FRAME_SIZE` bytes, the largest message
 aiortc accepts. See ``docs/p2p.md``.
@@ -33,8 +40,10 @@ __all__ = [
     "MAX_PAYLOAD_SIZE",
     "ChannelFrame",
     "CloseReason",
+    "Feature",
     "FrameType",
     "close_frame",
+    "features_frame",
     "keepalive_frame",
     "pack_frame",
     "unpack_frame",
@@ -54,6 +63,19 @@ class FrameType(enum.IntEnum):
     SESSION = 2
     KEEPALIVE = 3
     CLOSE = 4
+    FEATURES = 5
+    BUNDLE = 6
+
+
+class Feature(enum.IntFlag):
+    """What a peer announces it understands (payload of a ``FEATURES`` frame)."""
+
+    NONE = 0
+    BUNDLE = 1
+    """``BUNDLE`` frames: several messages in one encrypted frame."""
+
+
+MAX_FEATURES_SIZE: Final = 8
 
 
 class CloseReason(enum.IntEnum):
@@ -84,6 +106,14 @@ class ChannelFrame:
             raise ValueError("only CLOSE frames carry a reason")
         return CloseReason(self.payload[0])
 
+    @property
+    def features(self) -> Feature:
+        """The features a ``FEATURES`` frame announces (bits this side does
+        not know are left out)."""
+        if self.type is not FrameType.FEATURES:
+            raise ValueError("only FEATURES frames announce features")
+        return Feature(int.from_bytes(self.payload, "big") & _KNOWN_FEATURES)
+
 
 def pack_frame(frame_type: FrameType, payload: bytes = b"") -> bytes:
     """Encode one frame.
@@ -104,6 +134,13 @@ def keepalive_frame() -> bytes:
 def close_frame(reason: CloseReason) -> bytes:
     """A ``CLOSE`` frame carrying ``reason``."""
     return pack_frame(FrameType.CLOSE, bytes([reason]))
+
+
+def features_frame(features: Feature) -> bytes:
+    """A ``FEATURES`` frame announcing ``features``."""
+    value = int(features)
+    size = max(1, (value.bit_length() + 7) // 8)
+    return pack_frame(FrameType.FEATURES, value.to_bytes(size, "big"))
 
 
 def unpack_frame(data: bytes) -> ChannelFrame:
@@ -135,5 +172,11 @@ def _check_control(frame_type: FrameType, payload: bytes) -> None:
     bad_reason = len(payload) != 1 or payload[0] not in set(CloseReason)
     if frame_type is FrameType.CLOSE and bad_reason:
         raise MalformedFrame("a close frame carries one known reason byte")
-    if frame_type in (FrameType.HANDSHAKE, FrameType.SESSION) and not payload:
-        raise MalformedFrame("handshake and session frames are never empty")
+    if frame_type is FrameType.FEATURES and not 0 < len(payload) <= MAX_FEATURES_SIZE:
+        raise MalformedFrame(f"a features frame carries 1 to {MAX_FEATURES_SIZE} bytes")
+    encrypted = (FrameType.HANDSHAKE, FrameType.SESSION, FrameType.BUNDLE)
+    if frame_type in encrypted and not payload:
+        raise MalformedFrame("handshake, session and bundle frames are never empty")
+
+
+_KNOWN_FEATURES: Final = int(Feature.BUNDLE)

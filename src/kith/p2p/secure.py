@@ -9,6 +9,11 @@ handshake's tie-break resolves it), then encrypts and decrypts with the
 resulting :class:`kith.sessions.Session`. The DTLS of the channel is a
 second, independent layer: a relay that swapped DTLS fingerprints would
 still have to pass the handshake, which is bound to both identity keys.
+
+Once established, each side announces its :class:`~kith.p2p.framing.Feature`
+set; :meth:`SecureChannel.seal_all` seals a burst of messages into
+``BUNDLE`` frames (:mod:`kith.p2p.bundle`) only to a peer that announced
+them, and one frame per message to any other.
 """
 
 from __future__ import annotations
@@ -17,12 +22,15 @@ import enum
 from dataclasses import dataclass
 from typing import Final
 
+from kith.p2p.bundle import pack_bundle, plan_bundles, unpack_bundle
 from kith.p2p.errors import FrameTooLarge, LinkStateError
 from kith.p2p.framing import (
     MAX_PAYLOAD_SIZE,
     CloseReason,
+    Feature,
     FrameType,
     close_frame,
+    features_frame,
     keepalive_frame,
     pack_frame,
     unpack_frame,
@@ -50,6 +58,8 @@ __all__ = [
     "SessionEstablished",
 ]
 
+OWN_FEATURES: Final = Feature.BUNDLE
+"""What this side announces once the session is established."""
 SESSION_OVERHEAD: Final = 1024
 MAX_MESSAGE_SIZE: Final = MAX_PAYLOAD_SIZE - SESSION_OVERHEAD
 """Largest plaintext one encrypted frame carries (fits one data-channel message)."""
@@ -112,6 +122,7 @@ class SecureChannel:
         self._handshake = Handshake(own, peer_public, random=random)
         self._session: Session | None = None
         self._failed = False
+        self._peer_features = Feature.NONE
 
     def __repr__(self) -> str:
         return f"SecureChannel(state={self.state.value})"
@@ -130,6 +141,11 @@ class SecureChannel:
         """The established session (None until the handshake completes)."""
         return self._session
 
+    @property
+    def peer_features(self) -> Feature:
+        """What the peer announced it understands (nothing until it did)."""
+        return self._peer_features
+
     def start(self) -> SendData:
         """Begin the handshake as initiator; returns the frame to send.
 
@@ -145,11 +161,40 @@ class SecureChannel:
             LinkStateError: the session is not established.
             FrameTooLarge: the message exceeds :data:`MAX_MESSAGE_SIZE`.
         """
+        session = self.check_sealable(plaintext)
+        return SendData(pack_frame(FrameType.SESSION, session.encrypt(plaintext)))
+
+    def check_sealable(self, plaintext: bytes) -> Session:
+        """Raise what :meth:`seal` would for ``plaintext``; return the session.
+
+        Raises:
+            LinkStateError: the session is not established.
+            FrameTooLarge: the message exceeds :data:`MAX_MESSAGE_SIZE`.
+        """
         if self._session is None or self._failed:
             raise LinkStateError("the end-to-end session is not established")
         if len(plaintext) > MAX_MESSAGE_SIZE:
             raise FrameTooLarge(f"a message is limited to {MAX_MESSAGE_SIZE} bytes")
-        return SendData(pack_frame(FrameType.SESSION, self._session.encrypt(plaintext)))
+        return self._session
+
+    def seal_all(self, plaintexts: list[bytes]) -> list[SendData]:
+        """Encrypt messages, in order, into as few frames as the peer allows:
+        ``BUNDLE`` frames if it announced them, else one frame per message.
+
+        Raises:
+            LinkStateError: the session is not established.
+            FrameTooLarge: a message exceeds :data:`MAX_MESSAGE_SIZE`.
+        """
+        if not Feature.BUNDLE & self._peer_features:
+            return [self.seal(plaintext) for plaintext in plaintexts]
+        frames = []
+        for run in plan_bundles(plaintexts):
+            if len(run) == 1:
+                frames.append(self.seal(run[0]))
+                continue
+            sealed = self.check_sealable(run[0]).encrypt(pack_bundle(run))
+            frames.append(SendData(pack_frame(FrameType.BUNDLE, sealed)))
+        return frames
 
     def keepalive(self) -> SendData:
         """A keepalive frame (keeps an idle link open while a chat is on screen)."""
@@ -174,7 +219,12 @@ class SecureChannel:
         if frame.type is FrameType.HANDSHAKE:
             return self._on_handshake(frame.payload)
         if frame.type is FrameType.SESSION:
-            return self._on_message(frame.payload)
+            return [MessageReceived(self._decrypt(frame.payload))]
+        if frame.type is FrameType.BUNDLE:
+            return [MessageReceived(m) for m in unpack_bundle(self._decrypt(frame.payload))]
+        if frame.type is FrameType.FEATURES:
+            self._peer_features = frame.features
+            return []
         if frame.type is FrameType.CLOSE:
             return [PeerClosing(frame.close_reason)]
         return []
@@ -187,7 +237,10 @@ class SecureChannel:
         except PeerError:
             self._failed = self._handshake.state is HandshakeState.FAILED
             raise
-        return [self._convert(event) for event in events]
+        converted = [self._convert(event) for event in events]
+        if self._session is not None:  # just established: announce what we understand
+            converted.append(SendData(features_frame(OWN_FEATURES)))
+        return converted
 
     def _convert(self, event: HandshakeSend | HandshakeComplete) -> SecureEvent:
         if isinstance(event, HandshakeSend):
@@ -195,7 +248,7 @@ class SecureChannel:
         self._session = event.session
         return SessionEstablished(event.session)
 
-    def _on_message(self, payload: bytes) -> list[SecureEvent]:
+    def _decrypt(self, payload: bytes) -> bytes:
         if self._session is None or self._failed:
             raise UnexpectedFrame("an encrypted message arrived before the handshake completed")
-        return [MessageReceived(self._session.decrypt(payload))]
+        return self._session.decrypt(payload)

@@ -269,6 +269,8 @@ class ChatPeer:
         self._timer: asyncio.TimerHandle | None = None
         self._receipts: list[str] = []
         self._receipt_channel: SecureChannel | None = None
+        self._outgoing: list[bytes] = []
+        self._outgoing_channel: SecureChannel | None = None
         self._limit = limit if limit is not None else InboundLimit()
         self._files = files
         self._calls = calls
@@ -363,6 +365,7 @@ class ChatPeer:
 
     async def close(self) -> None:
         """Close the link (the conversation learns it from the link's event)."""
+        self._flush_outgoing()
         if self._link is not None:
             await self._link.close()
 
@@ -562,12 +565,33 @@ class ChatPeer:
     def send_frame(self, secure: SecureChannel | None, data: bytes) -> None:
         """Encrypt and send a chat frame on ``secure`` if it is still the open channel.
 
-        A frame meant for a channel that closed meanwhile is dropped: what it
-        carried is still in the outbox and goes out on the next channel.
+        Frames are gathered for the rest of the loop turn and sealed together
+        (:meth:`SecureChannel.seal_all`: one ``BUNDLE`` for a burst, to a
+        peer that takes them), in the order given. A frame meant for a
+        channel that closed meanwhile is dropped: what it carried is still
+        in the outbox and goes out on the next channel.
+
+        Raises:
+            FrameTooLarge: ``data`` exceeds what one message may carry.
         """
         if secure is None or secure is not self._secure or not self.is_open or self.blocked:
             return
-        self._send_raw(secure.seal(data).data)
+        secure.check_sealable(data)
+        if secure is not self._outgoing_channel:
+            self._flush_outgoing()
+            self._outgoing_channel = secure
+        self._outgoing.append(data)
+        if len(self._outgoing) == 1:
+            asyncio.get_running_loop().call_soon(self._flush_outgoing)
+
+    def _flush_outgoing(self) -> None:
+        """Seal and send the gathered frames (only on the channel they were meant for)."""
+        frames, self._outgoing = self._outgoing, []
+        secure = self._outgoing_channel
+        if not frames or secure is None or secure is not self._secure or self.blocked:
+            return
+        for sealed in secure.seal_all(frames):
+            self._link_send(sealed.data)
 
     def queue_receipt(self, secure: SecureChannel | None, delivered: Sequence[str]) -> None:
         """Gather a delivery receipt (the IDs it names) for :meth:`flush_receipts`
@@ -585,6 +609,11 @@ class ChatPeer:
             self.send_frame(self._receipt_channel, encode_chat_frame(Receipt("delivered", chunk)))
 
     def _send_raw(self, data: bytes) -> None:
+        """Send a control frame after the frames gathered before it."""
+        self._flush_outgoing()
+        self._link_send(data)
+
+    def _link_send(self, data: bytes) -> None:
         if self._link is None:
             return
         with contextlib.suppress(ChannelNotOpen):
