@@ -13,6 +13,7 @@ import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 
+from kith_proto.event_loop import LOOP_CHOICES, LoopUnavailableError, choose_loop
 from kith_proto.help_format import DefaultsHelpFormatter
 from kith_proto.server_core import ServerConfig
 from kith_proto.wire import DEFAULT_SIGNAL_PORT
@@ -20,7 +21,6 @@ from kith_signal.addresses import Address
 from kith_signal.broker import DEFAULT_MAX_RETAINED_BYTES, Broker
 from kith_signal.cluster.registry import DEFAULT_INTERVAL, DEFAULT_TTL
 from kith_signal.cluster.secret import ClusterSecretError, read_secret, tag_key
-from kith_signal.event_loop import LOOP_CHOICES, LoopUnavailableError, choose_loop
 from kith_signal.gc_policy import GcPolicy, GcSettings
 from kith_signal.heap_trim import GlibcHeap, HeapTrim, TrimSettings
 from kith_signal.logfmt import configure, log_event

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from kith.cli.context import CliContext
+from kith_proto.event_loop import LOOP_CHOICES
 
 if TYPE_CHECKING:
     from kith.runtime.runtime_file import RuntimeInfo
@@ -128,17 +129,33 @@ def register(commands: Any) -> None:
         help="free disk space a received file must leave; a larger file is refused before "
         "it is sent (default 64)",
     )
+    parser.add_argument(
+        "--loop",
+        choices=LOOP_CHOICES,
+        default="auto",
+        help="event loop: uvloop when it can be imported (auto, less CPU per message), "
+        "or the one asked for",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log presence details")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, ctx: CliContext) -> int:
-    """Run the node until a stop signal; exit 0 after a clean stop."""
+    """Run the node until a stop signal; exit 0 after a clean stop (2: the
+    event loop asked for cannot be used here)."""
     import asyncio
+    import sys
 
     from kith.node import NodeOptions
     from kith.runtime.foreground import run_foreground
     from kith.signin_page import remove_signin_pages
+    from kith_proto.event_loop import LoopUnavailableError, choose_loop
+
+    try:
+        loop = choose_loop(args.loop)
+    except LoopUnavailableError as exc:
+        print(f"kith run: error: {exc}", file=sys.stderr)
+        return 2
 
     options = NodeOptions(
         heartbeat_interval=args.heartbeat_interval,
@@ -150,9 +167,10 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     )
     show_ui = partial(_show_ui, data_dir=ctx.data_dir.path, browser=not args.no_browser)
     try:
-        return asyncio.run(
-            run_foreground(ctx.data_dir, ctx.passphrases(), options, args.verbose, show_ui)
-        )
+        with asyncio.Runner(loop_factory=loop.factory) as runner:
+            return runner.run(
+                run_foreground(ctx.data_dir, ctx.passphrases(), options, args.verbose, show_ui)
+            )
     finally:
         remove_signin_pages(ctx.data_dir.path)
 

@@ -59,6 +59,7 @@ async def run_foreground(
         node = await Node.start(data_dir, passphrases, options, log)
         try:
             print(f"Kith node running; local API at {node.runtime.base_url}/api", flush=True)
+            log.info("event loop: %s", _loop_name(asyncio.get_running_loop()))
             if on_ready is not None:
                 await on_ready(node.runtime)
             await stop.wait()
@@ -66,3 +67,8 @@ async def run_foreground(
         finally:
             await node.stop()
     return 0
+
+
+def _loop_name(loop: asyncio.AbstractEventLoop) -> str:
+    """``uvloop`` or ``asyncio``: the package the running loop comes from."""
+    return type(loop).__module__.partition(".")[0]

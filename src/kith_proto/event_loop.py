@@ -1,7 +1,8 @@
-"""Which asyncio event loop ``kith-signal`` runs on.
+"""Which asyncio event loop ``kith-signal`` and ``kith run`` run on.
 
 ``uvloop`` (libuv under asyncio's interface) costs less CPU per delivery
-than the standard loop; it is not available on Windows. ``auto`` takes it
+(and per message a node sends or receives) than the standard loop; it is
+not available on Windows. ``auto`` takes it
 when it can be imported and falls back to the standard loop otherwise.
 """
 

@@ -1,4 +1,4 @@
-"""Choosing kith-signal's event loop (pure: no loop is started)."""
+"""Choosing the event loop of kith-signal and kith run (pure: no loop is started)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import importlib.util
 
 import pytest
 
-from kith_signal.event_loop import LoopUnavailableError, choose_loop
+from kith_proto.event_loop import LoopUnavailableError, choose_loop
 
 HAS_UVLOOP = importlib.util.find_spec("uvloop") is not None
 
