@@ -185,11 +185,28 @@ async def test_the_events_socket_refuses_a_wrong_session(
 # -- bad input ------------------------------------------------------------------
 
 
-async def test_a_body_that_is_not_json_is_a_400(node: Node, http: aiohttp.ClientSession) -> None:
-    status, body = await _call(http, node, "PUT", "/api/status", data=b"{not json")
+@pytest.mark.parametrize(
+    "data",
+    [b"{not json", b"", b'{"status": "busy"', b'{"status": "\xff"}', b"NaN", b"[1, 2]", b"3"],
+    ids=["not-json", "empty", "truncated", "not-utf8", "nan", "array", "number"],
+)
+async def test_a_body_that_is_not_a_json_object_is_a_400(
+    node: Node, http: aiohttp.ClientSession, data: bytes
+) -> None:
+    status, body = await _call(http, node, "PUT", "/api/status", data=data)
     assert (status, _error_code(body)) == (400, "bad_request")
-    status, _ = await _call(http, node, "GET", "/api/status")
+    status, body = await _call(http, node, "GET", "/api/status")
+    assert (status, body["status"]) == (200, "online")  # nothing changed
+
+
+async def test_a_json_object_body_with_unicode_is_taken(
+    node: Node, http: aiohttp.ClientSession
+) -> None:
+    data = json.dumps({"status": "busy", "text": "in a café ☕"}).encode()
+    status, _ = await _call(http, node, "PUT", "/api/status", data=data)
     assert status == 200
+    status, body = await _call(http, node, "GET", "/api/status")
+    assert (body["status"], body["text"]) == ("busy", "in a café ☕")
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ same words everywhere.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from kith.api.errors import BadRequest
@@ -26,8 +26,8 @@ async def json_object(request: web.Request, *, optional: bool = False) -> dict[s
     if optional and not request.can_read_body:
         return {}
     try:
-        body: Any = await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError):
+        body: Any = msgspec.json.decode(await request.read())  # UTF-8, as JSON must be
+    except msgspec.DecodeError:
         raise BadRequest("the request body must be JSON") from None
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
