@@ -24,11 +24,15 @@ STUN), driven through their local APIs (HTTP, like the UI and the CLI):
   median burst (by rate; its CPU) and every burst's rate, since one burst on
   a shared machine can land on a neighbour's spike.
 
-The raw aiortc data channel (``bench_p2p.bench_raw``, two peers in this
-process) runs in the same run for scale: the sustained row's ``vs_raw`` is
-its messages per second over the raw channel's one-way rate (the target is
-0.5). The machine's load average before and after is written with the
-figures: on a shared machine, compare runs only at a similar load.
+The raw aiortc data channel (two peers in this process) runs in the same
+run for scale: its channel open and round trip once (``bench_p2p.bench_raw``),
+its one-way rate (``bench_p2p.raw_one_way``) right before each burst, so the
+anchor and the burst meet the same moment of a shared machine. The
+sustained row's ``vs_raw`` is the median burst's messages per second over
+the median raw one-way rate (the target is 0.5); ``bursts_vs_raw`` pairs
+each burst with the raw run just before it. The machine's load average
+before and after is written with the figures: on a shared machine, compare
+runs only at a similar load.
 """
 
 from __future__ import annotations
@@ -180,12 +184,18 @@ async def bench_nodes() -> list[dict[str, Any]]:
                 await asyncio.sleep(0.3)
                 opens = await bench_open(world, a)
                 rtts = await bench_round_trips(world, a)
-                bursts = [await bench_sustained_split(world, a) for _ in range(BURSTS)]
+                raws, bursts = [], []
+                for _ in range(BURSTS):
+                    raws.append(await bench_p2p.raw_one_way())
+                    bursts.append(await bench_sustained_split(world, a))
                 listener.cancel()
         finally:
             world.close()
     rate, sender_cpu, receiver_cpu = sorted(bursts)[len(bursts) // 2]
+    raw_rate, raw_cpu = sorted(raws)[len(raws) // 2]
     return [
+        {"case": "raw aiortc: one way (beside each burst)", "msgs_per_s": raw_rate,
+         "cpu_us_per_msg": raw_cpu, "bursts_msgs_per_s": [round(r) for r, _ in raws]},
         {"case": "kith nodes: first send → channel open", "p50_ms": percentile(opens, 50) * 1000,
          "p99_ms": percentile(opens, 99) * 1000, "n": len(opens)},
         {"case": "kith nodes: send → delivered (open channel)",
@@ -194,7 +204,9 @@ async def bench_nodes() -> list[dict[str, Any]]:
         {"case": "kith nodes: sustained, persisted + receipts", "msgs_per_s": rate,
          "cpu_us_per_msg": sender_cpu + receiver_cpu, "sender_cpu_us_per_msg": sender_cpu,
          "receiver_cpu_us_per_msg": receiver_cpu, "n": SUSTAINED,
-         "bursts_msgs_per_s": [round(r) for r, _, _ in bursts]},
+         "bursts_msgs_per_s": [round(r) for r, _, _ in bursts],
+         "vs_raw": rate / raw_rate,
+         "bursts_vs_raw": [round(b[0] / r[0], 3) for b, r in zip(bursts, raws, strict=True)]},
     ]  # fmt: skip
 
 
@@ -204,13 +216,9 @@ async def main() -> None:
         {"case": "raw aiortc: channel open", "p50_ms": raw["open_p50_ms"]},
         {"case": "raw aiortc: round trip", "p50_ms": raw["rtt_p50_ms"],
          "p99_ms": raw["rtt_p99_ms"]},
-        {"case": "raw aiortc: one way", "msgs_per_s": raw["msgs_per_s"],
-         "cpu_us_per_msg": raw["cpu_us_per_msg"]},
     ]  # fmt: skip
     load_before = os.getloadavg()[0]
     rows += await bench_nodes()
-    sustained = rows[-1]
-    sustained["vs_raw"] = sustained["msgs_per_s"] / raw["msgs_per_s"]
     report(
         "messaging",
         rows,

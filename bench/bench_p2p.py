@@ -90,6 +90,20 @@ async def bench_raw() -> dict[str, Any]:
     return _row("raw aiortc data channel", opens, rtts, rate, cpu)
 
 
+async def raw_one_way() -> tuple[float, float]:
+    """Messages per second one way on a fresh raw channel, and CPU µs per
+    message of this process (both peers): the anchor other benchmarks run
+    beside their own bursts."""
+    _, a, b, da, db = await raw_pair()
+    sink: asyncio.Queue[bytes] = asyncio.Queue()
+    db.on("message", sink.put_nowait)
+    try:
+        return await _throughput(lambda: da.send(PAYLOAD), sink.get)
+    finally:
+        await a.close()
+        await b.close()
+
+
 # -- PeerLink and SecureChannel --------------------------------------------
 
 
