@@ -30,7 +30,9 @@ its one-way rate (``bench_p2p.raw_one_way``) right before each burst, so the
 anchor and the burst meet the same moment of a shared machine. The
 sustained row's ``vs_raw`` is the median burst's messages per second over
 the median raw one-way rate (the target is 0.5); ``bursts_vs_raw`` pairs
-each burst with the raw run just before it. The machine's load average
+each burst with the raw run just before it; ``vs_raw_at_start`` is over the
+one-way rate measured first, before any node started (for comparison with
+earlier runs, which had only that anchor). The machine's load average
 before and after is written with the figures: on a shared machine, compare
 runs only at a similar load.
 """
@@ -216,9 +218,12 @@ async def main() -> None:
         {"case": "raw aiortc: channel open", "p50_ms": raw["open_p50_ms"]},
         {"case": "raw aiortc: round trip", "p50_ms": raw["rtt_p50_ms"],
          "p99_ms": raw["rtt_p99_ms"]},
+        {"case": "raw aiortc: one way (at the start)", "msgs_per_s": raw["msgs_per_s"],
+         "cpu_us_per_msg": raw["cpu_us_per_msg"]},
     ]  # fmt: skip
     load_before = os.getloadavg()[0]
     rows += await bench_nodes()
+    rows[-1]["vs_raw_at_start"] = rows[-1]["msgs_per_s"] / raw["msgs_per_s"]
     report(
         "messaging",
         rows,
