@@ -13,6 +13,7 @@ from kith.datadir import DataDir
 from kith.node import Node, NodeOptions
 from kith.node_lock import NodeLock
 from kith.passphrases import PassphraseSource
+from kith.runtime.gc_settings import settle_startup_heap
 from kith.runtime.runtime_file import RuntimeInfo
 
 __all__ = ["run_foreground"]
@@ -60,6 +61,7 @@ async def run_foreground(
         try:
             print(f"Kith node running; local API at {node.runtime.base_url}/api", flush=True)
             log.info("event loop: %s", _loop_name(asyncio.get_running_loop()))
+            settle_startup_heap(log)
             if on_ready is not None:
                 await on_ready(node.runtime)
             await stop.wait()
