@@ -10,9 +10,24 @@ new cases.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from hypothesis import settings
+
+from kith_testkit.chat_world import ChatWorld
 
 settings.register_profile("dev", deadline=None)
 settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[ChatWorld]:
+    """A real ``kith-signal`` and the data directories of two mutual contacts,
+    ``a`` and ``b`` (start their nodes with ``world.start``); all stopped after.
+    A test module may define its own ``world`` instead."""
+    w = ChatWorld(tmp_path)
+    yield w
+    w.close()

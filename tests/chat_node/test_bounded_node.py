@@ -5,7 +5,6 @@ a bounded rate, with nothing acknowledged lost. Real ``kith-signal``, real
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,13 +24,6 @@ TEXT_CHARS = 2_000  # 20 MB of text: held whole, it would show plainly in RSS
 RSS_BOUND_MIB = 15.0
 LIMIT = ("--inbound-rate", "20", "--inbound-burst", "200")  # small, so the test is quick
 BURST = 400  # twice the inbound burst allowance
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[ChatWorld]:
-    w = ChatWorld(tmp_path)
-    yield w
-    w.close()
 
 
 def rss_mib(node: NodeProcess) -> float:

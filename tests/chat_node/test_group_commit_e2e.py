@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -20,13 +18,6 @@ pytestmark = pytest.mark.slow
 
 SENDERS = 4
 EACH = 100
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[ChatWorld]:
-    w = ChatWorld(tmp_path)
-    yield w
-    w.close()
 
 
 def test_every_receipted_message_is_in_the_killed_receivers_database(world: ChatWorld) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,13 +13,6 @@ from kith_testkit.node_api import EventWatcher, call
 from kith_testkit.nodes import kith, make_identity, ok
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[ChatWorld]:
-    w = ChatWorld(tmp_path)
-    yield w
-    w.close()
 
 
 def test_round_trip_both_ways(world: ChatWorld) -> None:

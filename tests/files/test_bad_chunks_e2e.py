@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +34,6 @@ pytestmark = pytest.mark.slow
 
 CHUNKS = 40  # more than the sender's window (32), so a damaged chunk is met mid-transfer
 SIZE = CHUNKS * CHUNK_SIZE - 999
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[ChatWorld]:
-    w = ChatWorld(tmp_path)
-    yield w
-    w.close()
 
 
 def _queued(world: ChatWorld, tmp_path: Path) -> tuple[NodeProcess, str, bytes]:

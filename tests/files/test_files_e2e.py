@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,13 +21,6 @@ pytestmark = pytest.mark.slow
 
 SIZE = 8 * 1024 * 1024 + 12_345  # 8 MiB and a short last chunk
 CHUNKS = -(-SIZE // CHUNK_SIZE)
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[ChatWorld]:
-    w = ChatWorld(tmp_path)
-    yield w
-    w.close()
 
 
 def _source(tmp_path: Path, size: int = SIZE) -> tuple[Path, str]:

@@ -7,7 +7,6 @@ import pty
 import select
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,13 +32,6 @@ def test_the_bar_shows_the_fraction_done(done: int, size: int, line: str) -> Non
 
 def test_more_than_the_size_never_overflows_the_bar() -> None:
     assert progress_bar(9, 8, "sending").startswith("[" + "#" * 30 + "] 100%")
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[ChatWorld]:
-    w = ChatWorld(tmp_path)
-    yield w
-    w.close()
 
 
 @pytest.mark.slow

@@ -7,7 +7,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,6 @@ from kith_testkit.polling import wait_for
 pytestmark = pytest.mark.slow
 
 BURST = 60
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[ChatWorld]:
-    w = ChatWorld(tmp_path)
-    yield w
-    w.close()
 
 
 def test_a_node_on_each_loop_exchange_a_burst_in_order(world: ChatWorld) -> None:

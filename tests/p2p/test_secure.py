@@ -256,11 +256,12 @@ def test_a_peer_that_announced_nothing_gets_one_frame_per_message(
 
 
 def test_unknown_feature_bits_are_ignored(alice: IdentityKeys, bob: IdentityKeys) -> None:
-    a, _ = established(alice, bob)
+    a, b = established(alice, bob)
     assert a.receive(pack_frame(FrameType.FEATURES, b"\xff\xff")) == []
     assert a.peer_features is Feature.BUNDLE
-    assert a.receive(features_frame(Feature.NONE)) == []
-    assert a.peer_features is Feature.NONE
+    assert b.receive(features_frame(Feature.NONE)) == []  # the latest announcement counts
+    assert b.peer_features is Feature.NONE
+    assert [unpack_frame(f.data).type for f in b.seal_all([b"x", b"y"])] == [FrameType.SESSION] * 2
 
 
 def test_a_tampered_bundle_is_refused_and_the_session_goes_on(
