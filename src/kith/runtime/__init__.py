@@ -26,7 +26,9 @@
 - :mod:`kith.runtime.live`: live events for the UI and their hub;
 - :mod:`kith.runtime.store_writer`: ordered background store writes;
 - :mod:`kith.runtime.runtime_file`: ``node.json``, how the CLI finds the node;
-- :mod:`kith.runtime.foreground`: ``kith run`` (signals, logging).
+- :mod:`kith.runtime.foreground`: ``kith run`` (signals, logging);
+- :mod:`kith.runtime.gc_settings`: the garbage collector once the node has
+  started (startup heap frozen, rarer young collections).
 
 :mod:`kith.node` wires them together. Nothing is imported here so that the
 CLI can read the runtime file without loading asyncio machinery.
