@@ -74,8 +74,13 @@ def add_contact(path: Path, contact: str, name: str) -> None:
 
 def kith(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the real ``kith`` CLI on ``data_dir``."""
+    return python("-m", "kith.cli.main", "--data-dir", str(data_dir), *args)
+
+
+def python(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run this Python with ``args`` in the tests' environment (:func:`kith_env`)."""
     return subprocess.run(
-        [sys.executable, "-m", "kith.cli.main", "--data-dir", str(data_dir), *args],
+        [sys.executable, *args],
         capture_output=True,
         text=True,
         env=kith_env(),

@@ -4,8 +4,6 @@ used is a usage error before anything starts."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import pytest
 
 from kith.api.client import NodeBackend
 from kith_testkit.chat_world import ChatWorld
-from kith_testkit.nodes import kith, kith_env
+from kith_testkit.nodes import kith, python
 from kith_testkit.polling import wait_for
 
 pytestmark = pytest.mark.slow
@@ -66,15 +64,7 @@ def test_uvloop_insisted_on_where_it_cannot_be_imported_is_a_usage_error(tmp_pat
         "from kith.cli.main import main\n"
         f"sys.exit(main(['--data-dir', {str(tmp_path / 'n')!r}, 'run', '--loop', 'uvloop']))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=kith_env(),
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        check=False,
-    )
+    result = python("-c", code)
     assert result.returncode == 2, result.stderr
     assert "uvloop is not installed" in result.stderr
     assert not (tmp_path / "n").exists()
