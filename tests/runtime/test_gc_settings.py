@@ -25,11 +25,10 @@ def test_the_startup_heap_is_frozen_and_young_collections_are_rarer(
 ) -> None:
     gc.unfreeze()
     _, middle, old = gc.get_threshold()
-    kept = [object()]
     with caplog.at_level(logging.INFO):
         settle_startup_heap(logging.getLogger("node"))
     assert gc.get_threshold() == (YOUNG_THRESHOLD, middle, old)
-    assert gc.get_freeze_count() > len(kept)
+    assert gc.get_freeze_count() > 0  # nothing was frozen before
     assert "startup objects frozen" in caplog.text
 
 

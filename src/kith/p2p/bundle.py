@@ -44,13 +44,13 @@ def plan_bundles(messages: Sequence[bytes]) -> list[list[bytes]]:
     size = 0
     for message in messages:
         cost = _LENGTH.size + len(message)
-        if len(message) > BUNDLE_ENTRY_LIMIT or (run and size + cost > BUNDLE_LIMIT):
-            if run:
-                runs.append(run)
+        alone = len(message) > BUNDLE_ENTRY_LIMIT
+        if run and (alone or size + cost > BUNDLE_LIMIT):
+            runs.append(run)
             run, size = [], 0
-            if len(message) > BUNDLE_ENTRY_LIMIT:
-                runs.append([message])
-                continue
+        if alone:
+            runs.append([message])
+            continue
         run.append(message)
         size += cost
     if run:

@@ -179,4 +179,4 @@ def _check_control(frame_type: FrameType, payload: bytes) -> None:
         raise MalformedFrame("handshake, session and bundle frames are never empty")
 
 
-_KNOWN_FEATURES: Final = int(Feature.BUNDLE)
+_KNOWN_FEATURES: Final = sum(int(feature) for feature in Feature)
