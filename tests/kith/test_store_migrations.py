@@ -212,6 +212,7 @@ NEW_TABLES = {
     "group_change_times": {"group_id", "version", "applied_at"},  # v19
     "group_held_actions": {"id", "group_id", "message_id", "sender_id", "action", "held_at"},  # v20
     "group_held_frames": {"id", "group_id", "sender_id", "frame", "held_at"},  # v22
+    "message_search_pending": {"n"},  # v23
 }  # exactly these columns
 """Tables later versions created, with exactly their columns."""
 

@@ -1,10 +1,19 @@
 """Full-text search over chat history (the FTS5 table ``message_search``).
 
 The index lives inside the encrypted database and holds the text of every
-message that is not deleted; triggers on ``messages`` keep it in step on every
-insert, edit and delete (schema version 8). User text never reaches FTS5's
-query language: :func:`match_expression` quotes every word, so operators,
-quotes and brackets a user types are searched for as text, never parsed.
+message that is not deleted; triggers on ``messages`` keep it in step (schema
+versions 8 and 23). A new or edited message is indexed in a batch, not in the
+transaction that stored it: its number waits in ``message_search_pending``
+(one small row) until a search runs (:meth:`SearchRepository.search` indexes
+everything waiting first, so a search never misses a message) or until a
+waiting message's number is a multiple of 256 (a trigger indexes every
+waiting one). Flushing FTS5 at every commit wrote several pages for each
+batch of messages; this way the messaging path writes one small row per
+message. An edit or delete takes the old text out of the index at once.
+
+User text never reaches FTS5's query language: :func:`match_expression`
+quotes every word, so operators, quotes and brackets a user types are
+searched for as text, never parsed.
 """
 
 from __future__ import annotations
@@ -20,6 +29,11 @@ from kith.store.messages import message_from_row
 
 __all__ = ["MAX_QUERY_CHARS", "MAX_RESULTS", "SearchHit", "SearchRepository", "match_expression"]
 
+_INDEX_WAITING: Final = (
+    "INSERT INTO message_search (rowid, text) SELECT m.n, m.text "
+    "FROM message_search_pending p JOIN messages m ON m.n = p.n WHERE m.deleted = 0",
+    "DELETE FROM message_search_pending",
+)
 MAX_QUERY_CHARS: Final = 200
 MAX_RESULTS: Final = 200
 _MAX_WORDS: Final = 16
@@ -75,6 +89,7 @@ class SearchRepository:
         if not 1 <= limit <= MAX_RESULTS:
             raise _bad_query(f"the result limit must be 1 to {MAX_RESULTS}")
         where, params = "", [match_expression(text)]
+        self.index_waiting()
         if contact_id is not None:
             where, params = "AND m.contact_id = ?", [*params, contact_id]
         rows = self._conn.execute(
@@ -85,6 +100,24 @@ class SearchRepository:
             (*params, limit),
         ).fetchall()
         return [_hit(row) for row in rows]
+
+    def index_waiting(self) -> int:
+        """Index every message waiting for the search index, in one savepoint
+        (a transaction of its own outside one); return how many were waiting."""
+        row = self._conn.execute("SELECT count(*) FROM message_search_pending").fetchone()
+        waiting = int(row[0])
+        if not waiting:
+            return 0
+        self._conn.execute("SAVEPOINT index_waiting")
+        try:
+            for statement in _INDEX_WAITING:
+                self._conn.execute(statement)
+        except BaseException:
+            self._conn.execute("ROLLBACK TO index_waiting")
+            self._conn.execute("RELEASE index_waiting")
+            raise
+        self._conn.execute("RELEASE index_waiting")
+        return waiting
 
 
 def _hit(row: Sequence[Any]) -> SearchHit:

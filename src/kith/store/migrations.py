@@ -410,6 +410,47 @@ def _v22_group_held_frames(conn: Connection) -> None:
     conn.execute("CREATE INDEX group_held_frames_by_group ON group_held_frames (group_id, id)")
 
 
+def _v23_search_in_batches(conn: Connection) -> None:
+    # The search index takes new and edited messages in batches instead of at every
+    # commit (a commit that flushed FTS5 wrote several pages for one message): a message
+    # waits in `message_search_pending` (one small row) until a search runs or a waiting
+    # message's number is a multiple of 256; then every waiting one is indexed at once
+    # (kith.store.message_search). A message deleted or edited leaves the index at once.
+    # (No OR IGNORE in these triggers: an outer upsert's conflict handling would override it.)
+    conn.execute("CREATE TABLE message_search_pending (n INTEGER PRIMARY KEY)")
+    for name in ("insert", "update", "delete"):
+        conn.execute(f"DROP TRIGGER message_search_{name}")
+    conn.execute(
+        """CREATE TRIGGER message_search_insert AFTER INSERT ON messages WHEN new.deleted = 0
+        BEGIN INSERT INTO message_search_pending (n) VALUES (new.n); END"""
+    )
+    conn.execute(
+        """CREATE TRIGGER message_search_update AFTER UPDATE OF text, deleted ON messages
+        WHEN old.text IS NOT new.text OR old.deleted IS NOT new.deleted
+        BEGIN
+            DELETE FROM message_search WHERE rowid = old.n;
+            INSERT INTO message_search_pending (n) SELECT new.n WHERE new.deleted = 0
+                AND NOT EXISTS (SELECT 1 FROM message_search_pending WHERE n = new.n);
+        END"""
+    )
+    conn.execute(
+        """CREATE TRIGGER message_search_delete AFTER DELETE ON messages
+        BEGIN
+            DELETE FROM message_search WHERE rowid = old.n;
+            DELETE FROM message_search_pending WHERE n = old.n;
+        END"""
+    )
+    conn.execute(
+        """CREATE TRIGGER message_search_batch AFTER INSERT ON message_search_pending
+        WHEN new.n % 256 = 0
+        BEGIN
+            INSERT INTO message_search (rowid, text) SELECT m.n, m.text
+                FROM message_search_pending p JOIN messages m ON m.n = p.n WHERE m.deleted = 0;
+            DELETE FROM message_search_pending;
+        END"""
+    )
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
@@ -433,6 +474,7 @@ STEPS: Final[Sequence[Step]] = (
     _v20_group_held_actions,
     _v21_file_sources,
     _v22_group_held_frames,
+    _v23_search_in_batches,
 )
 LATEST_VERSION: Final = len(STEPS)
 
