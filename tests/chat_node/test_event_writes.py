@@ -16,10 +16,12 @@ from kith.chat import (
     MessageStateChanged,
     OutboxEntry,
     Party,
+    SendFrame,
     StoreCursor,
     StoreMessage,
     StoreOutbox,
 )
+from kith.chat.events import must_reach_disk
 from kith.conversation_store import EventsWrite, merge_writes, write_events
 from kith.store import Store
 from kith_proto.keys import IdentityKeys
@@ -133,3 +135,47 @@ def test_nothing_to_merge_leaves_the_writes_as_they_are() -> None:
     assert merge_writes([]) == []
     only = EventsWrite(BOB, [StoreCursor(2)])
     assert merge_writes([only]) == [only]
+
+
+# -- which writes must reach the disk before the node acts on them -----------------
+
+_DELIVERED = _message("m1", MessageState.DELIVERED)
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        [StoreMessage(_DELIVERED), MessageStateChanged("m1", MessageState.DELIVERED)],
+        [
+            StoreMessage(_DELIVERED),
+            MessageStateChanged("m1", MessageState.DELIVERED),
+            DropOutbox("m1"),
+        ],
+        [DropOutbox("m1")],
+        [],
+    ],
+    ids=["state moved", "receipt applied", "outbox entry dropped", "nothing"],
+)
+def test_a_receipt_applied_need_not_reach_the_disk(events: list[ConversationEvent]) -> None:
+    assert not must_reach_disk(events)
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        [StoreMessage(_message("m1", MessageState.RECEIVED))],
+        [StoreMessage(_DELIVERED), MessageStateChanged("m2", MessageState.DELIVERED)],
+        [StoreOutbox(OutboxEntry("m1", 1, b"frame")), DropOutbox("m0")],
+        [DropOutbox("m1"), StoreCursor(2)],
+        [DropOutbox("m1"), SendFrame(b"receipt")],
+    ],
+    ids=[
+        "message stored",
+        "a state event of another message",
+        "outbox entry queued",
+        "peer's cursor moved",
+        "frame sent after it",
+    ],
+)
+def test_what_is_promised_must_reach_the_disk(events: list[ConversationEvent]) -> None:
+    assert must_reach_disk(events)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kith.chat import Edit, Text, decode_chat_frame, encode_chat_frame
+from kith.chat import Edit, MessageState, Receipt, Text, decode_chat_frame, encode_chat_frame
 from kith.p2p import MessageReceived, SecureChannel
 from kith.runtime.chat.driver import ChatDriver
 from kith.runtime.chat.service import ChatService
@@ -155,4 +155,52 @@ async def test_messages_written_at_once_are_one_transaction_and_sent_after_it(
             sent.append(text.id)
     assert sent  # the send window lets some go at once
     assert sent == ids[: len(sent)]  # in order
+    await chat.stop()
+
+
+def _commits(statements: list[str]) -> list[tuple[bool, str]]:
+    """Each committed transaction among traced statements: whether it waited
+    for the disk, and its statements joined."""
+    commits, synced, current = [], True, list[str]()
+    for sql in statements:
+        if sql == "PRAGMA synchronous = NORMAL":
+            synced = False
+        elif sql == "PRAGMA synchronous = FULL":
+            synced = True
+        elif sql == "BEGIN IMMEDIATE":
+            current = []
+        elif sql == "COMMIT":
+            commits.append((synced, " ".join(current)))
+        else:
+            current.append(sql)
+    return commits
+
+
+async def test_a_receipt_applied_commits_without_waiting_for_the_disk(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What is promised (a message stored and sent) waits for the disk; the
+    receipt that moves its state and drops its outbox entry does not."""
+    runner = StoreRunner(store)
+    chat, link, bob = await _open_chat(store, runner, monkeypatch)
+    service = ChatService(chat, lambda: NOW)
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+
+    message = await service.send_text(BOB.kith_id, "hello")
+    await chat.flush()
+    link.deliver(bob.seal(encode_chat_frame(Receipt("delivered", [message.id]))).data)
+    await until(lambda: not store.outbox.entries(BOB.kith_id), "the receipt applied")
+    await chat.flush()
+    store._conn.set_trace_callback(None)
+
+    commits = _commits(statements)
+    stored = [synced for synced, sql in commits if "INSERT INTO messages" in sql]
+    dropped = [synced for synced, sql in commits if "DELETE FROM outbox" in sql]
+    assert stored == [True]
+    assert dropped == [False]
+    stored_message = store.messages.get(BOB.kith_id, message.id)
+    assert stored_message is not None
+    assert stored_message.state is MessageState.DELIVERED
+    assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again
     await chat.stop()

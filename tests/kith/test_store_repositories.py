@@ -156,6 +156,34 @@ def test_transaction_rolls_back_on_error(store: Store) -> None:
     assert store.contacts.list() == []
 
 
+def _synchronous(store: Store) -> int:
+    return int(store._conn.execute("PRAGMA synchronous").fetchone()[0])
+
+
+def test_a_transaction_without_sync_commits_and_the_next_one_syncs_again(
+    store: Store, db_path: Path
+) -> None:
+    with store.transaction(sync=False):
+        assert _synchronous(store) == 1  # NORMAL: no fsync at this commit
+        store.contacts.add(PEER.kith_id, PEER.public_key, "bob", 5.0)
+    assert _synchronous(store) == 2  # FULL again
+    store.close()
+    with Store.open(db_path, KEY) as again:
+        assert [c.name for c in again.contacts.list()] == ["bob"]
+
+
+def test_a_failed_transaction_without_sync_rolls_back_and_syncs_again(store: Store) -> None:
+    def add_twice() -> None:
+        with store.transaction(sync=False):
+            store.contacts.add(PEER.kith_id, PEER.public_key, "bob", 5.0)
+            store.contacts.add(PEER.kith_id, PEER.public_key, "bob", 5.0)
+
+    with pytest.raises(ContactError):
+        add_twice()
+    assert store.contacts.list() == []
+    assert _synchronous(store) == 2
+
+
 def test_the_file_is_not_plaintext_sqlite(db_path: Path) -> None:
     assert not db_path.read_bytes().startswith(PLAINTEXT_HEADER)
     assert ME.seed not in db_path.read_bytes()

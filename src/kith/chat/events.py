@@ -26,6 +26,7 @@ __all__ = [
     "StoreOutbox",
     "TypingChanged",
     "moves_state_only",
+    "must_reach_disk",
 ]
 
 
@@ -131,3 +132,25 @@ def moves_state_only(events: Sequence[ConversationEvent], index: int) -> bool:
         and isinstance(event, StoreMessage)
         and following.id == event.message.id
     )
+
+
+def must_reach_disk(events: Sequence[ConversationEvent]) -> bool:
+    """Whether the writes of these events must be on disk (synced) before the
+    node acts on them.
+
+    Everything the node stores is a promise (a frame sent after it, a receipt
+    for what came in, an answer to the user) except a receipt applied: message
+    states moved and outbox entries dropped, with nothing sent, queued or
+    received. A power cut that loses those costs nothing the protocol does not
+    recover: the message shows its earlier state, its outbox entry comes back,
+    goes out again and is receipted again (the peer keeps one copy).
+    """
+    for index, event in enumerate(events):
+        match event:
+            case DropOutbox() | MessageStateChanged() | TypingChanged() | OpenLink():
+                continue
+            case StoreMessage() if moves_state_only(events, index):
+                continue
+            case _:
+                return True
+    return False

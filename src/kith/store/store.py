@@ -8,7 +8,7 @@ which owns a store on a dedicated worker thread.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,7 +16,7 @@ from kith.errors import DatabaseDamagedError, KithError
 from kith.store.blocked import BlockedRepository
 from kith.store.browser_sessions import BrowserSessionRepository
 from kith.store.call_log import CallLogRepository
-from kith.store.connection import Connection, DatabaseError, connect, create
+from kith.store.connection import Connection, DatabaseError, connect, create, without_disk_sync
 from kith.store.contacts import ContactRepository
 from kith.store.cursors import CursorRepository
 from kith.store.files import FileRepository
@@ -85,15 +85,21 @@ class Store:
         return cls(conn)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Run the body in one write transaction (commit, or roll back on error)."""
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+    def transaction(self, *, sync: bool = True) -> Iterator[None]:
+        """Run the body in one write transaction (commit, or roll back on error).
+
+        The commit waits for the disk (``synchronous = FULL``) unless ``sync``
+        is false: only for writes whose loss to a power cut costs nothing
+        (:func:`~kith.store.connection.without_disk_sync`).
+        """
+        with nullcontext() if sync else without_disk_sync(self._conn):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def call(self, fn: Callable[[Store], T]) -> T:
         """Run ``fn(self)``, turning SQLCipher I/O failures into DatabaseDamagedError."""

@@ -10,7 +10,10 @@ one datagram a turn), so a busy channel commits many calls in one transaction
 and batches grow with the load, while a lone call waits two turns. The
 actions of a batch run, in submission order, only after its transaction
 committed (``synchronous = FULL``: on disk). That is what makes "stored
-before acknowledged" hold without a transaction per frame.
+before acknowledged" hold without a transaction per frame. A batch of which
+no submission is ``durable`` (receipts applied: nothing acknowledged rests
+on them; :func:`kith.chat.events.must_reach_disk`) commits without waiting
+for the disk.
 
 A failed transaction skips its actions, and its owners' (the conversations
 that submitted to it) in-memory state is now ahead of the database: every
@@ -48,6 +51,7 @@ class _Submission(Generic[K]):
     action: Action
     future: asyncio.Future[None]
     owner: K | None
+    durable: bool
 
 
 class Committer(Generic[K]):
@@ -82,18 +86,19 @@ class Committer(Generic[K]):
         self._task: asyncio.Task[None] | None = None
 
     def submit(
-        self, writes: list[Write], action: Action, owner: K | None = None
+        self, writes: list[Write], action: Action, owner: K | None = None, *, durable: bool = True
     ) -> asyncio.Future[None]:
         """Queue ``writes``; ``action`` runs once they are committed.
 
         ``owner`` names whose in-memory state the submission reflects (a
-        conversation). Returns a future resolved after the action ran, or
-        failed with the store's error (the batch, or an earlier batch of the
-        same owner, was not committed), for callers that answer a user only
-        when stored.
+        conversation). ``durable=False`` lets the batch commit without waiting
+        for the disk if no other submission of it needs that. Returns a future
+        resolved after the action ran, or failed with the store's error (the
+        batch, or an earlier batch of the same owner, was not committed), for
+        callers that answer a user only when stored.
         """
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Submission(writes, action, future, owner))
+        self._pending.append(_Submission(writes, action, future, owner, durable))
         if self._task is None:
             self._task = asyncio.ensure_future(self._drain())
         return future
@@ -108,7 +113,8 @@ class Committer(Generic[K]):
             while self._pending:
                 await self._gather()
                 batch, self._pending = self._pending, []
-                error = await self._commit([w for s in batch for w in s.writes])
+                writes = [w for s in batch for w in s.writes]
+                error = await self._commit(writes, any(s.durable for s in batch))
                 if error is not None:
                     self._fail(batch, error)
                     continue
@@ -129,11 +135,11 @@ class Committer(Generic[K]):
             if quiet == QUIET_TURNS:
                 return
 
-    async def _commit(self, writes: list[Write]) -> BaseException | None:
+    async def _commit(self, writes: list[Write], durable: bool) -> BaseException | None:
         if not writes:
             return None
         try:
-            await self._store.run(_transaction(writes, self._merge))
+            await self._store.run(_transaction(writes, self._merge, durable))
         except Exception as exc:
             self._log.error("could not save messages: %s", exc)
             return exc
@@ -171,10 +177,10 @@ def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
 
 
 def _transaction(
-    writes: list[Write], merge: Callable[[list[Write]], list[Write]]
+    writes: list[Write], merge: Callable[[list[Write]], list[Write]], durable: bool
 ) -> Callable[[Store], Any]:
     def run(store: Store) -> None:
-        with store.transaction():
+        with store.transaction(sync=durable):
             for write in merge(writes):
                 write(store)
 

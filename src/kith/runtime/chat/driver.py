@@ -31,6 +31,7 @@ from kith.chat import (
     StoreOutbox,
     UnknownMessage,
 )
+from kith.chat.events import must_reach_disk
 from kith.contacts import contact_label
 from kith.conversation_store import (
     ChatMessage,
@@ -405,7 +406,12 @@ class ChatDriver:
         writes: list[Callable[[Store], None]] = []
         if any(isinstance(e, _STORING) for e in events):
             writes.append(EventsWrite(peer.contact_id, events))
-        future = self._committer.submit(writes, lambda: self._act(peer, secure, events), peer)
+        future = self._committer.submit(
+            writes,
+            lambda: self._act(peer, secure, events),
+            peer,
+            durable=must_reach_disk(events),
+        )
         peer.reschedule(self._on_due)
         return future
 
