@@ -103,15 +103,27 @@ class AccessPolicy:
     _sessions: dict[bytes, float] = field(default_factory=dict, repr=False)
     """Live sessions: SHA-256 of the secret → when last used (``clock`` seconds)."""
     _codes: dict[str, float] = field(default_factory=dict, repr=False)
+    _addressed_port: int = field(default=-1, repr=False)
+    _hosts_and_origins: tuple[frozenset[str], frozenset[str]] = field(
+        default=(frozenset(), frozenset()), repr=False
+    )
 
     def check_origin(self, host: str | None, origin: str | None) -> Verdict:
         """Refuse foreign ``Host`` or ``Origin`` headers (403)."""
-        hosts = {f"{name}:{self.port}" for name in _LOOPBACK_NAMES}
+        hosts, origins = self._addresses()
         if host is None or host.lower() not in hosts:
             return Verdict(403, "forbidden_host", "requests must be addressed to the local node")
-        if origin is not None and origin.lower() not in {f"http://{h}" for h in hosts}:
+        if origin is not None and origin.lower() not in origins:
             return Verdict(403, "forbidden_origin", "cross-origin requests are not allowed")
         return ALLOWED
+
+    def _addresses(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The ``Host`` and ``Origin`` values of this node, made once per port."""
+        if self._addressed_port != self.port:
+            hosts = frozenset(f"{name}:{self.port}" for name in _LOOPBACK_NAMES)
+            self._hosts_and_origins = (hosts, frozenset(f"http://{h}" for h in hosts))
+            self._addressed_port = self.port
+        return self._hosts_and_origins
 
     def check_credentials(self, authorization: str | None, session: str | None) -> Verdict:
         """Accept the bearer token or a live session (else 401); a use renews the session."""

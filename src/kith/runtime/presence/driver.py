@@ -242,8 +242,14 @@ class PresenceDriver:
         self._apply(self._manager.set_auto_away_minutes(minutes, self._clock()))
 
     def activity(self) -> None:
-        """The user did something (an API request)."""
-        self._apply(self._manager.activity(self._clock()))
+        """The user did something (an API request).
+
+        Usually that only moves the idle deadline later, which the running
+        timer already covers (:meth:`_reschedule`): nothing else to do on
+        the hot path of every request."""
+        events = self._manager.activity(self._clock())
+        if events or self._timer is None:
+            self._apply(events)
 
     # -- signaling --------------------------------------------------------
 
