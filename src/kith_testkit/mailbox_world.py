@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kith_testkit.chat_world import ChatWorld
+from kith_testkit.chat_world import SERVER_FLAGS, ChatWorld
 from kith_testkit.polling import WAIT, wait_for
+from kith_testkit.signal.process import SignalProcess
 
 
 def mailbox_file(root: Path) -> Path:
@@ -17,15 +18,25 @@ def mailbox_file(root: Path) -> Path:
     return root / "server" / "mailbox.sqlite3"
 
 
+def _server_flags(root: Path) -> tuple[str, ...]:
+    return ("--data-dir", str(root / "server"))
+
+
 @contextmanager
 def mailbox_world(root: Path, names: str = "ab") -> Iterator[ChatWorld]:
     """Users who are mutual contacts and a server with its data (the mailbox) in
     ``root / "server"``; every process stopped on the way out."""
-    world = ChatWorld(root, names, server_flags=("--data-dir", str(root / "server")))
+    world = ChatWorld(root, names, server_flags=_server_flags(root))
     try:
         yield world
     finally:
         world.close()
+
+
+def serve_again(world: ChatWorld, root: Path, port: int) -> None:
+    """Start the world's server again (after ``world.server.stop()``) on ``port``,
+    with the mailbox it kept."""
+    world.server = SignalProcess(*SERVER_FLAGS, *_server_flags(root), "--port", str(port))
 
 
 def item_ids(root: Path) -> set[int]:

@@ -17,7 +17,13 @@ import pytest
 from kith.files.parcel import PARCEL_MAX_SIZE
 from kith_testkit.chat_world import ChatWorld
 from kith_testkit.file_api import file_info, send_file, wait_file
-from kith_testkit.mailbox_world import item_ids, mailbox_file, mailbox_world, wait_items
+from kith_testkit.mailbox_world import (
+    item_ids,
+    mailbox_file,
+    mailbox_world,
+    serve_again,
+    wait_items,
+)
 from kith_testkit.node_api import call
 from kith_testkit.nodes import NodeProcess, kith, ok
 from kith_testkit.polling import wait_for
@@ -123,6 +129,31 @@ def test_a_tampered_file_item_is_dropped_and_nothing_else_is_lost(
     # alice's transfer is still queued: her next run delivers it over a channel
     world.start("a")
     _wait_state(b, file_id, "received", "the file once both are online")
+    dest = tmp_path / "saved.bin"
+    ok(kith(b.data_dir, "files", "save", file_id, str(dest)))
+    assert dest.read_bytes() == data
+
+
+def test_a_small_file_held_then_resumed_goes_through_the_mailbox(
+    world: ChatWorld, tmp_path: Path
+) -> None:
+    """Alice queues and holds a file while her server is away; when it is back
+    the message is deposited, the held file is not; resuming deposits it."""
+    port = world.server.port
+    world.server.stop()
+    (a,) = world.start("a")
+    source, data = _source(tmp_path, 5_000)
+    file_id = _send(a, world.ids["b"], source)
+    status, held = call(a, "POST", f"/api/files/{file_id}/pause")
+    assert (status, held["state"]) == (200, "paused")
+    serve_again(world, tmp_path, port)
+    wait_items(tmp_path, 1)  # the message
+    status, resumed = call(a, "POST", f"/api/files/{file_id}/resume")
+    assert (status, resumed["state"]) == (200, "queued")
+    wait_items(tmp_path, 2)  # and now the file
+    assert a.stop() == 0
+    (b,) = world.start("b")
+    _wait_state(b, file_id, "received", "bob to receive the resumed file")
     dest = tmp_path / "saved.bin"
     ok(kith(b.data_dir, "files", "save", file_id, str(dest)))
     assert dest.read_bytes() == data

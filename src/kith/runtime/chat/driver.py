@@ -250,6 +250,13 @@ class ChatDriver:
         """The peer of a contact named by ID (as typed); ``ContactError`` if none."""
         return self._peers.named(contact)
 
+    def file_resumed(self, contact_id: str, file_id: str) -> None:
+        """The user resumed our file ``file_id``: if the contact looks offline
+        and it is small, it may go through their mailbox now."""
+        peer = self._peers.get(contact_id)
+        if peer is not None:
+            self._mailbox.retry_parcel(peer, file_id)
+
     def owner(self, message_id: str) -> ChatPeer:
         """The peer holding ``message_id`` in memory; ``UnknownMessage`` if none."""
         return self._peers.owner(message_id)

@@ -212,6 +212,16 @@ class MailboxSync:
                 self._parcels.add((peer.contact_id, entry_id))
                 self._spawn(self._deposit_parcel(self._files, peer, entry_id))
 
+    def retry_parcel(self, peer: ChatPeer, entry_id: str) -> None:
+        """Our file ``entry_id`` may make a parcel now (the user resumed it):
+        ask again, and deposit it if the contact looks offline."""
+        if self._courier is None or self._courier.was_deposited(
+            peer.contact_id, _parcel_entry(entry_id)
+        ):
+            return
+        self._parcels.discard((peer.contact_id, entry_id))
+        self.deposit_outbox(peer)
+
     def forget(self, peer: ChatPeer, entry_id: str) -> None:
         """An outbox entry was receipted: it needs no deposit any more."""
         if self._courier is not None:
@@ -245,7 +255,7 @@ class MailboxSync:
         assert self._courier is not None
         parcel = await files.parcel(peer.contact_id, entry_id)
         if parcel is None:
-            return  # no small file: never asked again this run
+            return  # no small file, or held: asked again only if resumed (retry_parcel)
         reachable = peer.online or peer.is_open
         if reachable or not await self._courier.deposit(
             peer.contact_id, peer.pair, parcel, _parcel_entry(entry_id)

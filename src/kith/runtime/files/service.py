@@ -134,8 +134,12 @@ class FileService:
         return await self._files.pause(file_id)
 
     async def resume(self, file_id: str) -> FileView:
-        """Go on with a held transfer."""
-        return await self._files.resume(file_id)
+        """Go on with a held transfer (a small one of ours for a contact who
+        looks offline goes through their mailbox)."""
+        view = await self._files.resume(file_id)
+        if view.direction == "out":
+            self._chat.file_resumed(view.contact_id, file_id)
+        return view
 
     async def save(self, file_id: str, dest: Path) -> FileView:
         """Write a received file out to the new file ``dest``."""
