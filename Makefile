@@ -22,8 +22,10 @@ typecheck: setup
 system-deps:
 	bash scripts/system-deps.sh
 
+# Two workers, a test file each at a time: most tests wait on real processes
+# (nodes, servers, a browser), so two run side by side on two cores.
 test: system-deps lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 demo: setup
 	$(BIN)/kith demo
