@@ -104,6 +104,25 @@ def test_a_file_over_the_limit_waits_for_a_channel(world: ChatWorld, tmp_path: P
     assert dest.read_bytes() == data
 
 
+def test_a_small_file_that_would_fill_the_receivers_disk_is_refused_on_both_sides(
+    world: ChatWorld, tmp_path: Path
+) -> None:
+    (a,) = world.start("a")
+    source, _ = _source(tmp_path, 5_000)
+    file_id = _send(a, world.ids["b"], source)
+    deposited = wait_items(tmp_path, 2)  # the message and the file
+    assert a.stop() == 0
+    (b,) = world.start("b", flags=("--file-reserve", "1000000000"))  # ~1 EiB must stay free
+    refused = _wait_state(b, file_id, "failed", "bob to refuse the file")
+    assert refused["reason"] == "too_large"
+    world.wait_history("b", "a", lambda ms: [m.id for m in ms] == [file_id], "the message")
+    wait_for(lambda: len(item_ids(tmp_path) - deposited) >= 2 or None, "receipt and refusal")
+    assert b.stop() == 0
+    (a,) = world.start("a")
+    told = _wait_state(a, file_id, "failed", "alice to learn of the refusal")
+    assert told["reason"] == "too_large"
+
+
 def test_a_tampered_file_item_is_dropped_and_nothing_else_is_lost(
     world: ChatWorld, tmp_path: Path
 ) -> None:

@@ -13,10 +13,10 @@ import msgspec
 import pytest
 
 from kith.contacts import contact_label
-from kith.files import CHUNK_SIZE, Done, Offer, TransferState, encode_file_frame
+from kith.files import CHUNK_SIZE, Cancel, Done, Offer, TransferState, encode_file_frame
 from kith.files.frames import FILE_FRAME_MARK
 from kith.files.parcel import PARCEL_MAX_SIZE, Parcel, decode_mailbox_file_frame
-from kith.runtime.files.transfers import FileTransfers
+from kith.runtime.files.transfers import FILE_SPACE_MARGIN, FileTransfers
 from kith.runtime.live import EventHub
 from kith.store.files import FileRecord
 from kith_testkit.chat_driver_harness import BOB, NOW, StoreRunner, new_store
@@ -24,10 +24,15 @@ from kith_testkit.chat_driver_harness import BOB, NOW, StoreRunner, new_store
 ID = "cd" * 16
 
 
-def _transfers(tmp_path: Path) -> FileTransfers:
+def _transfers(tmp_path: Path, free: int | None = None) -> FileTransfers:
+    """Over a real store and vault; ``free`` bytes of disk left, if given."""
     runner = StoreRunner(new_store(tmp_path))
     return FileTransfers(
-        store=runner, directory=tmp_path / "files", hub=EventHub(), log=logging.getLogger("t")
+        store=runner,
+        directory=tmp_path / "files",
+        hub=EventHub(),
+        log=logging.getLogger("t"),
+        free_space=None if free is None else lambda path: free,
     )
 
 
@@ -93,6 +98,25 @@ async def test_a_parcel_is_stored_as_received_and_answered_with_done(tmp_path: P
     assert [v.id for v in await files.for_contact(BOB.kith_id)] == [ID]
 
 
+async def test_a_parcel_that_would_fill_the_disk_is_refused_and_the_sender_told(
+    tmp_path: Path,
+) -> None:
+    files = _transfers(tmp_path, free=FILE_SPACE_MARGIN + 4999)  # one byte short
+    reply = await files.take_from_mailbox(BOB.kith_id, _parcel(os.urandom(5000)))
+    assert reply == encode_file_frame(Cancel(ID, "too_large"))
+    view = await files.get(ID)
+    assert (view.state, view.reason, view.direction) == ("failed", "too_large", "in")
+    assert not (tmp_path / "files" / f"{ID}.kf").exists()  # nothing written
+    assert not files.pending(BOB.kith_id)
+
+
+async def test_a_parcel_that_leaves_the_reserve_free_is_taken(tmp_path: Path) -> None:
+    files = _transfers(tmp_path, free=FILE_SPACE_MARGIN + 5000)
+    reply = await files.take_from_mailbox(BOB.kith_id, _parcel(os.urandom(5000)))
+    assert reply == encode_file_frame(Done(ID))
+    assert (await files.get(ID)).state == "received"
+
+
 @pytest.mark.parametrize(
     ("frame", "code"),
     [
@@ -114,6 +138,16 @@ async def test_a_bad_file_item_is_dropped_with_its_code(
     # a good parcel after it is stored as usual
     assert await files.take_from_mailbox(BOB.kith_id, _parcel(b"fine")) is not None
     assert (await files.get(ID)).state == "received"
+
+
+async def test_a_refusal_from_the_mailbox_fails_our_transfer(tmp_path: Path) -> None:
+    files = _transfers(tmp_path)
+    await _queue(files, b"hello", TransferState.QUEUED)
+    refusal = encode_file_frame(Cancel(ID, "too_large"))
+    assert await files.take_from_mailbox(BOB.kith_id, refusal) is None
+    view = await files.get(ID)
+    assert (view.state, view.reason) == ("failed", "too_large")
+    assert not files.pending(BOB.kith_id)
 
 
 async def test_done_from_the_mailbox_ends_our_transfer(tmp_path: Path) -> None:

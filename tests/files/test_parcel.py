@@ -8,7 +8,7 @@ import hashlib
 import msgspec
 import pytest
 
-from kith.files import CHUNK_SIZE, Done, MalformedFileFrame, Offer, encode_file_frame
+from kith.files import CHUNK_SIZE, Cancel, Done, MalformedFileFrame, Offer, encode_file_frame
 from kith.files.frames import FILE_FRAME_MARK
 from kith.files.parcel import (
     PARCEL_MAX_SIZE,
@@ -66,6 +66,11 @@ def test_done_comes_through_the_mailbox() -> None:
     assert decode_mailbox_file_frame(encode_file_frame(Done(ID))) == Done(ID)
 
 
+def test_a_refusal_comes_through_the_mailbox() -> None:
+    refusal = Cancel(ID, "too_large")
+    assert decode_mailbox_file_frame(encode_file_frame(refusal)) == refusal
+
+
 def _raw(parcel: Parcel) -> bytes:
     return FILE_FRAME_MARK + msgspec.msgpack.encode(parcel)
 
@@ -102,6 +107,8 @@ def test_a_parcel_claiming_more_than_the_limit_is_malformed() -> None:
         FILE_FRAME_MARK + b"\xff\x00",
         encode_file_frame(Offer(ID, "x", 1, "0" * 64, CHUNK_SIZE, 1)),  # not for the mailbox
         FILE_FRAME_MARK + msgspec.msgpack.encode({"t": "done", "id": "nope"}),
+        FILE_FRAME_MARK + msgspec.msgpack.encode({"t": "cancel", "id": "nope", "reason": "x"}),
+        FILE_FRAME_MARK + msgspec.msgpack.encode({"t": "cancel", "id": ID, "reason": "why not"}),
     ],
 )
 def test_other_frames_are_malformed(frame: bytes) -> None:

@@ -5,8 +5,10 @@ server keeps sealed mailbox items for them (``docs/p2p.md``, "Offline
 mailbox"). A file of at most :data:`PARCEL_MAX_SIZE` bytes travels there as
 one :class:`Parcel`: the offer's fields and the bytes, in one item, so it
 arrives whole or not at all. The receiver answers through the sender's
-mailbox with the usual :class:`~kith.files.frames.Done`. These two are the
-only file frames the mailbox carries (:func:`decode_mailbox_file_frame`).
+mailbox with the usual :class:`~kith.files.frames.Done`, or with
+:class:`~kith.files.frames.Cancel` (``too_large``) when the file would not
+leave its disk reserve free. These three are the only file frames the
+mailbox carries (:func:`decode_mailbox_file_frame`).
 
 A parcel is a file frame (it starts with
 :data:`~kith.files.frames.FILE_FRAME_MARK`) tagged ``parcel``. Decoding
@@ -26,6 +28,7 @@ from kith.files.errors import MalformedFileFrame
 from kith.files.frames import (
     CHUNK_SIZE,
     FILE_FRAME_MARK,
+    Cancel,
     Done,
     Offer,
     check_offer,
@@ -72,7 +75,7 @@ class Parcel(msgspec.Struct, frozen=True, tag_field="t", tag="parcel"):
         )  # fmt: skip
 
 
-MailboxFileFrame: TypeAlias = Parcel | Done
+MailboxFileFrame: TypeAlias = Parcel | Done | Cancel
 
 _DECODER: Final = msgspec.msgpack.Decoder(MailboxFileFrame)
 _ENCODER: Final = msgspec.msgpack.Encoder()
@@ -102,8 +105,8 @@ def decode_mailbox_file_frame(data: bytes) -> MailboxFileFrame:
 
     Raises:
         ParcelMismatch: a parcel whose bytes are not the file it names.
-        MalformedFileFrame: anything else that is not a good parcel or ``done``
-            (the message says which, never the frame's content).
+        MalformedFileFrame: anything else that is not a good parcel, ``done``
+            or ``cancel`` (the message says which, never the frame's content).
     """
     frame = decode_marked(data, _DECODER, "mailbox file frame", _mailbox_problem)
     if isinstance(frame, Parcel):
@@ -112,7 +115,9 @@ def decode_mailbox_file_frame(data: bytes) -> MailboxFileFrame:
 
 
 def _mailbox_problem(frame: MailboxFileFrame) -> str | None:
-    return check_transfer_id(frame.id) if isinstance(frame, Done) else _parcel_problem(frame)
+    if isinstance(frame, Done | Cancel):
+        return check_transfer_id(frame.id)
+    return _parcel_problem(frame)
 
 
 def _parcel_problem(parcel: Parcel) -> str | None:

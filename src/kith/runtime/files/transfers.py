@@ -427,21 +427,26 @@ class FileTransfers:
 
     async def _take_parcel(self, contact_id: str, parcel: Parcel) -> bytes | None:
         """Store a parcel's file as received (its bytes were checked on decoding);
-        one we know already (received, or coming over a channel) is left as it is."""
+        one we know already (received, or coming over a channel) is left as it is.
+        One that would not leave the disk reserve free is refused as on a channel:
+        failed (``too_large``) here, and a ``cancel`` owed to the sender."""
         known = self._live.get(parcel.id)
         record = known.record if known is not None else await self._stored(parcel.id)
         if record is not None:
             mine = record.contact_id == contact_id and record.direction == "in"
             received = mine and record.state is TransferState.RECEIVED
             return encode_file_frame(Done(parcel.id)) if received else None
-        vault = await self.vault()
-        await asyncio.to_thread(_write_whole, vault, parcel.id, parcel.data)
         offer = parcel.offer
         record = FileRecord(
             offer.id, contact_id, "in", sanitise_name(offer.name), offer.size, offer.sha256,
             offer.caption, TransferState.RECEIVED, None, chunk_count(offer.size), offer.sent_at,
             offer.voice_ms,
         )  # fmt: skip
+        if not await self.fits(offer.size):
+            await self._refuse_too_large(record)
+            return encode_file_frame(Cancel(parcel.id, "too_large"))
+        vault = await self.vault()
+        await asyncio.to_thread(_write_whole, vault, parcel.id, parcel.data)
         await self._store.run(lambda s: s.files.add(record))
         self._hub.publish(FileEvent(view_of(record).to_json()))
         self._log.info(
@@ -602,14 +607,8 @@ class FileTransfers:
             offer.id, contact_id, "in", sanitise_name(offer.name), offer.size, offer.sha256,
             offer.caption, TransferState.SENDING, None, 0, offer.sent_at, offer.voice_ms,
         )  # fmt: skip
-        free = await asyncio.to_thread(self._free_space, self._dir)
-        if offer.size > free - self._reserve:
-            self._log.info("refused a file from %s: too large", contact_label(contact_id))
-            refused = FileRecord(
-                **{**_fields(record), "state": TransferState.FAILED, "reason": "too_large"}
-            )
-            await self._store.run(lambda s: s.files.add(refused))
-            self._hub.publish(FileEvent(view_of(refused).to_json()))
+        if not await self.fits(offer.size):
+            await self._refuse_too_large(record)
             self._send(contact_id, Cancel(offer.id, "too_large"))
             return None
         writer = await asyncio.to_thread(vault.create, offer.id)
@@ -622,6 +621,16 @@ class FileTransfers:
         )  # fmt: skip
         self._live[offer.id] = live
         return live
+
+    async def _refuse_too_large(self, record: FileRecord) -> None:
+        """Store an offered file as failed (``too_large``: it would not leave the
+        disk reserve free) and show it; the caller tells the sender."""
+        self._log.info("refused a file from %s: too large", contact_label(record.contact_id))
+        refused = FileRecord(
+            **{**_fields(record), "state": TransferState.FAILED, "reason": "too_large"}
+        )
+        await self._store.run(lambda s: s.files.add(refused))
+        self._hub.publish(FileEvent(view_of(refused).to_json()))
 
     async def _act(self, live: _Live, actions: list[Action]) -> None:
         for action in actions:
