@@ -52,14 +52,23 @@ def _wait_state(node: NodeProcess, file_id: str, state: str, what: str) -> dict[
     return wait_file(node, file_id, lambda f: f["state"] == state, what)
 
 
+def _left_for_b(
+    world: ChatWorld, tmp_path: Path, size: int, items: int, caption: str = ""
+) -> tuple[str, bytes, set[int]]:
+    """Alice sends bob (offline) a file of ``size`` bytes and stops once the
+    mailbox holds ``items`` items: the file's ID and bytes, and those items."""
+    (a,) = world.start("a")
+    source, data = _source(tmp_path, size)
+    file_id = _send(a, world.ids["b"], source, caption)
+    deposited = wait_items(tmp_path, items)
+    assert a.stop() == 0
+    return file_id, data, deposited
+
+
 def test_a_small_file_reaches_an_offline_contact_through_the_mailbox(
     world: ChatWorld, tmp_path: Path
 ) -> None:
-    (a,) = world.start("a")
-    source, data = _source(tmp_path, PARCEL_MAX_SIZE)
-    file_id = _send(a, world.ids["b"], source, "for later")
-    deposited = wait_items(tmp_path, 2)  # the message and the file
-    assert a.stop() == 0
+    file_id, data, deposited = _left_for_b(world, tmp_path, PARCEL_MAX_SIZE, 2, "for later")
     (b,) = world.start("b")
     got = _wait_state(b, file_id, "received", "bob to receive the file")
     assert (got["size"], got["sha256"], got["name"], got["caption"]) == (
@@ -86,11 +95,7 @@ def test_a_small_file_reaches_an_offline_contact_through_the_mailbox(
 
 
 def test_a_file_over_the_limit_waits_for_a_channel(world: ChatWorld, tmp_path: Path) -> None:
-    (a,) = world.start("a")
-    source, data = _source(tmp_path, PARCEL_MAX_SIZE + 1)
-    file_id = _send(a, world.ids["b"], source)
-    deposited = wait_items(tmp_path, 1)  # the message only
-    assert a.stop() == 0
+    file_id, data, deposited = _left_for_b(world, tmp_path, PARCEL_MAX_SIZE + 1, 1)  # no file
     assert len(item_ids(tmp_path)) == 1
     (b,) = world.start("b")
     world.wait_history("b", "a", lambda ms: [m.id for m in ms] == [file_id], "the message")
@@ -107,11 +112,7 @@ def test_a_file_over_the_limit_waits_for_a_channel(world: ChatWorld, tmp_path: P
 def test_a_small_file_that_would_fill_the_receivers_disk_is_refused_on_both_sides(
     world: ChatWorld, tmp_path: Path
 ) -> None:
-    (a,) = world.start("a")
-    source, _ = _source(tmp_path, 5_000)
-    file_id = _send(a, world.ids["b"], source)
-    deposited = wait_items(tmp_path, 2)  # the message and the file
-    assert a.stop() == 0
+    file_id, _, deposited = _left_for_b(world, tmp_path, 5_000, 2)  # the message and the file
     (b,) = world.start("b", flags=("--file-reserve", "1000000000"))  # ~1 EiB must stay free
     refused = _wait_state(b, file_id, "failed", "bob to refuse the file")
     assert refused["reason"] == "too_large"
