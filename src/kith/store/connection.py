@@ -34,6 +34,8 @@ _KDF_ITER: Final = 256000
 _HMAC: Final = "HMAC_SHA512"
 _KDF: Final = "PBKDF2_HMAC_SHA512"
 PLAINTEXT_HEADER: Final = b"SQLite format 3\x00"
+_SYNC_AT_COMMIT: Final = "PRAGMA synchronous = FULL"
+"""Every commit syncs the WAL (see :func:`_configure`)."""
 
 Connection = sqlite3.Connection
 DatabaseError: Final = sqlcipher3.DatabaseError
@@ -56,7 +58,7 @@ def _configure(conn: Connection) -> None:
     # a commit can roll back after an OS crash or power loss although a
     # delivery receipt already went out. The messaging committer batches
     # commits, so one fsync covers many messages.
-    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(_SYNC_AT_COMMIT)
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 5000")
 
@@ -74,7 +76,7 @@ def without_disk_sync(conn: Connection) -> Iterator[None]:
     try:
         yield
     finally:
-        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(_SYNC_AT_COMMIT)
 
 
 def _open(path: Path, key: bytes, mode: str) -> Connection:
