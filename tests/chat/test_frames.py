@@ -62,8 +62,23 @@ def test_message_ids_are_32_hex_digits() -> None:
     assert new_message_id() != new_message_id()
 
 
-def test_message_id_comes_from_the_random_source() -> None:
-    assert new_message_id(lambda n: bytes(range(n))) == "000102030405060708090a0b0c0d0e0f"
+def test_message_id_is_the_time_then_the_random_source() -> None:
+    made = new_message_id(lambda n: bytes(range(n)), lambda: 0x0123456789AB)
+    assert made == "0123456789ab00010203040506070809"
+
+
+def test_message_ids_made_later_sort_later() -> None:
+    """Time first, so a batch of new messages lands together in the (contact, ID) index."""
+    ids = [new_message_id(lambda n: bytes([255 - ms]) * n, lambda ms=ms: ms) for ms in range(50)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 50
+
+
+def test_message_id_keeps_48_bits_of_an_out_of_range_clock() -> None:
+    """A clock past the year 10889 (or a bogus one) still gives 32 hex digits."""
+    far = new_message_id(lambda n: bytes(n), lambda: (1 << 48) + 5)
+    assert far == "000000000005" + "00" * 10
+    assert len(new_message_id(lambda n: bytes(n), lambda: -1)) == 32
 
 
 @pytest.mark.parametrize(
