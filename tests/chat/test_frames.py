@@ -69,7 +69,11 @@ def test_message_id_is_the_time_then_the_random_source() -> None:
 
 def test_message_ids_made_later_sort_later() -> None:
     """Time first, so a batch of new messages lands together in the (contact, ID) index."""
-    ids = [new_message_id(lambda n: bytes([255 - ms]) * n, lambda ms=ms: ms) for ms in range(50)]
+
+    def made_at(ms: int) -> str:
+        return new_message_id(lambda n: bytes([255 - ms]) * n, lambda: ms)
+
+    ids = [made_at(ms) for ms in range(50)]
     assert ids == sorted(ids)
     assert len(set(ids)) == 50
 

@@ -1,4 +1,4 @@
-"""Full-text search over history (schema versions 8 and 23) on real SQLCipher files."""
+"""Full-text search over history (schema versions 8, 23 and 24) on real SQLCipher files."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from kith.chat import Message, MessageState, Party
 from kith.errors import KithError
-from kith.store import LATEST_VERSION, Store, migrate
+from kith.store import LATEST_VERSION, Store, message_search, migrate
 from kith.store.connection import create
 from kith.store.message_search import match_expression
 from kith_proto.keys import IdentityKeys
@@ -106,6 +106,62 @@ def test_messages_wait_for_the_index_in_batches_and_a_search_finds_every_one(
     assert _found(store, "word299") == ["m299"]  # it was waiting: the search indexed it
     assert _waiting(store) == 0
     assert store.search.index_waiting() == 0
+
+
+def _plan(store: Store, statement: str) -> str:
+    rows = store._conn.execute(f"EXPLAIN QUERY PLAN {statement}").fetchall()
+    return " | ".join(str(row[3]) for row in rows)
+
+
+def test_a_batch_looks_the_waiting_messages_up_by_number_and_never_scans_history(
+    store: Store,
+) -> None:
+    """Step 23's trigger scanned every stored message for each batch (its cost
+    grew with the history); the trigger and a search's indexing now look up
+    only the waiting numbers."""
+    trigger = store._conn.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'message_search_batch'"
+    ).fetchone()[0]
+    insert = trigger[trigger.index("INSERT INTO") : trigger.index(";")]
+    for statement in (insert, message_search._INDEX_WAITING[0]):
+        plan = _plan(store, statement)
+        assert "SEARCH messages USING INTEGER PRIMARY KEY" in plan, plan
+        assert "SCAN messages" not in plan, plan
+
+
+def test_step_23s_batch_trigger_scanned_every_message(tmp_path: Path) -> None:
+    """The plan the test above guards against, shown on the statement step 23 wrote."""
+    conn = create(tmp_path / "k.db", KEY)
+    migrate(conn, target=23, allow_empty=True)
+    trigger = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'message_search_batch'"
+    ).fetchone()[0]
+    insert = trigger[trigger.index("INSERT INTO") : trigger.index(";")]
+    rows = conn.execute(f"EXPLAIN QUERY PLAN {insert}").fetchall()
+    conn.close()
+    assert "SCAN m" in [str(row[3]) for row in rows]
+
+
+def test_upgrade_to_24_indexes_what_waited_at_23(tmp_path: Path) -> None:
+    path = tmp_path / "k.db"
+    conn = create(path, KEY)
+    migrate(conn, target=23, allow_empty=True)
+    conn.execute("INSERT INTO identity VALUES (1, 'x', ?, 'alice', 1.0)", (bytes(32),))
+    for n in range(1, 11):
+        conn.execute(
+            "INSERT INTO messages (contact_id, id, sender, text, sent_at, state, seq) "
+            "VALUES (?, ?, 'peer', ?, 1, 'received', ?)",
+            (BOB, f"m{n}", f"waited at twenty-three number{n}", n),
+        )
+    conn.close()
+    with Store.open(path, KEY) as store:
+        assert _waiting(store) == 10
+        with store.transaction():
+            for n in range(11, 257):
+                store.messages.put(BOB, _message(f"m{n}", f"after the upgrade number{n}"))
+        assert _waiting(store) == 0  # the 256th message indexed all 256 waiting, old and new
+        assert _found(store, "number3 twenty") == ["m3"]
+        assert _found(store, "number256 upgrade") == ["m256"]
 
 
 def test_a_search_with_unusable_text_indexes_nothing(store: Store) -> None:

@@ -451,6 +451,23 @@ def _v23_search_in_batches(conn: Connection) -> None:
     )
 
 
+def _v24_search_batch_by_number(conn: Connection) -> None:
+    # Step 23's batch trigger joined the waiting numbers to `messages` in an order the
+    # planner may choose, and it chose to scan every message for each batch: the cost of
+    # a batch grew with the whole history. This one looks the waiting messages up by
+    # number (`n IN (...)` on the INTEGER PRIMARY KEY).
+    conn.execute("DROP TRIGGER message_search_batch")
+    conn.execute(
+        """CREATE TRIGGER message_search_batch AFTER INSERT ON message_search_pending
+        WHEN new.n % 256 = 0
+        BEGIN
+            INSERT INTO message_search (rowid, text) SELECT n, text FROM messages
+                WHERE n IN (SELECT n FROM message_search_pending) AND deleted = 0;
+            DELETE FROM message_search_pending;
+        END"""
+    )
+
+
 STEPS: Final[Sequence[Step]] = (
     _v1_identity_and_settings,
     _v2_contacts,
@@ -475,6 +492,7 @@ STEPS: Final[Sequence[Step]] = (
     _v21_file_sources,
     _v22_group_held_frames,
     _v23_search_in_batches,
+    _v24_search_batch_by_number,
 )
 LATEST_VERSION: Final = len(STEPS)
 
