@@ -334,3 +334,23 @@ def test_a_state_move_is_one_state_event_and_a_new_message_one_message_event() -
     conversation.contact_online(NOW)
     opened = live_events(conversation.channel_open(NOW), ME.kith_id, BOB.kith_id)
     assert opened == [MessageStateEvent(BOB.kith_id, "a" * 32, "sent")]
+
+
+def test_a_message_written_and_sent_in_one_call_is_one_message_event_in_state_sent() -> None:
+    """Not a ``message`` (queued) and a ``message_state`` (sent): one event,
+    as the message is once stored; a later receipt is a state event."""
+    from kith.chat import Conversation
+    from kith.chat.frames import Receipt
+
+    conversation = Conversation()
+    conversation.contact_online(NOW)
+    conversation.channel_open(NOW)
+    events = conversation.send_text("a" * 32, "hi", NOW)
+    assert [type(e).__name__ for e in events].count("MessageStateChanged") == 1
+    live = live_events(events, ME.kith_id, BOB.kith_id)
+    assert len(live) == 1
+    assert isinstance(live[0], MessageEvent)
+    assert live[0].message.state == "sent"
+    receipt = Receipt("delivered", ["a" * 32])
+    delivered = live_events(conversation.receive_frame(receipt, NOW), ME.kith_id, BOB.kith_id)
+    assert delivered == [MessageStateEvent(BOB.kith_id, "a" * 32, "delivered")]

@@ -116,14 +116,22 @@ def failure_text(reason: str) -> str:
 def live_events(
     events: Sequence[ConversationEvent], own_id: str, contact_id: str
 ) -> list[ChatEvent]:
-    """The UI events of one conversation call: a ``message`` for each new or
-    changed message, ``message_state`` for state moves, ``typing``."""
+    """The UI events of one conversation call: one ``message`` for each new or
+    changed message, as it is at the end of the call (a message written and
+    sent in one call is one event in state ``sent``, not a ``message`` and a
+    ``message_state``), ``message_state`` for the state moves of the other
+    messages, ``typing``."""
+    final = {e.message.id: e.message for e in events if isinstance(e, StoreMessage)}
+    shown: set[str] = set()
     out: list[ChatEvent] = []
     for index, event in enumerate(events):
         match event:
             case StoreMessage(message=message) if not moves_state_only(events, index):
-                out.append(MessageEvent(ChatMessage.of(message, own_id, contact_id)))
-            case MessageStateChanged(id=message_id, state=state):
+                if message.id not in shown:
+                    shown.add(message.id)
+                    view = ChatMessage.of(final[message.id], own_id, contact_id)
+                    out.append(MessageEvent(view))
+            case MessageStateChanged(id=message_id, state=state) if message_id not in shown:
                 out.append(MessageStateEvent(contact_id, message_id, state.value))
             case TypingChanged(active=active):
                 out.append(TypingEvent(contact_id, active))
