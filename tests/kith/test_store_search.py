@@ -102,6 +102,7 @@ def test_messages_wait_for_the_index_in_batches_and_a_search_finds_every_one(
         for n in range(300):
             store.messages.put(BOB, _message(f"m{n}", f"note {n} word{n}"))
     assert _waiting(store) == 300 - 256  # the 256th message indexed all 256 waiting
+    assert store.search.waiting() == 300 - 256
     assert _found(store, "word5") == [*(f"m{n}" for n in range(59, 49, -1)), "m5"]
     assert _found(store, "word299") == ["m299"]  # it was waiting: the search indexed it
     assert _waiting(store) == 0

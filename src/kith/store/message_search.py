@@ -102,11 +102,15 @@ class SearchRepository:
         ).fetchall()
         return [_hit(row) for row in rows]
 
+    def waiting(self) -> int:
+        """How many messages wait for the search index."""
+        row = self._conn.execute("SELECT count(*) FROM message_search_pending").fetchone()
+        return int(row[0])
+
     def index_waiting(self) -> int:
         """Index every message waiting for the search index, in one savepoint
         (a transaction of its own outside one); return how many were waiting."""
-        row = self._conn.execute("SELECT count(*) FROM message_search_pending").fetchone()
-        waiting = int(row[0])
+        waiting = self.waiting()
         if not waiting:
             return 0
         self._conn.execute("SAVEPOINT index_waiting")
