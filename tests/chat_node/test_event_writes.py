@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -129,6 +130,40 @@ def test_neighbouring_writes_of_one_contact_become_one(store: Store) -> None:
     assert seen == ["read"]
     assert [m.state for m in store.messages.all(BOB)] == [MessageState.SENT, MessageState.QUEUED]
     assert [m.id for m in store.messages.all(CAROL)] == [c]
+
+
+def test_the_messaging_statements_are_compiled_once_however_many_batches(store: Store) -> None:
+    """A new store has run every migration; its statement cache must still
+    keep the messaging path's statements (SQLite asks the authorizer only
+    while compiling one)."""
+    compiled: dict[str, int] = {}
+
+    def authorize(action: int, table: str | None, *_: object) -> int:
+        if action in (sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE) and table is not None:
+            compiled[table] = compiled.get(table, 0) + 1
+        return sqlite3.SQLITE_OK
+
+    def batches(first: int, last: int) -> None:
+        for n in range(first, last + 1):
+            entry = OutboxEntry(f"m{n}", n, b"frame")
+            with store.transaction():
+                sent = _message(f"m{n}", MessageState.SENT, seq=n)
+                write_events(store, BOB, [StoreMessage(sent), StoreOutbox(entry)])
+            with store.transaction(sync=False):
+                delivered = _message(f"m{n}", MessageState.DELIVERED, seq=n)
+                moved = MessageStateChanged(f"m{n}", MessageState.DELIVERED)
+                write_events(store, BOB, [StoreMessage(delivered), moved, DropOutbox(f"m{n}")])
+
+    store._conn.set_authorizer(authorize)
+    batches(1, 5)
+    after_five = dict(compiled)
+    batches(6, 50)
+    store._conn.set_authorizer(None)
+    assert store.messages.get(BOB, "m50").state is MessageState.DELIVERED  # type: ignore[union-attr]
+    assert store.outbox.entries(BOB) == []
+    assert after_five["messages"] >= 1  # the authorizer saw them compiled
+    assert after_five["outbox"] >= 1
+    assert compiled == after_five  # 45 more batches compiled nothing again
 
 
 def test_nothing_to_merge_leaves_the_writes_as_they_are() -> None:

@@ -37,6 +37,12 @@ PLAINTEXT_HEADER: Final = b"SQLite format 3\x00"
 _SYNC_AT_COMMIT: Final = "PRAGMA synchronous = FULL"
 """Every commit syncs the WAL (see :func:`_configure`)."""
 
+_CACHED_STATEMENTS: Final = 256
+"""Prepared statements kept per connection. With the module's default (about
+100), a connection that had just created or upgraded the database (each
+step's statements run once) compiled statements of the messaging path again
+at every transaction: a receipt's state update and outbox delete, each time."""
+
 Connection = sqlite3.Connection
 DatabaseError: Final = sqlcipher3.DatabaseError
 IntegrityError: Final = sqlcipher3.IntegrityError
@@ -81,7 +87,9 @@ def without_disk_sync(conn: Connection) -> Iterator[None]:
 
 def _open(path: Path, key: bytes, mode: str) -> Connection:
     uri = f"{path.resolve().as_uri()}?mode={mode}"
-    conn: Connection = sqlcipher3.connect(uri, uri=True, isolation_level=None)
+    conn: Connection = sqlcipher3.connect(
+        uri, uri=True, isolation_level=None, cached_statements=_CACHED_STATEMENTS
+    )
     try:
         # SQLCipher would print its own diagnostics to stderr; we report errors ourselves.
         conn.execute("PRAGMA cipher_log_level = NONE")
