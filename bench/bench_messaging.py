@@ -151,7 +151,7 @@ async def bench_sustained_split(world: ChatWorld, a: Api) -> tuple[float, float,
     """Receipts are applied in order, so the last message delivered means all are.
 
     Polled (every 20 ms, one message) rather than counted from the event
-    stream: a burst makes three events per message, and the node drops an
+    stream: a burst makes two events per message, and the node drops an
     event client that falls 1,024 behind.
     """
     pids = [world.nodes[n].proc.pid for n in "ab"]

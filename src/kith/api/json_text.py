@@ -1,8 +1,8 @@
 """JSON text for the local API's answers and live events, encoded in one pass.
 
-The API writes a JSON document for every message sent and three live events
-per message (``message``, then ``message_state`` sent and delivered), so the
-encoder is on the hot path: :func:`json_bytes` uses msgspec's encoder (about
+The API writes a JSON document for every message sent and two live events
+per message (``message``, then ``message_state`` delivered), so the encoder
+is on the hot path: :func:`json_bytes` uses msgspec's encoder (about
 a tenth of ``json.dumps``' time for an event). Text msgspec cannot write as
 UTF-8 (a lone surrogate, which ``json.loads`` lets a request body carry)
 falls back to ``json.dumps``, whose ASCII escapes keep it, so no value
