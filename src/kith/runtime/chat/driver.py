@@ -512,8 +512,9 @@ class ChatDriver:
                     self._log.warning(
                         "%s sent a refused change: %s", contact_label(peer.contact_id), reason
                     )
-        for live in live_events(events, self._own_id, peer.contact_id):
-            self._hub.publish(live)
+        if self._hub.listening:  # no page open: nobody to build the UI's events for
+            for live in live_events(events, self._own_id, peer.contact_id):
+                self._hub.publish(live)
         if any(isinstance(event, StoreOutbox) for event in events):
             self._mailbox.deposit_outbox(peer)
         deleted = [
