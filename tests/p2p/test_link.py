@@ -269,6 +269,19 @@ async def test_new_offer_replaces_an_open_connection(
     await old.close()
 
 
+def flip_first_byte(match: re.Match[str]) -> str:
+    """Another first byte, whatever the first byte was: a fixed replacement
+    such as 00 left one fingerprint in 256 unchanged."""
+    return f"sha-256 {int(match.group(1), 16) ^ 0xFF:02X}"
+
+
+def test_the_fingerprint_swap_changes_every_first_byte() -> None:
+    for byte in range(256):
+        line = f"a=fingerprint:sha-256 {byte:02X}:AB"
+        swapped = re.sub(r"sha-256 ([0-9A-F]{2})", flip_first_byte, line)
+        assert swapped != line
+
+
 async def test_swapped_dtls_fingerprint_fails_the_connection(
     alice: IdentityKeys, bob: IdentityKeys
 ) -> None:
@@ -281,7 +294,8 @@ async def test_swapped_dtls_fingerprint_fails_the_connection(
             signal = opener.open(payload, time.time())
         except WrongDirectionSignal:  # an offer from alice to bob
             return payload
-        sdp = re.sub(r"sha-256 [0-9A-F]{2}", "sha-256 00", signal.sdp)
+        sdp = re.sub(r"sha-256 ([0-9A-F]{2})", flip_first_byte, signal.sdp)
+        assert sdp != signal.sdp
         return sealer.seal(Signal(signal.kind, signal.attempt, sdp), time.time())
 
     p = make_pair(alice, bob, Relay(transform=swap_fingerprint), connect_timeout=5.0)
