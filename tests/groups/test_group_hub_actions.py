@@ -67,3 +67,23 @@ async def test_a_reaction_that_overtakes_the_message_it_names_waits_for_it(
     (got,) = await bob.messages(gid)
     assert (got.body, got.reactions) == ("hello", {"👍": [IDS["c"]]})
     assert not bob.rejections
+
+
+async def test_posts_sent_in_the_same_millisecond_show_in_the_order_sent(
+    members: GroupMembers,
+) -> None:
+    """Groups list by (time, ID) and IDs are random: with a frozen clock, posts
+    came out in either order until each post's time followed the previous one's."""
+    alice = members.hub("a")
+    gid = (await alice.create("Crag", [IDS["b"], IDS["c"]])).group_id
+    await members.pump()
+    frozen = time.time()
+    alice = await members.restart("a", clock=lambda: frozen)
+    sent = [f"post {n}" for n in range(12)]
+    for body in sent:
+        await alice.send(gid, body)
+    await members.pump()
+    for name in "abc":
+        assert [m.body for m in await members.hub(name).messages(gid)] == sent
+    times = [m.sent_at for m in await alice.messages(gid)]
+    assert times == list(range(times[0], times[0] + 12))  # a millisecond apart

@@ -209,6 +209,7 @@ class GroupHub:
         self._kept = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._typing: dict[bytes, OwnTyping] = {}
+        self._last_post_ms = 0
         self._resyncing: dict[str, bytes] = {}
         self.rejections: deque[Rejection] = deque(maxlen=MAX_REJECTIONS)
         """The latest refused frames (the API shows them)."""
@@ -343,7 +344,7 @@ class GroupHub:
         async with self._turn():
             record = await self._record(group_id)
             now = self._clock()
-            post = Post(message_id or os.urandom(16).hex(), text, int(now * 1000), file)
+            post = Post(message_id or os.urandom(16).hex(), text, self._post_ms(now), file)
             message = GroupMessageRecord(group_id, post.id, self._me, text, post.sent_at, now)
             wire = await self._seal(record, post, now, lambda s: s.groups.add_message(message))
             others = len(record.state.members) - 1
@@ -351,6 +352,13 @@ class GroupHub:
             self._hub.publish(GroupMessageEvent(message.to_json()))
             await self._post()
             return message, wire
+
+    def _post_ms(self, now: float) -> int:
+        """The time a new post carries: later than our previous post's, even in the
+        same millisecond. Every member lists a group by (time, ID), and IDs are
+        random, so two posts sharing a millisecond came out in either order."""
+        self._last_post_ms = max(int(now * 1000), self._last_post_ms + 1)
+        return self._last_post_ms
 
     async def edit(self, group_id: bytes, message_id: str, text: str) -> GroupMessageRecord:
         """Replace the text of our own message, for every member."""
