@@ -47,7 +47,7 @@ from kith.runtime.service import NodeService
 from kith.runtime.signal_pump import SignalPump
 from kith.runtime.store_writer import StoreWriter
 from kith.runtime.subscriptions import SubscriptionMux
-from kith.signaling import SignalingClient, SignalingError
+from kith.signaling import BackoffPolicy, SignalingClient, SignalingError
 from kith.store.async_store import AsyncStore
 from kith.store.call_log import CallRecord
 from kith.store.file_vault import VAULT_DIR
@@ -58,6 +58,8 @@ from kith_proto.keys import IdentityKeys
 __all__ = ["Node", "NodeOptions"]
 
 DRAIN_TIMEOUT: Final = 2.0
+RECONNECT_BASE: Final = 0.5
+"""Bound of the first wait before reaching the signaling server again, in seconds."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,9 @@ class NodeOptions:
         mailbox_poll: Seconds between fetches of the mailboxes of contacts
             who look offline (``docs/p2p.md``, "Offline mailbox").
         file_reserve: Free disk bytes a received file must leave (``docs/files.md``).
+        reconnect_max: Longest wait, in seconds, between attempts to reach the
+            signaling server while it is unreachable (each wait is drawn at random
+            up to a bound that doubles from 0.5 s to this).
     """
 
     heartbeat_interval: float = 10.0
@@ -88,6 +93,7 @@ class NodeOptions:
     inbound_burst: int = INBOUND_BURST
     mailbox_poll: float = 60.0
     file_reserve: int = FILE_SPACE_MARGIN
+    reconnect_max: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -449,6 +455,12 @@ def _take_browser_sessions(store: Store) -> list[tuple[bytes, float]]:
         return store.browser_sessions.take_all()
 
 
+def reconnect_policy(reconnect_max: float) -> BackoffPolicy:
+    """The waits between attempts to reach the signaling server: bounds doubling
+    from 0.5 s (or ``reconnect_max`` if smaller) up to ``reconnect_max``."""
+    return BackoffPolicy(base=min(RECONNECT_BASE, reconnect_max), cap=reconnect_max)
+
+
 def _client(loaded: _Loaded, options: NodeOptions) -> SignalingClient:
     """The signaling client, on the server(s) ``signaling_url`` names (one URL,
     or several separated by spaces, tried in random order)."""
@@ -458,6 +470,7 @@ def _client(loaded: _Loaded, options: NodeOptions) -> SignalingClient:
             loaded.signaling_url.split(),
             heartbeat_interval=options.heartbeat_interval,
             heartbeat_timeout=options.heartbeat_timeout,
+            policy=reconnect_policy(options.reconnect_max),
         )
     except ValueError as exc:
         raise KithError(

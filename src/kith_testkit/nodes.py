@@ -29,6 +29,9 @@ from kith_proto.keys import IdentityKeys
 from kith_testkit.polling import WAIT, wait_for
 
 PASSPHRASE = "node test passphrase"
+# Tests stop and restart the signaling server and wait seconds, not the half
+# minute a node may wait at worst by default before it tries again.
+RECONNECT_FLAGS = ("--reconnect-max", "2")
 
 
 def kith_env(**extra: str) -> dict[str, str]:
@@ -115,6 +118,7 @@ class NodeProcess:
                 str(data_dir),
                 "run",
                 "--no-browser",
+                *RECONNECT_FLAGS,
                 *flags,
             ],
             stdin=subprocess.DEVNULL,

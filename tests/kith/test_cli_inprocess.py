@@ -81,3 +81,25 @@ def test_run_takes_a_usable_inbound_limit_and_leaves_the_rest_to_the_node() -> N
 
     args = argparse.Namespace(inbound_rate=run._positive("50"), inbound_burst=None)
     assert run._inbound(args) == {"inbound_rate": 50.0}
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "301", "soon"])
+def test_run_refuses_an_unusable_reconnect_wait(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "--reconnect-max", value])
+    assert exited.value.code == 2
+    assert "--reconnect-max" in capsys.readouterr().err
+
+
+def test_run_takes_a_reconnect_wait_and_the_node_waits_no_longer() -> None:
+    from kith.cli.main import build_parser
+    from kith.node import NodeOptions, reconnect_policy
+
+    assert build_parser().parse_args(["run"]).reconnect_max == NodeOptions().reconnect_max == 30
+    assert build_parser().parse_args(["run", "--reconnect-max", "2"]).reconnect_max == 2.0
+    policy = reconnect_policy(2.0)
+    assert [policy.ceiling(n) for n in range(5)] == [0.5, 1.0, 2.0, 2.0, 2.0]
+    assert all(0 <= policy.delay(n) <= 2.0 for n in range(50))
+    assert reconnect_policy(0.2).ceiling(0) == 0.2  # a bound below the first one

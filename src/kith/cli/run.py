@@ -93,6 +93,14 @@ def register(commands: Any) -> None:
         help="seconds without a pong before reconnecting (default 10)",
     )
     parser.add_argument(
+        "--reconnect-max",
+        type=_seconds,
+        default=30.0,
+        metavar="S",
+        help="longest wait between attempts to reach the signaling server while it is "
+        "unreachable (default 30; each wait is random, up to a bound that doubles from 0.5)",
+    )
+    parser.add_argument(
         "--session-idle-minutes",
         type=_minutes,
         default=SESSION_IDLE_MINUTES,
@@ -160,6 +168,7 @@ def run(args: argparse.Namespace, ctx: CliContext) -> int:
     options = NodeOptions(
         heartbeat_interval=args.heartbeat_interval,
         heartbeat_timeout=args.heartbeat_timeout,
+        reconnect_max=args.reconnect_max,
         session_idle_timeout=args.session_idle_minutes * 60,
         mailbox_poll=args.mailbox_poll,
         file_reserve=args.file_reserve * 1024 * 1024,
