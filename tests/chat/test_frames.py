@@ -22,6 +22,7 @@ from kith.chat import (
     decode_chat_frame,
     encode_chat_frame,
     new_message_id,
+    short_id,
 )
 
 ID = "0123456789abcdef" * 2
@@ -76,6 +77,15 @@ def test_message_ids_made_later_sort_later() -> None:
     ids = [made_at(ms) for ms in range(50)]
     assert ids == sorted(ids)
     assert len(set(ids)) == 50
+
+
+def test_ids_made_in_the_same_minute_differ_in_their_short_form() -> None:
+    """Logs name files and messages by a short form: the start of an ID is its
+    time, so the short form is taken from the random end."""
+    one = new_message_id(lambda n: bytes(n), lambda: 1_700_000_000_000)
+    two = new_message_id(lambda n: bytes(n - 1) + b"\x01", lambda: 1_700_000_000_001)
+    assert one[:8] == two[:8]  # the same minute
+    assert (short_id(one), short_id(two)) == ("00000000", "00000001")
 
 
 def test_message_id_keeps_48_bits_of_an_out_of_range_clock() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kith.chat import short_id
 from kith.files import CHUNK_SIZE
 from kith_testkit.chat_world import ChatWorld
 from kith_testkit.file_api import file_info, send_file, wait_file
@@ -29,6 +30,10 @@ def _source(tmp_path: Path, size: int = SIZE) -> tuple[Path, str]:
         for _ in range(0, size, 1 << 20):
             out.write(os.urandom(min(1 << 20, size - out.tell())))
     return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def resume_line(line: str, file_id: str) -> bool:
+    return f"file {short_id(file_id)}" in line and "resumes" in line
 
 
 def test_a_file_arrives_byte_identical_and_verified(world: ChatWorld, tmp_path: Path) -> None:
@@ -85,7 +90,7 @@ def test_the_receiver_killed_halfway_resumes_where_it_stopped(
     b.kill()
     (b,) = world.start("b")
     line = wait_for(
-        lambda: next((x for x in a.lines if f"file {file_id[:8]}" in x and "resumes" in x), None),
+        lambda: next((x for x in a.lines if resume_line(x, file_id)), None),
         "alice to resume the transfer",
         timeout=30,
     )
@@ -114,7 +119,7 @@ def test_the_sender_killed_halfway_resumes_where_the_receiver_stopped(
     source.unlink()  # what is sent comes from the vault, not from the original
     (a,) = world.start("a")
     line = wait_for(
-        lambda: next((x for x in a.lines if f"file {file_id[:8]}" in x and "resumes" in x), None),
+        lambda: next((x for x in a.lines if resume_line(x, file_id)), None),
         "alice to resume the transfer",
         timeout=30,
     )

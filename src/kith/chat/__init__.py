@@ -43,6 +43,7 @@ from kith.chat.model import (
     Party,
     advance_state,
     new_message_id,
+    short_id,
 )
 from kith.chat.outbox import RetryPolicy
 from kith.chat.rate_limit import INBOUND_BURST, INBOUND_RATE, InboundLimit, RateDecision
@@ -94,4 +95,5 @@ __all__ = [
     "decode_chat_frame",
     "encode_chat_frame",
     "new_message_id",
+    "short_id",
 ]

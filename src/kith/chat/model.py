@@ -87,6 +87,12 @@ def new_message_id(
     return f"{stamp:012x}{random(_ID_RANDOM_BYTES).hex()}"
 
 
+def short_id(message_id: str) -> str:
+    """Eight hex digits that tell IDs apart in logs: the end of the random part
+    (an ID's start is its creation time, shared by IDs made within a minute)."""
+    return message_id[-8:]
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """One message of a conversation, as stored.

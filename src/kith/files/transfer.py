@@ -39,6 +39,7 @@ import enum
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
+from kith.chat.model import short_id
 from kith.files.frames import (
     CHUNK_SIZE,
     Accept,
@@ -186,7 +187,8 @@ class _Transfer:
         self.reason = reason
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.id[:8]}, {self.state}, {self.have}/{self.chunks})"
+        name, progress = type(self).__name__, f"{self.have}/{self.chunks}"
+        return f"{name}({short_id(self.id)}, {self.state}, {progress})"
 
 
 class Outgoing(_Transfer):

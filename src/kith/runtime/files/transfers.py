@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
 
+from kith.chat.model import short_id
 from kith.contacts import contact_label
 from kith.files import (
     Accept,
@@ -450,8 +451,9 @@ class FileTransfers:
         await self._store.run(lambda s: s.files.add(record))
         self._hub.publish(FileEvent(view_of(record).to_json()))
         self._log.info(
-            "received file %s from %s through the mailbox", offer.id[:8], contact_label(contact_id)
-        )
+            "received file %s from %s through the mailbox",
+            short_id(offer.id), contact_label(contact_id),
+        )  # fmt: skip
         return encode_file_frame(Done(parcel.id))
 
     async def stop(self) -> None:
@@ -577,7 +579,7 @@ class FileTransfers:
         if isinstance(frame, Accept) and frame.have:
             self._log.info(
                 "file %s for %s resumes at chunk %d of %d",
-                frame.id[:8], contact_label(contact_id), frame.have, live.machine.chunks,
+                short_id(frame.id), contact_label(contact_id), frame.have, live.machine.chunks,
             )  # fmt: skip
         await self._act(live, live.machine.receive(frame))
 
