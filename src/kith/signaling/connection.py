@@ -11,7 +11,6 @@ one for every attempt.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import Callable
 from typing import Final, TypeAlias
@@ -48,6 +47,7 @@ from kith_proto import client_core as core_events
 from kith_proto import wire
 from kith_proto.client_core import ClientConnection, ClientState, PayloadTooLargeError
 from kith_proto.limits import TokenBucket
+from kith_proto.tasks import cancel_and_wait
 
 __all__ = ["Ending", "Op", "PublishOp", "RequestOp", "RetractOp", "ServerConnection", "SubscribeOp"]
 
@@ -122,9 +122,7 @@ class ServerConnection:
         try:
             await self._read(auth_timeout)
         finally:
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            await cancel_and_wait(writer)
             self._fail_pending()
         return self._finish()
 

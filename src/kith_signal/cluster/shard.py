@@ -25,6 +25,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from kith_proto.tasks import cancel_and_wait
 from kith_signal.logfmt import log_event
 from kith_signal.metrics import Metrics
 
@@ -115,9 +116,7 @@ class Shard:
         try:
             await self._supervise()
         finally:
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            await cancel_and_wait(writer)
 
     async def _supervise(self) -> None:
         delay = RETRY_MIN
@@ -129,6 +128,7 @@ class Shard:
                 self.fail(exc)
             self._set_down()
             await self._close_pubsub()
+            await self._drop_connections()
             delay = RETRY_MIN if self._became_up else min(RETRY_MAX, delay * 2)
             await asyncio.sleep(delay)  # backoff between reconnection attempts
 
@@ -155,9 +155,9 @@ class Shard:
             if reader in done:
                 reader.result()  # raises what ended the reader
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
-                await reader
+            # The reader's end may take a while (redis-py closes the socket); a
+            # stop of the shard meanwhile must end the loop, not be swallowed.
+            await cancel_and_wait(reader)
 
     async def _read(self, pubsub: PubSub) -> None:
         async for message in pubsub.listen():
@@ -306,6 +306,14 @@ class Shard:
         self._metrics.redis_up.labels(str(self.index)).set(0)
         if self.reason is None:
             self.reason = "connection lost"
+
+    async def _drop_connections(self) -> None:
+        """Close the pooled command connections. One opened before Redis went away
+        still looks usable to the pool (a socket the server closed reads as idle),
+        so the first commands after Redis came back failed on such connections
+        and marked the shard down again. Closed ones reconnect when next taken."""
+        with contextlib.suppress(RedisError, OSError):
+            await self.client.connection_pool.disconnect()
 
     async def _close_pubsub(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
