@@ -76,7 +76,7 @@ def test_an_unknown_message_has_no_owner_even_with_no_messages(store: Store) -> 
 
 
 def test_the_owner_is_looked_up_by_seeks_and_never_scans_history(store: Store) -> None:
-    """Filtering on the ID alone read every stored message (45-90 ms at 100,000)."""
+    """Filtering on the ID alone read every stored message (23 ms p50 at 100,000)."""
     conn = store._conn  # the statement's plan is the point
     conn.executemany(
         "INSERT INTO messages (contact_id, id, sender, text, sent_at, state, seq)"

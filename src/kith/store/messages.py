@@ -21,6 +21,7 @@ _COLUMNS = (
     "via"
 )
 _CHUNK = 500
+"""IDs per ``IN (...)`` query (SQLite allows a bounded number of parameters)."""
 
 # Each step of ``conversations`` seeks the next contact ID on the (contact_id, id)
 # index (a skip scan), and the join seeks (contact, message ID) on the same index.
@@ -35,7 +36,6 @@ _OWNER = """
     JOIN messages AS m ON m.contact_id = c.contact_id AND m.id = ?
     ORDER BY m.n DESC LIMIT 1
 """
-"""IDs per ``IN (...)`` query (SQLite allows a bounded number of parameters)."""
 
 
 def _reactions(raw: str) -> frozenset[tuple[Party, str]]:
@@ -119,7 +119,7 @@ class MessageRepository:
         messaging path), so this steps through the conversations on the
         ``(contact_id, id)`` index and seeks the ID in each: a few index seeks per
         contact, whatever the length of the history. Filtering on ``id`` alone read
-        the whole table (45-90 ms at 100,000 messages)."""
+        the whole table (23 ms p50, 74 ms at worst, at 100,000 messages)."""
         row = self._conn.execute(_OWNER, (message_id,)).fetchone()
         return None if row is None else str(row[0])
 
