@@ -308,12 +308,15 @@ class Shard:
             self.reason = "connection lost"
 
     async def _drop_connections(self) -> None:
-        """Close the pooled command connections. One opened before Redis went away
-        still looks usable to the pool (a socket the server closed reads as idle),
-        so the first commands after Redis came back failed on such connections
-        and marked the shard down again. Closed ones reconnect when next taken."""
+        """Close the idle pooled command connections. One opened before Redis went
+        away still looks usable to the pool (a socket the server closed reads as
+        idle), so the first commands after Redis came back failed on such
+        connections and marked the shard down again. Closed ones reconnect when
+        next taken. Connections in use are left to their commands: closing them
+        failed the rebuild running on them, again and again (a failed command
+        closes its own connection anyway)."""
         with contextlib.suppress(RedisError, OSError):
-            await self.client.connection_pool.disconnect()
+            await self.client.connection_pool.disconnect(inuse_connections=False)
 
     async def _close_pubsub(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
