@@ -44,6 +44,9 @@ def launch_chromium(playwright: Any, *, media: bool = False) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
 
 
+READY_MS = 30_000
+
+
 def new_context(browser: Any) -> Any:
     """A fresh browser context: its own cookies and storage."""
     return browser.new_context(viewport={"width": 1200, "height": 760}, color_scheme="dark")
@@ -53,5 +56,7 @@ def sign_in(context: Any, node: NodeProcess) -> Any:
     """Open a new page on ``node``'s UI through a fresh one-time login URL."""
     page = context.new_page()
     page.goto(new_login_url(node.info))
-    page.wait_for_selector("body[data-ready='true']", timeout=10_000)
+    # Generous: on a busy two-core machine (two test workers, each with its nodes
+    # and a browser) a first page load has taken more than 10 s.
+    page.wait_for_selector("body[data-ready='true']", timeout=READY_MS)
     return page
